@@ -1,0 +1,353 @@
+package mint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+const (
+	// DefaultBaseURL is the Graph API host.
+	DefaultBaseURL = "https://graph.facebook.com"
+	// DefaultVersion is the Graph API version every request names unless
+	// WithVersion says otherwise. Released 2026-11-04.
+	DefaultVersion = "v27.0"
+	// DefaultTimeout bounds each HTTP exchange of the default HTTP client.
+	DefaultTimeout = 30 * time.Second
+
+	// maxBodySize caps every response body read from Graph.
+	maxBodySize = 1 << 20
+)
+
+// Client calls the Graph API endpoints that mint and manage system user
+// access tokens. Create one with NewClient; the zero value is not usable.
+// A Client is safe for concurrent use by multiple goroutines, holds no
+// secrets, and neither logs nor caches anything.
+type Client struct {
+	hc         *http.Client
+	baseURL    string // scheme://host[/prefix], no trailing slash
+	version    string
+	retry      RetryPolicy
+	now        func() time.Time
+	timedProof bool
+	userAgent  string
+}
+
+// Option configures a Client. Options validate their argument and make
+// NewClient fail on a bad one.
+type Option func(*Client) error
+
+// NewClient returns a Client for DefaultBaseURL and DefaultVersion, with an
+// HTTP client that times out after DefaultTimeout and no retries. Nil options
+// are skipped.
+func NewClient(opts ...Option) (*Client, error) {
+	c := &Client{
+		hc:        &http.Client{Timeout: DefaultTimeout},
+		baseURL:   DefaultBaseURL,
+		version:   DefaultVersion,
+		now:       time.Now,
+		userAgent: "metamint",
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	// Graph answers API calls directly. Following a redirect could carry a
+	// request, and its secrets, somewhere else: report it instead.
+	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c, nil
+}
+
+// WithHTTPClient makes the Client send requests through a copy of hc, so
+// later changes to hc do not affect it. Use it for proxies, custom transports
+// and minttest's Server.Client.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return invalidf("WithHTTPClient: nil *http.Client")
+		}
+		cp := *hc
+		c.hc = &cp
+		return nil
+	}
+}
+
+// WithBaseURL sets the Graph host, for example a minttest Server's URL or a
+// proxy. It must be https, or http on a loopback host; a path prefix is
+// kept, a trailing slash dropped.
+func WithBaseURL(raw string) Option {
+	return func(c *Client) error {
+		u, err := CheckBaseURL(raw)
+		if err != nil {
+			return err
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
+// CheckBaseURL validates a Graph base URL as WithBaseURL does and returns it
+// without its trailing slash.
+func CheckBaseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", invalidf("graph API URL %q is not an absolute URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", invalidf("graph API URL %q must not carry user info, a query or a fragment", u.Redacted())
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", invalidf("graph API URL %q uses http on a non-loopback host; use https", raw)
+		}
+	default:
+		return "", invalidf("graph API URL %q must use https", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var versionPattern = regexp.MustCompile(`^v[1-9][0-9]*\.[0-9]+$`)
+
+// WithVersion sets the Graph API version, such as "v27.0", that every
+// request path names.
+func WithVersion(v string) Option {
+	return func(c *Client) error {
+		if !versionPattern.MatchString(v) {
+			return invalidf("graph API version %q is not of the form v27.0", v)
+		}
+		c.version = v
+		return nil
+	}
+}
+
+// WithRetry turns on retries under p. See RetryPolicy for what is retried.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithClock sets the clock used for time-stamped proofs and for turning
+// expires_in into a time. Tests use it; the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		if now == nil {
+			return invalidf("WithClock: nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithTimedProof makes the Client send time-stamped proofs (appsecret_proof
+// over "token|time" plus appsecret_time), which Graph accepts for 5 minutes,
+// instead of the classic proof over the token alone.
+func WithTimedProof() Option {
+	return func(c *Client) error {
+		c.timedProof = true
+		return nil
+	}
+}
+
+// BaseURL returns the Graph host the Client calls.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Version returns the Graph API version the Client names in every path.
+func (c *Client) Version() string { return c.version }
+
+// call describes one Graph request.
+type call struct {
+	method string
+	path   string     // after the version, starting with "/"
+	query  url.Values // sent in the URL
+	form   url.Values // sent as the POST body
+	token  string     // sent as "Authorization: Bearer"
+	// idempotent calls may be sent again after an ambiguous failure (an
+	// error or a non-Graph 5xx once the request was written). Calls that
+	// create tokens are not: a lost answer may hide a live token.
+	idempotent bool
+	secrets    []string // values to redact from every error
+}
+
+func (cl *call) name() string { return cl.method + " " + cl.path }
+
+// do sends cl under the retry policy and returns the response body of the
+// first success.
+func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
+	red := newRedactor(cl.secrets...)
+	for attempt := 1; ; attempt++ {
+		body, err := c.once(ctx, cl, red)
+		if err == nil {
+			return body, nil
+		}
+		wait, retry := c.retry.decide(attempt, err, cl.idempotent)
+		if !retry {
+			return nil, err
+		}
+		if !sleep(ctx, wait) {
+			return nil, err
+		}
+	}
+}
+
+// once makes one HTTP exchange.
+func (c *Client) once(ctx context.Context, cl *call, red *redactor) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mint: %s: %w", cl.name(), err)
+	}
+	u := c.baseURL + "/" + c.version + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	var body io.Reader
+	if cl.form != nil {
+		body = strings.NewReader(cl.form.Encode())
+	}
+	wrote := false
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u, body)
+	if err != nil {
+		return nil, red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err))
+	}
+	if cl.form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if cl.token != "" {
+		req.Header.Set("Authorization", "Bearer "+cl.token)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// Prefer the context's own error: it says why far better.
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("mint: %s: %w", cl.name(), cerr)
+		}
+		return nil, &transportError{err: red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err)), sent: wrote}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("mint: %s: %w", cl.name(), cerr)
+		}
+		return nil, &transportError{err: red.wrap(fmt.Errorf("mint: %s: reading response: %w", cl.name(), err)), sent: true}
+	}
+	if len(data) > maxBodySize {
+		return nil, fmt.Errorf("mint: %s: response body exceeds %d bytes", cl.name(), maxBodySize)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		gerr := decodeGraphError(resp.StatusCode, resp.Header, data)
+		gerr.redact(red)
+		return nil, gerr
+	}
+	return data, nil
+}
+
+// transportError is a failure without an HTTP response. sent tells whether
+// the request had been written when it happened.
+type transportError struct {
+	err  error
+	sent bool
+}
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// redactor removes known secret values, and the values of sensitive query
+// parameters, from error texts.
+type redactor struct{ secrets []string }
+
+const redacted = "[REDACTED]"
+
+// sensitiveParams are the Graph parameters whose values are secrets.
+var sensitiveParams = []string{
+	"access_token", "input_token", "appsecret_proof", "client_secret",
+	"fb_exchange_token", "revoke_token",
+}
+
+func newRedactor(secrets ...string) *redactor {
+	r := &redactor{}
+	for _, s := range secrets {
+		if s != "" {
+			r.secrets = append(r.secrets, s, url.QueryEscape(s))
+		}
+	}
+	return r
+}
+
+func (r *redactor) replace(s string) string {
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, redacted)
+	}
+	return s
+}
+
+// wrap returns err with every secret removed from its text. A *url.Error in
+// the chain gets a sanitized URL, so errors.As callers see no secret either.
+func (r *redactor) wrap(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		uerr.URL = sanitizeURL(uerr.URL)
+	}
+	msg := r.replace(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// sanitizeURL replaces the values of sensitive query parameters in raw.
+func sanitizeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redacted
+	}
+	q := u.Query()
+	changed := false
+	for _, p := range sensitiveParams {
+		if q.Has(p) {
+			q.Set(p, redacted)
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

@@ -1,0 +1,555 @@
+package mint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// InstallAppRequest is the input of InstallApp.
+type InstallAppRequest struct {
+	// SystemUserID is the app-scoped ID of the system user. Required.
+	SystemUserID string
+	// App is the app to install (business_app). App.ID is required; when
+	// App.Secret is set, the call carries an appsecret_proof, which apps with
+	// "Require App Secret" on need.
+	App App
+	// AccessToken is the calling token: an admin user's, an admin system
+	// user's or another system user's, of the same Business Manager. Required.
+	AccessToken string
+}
+
+// InstallApp installs an app for a system user, which must happen once before
+// CreateAccessToken can mint a token for that app. Installing again is
+// harmless.
+//
+// It calls POST /{system-user-id}/applications with business_app. Graph
+// answers a boolean: {"success":true}, a bare true, and "true" are accepted.
+//
+// See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
+func (c *Client) InstallApp(ctx context.Context, r InstallAppRequest) error {
+	if err := requireIDs("system user ID", r.SystemUserID, "app ID", r.App.ID); err != nil {
+		return err
+	}
+	if r.AccessToken == "" {
+		return invalidf("access token is empty")
+	}
+	form := url.Values{"business_app": {r.App.ID}}
+	if r.App.Secret != "" {
+		c.addProof(form, r.App.Secret, r.AccessToken)
+	}
+	body, err := c.do(ctx, &call{
+		method:     http.MethodPost,
+		path:       "/" + r.SystemUserID + "/applications",
+		form:       form,
+		token:      r.AccessToken,
+		idempotent: true,
+		secrets:    []string{r.AccessToken, r.App.Secret},
+	})
+	if err != nil {
+		return err
+	}
+	return decodeSuccess("POST /{system-user-id}/applications", body)
+}
+
+// TokenRequest is the input of CreateAccessToken.
+type TokenRequest struct {
+	// SystemUserID is the app-scoped ID of the system user the token is
+	// for. Required.
+	SystemUserID string
+	// App is the app the token is for (business_app). Both fields are
+	// required: the secret signs the appsecret_proof, so the calling token
+	// must belong to this app.
+	App App
+	// AccessToken is the calling token: an admin user's, an admin system
+	// user's or a system user's, of the same Business Manager. Required.
+	AccessToken string
+	// Scopes are the permissions to grant. At least one is required; each
+	// must be supported (see CheckScopes) unless AllowUnlistedScopes is set.
+	Scopes []string
+	// AllowUnlistedScopes sends scopes missing from SupportedScopes instead
+	// of refusing them.
+	AllowUnlistedScopes bool
+	// Permanent asks for a token that never expires. The zero value asks for
+	// an expiring token (set_token_expires_in_60_days=true), which Meta
+	// recommends and requires for some businesses.
+	Permanent bool
+}
+
+func (r *TokenRequest) validate() error {
+	if err := requireIDs("system user ID", r.SystemUserID, "app ID", r.App.ID); err != nil {
+		return err
+	}
+	if r.App.Secret == "" {
+		return invalidf("app secret is empty")
+	}
+	if r.AccessToken == "" {
+		return invalidf("access token is empty")
+	}
+	err := CheckScopes(r.Scopes)
+	if _, unlisted := err.(*UnlistedScopeError); unlisted && r.AllowUnlistedScopes {
+		return nil
+	}
+	return err
+}
+
+// CreateAccessToken generates a system user access token.
+//
+// It calls POST /{system-user-id}/access_tokens with business_app, scope,
+// appsecret_proof and set_token_expires_in_60_days. Graph answers the token
+// alone, without its expiry: call DebugToken for that. The app must be
+// installed for the system user first (InstallApp).
+//
+// The request is checked before anything is sent. A failure after the
+// request was sent is never retried unless Graph said it failed: the token
+// may exist.
+//
+// See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
+func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	form := url.Values{
+		"business_app": {r.App.ID},
+		"scope":        {strings.Join(r.Scopes, ",")},
+	}
+	if !r.Permanent {
+		form.Set("set_token_expires_in_60_days", "true")
+	}
+	c.addProof(form, r.App.Secret, r.AccessToken)
+	body, err := c.do(ctx, &call{
+		method:  http.MethodPost,
+		path:    "/" + r.SystemUserID + "/access_tokens",
+		form:    form,
+		token:   r.AccessToken,
+		secrets: []string{r.AccessToken, r.App.Secret},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		AccessToken string  `json:"access_token"`
+		ExpiresIn   flexInt `json:"expires_in"`
+	}
+	if err := decodeJSON("POST /{system-user-id}/access_tokens", body, &resp); err != nil {
+		return nil, err
+	}
+	if resp.AccessToken == "" {
+		return nil, fmt.Errorf("mint: POST /{system-user-id}/access_tokens: the response has no access_token")
+	}
+	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
+}
+
+// DebugToken inspects inputToken with the app access token of app.
+//
+// It calls GET /debug_token?input_token=... with "ID|Secret" in the
+// Authorization header; Graph refuses POST, and a system user token cannot
+// inspect itself. The input token has to travel in the URL, so it is
+// removed from every error this method returns. An invalid token is not an
+// error: the TokenInfo says IsValid false and why.
+//
+// See https://developers.facebook.com/docs/graph-api/reference/debug_token.
+func (c *Client) DebugToken(ctx context.Context, app App, inputToken string) (*TokenInfo, error) {
+	if err := requireIDs("app ID", app.ID); err != nil {
+		return nil, err
+	}
+	if app.Secret == "" {
+		return nil, invalidf("app secret is empty")
+	}
+	if inputToken == "" {
+		return nil, invalidf("token to inspect is empty")
+	}
+	body, err := c.do(ctx, &call{
+		method:     http.MethodGet,
+		path:       "/debug_token",
+		query:      url.Values{"input_token": {inputToken}},
+		token:      app.AccessToken(),
+		idempotent: true,
+		secrets:    []string{inputToken, app.Secret},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeTokenInfo(body)
+}
+
+func decodeTokenInfo(body []byte) (*TokenInfo, error) {
+	var resp struct {
+		Data *struct {
+			AppID               flexString `json:"app_id"`
+			Application         string     `json:"application"`
+			Type                string     `json:"type"`
+			UserID              flexString `json:"user_id"`
+			IsValid             bool       `json:"is_valid"`
+			IssuedAt            flexInt    `json:"issued_at"`
+			ExpiresAt           flexInt    `json:"expires_at"`
+			DataAccessExpiresAt flexInt    `json:"data_access_expires_at"`
+			Scopes              []string   `json:"scopes"`
+			Error               *struct {
+				Code    flexInt `json:"code"`
+				Subcode flexInt `json:"subcode"`
+				Message string  `json:"message"`
+			} `json:"error"`
+		} `json:"data"`
+	}
+	if err := decodeJSON("GET /debug_token", body, &resp); err != nil {
+		return nil, err
+	}
+	d := resp.Data
+	if d == nil {
+		return nil, fmt.Errorf("mint: GET /debug_token: the response has no data")
+	}
+	info := &TokenInfo{
+		AppID:               string(d.AppID),
+		Application:         d.Application,
+		Type:                d.Type,
+		UserID:              string(d.UserID),
+		IsValid:             d.IsValid,
+		IssuedAt:            unixOrZero(int64(d.IssuedAt)),
+		ExpiresAt:           unixOrZero(int64(d.ExpiresAt)),
+		DataAccessExpiresAt: unixOrZero(int64(d.DataAccessExpiresAt)),
+		Scopes:              d.Scopes,
+	}
+	if d.Error != nil {
+		info.Error = &TokenError{Code: int(d.Error.Code), Subcode: int(d.Error.Subcode), Message: d.Error.Message}
+	}
+	return info, nil
+}
+
+// RefreshRequest is the input of RefreshAccessToken.
+type RefreshRequest struct {
+	App         App    // the token's app; ID and Secret required
+	AccessToken string // the expiring token to refresh; required
+	// Info is a debug_token result for AccessToken the caller already has.
+	// When nil, RefreshAccessToken calls DebugToken first.
+	Info *TokenInfo
+}
+
+// RefreshAccessToken exchanges a valid expiring token for a new one that is
+// valid for 60 days. The old token keeps working until its own expiry; revoke
+// it once the new one is deployed.
+//
+// It refuses, before any exchange, a token that never expires (refreshing
+// would make it expire) and a token debug_token calls invalid (an expired
+// token cannot be refreshed: mint a new one).
+//
+// It calls POST /oauth/access_token with grant_type=fb_exchange_token,
+// client_id, client_secret, fb_exchange_token and
+// set_token_expires_in_60_days=true, all in the form body rather than the
+// URL Meta's page shows; Graph's OAuth endpoint takes both. Graph answers
+// expires_in, which sets Token.ExpiresAt.
+//
+// See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
+func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Token, error) {
+	if err := requireIDs("app ID", r.App.ID); err != nil {
+		return nil, err
+	}
+	if r.App.Secret == "" {
+		return nil, invalidf("app secret is empty")
+	}
+	if r.AccessToken == "" {
+		return nil, invalidf("token to refresh is empty")
+	}
+	info := r.Info
+	if info == nil {
+		var err error
+		if info, err = c.DebugToken(ctx, r.App, r.AccessToken); err != nil {
+			return nil, err
+		}
+	}
+	if !info.IsValid {
+		return nil, invalidf("the token to refresh is not valid; mint a new one instead")
+	}
+	if info.NeverExpires() {
+		return nil, invalidf("the token never expires; refreshing it would make it expire in 60 days")
+	}
+	form := url.Values{
+		"grant_type":                   {"fb_exchange_token"},
+		"client_id":                    {r.App.ID},
+		"client_secret":                {r.App.Secret},
+		"fb_exchange_token":            {r.AccessToken},
+		"set_token_expires_in_60_days": {"true"},
+	}
+	body, err := c.do(ctx, &call{
+		method:  http.MethodPost,
+		path:    "/oauth/access_token",
+		form:    form,
+		secrets: []string{r.AccessToken, r.App.Secret},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		AccessToken string  `json:"access_token"`
+		ExpiresIn   flexInt `json:"expires_in"`
+	}
+	if err := decodeJSON("POST /oauth/access_token", body, &resp); err != nil {
+		return nil, err
+	}
+	if resp.AccessToken == "" {
+		return nil, fmt.Errorf("mint: POST /oauth/access_token: the response has no access_token")
+	}
+	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
+}
+
+// RevokeRequest is the input of RevokeAccessToken.
+type RevokeRequest struct {
+	App   App    // the token's app; ID and Secret required
+	Token string // the token to revoke; required
+	// AccessToken identifies the caller and must belong to the same app.
+	// When empty, Token identifies itself.
+	AccessToken string
+}
+
+// RevokeAccessToken invalidates one token at once.
+//
+// It calls GET /oauth/revoke with client_id, client_secret and revoke_token,
+// the method Meta documents; the calling token goes in the Authorization
+// header. The query is removed from every error this method returns.
+// Revoking a revoked token succeeds.
+//
+// See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
+func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
+	if err := requireIDs("app ID", r.App.ID); err != nil {
+		return err
+	}
+	if r.App.Secret == "" {
+		return invalidf("app secret is empty")
+	}
+	if r.Token == "" {
+		return invalidf("token to revoke is empty")
+	}
+	caller := r.AccessToken
+	if caller == "" {
+		caller = r.Token
+	}
+	body, err := c.do(ctx, &call{
+		method: http.MethodGet,
+		path:   "/oauth/revoke",
+		query: url.Values{
+			"client_id":     {r.App.ID},
+			"client_secret": {r.App.Secret},
+			"revoke_token":  {r.Token},
+		},
+		token:      caller,
+		idempotent: true,
+		secrets:    []string{r.Token, caller, r.App.Secret},
+	})
+	if err != nil {
+		return err
+	}
+	return decodeSuccess("GET /oauth/revoke", body)
+}
+
+// RevokeAllRequest is the input of RevokeAllAccessTokens.
+type RevokeAllRequest struct {
+	SystemUserID string // required
+	// AccessToken is the calling token of the same Business Manager. Required.
+	AccessToken string
+	// App, when its Secret is set, signs an appsecret_proof for the calling
+	// token.
+	App App
+}
+
+// RevokeAllAccessTokens invalidates every token of a system user.
+//
+// It calls DELETE /{system-user-id}/access_tokens as a real DELETE (Graph
+// v27 refuses the method=DELETE override for new apps).
+//
+// See https://developers.facebook.com/docs/business-management-apis/system-users/create-retrieve-update.
+func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) error {
+	if err := requireIDs("system user ID", r.SystemUserID); err != nil {
+		return err
+	}
+	if r.AccessToken == "" {
+		return invalidf("access token is empty")
+	}
+	q := url.Values{}
+	if r.App.Secret != "" {
+		c.addProof(q, r.App.Secret, r.AccessToken)
+	}
+	body, err := c.do(ctx, &call{
+		method:     http.MethodDelete,
+		path:       "/" + r.SystemUserID + "/access_tokens",
+		query:      q,
+		token:      r.AccessToken,
+		idempotent: true,
+		secrets:    []string{r.AccessToken, r.App.Secret},
+	})
+	if err != nil {
+		return err
+	}
+	return decodeSuccess("DELETE /{system-user-id}/access_tokens", body)
+}
+
+// SystemUsersRequest is the input of SystemUsers.
+type SystemUsersRequest struct {
+	BusinessID  string // required
+	AccessToken string // a token of that business; required
+	// App, when its Secret is set, signs an appsecret_proof.
+	App App
+	// PageSize is the number asked for per page; 0 means 100.
+	PageSize int
+}
+
+// maxPages bounds SystemUsers against a server whose cursors never end.
+const maxPages = 1000
+
+// SystemUsers lists the system users of a business, admin system users
+// included, following the after cursor over every page.
+//
+// It calls GET /{business-id}/system_users?fields=id,name,role.
+//
+// See https://developers.facebook.com/docs/business-management-apis/system-users/create-retrieve-update.
+func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]SystemUser, error) {
+	if err := requireIDs("business ID", r.BusinessID); err != nil {
+		return nil, err
+	}
+	if r.AccessToken == "" {
+		return nil, invalidf("access token is empty")
+	}
+	if r.PageSize < 0 {
+		return nil, invalidf("page size %d is negative", r.PageSize)
+	}
+	limit := r.PageSize
+	if limit == 0 {
+		limit = 100
+	}
+	var users []SystemUser
+	after := ""
+	for range maxPages {
+		q := url.Values{"fields": {"id,name,role"}, "limit": {strconv.Itoa(limit)}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		if r.App.Secret != "" {
+			c.addProof(q, r.App.Secret, r.AccessToken)
+		}
+		body, err := c.do(ctx, &call{
+			method:     http.MethodGet,
+			path:       "/" + r.BusinessID + "/system_users",
+			query:      q,
+			token:      r.AccessToken,
+			idempotent: true,
+			secrets:    []string{r.AccessToken, r.App.Secret},
+		})
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Data   []SystemUser `json:"data"`
+			Paging struct {
+				Cursors struct {
+					After string `json:"after"`
+				} `json:"cursors"`
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := decodeJSON("GET /{business-id}/system_users", body, &page); err != nil {
+			return nil, err
+		}
+		users = append(users, page.Data...)
+		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
+			return users, nil
+		}
+		after = page.Paging.Cursors.After
+	}
+	return nil, fmt.Errorf("mint: GET /{business-id}/system_users: more than %d pages", maxPages)
+}
+
+// addProof adds appsecret_proof (and appsecret_time) for token to v.
+func (c *Client) addProof(v url.Values, secret, token string) {
+	if c.timedProof {
+		proof, t := TimedAppSecretProof(secret, token, c.now())
+		v.Set("appsecret_proof", proof)
+		v.Set("appsecret_time", t)
+		return
+	}
+	v.Set("appsecret_proof", AppSecretProof(secret, token))
+}
+
+func (c *Client) expiry(expiresIn int64) time.Time {
+	if expiresIn <= 0 {
+		return time.Time{}
+	}
+	return c.now().Add(time.Duration(expiresIn) * time.Second).UTC().Truncate(time.Second)
+}
+
+func unixOrZero(sec int64) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// requireIDs checks name/value pairs of Graph IDs: present, and digits only,
+// since an ID becomes a path segment.
+func requireIDs(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		name, v := pairs[i], pairs[i+1]
+		if v == "" {
+			return invalidf("%s is empty", name)
+		}
+		if !isNumericID(v) {
+			return invalidf("%s %q is not a numeric Graph ID", name, v)
+		}
+	}
+	return nil
+}
+
+func isNumericID(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeJSON decodes a success body. Errors name the call, never the body.
+func decodeJSON(name string, body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("mint: %s: decoding the response: %w", name, jsonErrorWithoutData(err))
+	}
+	return nil
+}
+
+// jsonErrorWithoutData keeps the kind of a JSON error but drops anything it
+// may quote from the body.
+func jsonErrorWithoutData(err error) error {
+	switch e := err.(type) {
+	case *json.SyntaxError:
+		return fmt.Errorf("invalid JSON at offset %d", e.Offset)
+	case *json.UnmarshalTypeError:
+		return fmt.Errorf("field %q has JSON type %s", e.Field, e.Value)
+	}
+	return fmt.Errorf("invalid JSON")
+}
+
+// decodeSuccess accepts Graph's boolean answers: {"success":true},
+// {"success":"true"}, a bare true and "true". Anything else is an error.
+func decodeSuccess(name string, body []byte) error {
+	trimmed := strings.TrimSpace(string(body))
+	// Meta's page shows {"success":"true",} with a trailing comma.
+	trimmed = strings.Replace(trimmed, ",}", "}", 1)
+	var v any
+	if err := json.Unmarshal([]byte(trimmed), &v); err != nil {
+		return fmt.Errorf("mint: %s: decoding the response: %w", name, jsonErrorWithoutData(err))
+	}
+	if m, ok := v.(map[string]any); ok {
+		v = m["success"]
+	}
+	switch v {
+	case true, "true":
+		return nil
+	}
+	return fmt.Errorf("mint: %s: Graph did not answer success", name)
+}

@@ -1,0 +1,149 @@
+package mint
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// supportedScopes is the union of the scopes Meta lists for system user
+// tokens on the page this project was built from and the longer list on the
+// current "Install Apps, Generate, Refresh, and Revoke Tokens" page.
+// Capability-gated scopes are included: Graph refuses them for businesses
+// without the capability, with an error the hint explains.
+var supportedScopes = []string{
+	"ads_management",
+	"ads_read",
+	"attribution_read",
+	"business_creative_insights",
+	"business_creative_insights_share",
+	"business_creative_management",
+	"business_data_management",
+	"business_management",
+	"catalog_management",
+	"commerce_account_manage_orders",
+	"commerce_account_read_orders",
+	"commerce_account_read_reports",
+	"commerce_account_read_settings",
+	"commerce_manage_accounts",
+	"instagram_basic",
+	"instagram_branded_content_ads_brand",
+	"instagram_branded_content_brand",
+	"instagram_content_publish",
+	"instagram_manage_comments",
+	"instagram_manage_insights",
+	"instagram_manage_messages",
+	"instagram_shopping_tag_products",
+	"leads_retrieval",
+	"manage_notifications",
+	"page_events",
+	"pages_manage_ads",
+	"pages_manage_cta",
+	"pages_manage_engagement",
+	"pages_manage_instant_articles",
+	"pages_manage_metadata",
+	"pages_manage_posts",
+	"pages_messaging",
+	"pages_read_engagement",
+	"pages_read_user_content",
+	"pages_show_list",
+	"private_computation_access",
+	"publish_video",
+	"read_audience_network_insights",
+	"read_insights",
+	"read_page_mailboxes",
+	"rsvp_event",
+	"whatsapp_business_management",
+	"whatsapp_business_messaging",
+}
+
+// SupportedScopes returns, sorted, the permissions Meta documents for system
+// user access tokens. The slice is a copy.
+func SupportedScopes() []string {
+	return slices.Clone(supportedScopes)
+}
+
+// IsSupportedScope reports whether scope is on the supported list.
+func IsSupportedScope(scope string) bool {
+	_, found := slices.BinarySearch(supportedScopes, scope)
+	return found
+}
+
+// ParseScopes splits a list of scopes separated by commas and/or white space,
+// as users write them in workflow files and flags, drops duplicates and keeps
+// the first-seen order. It does not check the names; see CheckScopes.
+func ParseScopes(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	})
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// UnlistedScopeError reports scopes that are not on the supported list. It
+// matches ErrInvalidRequest with errors.Is. Front ends that let users opt in
+// to scopes Meta added after this list was written turn it into a warning.
+type UnlistedScopeError struct {
+	Scopes []string // the unlisted scope names, in request order
+}
+
+func (e *UnlistedScopeError) Error() string {
+	noun := "scope"
+	if len(e.Scopes) > 1 {
+		noun = "scopes"
+	}
+	return fmt.Sprintf("mint: %s %s not on the list of supported system user scopes; "+
+		"check the spelling, or allow unlisted scopes if Meta added it recently",
+		noun, quoteList(e.Scopes))
+}
+
+// Is reports whether target is ErrInvalidRequest.
+func (e *UnlistedScopeError) Is(target error) bool { return target == ErrInvalidRequest }
+
+// CheckScopes validates a scope list before any request is made. An empty
+// list or an empty or malformed name is an error that wraps ErrInvalidRequest.
+// Names missing from the supported list give a *UnlistedScopeError, which
+// callers may downgrade to a warning.
+func CheckScopes(scopes []string) error {
+	if len(scopes) == 0 {
+		return invalidf("scopes: at least one scope is required")
+	}
+	var unlisted []string
+	for _, s := range scopes {
+		if !validScopeName(s) {
+			return invalidf("scopes: %q is not a valid scope name (lowercase letters, digits and underscores)", s)
+		}
+		if !IsSupportedScope(s) {
+			unlisted = append(unlisted, s)
+		}
+	}
+	if len(unlisted) > 0 {
+		return &UnlistedScopeError{Scopes: unlisted}
+	}
+	return nil
+}
+
+func validScopeName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
