@@ -200,7 +200,8 @@ func (cl *call) name() string { return cl.method + " " + cl.path }
 // do sends cl under the retry policy and returns the response body of the
 // first success.
 func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
-	red := newRedactor(cl.secrets...)
+	// A proof is derived from secrets; Graph may echo it, so it is one too.
+	red := newRedactor(append(cl.secrets, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof"))...)
 	for attempt := 1; ; attempt++ {
 		body, err := c.once(ctx, cl, red)
 		if err == nil {

@@ -113,7 +113,7 @@ func (e *GraphError) Hint() string {
 	msg := strings.ToLower(e.Message)
 	switch {
 	case e.Code == 100 && strings.Contains(msg, "appsecret_proof"):
-		return "The appsecret_proof did not match: use the secret of the app that issued the calling access token (app-secret and access-token must belong to the same app)."
+		return "The appsecret_proof did not match: use the secret of the app that issued the calling access token: the app secret and the calling token must belong to the same app."
 	case e.Code == 100 && strings.Contains(msg, "app access token"):
 		return "debug_token needs the app access token app_id|app_secret; a system user token cannot inspect itself."
 	case e.Code == 190 || e.Code == 102:
@@ -128,7 +128,7 @@ func (e *GraphError) Hint() string {
 		}
 		return "Meta is throttling this app or business: wait and try again later, with fewer calls."
 	case strings.Contains(msg, "install"):
-		return "The app is not installed for this system user: install it first (POST /{system-user-id}/applications, the install-app option)."
+		return "The app is not installed for this system user: install it first (POST /{system-user-id}/applications: install-app in the action, --install-app in the CLI, install_app in a managed secret)."
 	case e.Code == 3 || e.Code == 10 || (e.Code >= 200 && e.Code <= 299):
 		return "Graph refused for a permission or capability reason. Check that the system user has the app installed and the scopes granted in Business Settings, and whether one of Meta's restrictions applies: the app is not owned by the system user's Business Manager, the app is a test app (make the system user a tester instead), or the app has not called this endpoint in the last 90 days."
 	case e.Code == 100 && strings.Contains(msg, "expiring"):
