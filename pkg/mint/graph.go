@@ -311,7 +311,9 @@ type RevokeRequest struct {
 // It calls GET /oauth/revoke with client_id, client_secret and revoke_token,
 // the method Meta documents; the calling token goes in the Authorization
 // header. The query is removed from every error this method returns.
-// Revoking a revoked token succeeds.
+// Revoking an already revoked token succeeds when another valid token is the
+// caller; when the revoked token is its own caller, Graph answers code 190
+// (ErrInvalidToken), which callers may take as "already revoked".
 //
 // See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
 func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
