@@ -1,0 +1,615 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// tokenOutput is what mint --json and refresh --json print.
+type tokenOutput struct {
+	AccessToken string `json:"access_token"`
+	// ExpiresAt is RFC 3339 UTC, or "" when the token never expires.
+	ExpiresAt string `json:"expires_at"`
+	// Scopes are the scopes debug_token says were granted (mint only).
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+func formatExpiry(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ---- mint ----
+
+var mintCommand = &command{
+	name:     "mint",
+	synopsis: "--app-id ID --system-user-id ID --scopes LIST [flags]",
+	summary:  "create a system user token, verify it with debug_token, print it",
+	about: `Creates a system user access token (POST /{system-user-id}/access_tokens), optionally
+installing the app for the system user first (--install-app), then checks it with debug_token:
+valid, a SYSTEM_USER token of that app and system user, with every requested scope. A token
+that fails the check is revoked and not printed.
+
+Reads METAMINT_APP_SECRET and METAMINT_ACCESS_TOKEN (the calling token: an admin user's, an
+admin system user's or a system user's). Prints the token alone on standard output, so
+TOKEN=$(metamint mint ...) works, or with --json {"access_token","expires_at","scopes"}
+(expires_at is RFC 3339 UTC, "" when the token never expires). A summary goes to standard error.`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		var o mintOptions
+		o.graph.register(fs, c)
+		fs.StringVar(&o.appID, "app-id", "", "the app the token is for (business_app); required")
+		fs.StringVar(&o.systemUserID, "system-user-id", "", "the app-scoped system user ID the token is for; required")
+		fs.StringVar(&o.scopes, "scopes", "", "scopes to grant, separated by commas and/or spaces; required")
+		fs.BoolVar(&o.expiring, "expiring-token", true, "ask for a 60-day token (set_token_expires_in_60_days); --expiring-token=false for a permanent one")
+		fs.BoolVar(&o.install, "install-app", false, "install the app for the system user first (idempotent)")
+		fs.BoolVar(&o.allowUnlisted, "allow-unlisted-scopes", false, "warn instead of failing on a scope missing from the supported list")
+		fs.BoolVar(&o.json, "json", false, `print {"access_token","expires_at","scopes"} instead of the bare token`)
+		return func(ctx context.Context) error { return c.mint(ctx, fs, &o) }
+	},
+}
+
+type mintOptions struct {
+	graph                            graphFlags
+	appID, systemUserID, scopes      string
+	expiring, install, allowUnlisted bool
+	json                             bool
+}
+
+func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error {
+	if err := requireFlags(fs, "app-id", "system-user-id", "scopes"); err != nil {
+		return err
+	}
+	cl, err := o.graph.client()
+	if err != nil {
+		return err
+	}
+	scopes := mint.ParseScopes(o.scopes)
+	if err := mint.CheckScopes(scopes); err != nil {
+		var unlisted *mint.UnlistedScopeError
+		if !errors.As(err, &unlisted) || !o.allowUnlisted {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "metamint mint: warning: %s not on the list of supported system user scopes; "+
+			"sending anyway (--allow-unlisted-scopes)\n", scopeList(unlisted.Scopes))
+	}
+	secret, err := c.secret(envAppSecret, "the app secret")
+	if err != nil {
+		return err
+	}
+	caller, err := c.secret(envAccessToken, "the calling token (an admin user's, an admin system user's or a system user's)")
+	if err != nil {
+		return err
+	}
+	app := mint.App{ID: o.appID, Secret: secret}
+
+	if o.install {
+		err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: o.systemUserID, App: app, AccessToken: caller})
+		if err != nil {
+			return inStep("install app", err)
+		}
+		fmt.Fprintf(c.stderr, "metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
+	}
+	tok, err := cl.CreateAccessToken(ctx, mint.TokenRequest{
+		SystemUserID:        o.systemUserID,
+		App:                 app,
+		AccessToken:         caller,
+		Scopes:              scopes,
+		AllowUnlistedScopes: o.allowUnlisted,
+		Permanent:           !o.expiring,
+	})
+	if err != nil {
+		return inStep("create token", err)
+	}
+	c.red.addToken(tok.AccessToken)
+	info, err := cl.DebugToken(ctx, app, tok.AccessToken)
+	if err == nil {
+		err = info.Check(mint.Expectation{AppID: o.appID, SystemUserID: o.systemUserID, Scopes: scopes})
+	}
+	if err != nil {
+		c.revokeUnusable(ctx, cl, app, tok.AccessToken)
+		return inStep("check the new token", err)
+	}
+
+	expiry := "never expires"
+	if !info.NeverExpires() {
+		expiry = "expires " + formatExpiry(info.ExpiresAt)
+	}
+	fmt.Fprintf(c.stderr, "metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
+		info.Type, info.UserID, info.AppID, strings.Join(info.Scopes, ","), expiry)
+	if o.json {
+		out := tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(info.ExpiresAt), Scopes: info.Scopes}
+		if out.Scopes == nil {
+			out.Scopes = []string{}
+		}
+		return writeJSON(c.stdout, out)
+	}
+	_, err = fmt.Fprintln(c.stdout, tok.AccessToken)
+	return err
+}
+
+// revokeTimeout bounds the clean-up revoke of a token mint will not print.
+const revokeTimeout = 15 * time.Second
+
+// revokeUnusable revokes a token that was created but failed its check, so no
+// live token is left that nobody holds. It runs even when ctx was canceled.
+func (c *cli) revokeUnusable(ctx context.Context, cl *mint.Client, app mint.App, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token}); err != nil {
+		fmt.Fprintf(c.stderr, "metamint mint: warning: could not revoke the unusable new token (%s); "+
+			"it stays valid until it expires, or until 'metamint revoke --all' for the system user\n",
+			strings.TrimPrefix(err.Error(), "mint: "))
+		return
+	}
+	fmt.Fprintf(c.stderr, "metamint mint: revoked the new token, which did not pass the check\n")
+}
+
+// ---- install ----
+
+var installCommand = &command{
+	name:     "install",
+	synopsis: "--app-id ID --system-user-id ID [flags]",
+	summary:  "install an app for a system user",
+	about: `Installs the app for the system user (POST /{system-user-id}/applications), which must happen
+once before a token can be minted for that app. Installing again is harmless.
+
+Reads METAMINT_ACCESS_TOKEN (the calling token). When METAMINT_APP_SECRET is set, the call
+carries an appsecret_proof, which apps with "Require App Secret" on need. Prints a line to
+standard error and nothing to standard output.`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		var g graphFlags
+		g.register(fs, c)
+		appID := fs.String("app-id", "", "the app to install (business_app); required")
+		suID := fs.String("system-user-id", "", "the app-scoped system user ID; required")
+		return func(ctx context.Context) error {
+			if err := requireFlags(fs, "app-id", "system-user-id"); err != nil {
+				return err
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			caller, err := c.secret(envAccessToken, "the calling token")
+			if err != nil {
+				return err
+			}
+			app := mint.App{ID: *appID, Secret: strings.TrimSpace(c.getenv(envAppSecret))}
+			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: app, AccessToken: caller}); err != nil {
+				return inStep("install app", err)
+			}
+			fmt.Fprintf(c.stderr, "metamint install: app %s is installed for system user %s\n", *appID, *suID)
+			return nil
+		}
+	},
+}
+
+// ---- inspect ----
+
+var inspectCommand = &command{
+	name:     "inspect",
+	synopsis: "--app-id ID [--token-stdin] [--json] [flags]",
+	summary:  "show what debug_token says about a token",
+	about: `Inspects a token with GET /debug_token and the app access token (app_id|app_secret), and prints
+whether it is valid, its type, app, system user, scopes and expiry, as a table or with --json.
+The token itself is never printed. Exits 1 when the token is not valid.
+
+Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
+--token-stdin, from the first line of standard input:
+  printf '%s\n' "$TOKEN" | metamint inspect --app-id ID --token-stdin`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		var g graphFlags
+		g.register(fs, c)
+		appID := fs.String("app-id", "", "the app the token belongs to; required")
+		fromStdin := fs.Bool("token-stdin", false, "read the token from standard input instead of $"+envToken)
+		asJSON := fs.Bool("json", false, "print JSON instead of a table")
+		return func(ctx context.Context) error {
+			if err := requireFlags(fs, "app-id"); err != nil {
+				return err
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			secret, err := c.secret(envAppSecret, "the app secret")
+			if err != nil {
+				return err
+			}
+			token, err := c.subjectToken(*fromStdin)
+			if err != nil {
+				return err
+			}
+			info, err := cl.DebugToken(ctx, mint.App{ID: *appID, Secret: secret}, token)
+			if err != nil {
+				return inStep("debug_token", err)
+			}
+			if info.Error != nil { // Graph's text goes to stdout: keep secrets out of it
+				info.Error.Message = c.red.replace(info.Error.Message)
+			}
+			if *asJSON {
+				err = writeJSON(c.stdout, infoJSON(info))
+			} else {
+				err = printInfo(c.stdout, info, time.Now())
+			}
+			if err != nil {
+				return err
+			}
+			if !info.IsValid {
+				return invalidTokenError(info)
+			}
+			return nil
+		}
+	},
+}
+
+// invalidTokenError explains an invalid token with the hint Graph's code
+// calls for.
+func invalidTokenError(info *mint.TokenInfo) error {
+	msg := "the token is not valid"
+	if e := info.Error; e != nil {
+		msg += fmt.Sprintf(": %s (code %d, subcode %d)", e.Message, e.Code, e.Subcode)
+		g := &mint.GraphError{Code: e.Code, Subcode: e.Subcode, Message: e.Message}
+		if h := g.Hint(); h != "" {
+			msg += "\n  hint: " + h
+		}
+	}
+	return errors.New(msg)
+}
+
+type tokenInfoJSON struct {
+	IsValid             bool            `json:"is_valid"`
+	Type                string          `json:"type"`
+	AppID               string          `json:"app_id"`
+	Application         string          `json:"application"`
+	UserID              string          `json:"user_id"`
+	Scopes              []string        `json:"scopes"`
+	IssuedAt            string          `json:"issued_at"`
+	ExpiresAt           string          `json:"expires_at"`
+	DataAccessExpiresAt string          `json:"data_access_expires_at"`
+	Error               *tokenErrorJSON `json:"error,omitempty"`
+}
+
+type tokenErrorJSON struct {
+	Code    int    `json:"code"`
+	Subcode int    `json:"subcode"`
+	Message string `json:"message"`
+}
+
+func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
+	out := tokenInfoJSON{
+		IsValid:             i.IsValid,
+		Type:                i.Type,
+		AppID:               i.AppID,
+		Application:         i.Application,
+		UserID:              i.UserID,
+		Scopes:              i.Scopes,
+		IssuedAt:            formatExpiry(i.IssuedAt),
+		ExpiresAt:           formatExpiry(i.ExpiresAt),
+		DataAccessExpiresAt: formatExpiry(i.DataAccessExpiresAt),
+	}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	if i.Error != nil {
+		out.Error = &tokenErrorJSON{Code: i.Error.Code, Subcode: i.Error.Subcode, Message: i.Error.Message}
+	}
+	return out
+}
+
+func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	yes := map[bool]string{true: "yes", false: "no"}
+	fmt.Fprintf(tw, "valid\t%s\n", yes[i.IsValid])
+	if i.Error != nil {
+		fmt.Fprintf(tw, "error\t%s (code %d, subcode %d)\n", i.Error.Message, i.Error.Code, i.Error.Subcode)
+	}
+	fmt.Fprintf(tw, "type\t%s\n", orDash(i.Type))
+	app := orDash(i.AppID)
+	if i.Application != "" {
+		app += " (" + i.Application + ")"
+	}
+	fmt.Fprintf(tw, "app\t%s\n", app)
+	fmt.Fprintf(tw, "user\t%s\n", orDash(i.UserID))
+	fmt.Fprintf(tw, "scopes\t%s\n", orDash(strings.Join(i.Scopes, ", ")))
+	fmt.Fprintf(tw, "issued\t%s\n", orDash(formatExpiry(i.IssuedAt)))
+	fmt.Fprintf(tw, "expires\t%s\n", describeExpiry(i.ExpiresAt, now))
+	fmt.Fprintf(tw, "data access expires\t%s\n", describeExpiry(i.DataAccessExpiresAt, now))
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func describeExpiry(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := t.Sub(now)
+	switch {
+	case d <= 0:
+		return formatExpiry(t) + " (expired)"
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%s (in %d days)", formatExpiry(t), int(d/(24*time.Hour)))
+	default:
+		return fmt.Sprintf("%s (in %s)", formatExpiry(t), d.Round(time.Minute))
+	}
+}
+
+// ---- refresh ----
+
+var refreshCommand = &command{
+	name:     "refresh",
+	synopsis: "--app-id ID [--token-stdin] [--json] [flags]",
+	summary:  "exchange a valid expiring token for a new 60-day one",
+	about: `Exchanges a valid expiring token for a new one valid for 60 days (POST /oauth/access_token with
+grant_type=fb_exchange_token). It first inspects the token with debug_token and refuses, without
+asking for an exchange, a token that never expires (refreshing would make it expire) or one that
+is no longer valid (mint a new one instead). The old token keeps working until its own expiry.
+
+Reads METAMINT_APP_SECRET, and the token to refresh from METAMINT_TOKEN or, with --token-stdin,
+from the first line of standard input. Prints the new token alone on standard output, or with
+--json {"access_token","expires_at"}.`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		var g graphFlags
+		g.register(fs, c)
+		appID := fs.String("app-id", "", "the app the token belongs to; required")
+		fromStdin := fs.Bool("token-stdin", false, "read the token from standard input instead of $"+envToken)
+		asJSON := fs.Bool("json", false, `print {"access_token","expires_at"} instead of the bare token`)
+		return func(ctx context.Context) error {
+			if err := requireFlags(fs, "app-id"); err != nil {
+				return err
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			secret, err := c.secret(envAppSecret, "the app secret")
+			if err != nil {
+				return err
+			}
+			token, err := c.subjectToken(*fromStdin)
+			if err != nil {
+				return err
+			}
+			app := mint.App{ID: *appID, Secret: secret}
+			info, err := cl.DebugToken(ctx, app, token)
+			if err != nil {
+				return inStep("debug_token", err)
+			}
+			switch {
+			case !info.IsValid:
+				return inStep("refused", invalidTokenError(info))
+			case info.NeverExpires():
+				return errors.New("refused: the token never expires; refreshing it would turn it into a 60-day " +
+					"token, so no exchange was requested")
+			}
+			tok, err := cl.RefreshAccessToken(ctx, mint.RefreshRequest{App: app, AccessToken: token, Info: info})
+			if err != nil {
+				return inStep("exchange", err)
+			}
+			c.red.addToken(tok.AccessToken)
+			fmt.Fprintf(c.stderr, "metamint refresh: the new token expires %s; the old one stays valid until %s: "+
+				"revoke it once the new one is deployed\n", orDash(formatExpiry(tok.ExpiresAt)), formatExpiry(info.ExpiresAt))
+			if *asJSON {
+				return writeJSON(c.stdout, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(tok.ExpiresAt)})
+			}
+			_, err = fmt.Fprintln(c.stdout, tok.AccessToken)
+			return err
+		}
+	},
+}
+
+// ---- revoke ----
+
+var revokeCommand = &command{
+	name:     "revoke",
+	synopsis: "--app-id ID [--token-stdin] | --all --system-user-id ID [flags]",
+	summary:  "revoke one token, or every token of a system user (--all)",
+	about: `Without --all, revokes one token (GET /oauth/revoke with client_id, client_secret and
+revoke_token; the token itself is the calling token). Reads METAMINT_APP_SECRET, and the token
+from METAMINT_TOKEN or, with --token-stdin, from the first line of standard input. Revoking a
+revoked token succeeds.
+
+With --all, revokes every token of the system user (DELETE /{system-user-id}/access_tokens).
+Reads METAMINT_ACCESS_TOKEN (the calling token of the same business); when METAMINT_APP_SECRET
+is set, the call carries an appsecret_proof.
+
+Prints a line to standard error and nothing to standard output.`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		var g graphFlags
+		g.register(fs, c)
+		appID := fs.String("app-id", "", "the app the token belongs to; required without --all")
+		fromStdin := fs.Bool("token-stdin", false, "read the token from standard input instead of $"+envToken)
+		all := fs.Bool("all", false, "revoke every token of --system-user-id")
+		suID := fs.String("system-user-id", "", "the system user whose tokens --all revokes")
+		return func(ctx context.Context) error {
+			if *all {
+				if *fromStdin {
+					return usagef("--token-stdin does not go with --all, which revokes every token of the system user")
+				}
+				if err := requireFlags(fs, "system-user-id"); err != nil {
+					return err
+				}
+				cl, err := g.client()
+				if err != nil {
+					return err
+				}
+				caller, err := c.secret(envAccessToken, "the calling token")
+				if err != nil {
+					return err
+				}
+				app := mint.App{ID: *appID, Secret: strings.TrimSpace(c.getenv(envAppSecret))}
+				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: caller, App: app}); err != nil {
+					return inStep("revoke all", err)
+				}
+				fmt.Fprintf(c.stderr, "metamint revoke: revoked every token of system user %s\n", *suID)
+				return nil
+			}
+			if *suID != "" {
+				return usagef("--system-user-id goes with --all; to revoke one token, give --app-id and the token")
+			}
+			if err := requireFlags(fs, "app-id"); err != nil {
+				return err
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			secret, err := c.secret(envAppSecret, "the app secret")
+			if err != nil {
+				return err
+			}
+			token, err := c.subjectToken(*fromStdin)
+			if err != nil {
+				return err
+			}
+			if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: mint.App{ID: *appID, Secret: secret}, Token: token}); err != nil {
+				return inStep("revoke", err)
+			}
+			fmt.Fprintf(c.stderr, "metamint revoke: revoked the token\n")
+			return nil
+		}
+	},
+}
+
+// ---- system-users ----
+
+var systemUsersCommand = &command{
+	name:     "system-users",
+	synopsis: "--business-id ID [--json] [flags]",
+	summary:  "list a business's system users",
+	about: `Lists the system users of a business (GET /{business-id}/system_users, every page), as a
+table of ID, NAME and ROLE or with --json an array of {"id","name","role"}.
+
+Reads METAMINT_ACCESS_TOKEN (a token of that business); when METAMINT_APP_SECRET is set, the
+calls carry an appsecret_proof.`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		var g graphFlags
+		g.register(fs, c)
+		businessID := fs.String("business-id", "", "the business whose system users to list; required")
+		asJSON := fs.Bool("json", false, "print JSON instead of a table")
+		return func(ctx context.Context) error {
+			if err := requireFlags(fs, "business-id"); err != nil {
+				return err
+			}
+			cl, err := g.client()
+			if err != nil {
+				return err
+			}
+			caller, err := c.secret(envAccessToken, "a token of the business")
+			if err != nil {
+				return err
+			}
+			app := mint.App{Secret: strings.TrimSpace(c.getenv(envAppSecret))}
+			users, err := cl.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: *businessID, AccessToken: caller, App: app})
+			if err != nil {
+				return inStep("list system users", err)
+			}
+			if *asJSON {
+				if users == nil {
+					users = []mint.SystemUser{}
+				}
+				return writeJSON(c.stdout, users)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "ID\tNAME\tROLE\n")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.ID, u.Name, u.Role)
+			}
+			return tw.Flush()
+		}
+	},
+}
+
+// ---- proof ----
+
+var proofCommand = &command{
+	name:     "proof",
+	synopsis: "",
+	summary:  "print the appsecret_proof of METAMINT_ACCESS_TOKEN",
+	about: `Prints the appsecret_proof of METAMINT_ACCESS_TOKEN keyed by METAMINT_APP_SECRET: the lowercase
+hex HMAC-SHA256 that Graph calls from a server must carry. No request is made. The proof lets
+whoever holds the token call Graph as that app: treat it as a secret too.`,
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		return func(context.Context) error {
+			secret, err := c.secret(envAppSecret, "the app secret")
+			if err != nil {
+				return err
+			}
+			token, err := c.secret(envAccessToken, "the token to prove")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(c.stdout, mint.AppSecretProof(secret, token))
+			return err
+		}
+	},
+}
+
+// ---- version ----
+
+var versionCommand = &command{
+	name:     "version",
+	synopsis: "",
+	summary:  "print the version of metamint",
+	about:    "Prints the module version metamint was built from, the Go version and, when known, the VCS revision.",
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		return func(context.Context) error {
+			_, err := fmt.Fprintln(c.stdout, versionString())
+			return err
+		}
+	},
+}
+
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "metamint (unknown) " + runtime.Version()
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	s := "metamint " + v + " " + bi.GoVersion
+	var rev, modified string
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value
+		case "vcs.modified":
+			modified = kv.Value
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if modified == "true" {
+			rev += ", modified"
+		}
+		s += " (" + rev + ")"
+	}
+	return s
+}

@@ -1,0 +1,484 @@
+// Command metamint mints, inspects, refreshes and revokes Meta Business
+// Manager system user access tokens from a terminal or a script.
+//
+// Usage:
+//
+//	metamint <command> [flags]
+//
+// Commands: mint, install, inspect, refresh, revoke, system-users, proof,
+// emulator, version, help. Run "metamint help <command>" for its flags.
+//
+// Identifiers (app, system user, business) are flags. Secrets are never
+// flags, because every process on the machine can read argv: the app secret
+// comes from METAMINT_APP_SECRET, the calling (admin) token from
+// METAMINT_ACCESS_TOKEN, and the token that inspect, refresh and revoke act
+// on from METAMINT_TOKEN or, with --token-stdin, from standard input.
+//
+// Results go to standard output, diagnostics to standard error. The exit
+// status is 0 on success, 1 on a Graph or input error, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // a Graph error, an input error, a missing secret
+	exitUsage = 2 // an unknown command or flag, a missing required flag
+)
+
+// Environment variables the CLI reads.
+const (
+	envAppSecret    = "METAMINT_APP_SECRET"
+	envAccessToken  = "METAMINT_ACCESS_TOKEN"
+	envToken        = "METAMINT_TOKEN"
+	envGraphURL     = "METAMINT_GRAPH_API_URL"
+	envGraphVersion = "METAMINT_GRAPH_API_VERSION"
+)
+
+// cli is what a command may touch: its environment and its streams.
+type cli struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer // redacts every secret the CLI knows of
+	red    *redactor
+}
+
+// command is one metamint subcommand. setup registers its flags on fs and
+// returns the function that runs it once the flags are parsed.
+type command struct {
+	name     string
+	synopsis string // what follows "metamint <name>" in the usage line
+	summary  string // one line for the command list
+	about    string // what it does, which secrets it reads, what it prints
+	setup    func(fs *flag.FlagSet, c *cli) func(ctx context.Context) error
+}
+
+// commands is filled in init to break the reference cycle through help.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		mintCommand, installCommand, inspectCommand, refreshCommand, revokeCommand,
+		systemUsersCommand, proofCommand, emulatorCommand, versionCommand, helpCommand,
+	}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// run is the whole program: it parses args (without the program name), runs
+// one command and returns the exit status. It reads the environment only
+// through getenv.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	red := &redactor{}
+	red.addKey(getenv(envAppSecret))
+	red.addToken(getenv(envAccessToken))
+	red.addToken(getenv(envToken))
+	stderr = &redactWriter{w: stderr, r: red}
+	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, red: red}
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		printUsage(stdout)
+		return exitOK
+	case "-version", "--version":
+		name = "version"
+	}
+	cmd := lookup(name)
+	if err := rejectSecretFlags(args); err != nil {
+		if cmd == nil {
+			return c.report("", err)
+		}
+		return c.report(cmd.name, err)
+	}
+	if cmd == nil {
+		if strings.HasPrefix(name, "-") {
+			fmt.Fprintf(stderr, "metamint: flags go after the command; run 'metamint help' for the commands\n")
+		} else {
+			fmt.Fprintf(stderr, "metamint: unknown command %s; run 'metamint help' for the commands\n", showWord(name))
+		}
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("metamint "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parse errors are reported below, once
+	exec := cmd.setup(fs, c)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandUsage(stdout, cmd)
+			return exitOK
+		}
+		return c.report(cmd.name, usagef("%s", flagError(err)))
+	}
+	if fs.NArg() > 0 && cmd != helpCommand {
+		// The argument is not echoed: it may be a token pasted by mistake.
+		return c.report(cmd.name, usagef("%s takes no arguments (got %d); boolean flags take their value "+
+			"after '=' (--expiring-token=false), and secrets go in environment variables", cmd.name, fs.NArg()))
+	}
+	return c.report(cmd.name, exec(ctx))
+}
+
+// wordPattern matches what a command or flag name looks like. Anything else
+// typed where a name goes may be a secret pasted by mistake, so it is not
+// echoed.
+var wordPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z-]{0,29}$`)
+
+// showWord quotes s when it looks like a name, and otherwise says that an
+// argument is not shown.
+func showWord(s string) string {
+	if wordPattern.MatchString(s) {
+		return strconv.Quote(s)
+	}
+	return "(not shown: it does not look like a name and may be a secret)"
+}
+
+// flagValueError matches the flag package's errors that quote a value.
+var (
+	flagValueError   = regexp.MustCompile(`^invalid (boolean )?value ".*" for (?:flag )?-(\S+): `)
+	flagUnknownError = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
+)
+
+// flagError rewrites a flag parse error so it names the flag but never
+// quotes a value, which may be a secret typed in the wrong place.
+func flagError(err error) string {
+	msg := err.Error()
+	if m := flagValueError.FindStringSubmatch(msg); m != nil {
+		if m[1] != "" {
+			return fmt.Sprintf("invalid value for --%s: want true or false (as --%s=false)", m[2], m[2])
+		}
+		return fmt.Sprintf("invalid value for --%s", m[2])
+	}
+	if m := flagUnknownError.FindStringSubmatch(msg); m != nil {
+		name := strings.TrimLeft(m[1], "-")
+		if !wordPattern.MatchString(name) {
+			return "flag provided but not defined (its name is not shown: it may be a secret)"
+		}
+		return "flag provided but not defined: --" + name
+	}
+	return msg
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// stepError names the step of a command that failed.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func inStep(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{step: step, err: err}
+}
+
+// report prints err for command name ("" before a command is known) and
+// returns the exit status.
+func (c *cli) report(name string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	prefix, help := "metamint: ", "metamint help"
+	if name != "" {
+		prefix, help = "metamint "+name+": ", "metamint help "+name
+	}
+	var uerr *usageError
+	if errors.As(err, &uerr) {
+		fmt.Fprintf(c.stderr, "%s%s\nRun '%s' for usage.\n", prefix, uerr.msg, help)
+		return exitUsage
+	}
+	var serr *stepError
+	if errors.As(err, &serr) {
+		prefix += serr.step + ": "
+		err = serr.err
+	}
+	var gerr *mint.GraphError
+	if errors.As(err, &gerr) {
+		printGraphError(c.stderr, prefix, gerr)
+		return exitError
+	}
+	var scopeErr *mint.UnlistedScopeError
+	if errors.As(err, &scopeErr) {
+		fmt.Fprintf(c.stderr, "%s%s not on the list of supported system user scopes; check the spelling, "+
+			"or pass --allow-unlisted-scopes if Meta added it recently\n", prefix, scopeList(scopeErr.Scopes))
+		return exitError
+	}
+	fmt.Fprintf(c.stderr, "%s%s\n", prefix, strings.TrimPrefix(err.Error(), "mint: "))
+	return exitError
+}
+
+// printGraphError prints everything Graph said that helps: its message, the
+// codes Meta support asks for, and what to do.
+func printGraphError(w io.Writer, prefix string, e *mint.GraphError) {
+	msg := e.Message
+	if msg == "" {
+		msg = fmt.Sprintf("HTTP %d without a Graph error body", e.StatusCode)
+	}
+	fmt.Fprintf(w, "%sGraph API error: %s\n", prefix, msg)
+	fields := []string{fmt.Sprintf("HTTP %d", e.StatusCode)}
+	if e.Type != "" {
+		fields = append(fields, "type "+e.Type)
+	}
+	fields = append(fields, fmt.Sprintf("code %d", e.Code), fmt.Sprintf("subcode %d", e.Subcode))
+	trace := e.FBTraceID
+	if trace == "" {
+		trace = "(none)"
+	}
+	fields = append(fields, "fbtrace_id "+trace)
+	fmt.Fprintf(w, "  %s\n", strings.Join(fields, ", "))
+	if e.UserTitle != "" || e.UserMessage != "" {
+		fmt.Fprintf(w, "  Graph says: %s\n", strings.TrimSpace(e.UserTitle+" "+e.UserMessage))
+	}
+	if h := e.Hint(); h != "" {
+		fmt.Fprintf(w, "  hint: %s\n", h)
+	}
+}
+
+func scopeList(scopes []string) string {
+	q := make([]string, len(scopes))
+	for i, s := range scopes {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	if len(q) == 1 {
+		return "scope " + q[0] + " is"
+	}
+	return "scopes " + strings.Join(q, ", ") + " are"
+}
+
+// secretFlags maps flag names people reach for to where the secret goes
+// instead. Names are compared after lowercasing and turning '_' into '-'.
+var secretFlags = map[string]string{
+	"app-secret":    envAppSecret,
+	"appsecret":     envAppSecret,
+	"client-secret": envAppSecret,
+	"secret":        envAppSecret,
+	"access-token":  envAccessToken,
+	"admin-token":   envAccessToken,
+	"token":         envToken + " (or pipe it to --token-stdin)",
+	"input-token":   envToken + " (or pipe it to --token-stdin)",
+	"appsecret-proof": "nothing: metamint computes proofs itself from " + envAppSecret +
+		" and " + envAccessToken,
+}
+
+// rejectSecretFlags refuses a secret passed as a flag before anything parses
+// it, so the value is neither used nor echoed.
+func rejectSecretFlags(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			return nil
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		if where, ok := secretFlags[name]; ok {
+			return usagef("--%s is not accepted: secrets on the command line are visible to every process "+
+				"on this machine; set %s instead", name, where)
+		}
+	}
+	return nil
+}
+
+// requireFlags returns a usage error naming the first empty flag.
+func requireFlags(fs *flag.FlagSet, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if f := fs.Lookup(n); f != nil && strings.TrimSpace(f.Value.String()) == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		return usagef("missing required %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// secret returns the value of the environment variable name, or an error
+// naming it when it is empty.
+func (c *cli) secret(name, what string) (string, error) {
+	v := strings.TrimSpace(c.getenv(name))
+	if v == "" {
+		return "", fmt.Errorf("%s is not set: export it with %s (secrets are never read from flags)", name, what)
+	}
+	return v, nil
+}
+
+// maxStdinToken bounds what --token-stdin reads.
+const maxStdinToken = 64 << 10
+
+// subjectToken returns the token inspect, refresh and revoke act on: the
+// first line of standard input with --token-stdin, else METAMINT_TOKEN.
+func (c *cli) subjectToken(fromStdin bool) (string, error) {
+	if !fromStdin {
+		v := strings.TrimSpace(c.getenv(envToken))
+		if v == "" {
+			return "", fmt.Errorf("%s is not set: export the token to act on, or pipe it to --token-stdin", envToken)
+		}
+		return v, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinToken+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the token from standard input: %w", err)
+	}
+	if len(data) > maxStdinToken {
+		return "", fmt.Errorf("standard input is longer than %d bytes; --token-stdin wants one token", maxStdinToken)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return "", errors.New("--token-stdin: standard input holds no token")
+	}
+	c.red.addToken(line)
+	return line, nil
+}
+
+// graphFlags are the flags every Graph-calling command shares.
+type graphFlags struct {
+	url     string
+	version string
+}
+
+func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
+	fs.StringVar(&g.url, "graph-api-url", envOr(c.getenv, envGraphURL, mint.DefaultBaseURL),
+		"Graph API base URL: https, or http on a loopback host; $"+envGraphURL+" sets the default")
+	fs.StringVar(&g.version, "graph-api-version", envOr(c.getenv, envGraphVersion, mint.DefaultVersion),
+		"Graph API version; $"+envGraphVersion+" sets the default")
+}
+
+// client builds the Graph client with the shared retry policy. A bad URL or
+// version is a usage error.
+func (g *graphFlags) client() (*mint.Client, error) {
+	cl, err := mint.NewClient(
+		mint.WithBaseURL(g.url),
+		mint.WithVersion(g.version),
+		mint.WithRetry(mint.DefaultRetryPolicy()),
+	)
+	if err != nil {
+		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "mint: invalid request: "))
+	}
+	return cl, nil
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `metamint mints and manages Meta system user access tokens.
+
+Usage: metamint <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+Secrets are read from the environment, never from flags:
+  %-22s the app secret
+  %-22s the calling token (admin user, admin system user or system user)
+  %-22s the token inspect, refresh and revoke act on (or --token-stdin)
+%s and %s set the defaults of
+--graph-api-url and --graph-api-version.
+
+Exit status: 0 success, 1 Graph or input error, 2 usage error.
+Run 'metamint help <command>' for a command's flags.
+`, envAppSecret, envAccessToken, envToken, envGraphURL, envGraphVersion)
+}
+
+func printCommandUsage(w io.Writer, cmd *command) {
+	fmt.Fprintf(w, "Usage: metamint %s %s\n\n%s\n", cmd.name, cmd.synopsis, strings.TrimSpace(cmd.about))
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	cmd.setup(fs, &cli{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, red: &redactor{}})
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintf(w, "\nFlags:\n")
+			first = false
+		}
+		typ, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		if f.DefValue != "" && f.DefValue != "false" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+	})
+}
+
+var helpCommand = &command{
+	name:     "help",
+	synopsis: "[command]",
+	summary:  "show the commands, or one command's flags",
+	about:    "Prints the list of commands, or the usage of one command, on standard output.",
+	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
+		return func(context.Context) error {
+			switch fs.NArg() {
+			case 0:
+				printUsage(c.stdout)
+				return nil
+			case 1:
+				cmd := lookup(fs.Arg(0))
+				if cmd == nil {
+					names := make([]string, len(commands))
+					for i, c := range commands {
+						names[i] = c.name
+					}
+					return usagef("unknown command %s; the commands are %s", showWord(fs.Arg(0)), strings.Join(names, ", "))
+				}
+				printCommandUsage(c.stdout, cmd)
+				return nil
+			}
+			return usagef("help takes at most one command name")
+		}
+	},
+}
