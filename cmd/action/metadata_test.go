@@ -1,0 +1,352 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// repoFile reads a file at the repository root (go test runs in cmd/action).
+func repoFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// yamlNode is a mapping parsed by parseYAML: nested maps and string values.
+type yamlNode map[string]any
+
+// parseYAML reads the block-mapping subset of YAML action.yml uses: nested
+// "key: value" lines, quoted and plain scalars, and folded (>-) or literal
+// (|) block scalars. It fails on anything else, so the test notices when
+// action.yml outgrows it.
+func parseYAML(t *testing.T, text string) yamlNode {
+	t.Helper()
+	root := yamlNode{}
+	type level struct {
+		indent int
+		node   yamlNode
+	}
+	stack := []level{{-1, root}}
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		raw := lines[i]
+		trimmed := strings.TrimSpace(raw)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		indent := len(raw) - len(strings.TrimLeft(raw, " "))
+		key, val, ok := strings.Cut(trimmed, ":")
+		if !ok || strings.HasPrefix(trimmed, "- ") {
+			t.Fatalf("action.yml line %d: %q is not a key: value line this test can read", i+1, raw)
+		}
+		for stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		parent := stack[len(stack)-1].node
+		val = strings.TrimSpace(val)
+		switch {
+		case val == "":
+			child := yamlNode{}
+			parent[key] = child
+			stack = append(stack, level{indent, child})
+		case val == ">-" || val == "|" || val == ">":
+			var parts []string
+			for i+1 < len(lines) {
+				next := lines[i+1]
+				nextIndent := len(next) - len(strings.TrimLeft(next, " "))
+				if strings.TrimSpace(next) != "" && nextIndent <= indent {
+					break
+				}
+				parts = append(parts, strings.TrimSpace(next))
+				i++
+			}
+			parent[key] = strings.TrimSpace(strings.Join(parts, " "))
+		default:
+			if unq, err := unquoteYAML(val); err == nil {
+				val = unq
+			}
+			parent[key] = val
+		}
+	}
+	return root
+}
+
+func unquoteYAML(v string) (string, error) {
+	switch {
+	case strings.HasPrefix(v, `"`):
+		var s string
+		err := json.Unmarshal([]byte(v), &s)
+		return s, err
+	case strings.HasPrefix(v, `'`) && strings.HasSuffix(v, `'`) && len(v) >= 2:
+		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
+	}
+	return v, nil
+}
+
+func (n yamlNode) node(t *testing.T, key string) yamlNode {
+	t.Helper()
+	c, ok := n[key].(yamlNode)
+	if !ok {
+		t.Fatalf("action.yml: %q is not a mapping", key)
+	}
+	return c
+}
+
+// TestActionMetadata checks action.yml against DESIGN.md's contract and
+// against the names the program reads.
+func TestActionMetadata(t *testing.T) {
+	t.Parallel()
+	meta := parseYAML(t, repoFile(t, "action.yml"))
+	for _, k := range []string{"name", "description"} {
+		if s, _ := meta[k].(string); s == "" {
+			t.Errorf("action.yml %s is empty", k)
+		}
+	}
+	branding := meta.node(t, "branding")
+	if branding["icon"] == "" || branding["color"] == "" {
+		t.Errorf("action.yml branding = %v; want an icon and a color", branding)
+	}
+
+	type input struct {
+		Required string
+		Default  string
+	}
+	want := map[string]input{
+		inAppID:               {"true", ""},
+		inAppSecret:           {"true", ""},
+		inAccessToken:         {"true", ""},
+		inSystemUserID:        {"true", ""},
+		inScopes:              {"true", ""},
+		inInstallApp:          {"false", "false"},
+		inExpiringToken:       {"false", "true"},
+		inSkipTokenRevoke:     {"false", "false"},
+		inGraphAPIURL:         {"false", "https://graph.facebook.com"},
+		inGraphAPIVersion:     {"false", "v27.0"},
+		inAllowUnlistedScopes: {"false", "false"},
+	}
+	got := map[string]input{}
+	for name, v := range meta.node(t, "inputs") {
+		in, ok := v.(yamlNode)
+		if !ok {
+			t.Fatalf("input %s is not a mapping", name)
+		}
+		if d, _ := in["description"].(string); d == "" {
+			t.Errorf("input %s has no description", name)
+		}
+		for k := range in {
+			if !slices.Contains([]string{"description", "required", "default", "deprecationMessage"}, k) {
+				t.Errorf("input %s has key %q, which action metadata does not allow", name, k)
+			}
+		}
+		r, _ := in["required"].(string)
+		d, _ := in["default"].(string)
+		got[name] = input{r, d}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("action.yml inputs mismatch (-want +got):\n%s", diff)
+	}
+
+	var outputs []string
+	for name, v := range meta.node(t, "outputs") {
+		if d, _ := v.(yamlNode)["description"].(string); d == "" {
+			t.Errorf("output %s has no description", name)
+		}
+		outputs = append(outputs, name)
+	}
+	slices.Sort(outputs)
+	if diff := cmp.Diff([]string{outExpiresAt, outScopes, outToken}, outputs); diff != "" {
+		t.Errorf("action.yml outputs mismatch (-want +got):\n%s", diff)
+	}
+
+	runs := meta.node(t, "runs")
+	if runs["using"] != "docker" {
+		t.Errorf("runs.using = %v; want docker", runs["using"])
+	}
+	image, _ := runs["image"].(string)
+	if image != "Dockerfile" && !regexp.MustCompile(`^docker://ghcr\.io/[a-z0-9-]+/metamint-action@sha256:[0-9a-f]{64}$`).MatchString(image) {
+		t.Errorf("runs.image = %q; want Dockerfile or an image pinned by digest", image)
+	}
+	if _, ok := runs["args"]; ok {
+		t.Errorf("runs.args is set; the runner would pass it to the post step too")
+	}
+	post, _ := runs["post-entrypoint"].(string)
+	if ok, err := isPost([]string{post}); !ok || err != nil {
+		t.Errorf("isPost([%q]) = %v, %v; want the post-entrypoint to select the post step", post, ok, err)
+	}
+}
+
+// dockerInstr is one Dockerfile instruction, continuation lines joined.
+type dockerInstr struct {
+	cmd  string // upper case
+	args string
+}
+
+// dockerStage is one FROM ... AS name stage.
+type dockerStage struct {
+	name, from string
+	instrs     []dockerInstr
+}
+
+func parseDockerfile(t *testing.T, text string) []dockerStage {
+	t.Helper()
+	var stages []dockerStage
+	var cur strings.Builder
+	flush := func() {
+		line := strings.TrimSpace(cur.String())
+		cur.Reset()
+		if line == "" {
+			return
+		}
+		cmd, args, _ := strings.Cut(line, " ")
+		cmd = strings.ToUpper(cmd)
+		args = strings.TrimSpace(args)
+		if cmd == "FROM" {
+			f := strings.Fields(args)
+			st := dockerStage{}
+			for i := 0; i < len(f); i++ {
+				switch {
+				case strings.HasPrefix(f[i], "--"):
+				case strings.EqualFold(f[i], "AS") && i+1 < len(f):
+					st.name = f[i+1]
+					i++
+				default:
+					st.from = f[i]
+				}
+			}
+			stages = append(stages, st)
+			return
+		}
+		if len(stages) == 0 {
+			if cmd != "ARG" {
+				t.Fatalf("Dockerfile: %s before the first FROM", cmd)
+			}
+			return
+		}
+		stages[len(stages)-1].instrs = append(stages[len(stages)-1].instrs, dockerInstr{cmd, args})
+	}
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if strings.HasSuffix(trimmed, `\`) {
+			cur.WriteString(strings.TrimSuffix(trimmed, `\`) + " ")
+			continue
+		}
+		cur.WriteString(trimmed)
+		flush()
+	}
+	flush()
+	return stages
+}
+
+func (s dockerStage) all(cmd string) []string {
+	var out []string
+	for _, in := range s.instrs {
+		if in.cmd == cmd {
+			out = append(out, in.args)
+		}
+	}
+	return out
+}
+
+// TestDockerfile checks the image recipe, since Docker cannot run here:
+// static builds, a scratch action image as the default (last) target that
+// runs as root with CA certificates, the Lambda artifact stage, and the
+// entrypoints action.yml names.
+func TestDockerfile(t *testing.T) {
+	t.Parallel()
+	stages := parseDockerfile(t, repoFile(t, "Dockerfile"))
+	byName := map[string]dockerStage{}
+	var names []string
+	for _, s := range stages {
+		byName[s.name] = s
+		names = append(names, s.name)
+	}
+	if diff := cmp.Diff([]string{"build", "lambda-build", "lambda", "action"}, names); diff != "" {
+		t.Fatalf("Dockerfile stages mismatch (-want +got):\n%s", diff)
+	}
+
+	for _, s := range stages {
+		if s.from == "scratch" || byName[s.from].name != "" {
+			continue
+		}
+		ref := strings.ReplaceAll(s.from, "${GO_VERSION}", "1.26.8")
+		if !regexp.MustCompile(`^[a-z0-9./-]+:[0-9][A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?$`).MatchString(ref) {
+			t.Errorf("stage %s FROM %q; want a base image pinned by a version tag", s.name, s.from)
+		}
+	}
+	for _, s := range stages {
+		if u := s.all("USER"); len(u) > 0 {
+			t.Errorf("stage %s sets USER %v; GitHub requires Docker actions to run as root", s.name, u)
+		}
+	}
+
+	build := strings.Join(byName["build"].all("RUN"), "\n")
+	for _, want := range []string{"CGO_ENABLED=0", "go build -trimpath -ldflags '-s -w' -o /out/metamint-action ./cmd/action", "ln -s metamint-action /out/post"} {
+		if !strings.Contains(build, want) {
+			t.Errorf("build stage RUN = %q; want it to contain %q", build, want)
+		}
+	}
+	lambdaBuild := byName["lambda-build"]
+	if lambdaBuild.from != "build" {
+		t.Errorf("lambda-build FROM %q; want build", lambdaBuild.from)
+	}
+	lb := strings.Join(lambdaBuild.all("RUN"), "\n")
+	for _, want := range []string{"GOOS=linux", "CGO_ENABLED=0", "go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o /lambda/bootstrap ./cmd/lambda", "zip -X -9 function.zip bootstrap"} {
+		if !strings.Contains(lb, want) {
+			t.Errorf("lambda-build RUN = %q; want it to contain %q", lb, want)
+		}
+	}
+	lambda := byName["lambda"]
+	if lambda.from != "scratch" || !slices.Contains(lambda.all("COPY"), "--from=lambda-build /lambda/function.zip /function.zip") {
+		t.Errorf("lambda stage = %+v; want scratch holding /function.zip", lambda)
+	}
+
+	action := stages[len(stages)-1]
+	if action.from != "scratch" {
+		t.Errorf("action stage FROM %q; want scratch", action.from)
+	}
+	copies := action.all("COPY")
+	if !slices.Contains(copies, "--from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt") {
+		t.Errorf("action stage COPY = %q; want the CA certificates", copies)
+	}
+	if !slices.Contains(copies, "--from=build /out/ /") {
+		t.Errorf("action stage COPY = %q; want /out/ (binary and post link) at /", copies)
+	}
+	entry := action.all("ENTRYPOINT")
+	if len(entry) != 1 {
+		t.Fatalf("action stage ENTRYPOINT = %q; want one", entry)
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(entry[0]), &argv); err != nil || len(argv) != 1 {
+		t.Fatalf("action stage ENTRYPOINT %s; want the exec form with the binary alone", entry[0])
+	}
+	// /out/metamint-action lands at /metamint-action, and /out/post, a link
+	// to it, at /post.
+	if argv[0] != "/metamint-action" {
+		t.Errorf("ENTRYPOINT = %q; want /metamint-action, where the build puts the binary", argv[0])
+	}
+	if ok, _ := isPost(argv); ok {
+		t.Errorf("isPost(%q) = true; want the entrypoint to run the main step", argv)
+	}
+	runs := parseYAML(t, repoFile(t, "action.yml")).node(t, "runs")
+	post, _ := runs["post-entrypoint"].(string)
+	if post != "/"+postName || path.Dir(post) != path.Dir(argv[0]) {
+		t.Errorf("action.yml post-entrypoint = %q; want /%s, the link next to the ENTRYPOINT %s", post, postName, argv[0])
+	}
+	if e, ok := runs["entrypoint"]; ok && e != argv[0] {
+		t.Errorf("action.yml entrypoint = %v; want the Dockerfile's %s", e, argv[0])
+	}
+}

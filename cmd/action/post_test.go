@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// TestRunPost runs the main step, then the post step with the state the main
+// step saved, as the runner does.
+func TestRunPost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// main changes the main step's inputs; nil means the post step runs
+		// without a main step's state.
+		main func(w *world, in map[string]string)
+		// before runs between the steps.
+		before func(w *world, env map[string]string)
+		args   []string
+		opts   func(w *world) []option
+		// wantStdout is a substring of the post step's stdout.
+		wantStdout  string
+		wantRevoked bool
+		wantRevokes int // requests to /oauth/revoke
+		golden      bool
+	}{
+		{
+			name:        "revokes",
+			main:        func(*world, map[string]string) {},
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true,
+			wantRevokes: 1,
+			golden:      true,
+		},
+		{
+			name:        "revokes by argument",
+			main:        func(*world, map[string]string) {},
+			args:        []string{"/metamint-action", "post"},
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			name:        "revokes at a custom version",
+			main:        func(_ *world, in map[string]string) { in["INPUT_GRAPH-API-VERSION"] = "v25.0" },
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			name:        "already revoked",
+			main:        func(*world, map[string]string) {},
+			before:      func(w *world, env map[string]string) { revokeNow(w, env["STATE_token"]) },
+			wantStdout:  "The token is no longer valid (already revoked or expired): nothing to revoke.",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			name:       "no state",
+			wantStdout: "No token to revoke: the main step did not hand one over.",
+			golden:     true,
+		},
+		{
+			name:        "main failed",
+			main:        func(_ *world, in map[string]string) { in["INPUT_APP-SECRET"] = canaryWrongSecret },
+			wantStdout:  "No token to revoke",
+			wantRevokes: 0,
+		},
+		{
+			name:       "skip-token-revoke",
+			main:       func(_ *world, in map[string]string) { in["INPUT_SKIP-TOKEN-REVOKE"] = "true" },
+			wantStdout: "skip-token-revoke is true: the token stays valid after the job.",
+			golden:     true,
+		},
+		{
+			name: "skip-token-revoke set only for the post step",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["INPUT_SKIP-TOKEN-REVOKE"] = "true"
+			},
+			wantStdout: "skip-token-revoke is true",
+		},
+		{
+			name: "expired",
+			main: func(*world, map[string]string) {},
+			before: func(w *world, _ map[string]string) {
+				w.srv.Advance(61 * 24 * time.Hour)
+			},
+			opts:       func(w *world) []option { return []option{withClock(w.srv.Now)} },
+			wantStdout: "The token expired at ",
+			golden:     true,
+		},
+		{
+			name: "permanent token is revoked",
+			main: func(_ *world, in map[string]string) { in["INPUT_EXPIRING-TOKEN"] = "false" },
+			before: func(w *world, _ map[string]string) {
+				w.srv.Advance(10 * 365 * 24 * time.Hour)
+			},
+			opts:        func(w *world) []option { return []option{withClock(w.srv.Now)} },
+			wantStdout:  "Revoked the token",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			name: "revoke fails softly",
+			main: func(*world, map[string]string) {},
+			before: func(w *world, _ map[string]string) {
+				w.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{
+					Status: http.StatusServiceUnavailable,
+					Error:  &minttest.Error{Message: "Service temporarily unavailable", Code: 2, IsTransient: true},
+					Times:  100,
+				})
+			},
+			wantStdout:  "::warning::Could not revoke the token (GET /oauth/revoke): Graph API error: Service temporarily unavailable (HTTP 503, type OAuthException, code 2",
+			wantRevokes: fastRetry.MaxAttempts,
+			golden:      true,
+		},
+		{
+			name: "wrong secret in the post step",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["INPUT_APP-SECRET"] = canaryWrongSecret
+			},
+			wantStdout:  "::warning::Could not revoke the token (GET /oauth/revoke): Graph API error:",
+			wantRevokes: 1,
+		},
+		{
+			name: "empty secret in the post step",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["INPUT_APP-SECRET"] = ""
+			},
+			wantStdout: "::warning::Could not revoke the token: the app-secret input is empty",
+		},
+		{
+			name: "bad saved expiry",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["STATE_expires_at"] = "next week"
+			},
+			wantStdout:  "::warning::The saved expiry \"next week\" is not an RFC 3339 time; revoking the token anyway",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			name: "bad skip-token-revoke in the post step",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["INPUT_SKIP-TOKEN-REVOKE"] = "yes"
+			},
+			wantStdout:  "revoking the token anyway",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			name: "graph unreachable",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["STATE_graph_api_url"] = "http://127.0.0.1:1"
+			},
+			wantStdout: "::warning::Could not revoke the token (GET /oauth/revoke): GET /oauth/revoke:",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			in := w.inputs()
+			env := map[string]string{}
+			for k, v := range in {
+				env[k] = v
+			}
+			if tt.main != nil {
+				tt.main(w, in)
+				mr := runStep(t, w, in, []string{"/metamint-action"})
+				env = postEnv(in, mr)
+				// The post step gets the workflow's inputs again, not the
+				// main step's changes, except where before says otherwise.
+				for k := range in {
+					env[k] = in[k]
+				}
+			}
+			if tt.before != nil {
+				tt.before(w, env)
+			}
+			w.srv.ResetRequests()
+			args := tt.args
+			if args == nil {
+				args = []string{"/post"}
+			}
+			var opts []option
+			if tt.opts != nil {
+				opts = tt.opts(w)
+			}
+			r := runStep(t, w, env, args, opts...)
+			if r.err != nil {
+				t.Fatalf("run(post) = %v; want nil: the post step never fails", r.err)
+			}
+			if !strings.Contains(r.stdout, tt.wantStdout) {
+				t.Errorf("run(post) stdout = %q; want it to contain %q", r.stdout, tt.wantStdout)
+			}
+			if strings.Contains(r.stdout, "::error") {
+				t.Errorf("run(post) stdout = %q; want no error annotation", r.stdout)
+			}
+			if got := w.count(minttest.EndpointRevoke); got != tt.wantRevokes {
+				t.Errorf("revoke requests = %d; want %d", got, tt.wantRevokes)
+			}
+			if tok := env["STATE_token"]; tok != "" {
+				st, ok := w.srv.Token(tok)
+				if !ok {
+					t.Fatalf("the saved token is unknown to the emulator")
+				}
+				if st.Revoked != tt.wantRevoked {
+					t.Errorf("token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+				}
+			} else if tt.wantRevoked {
+				t.Errorf("no token was saved; want one revoked")
+			}
+			if len(r.outputs) != 0 || len(r.saved) != 0 || r.summary != "" {
+				t.Errorf("post step wrote outputs %v, state %v, summary %q; want none", keys(r.outputs), keys(r.saved), r.summary)
+			}
+			checkMasksFirst(t, w, env, r)
+			checkNoLeaks(t, w.secrets(), r)
+			if tt.golden {
+				golden(t, "post_"+strings.ReplaceAll(tt.name, "-", "_")+".stdout", normalize(w, r.stdout))
+			}
+		})
+	}
+}
+
+// revokeNow revokes a token out of band, as another job might.
+func revokeNow(w *world, token string) {
+	c, err := mint.NewClient(mint.WithBaseURL(w.srv.URL), mint.WithHTTPClient(w.srv.Client()))
+	if err == nil {
+		err = c.RevokeAccessToken(context.Background(), mint.RevokeRequest{App: mint.App{ID: w.appID, Secret: w.appSecret}, Token: token})
+	}
+	if err != nil {
+		panic(fmt.Sprintf("revoking out of band: %v", err))
+	}
+}

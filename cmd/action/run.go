@@ -1,0 +1,657 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// Inputs, as action.yml declares them. The runner passes each as
+// INPUT_<NAME> with the name upper-cased and its hyphens kept.
+const (
+	inAppID               = "app-id"
+	inAppSecret           = "app-secret"
+	inAccessToken         = "access-token"
+	inSystemUserID        = "system-user-id"
+	inScopes              = "scopes"
+	inInstallApp          = "install-app"
+	inExpiringToken       = "expiring-token"
+	inSkipTokenRevoke     = "skip-token-revoke"
+	inGraphAPIURL         = "graph-api-url"
+	inGraphAPIVersion     = "graph-api-version"
+	inAllowUnlistedScopes = "allow-unlisted-scopes"
+)
+
+// Outputs, as action.yml declares them.
+const (
+	outToken     = "token"
+	outExpiresAt = "expires-at"
+	outScopes    = "scopes"
+)
+
+// State the main step saves for the post step; the runner hands each back
+// as STATE_<key>. The app secret is not saved: the post step reads it from
+// its input, which the runner passes to every stage.
+const (
+	stateToken           = "token"
+	stateExpiresAt       = "expires_at"
+	stateAppID           = "app_id"
+	stateGraphAPIURL     = "graph_api_url"
+	stateGraphAPIVersion = "graph_api_version"
+)
+
+// postName is the name the post step runs the program under (post-entrypoint
+// in action.yml, a link in the image), and the argument that selects it.
+const postName = "post"
+
+// defaultTimeout bounds one step, every attempt and wait included.
+const defaultTimeout = 2 * time.Minute
+
+// config is what main may change; tests use the options below.
+type config struct {
+	mintOptions []mint.Option
+	retry       mint.RetryPolicy
+	now         func() time.Time
+	timeout     time.Duration
+}
+
+// option configures run.
+type option func(*config)
+
+// withMintOptions appends options to those run builds the mint.Client with
+// (base URL, version, retry), so they win: tests pass minttest's HTTP client.
+func withMintOptions(opts ...mint.Option) option {
+	return func(c *config) { c.mintOptions = append(c.mintOptions, opts...) }
+}
+
+// withRetryPolicy replaces mint.DefaultRetryPolicy, so tests retry with short
+// waits.
+func withRetryPolicy(p mint.RetryPolicy) option {
+	return func(c *config) { c.retry = p }
+}
+
+// withClock sets the clock the post step compares the token's expiry with.
+func withClock(now func() time.Time) option {
+	return func(c *config) { c.now = now }
+}
+
+// withTimeout replaces defaultTimeout.
+func withTimeout(d time.Duration) option {
+	return func(c *config) { c.timeout = d }
+}
+
+// run is the whole program: args is os.Args. It masks every secret before it
+// writes anything else, then runs the main or the post step. The error it
+// returns is the text of the ::error:: annotation and holds no secret.
+func run(ctx context.Context, a *githubactions.Action, args []string, opts ...option) error {
+	cfg := config{retry: mint.DefaultRetryPolicy(), now: time.Now, timeout: defaultTimeout}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	in := readInputs(a)
+	maskSecrets(a, in, a.Getenv("STATE_"+stateToken))
+
+	post, err := isPost(args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	if post {
+		runPost(ctx, a, in, &cfg)
+		return nil
+	}
+	return runMain(ctx, a, in, &cfg)
+}
+
+// isPost tells the post step from the main step. The runner cannot pass the
+// post step an argument of its own (action.yml's args go to every stage), so
+// the post step runs the binary under the name "post"; the argument "post"
+// does the same where a name is impractical.
+func isPost(args []string) (bool, error) {
+	var name string
+	if len(args) > 0 {
+		name = path.Base(args[0])
+	}
+	switch {
+	case len(args) <= 1:
+		return name == postName, nil
+	case len(args) == 2 && args[1] == postName:
+		return true, nil
+	}
+	return false, fmt.Errorf("unexpected arguments %q: the program takes no argument, or the single argument %q for the post step", args[1:], postName)
+}
+
+// inputs holds the raw input values, trimmed by GetInput.
+type inputs struct {
+	appID, appSecret, accessToken, systemUserID, scopes string
+	installApp, expiringToken, skipTokenRevoke          string
+	graphAPIURL, graphAPIVersion, allowUnlistedScopes   string
+}
+
+func readInputs(a *githubactions.Action) inputs {
+	return inputs{
+		appID:               a.GetInput(inAppID),
+		appSecret:           a.GetInput(inAppSecret),
+		accessToken:         a.GetInput(inAccessToken),
+		systemUserID:        a.GetInput(inSystemUserID),
+		scopes:              a.GetInput(inScopes),
+		installApp:          a.GetInput(inInstallApp),
+		expiringToken:       a.GetInput(inExpiringToken),
+		skipTokenRevoke:     a.GetInput(inSkipTokenRevoke),
+		graphAPIURL:         a.GetInput(inGraphAPIURL),
+		graphAPIVersion:     a.GetInput(inGraphAPIVersion),
+		allowUnlistedScopes: a.GetInput(inAllowUnlistedScopes),
+	}
+}
+
+// maskSecrets registers every secret the step knows of, and every value
+// derived from them, with ::add-mask::, so the runner hides them in all
+// later log lines: the app secret, the calling token, its appsecret_proof
+// (mint computes it; it would let anyone holding it call Graph as the
+// calling token's app), the app access token "id|secret", and in the post
+// step the token the main step minted.
+func maskSecrets(a *githubactions.Action, in inputs, mintedToken string) {
+	mask := func(v string) {
+		if v == "" {
+			return
+		}
+		a.AddMask(v)
+		// The runner masks line by line: a value with a line break (an
+		// input error, refused below) is masked in each of its lines too.
+		if strings.ContainsAny(v, "\r\n") {
+			for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' }) {
+				if line = strings.TrimSpace(line); line != "" {
+					a.AddMask(line)
+				}
+			}
+		}
+	}
+	mask(in.appSecret)
+	mask(in.accessToken)
+	if in.appSecret != "" && in.accessToken != "" {
+		mask(mint.AppSecretProof(in.appSecret, in.accessToken))
+	}
+	if in.appSecret != "" {
+		mask(mint.App{ID: in.appID, Secret: in.appSecret}.AccessToken())
+	}
+	mask(mintedToken)
+}
+
+// params are the validated inputs.
+type params struct {
+	app           mint.App
+	accessToken   string
+	systemUserID  string
+	scopes        []string
+	unlisted      []string // scopes missing from mint's list, allowed
+	installApp    bool
+	expiring      bool
+	skipRevoke    bool
+	graphAPIURL   string
+	version       string
+	allowUnlisted bool
+}
+
+// secretsHint explains the most common reason for an empty secret input.
+const secretsHint = "If a value comes from a secret: GitHub does not pass secrets to workflows " +
+	"triggered by a pull request from a fork or by Dependabot, so the input arrives empty " +
+	"(Dependabot has its own secrets store)."
+
+// validate checks every input before any call and reports every problem at
+// once, each naming its input. Secret values are never quoted.
+func validate(in inputs) (*params, error) {
+	var problems []string
+	var missing []string
+	for _, f := range []struct{ name, value string }{
+		{inAppID, in.appID},
+		{inAppSecret, in.appSecret},
+		{inAccessToken, in.accessToken},
+		{inSystemUserID, in.systemUserID},
+		{inScopes, in.scopes},
+	} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		noun := "input"
+		if len(missing) > 1 {
+			noun = "inputs"
+		}
+		problems = append(problems, fmt.Sprintf("missing required %s: %s. %s", noun, strings.Join(missing, ", "), secretsHint))
+	}
+
+	p := &params{
+		app:          mint.App{ID: in.appID, Secret: in.appSecret},
+		accessToken:  in.accessToken,
+		systemUserID: in.systemUserID,
+	}
+	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
+		if id.value != "" && !isNumericID(id.value) {
+			problems = append(problems, fmt.Sprintf("input %s must be a numeric Graph ID (digits only)", id.name))
+		}
+	}
+	for _, s := range []struct{ name, value string }{{inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}} {
+		if hasSpaceOrControl(s.value) {
+			problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", s.name))
+		}
+	}
+
+	var err error
+	bools := []struct {
+		name string
+		raw  string
+		def  bool
+		dst  *bool
+	}{
+		{inInstallApp, in.installApp, false, &p.installApp},
+		{inExpiringToken, in.expiringToken, true, &p.expiring},
+		{inSkipTokenRevoke, in.skipTokenRevoke, false, &p.skipRevoke},
+		{inAllowUnlistedScopes, in.allowUnlistedScopes, false, &p.allowUnlisted},
+	}
+	for _, b := range bools {
+		if *b.dst, err = parseBool(b.name, b.raw, b.def); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+
+	if in.scopes != "" {
+		p.scopes = mint.ParseScopes(in.scopes)
+		err := mint.CheckScopes(p.scopes)
+		var unlisted *mint.UnlistedScopeError
+		switch {
+		case errors.As(err, &unlisted) && p.allowUnlisted:
+			p.unlisted = unlisted.Scopes
+		case errors.As(err, &unlisted):
+			problems = append(problems, fmt.Sprintf("input %s: %s not on the list of supported system user scopes; "+
+				"check the spelling, or set %s: true if Meta added it recently", inScopes, quoteScopes(unlisted.Scopes), inAllowUnlistedScopes))
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("input %s: %s", inScopes, libMessage(err)))
+		}
+	}
+
+	p.graphAPIURL = in.graphAPIURL
+	if p.graphAPIURL == "" {
+		p.graphAPIURL = mint.DefaultBaseURL
+	}
+	if p.graphAPIURL, err = mint.CheckBaseURL(p.graphAPIURL); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, libMessage(err)))
+	}
+	p.version = in.graphAPIVersion
+	if p.version == "" {
+		p.version = mint.DefaultVersion
+	}
+	if _, err := mint.NewClient(mint.WithVersion(p.version)); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, libMessage(err)))
+	}
+
+	if len(problems) > 0 {
+		return nil, &inputError{problems: problems}
+	}
+	return p, nil
+}
+
+// inputError lists every input problem, one per line.
+type inputError struct{ problems []string }
+
+func (e *inputError) Error() string { return strings.Join(e.problems, "\n") }
+
+// parseBool accepts exactly "true" and "false"; empty means def.
+func parseBool(name, raw string, def bool) (bool, error) {
+	switch raw {
+	case "":
+		return def, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %q", name, raw)
+}
+
+func hasSpaceOrControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+}
+
+func isNumericID(s string) bool {
+	return len(s) <= 32 && !strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+}
+
+func quoteScopes(scopes []string) string {
+	q := make([]string, len(scopes))
+	for i, s := range scopes {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	noun := "scope"
+	verb := "is"
+	if len(scopes) > 1 {
+		noun, verb = "scopes", "are"
+	}
+	return noun + " " + strings.Join(q, ", ") + " " + verb
+}
+
+// libMessage drops mint's prefixes from a validation error, which the
+// annotation reads better without.
+func libMessage(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, mint.ErrInvalidRequest.Error()+": ")
+	return strings.TrimPrefix(msg, "mint: ")
+}
+
+func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {
+	opts := []mint.Option{mint.WithBaseURL(graphAPIURL), mint.WithVersion(version), mint.WithRetry(cfg.retry)}
+	return mint.NewClient(append(opts, cfg.mintOptions...)...)
+}
+
+// runMain is the main step: validate, install, mint, inspect, output.
+func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) error {
+	p, err := validate(in)
+	if err != nil {
+		return err
+	}
+	// Fail before minting when the token could not be handed over or
+	// revoked: outside a runner there is nowhere to put it.
+	if a.Getenv("GITHUB_OUTPUT") == "" {
+		return errors.New("GITHUB_OUTPUT is not set: this program runs as a GitHub Actions step")
+	}
+	if !p.skipRevoke && a.Getenv("GITHUB_STATE") == "" {
+		return errors.New("GITHUB_STATE is not set: this program runs as a GitHub Actions step")
+	}
+	if len(p.unlisted) > 0 {
+		a.Warningf("%s not on metamint's list of supported system user scopes; sending anyway because %s is true",
+			quoteScopes(p.unlisted), inAllowUnlistedScopes)
+	}
+	c, err := newClient(cfg, p.graphAPIURL, p.version)
+	if err != nil {
+		return fmt.Errorf("configuring the Graph client: %s", libMessage(err))
+	}
+
+	if p.installApp {
+		err := c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: p.systemUserID, App: p.app, AccessToken: p.accessToken})
+		if err != nil {
+			return stepFailed("installing the app (POST /{system-user-id}/applications)", err, cfg)
+		}
+		a.Infof("Installed app %s for system user %s.", p.app.ID, p.systemUserID)
+	}
+
+	tok, err := c.CreateAccessToken(ctx, mint.TokenRequest{
+		SystemUserID:        p.systemUserID,
+		App:                 p.app,
+		AccessToken:         p.accessToken,
+		Scopes:              p.scopes,
+		AllowUnlistedScopes: p.allowUnlisted,
+		Permanent:           !p.expiring,
+	})
+	if err != nil {
+		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", err, cfg)
+	}
+	// The token exists: hide it before anything else is written.
+	a.AddMask(tok.AccessToken)
+	m := &minted{a: a, c: c, p: p, token: tok.AccessToken}
+	if err := m.finish(ctx, cfg); err != nil {
+		m.discard(ctx)
+		return err
+	}
+	return nil
+}
+
+// minted carries a token from its creation to its hand-over.
+type minted struct {
+	a          *githubactions.Action
+	c          *mint.Client
+	p          *params
+	token      string
+	stateSaved bool
+}
+
+func (m *minted) finish(ctx context.Context, cfg *config) error {
+	a, p := m.a, m.p
+	if hasSpaceOrControl(m.token) {
+		return errors.New("creating the token: Graph answered a token with white space or control characters")
+	}
+	// Save the token for the post step at once, so that a step cancelled
+	// from here on still has its token revoked at the end of the job.
+	if !p.skipRevoke {
+		for _, kv := range [][2]string{
+			{stateToken, m.token},
+			{stateAppID, p.app.ID},
+			{stateGraphAPIURL, p.graphAPIURL},
+			{stateGraphAPIVersion, p.version},
+		} {
+			if err := setFileValue(a, "GITHUB_STATE", kv[0], kv[1]); err != nil {
+				return fmt.Errorf("saving state for the post step: %w", err)
+			}
+		}
+		m.stateSaved = true
+	}
+
+	info, err := m.c.DebugToken(ctx, p.app, m.token)
+	if err != nil {
+		return stepFailed("inspecting the token (GET /debug_token)", err, cfg)
+	}
+	if err := info.Check(mint.Expectation{AppID: p.app.ID, SystemUserID: p.systemUserID, Scopes: p.scopes}); err != nil {
+		return fmt.Errorf("checking the token with debug_token: %s", libMessage(err))
+	}
+
+	expiresAt := ""
+	if !info.NeverExpires() {
+		expiresAt = info.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	for _, kv := range [][2]string{
+		{outToken, m.token},
+		{outExpiresAt, expiresAt},
+		{outScopes, strings.Join(info.Scopes, ",")},
+	} {
+		if err := setFileValue(a, "GITHUB_OUTPUT", kv[0], kv[1]); err != nil {
+			return fmt.Errorf("writing output %s: %w", kv[0], err)
+		}
+	}
+	if m.stateSaved {
+		if err := setFileValue(a, "GITHUB_STATE", stateExpiresAt, expiresAt); err != nil {
+			return fmt.Errorf("saving state for the post step: %w", err)
+		}
+	}
+
+	if err := writeSummary(a, p, info); err != nil {
+		a.Warningf("Could not write the job summary: %s", err)
+	}
+	kind := "an expiring"
+	expiry := "expires " + expiresAt
+	if info.NeverExpires() {
+		kind, expiry = "a permanent", "never expires"
+	}
+	end := "it will be revoked when the job ends"
+	if p.skipRevoke {
+		end = "it is kept after the job (skip-token-revoke)"
+	}
+	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
+		kind, p.systemUserID, p.app.ID, strings.Join(info.Scopes, ","), expiry, end)
+	return nil
+}
+
+// discard revokes a token that was minted but never handed over, because
+// the step failed after creating it. Nobody else knows the token, so
+// nobody else could revoke it.
+func (m *minted) discard(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := m.c.RevokeAccessToken(ctx, mint.RevokeRequest{App: m.p.app, Token: m.token})
+	if err != nil {
+		later := "The token stays valid until it expires: revoke it in Business Settings."
+		if m.stateSaved {
+			later = "The post step will try again at the end of the job."
+		}
+		m.a.Warningf("The step failed after minting a token, and revoking that token failed too: %s %s", describe(err), later)
+		return
+	}
+	m.a.Infof("Revoked the token this step minted, since the step failed.")
+	if m.stateSaved {
+		// The later value wins: the post step then has nothing to revoke.
+		_ = setFileValue(m.a, "GITHUB_STATE", stateToken, "")
+	}
+}
+
+// stepFailed describes a failed Graph call for the ::error:: annotation.
+func stepFailed(step string, err error, cfg *config) error {
+	msg := describe(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg += fmt.Sprintf(" The step gives up after %s.", cfg.timeout)
+	}
+	return &graphStepError{step: step, msg: msg, err: err}
+}
+
+// graphStepError keeps the library error for errors.As in tests while its
+// text is the annotation.
+type graphStepError struct {
+	step, msg string
+	err       error
+}
+
+func (e *graphStepError) Error() string { return e.step + " failed: " + e.msg }
+func (e *graphStepError) Unwrap() error { return e.err }
+
+// describe renders an error of pkg/mint for a person: Graph's message, the
+// HTTP status, type, code, subcode and fbtrace_id, the rate-limit usage when
+// Graph throttles, and the library's hint.
+func describe(err error) string {
+	var gerr *mint.GraphError
+	if !errors.As(err, &gerr) {
+		msg := libMessage(err)
+		if !strings.HasSuffix(msg, ".") {
+			msg += "."
+		}
+		return msg
+	}
+	var b strings.Builder
+	b.WriteString("Graph API error: ")
+	if gerr.Message != "" {
+		b.WriteString(strings.TrimSuffix(gerr.Message, "."))
+	} else {
+		b.WriteString("the response holds no Graph error object")
+	}
+	details := []string{fmt.Sprintf("HTTP %d", gerr.StatusCode)}
+	if gerr.Type != "" {
+		details = append(details, "type "+gerr.Type)
+	}
+	if gerr.Code != 0 {
+		details = append(details, fmt.Sprintf("code %d", gerr.Code))
+	}
+	if gerr.Subcode != 0 {
+		details = append(details, fmt.Sprintf("subcode %d", gerr.Subcode))
+	}
+	if gerr.FBTraceID != "" {
+		details = append(details, "fbtrace_id "+gerr.FBTraceID)
+	}
+	fmt.Fprintf(&b, " (%s).", strings.Join(details, ", "))
+	if gerr.UserMessage != "" {
+		fmt.Fprintf(&b, " Meta says: %s", oneLine(gerr.UserMessage))
+		if !strings.HasSuffix(gerr.UserMessage, ".") {
+			b.WriteString(".")
+		}
+	}
+	if gerr.Throttled() || gerr.StatusCode == 429 {
+		fmt.Fprintf(&b, " Rate-limit usage: %d%% of the budget used", gerr.Usage.Percent())
+		if d := gerr.Usage.RegainAccessIn; d > 0 {
+			fmt.Fprintf(&b, ", access expected back in %s", d)
+		}
+		b.WriteString(".")
+	}
+	if h := gerr.Hint(); h != "" {
+		b.WriteString(" Hint: " + h)
+	}
+	return b.String()
+}
+
+// oneLine removes line breaks from text Graph sent.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// setFileValue appends name=value to the file command file the environment
+// variable env names (GITHUB_OUTPUT or GITHUB_STATE), in the heredoc form
+// with a fresh random delimiter, as @actions/core does. go-githubactions'
+// SetOutput and SaveState use one fixed delimiter, so a value holding that
+// line could add outputs of its own; a random delimiter cannot be guessed,
+// and a value that holds it anyway is refused.
+func setFileValue(a *githubactions.Action, env, name, value string) error {
+	file := a.Getenv(env)
+	if file == "" {
+		return fmt.Errorf("%s is not set: this program runs as a GitHub Actions step", env)
+	}
+	delim := "ghadelimiter_" + rand.Text()
+	if strings.Contains(value, delim) || strings.ContainsAny(name, "\r\n<=") {
+		return fmt.Errorf("refusing to write %s %q: the value would break the file's format", env, name)
+	}
+	return appendFile(file, name+"<<"+delim+"\n"+value+"\n"+delim+"\n")
+}
+
+func appendFile(name, text string) error {
+	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeSummary appends a job summary: what was minted, never the token.
+func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) error {
+	file := a.Getenv("GITHUB_STEP_SUMMARY")
+	if file == "" {
+		a.Debugf("GITHUB_STEP_SUMMARY is not set: no job summary")
+		return nil
+	}
+	app := "`" + p.app.ID + "`"
+	if info.Application != "" {
+		app += " (" + markdownText(info.Application) + ")"
+	}
+	scopes := slices.Clone(info.Scopes)
+	for i, s := range scopes {
+		scopes[i] = "`" + markdownText(s) + "`"
+	}
+	kind := "expiring"
+	expiry := info.ExpiresAt.UTC().Format(time.RFC3339)
+	if info.NeverExpires() {
+		kind, expiry = "permanent", "never"
+	}
+	atEnd := "revoked by the post step"
+	if p.skipRevoke {
+		atEnd = "kept (`skip-token-revoke: true`)"
+	}
+	var b strings.Builder
+	b.WriteString("### Meta system user token minted\n\n")
+	b.WriteString("| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| System user | `%s` |\n", p.systemUserID)
+	fmt.Fprintf(&b, "| App | %s |\n", app)
+	fmt.Fprintf(&b, "| Scopes granted | %s |\n", strings.Join(scopes, ", "))
+	fmt.Fprintf(&b, "| Token | %s |\n", kind)
+	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
+	fmt.Fprintf(&b, "| At job end | %s |\n", atEnd)
+	fmt.Fprintf(&b, "| Graph API | `%s` at %s |\n", p.version, markdownText(p.graphAPIURL))
+	b.WriteString("\n")
+	return appendFile(file, b.String())
+}
+
+// markdownText makes text from Graph safe inside a markdown table cell.
+func markdownText(s string) string {
+	s = oneLine(s)
+	r := strings.NewReplacer("|", `\|`, "`", "'", "<", "&lt;", ">", "&gt;", "&", "&amp;")
+	return r.Replace(s)
+}
