@@ -42,6 +42,7 @@ func TestTimedAppSecretProof(t *testing.T) {
 }
 
 func BenchmarkAppSecretProof(b *testing.B) {
+	b.ReportAllocs()
 	token := "EAAB" + string(make([]byte, 180))
 	for b.Loop() {
 		mint.AppSecretProof("0123456789abcdef0123456789abcdef", token)
