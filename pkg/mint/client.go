@@ -39,6 +39,7 @@ type Client struct {
 	now        func() time.Time
 	timedProof bool
 	userAgent  string
+	pacer      *pacer // nil unless WithPacing
 }
 
 // Option configures a Client. Options validate their argument and make
@@ -203,6 +204,11 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 	// A proof is derived from secrets; Graph may echo it, so it is one too.
 	red := newRedactor(append(cl.secrets, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof"))...)
 	for attempt := 1; ; attempt++ {
+		if c.pacer != nil {
+			if err := c.pacer.wait(ctx); err != nil {
+				return nil, fmt.Errorf("mint: %s: %w", cl.name(), err)
+			}
+		}
 		body, err := c.once(ctx, cl, red)
 		if err == nil {
 			return body, nil
@@ -267,7 +273,13 @@ func (c *Client) once(ctx context.Context, cl *call, red *redactor) ([]byte, err
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		gerr := decodeGraphError(resp.StatusCode, resp.Header, data)
 		gerr.redact(red)
+		if c.pacer != nil {
+			c.pacer.observe(gerr.Usage, gerr.Throttled())
+		}
 		return nil, gerr
+	}
+	if c.pacer != nil {
+		c.pacer.observe(ParseUsage(resp.Header), false)
 	}
 	return data, nil
 }

@@ -1,0 +1,59 @@
+package mint
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestPacerInterval(t *testing.T) {
+	t.Parallel()
+	p := &pacer{Pacing: Pacing{Threshold: 80, MaxInterval: time.Second}, now: time.Now}
+	tests := []struct {
+		percent int
+		want    time.Duration
+	}{
+		{0, 0}, {79, 0}, {80, 0}, {90, 500 * time.Millisecond}, {100, time.Second}, {250, time.Second},
+	}
+	for _, tt := range tests {
+		if got := p.interval(tt.percent); got != tt.want {
+			t.Errorf("interval(%d) = %v; want %v", tt.percent, got, tt.want)
+		}
+	}
+}
+
+func TestPacerSpacesCallsAboveThreshold(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	p := &pacer{Pacing: Pacing{Threshold: 50, MaxInterval: 100 * time.Millisecond}, now: func() time.Time { return now }}
+	p.observe(Usage{App: AppUsage{CallCount: 100}}, false)
+	// The clock does not move, so each reservation lands one full interval
+	// after the previous one.
+	for i := range 3 {
+		if got, want := p.reserve(), time.Duration(i)*100*time.Millisecond; got != want {
+			t.Errorf("reserve() #%d = %v; want %v", i, got, want)
+		}
+	}
+	p.observe(Usage{App: AppUsage{CallCount: 10}}, false)
+	p.next = time.Time{}
+	if got := p.reserve(); got != 0 {
+		t.Errorf("reserve() below the threshold = %v; want 0", got)
+	}
+}
+
+func TestPacerWaitsOutRegainAccess(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	p := &pacer{Pacing: Pacing{Threshold: 75, MaxInterval: time.Second}, now: func() time.Time { return now }}
+	p.observe(Usage{RegainAccessIn: 2 * time.Minute}, true)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err := p.wait(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("wait() with access regained after the deadline = %v; want context.DeadlineExceeded at once", err)
+	}
+	if !p.blockedUntil.Equal(now.Add(2 * time.Minute)) {
+		t.Errorf("blockedUntil = %v; want now+2m", p.blockedUntil)
+	}
+}
