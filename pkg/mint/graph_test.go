@@ -1,9 +1,11 @@
 package mint_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +318,45 @@ func TestSystemUsersAgainstEmulator(t *testing.T) {
 	}
 	if n := len(w.srv.Requests()); n != 4 {
 		t.Errorf("requests = %d; want 4 pages of 2", n)
+	}
+}
+
+// TestPacingAvoidsThrottling sends 40 debug_token calls from 4 goroutines to
+// an emulator that allows 20 calls a second. Without pacing, Graph throttles;
+// with it, the usage headers slow the client down before that happens.
+func TestPacingAvoidsThrottling(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, opts ...mint.Option) (failed int) {
+		t.Helper()
+		w := newWorld(t, opts...)
+		w.srv.SetRateLimit(20, time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		jobs := make(chan struct{})
+		for range 4 {
+			wg.Go(func() {
+				for range jobs {
+					if _, err := w.c.DebugToken(ctx, w.app, w.fx.AdminToken); err != nil {
+						mu.Lock()
+						failed++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		for range 40 {
+			jobs <- struct{}{}
+		}
+		close(jobs)
+		wg.Wait()
+		return failed
+	}
+	if failed := run(t); failed == 0 {
+		t.Fatalf("without pacing no call was throttled; the test would prove nothing")
+	}
+	if failed := run(t, mint.WithPacing(mint.Pacing{Threshold: 25, MaxInterval: time.Second})); failed != 0 {
+		t.Errorf("with pacing %d of 40 calls failed; want 0", failed)
 	}
 }
