@@ -43,6 +43,16 @@ build: deps ## build the CLI, the action and the Lambda bootstrap into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/action ./cmd/action
 	GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o bin/bootstrap ./cmd/lambda
 
+# sam build runs this target for MetamintFunction (deploy/template.yaml,
+# BuildMethod: makefile) with ARTIFACTS_DIR set. LAMBDA_GOARCH=amd64 for an
+# x86_64 function.
+LAMBDA_GOARCH ?= arm64
+
+.PHONY: build-MetamintFunction
+build-MetamintFunction:
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
+	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
+
 .PHONY: lint
 lint: tools ## gofmt, go vet, actionlint, cfn-lint
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

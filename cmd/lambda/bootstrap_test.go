@@ -1,0 +1,420 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// These tests run the real bootstrap, built as it ships (-tags lambda.norpc,
+// static, stripped), under aws-lambda-rie, against moto and an in-process
+// Graph emulator. They do not run in parallel with each other.
+
+// rieVersion is the pinned emulator, as the Makefile installs it.
+const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
+
+var built struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// bootstrapPath builds ./cmd/lambda once per test binary.
+func bootstrapPath(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "metamint-bootstrap-")
+		if built.err != nil {
+			return
+		}
+		built.path = filepath.Join(built.dir, "bootstrap")
+		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goBin); err != nil {
+			goBin = "go"
+		}
+		cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", built.path, ".")
+		cmd.Env = append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("building bootstrap: %v", built.err)
+	}
+	return built.path
+}
+
+func removeBuilt() {
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+}
+
+// rie is a running aws-lambda-rie serving the bootstrap.
+type rie struct {
+	t   *testing.T
+	url string
+	cmd *exec.Cmd
+	out *syncBuffer // rie's and the function's stdout and stderr
+}
+
+// startRIE runs the bootstrap under aws-lambda-rie with env and stops both
+// when the test ends, even when it fails. The runtime API, which rie would
+// otherwise bind to 127.0.0.1:9001, goes on a free port too, so no two runs
+// on the machine can collide.
+func startRIE(t *testing.T, env map[string]string) *rie {
+	t.Helper()
+	path, err := exec.LookPath("aws-lambda-rie")
+	if err != nil {
+		t.Fatalf("aws-lambda-rie is not on PATH (%v): run `make tools` (it installs it into .tools/bin), or "+
+			"go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@%s", err, rieVersion)
+	}
+	boot := bootstrapPath(t)
+	addr := "127.0.0.1:" + freePort()
+	cmd := exec.Command(path, "--runtime-interface-emulator-address", addr, "--runtime-api-address", "127.0.0.1:"+freePort(), boot)
+	cmd.Dir = filepath.Dir(boot)
+	// A clean environment: nothing from the developer's AWS profile.
+	base := map[string]string{
+		"PATH":                        os.Getenv("PATH"),
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
+		"AWS_LAMBDA_FUNCTION_NAME":    "metamint",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting aws-lambda-rie: %v", err)
+	}
+	r := &rie{t: t, url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, out: out}
+	t.Cleanup(func() {
+		killGroup(cmd)
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("aws-lambda-rie did not listen on %s: %v\n%s", addr, err, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// invocation is rie's answer: the function's response, or its error.
+type invocation struct {
+	Body         []byte
+	ErrorType    string
+	ErrorMessage string
+	Response     Response
+	Took         time.Duration
+}
+
+func (r *rie) invoke(payload []byte) invocation {
+	r.t.Helper()
+	start := time.Now()
+	resp, err := http.Post(r.url, "application/json", bytes.NewReader(payload))
+	if err != nil {
+		r.t.Fatalf("invoking the function: %v\n%s", err, r.out.String())
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	inv := invocation{Body: body, Took: time.Since(start)}
+	// rie answers 200 for function errors too: read the body.
+	var e struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.ErrorType != "" {
+		inv.ErrorType, inv.ErrorMessage = e.ErrorType, e.ErrorMessage
+		return inv
+	}
+	if err := json.Unmarshal(body, &inv.Response); err != nil || resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("invocation answered HTTP %d %q\n%s", resp.StatusCode, body, r.out.String())
+	}
+	return inv
+}
+
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// initDuration is the cold start rie measured: from starting the bootstrap
+// to its first request for an event. (The "Init Duration" of rie's REPORT
+// line does not wait for the runtime and reads about 0.5 ms.)
+func (r *rie) initDuration() (time.Duration, bool) {
+	m := initReport.FindStringSubmatch(r.out.String())
+	if m == nil {
+		return 0, false
+	}
+	ms, _ := strconv.ParseFloat(m[1], 64)
+	return time.Duration(ms * float64(time.Millisecond)), true
+}
+
+// peakRSS is the bootstrap process's peak resident memory (VmHWM). rie's
+// "Max Memory Used" only repeats the configured memory size.
+func (r *rie) peakRSS() (int, bool) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(r.cmd.Process.Pid) {
+			continue
+		}
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				kb, _ := strconv.Atoi(strings.Fields(line)[1])
+				return kb, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// TestBootstrap drives the shipped binary through rotations, failures,
+// scheduled, direct and retried runs, and checks that no secret reaches its
+// logs or its answers.
+func TestBootstrap(t *testing.T) {
+	w := newWorld(t)
+	due := w.putSecret("sched-due", w.baseFields(w.issue(3*day)))
+	notDue := w.putSecret("sched-not-due", w.baseFields(w.issue(40*day)))
+	r := startRIE(t, map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": motoURL(t),
+		"METAMINT_GRAPH_API_URL":           w.srv.URL,
+		"METAMINT_SECRET_IDS":              due + "," + notDue,
+		"METAMINT_CONCURRENCY":             "4",
+	})
+	var answers bytes.Buffer // every response body, for the canary
+	invoke := func(t *testing.T, payload []byte) invocation {
+		t.Helper()
+		inv := r.invoke(payload)
+		answers.Write(inv.Body)
+		return inv
+	}
+
+	t.Run("rotation, each step twice", func(t *testing.T) {
+		fields := w.baseFields(w.issue(10 * day))
+		id := w.putSecret("managed", fields)
+		var tokens []string
+		tokens = append(tokens, fields["access_token"].(string))
+		for gen := 1; gen <= 2; gen++ {
+			curV := w.versionWith(id, stageCurrent)
+			prevV := w.versionWith(id, stagePrevious)
+			token := w.placeholder(id)
+			minted := w.srv.Minted()
+			start := time.Now()
+			for _, step := range steps {
+				for attempt := 1; attempt <= 2; attempt++ {
+					inv := invoke(t, rotationEvent(step, id, token))
+					if inv.ErrorType != "" {
+						t.Fatalf("gen %d %s attempt %d: %s: %s", gen, step, attempt, inv.ErrorType, inv.ErrorMessage)
+					}
+				}
+				want := map[string][]string{curV: {stageCurrent}, token: {stagePending}}
+				if prevV != "" {
+					want[prevV] = []string{stagePrevious}
+				}
+				if step == stepFinish {
+					want = map[string][]string{token: {stageCurrent, stagePending}, curV: {stagePrevious}}
+				}
+				if diff := cmp.Diff(want, w.stages(id)); diff != "" {
+					t.Fatalf("gen %d: stages after %s twice (-want +got):\n%s", gen, step, diff)
+				}
+				if got := w.srv.Minted() - minted; got != 1 {
+					t.Fatalf("gen %d: after %s twice, %d tokens minted; want 1", gen, step, got)
+				}
+			}
+			t.Logf("gen %d: one rotation, every step invoked twice under rie: %s", gen, time.Since(start).Round(time.Millisecond))
+			cur := w.current(id)
+			checkOwnedFields(t, w, cur, fields, false)
+			tokens = append(tokens, cur["access_token"].(string))
+			if gen == 2 {
+				if st, _ := w.srv.Token(tokens[0]); !st.Revoked {
+					t.Errorf("gen 2: the token two generations old is not revoked")
+				}
+				if st, _ := w.srv.Token(tokens[1]); st.Revoked {
+					t.Errorf("gen 2: the AWSPREVIOUS token was revoked")
+				}
+			}
+			w.endRotation(id, token)
+		}
+	})
+
+	t.Run("one rotation, timed", func(t *testing.T) {
+		id := w.putSecret("timed", w.baseFields(w.issue(10*day)))
+		token := w.placeholder(id)
+		start := time.Now()
+		for _, step := range steps {
+			if inv := invoke(t, rotationEvent(step, id, token)); inv.ErrorType != "" {
+				t.Fatalf("%s: %s: %s", step, inv.ErrorType, inv.ErrorMessage)
+			}
+		}
+		t.Logf("one full rotation (4 invocations) against moto and minttest under rie: %s", time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("failures leave AWSCURRENT alone", func(t *testing.T) {
+		tests := []struct {
+			name     string
+			setup    func() string
+			arm      func()
+			wantType string
+		}{
+			{name: "bad JSON", setup: func() string { return w.putRaw("bad-json", `{"app_id":"1",`) }, wantType: "SecretFormatError"},
+			{
+				name: "missing reference",
+				setup: func() string {
+					f := w.baseFields(w.issue(10 * day))
+					f["app_secret_ref"] = w.prefix + "gone"
+					return w.putSecret("missing-ref", f)
+				},
+				wantType: "ReferenceError",
+			},
+			{
+				name:     "invalid minting token",
+				setup:    func() string { return w.putSecret("expired", w.baseFields(w.issue(-day))) },
+				wantType: "MintingTokenError",
+			},
+			{
+				name:     "Graph outage",
+				setup:    func() string { return w.putSecret("outage", w.baseFields(w.issue(10*day))) },
+				arm:      func() { w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 503, Times: 4}) },
+				wantType: "GraphUnavailableError",
+			},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				id := tc.setup()
+				before, curV := w.raw(id, "", stageCurrent), w.versionWith(id, stageCurrent)
+				token := w.placeholder(id)
+				if tc.arm != nil {
+					tc.arm()
+				}
+				minted := w.srv.Minted()
+				inv := invoke(t, rotationEvent(stepCreate, id, token))
+				if inv.ErrorType != tc.wantType {
+					t.Fatalf("createSecret = %s %q; want %s", inv.ErrorType, inv.ErrorMessage, tc.wantType)
+				}
+				if got := w.srv.Minted(); got != minted {
+					t.Errorf("%d tokens minted; want none", got-minted)
+				}
+				if w.raw(id, "", stageCurrent) != before || w.versionWith(id, stageCurrent) != curV {
+					t.Errorf("AWSCURRENT changed")
+				}
+			})
+		}
+		t.Run("moto error", func(t *testing.T) {
+			inv := invoke(t, rotationEvent(stepCreate, w.prefix+"no-such-secret", newUUID()))
+			if inv.ErrorType != "SecretsManagerError" || !strings.Contains(inv.ErrorMessage, "ResourceNotFoundException") {
+				t.Errorf("createSecret = %s %q; want SecretsManagerError naming ResourceNotFoundException", inv.ErrorType, inv.ErrorMessage)
+			}
+		})
+		t.Run("unknown event", func(t *testing.T) {
+			if inv := invoke(t, []byte(`{"hello":"world"}`)); inv.ErrorType != "EventError" {
+				t.Errorf("invoke = %s; want EventError", inv.Body)
+			}
+		})
+	})
+
+	t.Run("scheduled event, then retried", func(t *testing.T) {
+		minted := w.srv.Minted()
+		for run, want := range [][]string{{statusRotated, statusNotDue}, {statusNotDue, statusNotDue}} {
+			inv := invoke(t, scheduledEvent())
+			if inv.ErrorType != "" {
+				t.Fatalf("run %d: %s: %s", run, inv.ErrorType, inv.ErrorMessage)
+			}
+			if diff := cmp.Diff(want, statuses(inv.Response)); diff != "" {
+				t.Errorf("run %d statuses (-want +got):\n%s", run, diff)
+			}
+		}
+		if got := w.srv.Minted() - minted; got != 1 {
+			t.Errorf("%d tokens minted; want 1", got)
+		}
+	})
+
+	t.Run("direct run over several secrets", func(t *testing.T) {
+		var ids []string
+		for i := range 6 {
+			ids = append(ids, w.putSecret(fmt.Sprintf("fleet-%d", i), w.baseFields(w.issue(2*day))))
+		}
+		ids = append(ids, w.putRaw("fleet-broken", `{}`))
+		minted := w.srv.Minted()
+		inv := invoke(t, directEventJSON(false, ids...))
+		if inv.ErrorType != "" {
+			t.Fatalf("%s: %s", inv.ErrorType, inv.ErrorMessage)
+		}
+		if diff := cmp.Diff(&Summary{Rotated: 6, Failed: 1}, inv.Response.Summary); diff != "" {
+			t.Errorf("summary (-want +got):\n%s", diff)
+		}
+		if got := w.srv.Minted() - minted; got != 6 {
+			t.Errorf("%d tokens minted; want 6", got)
+		}
+		t.Logf("direct run over 7 secrets (concurrency 4): %s", inv.Took.Round(time.Millisecond))
+	})
+
+	t.Run("no secret in logs or answers", func(t *testing.T) {
+		secrets := secretsOf(w.srv, w.fx)
+		logs := r.out.String()
+		if strings.Contains(logs, "rotation-token-") || strings.Contains(answers.String(), "rotation-token-") {
+			t.Errorf("logs or answers hold a RotationToken")
+		}
+		assertNoSecrets(t, "rie output", logs, secrets)
+		assertNoSecrets(t, "responses", answers.String(), secrets)
+		if !strings.Contains(logs, `"requestId"`) || !strings.Contains(logs, `"secret_arn"`) || !strings.Contains(logs, `"step"`) {
+			t.Errorf("logs lack requestId, secret_arn or step; want JSON records with them")
+		}
+	})
+
+	if os.Getenv("METAMINT_DUMP_RIE") != "" {
+		_ = os.WriteFile(os.Getenv("METAMINT_DUMP_RIE"), []byte(r.out.String()), 0o600)
+	}
+	if d, ok := r.initDuration(); ok {
+		t.Logf("cold start (rie INIT REPORT): %s", d)
+	} else {
+		t.Errorf("no INIT REPORT in rie's output")
+	}
+	if kb, ok := r.peakRSS(); ok {
+		t.Logf("bootstrap peak RSS (VmHWM) after all invocations: %.1f MB", float64(kb)/1024)
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// TestInvokeJSON goes through lambda.NewHandler(h.Handle).Invoke with raw
+// JSON, as the runtime does, to pin the event and response field names.
+func TestInvokeJSON(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.putSecret("managed", w.baseFields(w.issue(50*day)))
+	invoke := lambda.NewHandler(w.h.Handle)
+
+	tests := []struct {
+		name     string
+		payload  string
+		want     string // the response JSON, with ARN and times replaced
+		wantType string // the Lambda errorType
+		wantMsg  string // a substring of the error message
+	}{
+		{
+			name:    "direct run",
+			payload: `{"rotate":["` + id + `"],"force":false}`,
+			want: `{"trigger":"direct","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due",` +
+				`"reason":"the current token expires at TIME, more than 360h0m0s away","expires_at":"TIME"}],` +
+				`"summary":{"rotated":0,"not_due":1,"skipped":0,"deferred":0,"failed":0}}`,
+		},
+		{
+			name:    "rotation step for a version that is already current",
+			payload: `{"Step":"setSecret","SecretId":"` + id + `","ClientRequestToken":"CURRENT","RotationToken":"x"}`,
+			want:    `{"trigger":"rotation","step":"setSecret","secret_arn":"ID","version_id":"CURRENT","outcome":"already_current"}`,
+		},
+		{name: "not an object", payload: `[1,2]`, wantType: "EventError", wantMsg: "not a JSON object"},
+		{name: "unknown shape", payload: `{"detail":{}}`, wantType: "EventError", wantMsg: `unrecognized event with fields ["detail"]`},
+		{name: "other EventBridge event", payload: `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}`, wantType: "EventError"},
+		{name: "lowercase rotation keys", payload: `{"step":"createSecret","secretId":"x","clientRequestToken":"y"}`, wantType: "EventError"},
+		{name: "unknown step", payload: `{"Step":"rotateSecret","SecretId":"x","ClientRequestToken":"y"}`, wantType: "EventError", wantMsg: "unknown Step"},
+		{name: "empty secret ID", payload: `{"Step":"createSecret","SecretId":"","ClientRequestToken":"y"}`, wantType: "EventError"},
+		{name: "direct run with a typo", payload: `{"rotate":[],"forse":true}`, wantType: "EventError", wantMsg: `unknown fields ["forse"]`},
+		{name: "direct run with a string", payload: `{"rotate":"x"}`, wantType: "EventError"},
+		{name: "direct run with an empty ID", payload: `{"rotate":[" "]}`, wantType: "EventError"},
+		{name: "nothing to rotate", payload: `{"rotate":[]}`, wantType: "ConfigError", wantMsg: "METAMINT_SECRET_IDS"},
+		{
+			name:     "rotation step for an unknown version",
+			payload:  `{"Step":"createSecret","SecretId":"` + id + `","ClientRequestToken":"00000000-0000-4000-8000-000000000000"}`,
+			wantType: "RotationStateError", wantMsg: "is not a version of the secret",
+		},
+	}
+	current := w.versionWith(id, stageCurrent)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			payload := strings.ReplaceAll(tc.payload, `"CURRENT"`, `"`+current+`"`)
+			out, err := invoke.Invoke(t.Context(), []byte(payload))
+			if tc.wantType != "" {
+				if err == nil {
+					t.Fatalf("Invoke(%s) = %s; want a %s", tc.payload, out, tc.wantType)
+				}
+				// The runtime reports the error's dynamic type name.
+				resp := lambdaError(err)
+				if resp.Type != tc.wantType || !strings.Contains(resp.Message, tc.wantMsg) {
+					t.Errorf("Invoke(%s) error = %s %q; want %s containing %q", tc.payload, resp.Type, resp.Message, tc.wantType, tc.wantMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Invoke(%s) = %v", tc.payload, err)
+			}
+			got := strings.ReplaceAll(string(out), id, "ID")
+			got = strings.ReplaceAll(got, current, "CURRENT")
+			got = timePattern.ReplaceAllString(got, "TIME")
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Invoke(%s) (-want +got):\n%s", tc.payload, diff)
+			}
+		})
+	}
+}
+
+// lambdaError is what the runtime sends for err: its message and the name
+// of its type, computed as aws-lambda-go does.
+func lambdaError(err error) messages.InvokeResponse_Error {
+	return messages.InvokeResponse_Error{Message: err.Error(), Type: errorType(err)}
+}
+
+var timePattern = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+
+// TestTestdataEvents decodes the sample events in testdata/lambda.
+func TestTestdataEvents(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "lambda", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/lambda/*.json: %v", err)
+	}
+	want := map[string]string{
+		"rotation-create-secret.json": triggerRotation,
+		"scheduled-event.json":        triggerSchedule,
+		"direct.json":                 triggerDirect,
+		"scheduler-input.json":        triggerDirect,
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := parseEvent(b)
+		if err != nil {
+			t.Errorf("parseEvent(%s) = %v", filepath.Base(f), err)
+			continue
+		}
+		if w, ok := want[filepath.Base(f)]; ok && ev.trigger != w {
+			t.Errorf("parseEvent(%s).trigger = %q; want %q", filepath.Base(f), ev.trigger, w)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    config
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8},
+		},
+		{
+			name: "everything set",
+			env: map[string]string{
+				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
+				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
+			},
+			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
+				refreshBefore: 72 * time.Hour, concurrency: 16},
+		},
+		{name: "http to a remote host", env: map[string]string{"METAMINT_GRAPH_API_URL": "http://graph.example.com"}, wantErr: "METAMINT_GRAPH_API_URL"},
+		{name: "days are not a Go duration", env: map[string]string{"METAMINT_REFRESH_BEFORE": "15d"}, wantErr: "METAMINT_REFRESH_BEFORE"},
+		{name: "concurrency zero", env: map[string]string{"METAMINT_CONCURRENCY": "0"}, wantErr: "METAMINT_CONCURRENCY"},
+		{name: "concurrency too high", env: map[string]string{"METAMINT_CONCURRENCY": "1000"}, wantErr: "METAMINT_CONCURRENCY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := loadConfig(func(k string) string { return tc.env[k] })
+			if tc.wantErr != "" {
+				var cerr *ConfigError
+				if !errors.As(err, &cerr) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("loadConfig() = %v; want a ConfigError naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("loadConfig() = %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(config{})); diff != "" {
+				t.Errorf("loadConfig() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMainBinaryImports keeps minttest out of the Lambda binary.
+func TestMainBinaryImports(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "minttest") {
+			t.Errorf("%s mentions minttest; the Lambda must not import it", f)
+		}
+	}
+}
+
+// discardLogger is a logger for tests that do not read the logs.
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

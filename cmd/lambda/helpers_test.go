@@ -1,0 +1,635 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// The tests use real parts: minttest for Graph, moto's Secrets Manager (one
+// moto_server per test binary, shared; every test uses its own secrets), and
+// for the bootstrap tests the aws-lambda-rie binary.
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopMoto()
+	removeBuilt()
+	os.Exit(code)
+}
+
+// testScopes are the scopes the managed secrets ask for.
+var testScopes = []string{"ads_read", "business_management"}
+
+// rotationLambdaARN is the function moto's RotateSecret "invokes" (with
+// use_docker off it runs nothing): it makes moto create the AWSPENDING
+// placeholder version the way Secrets Manager does.
+const rotationLambdaARN = "arn:aws:lambda:us-east-1:123456789012:function:metamint-rotation"
+
+var moto struct {
+	once sync.Once
+	url  string
+	err  error
+	cmd  *exec.Cmd
+	out  *syncBuffer
+}
+
+// motoURL returns the URL of the shared moto server, starting it on first
+// use. A missing moto_server fails the test: it is a required tool.
+func motoURL(t *testing.T) string {
+	t.Helper()
+	moto.once.Do(func() { moto.url, moto.err = startMoto() })
+	if moto.err != nil {
+		t.Fatalf("moto: %v", moto.err)
+	}
+	return moto.url
+}
+
+func startMoto() (string, error) {
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		return "", fmt.Errorf("moto_server is not on PATH (%v): these tests need moto's Secrets Manager; install moto[server] 5.2 (`make tools` checks for it)", err)
+	}
+	var lastErr error
+	for range 3 { // a free port can be taken between picking and binding
+		port := freePort()
+		out := &syncBuffer{}
+		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim forks: stop the whole group
+		if err := cmd.Start(); err != nil {
+			return "", fmt.Errorf("starting moto_server: %w", err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		u := "http://127.0.0.1:" + port
+		if lastErr = waitMoto(u, exited); lastErr == nil {
+			moto.cmd, moto.out = cmd, out
+			if err := setupMotoLambda(u); err != nil {
+				return "", err
+			}
+			return u, nil
+		}
+		killGroup(cmd)
+		lastErr = fmt.Errorf("%w; moto_server said: %s", lastErr, out.String())
+	}
+	return "", lastErr
+}
+
+// waitMoto waits until moto answers, and turns off Docker for Lambda
+// invocations (RotateSecret then "invokes" the function without running it).
+func waitMoto(u string, exited <-chan struct{}) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errors.New("moto_server exited")
+		default:
+		}
+		resp, err := http.Post(u+"/moto-api/config", "application/json", strings.NewReader(`{"lambda":{"use_docker":false}}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 300 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("moto_server did not answer within 60s")
+}
+
+// setupMotoLambda creates the IAM role and the Lambda function that
+// RotateSecret needs, over moto's raw IAM and Lambda APIs (only the Secrets
+// Manager SDK is a dependency). With use_docker off moto keeps functions in a
+// separate backend, so this must come after the config call.
+func setupMotoLambda(u string) error {
+	auth := func(service string) string {
+		return "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/" + service + "/aws4_request, SignedHeaders=host, Signature=00"
+	}
+	form := url.Values{
+		"Action":                   {"CreateRole"},
+		"Version":                  {"2010-05-08"},
+		"RoleName":                 {"metamint-rotation"},
+		"AssumeRolePolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`},
+	}
+	req, _ := http.NewRequest(http.MethodPost, u+"/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", auth("iam"))
+	if err := doOK(req); err != nil {
+		return fmt.Errorf("moto IAM CreateRole: %w", err)
+	}
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	f, _ := zw.Create("bootstrap")
+	_, _ = f.Write([]byte("#!/bin/sh\n"))
+	_ = zw.Close()
+	body, _ := json.Marshal(map[string]any{
+		"FunctionName": "metamint-rotation",
+		"Runtime":      "provided.al2023",
+		"Role":         "arn:aws:iam::123456789012:role/metamint-rotation",
+		"Handler":      "bootstrap",
+		"Code":         map[string]string{"ZipFile": base64.StdEncoding.EncodeToString(zipped.Bytes())},
+	})
+	req, _ = http.NewRequest(http.MethodPost, u+"/2015-03-31/functions", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", auth("lambda"))
+	if err := doOK(req); err != nil {
+		return fmt.Errorf("moto Lambda CreateFunction: %w", err)
+	}
+	return nil
+}
+
+func doOK(req *http.Request) error {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+func stopMoto() {
+	if moto.cmd != nil {
+		killGroup(moto.cmd)
+	}
+}
+
+// killGroup kills a process started with Setpgid and all its children.
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+// newSM returns a Secrets Manager client for endpoint (moto, or a proxy in
+// front of it).
+func newSM(endpoint string) *secretsmanager.Client {
+	return secretsmanager.New(secretsmanager.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
+		}),
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// world is one test's Graph emulator, Secrets Manager client and handler.
+type world struct {
+	t      *testing.T
+	srv    *minttest.Server
+	fx     minttest.Fixture
+	sm     *secretsmanager.Client
+	h      *handler
+	logs   *syncBuffer
+	prefix string
+	appRef string // a secret holding {"app_secret": ...}
+	calls  *countingSM
+	graph  *inflight // Graph requests in flight
+}
+
+type worldOption func(*worldConfig)
+
+type worldConfig struct {
+	cfg      config
+	endpoint string // Secrets Manager endpoint; default moto
+	install  bool   // install the app for fx.SystemUserID (default true)
+}
+
+func withConfig(f func(*config)) worldOption {
+	return func(c *worldConfig) { f(&c.cfg) }
+}
+
+func withEndpoint(u string) worldOption { return func(c *worldConfig) { c.endpoint = u } }
+
+func withoutInstall() worldOption { return func(c *worldConfig) { c.install = false } }
+
+func newWorld(t *testing.T, opts ...worldOption) *world {
+	t.Helper()
+	wc := worldConfig{install: true, endpoint: motoURL(t)}
+	wc.cfg, _ = loadConfig(func(string) string { return "" })
+	for _, o := range opts {
+		o(&wc)
+	}
+	srv := minttest.NewServer()
+	t.Cleanup(srv.Close)
+	fx := srv.Seed()
+	if wc.install {
+		srv.InstallApp(fx.SystemUserID, fx.AppID)
+	}
+	hc := srv.Client()
+	gi := &inflight{next: hc.Transport}
+	if gi.next == nil {
+		gi.next = http.DefaultTransport
+	}
+	hc.Transport = gi
+	graph, err := mint.NewClient(
+		mint.WithHTTPClient(hc),
+		mint.WithBaseURL(srv.URL),
+		mint.WithRetry(mint.RetryPolicy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}),
+	)
+	if err != nil {
+		t.Fatalf("mint.NewClient() = %v", err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sm := newSM(wc.endpoint)
+	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
+	w := &world{
+		t: t, srv: srv, fx: fx, sm: sm, logs: logs, calls: calls, graph: gi,
+		h:      newHandler(calls, graph, log, wc.cfg, srv.Now),
+		prefix: "metamint-test/" + sanitize(t.Name()) + "-" + randHex(4) + "/",
+	}
+	w.appRef = w.putRaw("app-secret", `{"app_secret":"`+fx.AppSecret+`","other":"kept"}`)
+	return w
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, s)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// putRaw creates a secret with a raw SecretString and returns its ARN.
+func (w *world) putRaw(name, value string) string {
+	w.t.Helper()
+	out, err := w.sm.CreateSecret(w.t.Context(), &secretsmanager.CreateSecretInput{
+		Name:         aws.String(w.prefix + name),
+		SecretString: aws.String(value),
+	})
+	if err != nil {
+		w.t.Fatalf("CreateSecret(%s) = %v", name, err)
+	}
+	return aws.ToString(out.ARN)
+}
+
+// putSecret creates a managed secret from fields and returns its ARN.
+func (w *world) putSecret(name string, fields map[string]any) string {
+	w.t.Helper()
+	b, err := json.Marshal(fields)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return w.putRaw(name, string(b))
+}
+
+// baseFields are a managed secret's user fields, plus foreign fields the
+// Lambda must keep.
+func (w *world) baseFields(token string) map[string]any {
+	f := map[string]any{
+		"app_id":         w.fx.AppID,
+		"system_user_id": w.fx.SystemUserID,
+		"scopes":         testScopes,
+		"app_secret_ref": w.appRef,
+		"team":           "ads-platform",
+		"nested":         map[string]any{"owner": "ops", "list": []any{1, "two", nil}},
+	}
+	if token != "" {
+		f["access_token"] = token
+	}
+	return f
+}
+
+// issue issues a system user token of the fixture's app and system user
+// that expires in d (0: never; negative: already expired).
+func (w *world) issue(d time.Duration, scopes ...string) string {
+	if scopes == nil {
+		scopes = testScopes
+	}
+	spec := minttest.TokenSpec{UserID: w.fx.SystemUserID, AppID: w.fx.AppID, Scopes: scopes}
+	if d != 0 {
+		spec.ExpiresAt = w.srv.Now().Add(d)
+	}
+	return w.srv.IssueToken(spec)
+}
+
+// stages returns the secret's labelled versions (versions without labels
+// are left out, as Secrets Manager's DescribeSecret does).
+func (w *world) stages(id string) map[string][]string {
+	w.t.Helper()
+	out, err := w.sm.DescribeSecret(w.t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		w.t.Fatalf("DescribeSecret(%s) = %v", id, err)
+	}
+	m := map[string][]string{}
+	for v, labels := range out.VersionIdsToStages {
+		if len(labels) > 0 {
+			l := slices.Clone(labels)
+			slices.Sort(l)
+			m[v] = l
+		}
+	}
+	return m
+}
+
+func (w *world) versionWith(id, label string) string {
+	return versionWith(w.stages(id), label)
+}
+
+// value returns a version's SecretString decoded; stage "" means by version ID only.
+func (w *world) value(id, versionID, stage string) map[string]any {
+	w.t.Helper()
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := w.sm.GetSecretValue(w.t.Context(), in)
+	if err != nil {
+		w.t.Fatalf("GetSecretValue(%s, %q, %q) = %v", id, versionID, stage, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &m); err != nil {
+		w.t.Fatalf("GetSecretValue(%s): SecretString is not JSON: %v", id, err)
+	}
+	return m
+}
+
+// raw returns a version's SecretString.
+func (w *world) raw(id, versionID, stage string) string {
+	w.t.Helper()
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := w.sm.GetSecretValue(w.t.Context(), in)
+	if err != nil {
+		w.t.Fatalf("GetSecretValue(%s, %q, %q) = %v", id, versionID, stage, err)
+	}
+	return aws.ToString(out.SecretString)
+}
+
+func (w *world) current(id string) map[string]any { return w.value(id, "", stageCurrent) }
+
+// placeholder starts a rotation the way Secrets Manager does: moto's
+// RotateSecret with the rotation function's ARN creates an empty AWSPENDING
+// version whose ID is the returned token.
+func (w *world) placeholder(id string) string {
+	w.t.Helper()
+	token := newUUID()
+	_, err := w.sm.RotateSecret(w.t.Context(), &secretsmanager.RotateSecretInput{
+		SecretId:           aws.String(id),
+		ClientRequestToken: aws.String(token),
+		RotationLambdaARN:  aws.String(rotationLambdaARN),
+		RotationRules:      &types.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
+	})
+	if err != nil {
+		w.t.Fatalf("RotateSecret(%s) = %v", id, err)
+	}
+	return token
+}
+
+// endRotation does what Secrets Manager's backend does once a rotation has
+// finished: it takes AWSPENDING off the new current version. (moto does not,
+// and its next RotateSecret then refuses as "still in progress".)
+func (w *world) endRotation(id, token string) {
+	w.t.Helper()
+	_, err := w.sm.UpdateSecretVersionStage(w.t.Context(), &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:            aws.String(id),
+		VersionStage:        aws.String(stagePending),
+		RemoveFromVersionId: aws.String(token),
+	})
+	if err != nil {
+		w.t.Fatalf("UpdateSecretVersionStage(AWSPENDING off %s) = %v", token, err)
+	}
+}
+
+// rotationEvent is a Secrets Manager rotation event's JSON.
+func rotationEvent(step, secretID, token string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{
+		"Step": step, "SecretId": secretID, "ClientRequestToken": token,
+		"RotationToken": "rotation-token-" + token,
+	})
+	return b
+}
+
+// step invokes one rotation step through Handle.
+func (w *world) step(step, id, token string) (Response, error) {
+	return w.h.Handle(w.t.Context(), rotationEvent(step, id, token))
+}
+
+// secrets returns every secret value the emulator knows, and the proofs and
+// app token built from them: none may appear in a log or a response.
+func secretsOf(srv *minttest.Server, fx minttest.Fixture) []string {
+	s := []string{fx.AppSecret, fx.AppID + "|" + fx.AppSecret}
+	for _, tok := range srv.Tokens() {
+		s = append(s, tok.Value, mint.AppSecretProof(fx.AppSecret, tok.Value))
+	}
+	return s
+}
+
+// assertNoSecrets fails when text holds any of secrets.
+func assertNoSecrets(t *testing.T, what, text string, secrets []string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("%s holds a secret (%.6s...)", what, s)
+		}
+	}
+}
+
+// chaos is a proxy in front of moto that fails chosen Secrets Manager
+// operations with a 500 while armed.
+type chaos struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	fail  map[string]bool // X-Amz-Target operation names, e.g. "PutSecretValue"
+	count atomic.Int64
+}
+
+func newChaos(t *testing.T, target string) *chaos {
+	t.Helper()
+	u, _ := url.Parse(target)
+	c := &chaos{fail: map[string]bool{}}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
+		c.mu.Lock()
+		fail := c.fail[op]
+		c.mu.Unlock()
+		if fail {
+			c.count.Add(1)
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"injected by the test"}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *chaos) set(op string, fail bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail[op] = fail
+}
+
+// stageDiff compares two stage maps for messages.
+func stageString(m map[string][]string, names map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	var b strings.Builder
+	for _, k := range keys {
+		n := names[k]
+		if n == "" {
+			n = k
+		}
+		fmt.Fprintf(&b, "%s=%v ", n, m[k])
+	}
+	return b.String()
+}
+
+// countingSM counts the Secrets Manager calls the handler makes.
+type countingSM struct {
+	secretsAPI
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *countingSM) add(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts[op]++
+}
+
+// take returns the counts so far and starts again from zero.
+func (c *countingSM) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.counts
+	c.counts = map[string]int{}
+	return m
+}
+
+func (c *countingSM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	c.add("DescribeSecret")
+	return c.secretsAPI.DescribeSecret(ctx, in, o...)
+}
+
+func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	c.add("GetSecretValue")
+	return c.secretsAPI.GetSecretValue(ctx, in, o...)
+}
+
+func (c *countingSM) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	c.add("PutSecretValue")
+	return c.secretsAPI.PutSecretValue(ctx, in, o...)
+}
+
+func (c *countingSM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
+	c.add("UpdateSecretVersionStage")
+	return c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
+}
+
+// inflight is an http.RoundTripper that records the most requests it had
+// in flight at once.
+type inflight struct {
+	next     http.RoundTripper
+	now, max atomic.Int64
+}
+
+func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := f.now.Add(1)
+	defer f.now.Add(-1)
+	for {
+		m := f.max.Load()
+		if n <= m || f.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return f.next.RoundTrip(r)
+}
+
+// graphCalls counts the emulator's requests by endpoint.
+func graphCalls(srv *minttest.Server) map[minttest.Endpoint]int {
+	m := map[minttest.Endpoint]int{}
+	for _, r := range srv.Requests() {
+		m[r.Endpoint]++
+	}
+	return m
+}

@@ -1,0 +1,61 @@
+// Command lambda is metamint's AWS Lambda function. It keeps Meta system user
+// access tokens fresh in AWS Secrets Manager: it is the rotation function of
+// the managed secrets (createSecret, setSecret, testSecret, finishSecret),
+// and a scheduled or direct invocation ({"rotate": [...], "force": false})
+// rotates every secret that is due through the same four steps.
+//
+// Build it for provided.al2023 as bootstrap:
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o bootstrap ./cmd/lambda
+//
+// Environment: METAMINT_GRAPH_API_URL, METAMINT_GRAPH_API_VERSION,
+// METAMINT_SECRET_IDS, METAMINT_REFRESH_BEFORE (default 360h),
+// METAMINT_CONCURRENCY (default 8), and the AWS SDK's own variables. See
+// docs/lambda.md.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+func main() {
+	// The Lambda log handler writes JSON when the function's log format is
+	// JSON (AWS_LAMBDA_LOG_FORMAT), honours AWS_LAMBDA_LOG_LEVEL, and adds
+	// the request ID to every record logged with a context.
+	log := slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN()))
+
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		log.Error("invalid configuration", "error_type", errorType(err), "error", err.Error())
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("loading the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	graph, err := mint.NewClient(
+		mint.WithBaseURL(cfg.graphURL),
+		mint.WithVersion(cfg.graphVersion),
+		mint.WithRetry(mint.DefaultRetryPolicy()),
+		// One Client serves every secret of a scheduled run: when Meta's
+		// usage headers near their limits, all goroutines slow down together.
+		mint.WithPacing(mint.Pacing{}),
+	)
+	if err != nil {
+		log.Error("invalid Graph API configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := newHandler(secretsmanager.NewFromConfig(awsCfg), graph, log, cfg, time.Now)
+	lambda.StartHandlerFunc(h.Handle)
+}
