@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -129,13 +128,20 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-var versionPattern = regexp.MustCompile(`^v[1-9][0-9]*\.[0-9]+$`)
+// validVersion reports whether v has the form vMAJOR.MINOR, such as v27.0.
+// (A hand-written check: a package-level regexp would cost every program that
+// imports mint its compile time at start-up, which a Lambda cold start feels.)
+func validVersion(v string) bool {
+	major, minor, ok := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	return strings.HasPrefix(v, "v") && ok && isNumericID(major) && major != "" && major[0] != '0' &&
+		isNumericID(minor) && minor != ""
+}
 
 // WithVersion sets the Graph API version, such as "v27.0", that every
 // request path names.
 func WithVersion(v string) Option {
 	return func(c *Client) error {
-		if !versionPattern.MatchString(v) {
+		if !validVersion(v) {
 			return invalidf("graph API version %q is not of the form v27.0", v)
 		}
 		c.version = v
