@@ -3,6 +3,7 @@ package mint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,25 +37,17 @@ func (c *Client) InstallApp(ctx context.Context, r InstallAppRequest) error {
 	if err := requireIDs("system user ID", r.SystemUserID, "app ID", r.App.ID); err != nil {
 		return err
 	}
-	if r.AccessToken == "" {
-		return invalidf("access token is empty")
+	if err := requireSet("access token", r.AccessToken); err != nil {
+		return err
 	}
-	form := url.Values{"business_app": {r.App.ID}}
-	if r.App.Secret != "" {
-		c.addProof(form, r.App.Secret, r.AccessToken)
-	}
-	body, err := c.do(ctx, &call{
+	return c.doSuccess(ctx, "POST /{system-user-id}/applications", &call{
 		method:     http.MethodPost,
 		path:       "/" + r.SystemUserID + "/applications",
-		form:       form,
+		form:       c.withProof(url.Values{"business_app": {r.App.ID}}, r.App.Secret, r.AccessToken),
 		token:      r.AccessToken,
 		idempotent: true,
 		secrets:    []string{r.AccessToken, r.App.Secret},
 	})
-	if err != nil {
-		return err
-	}
-	return decodeSuccess("POST /{system-user-id}/applications", body)
 }
 
 // TokenRequest is the input of CreateAccessToken.
@@ -85,14 +78,12 @@ func (r *TokenRequest) validate() error {
 	if err := requireIDs("system user ID", r.SystemUserID, "app ID", r.App.ID); err != nil {
 		return err
 	}
-	if r.App.Secret == "" {
-		return invalidf("app secret is empty")
-	}
-	if r.AccessToken == "" {
-		return invalidf("access token is empty")
+	if err := requireSet("app secret", r.App.Secret, "access token", r.AccessToken); err != nil {
+		return err
 	}
 	err := CheckScopes(r.Scopes)
-	if _, unlisted := err.(*UnlistedScopeError); unlisted && r.AllowUnlistedScopes {
+	var unlisted *UnlistedScopeError
+	if errors.As(err, &unlisted) && r.AllowUnlistedScopes {
 		return nil
 	}
 	return err
@@ -121,11 +112,10 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	if !r.Permanent {
 		form.Set("set_token_expires_in_60_days", "true")
 	}
-	c.addProof(form, r.App.Secret, r.AccessToken)
 	body, err := c.do(ctx, &call{
 		method:  http.MethodPost,
 		path:    "/" + r.SystemUserID + "/access_tokens",
-		form:    form,
+		form:    c.withProof(form, r.App.Secret, r.AccessToken),
 		token:   r.AccessToken,
 		secrets: []string{r.AccessToken, r.App.Secret},
 	})
@@ -158,11 +148,8 @@ func (c *Client) DebugToken(ctx context.Context, app App, inputToken string) (*T
 	if err := requireIDs("app ID", app.ID); err != nil {
 		return nil, err
 	}
-	if app.Secret == "" {
-		return nil, invalidf("app secret is empty")
-	}
-	if inputToken == "" {
-		return nil, invalidf("token to inspect is empty")
+	if err := requireSet("app secret", app.Secret, "token to inspect", inputToken); err != nil {
+		return nil, err
 	}
 	body, err := c.do(ctx, &call{
 		method:     http.MethodGet,
@@ -249,11 +236,8 @@ func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Tok
 	if err := requireIDs("app ID", r.App.ID); err != nil {
 		return nil, err
 	}
-	if r.App.Secret == "" {
-		return nil, invalidf("app secret is empty")
-	}
-	if r.AccessToken == "" {
-		return nil, invalidf("token to refresh is empty")
+	if err := requireSet("app secret", r.App.Secret, "token to refresh", r.AccessToken); err != nil {
+		return nil, err
 	}
 	info := r.Info
 	if info == nil {
@@ -320,17 +304,14 @@ func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
 	if err := requireIDs("app ID", r.App.ID); err != nil {
 		return err
 	}
-	if r.App.Secret == "" {
-		return invalidf("app secret is empty")
-	}
-	if r.Token == "" {
-		return invalidf("token to revoke is empty")
+	if err := requireSet("app secret", r.App.Secret, "token to revoke", r.Token); err != nil {
+		return err
 	}
 	caller := r.AccessToken
 	if caller == "" {
 		caller = r.Token
 	}
-	body, err := c.do(ctx, &call{
+	return c.doSuccess(ctx, "GET /oauth/revoke", &call{
 		method: http.MethodGet,
 		path:   "/oauth/revoke",
 		query: url.Values{
@@ -342,10 +323,6 @@ func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
 		idempotent: true,
 		secrets:    []string{r.Token, caller, r.App.Secret},
 	})
-	if err != nil {
-		return err
-	}
-	return decodeSuccess("GET /oauth/revoke", body)
 }
 
 // RevokeAllRequest is the input of RevokeAllAccessTokens.
@@ -368,25 +345,17 @@ func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) 
 	if err := requireIDs("system user ID", r.SystemUserID); err != nil {
 		return err
 	}
-	if r.AccessToken == "" {
-		return invalidf("access token is empty")
+	if err := requireSet("access token", r.AccessToken); err != nil {
+		return err
 	}
-	q := url.Values{}
-	if r.App.Secret != "" {
-		c.addProof(q, r.App.Secret, r.AccessToken)
-	}
-	body, err := c.do(ctx, &call{
+	return c.doSuccess(ctx, "DELETE /{system-user-id}/access_tokens", &call{
 		method:     http.MethodDelete,
 		path:       "/" + r.SystemUserID + "/access_tokens",
-		query:      q,
+		query:      c.withProof(url.Values{}, r.App.Secret, r.AccessToken),
 		token:      r.AccessToken,
 		idempotent: true,
 		secrets:    []string{r.AccessToken, r.App.Secret},
 	})
-	if err != nil {
-		return err
-	}
-	return decodeSuccess("DELETE /{system-user-id}/access_tokens", body)
 }
 
 // SystemUsersRequest is the input of SystemUsers.
@@ -412,8 +381,8 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 	if err := requireIDs("business ID", r.BusinessID); err != nil {
 		return nil, err
 	}
-	if r.AccessToken == "" {
-		return nil, invalidf("access token is empty")
+	if err := requireSet("access token", r.AccessToken); err != nil {
+		return nil, err
 	}
 	if r.PageSize < 0 {
 		return nil, invalidf("page size %d is negative", r.PageSize)
@@ -429,13 +398,10 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		if after != "" {
 			q.Set("after", after)
 		}
-		if r.App.Secret != "" {
-			c.addProof(q, r.App.Secret, r.AccessToken)
-		}
 		body, err := c.do(ctx, &call{
 			method:     http.MethodGet,
 			path:       "/" + r.BusinessID + "/system_users",
-			query:      q,
+			query:      c.withProof(q, r.App.Secret, r.AccessToken),
 			token:      r.AccessToken,
 			idempotent: true,
 			secrets:    []string{r.AccessToken, r.App.Secret},
@@ -464,15 +430,28 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 	return nil, fmt.Errorf("mint: GET /{business-id}/system_users: more than %d pages", maxPages)
 }
 
-// addProof adds appsecret_proof (and appsecret_time) for token to v.
-func (c *Client) addProof(v url.Values, secret, token string) {
-	if c.timedProof {
+// withProof adds appsecret_proof (and appsecret_time) for token to v, and
+// returns v. Without a secret it adds nothing: the proof is then optional.
+func (c *Client) withProof(v url.Values, secret, token string) url.Values {
+	switch {
+	case secret == "":
+	case c.timedProof:
 		proof, t := TimedAppSecretProof(secret, token, c.now())
 		v.Set("appsecret_proof", proof)
 		v.Set("appsecret_time", t)
-		return
+	default:
+		v.Set("appsecret_proof", AppSecretProof(secret, token))
 	}
-	v.Set("appsecret_proof", AppSecretProof(secret, token))
+	return v
+}
+
+// doSuccess sends cl and expects one of Graph's boolean answers.
+func (c *Client) doSuccess(ctx context.Context, name string, cl *call) error {
+	body, err := c.do(ctx, cl)
+	if err != nil {
+		return err
+	}
+	return decodeSuccess(name, body)
 }
 
 func (c *Client) expiry(expiresIn int64) time.Time {
@@ -487,6 +466,17 @@ func unixOrZero(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
+}
+
+// requireSet checks name/value pairs of required values, such as secrets,
+// that must not be empty. Messages never include the values.
+func requireSet(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return invalidf("%s is empty", pairs[i])
+		}
+	}
+	return nil
 }
 
 // requireIDs checks name/value pairs of Graph IDs: present, and digits only,
