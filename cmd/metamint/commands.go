@@ -38,6 +38,19 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printToken prints a new token alone on a line, or out as JSON.
+func (c *cli) printToken(asJSON bool, out tokenOutput) error {
+	if asJSON {
+		return writeJSON(c.stdout, out)
+	}
+	return c.printLine(out.AccessToken)
+}
+
+// newTable returns the tabwriter every table is printed with.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
 // ---- mint ----
 
 var mintCommand = &command{
@@ -75,10 +88,7 @@ type mintOptions struct {
 }
 
 func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error {
-	if err := requireFlags(fs, "app-id", "system-user-id", "scopes"); err != nil {
-		return err
-	}
-	cl, err := o.graph.client()
+	cl, err := o.graph.requiredClient(fs, "app-id", "system-user-id", "scopes")
 	if err != nil {
 		return err
 	}
@@ -91,7 +101,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		fmt.Fprintf(c.stderr, "metamint mint: warning: %s not on the list of supported system user scopes; "+
 			"sending anyway (--allow-unlisted-scopes)\n", scopeList(unlisted.Scopes))
 	}
-	secret, err := c.secret(envAppSecret, "the app secret")
+	secret, err := c.appSecret()
 	if err != nil {
 		return err
 	}
@@ -135,15 +145,11 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	}
 	fmt.Fprintf(c.stderr, "metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
 		info.Type, info.UserID, info.AppID, strings.Join(info.Scopes, ","), expiry)
-	if o.json {
-		out := tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(info.ExpiresAt), Scopes: info.Scopes}
-		if out.Scopes == nil {
-			out.Scopes = []string{}
-		}
-		return writeJSON(c.stdout, out)
+	out := tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(info.ExpiresAt), Scopes: info.Scopes}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
 	}
-	_, err = fmt.Fprintln(c.stdout, tok.AccessToken)
-	return err
+	return c.printToken(o.json, out)
 }
 
 // revokeTimeout bounds the clean-up revoke of a token mint will not print.
@@ -181,18 +187,10 @@ standard error and nothing to standard output.`,
 		appID := fs.String("app-id", "", "the app to install (business_app); required")
 		suID := fs.String("system-user-id", "", "the app-scoped system user ID; required")
 		return func(ctx context.Context) error {
-			if err := requireFlags(fs, "app-id", "system-user-id"); err != nil {
-				return err
-			}
-			cl, err := g.client()
+			cl, app, caller, err := c.callerClient(fs, &g, *appID, "the calling token", "app-id", "system-user-id")
 			if err != nil {
 				return err
 			}
-			caller, err := c.secret(envAccessToken, "the calling token")
-			if err != nil {
-				return err
-			}
-			app := mint.App{ID: *appID, Secret: strings.TrimSpace(c.getenv(envAppSecret))}
 			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: app, AccessToken: caller}); err != nil {
 				return inStep("install app", err)
 			}
@@ -216,28 +214,15 @@ Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
 --token-stdin, from the first line of standard input:
   printf '%s\n' "$TOKEN" | metamint inspect --app-id ID --token-stdin`,
 	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
-		var g graphFlags
-		g.register(fs, c)
-		appID := fs.String("app-id", "", "the app the token belongs to; required")
-		fromStdin := fs.Bool("token-stdin", false, "read the token from standard input instead of $"+envToken)
+		var tf tokenFlags
+		tf.register(fs, c, "the app the token belongs to; required")
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context) error {
-			if err := requireFlags(fs, "app-id"); err != nil {
-				return err
-			}
-			cl, err := g.client()
+			cl, app, token, err := tf.resolve(fs, c)
 			if err != nil {
 				return err
 			}
-			secret, err := c.secret(envAppSecret, "the app secret")
-			if err != nil {
-				return err
-			}
-			token, err := c.subjectToken(*fromStdin)
-			if err != nil {
-				return err
-			}
-			info, err := cl.DebugToken(ctx, mint.App{ID: *appID, Secret: secret}, token)
+			info, err := cl.DebugToken(ctx, app, token)
 			if err != nil {
 				return inStep("debug_token", err)
 			}
@@ -315,7 +300,7 @@ func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
 }
 
 func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	yes := map[bool]string{true: "yes", false: "no"}
 	fmt.Fprintf(tw, "valid\t%s\n", yes[i.IsValid])
 	if i.Error != nil {
@@ -372,28 +357,14 @@ Reads METAMINT_APP_SECRET, and the token to refresh from METAMINT_TOKEN or, with
 from the first line of standard input. Prints the new token alone on standard output, or with
 --json {"access_token","expires_at"}.`,
 	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
-		var g graphFlags
-		g.register(fs, c)
-		appID := fs.String("app-id", "", "the app the token belongs to; required")
-		fromStdin := fs.Bool("token-stdin", false, "read the token from standard input instead of $"+envToken)
+		var tf tokenFlags
+		tf.register(fs, c, "the app the token belongs to; required")
 		asJSON := fs.Bool("json", false, `print {"access_token","expires_at"} instead of the bare token`)
 		return func(ctx context.Context) error {
-			if err := requireFlags(fs, "app-id"); err != nil {
-				return err
-			}
-			cl, err := g.client()
+			cl, app, token, err := tf.resolve(fs, c)
 			if err != nil {
 				return err
 			}
-			secret, err := c.secret(envAppSecret, "the app secret")
-			if err != nil {
-				return err
-			}
-			token, err := c.subjectToken(*fromStdin)
-			if err != nil {
-				return err
-			}
-			app := mint.App{ID: *appID, Secret: secret}
 			info, err := cl.DebugToken(ctx, app, token)
 			if err != nil {
 				return inStep("debug_token", err)
@@ -412,11 +383,7 @@ from the first line of standard input. Prints the new token alone on standard ou
 			c.red.addToken(tok.AccessToken)
 			fmt.Fprintf(c.stderr, "metamint refresh: the new token expires %s; the old one stays valid until %s: "+
 				"revoke it once the new one is deployed\n", orDash(formatExpiry(tok.ExpiresAt)), formatExpiry(info.ExpiresAt))
-			if *asJSON {
-				return writeJSON(c.stdout, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(tok.ExpiresAt)})
-			}
-			_, err = fmt.Fprintln(c.stdout, tok.AccessToken)
-			return err
+			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(tok.ExpiresAt)})
 		}
 	},
 }
@@ -438,29 +405,19 @@ is set, the call carries an appsecret_proof.
 
 Prints a line to standard error and nothing to standard output.`,
 	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
-		var g graphFlags
-		g.register(fs, c)
-		appID := fs.String("app-id", "", "the app the token belongs to; required without --all")
-		fromStdin := fs.Bool("token-stdin", false, "read the token from standard input instead of $"+envToken)
+		var tf tokenFlags
+		tf.register(fs, c, "the app the token belongs to; required without --all")
 		all := fs.Bool("all", false, "revoke every token of --system-user-id")
 		suID := fs.String("system-user-id", "", "the system user whose tokens --all revokes")
 		return func(ctx context.Context) error {
 			if *all {
-				if *fromStdin {
+				if tf.fromStdin {
 					return usagef("--token-stdin does not go with --all, which revokes every token of the system user")
 				}
-				if err := requireFlags(fs, "system-user-id"); err != nil {
-					return err
-				}
-				cl, err := g.client()
+				cl, app, caller, err := c.callerClient(fs, &tf.graph, tf.appID, "the calling token", "system-user-id")
 				if err != nil {
 					return err
 				}
-				caller, err := c.secret(envAccessToken, "the calling token")
-				if err != nil {
-					return err
-				}
-				app := mint.App{ID: *appID, Secret: strings.TrimSpace(c.getenv(envAppSecret))}
 				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: caller, App: app}); err != nil {
 					return inStep("revoke all", err)
 				}
@@ -470,22 +427,11 @@ Prints a line to standard error and nothing to standard output.`,
 			if *suID != "" {
 				return usagef("--system-user-id goes with --all; to revoke one token, give --app-id and the token")
 			}
-			if err := requireFlags(fs, "app-id"); err != nil {
-				return err
-			}
-			cl, err := g.client()
+			cl, app, token, err := tf.resolve(fs, c)
 			if err != nil {
 				return err
 			}
-			secret, err := c.secret(envAppSecret, "the app secret")
-			if err != nil {
-				return err
-			}
-			token, err := c.subjectToken(*fromStdin)
-			if err != nil {
-				return err
-			}
-			if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: mint.App{ID: *appID, Secret: secret}, Token: token}); err != nil {
+			if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token}); err != nil {
 				return inStep("revoke", err)
 			}
 			fmt.Fprintf(c.stderr, "metamint revoke: revoked the token\n")
@@ -511,18 +457,10 @@ calls carry an appsecret_proof.`,
 		businessID := fs.String("business-id", "", "the business whose system users to list; required")
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context) error {
-			if err := requireFlags(fs, "business-id"); err != nil {
-				return err
-			}
-			cl, err := g.client()
+			cl, app, caller, err := c.callerClient(fs, &g, "", "a token of the business", "business-id")
 			if err != nil {
 				return err
 			}
-			caller, err := c.secret(envAccessToken, "a token of the business")
-			if err != nil {
-				return err
-			}
-			app := mint.App{Secret: strings.TrimSpace(c.getenv(envAppSecret))}
 			users, err := cl.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: *businessID, AccessToken: caller, App: app})
 			if err != nil {
 				return inStep("list system users", err)
@@ -533,7 +471,7 @@ calls carry an appsecret_proof.`,
 				}
 				return writeJSON(c.stdout, users)
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			tw := newTable(c.stdout)
 			fmt.Fprintf(tw, "ID\tNAME\tROLE\n")
 			for _, u := range users {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.ID, u.Name, u.Role)
@@ -552,20 +490,17 @@ var proofCommand = &command{
 	about: `Prints the appsecret_proof of METAMINT_ACCESS_TOKEN keyed by METAMINT_APP_SECRET: the lowercase
 hex HMAC-SHA256 that Graph calls from a server must carry. No request is made. The proof lets
 whoever holds the token call Graph as that app: treat it as a secret too.`,
-	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
-		return func(context.Context) error {
-			secret, err := c.secret(envAppSecret, "the app secret")
-			if err != nil {
-				return err
-			}
-			token, err := c.secret(envAccessToken, "the token to prove")
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(c.stdout, mint.AppSecretProof(secret, token))
+	setup: noFlags(func(c *cli) error {
+		secret, err := c.appSecret()
+		if err != nil {
 			return err
 		}
-	},
+		token, err := c.secret(envAccessToken, "the token to prove")
+		if err != nil {
+			return err
+		}
+		return c.printLine(mint.AppSecretProof(secret, token))
+	}),
 }
 
 // ---- version ----
@@ -575,12 +510,7 @@ var versionCommand = &command{
 	synopsis: "",
 	summary:  "print the version of metamint",
 	about:    "Prints the module version metamint was built from, the Go version and, when known, the VCS revision.",
-	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
-		return func(context.Context) error {
-			_, err := fmt.Fprintln(c.stdout, versionString())
-			return err
-		}
-	},
+	setup:    noFlags(func(c *cli) error { return c.printLine(versionString()) }),
 }
 
 func versionString() string {

@@ -323,7 +323,7 @@ func rejectSecretFlags(args []string) error {
 	return nil
 }
 
-// requireFlags returns a usage error naming the first empty flag.
+// requireFlags returns a usage error naming every empty flag of names.
 func requireFlags(fs *flag.FlagSet, names ...string) error {
 	var missing []string
 	for _, n := range names {
@@ -337,14 +337,32 @@ func requireFlags(fs *flag.FlagSet, names ...string) error {
 	return nil
 }
 
+// env returns the environment variable name without surrounding space.
+func (c *cli) env(name string) string {
+	return strings.TrimSpace(c.getenv(name))
+}
+
+// envOr returns the environment variable name, or def when it is empty.
+func (c *cli) envOr(name, def string) string {
+	if v := c.env(name); v != "" {
+		return v
+	}
+	return def
+}
+
 // secret returns the value of the environment variable name, or an error
 // naming it when it is empty.
 func (c *cli) secret(name, what string) (string, error) {
-	v := strings.TrimSpace(c.getenv(name))
+	v := c.env(name)
 	if v == "" {
 		return "", fmt.Errorf("%s is not set: export it with %s (secrets are never read from flags)", name, what)
 	}
 	return v, nil
+}
+
+// appSecret returns METAMINT_APP_SECRET for a command that requires it.
+func (c *cli) appSecret() (string, error) {
+	return c.secret(envAppSecret, "the app secret")
 }
 
 // maxStdinToken bounds what --token-stdin reads.
@@ -354,7 +372,7 @@ const maxStdinToken = 64 << 10
 // first line of standard input with --token-stdin, else METAMINT_TOKEN.
 func (c *cli) subjectToken(fromStdin bool) (string, error) {
 	if !fromStdin {
-		v := strings.TrimSpace(c.getenv(envToken))
+		v := c.env(envToken)
 		if v == "" {
 			return "", fmt.Errorf("%s is not set: export the token to act on, or pipe it to --token-stdin", envToken)
 		}
@@ -383,9 +401,9 @@ type graphFlags struct {
 }
 
 func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
-	fs.StringVar(&g.url, "graph-api-url", envOr(c.getenv, envGraphURL, mint.DefaultBaseURL),
+	fs.StringVar(&g.url, "graph-api-url", c.envOr(envGraphURL, mint.DefaultBaseURL),
 		"Graph API base URL: https, or http on a loopback host; $"+envGraphURL+" sets the default")
-	fs.StringVar(&g.version, "graph-api-version", envOr(c.getenv, envGraphVersion, mint.DefaultVersion),
+	fs.StringVar(&g.version, "graph-api-version", c.envOr(envGraphVersion, mint.DefaultVersion),
 		"Graph API version; $"+envGraphVersion+" sets the default")
 }
 
@@ -403,11 +421,77 @@ func (g *graphFlags) client() (*mint.Client, error) {
 	return cl, nil
 }
 
-func envOr(getenv func(string) string, name, def string) string {
-	if v := strings.TrimSpace(getenv(name)); v != "" {
-		return v
+// requiredClient checks that the flags named in required are set, then
+// builds the client.
+func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint.Client, error) {
+	if err := requireFlags(fs, required...); err != nil {
+		return nil, err
 	}
-	return def
+	return g.client()
+}
+
+// callerClient starts a command that calls Graph with the calling token: it
+// checks the required flags, builds the client and reads
+// METAMINT_ACCESS_TOKEN (what says whose token it must be). The returned app
+// is appID ("" for none) with METAMINT_APP_SECRET when that is set, so the
+// calls carry an appsecret_proof; the secret is not required.
+func (c *cli) callerClient(fs *flag.FlagSet, g *graphFlags, appID, what string, required ...string) (*mint.Client, mint.App, string, error) {
+	cl, err := g.requiredClient(fs, required...)
+	if err != nil {
+		return nil, mint.App{}, "", err
+	}
+	caller, err := c.secret(envAccessToken, what)
+	if err != nil {
+		return nil, mint.App{}, "", err
+	}
+	return cl, mint.App{ID: appID, Secret: c.env(envAppSecret)}, caller, nil
+}
+
+// tokenFlags are the flags of a command that acts on one token of an app
+// (inspect, refresh, revoke): the Graph flags, --app-id and --token-stdin.
+type tokenFlags struct {
+	graph     graphFlags
+	appID     string
+	fromStdin bool
+}
+
+// register adds the flags to fs; appIDUsage is the usage of --app-id.
+func (t *tokenFlags) register(fs *flag.FlagSet, c *cli, appIDUsage string) {
+	t.graph.register(fs, c)
+	fs.StringVar(&t.appID, "app-id", "", appIDUsage)
+	fs.BoolVar(&t.fromStdin, "token-stdin", false, "read the token from standard input instead of $"+envToken)
+}
+
+// resolve checks --app-id, builds the client, and reads the app secret and
+// then the token to act on, in that order: the client, the app (with its
+// secret) and the token.
+func (t *tokenFlags) resolve(fs *flag.FlagSet, c *cli) (*mint.Client, mint.App, string, error) {
+	cl, err := t.graph.requiredClient(fs, "app-id")
+	if err != nil {
+		return nil, mint.App{}, "", err
+	}
+	secret, err := c.appSecret()
+	if err != nil {
+		return nil, mint.App{}, "", err
+	}
+	token, err := c.subjectToken(t.fromStdin)
+	if err != nil {
+		return nil, mint.App{}, "", err
+	}
+	return cl, mint.App{ID: t.appID, Secret: secret}, token, nil
+}
+
+// noFlags is the setup of a command that has no flags and needs no context.
+func noFlags(run func(c *cli) error) func(*flag.FlagSet, *cli) func(context.Context) error {
+	return func(_ *flag.FlagSet, c *cli) func(context.Context) error {
+		return func(context.Context) error { return run(c) }
+	}
+}
+
+// printLine prints s and a newline on standard output.
+func (c *cli) printLine(s string) error {
+	_, err := fmt.Fprintln(c.stdout, s)
+	return err
 }
 
 func printUsage(w io.Writer) {

@@ -59,6 +59,20 @@ func (w *world) endpoints() []minttest.Endpoint {
 	return out
 }
 
+// wantEndpoints checks that the CLI made exactly the requests want, in order.
+func (w *world) wantEndpoints(t *testing.T, want ...minttest.Endpoint) {
+	t.Helper()
+	if got := w.endpoints(); !slices.Equal(got, want) {
+		t.Errorf("requests = %v; want %v", got, want)
+	}
+}
+
+// lastToken is the token the emulator issued last.
+func (w *world) lastToken() minttest.TokenState {
+	toks := w.s.Tokens()
+	return toks[len(toks)-1]
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -73,6 +87,16 @@ func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) r
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
+// stdoutJSON decodes r's standard output as JSON into a T.
+func stdoutJSON[T any](t *testing.T, r result) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("stdout = %q; want JSON: %v", r.stdout, err)
+	}
+	return v
+}
+
 // hmacHex is an independent appsecret_proof: it does not call mint.
 func hmacHex(key, msg string) string {
 	m := hmac.New(sha256.New, []byte(key))
@@ -85,11 +109,12 @@ const tokenLife = 60 * 24 * time.Hour
 // TestRun drives every command through run against minttest.
 func TestRun(t *testing.T) {
 	t.Parallel()
+	// setupFunc prepares the world and the environment and returns stdin.
+	type setupFunc = func(t *testing.T, w *world, env map[string]string) string
 	type tc struct {
-		name string
-		opts []minttest.Option
-		// setup prepares the world and the environment and returns stdin.
-		setup      func(t *testing.T, w *world, env map[string]string) string
+		name       string
+		opts       []minttest.Option
+		setup      setupFunc
 		args       func(fx minttest.Fixture) []string
 		wantCode   int
 		wantStdout []string // substrings
@@ -105,17 +130,39 @@ func TestRun(t *testing.T) {
 	fixed := func(args ...string) func(minttest.Fixture) []string {
 		return func(minttest.Fixture) []string { return args }
 	}
+	// steps runs setups in order; stdin is what they return, joined.
+	steps := func(setups ...setupFunc) setupFunc {
+		return func(t *testing.T, w *world, env map[string]string) string {
+			var stdin string
+			for _, s := range setups {
+				stdin += s(t, w, env)
+			}
+			return stdin
+		}
+	}
 	installed := func(t *testing.T, w *world, env map[string]string) string {
 		w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
 		return ""
 	}
-	withToken := func(life time.Duration) func(*testing.T, *world, map[string]string) string {
+	withToken := func(life time.Duration) setupFunc {
 		return func(t *testing.T, w *world, env map[string]string) string {
 			env[envToken] = w.issue(life)
 			return ""
 		}
 	}
-	unset := func(names ...string) func(*testing.T, *world, map[string]string) string {
+	// tokenOnStdin issues a token and gives it as stdin, followed by end.
+	tokenOnStdin := func(life time.Duration, end string) setupFunc {
+		return func(t *testing.T, w *world, env map[string]string) string {
+			return w.issue(life) + end
+		}
+	}
+	setEnv := func(name, value string) setupFunc {
+		return func(t *testing.T, w *world, env map[string]string) string {
+			env[name] = value
+			return ""
+		}
+	}
+	unset := func(names ...string) setupFunc {
 		return func(t *testing.T, w *world, env map[string]string) string {
 			for _, n := range names {
 				delete(env, n)
@@ -123,6 +170,20 @@ func TestRun(t *testing.T) {
 			return ""
 		}
 	}
+	advance := func(d time.Duration) setupFunc {
+		return func(t *testing.T, w *world, env map[string]string) string {
+			w.s.Advance(d)
+			return ""
+		}
+	}
+	failNext := func(e minttest.Endpoint, f minttest.Fault) setupFunc {
+		return func(t *testing.T, w *world, env map[string]string) string {
+			w.s.FailNext(e, f)
+			return ""
+		}
+	}
+	// expiredToken gives METAMINT_TOKEN a token that expired an hour ago.
+	expiredToken := steps(withToken(time.Hour), advance(2*time.Hour))
 	noRequests := func(t *testing.T, w *world, r result) {
 		t.Helper()
 		if got := w.endpoints(); len(got) != 0 {
@@ -163,10 +224,7 @@ func TestRun(t *testing.T) {
 				if !slices.Equal(st.Scopes, []string{"ads_read", "business_management"}) {
 					t.Errorf("Scopes = %v; want [ads_read business_management]", st.Scopes)
 				}
-				want := []minttest.Endpoint{minttest.EndpointAccessTokens, minttest.EndpointDebugToken}
-				if got := w.endpoints(); !slices.Equal(got, want) {
-					t.Errorf("requests = %v; want %v", got, want)
-				}
+				w.wantEndpoints(t, minttest.EndpointAccessTokens, minttest.EndpointDebugToken)
 			},
 		},
 		{
@@ -177,19 +235,13 @@ func TestRun(t *testing.T) {
 				if got := w.s.Installs(w.fx.SystemUserID); !slices.Equal(got, []string{w.fx.AppID}) {
 					t.Errorf("Installs = %v; want [%s]", got, w.fx.AppID)
 				}
-				want := []minttest.Endpoint{minttest.EndpointApplications, minttest.EndpointAccessTokens, minttest.EndpointDebugToken}
-				if got := w.endpoints(); !slices.Equal(got, want) {
-					t.Errorf("requests = %v; want %v", got, want)
-				}
+				w.wantEndpoints(t, minttest.EndpointApplications, minttest.EndpointAccessTokens, minttest.EndpointDebugToken)
 			},
 		},
 		{
 			name: "mint --json", setup: installed, args: mintArgs("--json"),
 			check: func(t *testing.T, w *world, r result) {
-				var got map[string]any
-				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-					t.Fatalf("stdout = %q; want JSON: %v", r.stdout, err)
-				}
+				got := stdoutJSON[map[string]any](t, r)
 				if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, []string{"access_token", "expires_at", "scopes"}) {
 					t.Errorf("JSON keys = %v; want [access_token expires_at scopes]", keys)
 				}
@@ -217,13 +269,10 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			name: "mint with a transient Graph error is retried", setup: func(t *testing.T, w *world, env map[string]string) string {
-				w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
-				w.s.FailNext(minttest.EndpointAccessTokens, minttest.Fault{
-					Status: 503, Error: &minttest.Error{Message: "An unexpected error has occurred.", Code: 2, IsTransient: true},
-				})
-				return ""
-			},
+			name: "mint with a transient Graph error is retried",
+			setup: steps(installed, failNext(minttest.EndpointAccessTokens, minttest.Fault{
+				Status: 503, Error: &minttest.Error{Message: "An unexpected error has occurred.", Code: 2, IsTransient: true},
+			})),
 			args: mintArgs(),
 			check: func(t *testing.T, w *world, r result) {
 				mintedToken(t, w, r)
@@ -302,52 +351,39 @@ func TestRun(t *testing.T) {
 			wantStderr: []string{"METAMINT_APP_SECRET"}, check: noRequests,
 		},
 		{
-			name: "mint wrong app secret", setup: func(t *testing.T, w *world, env map[string]string) string {
-				w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
-				env[envAppSecret] = "0123456789abcdef0123456789abcdef"
-				return ""
-			},
+			name: "mint wrong app secret", setup: steps(installed, setEnv(envAppSecret, "0123456789abcdef0123456789abcdef")),
 			args: mintArgs(), wantCode: 1,
 			wantStderr: []string{"Invalid appsecret_proof", "code 100", "fbtrace_id ", "hint: The appsecret_proof did not match"},
 		},
 		{
-			name: "mint expired calling token", setup: func(t *testing.T, w *world, env map[string]string) string {
-				w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+			name: "mint expired calling token", setup: steps(installed, func(t *testing.T, w *world, env map[string]string) string {
 				env[envAccessToken] = w.s.IssueToken(minttest.TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: w.fx.AppID,
 					Scopes: []string{"business_management"}, ExpiresAt: w.s.Now().Add(time.Hour)})
-				w.s.Advance(2 * time.Hour)
 				return ""
-			},
+			}, advance(2*time.Hour)),
 			args: mintArgs(), wantCode: 1,
 			wantStderr: []string{"code 190, subcode 463", "hint: The access token has expired"},
 		},
 		{
-			name: "mint prints every Graph error field", setup: func(t *testing.T, w *world, env map[string]string) string {
-				w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
-				w.s.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Error: &minttest.Error{
-					Message: "(#10) Application does not have permission for this action", Code: 10, Subcode: 2069007,
-					UserTitle: "No permission", UserMessage: "Ask an admin.",
-				}})
-				return ""
-			},
+			name: "mint prints every Graph error field",
+			setup: steps(installed, failNext(minttest.EndpointAccessTokens, minttest.Fault{Error: &minttest.Error{
+				Message: "(#10) Application does not have permission for this action", Code: 10, Subcode: 2069007,
+				UserTitle: "No permission", UserMessage: "Ask an admin.",
+			}})),
 			args: mintArgs(), wantCode: 1,
 			wantStderr: []string{"Graph API error: (#10) Application does not have permission", "HTTP 400", "type OAuthException",
 				"code 10", "subcode 2069007", "fbtrace_id ", "Graph says: No permission Ask an admin.", "hint: Graph refused for a permission"},
 		},
 		{
-			name: "mint revokes a token that fails the check", setup: func(t *testing.T, w *world, env map[string]string) string {
-				w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
-				w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})
-				return ""
-			},
-			args: mintArgs(), wantCode: 1,
+			name:  "mint revokes a token that fails the check",
+			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})),
+			args:  mintArgs(), wantCode: 1,
 			wantStderr: []string{"check the new token: Graph API error: (#100) boom", "revoked the new token"},
 			check: func(t *testing.T, w *world, r result) {
 				if r.stdout != "" {
 					t.Errorf("stdout = %q; want nothing", r.stdout)
 				}
-				toks := w.s.Tokens()
-				last := toks[len(toks)-1]
+				last := w.lastToken()
 				if w.s.Minted() != 1 || last.UserID != w.fx.SystemUserID || !last.Revoked {
 					t.Errorf("minted token = %+v; want it revoked", last)
 				}
@@ -401,21 +437,14 @@ func TestRun(t *testing.T) {
 			name: "inspect", setup: withToken(tokenLife), args: fixed("inspect", "--app-id", "200000000000002"),
 			wantStdout: []string{"valid", "yes", "SYSTEM_USER", "200000000000002 (Metamint Test App)", "400000000000004", "ads_read", "(in 59 days)"},
 			check: func(t *testing.T, w *world, r result) {
-				if got := w.endpoints(); !slices.Equal(got, []minttest.Endpoint{minttest.EndpointDebugToken}) {
-					t.Errorf("requests = %v; want [debug_token]", got)
-				}
+				w.wantEndpoints(t, minttest.EndpointDebugToken)
 			},
 		},
 		{
-			name: "inspect --json --token-stdin", setup: func(t *testing.T, w *world, env map[string]string) string {
-				return w.issue(0) + "\n"
-			},
+			name: "inspect --json --token-stdin", setup: tokenOnStdin(0, "\n"),
 			args: fixed("inspect", "--app-id", "200000000000002", "--token-stdin", "--json"),
 			check: func(t *testing.T, w *world, r result) {
-				var got tokenInfoJSON
-				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-					t.Fatalf("stdout = %q; want JSON: %v", r.stdout, err)
-				}
+				got := stdoutJSON[tokenInfoJSON](t, r)
 				if !got.IsValid || got.Type != "SYSTEM_USER" || got.UserID != w.fx.SystemUserID || got.ExpiresAt != "" ||
 					!slices.Equal(got.Scopes, []string{"ads_read"}) {
 					t.Errorf("inspect --json = %+v; want a valid permanent SYSTEM_USER token with ads_read", got)
@@ -436,11 +465,7 @@ func TestRun(t *testing.T) {
 			wantStderr: []string{"the token is not valid", "hint: The access token was revoked"},
 		},
 		{
-			name: "inspect expired token", setup: func(t *testing.T, w *world, env map[string]string) string {
-				env[envToken] = w.issue(time.Hour)
-				w.s.Advance(2 * time.Hour)
-				return ""
-			},
+			name: "inspect expired token", setup: expiredToken,
 			args: fixed("inspect", "--app-id", "200000000000002"), wantCode: 1,
 			wantStderr: []string{"code 190, subcode 463", "hint: The access token has expired"},
 		},
@@ -453,20 +478,12 @@ func TestRun(t *testing.T) {
 			wantStderr: []string{"standard input holds no token"}, check: noRequests,
 		},
 		{
-			name: "inspect missing app secret", setup: func(t *testing.T, w *world, env map[string]string) string {
-				env[envToken] = w.issue(0)
-				delete(env, envAppSecret)
-				return ""
-			},
+			name: "inspect missing app secret", setup: steps(withToken(0), unset(envAppSecret)),
 			args: fixed("inspect", "--app-id", "200000000000002"), wantCode: 1,
 			wantStderr: []string{"METAMINT_APP_SECRET is not set"}, check: noRequests,
 		},
 		{
-			name: "inspect wrong app secret", setup: func(t *testing.T, w *world, env map[string]string) string {
-				env[envToken] = w.issue(0)
-				env[envAppSecret] = "ffffffffffffffffffffffffffffffff"
-				return ""
-			},
+			name: "inspect wrong app secret", setup: steps(withToken(0), setEnv(envAppSecret, "ffffffffffffffffffffffffffffffff")),
 			args: fixed("inspect", "--app-id", "200000000000002"), wantCode: 1,
 			wantStderr: []string{"debug_token: Graph API error:", "code 190"},
 		},
@@ -480,22 +497,14 @@ func TestRun(t *testing.T) {
 				if st.ExpiresAt.IsZero() {
 					t.Errorf("refreshed token never expires; want 60 days")
 				}
-				want := []minttest.Endpoint{minttest.EndpointDebugToken, minttest.EndpointExchange}
-				if got := w.endpoints(); !slices.Equal(got, want) {
-					t.Errorf("requests = %v; want %v", got, want)
-				}
+				w.wantEndpoints(t, minttest.EndpointDebugToken, minttest.EndpointExchange)
 			},
 		},
 		{
-			name: "refresh --json --token-stdin", setup: func(t *testing.T, w *world, env map[string]string) string {
-				return w.issue(tokenLife)
-			},
+			name: "refresh --json --token-stdin", setup: tokenOnStdin(tokenLife, ""),
 			args: fixed("refresh", "--app-id", "200000000000002", "--token-stdin", "--json"),
 			check: func(t *testing.T, w *world, r result) {
-				var got map[string]string
-				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-					t.Fatalf("stdout = %q; want JSON: %v", r.stdout, err)
-				}
+				got := stdoutJSON[map[string]string](t, r)
 				if _, ok := w.s.Token(got["access_token"]); !ok || got["expires_at"] == "" || len(got) != 2 {
 					t.Errorf("refresh --json = %v; want a new token and its expiry", got)
 				}
@@ -505,35 +514,25 @@ func TestRun(t *testing.T) {
 			name: "refresh permanent token refused", setup: withToken(0), args: fixed("refresh", "--app-id", "200000000000002"),
 			wantCode: 1, wantStderr: []string{"never expires", "no exchange was requested"},
 			check: func(t *testing.T, w *world, r result) {
-				if got := w.endpoints(); !slices.Equal(got, []minttest.Endpoint{minttest.EndpointDebugToken}) {
-					t.Errorf("requests = %v; want only [debug_token], no exchange", got)
-				}
-				if n := len(w.s.Tokens()); n != 2 { // the admin's and the one to refresh
+				w.wantEndpoints(t, minttest.EndpointDebugToken) // and no exchange
+				// The admin's token and the one to refresh.
+				if n := len(w.s.Tokens()); n != 2 {
 					t.Errorf("len(Tokens()) = %d; want 2", n)
 				}
 			},
 		},
 		{
-			name: "refresh expired token refused", setup: func(t *testing.T, w *world, env map[string]string) string {
-				env[envToken] = w.issue(time.Hour)
-				w.s.Advance(2 * time.Hour)
-				return ""
-			},
+			name: "refresh expired token refused", setup: expiredToken,
 			args: fixed("refresh", "--app-id", "200000000000002"), wantCode: 1,
 			wantStderr: []string{"refused: the token is not valid", "hint: The access token has expired"},
 			check: func(t *testing.T, w *world, r result) {
-				if got := w.endpoints(); !slices.Equal(got, []minttest.Endpoint{minttest.EndpointDebugToken}) {
-					t.Errorf("requests = %v; want only [debug_token]", got)
-				}
+				w.wantEndpoints(t, minttest.EndpointDebugToken)
 			},
 		},
 		{
-			name: "refresh wrong app secret", setup: func(t *testing.T, w *world, env map[string]string) string {
-				env[envToken] = w.issue(tokenLife)
-				w.s.FailNext(minttest.EndpointExchange, minttest.Fault{Error: &minttest.Error{Message: "Error validating client secret.", Code: 1}})
-				return ""
-			},
-			args: fixed("refresh", "--app-id", "200000000000002"), wantCode: 1,
+			name:  "refresh wrong app secret",
+			setup: steps(withToken(tokenLife), failNext(minttest.EndpointExchange, minttest.Fault{Error: &minttest.Error{Message: "Error validating client secret.", Code: 1}})),
+			args:  fixed("refresh", "--app-id", "200000000000002"), wantCode: 1,
 			wantStderr: []string{"exchange: Graph API error: Error validating client secret.", "hint: Check the app ID and app secret"},
 		},
 
@@ -542,23 +541,19 @@ func TestRun(t *testing.T) {
 			name: "revoke", setup: withToken(tokenLife), args: fixed("revoke", "--app-id", "200000000000002"),
 			wantStderr: []string{"revoked the token"},
 			check: func(t *testing.T, w *world, r result) {
-				toks := w.s.Tokens()
-				if last := toks[len(toks)-1]; !last.Revoked {
+				if last := w.lastToken(); !last.Revoked {
 					t.Errorf("token = %+v; want it revoked", last)
 				}
-				if toks[0].Revoked {
+				if w.s.Tokens()[0].Revoked {
 					t.Errorf("the admin token was revoked too")
 				}
 			},
 		},
 		{
-			name: "revoke --token-stdin", setup: func(t *testing.T, w *world, env map[string]string) string {
-				return w.issue(0) + "\r\n"
-			},
+			name: "revoke --token-stdin", setup: tokenOnStdin(0, "\r\n"),
 			args: fixed("revoke", "--app-id", "200000000000002", "--token-stdin"),
 			check: func(t *testing.T, w *world, r result) {
-				toks := w.s.Tokens()
-				if last := toks[len(toks)-1]; !last.Revoked {
+				if last := w.lastToken(); !last.Revoked {
 					t.Errorf("token = %+v; want it revoked", last)
 				}
 			},
@@ -613,10 +608,7 @@ func TestRun(t *testing.T) {
 		{
 			name: "system-users --json", args: fixed("system-users", "--business-id", "100000000000001", "--json"),
 			check: func(t *testing.T, w *world, r result) {
-				var got []struct{ ID, Name, Role string }
-				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-					t.Fatalf("stdout = %q; want JSON: %v", r.stdout, err)
-				}
+				got := stdoutJSON[[]struct{ ID, Name, Role string }](t, r)
 				if len(got) != 2 || got[0].ID != w.fx.AdminSystemUserID || got[1].Role != "EMPLOYEE" {
 					t.Errorf("system-users --json = %+v; want the admin and the employee", got)
 				}
@@ -627,11 +619,7 @@ func TestRun(t *testing.T) {
 			wantStderr: []string{"missing required --business-id"}, check: noRequests,
 		},
 		{
-			name: "system-users invalid token", setup: func(t *testing.T, w *world, env map[string]string) string {
-				env[envAccessToken] = "EAAnotatoken"
-				delete(env, envAppSecret)
-				return ""
-			},
+			name: "system-users invalid token", setup: steps(setEnv(envAccessToken, "EAAnotatoken"), unset(envAppSecret)),
 			args: fixed("system-users", "--business-id", "100000000000001"), wantCode: 1,
 			wantStderr: []string{"list system users: Graph API error:", "code 190", "hint: The access token is invalid"},
 		},
@@ -647,12 +635,9 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			name: "proof known vector", setup: func(t *testing.T, w *world, env map[string]string) string {
-				// openssl dgst -sha256 -hmac key <<< -n "The quick brown fox jumps over the lazy dog"
-				env[envAppSecret] = "key"
-				env[envAccessToken] = "The quick brown fox jumps over the lazy dog"
-				return ""
-			},
+			// openssl dgst -sha256 -hmac key <<< -n "The quick brown fox jumps over the lazy dog"
+			name:       "proof known vector",
+			setup:      steps(setEnv(envAppSecret, "key"), setEnv(envAccessToken, "The quick brown fox jumps over the lazy dog")),
 			args:       fixed("proof"),
 			wantStdout: []string{"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8\n"},
 		},
