@@ -429,6 +429,49 @@ func keys(m map[string]string) []string {
 	return out
 }
 
+// TestRunMainGraphCalls pins the minimum of Graph calls per job: one mint
+// and one debug_token of the minted token, plus one install with
+// install-app; nothing else, in that order.
+func TestRunMainGraphCalls(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   []minttest.Endpoint
+	}{
+		{name: "mint", want: []minttest.Endpoint{minttest.EndpointAccessTokens, minttest.EndpointDebugToken}},
+		{
+			name:   "install and mint",
+			inputs: map[string]string{"INPUT_INSTALL-APP": "true"},
+			want:   []minttest.Endpoint{minttest.EndpointApplications, minttest.EndpointAccessTokens, minttest.EndpointDebugToken},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			in := w.inputs()
+			for k, v := range tc.inputs {
+				in[k] = v
+			}
+			if r := runStep(t, w, in, []string{"/metamint-action"}); r.err != nil {
+				t.Fatalf("run(main) = %v\nstdout:\n%s", r.err, r.stdout)
+			}
+			var got []minttest.Endpoint
+			for _, req := range w.srv.Requests() {
+				got = append(got, req.Endpoint)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Graph calls (-want +got):\n%s", diff)
+			}
+			if form := lastForm(t, w, minttest.EndpointDebugToken); form.Get("input_token") != onlyMinted(t, w).Value {
+				t.Errorf("debug_token inspected another token than the minted one")
+			}
+		})
+	}
+}
+
 func TestRunMain(t *testing.T) {
 	t.Parallel()
 	for _, sc := range mainScenarios() {

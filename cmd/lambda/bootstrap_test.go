@@ -220,10 +220,14 @@ func TestBootstrap(t *testing.T) {
 	w := newWorld(t)
 	due := w.putSecret("sched-due", w.baseFields(w.issue(3*day)))
 	notDue := w.putSecret("sched-not-due", w.baseFields(w.issue(40*day)))
+	tagKey := "metamint:managed-" + randHex(4) // moto is shared: a key of this test's own
+	tagged, _ := json.Marshal(w.baseFields(w.issue(3 * day)))
+	w.putTagged("sched-tagged", string(tagged), map[string]string{tagKey: "yes"})
 	r := startRIE(t, map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": motoURL(t),
 		"METAMINT_GRAPH_API_URL":           w.srv.URL,
 		"METAMINT_SECRET_IDS":              due + "," + notDue,
+		"METAMINT_SECRET_TAG":              tagKey,
 		"METAMINT_CONCURRENCY":             "4",
 	})
 	var answers bytes.Buffer // every response body, for the canary
@@ -357,9 +361,9 @@ func TestBootstrap(t *testing.T) {
 		})
 	})
 
-	t.Run("scheduled event, then retried", func(t *testing.T) {
+	t.Run("scheduled event over the listed and the tagged secrets, then retried", func(t *testing.T) {
 		minted := w.srv.Minted()
-		for run, want := range [][]string{{statusRotated, statusNotDue}, {statusNotDue, statusNotDue}} {
+		for run, want := range [][]string{{statusRotated, statusNotDue, statusRotated}, {statusNotDue, statusNotDue, statusNotDue}} {
 			inv := invoke(t, scheduledEvent())
 			if inv.ErrorType != "" {
 				t.Fatalf("run %d: %s: %s", run, inv.ErrorType, inv.ErrorMessage)
@@ -367,6 +371,35 @@ func TestBootstrap(t *testing.T) {
 			if diff := cmp.Diff(want, statuses(inv.Response)); diff != "" {
 				t.Errorf("run %d statuses (-want +got):\n%s", run, diff)
 			}
+		}
+		if got := w.srv.Minted() - minted; got != 2 {
+			t.Errorf("%d tokens minted; want 2", got)
+		}
+	})
+
+	t.Run("fan-out run, then Secrets Manager's invocations", func(t *testing.T) {
+		id := w.putSecret("fan-out", w.baseFields(w.issue(3*day)))
+		w.configureRotation(id)
+		curV := w.versionWith(id, stageCurrent)
+		minted := w.srv.Minted()
+		inv := invoke(t, runEvent(modeFanOut, false, id))
+		if inv.ErrorType != "" || len(inv.Response.Results) != 1 {
+			t.Fatalf("fan-out run = %s", inv.Body)
+		}
+		res := inv.Response.Results[0]
+		if res.Status != statusStarted || res.VersionID != versionToken(id, curV) {
+			t.Fatalf("fan-out result = %+v; want rotation_started with the cycle's version token", res)
+		}
+		if diff := cmp.Diff(map[string][]string{curV: {stageCurrent}, res.VersionID: {stagePending}}, w.stages(id)); diff != "" {
+			t.Errorf("stages after RotateSecret (-want +got):\n%s", diff)
+		}
+		for _, step := range steps {
+			if inv := invoke(t, rotationEvent(step, id, res.VersionID)); inv.ErrorType != "" {
+				t.Fatalf("%s: %s: %s", step, inv.ErrorType, inv.ErrorMessage)
+			}
+		}
+		if got := w.versionWith(id, stageCurrent); got != res.VersionID {
+			t.Errorf("AWSCURRENT is on %s; want %s", got, res.VersionID)
 		}
 		if got := w.srv.Minted() - minted; got != 1 {
 			t.Errorf("%d tokens minted; want 1", got)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -24,6 +25,23 @@ const (
 	// defaultMargin is the time a scheduled run keeps in hand before the
 	// invocation's deadline: it starts no new secret past that point.
 	defaultMargin = 15 * time.Second
+	// defaultReserve is the end of every invocation that no Graph or
+	// Secrets Manager call may use: calls still running then are cancelled,
+	// so the function answers (and revokes a token it could not store)
+	// before Lambda stops it.
+	defaultReserve = 5 * time.Second
+	// maxInvocation is the longest a Lambda invocation can run.
+	maxInvocation = 15 * time.Minute
+)
+
+// The modes of a scheduled or direct run.
+const (
+	// modeInline rotates each due secret in this invocation, through the
+	// four steps in-process.
+	modeInline = "inline"
+	// modeFanOut calls RotateSecret on each due secret, so that Secrets
+	// Manager runs each rotation in invocations of its own.
+	modeFanOut = "fanout"
 )
 
 // config is the Lambda's environment, read once at cold start.
@@ -33,6 +51,8 @@ type config struct {
 	secretIDs     []string      // METAMINT_SECRET_IDS
 	refreshBefore time.Duration // METAMINT_REFRESH_BEFORE
 	concurrency   int           // METAMINT_CONCURRENCY
+	mode          string        // METAMINT_MODE: modeInline or modeFanOut
+	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
 }
 
 // loadConfig reads the METAMINT_* variables through getenv. Errors name the
@@ -43,6 +63,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		graphVersion:  mint.DefaultVersion,
 		refreshBefore: defaultRefreshBefore,
 		concurrency:   defaultConcurrency,
+		mode:          modeInline,
 	}
 	if v := strings.TrimSpace(getenv("METAMINT_GRAPH_API_URL")); v != "" {
 		u, err := mint.CheckBaseURL(v)
@@ -69,7 +90,48 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.concurrency = n
 	}
+	if v := strings.TrimSpace(getenv("METAMINT_MODE")); v != "" {
+		if v != modeInline && v != modeFanOut {
+			return c, configErr(fmt.Errorf("METAMINT_MODE %q is neither %s nor %s", truncate(v), modeInline, modeFanOut))
+		}
+		c.mode = v
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_SECRET_TAG")); v != "" {
+		t, err := parseSecretTag(v)
+		if err != nil {
+			return c, configErr(fmt.Errorf("METAMINT_SECRET_TAG %w", err))
+		}
+		c.secretTag = t
+	}
 	return c, nil
+}
+
+// retryPolicy is the Lambda's Graph retry policy: mint.DefaultRetryPolicy
+// (four attempts, about 0.5 s, 1 s and 2 s apart), except that a wait Meta
+// asks for is never too long. When Graph throttles, its usage headers say when
+// access returns (estimated_time_to_regain_access, in whole minutes), and
+// the default policy gives up on any wait over 30 s: a one-minute estimate
+// would fail every rotation in flight. Here MaxDelay is the longest
+// invocation, so the only bound is the invocation's own deadline: mint
+// starts no wait (a retry's or the pacer's) that would pass it, and the run
+// reports the secrets it could not finish as deferred.
+func retryPolicy() mint.RetryPolicy {
+	p := mint.DefaultRetryPolicy()
+	p.MaxDelay = maxInvocation
+	return p
+}
+
+// graphOptions configure the one Graph client every rotation of an
+// invocation shares, so that Meta's usage headers pace all of them.
+func graphOptions(cfg config) []mint.Option {
+	return []mint.Option{
+		mint.WithBaseURL(cfg.graphURL),
+		mint.WithVersion(cfg.graphVersion),
+		mint.WithRetry(retryPolicy()),
+		// When the usage headers near their limits, every goroutine slows
+		// down; when Graph throttles, every call waits until access returns.
+		mint.WithPacing(mint.Pacing{}),
+	}
 }
 
 // splitIDs splits a comma- or whitespace-separated list of secret IDs and
@@ -91,21 +153,32 @@ func splitIDs(s string) []string {
 type handler struct {
 	rot       *rotator
 	fleet     *fleet
+	sm        fleetAPI
 	secretIDs []string
-	log       *slog.Logger
+	secretTag *secretTag
+	mode      string
+	// listPage is the page size of ListSecrets.
+	listPage int32
+	log      *slog.Logger
 }
 
-func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, cfg config, now func() time.Time) *handler {
-	rot := &rotator{sm: sm, graph: graph, log: log, now: now}
+func newHandler(sm fleetAPI, graph *mint.Client, log *slog.Logger, cfg config, now func() time.Time) *handler {
+	rot := &rotator{sm: sm, graph: graph, log: log, now: now, headroom: defaultHeadroom}
 	return &handler{
 		rot: rot,
 		fleet: &fleet{
+			sm:            sm,
 			rot:           rot,
 			concurrency:   cfg.concurrency,
 			refreshBefore: cfg.refreshBefore,
 			margin:        defaultMargin,
+			reserve:       defaultReserve,
 		},
+		sm:        sm,
 		secretIDs: cfg.secretIDs,
+		secretTag: cfg.secretTag,
+		mode:      cfg.mode,
+		listPage:  maxListPage,
 		log:       log,
 	}
 }
@@ -116,6 +189,8 @@ func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, cfg config,
 type Response struct {
 	// Trigger is "rotation", "schedule" or "direct".
 	Trigger string `json:"trigger"`
+	// Mode is how a scheduled or direct run rotated: "inline" or "fanout".
+	Mode string `json:"mode,omitempty"`
 
 	Step      string `json:"step,omitempty"`
 	SecretARN string `json:"secret_arn,omitempty"`
@@ -143,11 +218,16 @@ type event struct {
 
 // directEvent is the payload of a direct invocation and of the EventBridge
 // Scheduler target: {"rotate": ["secret-id", ...], "force": false}. An empty
-// list means METAMINT_SECRET_IDS.
+// list means the configured secrets: METAMINT_SECRET_IDS and those tagged
+// METAMINT_SECRET_TAG. Mode, "inline" or "fanout", overrides METAMINT_MODE
+// for this run; empty means METAMINT_MODE.
 type directEvent struct {
 	Rotate []string `json:"rotate"`
 	Force  bool     `json:"force"`
+	Mode   string   `json:"mode"`
 }
+
+const directShape = `{"rotate": ["secret-id", ...], "force": false, "mode": "inline"}`
 
 // parseEvent discriminates the payload on its keys, matched exactly (not
 // case-insensitively as encoding/json would), then decodes the shape.
@@ -184,17 +264,20 @@ func parseEvent(payload []byte) (event, error) {
 	case has("rotate"):
 		var unknown []string
 		for k := range keys {
-			if k != "rotate" && k != "force" {
+			if k != "rotate" && k != "force" && k != "mode" {
 				unknown = append(unknown, truncate(k))
 			}
 		}
 		if len(unknown) > 0 {
 			slices.Sort(unknown)
-			return event{}, eventErr(fmt.Errorf("direct invocation: unknown fields %q; want {\"rotate\": [\"secret-id\", ...], \"force\": false}", unknown))
+			return event{}, eventErr(fmt.Errorf("direct invocation: unknown fields %q; want %s", unknown, directShape))
 		}
 		var ev directEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return event{}, eventErr(fmt.Errorf("direct invocation: want {\"rotate\": [\"secret-id\", ...], \"force\": false}: %w", jsonErrorWithoutData(err)))
+			return event{}, eventErr(fmt.Errorf("direct invocation: want %s: %w", directShape, jsonErrorWithoutData(err)))
+		}
+		if ev.Mode != "" && ev.Mode != modeInline && ev.Mode != modeFanOut {
+			return event{}, eventErr(fmt.Errorf("direct invocation: mode %q is neither %s nor %s", truncate(ev.Mode), modeInline, modeFanOut))
 		}
 		for _, id := range ev.Rotate {
 			if strings.TrimSpace(id) == "" {
@@ -213,7 +296,7 @@ func parseEvent(payload []byte) (event, error) {
 	}
 	return event{}, eventErr(fmt.Errorf("unrecognized event with fields %q: want a Secrets Manager rotation event "+
 		"(Step, SecretId, ClientRequestToken), an EventBridge Scheduled Event (source aws.events), "+
-		"or {\"rotate\": [\"secret-id\", ...], \"force\": false}", names))
+		"or %s", names, directShape))
 }
 
 func truncate(s string) string {
@@ -239,9 +322,9 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 		return h.handleRotation(ctx, ev.rotation)
 	case triggerSchedule:
 		h.log.InfoContext(ctx, "scheduled run", "trigger", ev.trigger, "event_id", ev.schedule.ID, "resources", ev.schedule.Resources)
-		return h.handleRun(ctx, ev.trigger, nil, false)
+		return h.handleRun(ctx, ev.trigger, nil, false, "")
 	default:
-		return h.handleRun(ctx, ev.trigger, ev.direct.Rotate, ev.direct.Force)
+		return h.handleRun(ctx, ev.trigger, ev.direct.Rotate, ev.direct.Force, ev.direct.Mode)
 	}
 }
 
@@ -253,6 +336,8 @@ func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSe
 		rotationToken: ev.RotationToken,
 		refs:          newRefCache(),
 	}
+	ctx, cancel := withReserve(ctx, h.fleet.reserve)
+	defer cancel()
 	outcome, err := h.rot.runStep(ctx, rot, ev.Step)
 	if err != nil {
 		h.log.ErrorContext(ctx, "rotation step failed", "step", ev.Step, "secret_arn", rot.name(), "version_id", ev.ClientRequestToken,
@@ -262,20 +347,63 @@ func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSe
 	return Response{Trigger: triggerRotation, Step: ev.Step, SecretARN: rot.name(), VersionID: ev.ClientRequestToken, Outcome: outcome}, nil
 }
 
-func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, force bool) (Response, error) {
-	if len(ids) == 0 {
-		ids = h.secretIDs
-	} else {
-		ids = splitIDs(strings.Join(ids, ","))
+func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, force bool, mode string) (Response, error) {
+	if mode == "" {
+		mode = h.mode
 	}
-	if len(ids) == 0 {
-		err := configErr(errors.New("no secrets to rotate: set METAMINT_SECRET_IDS or list secret IDs in the event's rotate field"))
-		h.log.ErrorContext(ctx, "nothing to do", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
+	ids, err := h.targets(ctx, ids)
+	if err != nil {
+		h.log.ErrorContext(ctx, "listing the secrets to check failed", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
 		return Response{}, err
 	}
-	h.log.InfoContext(ctx, "run started", "trigger", trigger, "secrets", len(ids), "force", force)
-	results, sum := h.fleet.run(ctx, ids, force)
-	h.log.InfoContext(ctx, "run done", "trigger", trigger, "rotated", sum.Rotated, "not_due", sum.NotDue,
-		"skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed)
-	return Response{Trigger: trigger, Results: results, Summary: &sum}, nil
+	if len(ids) == 0 {
+		if h.secretTag == nil {
+			err := configErr(errors.New("no secrets to rotate: set METAMINT_SECRET_IDS or METAMINT_SECRET_TAG, or list secret IDs in the event's rotate field"))
+			h.log.ErrorContext(ctx, "nothing to do", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
+			return Response{}, err
+		}
+		h.log.WarnContext(ctx, "no secret carries the tag, and METAMINT_SECRET_IDS is empty", "trigger", trigger, "tag", h.secretTag.String())
+	}
+	h.log.InfoContext(ctx, "run started", "trigger", trigger, "mode", mode, "secrets", len(ids), "force", force)
+	results, sum := h.fleet.run(ctx, ids, force, mode)
+	h.log.InfoContext(ctx, "run done", "trigger", trigger, "mode", mode, "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
+		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed)
+	return Response{Trigger: trigger, Mode: mode, Results: results, Summary: &sum}, nil
+}
+
+// targets returns the secrets a run checks. A non-empty rotate list in the
+// event means exactly those secrets, so that a forced run never touches
+// others. Otherwise: METAMINT_SECRET_IDS in order, then the secrets tagged
+// METAMINT_SECRET_TAG that are not already listed by ARN or name. (Two IDs
+// that name one secret in other ways, such as a partial ARN, are caught
+// when the run describes them: the second is reported skipped.)
+func (h *handler) targets(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) > 0 {
+		return splitIDs(strings.Join(ids, ",")), nil
+	}
+	ids = slices.Clone(h.secretIDs)
+	if h.secretTag == nil {
+		return ids, nil
+	}
+	tagged, err := listTagged(ctx, h.sm, *h.secretTag, h.listPage)
+	if err != nil {
+		return nil, smErr("schedule", "", fmt.Sprintf("ListSecrets (METAMINT_SECRET_TAG %s)", h.secretTag), err)
+	}
+	for _, e := range tagged {
+		arn := aws.ToString(e.ARN)
+		if !slices.Contains(ids, arn) && !slices.Contains(ids, aws.ToString(e.Name)) {
+			ids = append(ids, arn)
+		}
+	}
+	return ids, nil
+}
+
+// withReserve returns ctx ending reserve before its deadline (when it has
+// one), so that work cut off there still leaves the invocation time to
+// clean up and answer.
+func withReserve(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-reserve))
+	}
+	return context.WithCancel(ctx)
 }

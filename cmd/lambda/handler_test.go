@@ -36,10 +36,19 @@ func TestInvokeJSON(t *testing.T) {
 		{
 			name:    "direct run",
 			payload: `{"rotate":["` + id + `"],"force":false}`,
-			want: `{"trigger":"direct","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due",` +
+			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due",` +
 				`"reason":"the current token expires at TIME, more than 360h0m0s away","expires_at":"TIME"}],` +
-				`"summary":{"rotated":0,"not_due":1,"skipped":0,"deferred":0,"failed":0}}`,
+				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0}}`,
 		},
+		{
+			name:    "direct run in fan-out mode",
+			payload: `{"rotate":["` + id + `"],"mode":"fanout"}`,
+			want: `{"trigger":"direct","mode":"fanout","results":[{"secret_id":"ID","secret_arn":"ID","status":"failed",` +
+				`"step":"schedule","error_type":"RotationStateError","error":"schedule ID: fan-out mode needs the secret's rotation ` +
+				`configured with this function (aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function"}],` +
+				`"summary":{"rotated":0,"rotation_started":0,"not_due":0,"skipped":0,"deferred":0,"failed":1}}`,
+		},
+		{name: "direct run with an unknown mode", payload: `{"rotate":[],"mode":"parallel"}`, wantType: "EventError", wantMsg: `mode "parallel"`},
 		{
 			name:    "rotation step for a version that is already current",
 			payload: `{"Step":"setSecret","SecretId":"` + id + `","ClientRequestToken":"CURRENT","RotationToken":"x"}`,
@@ -54,7 +63,7 @@ func TestInvokeJSON(t *testing.T) {
 		{name: "direct run with a typo", payload: `{"rotate":[],"forse":true}`, wantType: "EventError", wantMsg: `unknown fields ["forse"]`},
 		{name: "direct run with a string", payload: `{"rotate":"x"}`, wantType: "EventError"},
 		{name: "direct run with an empty ID", payload: `{"rotate":[" "]}`, wantType: "EventError"},
-		{name: "nothing to rotate", payload: `{"rotate":[]}`, wantType: "ConfigError", wantMsg: "METAMINT_SECRET_IDS"},
+		{name: "nothing to rotate", payload: `{"rotate":[]}`, wantType: "ConfigError", wantMsg: "METAMINT_SECRET_IDS or METAMINT_SECRET_TAG"},
 		{
 			name:     "rotation step for an unknown version",
 			payload:  `{"Step":"createSecret","SecretId":"` + id + `","ClientRequestToken":"00000000-0000-4000-8000-000000000000"}`,
@@ -138,17 +147,28 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8},
+			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline"},
 		},
 		{
 			name: "everything set",
 			env: map[string]string{
 				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
 				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
+				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ",
 			},
 			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
-				refreshBefore: 72 * time.Hour, concurrency: 16},
+				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"}},
 		},
+		{
+			name: "tag key alone",
+			env:  map[string]string{"METAMINT_SECRET_TAG": "metamint:managed"},
+			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8,
+				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}},
+		},
+		{name: "unknown mode", env: map[string]string{"METAMINT_MODE": "fan-out"}, wantErr: "METAMINT_MODE"},
+		{name: "tag with an empty value", env: map[string]string{"METAMINT_SECRET_TAG": "metamint:managed="}, wantErr: "METAMINT_SECRET_TAG"},
+		{name: "tag with no key", env: map[string]string{"METAMINT_SECRET_TAG": "=yes"}, wantErr: "METAMINT_SECRET_TAG"},
+		{name: "tag key too long", env: map[string]string{"METAMINT_SECRET_TAG": strings.Repeat("k", 129)}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "http to a remote host", env: map[string]string{"METAMINT_GRAPH_API_URL": "http://graph.example.com"}, wantErr: "METAMINT_GRAPH_API_URL"},
 		{name: "days are not a Go duration", env: map[string]string{"METAMINT_REFRESH_BEFORE": "15d"}, wantErr: "METAMINT_REFRESH_BEFORE"},
 		{name: "concurrency zero", env: map[string]string{"METAMINT_CONCURRENCY": "0"}, wantErr: "METAMINT_CONCURRENCY"},

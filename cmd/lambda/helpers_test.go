@@ -252,8 +252,9 @@ type worldOption func(*worldConfig)
 
 type worldConfig struct {
 	cfg      config
-	endpoint string // Secrets Manager endpoint; default moto
-	install  bool   // install the app for fx.SystemUserID (default true)
+	endpoint string        // Secrets Manager endpoint; default moto
+	install  bool          // install the app for fx.SystemUserID (default true)
+	graph    []mint.Option // instead of the fast test retry policy
 }
 
 func withConfig(f func(*config)) worldOption {
@@ -263,6 +264,20 @@ func withConfig(f func(*config)) worldOption {
 func withEndpoint(u string) worldOption { return func(c *worldConfig) { c.endpoint = u } }
 
 func withoutInstall() worldOption { return func(c *worldConfig) { c.install = false } }
+
+// withGraph configures the Graph client with opts instead of the tests' fast
+// retry policy; the emulator's URL and HTTP client come last and win.
+// withGraph() with no options means no retry and no pacing.
+func withGraph(opts ...mint.Option) worldOption {
+	return func(c *worldConfig) { c.graph = append([]mint.Option{}, opts...) }
+}
+
+// lambdaGraph is the Graph configuration the function ships with: its retry
+// policy and usage-based pacing.
+func lambdaGraph() worldOption {
+	cfg, _ := loadConfig(func(string) string { return "" })
+	return withGraph(graphOptions(cfg)...)
+}
 
 func newWorld(t *testing.T, opts ...worldOption) *world {
 	t.Helper()
@@ -283,18 +298,18 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 		gi.next = http.DefaultTransport
 	}
 	hc.Transport = gi
-	graph, err := mint.NewClient(
-		mint.WithHTTPClient(hc),
-		mint.WithBaseURL(srv.URL),
-		mint.WithRetry(mint.RetryPolicy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}),
-	)
+	gopts := wc.graph
+	if gopts == nil {
+		gopts = []mint.Option{mint.WithRetry(mint.RetryPolicy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond})}
+	}
+	graph, err := mint.NewClient(append(gopts, mint.WithHTTPClient(hc), mint.WithBaseURL(srv.URL))...)
 	if err != nil {
 		t.Fatalf("mint.NewClient() = %v", err)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sm := newSM(wc.endpoint)
-	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
+	calls := &countingSM{fleetAPI: sm, counts: map[string]int{}}
 	w := &world{
 		t: t, srv: srv, fx: fx, sm: sm, logs: logs, calls: calls, graph: gi,
 		h:      newHandler(calls, graph, log, wc.cfg, srv.Now),
@@ -340,6 +355,44 @@ func (w *world) putRaw(name, value string) string {
 		w.t.Fatalf("CreateSecret(%s) = %v", name, err)
 	}
 	return aws.ToString(out.ARN)
+}
+
+// putTagged creates a secret with a raw SecretString and tags, and returns
+// its ARN.
+func (w *world) putTagged(name, value string, tags map[string]string) string {
+	w.t.Helper()
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(w.prefix + name), SecretString: aws.String(value)}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	out, err := w.sm.CreateSecret(w.t.Context(), in)
+	if err != nil {
+		w.t.Fatalf("CreateSecret(%s) = %v", name, err)
+	}
+	return aws.ToString(out.ARN)
+}
+
+// configureRotation attaches the rotation function to the secret, as
+// `aws secretsmanager rotate-secret --no-rotate-immediately` would, and
+// leaves it with no rotation in progress. (moto then leaves AWSPENDING on a
+// copy of the current value, where Secrets Manager would remove it after
+// testSecret; the helper removes it.)
+func (w *world) configureRotation(id string) {
+	w.t.Helper()
+	token := newUUID()
+	_, err := w.sm.RotateSecret(w.t.Context(), &secretsmanager.RotateSecretInput{
+		SecretId:           aws.String(id),
+		ClientRequestToken: aws.String(token),
+		RotationLambdaARN:  aws.String(rotationLambdaARN),
+		RotationRules:      &types.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
+		RotateImmediately:  aws.Bool(false),
+	})
+	if err != nil {
+		w.t.Fatalf("RotateSecret(%s, RotateImmediately false) = %v", id, err)
+	}
+	if v := w.versionWith(id, stagePending); v != "" {
+		w.endRotation(id, v)
+	}
 }
 
 // putSecret creates a managed secret from fields and returns its ARN.
@@ -566,7 +619,7 @@ func stageString(m map[string][]string, names map[string]string) string {
 
 // countingSM counts the Secrets Manager calls the handler makes.
 type countingSM struct {
-	secretsAPI
+	fleetAPI
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -588,22 +641,32 @@ func (c *countingSM) take() map[string]int {
 
 func (c *countingSM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	c.add("DescribeSecret")
-	return c.secretsAPI.DescribeSecret(ctx, in, o...)
+	return c.fleetAPI.DescribeSecret(ctx, in, o...)
 }
 
 func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	c.add("GetSecretValue")
-	return c.secretsAPI.GetSecretValue(ctx, in, o...)
+	return c.fleetAPI.GetSecretValue(ctx, in, o...)
 }
 
 func (c *countingSM) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	c.add("PutSecretValue")
-	return c.secretsAPI.PutSecretValue(ctx, in, o...)
+	return c.fleetAPI.PutSecretValue(ctx, in, o...)
 }
 
 func (c *countingSM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	c.add("UpdateSecretVersionStage")
-	return c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
+	return c.fleetAPI.UpdateSecretVersionStage(ctx, in, o...)
+}
+
+func (c *countingSM) ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, o ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
+	c.add("ListSecrets")
+	return c.fleetAPI.ListSecrets(ctx, in, o...)
+}
+
+func (c *countingSM) RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error) {
+	c.add("RotateSecret")
+	return c.fleetAPI.RotateSecret(ctx, in, o...)
 }
 
 // inflight is an http.RoundTripper that records the most requests it had

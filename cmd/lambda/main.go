@@ -2,14 +2,17 @@
 // access tokens fresh in AWS Secrets Manager: it is the rotation function of
 // the managed secrets (createSecret, setSecret, testSecret, finishSecret),
 // and a scheduled or direct invocation ({"rotate": [...], "force": false})
-// rotates every secret that is due through the same four steps.
+// checks the secrets and rotates every one that is due: through the same four
+// steps in-process (inline mode), or by asking Secrets Manager to rotate it
+// (fan-out mode, one RotateSecret per due secret).
 //
 // Build it for provided.al2023 as bootstrap:
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o bootstrap ./cmd/lambda
 //
 // Environment: METAMINT_GRAPH_API_URL, METAMINT_GRAPH_API_VERSION,
-// METAMINT_SECRET_IDS, METAMINT_REFRESH_BEFORE (default 360h),
+// METAMINT_SECRET_IDS, METAMINT_SECRET_TAG (key or key=value),
+// METAMINT_MODE (inline or fanout), METAMINT_REFRESH_BEFORE (default 360h),
 // METAMINT_CONCURRENCY (default 8), and the AWS SDK's own variables. See
 // docs/lambda.md.
 package main
@@ -44,14 +47,9 @@ func main() {
 		log.Error("loading the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	graph, err := mint.NewClient(
-		mint.WithBaseURL(cfg.graphURL),
-		mint.WithVersion(cfg.graphVersion),
-		mint.WithRetry(mint.DefaultRetryPolicy()),
-		// One Client serves every secret of a scheduled run: when Meta's
-		// usage headers near their limits, all goroutines slow down together.
-		mint.WithPacing(mint.Pacing{}),
-	)
+	// One Client serves every secret of a run, so Meta's usage headers pace
+	// all of them together.
+	graph, err := mint.NewClient(graphOptions(cfg)...)
 	if err != nil {
 		log.Error("invalid Graph API configuration", "error", err.Error())
 		os.Exit(1)

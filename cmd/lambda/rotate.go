@@ -58,6 +58,10 @@ const (
 // lives. It estimates expires_at only when debug_token cannot say.
 const expiringLifetime = 60 * 24 * time.Hour
 
+// defaultHeadroom is the least time createSecret must have left before its
+// context's deadline to start making a token.
+const defaultHeadroom = 5 * time.Second
+
 // rotator runs the four rotation steps for one secret at a time. It holds
 // no per-rotation state and is safe for concurrent use.
 type rotator struct {
@@ -65,6 +69,10 @@ type rotator struct {
 	graph *mint.Client
 	log   *slog.Logger
 	now   func() time.Time
+	// headroom is the time left before the deadline below which
+	// createSecret does not start a mint or refresh: a token Graph issues
+	// when the invocation can no longer store it would stay live.
+	headroom time.Duration
 }
 
 // rotation is one rotation of one secret, identified by its version token.
@@ -365,6 +373,12 @@ func (r *rotator) createSecret(ctx context.Context, rot *rotation) (string, erro
 // POST /{system-user-id}/access_tokens called with the minting token.
 func (r *rotator) mintToken(ctx context.Context, rot *rotation, cur *secretDoc, app mint.App, info *mint.TokenInfo) (*mint.Token, string, error) {
 	const step = stepCreate
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); left < r.headroom {
+			return nil, "", graphErr(step, rot.arn, "making a token", fmt.Errorf(
+				"not started with %s left before the deadline, too little to store the token: %w", left.Round(time.Millisecond), context.DeadlineExceeded))
+		}
+	}
 	if cur.ExpiringToken && info != nil && info.IsValid && !info.NeverExpires() && info.Check(cur.expectation()) == nil {
 		tok, err := r.graph.RefreshAccessToken(ctx, mint.RefreshRequest{App: app, AccessToken: cur.AccessToken, Info: info})
 		if err != nil {

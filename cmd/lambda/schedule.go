@@ -6,20 +6,37 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/metamint/metamint/pkg/mint"
 )
+
+// fleetAPI is what scheduled and direct runs need besides the rotation
+// steps: listing the tagged secrets, and starting rotations in fan-out mode.
+// *secretsmanager.Client satisfies it.
+type fleetAPI interface {
+	secretsAPI
+	ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+	RotateSecret(context.Context, *secretsmanager.RotateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
+}
+
+var _ fleetAPI = (*secretsmanager.Client)(nil)
 
 // Statuses of one secret in a scheduled or direct run.
 const (
-	statusRotated  = "rotated"  // the four steps ran; AWSCURRENT holds a new token
+	statusRotated = "rotated" // inline: the four steps ran; AWSCURRENT holds a new token
+	// statusStarted is fan-out's "due": RotateSecret started a rotation that
+	// Secrets Manager runs in invocations of their own.
+	statusStarted  = "rotation_started"
 	statusNotDue   = "not_due"  // valid, matches the secret, and does not expire soon
 	statusSkipped  = "skipped"  // left alone on purpose (another rotation in progress, a duplicate)
-	statusDeferred = "deferred" // not started: the invocation's deadline was near
+	statusDeferred = "deferred" // the invocation's time ran out first; the next run picks it up
 	statusFailed   = "failed"   // see error_type and error; AWSCURRENT was not moved unless finishSecret says so
 )
 
@@ -31,29 +48,34 @@ type SecretResult struct {
 	// Reason says why the secret was due, not due, skipped or deferred.
 	Reason string `json:"reason,omitempty"`
 	// Method is how the new token was made: "refreshed" or "minted"; empty
-	// when a previous attempt had already stored it.
-	Method    string `json:"method,omitempty"`
+	// when a previous attempt had already stored it, and in fan-out mode.
+	Method string `json:"method,omitempty"`
+	// VersionID is the new version: the ClientRequestToken of the rotation.
 	VersionID string `json:"version_id,omitempty"`
-	// ExpiresAt is the current token's expiry (RFC 3339), after the run.
+	// ExpiresAt is the current token's expiry (RFC 3339) after the run: the
+	// new token's once rotated, the old one's otherwise.
 	ExpiresAt string `json:"expires_at,omitempty"`
-	Step      string `json:"step,omitempty"` // the step that failed
+	Step      string `json:"step,omitempty"` // the step that failed or was cut short
 	ErrorType string `json:"error_type,omitempty"`
 	Error     string `json:"error,omitempty"`
 }
 
 // Summary counts the results of a run by status.
 type Summary struct {
-	Rotated  int `json:"rotated"`
-	NotDue   int `json:"not_due"`
-	Skipped  int `json:"skipped"`
-	Deferred int `json:"deferred"`
-	Failed   int `json:"failed"`
+	Rotated         int `json:"rotated"`
+	RotationStarted int `json:"rotation_started"`
+	NotDue          int `json:"not_due"`
+	Skipped         int `json:"skipped"`
+	Deferred        int `json:"deferred"`
+	Failed          int `json:"failed"`
 }
 
-// fleet rotates many secrets in one invocation: each due secret goes through
-// the rotator's four steps in-process, with at most concurrency secrets at
-// a time, and one failure does not stop the others.
+// fleet checks many secrets in one invocation, at most concurrency at a
+// time, and rotates the due ones: inline, each through the rotator's four
+// steps in-process, or by fan-out, each with a RotateSecret that makes
+// Secrets Manager run the steps. One failure does not stop the others.
 type fleet struct {
+	sm            fleetAPI
 	rot           *rotator
 	concurrency   int
 	refreshBefore time.Duration
@@ -61,13 +83,19 @@ type fleet struct {
 	// to be started; closer to the deadline, the rest are deferred to the
 	// next run, so no rotation is cut off half-way.
 	margin time.Duration
+	// reserve is the end of the invocation that the secrets' calls may not
+	// use; see defaultReserve.
+	reserve time.Duration
 }
 
-// run rotates the due secrets among ids, results in the order of ids.
-func (f *fleet) run(ctx context.Context, ids []string, force bool) ([]SecretResult, Summary) {
+// run checks ids in mode and returns the results in the order of ids.
+func (f *fleet) run(ctx context.Context, ids []string, force bool, mode string) ([]SecretResult, Summary) {
 	results := make([]SecretResult, len(ids))
 	claims := &claimSet{arns: map[string]string{}}
 	refs := newRefCache()
+	// Every secret's calls share one cut-off, reserve before the deadline.
+	work, cancel := withReserve(ctx, f.reserve)
+	defer cancel()
 	sem := make(chan struct{}, max(f.concurrency, 1))
 	var wg sync.WaitGroup
 	for i, id := range ids {
@@ -84,12 +112,10 @@ func (f *fleet) run(ctx context.Context, ids []string, force bool) ([]SecretResu
 			}
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			results[i] = f.one(ctx, id, force, claims, refs)
-		}()
+			results[i] = f.one(work, id, force, mode, claims, refs)
+		})
 	}
 	wg.Wait()
 	var sum Summary
@@ -97,6 +123,8 @@ func (f *fleet) run(ctx context.Context, ids []string, force bool) ([]SecretResu
 		switch r.Status {
 		case statusRotated:
 			sum.Rotated++
+		case statusStarted:
+			sum.RotationStarted++
 		case statusNotDue:
 			sum.NotDue++
 		case statusSkipped:
@@ -123,6 +151,34 @@ func (f *fleet) late(ctx context.Context) (string, bool) {
 	return "", false
 }
 
+// cutShort reports whether err stopped a secret because the invocation's
+// time ran out, rather than because something is wrong with the secret or
+// Graph, and why. ctx is the context the secret's calls ran under.
+func cutShort(ctx context.Context, err error) (string, bool) {
+	if ctx.Err() != nil {
+		return "the invocation's time ran out before this secret was done; the next run picks it up where it stopped", true
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return "", false
+	}
+	var gerr *mint.GraphError
+	if errors.As(err, &gerr) && gerr.Throttled() && gerr.RetryAfter() > time.Until(deadline) {
+		return fmt.Sprintf("Meta is throttling the app and expects access back in about %s, after this invocation's deadline; the next run picks it up",
+			gerr.RetryAfter().Round(time.Second)), true
+	}
+	// mint refuses to start a wait for Meta's rate limits, and createSecret
+	// a mint, that would pass the deadline; both wrap DeadlineExceeded. An
+	// HTTP client's own timeout wraps it too, inside a *url.Error: that is
+	// Graph failing, not the invocation's time running out.
+	var uerr *url.Error
+	if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &uerr) {
+		return "Meta's rate limits asked for a wait that would end after this invocation's deadline, " +
+			"or too little time was left to make a token and store it; the next run picks it up", true
+	}
+	return "", false
+}
+
 // claimSet makes sure one run rotates a secret once, even when it is listed
 // twice (by name and by ARN).
 type claimSet struct {
@@ -140,18 +196,25 @@ func (c *claimSet) claim(arn, id string) (string, bool) {
 	return "", true
 }
 
-// one decides whether the secret is due and, if so, rotates it.
-func (f *fleet) one(ctx context.Context, id string, force bool, claims *claimSet, refs *refCache) SecretResult {
+// one decides whether the secret is due and, if so, rotates it (inline) or
+// starts its rotation (fan-out).
+func (f *fleet) one(ctx context.Context, id string, force bool, mode string, claims *claimSet, refs *refCache) SecretResult {
 	r := f.rot
+	fanOut := mode == modeFanOut
 	res := SecretResult{SecretID: id}
 	fail := func(err error) SecretResult {
-		res.Status = statusFailed
-		res.ErrorType = errorType(err)
-		res.Error = err.Error()
 		var sf interface{ stepName() string }
 		if errors.As(err, &sf) {
 			res.Step = sf.stepName()
 		}
+		res.ErrorType, res.Error = errorType(err), err.Error()
+		if reason, cut := cutShort(ctx, err); cut {
+			res.Status, res.Reason = statusDeferred, reason
+			r.log.WarnContext(ctx, "rotation deferred", "secret_id", id, "secret_arn", res.SecretARN, "step", res.Step,
+				"reason", reason, "error_type", res.ErrorType, "error", res.Error)
+			return res
+		}
+		res.Status = statusFailed
 		r.log.ErrorContext(ctx, "rotation failed", "secret_id", id, "secret_arn", res.SecretARN, "step", res.Step,
 			"error_type", res.ErrorType, "error", res.Error)
 		return res
@@ -170,6 +233,11 @@ func (f *fleet) one(ctx context.Context, id string, force bool, claims *claimSet
 	if curVersion == "" {
 		return fail(stateErr("schedule", res.SecretARN, "the secret has no AWSCURRENT version: put the secret's JSON first"))
 	}
+	if fanOut {
+		if err := rotationConfigured(desc); err != nil {
+			return fail(err)
+		}
+	}
 	token := versionToken(res.SecretARN, curVersion)
 	rot := &rotation{secretID: res.SecretARN, token: token, scheduled: true, refs: refs, arn: res.SecretARN, described: desc}
 
@@ -181,8 +249,18 @@ func (f *fleet) one(ctx context.Context, id string, force bool, claims *claimSet
 	}
 	var reason string
 	switch {
+	case pendingVersion == token && fanOut:
+		res.Status, res.VersionID = statusSkipped, token
+		res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
+			"and retries a failed step; if it gave up, an inline run finishes it"
+		return res
 	case pendingVersion == token:
 		reason = "resuming the rotation an earlier run started"
+	case pendingVersion != "" && fanOut:
+		res.Status = statusSkipped
+		res.Reason = fmt.Sprintf("another rotation is in progress (AWSPENDING is on version %s); fan-out leaves it to Secrets Manager, "+
+			"an inline run with force takes it over", pendingVersion)
+		return res
 	case pendingVersion != "" && !force:
 		res.Status = statusSkipped
 		res.Reason = fmt.Sprintf("another rotation is in progress (AWSPENDING is on version %s); force takes it over", pendingVersion)
@@ -202,6 +280,18 @@ func (f *fleet) one(ctx context.Context, id string, force bool, claims *claimSet
 		}
 	}
 	res.Reason, res.VersionID = reason, token
+
+	if fanOut {
+		if err := f.start(ctx, rot, desc); err != nil {
+			return fail(err)
+		}
+		res.Status = statusStarted
+		if rot.currentInfo != nil { // the rotation has only started
+			res.ExpiresAt = formatTime(rot.currentInfo.ExpiresAt)
+		}
+		return res
+	}
+
 	r.log.InfoContext(ctx, "rotating", "secret_arn", res.SecretARN, "version_id", token, "reason", reason)
 	for _, step := range steps {
 		if _, err := r.runStep(ctx, rot, step); err != nil {
@@ -214,6 +304,45 @@ func (f *fleet) one(ctx context.Context, id string, force bool, claims *claimSet
 		res.ExpiresAt = formatTime(rot.pendingInfo.ExpiresAt)
 	}
 	return res
+}
+
+// rotationConfigured checks that Secrets Manager can rotate the secret
+// itself, as fan-out mode asks it to: a rotation function is attached and
+// rotation is not turned off.
+func rotationConfigured(desc *secretsmanager.DescribeSecretOutput) error {
+	arn := aws.ToString(desc.ARN)
+	switch {
+	case aws.ToString(desc.RotationLambdaARN) == "":
+		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation configured with this function "+
+			"(aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function")
+	case desc.RotationEnabled != nil && !*desc.RotationEnabled:
+		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation turned on; it is off")
+	}
+	return nil
+}
+
+// start asks Secrets Manager to rotate the secret now (RotateSecret with
+// RotateImmediately), with the version token of this cycle as the
+// ClientRequestToken: a retried run derives the same token, sees AWSPENDING
+// on it and does not ask again. Secrets Manager then invokes the rotation
+// function once per step.
+//
+// The call names the rotation function DescribeSecret reported. On AWS that
+// changes nothing (RotateSecret without configuration uses the stored one);
+// moto, without it, forgets the function and moves AWSCURRENT onto an empty
+// version.
+func (f *fleet) start(ctx context.Context, rot *rotation, desc *secretsmanager.DescribeSecretOutput) error {
+	_, err := f.sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
+		SecretId:           aws.String(rot.arn),
+		ClientRequestToken: aws.String(rot.token),
+		RotationLambdaARN:  desc.RotationLambdaARN,
+		RotateImmediately:  aws.Bool(true),
+	})
+	if err != nil {
+		return smErr("schedule", rot.arn, "RotateSecret", err)
+	}
+	f.rot.log.InfoContext(ctx, "rotation started", "secret_arn", rot.arn, "version_id", rot.token)
+	return nil
 }
 
 // due decides whether the secret's current token needs replacing: it is

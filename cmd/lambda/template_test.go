@@ -163,8 +163,9 @@ func TestTemplateFunction(t *testing.T) {
 }
 
 // TestTemplatePolicy checks least privilege: the four rotation calls on the
-// managed secrets, GetSecretValue alone on the referenced ones, nothing on
-// "*", no wildcard action, and no RotateSecret.
+// managed secrets, GetSecretValue alone on the referenced ones, no wildcard
+// action, ListSecrets (which takes no resource) only with a tag filter, and
+// no RotateSecret outside the fan-out policy.
 func TestTemplatePolicy(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
@@ -174,22 +175,27 @@ func TestTemplatePolicy(t *testing.T) {
 	}
 	stmts := path(t, policies[0], "Statement").([]any)
 	bySid := map[string]map[string]any{}
+	condition := map[string]any{} // Sid -> the condition of its Fn::If
 	for _, s := range stmts {
 		m, ok := s.(map[string]any)
 		if !ok {
 			continue
 		}
-		if cond, ok := m["Fn::If"].([]any); ok { // the optional KMS statement
-			m = cond[1].(map[string]any)
+		var cond any
+		if f, ok := m["Fn::If"].([]any); ok { // optional statements
+			if f[2] != "AWS::NoValue" && !cmp.Equal(f[2], map[string]any{"Ref": "AWS::NoValue"}) {
+				t.Errorf("Fn::If %v: want the statement or nothing", f[0])
+			}
+			cond, m = f[0], f[1].(map[string]any)
 		}
 		sid, _ := m["Sid"].(string)
-		bySid[sid] = m
+		bySid[sid], condition[sid] = m, cond
 		for _, a := range m["Action"].([]any) {
 			if s := a.(string); strings.Contains(s, "*") || s == "secretsmanager:RotateSecret" {
 				t.Errorf("statement %s allows %s", sid, s)
 			}
 		}
-		if m["Resource"] == "*" {
+		if m["Resource"] == "*" && sid != "ListTaggedSecrets" {
 			t.Errorf("statement %s applies to every resource", sid)
 		}
 	}
@@ -197,16 +203,78 @@ func TestTemplatePolicy(t *testing.T) {
 		"ManagedSecrets":    {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
 		"ReferencedSecrets": {"secretsmanager:GetSecretValue"},
 		"SecretsKey":        {"kms:Decrypt", "kms:GenerateDataKey"},
+		"ListTaggedSecrets": {"secretsmanager:ListSecrets"},
 	}
 	for sid, actions := range want {
 		if diff := cmp.Diff(actions, bySid[sid]["Action"]); diff != "" {
 			t.Errorf("statement %s actions (-want +got):\n%s", sid, diff)
 		}
 	}
+	wantCondition := map[string]any{"ManagedSecrets": nil, "ReferencedSecrets": nil, "SecretsKey": "HasKmsKey", "ListTaggedSecrets": "HasSecretTag"}
+	if diff := cmp.Diff(wantCondition, condition); diff != "" {
+		t.Errorf("statement conditions (-want +got):\n%s", diff)
+	}
 	for sid, prefix := range map[string]string{"ManagedSecrets": "${ManagedSecretPrefix}*", "ReferencedSecrets": "${ReferencedSecretPrefix}*"} {
 		res, _ := json.Marshal(bySid[sid]["Resource"])
 		if !strings.Contains(string(res), ":secret:"+prefix) {
 			t.Errorf("statement %s resource = %s; want the secrets under %s", sid, res, prefix)
+		}
+	}
+	wantConds := map[string]any{
+		"HasSecretTag": map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SecretTag"}, ""}}}},
+		"IsFanOut":     map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Mode"}, "fanout"}},
+	}
+	for name, want := range wantConds {
+		if diff := cmp.Diff(want, path(t, tmpl, "Conditions", name)); diff != "" {
+			t.Errorf("condition %s (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// TestTemplateFanOut checks what fan-out mode adds, and only then:
+// RotateSecret on the managed secrets, and the right to invoke the function
+// that RotateSecret needs.
+func TestTemplateFanOut(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	pol := path(t, tmpl, "Resources", "FanOutPolicy").(map[string]any)
+	if pol["Type"] != "AWS::IAM::Policy" || pol["Condition"] != "IsFanOut" {
+		t.Errorf("FanOutPolicy Type, Condition = %v, %v; want AWS::IAM::Policy, IsFanOut", pol["Type"], pol["Condition"])
+	}
+	if got := path(t, pol, "Properties", "Roles"); !cmp.Equal(got, []any{map[string]any{"Ref": "MetamintFunctionRole"}}) {
+		t.Errorf("FanOutPolicy.Roles = %v; want the function's role", got)
+	}
+	managed := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${ManagedSecretPrefix}*"}
+	want := []any{
+		map[string]any{"Sid": "StartRotations", "Effect": "Allow", "Action": []any{"secretsmanager:RotateSecret"}, "Resource": managed},
+		map[string]any{"Sid": "InvokeRotationFunction", "Effect": "Allow", "Action": []any{"lambda:InvokeFunction"},
+			"Resource": map[string]any{"Fn::GetAtt": []any{"MetamintFunction", "Arn"}}},
+	}
+	if diff := cmp.Diff(want, path(t, pol, "Properties", "PolicyDocument", "Statement")); diff != "" {
+		t.Errorf("FanOutPolicy statements (-want +got):\n%s", diff)
+	}
+
+	// The Mode and SecretTag parameters accept what loadConfig accepts.
+	mode := path(t, tmpl, "Parameters", "Mode").(map[string]any)
+	def, _ := loadConfig(func(string) string { return "" })
+	if mode["Default"] != def.mode {
+		t.Errorf("Mode default = %v; want %s, as METAMINT_MODE's", mode["Default"], def.mode)
+	}
+	for _, v := range mode["AllowedValues"].([]any) {
+		if cfg, err := loadConfig(func(k string) string {
+			if k == "METAMINT_MODE" {
+				return v.(string)
+			}
+			return ""
+		}); err != nil || cfg.mode != v {
+			t.Errorf("loadConfig(METAMINT_MODE=%v) = %v, %v; want the mode", v, cfg.mode, err)
+		}
+	}
+	pattern := regexp.MustCompile(path(t, tmpl, "Parameters", "SecretTag", "AllowedPattern").(string))
+	for _, v := range []string{"", "metamint:managed", "metamint:managed=yes", "a=b=c", "=yes", "metamint:managed=", strings.Repeat("k", 129)} {
+		_, err := parseSecretTag(v)
+		if got, want := pattern.MatchString(v), v == "" || err == nil; got != want {
+			t.Errorf("SecretTag AllowedPattern matches %q = %v; want %v (parseSecretTag: %v)", v, got, want, err)
 		}
 	}
 }

@@ -1,0 +1,721 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// Tests of runs over many secrets: the tag filter, fan-out mode, the
+// deadline cut-off, pacing under Meta's rate limits, and partial failures.
+
+// runEvent is a direct event with a mode.
+func runEvent(mode string, force bool, ids ...string) json.RawMessage {
+	if ids == nil {
+		ids = []string{}
+	}
+	b, _ := json.Marshal(map[string]any{"rotate": ids, "force": force, "mode": mode})
+	return b
+}
+
+func secretIDs(resp Response) []string {
+	var ids []string
+	for _, r := range resp.Results {
+		ids = append(ids, r.SecretID)
+	}
+	return ids
+}
+
+// TestTagFilter checks which secrets a run takes with METAMINT_SECRET_TAG:
+// exact key (and value) matches only, although ListSecrets matches
+// prefixes; every page; METAMINT_SECRET_IDS first and no secret twice; an
+// explicit list in the event instead of both.
+func TestTagFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		tag        string   // METAMINT_SECRET_TAG, with KEY for this test's key
+		configured []string // METAMINT_SECRET_IDS, by name
+		payload    []string // the event's rotate list, by name; nil: a scheduled event
+		want       []string // the secrets checked, by name: configured ones first, then tagged ones in any order
+		wantPages  int      // at least this many ListSecrets calls
+	}{
+		{
+			name: "key alone, with configured secrets",
+			tag:  "KEY", configured: []string{"listed", "tagged-no"},
+			want: []string{"listed", "tagged-no", "tagged-yes", "value-prefix"}, wantPages: 2,
+		},
+		{name: "key and value", tag: "KEY=yes", want: []string{"tagged-yes"}, wantPages: 2},
+		{name: "an explicit list leaves the tag out", tag: "KEY", payload: []string{"untagged"}, want: []string{"untagged"}},
+		{name: "no secret carries the tag", tag: "KEY=none", want: nil, wantPages: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			key := "metamint:managed-" + randHex(4) // moto is shared: a key of this test's own
+			w := newWorld(t)
+			tag, err := parseSecretTag(strings.ReplaceAll(tc.tag, "KEY", key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.h.secretTag, w.h.listPage = tag, 1
+			value := func() string { b, _ := json.Marshal(w.baseFields(w.issue(50 * day))); return string(b) }
+			arns := map[string]string{
+				"tagged-yes":   w.putTagged("tagged-yes", value(), map[string]string{key: "yes", "team": "ads"}),
+				"tagged-no":    w.putTagged("tagged-no", value(), map[string]string{key: "no"}),
+				"key-prefix":   w.putTagged("key-prefix", value(), map[string]string{key + "-other": "yes"}),
+				"value-prefix": w.putTagged("value-prefix", value(), map[string]string{key: "yes-and-more"}),
+				"untagged":     w.putTagged("untagged", value(), nil),
+				"listed":       w.putTagged("listed", value(), nil),
+			}
+			byARN := map[string]string{}
+			for name, arn := range arns {
+				byARN[arn] = name
+			}
+			for _, name := range tc.configured {
+				w.h.secretIDs = append(w.h.secretIDs, w.prefix+name)
+			}
+			payload := scheduledEvent()
+			if tc.payload != nil {
+				var ids []string
+				for _, name := range tc.payload {
+					ids = append(ids, w.prefix+name)
+				}
+				payload = directEventJSON(false, ids...)
+			}
+			w.calls.take()
+			resp, err := w.h.Handle(t.Context(), payload)
+			if err != nil {
+				t.Fatalf("Handle = %v", err)
+			}
+			var got []string
+			for _, id := range secretIDs(resp) {
+				if name, ok := byARN[id]; ok {
+					got = append(got, name)
+				} else {
+					got = append(got, strings.TrimPrefix(id, w.prefix))
+				}
+			}
+			n := len(tc.configured)
+			if n <= len(got) {
+				slices.Sort(got[n:])
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("secrets checked (-want +got):\n%s", diff)
+			}
+			for _, r := range resp.Results {
+				if r.Status != statusNotDue {
+					t.Errorf("result %+v; want not_due", r)
+				}
+			}
+			if got := w.calls.take()["ListSecrets"]; got < tc.wantPages || (tc.wantPages == 0 && got != 0) {
+				t.Errorf("ListSecrets calls = %d; want at least %d (pages of 1), none for an explicit list", got, tc.wantPages)
+			}
+		})
+	}
+}
+
+// TestTagFilterListFails checks that a run whose ListSecrets fails fails
+// as a whole, naming the call, rather than quietly checking fewer secrets.
+func TestTagFilterListFails(t *testing.T) {
+	t.Parallel()
+	c := newChaos(t, motoURL(t))
+	w := newWorld(t, withEndpoint(c.srv.URL))
+	w.h.secretTag = &secretTag{Key: "metamint:managed"}
+	c.set("ListSecrets", true)
+	_, err := w.h.Handle(t.Context(), scheduledEvent())
+	var smerr *SecretsManagerError
+	if !errors.As(err, &smerr) || !strings.Contains(err.Error(), "ListSecrets (METAMINT_SECRET_TAG metamint:managed)") {
+		t.Errorf("Handle with ListSecrets failing = %v; want a SecretsManagerError naming ListSecrets and the tag", err)
+	}
+}
+
+// TestFanOut runs a scheduled run in fan-out mode against moto: it starts
+// one rotation per due secret with the cycle's version token, a retried run
+// starts none, Secrets Manager's invocations (played here as rotation
+// events) then rotate the secret, and an inline run finishes a rotation
+// Secrets Manager gave up on.
+func TestFanOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, withConfig(func(c *config) { c.mode = modeFanOut }))
+	due := w.putSecret("due", w.baseFields(w.issue(5*day)))
+	notDue := w.putSecret("not-due", w.baseFields(w.issue(50*day)))
+	unconfigured := w.putSecret("unconfigured", w.baseFields(w.issue(5*day)))
+	busy := w.putSecret("busy", w.baseFields(w.issue(5*day)))
+	gaveUp := w.putSecret("gave-up", w.baseFields(w.issue(5*day)))
+	for _, id := range []string{due, notDue, busy, gaveUp} {
+		w.configureRotation(id)
+	}
+	busyPending := w.placeholder(busy) // a rotation someone else started
+	ids := []string{due, notDue, unconfigured, busy, gaveUp}
+	curV := w.versionWith(due, stageCurrent)
+	token := versionToken(due, curV)
+	w.calls.take()
+
+	resp, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
+	if err != nil {
+		t.Fatalf("Handle(fan-out) = %v", err)
+	}
+	if resp.Mode != modeFanOut {
+		t.Errorf("Mode = %q; want %q", resp.Mode, modeFanOut)
+	}
+	want := []string{statusStarted, statusNotDue, statusFailed, statusSkipped, statusStarted}
+	if diff := cmp.Diff(want, statuses(resp)); diff != "" {
+		t.Fatalf("statuses (-want +got):\n%s\nresults: %+v", diff, resp.Results)
+	}
+	if diff := cmp.Diff(&Summary{RotationStarted: 2, NotDue: 1, Skipped: 1, Failed: 1}, resp.Summary); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	r := resp.Results[0]
+	if r.VersionID != token || !strings.Contains(r.Reason, "within 360h") || r.ExpiresAt == "" || r.Method != "" {
+		t.Errorf("result of the due secret = %+v; want version %s, the reason, the current expiry, no method", r, token)
+	}
+	if r := resp.Results[2]; r.ErrorType != "RotationStateError" || !strings.Contains(r.Error, "rotation configured with this function") {
+		t.Errorf("result of the secret without rotation = %+v; want a RotationStateError", r)
+	}
+	if r := resp.Results[3]; !strings.Contains(r.Reason, busyPending) {
+		t.Errorf("result of the busy secret = %+v; want the other rotation named", r)
+	}
+	if got := w.calls.take()["RotateSecret"]; got != 2 {
+		t.Errorf("RotateSecret calls = %d; want 2", got)
+	}
+	if got := w.srv.Minted(); got != 0 {
+		t.Errorf("Minted() = %d; want 0: fan-out only starts rotations", got)
+	}
+	// Secrets Manager created the new version, empty, as AWSPENDING.
+	wantStages := map[string][]string{curV: {stageCurrent}, token: {stagePending}}
+	if diff := cmp.Diff(wantStages, w.stages(due)); diff != "" {
+		t.Errorf("stages after RotateSecret (-want +got):\n%s", diff)
+	}
+
+	// A retried schedule starts nothing: the cycle's rotations are pending.
+	again, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{statusSkipped, statusNotDue, statusFailed, statusSkipped, statusSkipped}, statuses(again)); diff != "" {
+		t.Errorf("statuses of the retried run (-want +got):\n%s", diff)
+	}
+	if r := again.Results[0]; r.VersionID != token || !strings.Contains(r.Reason, "in progress") {
+		t.Errorf("retried result = %+v; want the cycle's rotation in progress", r)
+	}
+	// force does not take over a rotation in progress in fan-out mode.
+	forced, err := w.h.Handle(t.Context(), runEvent(modeFanOut, true, busy))
+	if err != nil || forced.Results[0].Status != statusSkipped {
+		t.Errorf("Handle(fan-out, force, busy) = %+v, %v; want skipped", forced, err)
+	}
+	if got := w.calls.take()["RotateSecret"]; got != 0 {
+		t.Errorf("RotateSecret calls of the retried runs = %d; want 0", got)
+	}
+
+	// Secrets Manager invokes the function once per step.
+	for _, step := range steps {
+		if _, err := w.step(step, due, token); err != nil {
+			t.Fatalf("%s = %v", step, err)
+		}
+	}
+	if got := w.srv.Minted(); got != 1 {
+		t.Errorf("Minted() after the rotation = %d; want 1", got)
+	}
+	wantStages = map[string][]string{token: {stageCurrent, stagePending}, curV: {stagePrevious}}
+	if diff := cmp.Diff(wantStages, w.stages(due)); diff != "" {
+		t.Errorf("stages after the rotation (-want +got):\n%s", diff)
+	}
+	w.endRotation(due, token)
+	next, err := w.h.Handle(t.Context(), directEventJSON(false, due))
+	if err != nil || next.Results[0].Status != statusNotDue {
+		t.Errorf("next schedule = %+v, %v; want not_due", next, err)
+	}
+
+	// The event's mode wins over METAMINT_MODE. An inline run finishes the
+	// rotation Secrets Manager never ran, with the same version token.
+	finished, err := w.h.Handle(t.Context(), runEvent(modeInline, false, gaveUp))
+	if err != nil || finished.Mode != modeInline || finished.Results[0].Status != statusRotated ||
+		finished.Results[0].VersionID != resp.Results[4].VersionID || !strings.Contains(finished.Results[0].Reason, "resuming") {
+		t.Errorf("Handle(inline, gave-up) = %+v, %v; want rotated inline, resuming version %s", finished, err, resp.Results[4].VersionID)
+	}
+	// And one with force takes the busy secret over.
+	inline, err := w.h.Handle(t.Context(), runEvent(modeInline, true, busy))
+	if err != nil || inline.Results[0].Status != statusRotated {
+		t.Errorf("Handle(inline, force, busy) = %+v, %v; want rotated inline", inline, err)
+	}
+	if got := w.srv.Minted(); got != 3 {
+		t.Errorf("Minted() = %d; want 3", got)
+	}
+	text, _ := json.Marshal([]Response{resp, again, forced, next, finished, inline})
+	assertNoSecrets(t, "responses", string(text), secretsOf(w.srv, w.fx))
+	assertNoSecrets(t, "logs", w.logs.String(), secretsOf(w.srv, w.fx))
+}
+
+// TestRotationCalls pins the calls of one rotation of an expiring, valid
+// token, inline and by fan-out (the scheduled check, then Secrets Manager's
+// four invocations, each on its own). docs/lambda.md "Calls per rotation"
+// lists the same numbers.
+func TestRotationCalls(t *testing.T) {
+	t.Parallel()
+	type calls struct {
+		graph []string       // Graph requests in order: endpoint and which token
+		sm    map[string]int // Secrets Manager calls
+	}
+	tests := []struct {
+		name string
+		mode string
+		want []calls // the scheduled run, then for fan-out each step
+	}{
+		{
+			name: "inline",
+			mode: modeInline,
+			want: []calls{{
+				graph: []string{"debug_token current", "oauth/access_token current", "debug_token new"},
+				// AWSCURRENT, the app secret and the absent AWSPENDING are
+				// read once each; DescribeSecret starts each step; finishing
+				// moves AWSCURRENT and then takes AWSPENDING off.
+				sm: map[string]int{"DescribeSecret": 4, "GetSecretValue": 3, "PutSecretValue": 1, "UpdateSecretVersionStage": 2},
+			}},
+		},
+		{
+			name: "fan-out",
+			mode: modeFanOut,
+			want: []calls{
+				{graph: []string{"debug_token current"}, sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "RotateSecret": 1}},
+				{ // createSecret: AWSCURRENT, the absent AWSPENDING, the app secret
+					graph: []string{"debug_token current", "oauth/access_token current", "debug_token new"},
+					sm:    map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "PutSecretValue": 1},
+				},
+				{sm: map[string]int{"DescribeSecret": 1}},                                                          // setSecret
+				{graph: []string{"debug_token new"}, sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2}}, // testSecret: AWSPENDING, the app secret
+				{sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 1, "UpdateSecretVersionStage": 1}},      // finishSecret: AWSPENDING
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			current := w.issue(5 * day)
+			id := w.putSecret("managed", w.baseFields(current))
+			if tc.mode == modeFanOut {
+				w.configureRotation(id)
+			}
+			token := versionToken(id, w.versionWith(id, stageCurrent))
+			// tokenOf reads a version's access_token around the counting client;
+			// "" when the version has no value.
+			tokenOf := func(version string) string {
+				out, err := w.sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionId: aws.String(version)})
+				if err != nil {
+					return ""
+				}
+				var doc struct {
+					AccessToken string `json:"access_token"`
+				}
+				_ = json.Unmarshal([]byte(aws.ToString(out.SecretString)), &doc)
+				return doc.AccessToken
+			}
+			take := func() calls {
+				newToken := tokenOf(w.versionWith(id, stageCurrent))
+				if v := w.versionWith(id, stagePending); v != "" {
+					newToken = tokenOf(v)
+				}
+				var c calls
+				for _, r := range w.srv.Requests() {
+					tok := r.Form.Get("input_token") + r.Form.Get("fb_exchange_token")
+					which := "other"
+					switch tok {
+					case current:
+						which = "current"
+					case newToken:
+						which = "new"
+					}
+					c.graph = append(c.graph, string(r.Endpoint)+" "+which)
+				}
+				w.srv.ResetRequests()
+				c.sm = w.calls.take()
+				return c
+			}
+			w.calls.take()
+			w.srv.ResetRequests()
+			resp, err := w.h.Handle(t.Context(), runEvent(tc.mode, false, id))
+			if err != nil || len(resp.Results) != 1 || resp.Results[0].Status == statusFailed {
+				t.Fatalf("Handle = %+v, %v", resp, err)
+			}
+			got := []calls{take()}
+			if tc.mode == modeFanOut {
+				for _, step := range steps {
+					if _, err := w.step(step, id, token); err != nil {
+						t.Fatalf("%s = %v", step, err)
+					}
+					got = append(got, take())
+				}
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(calls{})); diff != "" {
+				t.Errorf("calls: scheduled run, then each step (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDeadlineCutOff runs more secrets than the invocation has time for,
+// one of them held up by a slow Graph: the run stops starting secrets when
+// the margin is reached, cuts off the slow one at the reserve, reports both
+// kinds as deferred, answers before the deadline, and leaves no secret
+// half-rotated; the next run rotates the rest, minting each token once.
+func TestDeadlineCutOff(t *testing.T) {
+	t.Parallel()
+	const n = 16
+	w := newWorld(t, withConfig(func(c *config) { c.concurrency = 2 }))
+	w.h.fleet.margin, w.h.fleet.reserve, w.h.rot.headroom = 2*time.Second, 500*time.Millisecond, 500*time.Millisecond
+	w.srv.SetLatency(100 * time.Millisecond)
+	var ids []string
+	before := map[string]string{}
+	for i := range n {
+		id := w.putSecret(fmt.Sprintf("s%02d", i), w.baseFields(w.issue(5*day)))
+		ids = append(ids, id)
+		before[id] = w.versionWith(id, stageCurrent)
+	}
+	w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Delay: time.Minute}) // held until cut off
+
+	const budget = 4 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), budget)
+	defer cancel()
+	start := time.Now()
+	resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	if took >= budget {
+		t.Errorf("Handle took %s; want an answer before the %s deadline", took, budget)
+	}
+	sum := resp.Summary
+	if sum.Failed != 0 || sum.Rotated+sum.Deferred != n || sum.Rotated == 0 || sum.Deferred < 2 {
+		t.Fatalf("summary = %+v; want some rotated, at least 2 deferred, none failed\nresults: %+v", sum, resp.Results)
+	}
+	cut, unstarted := 0, 0
+	for _, r := range resp.Results {
+		if r.Status != statusDeferred {
+			continue
+		}
+		switch {
+		case strings.Contains(r.Reason, "ran out before this secret was done") && r.Step != "":
+			cut++
+		case strings.Contains(r.Reason, "less than 2s of the invocation was left"):
+			unstarted++
+		default:
+			t.Errorf("deferred result %+v; want a reason about the deadline", r)
+		}
+		// Nothing half-rotated: AWSCURRENT where it was, nothing pending.
+		want := map[string][]string{before[r.SecretID]: {stageCurrent}}
+		if diff := cmp.Diff(want, w.stages(r.SecretID)); diff != "" {
+			t.Errorf("stages of deferred %s (-want +got):\n%s", r.SecretID, diff)
+		}
+	}
+	if cut != 1 || unstarted == 0 {
+		t.Errorf("%d secrets cut off and %d not started; want 1 and some", cut, unstarted)
+	}
+	t.Logf("first run: %d rotated, %d deferred in %s", sum.Rotated, sum.Deferred, took.Round(time.Millisecond))
+
+	w.srv.SetLatency(0)
+	next, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range next.Results {
+		want := statusRotated
+		if resp.Results[i].Status == statusRotated {
+			want = statusNotDue
+		}
+		if r.Status != want {
+			t.Errorf("next run: %s = %s (%s); want %s", r.SecretID, r.Status, r.Error, want)
+		}
+	}
+	if got := w.srv.Minted(); got != n {
+		t.Errorf("Minted() = %d; want %d, one per secret", got, n)
+	}
+}
+
+// throttle is the answer Graph gives when an app is over its limit, with
+// the usage header that says access returns in about a minute.
+func throttle(businessID string) minttest.Fault {
+	return minttest.Fault{
+		Error: &minttest.Error{Message: "(#4) Application request limit reached", Code: 4, IsTransient: true},
+		Header: http.Header{"X-Business-Use-Case-Usage": {`{"` + businessID + `":[{"type":"ads_management","call_count":100,` +
+			`"total_cputime":100,"total_time":100,"estimated_time_to_regain_access":1}]}`}},
+	}
+}
+
+// TestThrottleWait checks what a throttle asking for a one-minute wait does
+// to a run: with the function's retry policy the whole fleet waits when the
+// deadline allows (the test stops it after a second), and defers at once when
+// it does not; with mint.DefaultRetryPolicy, which gives up on waits over
+// 30 s, the secret would fail, which is why the function raises MaxDelay.
+func TestThrottleWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		graph   worldOption
+		secrets int
+		timeout time.Duration
+		waits   bool   // still waiting, with no Graph call, after a second
+		want    string // every secret's status
+		reason  string
+	}{
+		{name: "waits when the deadline allows", graph: lambdaGraph(), secrets: 2, timeout: 5 * time.Minute, waits: true, want: statusDeferred, reason: "time ran out"},
+		{name: "defers when access returns after the deadline", graph: lambdaGraph(), secrets: 2, timeout: 30 * time.Second, want: statusDeferred, reason: "after this invocation's deadline"},
+		{
+			name:  "mint.DefaultRetryPolicy gives up",
+			graph: withGraph(mint.WithRetry(mint.DefaultRetryPolicy()), mint.WithPacing(mint.Pacing{})), secrets: 1, timeout: 5 * time.Minute,
+			want: statusFailed,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, tc.graph)
+			var ids []string
+			for i := range tc.secrets {
+				ids = append(ids, w.putSecret(fmt.Sprintf("s%d", i), w.baseFields(w.issue(5*day))))
+			}
+			w.srv.FailNext(minttest.EndpointDebugToken, throttle(w.fx.BusinessID))
+			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
+			defer cancel()
+			done := make(chan Response, 1)
+			start := time.Now()
+			go func() {
+				resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
+				if err != nil {
+					t.Errorf("Handle = %v", err)
+				}
+				done <- resp
+			}()
+			if tc.waits {
+				time.Sleep(500 * time.Millisecond)
+				calls := len(w.srv.Requests())
+				select {
+				case resp := <-done:
+					t.Fatalf("Handle returned while Meta asked to wait a minute: %+v", resp.Results)
+				case <-time.After(time.Second):
+				}
+				if got := len(w.srv.Requests()); got != calls {
+					t.Errorf("%d Graph calls while access was to return in a minute; want none", got-calls)
+				}
+				cancel() // the invocation ends
+			}
+			var resp Response
+			select {
+			case resp = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Handle did not return within 10s of the end of the wait")
+			}
+			if took := time.Since(start); !tc.waits && took > 5*time.Second {
+				t.Errorf("Handle took %s; want an answer at once", took)
+			}
+			for _, r := range resp.Results {
+				if r.Status != tc.want || !strings.Contains(r.Reason, tc.reason) {
+					t.Errorf("result %+v; want %s with a reason containing %q", r, tc.want, tc.reason)
+				}
+			}
+			if got := w.srv.Minted(); got != 0 {
+				t.Errorf("Minted() = %d; want 0", got)
+			}
+		})
+	}
+}
+
+// TestFleetPacing rotates a fleet against an emulator that allows 40 Graph
+// calls a second per app. Without pacing Graph throttles some calls; with
+// the function's Graph configuration the usage headers slow every rotation
+// down before that, and none fails.
+func TestFleetPacing(t *testing.T) {
+	t.Parallel()
+	const n = 24
+	run := func(t *testing.T, ctx context.Context, graph worldOption) (*Summary, time.Duration) {
+		w := newWorld(t, graph, withConfig(func(c *config) { c.concurrency = 8 }))
+		w.srv.SetRateLimit(40, time.Second)
+		var ids []string
+		for i := range n {
+			ids = append(ids, w.putSecret(fmt.Sprintf("s%02d", i), w.baseFields(w.issue(5*day))))
+		}
+		start := time.Now()
+		resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
+		if err != nil {
+			t.Fatalf("Handle = %v", err)
+		}
+		return resp.Summary, time.Since(start)
+	}
+	t.Run("without pacing", func(t *testing.T) {
+		t.Parallel()
+		sum, took := run(t, t.Context(), withGraph())
+		if sum.Failed == 0 {
+			t.Fatalf("without pacing no rotation failed (%+v in %s); the limit never bit and the test proves nothing", sum, took)
+		}
+		t.Logf("without pacing: %+v in %s", *sum, took.Round(time.Millisecond))
+	})
+	t.Run("with the function's pacing", func(t *testing.T) {
+		t.Parallel()
+		// A throttle would make the fleet wait a minute, past this deadline:
+		// it would show as deferred secrets, not as a hung test.
+		ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
+		defer cancel()
+		sum, took := run(t, ctx, lambdaGraph())
+		if diff := cmp.Diff(&Summary{Rotated: n}, sum); diff != "" {
+			t.Errorf("summary (-want +got):\n%s", diff)
+		}
+		t.Logf("%d rotations under a 40 calls/s limit: %s", n, took.Round(time.Millisecond))
+	})
+}
+
+// TestPartialFailure rotates 20 secrets of which 3 are broken in different
+// ways: the other 17 rotate, and each broken one is reported with its error
+// and left as it was.
+func TestPartialFailure(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	broken := map[int]struct{ errorType, step string }{
+		3:  {"SecretFormatError", "schedule"},
+		9:  {"ReferenceError", "schedule"},
+		15: {"MintingTokenError", stepCreate},
+	}
+	var ids []string
+	for i := range 20 {
+		name := fmt.Sprintf("s%02d", i)
+		switch i {
+		case 3:
+			ids = append(ids, w.putRaw(name, `{"app_id":`))
+		case 9:
+			f := w.baseFields(w.issue(5 * day))
+			f["app_secret_ref"] = w.prefix + "no-such-secret"
+			ids = append(ids, w.putSecret(name, f))
+		case 15: // expired, and no other token to mint with
+			ids = append(ids, w.putSecret(name, w.baseFields(w.issue(-day))))
+		default:
+			ids = append(ids, w.putSecret(name, w.baseFields(w.issue(5*day))))
+		}
+	}
+	before := map[string]string{}
+	for _, id := range ids {
+		before[id] = w.raw(id, "", stageCurrent)
+	}
+	resp, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
+	if err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	if diff := cmp.Diff(&Summary{Rotated: 17, Failed: 3}, resp.Summary); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(ids, secretIDs(resp)); diff != "" {
+		t.Errorf("results are not in the order of the event (-want +got):\n%s", diff)
+	}
+	for i, r := range resp.Results {
+		if b, ok := broken[i]; ok {
+			if r.Status != statusFailed || r.ErrorType != b.errorType || r.Step != b.step || r.Error == "" {
+				t.Errorf("results[%d] = %+v; want failed, %s in %s", i, r, b.errorType, b.step)
+			}
+			if w.raw(ids[i], "", stageCurrent) != before[ids[i]] || w.versionWith(ids[i], stagePending) != "" {
+				t.Errorf("broken secret %d changed; want it left as it was", i)
+			}
+			continue
+		}
+		if r.Status != statusRotated || r.Method != "refreshed" || r.ErrorType != "" {
+			t.Errorf("results[%d] = %+v; want rotated by refresh", i, r)
+		}
+		if got := w.versionWith(ids[i], stageCurrent); got != r.VersionID {
+			t.Errorf("AWSCURRENT of secret %d is %s; want %s", i, got, r.VersionID)
+		}
+	}
+	if got := w.srv.Minted(); got != 17 {
+		t.Errorf("Minted() = %d; want 17", got)
+	}
+	text, _ := json.Marshal(resp)
+	assertNoSecrets(t, "response", string(text), secretsOf(w.srv, w.fx))
+	assertNoSecrets(t, "logs", w.logs.String(), secretsOf(w.srv, w.fx))
+}
+
+// TestCutShort pins which errors mean "the invocation ran out of time".
+func TestCutShort(t *testing.T) {
+	t.Parallel()
+	throttled := func(regain time.Duration) error {
+		return fmt.Errorf("createSecret: %w", &mint.GraphError{StatusCode: 400, Code: 4, Usage: mint.Usage{RegainAccessIn: regain}})
+	}
+	tests := []struct {
+		name     string
+		deadline time.Duration // 0: none; negative: already passed
+		err      error
+		want     bool
+	}{
+		{name: "context ended", deadline: -time.Second, err: context.DeadlineExceeded, want: true},
+		{name: "throttled past the deadline", deadline: 30 * time.Second, err: throttled(time.Minute), want: true},
+		{name: "throttled within the deadline", deadline: 5 * time.Minute, err: throttled(time.Minute)},
+		{name: "a wait refused by the pacer", deadline: time.Minute, err: fmt.Errorf("mint: GET /debug_token: waiting 2m0s would pass the deadline: %w", context.DeadlineExceeded), want: true},
+		{name: "an HTTP client timeout", deadline: time.Minute, err: &url.Error{Op: "Get", URL: "https://graph", Err: context.DeadlineExceeded}},
+		{name: "a Graph outage", deadline: time.Minute, err: &mint.GraphError{StatusCode: 503}},
+		{name: "no deadline", err: throttled(time.Hour)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			if tc.deadline != 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			if reason, got := cutShort(ctx, tc.err); got != tc.want || (got && reason == "") {
+				t.Errorf("cutShort(%v) = %q, %v; want %v", tc.err, reason, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRetryPolicy pins why the function has its own policy: a one-minute
+// wait for Meta's rate limits is within it, and the only bound is the
+// deadline.
+func TestRetryPolicy(t *testing.T) {
+	t.Parallel()
+	p := retryPolicy()
+	if p.MaxDelay < maxInvocation || p.MaxAttempts != mint.DefaultRetryPolicy().MaxAttempts || p.BaseDelay != mint.DefaultRetryPolicy().BaseDelay {
+		t.Errorf("retryPolicy() = %+v; want mint.DefaultRetryPolicy with MaxDelay of at least %s", p, maxInvocation)
+	}
+	if _, err := mint.NewClient(mint.WithRetry(p)); err != nil {
+		t.Errorf("mint.NewClient(mint.WithRetry(retryPolicy())) = %v", err)
+	}
+}
+
+// TestCreateSecretHeadroom checks that createSecret does not start a mint
+// or refresh too close to its deadline: a token Graph issued then could not
+// be stored and would stay live.
+func TestCreateSecretHeadroom(t *testing.T) {
+	t.Parallel()
+	r, sm, srv, _ := fakeWorld(t)
+	r.headroom = 5 * time.Second
+	sm.stages["v1"] = []string{stagePending}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, err := r.createSecret(ctx, &rotation{secretID: sm.arn, token: "v1", refs: newRefCache()})
+	var unavailable *GraphUnavailableError
+	if !errors.As(err, &unavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("createSecret(2s left, headroom 5s) = %v; want a GraphUnavailableError matching context.DeadlineExceeded", err)
+	}
+	if _, cut := cutShort(ctx, err); !cut {
+		t.Errorf("cutShort(%v) = false; want a run to report the secret deferred", err)
+	}
+	if got := srv.Minted(); got != 0 {
+		t.Errorf("Minted() = %d; want 0", got)
+	}
+	if got := graphCalls(srv)[minttest.EndpointExchange]; got != 0 {
+		t.Errorf("exchange calls = %d; want 0", got)
+	}
+}
