@@ -79,6 +79,17 @@ fuzz: ## a short pass of every fuzz target (FUZZTIME=5s)
 demo: deps ## mint a token through the CLI against the bundled emulator
 	./scripts/demo.sh
 
+# Scenario sizes (go run ./bench/scenarios -h lists every flag). The full set
+# takes about five minutes here; bench-quick about a minute.
+BENCH_FLAGS       ?= -only a,b,c,d -secrets 1000 -sample 100 -latency 200ms -concurrency 16 -rate 400/10s -starts 11 -action-runs 31
+BENCH_QUICK_FLAGS ?= -only a,b,c,d -secrets 60 -sample 10 -latency 50ms -concurrency 16 -rate 80/2s -starts 3 -action-runs 5
+
 .PHONY: bench
 bench: deps tools ## Go benchmarks and scenario benchmarks (tables for BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./cmd/action/
+	$(GO) run ./bench/scenarios $(BENCH_FLAGS)
+
+.PHONY: bench-quick
+bench-quick: deps tools ## a smoke run of make bench: one pass of each Go benchmark, small scenarios
+	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./pkg/... ./cmd/action/
+	$(GO) run ./bench/scenarios $(BENCH_QUICK_FLAGS)

@@ -45,12 +45,13 @@ type Client struct {
 // NewClient fail on a bad one.
 type Option func(*Client) error
 
-// NewClient returns a Client for DefaultBaseURL and DefaultVersion, with an
-// HTTP client that times out after DefaultTimeout and no retries. Nil options
-// are skipped.
+// NewClient returns a Client for DefaultBaseURL and DefaultVersion, with no
+// retries and an HTTP client of its own: net/http's default transport
+// (HTTPS_PROXY and NO_PROXY honoured) keeping up to 64 idle connections to
+// Graph, and a DefaultTimeout per exchange. Nil options are skipped.
 func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{
-		hc:        &http.Client{Timeout: DefaultTimeout},
+		hc:        &http.Client{Timeout: DefaultTimeout, Transport: defaultTransport()},
 		baseURL:   DefaultBaseURL,
 		version:   DefaultVersion,
 		now:       time.Now,
@@ -68,6 +69,24 @@ func NewClient(opts ...Option) (*Client, error) {
 	// request, and its secrets, somewhere else: report it instead.
 	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c, nil
+}
+
+// maxIdleConnsPerHost lets many goroutines sharing a Client (a Lambda
+// rotating a fleet, say) reuse their connections to Graph instead of opening,
+// and TLS-handshaking, a new one for most calls: net/http keeps only 2 idle
+// connections per host by default.
+const maxIdleConnsPerHost = 64
+
+// defaultTransport is net/http's default transport, proxy settings from the
+// environment included, with more idle connections kept per host.
+func defaultTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+	return t
 }
 
 // WithHTTPClient makes the Client send requests through a copy of hc, so

@@ -536,3 +536,36 @@ func TestTokenAndAppNeverPrintSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultClientReusesConnections(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"success":true}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newTestClient(t, srv.URL)
+	// 16 goroutines, 10 rounds each. With net/http's default of 2 idle
+	// connections per host, most calls would open a new connection.
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 10 {
+				if err := c.InstallApp(t.Context(), mint.InstallAppRequest{SystemUserID: "4000", App: mint.App{ID: "2000"}, AccessToken: canaryToken}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := conns.Load(); n > 32 {
+		t.Errorf("connections opened = %d for 160 calls from 16 goroutines; want at most 32", n)
+	}
+}
