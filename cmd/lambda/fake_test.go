@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -30,6 +33,35 @@ type fakeSM struct {
 	putErr   error               // returned by PutSecretValue
 	putGate  chan struct{}       // when set, PutSecretValue waits on it
 	putCalls int
+	// beforePut, when set, runs (without the lock) as PutSecretValue
+	// starts: another run or actor changing the secret at that moment.
+	beforePut func()
+	calls     map[string]int // calls by operation
+}
+
+// count records a call; f.mu is held.
+func (f *fakeSM) count(op string) {
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[op]++
+}
+
+// takeCalls returns the calls so far and starts counting again.
+func (f *fakeSM) takeCalls() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// moveLabel puts label on version and takes it off every other; f.mu is held.
+func (f *fakeSM) moveLabel(label, version string) {
+	for v, l := range f.stages {
+		f.stages[v] = slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == label })
+	}
+	f.stages[version] = append(f.stages[version], label)
 }
 
 func newFakeSM(current string) *fakeSM {
@@ -43,6 +75,7 @@ func newFakeSM(current string) *fakeSM {
 func (f *fakeSM) DescribeSecret(_ context.Context, in *secretsmanager.DescribeSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("DescribeSecret")
 	st := map[string][]string{}
 	for v, l := range f.stages {
 		if len(l) > 0 {
@@ -55,6 +88,7 @@ func (f *fakeSM) DescribeSecret(_ context.Context, in *secretsmanager.DescribeSe
 func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.count("GetSecretValue")
 	stage := aws.ToString(in.VersionStage)
 	if stage == stagePending && f.getErr != nil {
 		return nil, f.getErr
@@ -76,10 +110,14 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	f.mu.Lock()
 	f.putCalls++
-	gate := f.putGate
+	f.count("PutSecretValue")
+	gate, before := f.putGate, f.beforePut
 	f.mu.Unlock()
 	if gate != nil {
 		<-gate
+	}
+	if before != nil {
+		before()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -103,8 +141,49 @@ func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretV
 	return &secretsmanager.PutSecretValueOutput{VersionId: aws.String(v)}, nil
 }
 
-func (f *fakeSM) UpdateSecretVersionStage(context.Context, *secretsmanager.UpdateSecretVersionStageInput, ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
-	return nil, errors.New("fakeSM: UpdateSecretVersionStage is not used by these tests")
+// UpdateSecretVersionStage moves or removes a label as Secrets Manager does:
+// RemoveFromVersionId must name a version holding the label, and must be
+// given when the label is on another version; moving AWSCURRENT leaves
+// AWSPREVIOUS on the version it moved from.
+func (f *fakeSM) UpdateSecretVersionStage(_ context.Context, in *secretsmanager.UpdateSecretVersionStageInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("UpdateSecretVersionStage")
+	label, to, from := aws.ToString(in.VersionStage), aws.ToString(in.MoveToVersionId), aws.ToString(in.RemoveFromVersionId)
+	invalid := func(msg string) error { return &types.InvalidParameterException{Message: aws.String(msg)} }
+	if from != "" && !slices.Contains(f.stages[from], label) {
+		return nil, invalid("Version " + from + " doesn't have the staging label " + label)
+	}
+	if to == "" {
+		if from == "" {
+			return nil, invalid("nothing to move or remove")
+		}
+		f.stages[from] = slices.DeleteFunc(slices.Clone(f.stages[from]), func(s string) bool { return s == label })
+		return &secretsmanager.UpdateSecretVersionStageOutput{ARN: aws.String(f.arn)}, nil
+	}
+	if _, ok := f.values[to]; !ok {
+		return nil, &types.ResourceNotFoundException{Message: aws.String("no version " + to)}
+	}
+	if holder := versionWith(f.stages, label); holder != "" && holder != to {
+		if from != holder {
+			return nil, invalid("The staging label " + label + " is attached to version " + holder + "; name it in RemoveFromVersionId")
+		}
+		if label == stageCurrent {
+			f.moveLabel(stagePrevious, holder)
+		}
+	}
+	f.moveLabel(label, to)
+	return &secretsmanager.UpdateSecretVersionStageOutput{ARN: aws.String(f.arn)}, nil
+}
+
+// ListSecrets and RotateSecret complete fleetAPI; the inline runs of these
+// tests name their secret and never fan out.
+func (f *fakeSM) ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
+	return nil, errors.New("fakeSM: ListSecrets is not used by these tests")
+}
+
+func (f *fakeSM) RotateSecret(context.Context, *secretsmanager.RotateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error) {
+	return nil, errors.New("fakeSM: RotateSecret is not used by these tests")
 }
 
 // fakeWorld is a rotator on a fakeSM and minttest, with a secret whose
@@ -211,6 +290,153 @@ func TestCreateSecretReadErrors(t *testing.T) {
 				if !tok.Revoked {
 					t.Errorf("a token minted but not stored is live; want it revoked")
 				}
+			}
+		})
+	}
+}
+
+// fakeFleet is an inline fleet over fakeWorld's secret, which is due.
+func fakeFleet(r *rotator, sm *fakeSM) *fleet {
+	return &fleet{sm: sm, rot: r, concurrency: 1, refreshBefore: 15 * day}
+}
+
+// withAccessToken returns the secret JSON value with its access_token
+// replaced.
+func withAccessToken(t *testing.T, value, token string) string {
+	t.Helper()
+	doc, err := parseSecret(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Replace(value, `"access_token":"`+doc.AccessToken+`"`, `"access_token":"`+token+`"`, 1)
+}
+
+// TestScheduledKnownStagesConflict has another run store the version of
+// this cycle while an inline run is between its DescribeSecret and its
+// PutSecretValue. The inline run checks the stages its own describe showed
+// and skips the AWSPENDING read, so it mints too; Secrets Manager refuses
+// its second value, and the run revokes its token, describes the secret
+// again, and goes on from what the other run stored: it finishes that
+// rotation, or finds it finished.
+func TestScheduledKnownStagesConflict(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		otherDone bool // the other run also moved AWSCURRENT
+		wantCalls map[string]int
+	}{
+		{
+			name: "the other run stored AWSPENDING",
+			// The second describe starts setSecret; testSecret reads the
+			// other run's value.
+			wantCalls: map[string]int{"DescribeSecret": 2, "GetSecretValue": 2, "PutSecretValue": 1, "UpdateSecretVersionStage": 2},
+		},
+		{
+			name: "the other run finished the rotation", otherDone: true,
+			wantCalls: map[string]int{"DescribeSecret": 2, "GetSecretValue": 1, "PutSecretValue": 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, sm, srv, fx := fakeWorld(t)
+			token := versionToken(sm.arn, "v0")
+			current, err := parseSecret(sm.values["v0"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := srv.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(60 * day)})
+			sm.beforePut = func() {
+				sm.mu.Lock()
+				defer sm.mu.Unlock()
+				sm.beforePut = nil
+				sm.values[token] = withAccessToken(t, sm.values["v0"], other)
+				sm.moveLabel(stagePending, token)
+				if tc.otherDone {
+					sm.moveLabel(stagePrevious, "v0")
+					sm.moveLabel(stageCurrent, token)
+					sm.stages[token] = slices.DeleteFunc(sm.stages[token], func(s string) bool { return s == stagePending })
+				}
+			}
+			results, sum := fakeFleet(r, sm).run(t.Context(), []string{sm.arn}, false, modeInline)
+			if sum.Rotated != 1 {
+				t.Fatalf("results = %+v; want rotated", results)
+			}
+			if got := srv.Minted(); got != 1 {
+				t.Errorf("Minted() = %d; want 1 (the stages showed no version %s)", got, token)
+			}
+			for _, tok := range srv.Tokens() {
+				switch tok.Value {
+				case fx.AdminToken, current.AccessToken:
+				case other:
+					if tok.Revoked {
+						t.Errorf("the other run's token was revoked")
+					}
+				default:
+					if !tok.Revoked {
+						t.Errorf("the token minted here and refused by PutSecretValue is live; want it revoked")
+					}
+				}
+			}
+			if got, err := parseSecret(sm.values[token]); err != nil || got.AccessToken != other {
+				t.Errorf("version %s holds another token than the other run's (err %v)", token, err)
+			}
+			want := map[string][]string{token: {stageCurrent}, "v0": {stagePrevious}}
+			if diff := cmp.Diff(want, sm.stages, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("stages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantCalls, sm.takeCalls()); diff != "" {
+				t.Errorf("Secrets Manager calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestScheduledCurrentMovedMidRotation moves AWSCURRENT while an inline run
+// rotates on the stages it described: a rollback to the version holding
+// AWSPREVIOUS (whose token the run would revoke by those stages), or a
+// version someone else put. Secrets Manager refuses the run's read of
+// AWSPREVIOUS or its move of AWSCURRENT: the rotation fails in finishSecret,
+// nothing is revoked, and AWSCURRENT stays where the other actor put it.
+func TestScheduledCurrentMovedMidRotation(t *testing.T) {
+	t.Parallel()
+	for _, rollback := range []bool{true, false} {
+		name := map[bool]string{true: "rolled back to AWSPREVIOUS", false: "another version put"}[rollback]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r, sm, srv, fx := fakeWorld(t)
+			older := srv.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(2 * day)})
+			sm.values["vP"] = withAccessToken(t, sm.values["v0"], older)
+			sm.stages["vP"] = []string{stagePrevious}
+			moveTo := "vP"
+			if !rollback {
+				moveTo = "vX"
+				sm.values["vX"] = withAccessToken(t, sm.values["v0"], srv.IssueToken(minttest.TokenSpec{
+					UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(60 * day)}))
+			}
+			sm.beforePut = func() {
+				sm.mu.Lock()
+				defer sm.mu.Unlock()
+				sm.beforePut = nil
+				sm.moveLabel(stagePrevious, "v0")
+				sm.moveLabel(stageCurrent, moveTo)
+			}
+			results, _ := fakeFleet(r, sm).run(t.Context(), []string{sm.arn}, false, modeInline)
+			res := results[0]
+			if res.Status != statusFailed || res.Step != stepFinish || res.ErrorType != "SecretsManagerError" {
+				t.Fatalf("result = %+v; want failed in finishSecret with SecretsManagerError", res)
+			}
+			for _, tok := range srv.Tokens() {
+				if tok.Revoked {
+					t.Errorf("token %s… was revoked; want none", tok.Value[:8])
+				}
+			}
+			if got := versionWith(sm.stages, stageCurrent); got != moveTo {
+				t.Errorf("AWSCURRENT is on %s; want %s", got, moveTo)
+			}
+			token := versionToken(sm.arn, "v0")
+			if !slices.Contains(sm.stages[token], stagePending) {
+				t.Errorf("version %s has labels %v; want AWSPENDING, the stored token kept for a later run", token, sm.stages[token])
 			}
 		})
 	}

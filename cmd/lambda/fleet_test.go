@@ -281,10 +281,11 @@ func TestRotationCalls(t *testing.T) {
 			mode: modeInline,
 			want: []calls{{
 				graph: []string{"debug_token current", "oauth/access_token current", "debug_token new"},
-				// AWSCURRENT, the app secret and the absent AWSPENDING are
-				// read once each; DescribeSecret starts each step; finishing
-				// moves AWSCURRENT and then takes AWSPENDING off.
-				sm: map[string]int{"DescribeSecret": 4, "GetSecretValue": 3, "PutSecretValue": 1, "UpdateSecretVersionStage": 2},
+				// One DescribeSecret: its stages serve the four steps, and
+				// showed no version of this token, so AWSPENDING is not read.
+				// AWSCURRENT and the app secret are read once each;
+				// finishing moves AWSCURRENT and then takes AWSPENDING off.
+				sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "PutSecretValue": 1, "UpdateSecretVersionStage": 2},
 			}},
 		},
 		{
@@ -292,6 +293,9 @@ func TestRotationCalls(t *testing.T) {
 			mode: modeFanOut,
 			want: []calls{
 				{graph: []string{"debug_token current"}, sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "RotateSecret": 1}},
+				// Each invocation stands alone: it describes the secret, and
+				// createSecret reads the (empty) AWSPENDING version Secrets
+				// Manager made.
 				{ // createSecret: AWSCURRENT, the absent AWSPENDING, the app secret
 					graph: []string{"debug_token current", "oauth/access_token current", "debug_token new"},
 					sm:    map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "PutSecretValue": 1},
@@ -489,7 +493,13 @@ func TestThrottleWait(t *testing.T) {
 			for i := range tc.secrets {
 				ids = append(ids, w.putSecret(fmt.Sprintf("s%d", i), w.baseFields(w.issue(5*day))))
 			}
-			w.srv.FailNext(minttest.EndpointDebugToken, throttle(w.fx.BusinessID))
+			// Every secret's first call is throttled. With one throttle, the
+			// other secret's debug_token may be answered first and its refresh
+			// sent before the throttling answer reaches the pacer, which
+			// learns only from answers: a race this test does not control.
+			fault := throttle(w.fx.BusinessID)
+			fault.Times = tc.secrets
+			w.srv.FailNext(minttest.EndpointDebugToken, fault)
 			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
 			defer cancel()
 			done := make(chan Response, 1)

@@ -77,8 +77,9 @@ type rotator struct {
 
 // rotation is one rotation of one secret, identified by its version token.
 // The rotation-event path builds one per invocation. The scheduled path
-// carries one through all four steps in-process, so the current value, the
-// referenced secrets and debug_token answers are read once per rotation.
+// carries one through all four steps in-process, so the stages, the current
+// value, the referenced secrets and debug_token answers are read once per
+// rotation.
 type rotation struct {
 	secretID      string // as given: name or ARN
 	token         string // ClientRequestToken: the new version's ID
@@ -91,9 +92,14 @@ type rotation struct {
 
 	arn    string
 	stages map[string][]string // VersionIdsToStages, from the last DescribeSecret
-	// described is a DescribeSecret answer the next begin may use instead
-	// of calling again (the scheduled path has just made that call).
-	described *secretsmanager.DescribeSecretOutput
+	// known marks stages as what Secrets Manager holds: described by this
+	// rotation, and changed since only by its own writes, each of which
+	// Secrets Manager accepted (see recordStage). begin then checks them
+	// instead of describing the secret again. Only the scheduled path sets
+	// it, where one run drives all four steps; a write refused as a conflict
+	// clears it, so the next step describes again. An event-path invocation
+	// runs one step and always describes.
+	known bool
 
 	current     *secretDoc      // AWSCURRENT's value
 	currentInfo *mint.TokenInfo // debug_token of current.AccessToken
@@ -136,19 +142,28 @@ func (r *rotator) runStep(ctx context.Context, rot *rotation, step string) (stri
 // rotation templates do: rotation not explicitly disabled, the token is a
 // version of the secret, and either that version is already AWSCURRENT
 // (the step has nothing to do: report true) or it is AWSPENDING.
+//
+// In the scheduled path the stages are usually known (see rotation.known):
+// the run's first DescribeSecret, updated by the rotation's own writes.
+// Secrets Manager still has the last word where it matters, because the
+// calls that act on the stages name what they expect: PutSecretValue the
+// version token (a concurrent run that stored it first makes it fail as a
+// conflict), UpdateSecretVersionStage the version it takes AWSCURRENT from,
+// and the read before a revoke the AWSPREVIOUS label. Had another run or
+// actor moved AWSCURRENT meanwhile, that call fails, and so does the
+// rotation, with nothing revoked and AWSCURRENT where the other put it.
 func (r *rotator) begin(ctx context.Context, rot *rotation, step string) (alreadyCurrent bool, err error) {
-	desc := rot.described
-	rot.described = nil
-	if desc == nil {
-		desc, err = r.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.secretID)})
+	if !rot.known {
+		desc, err := r.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.secretID)})
 		if err != nil {
 			return false, smErr(step, rot.name(), "DescribeSecret", err)
 		}
-	}
-	rot.arn = aws.ToString(desc.ARN)
-	rot.stages = desc.VersionIdsToStages
-	if !rot.scheduled && desc.RotationEnabled != nil && !*desc.RotationEnabled {
-		return false, stateErr(step, rot.arn, "rotation is disabled for this secret")
+		rot.arn = aws.ToString(desc.ARN)
+		rot.stages = desc.VersionIdsToStages
+		if !rot.scheduled && desc.RotationEnabled != nil && !*desc.RotationEnabled {
+			return false, stateErr(step, rot.arn, "rotation is disabled for this secret")
+		}
+		rot.known = rot.scheduled
 	}
 	labels, ok := rot.stages[rot.token]
 	if !ok {
@@ -165,6 +180,33 @@ func (r *rotator) begin(ctx context.Context, rot *rotation, step string) (alread
 		return false, stateErr(step, rot.arn, "version %s is not AWSPENDING (its labels: %v)", rot.token, labels)
 	}
 	return false, nil
+}
+
+// recordStage notes in the known stages what a write that Secrets Manager
+// accepted did: label is now on version, and on no other version.
+func (rot *rotation) recordStage(label, version string) {
+	if rot.stages == nil {
+		rot.stages = map[string][]string{}
+	}
+	for v, labels := range rot.stages {
+		if v != version && slices.Contains(labels, label) {
+			rot.dropStage(label, v)
+		}
+	}
+	if version != "" && !slices.Contains(rot.stages[version], label) {
+		rot.stages[version] = append(slices.Clone(rot.stages[version]), label)
+	}
+}
+
+// dropStage notes that label is off version. A version left without labels
+// leaves VersionIdsToStages, as DescribeSecret omits it.
+func (rot *rotation) dropStage(label, version string) {
+	labels := slices.DeleteFunc(slices.Clone(rot.stages[version]), func(l string) bool { return l == label })
+	if len(labels) == 0 {
+		delete(rot.stages, version)
+		return
+	}
+	rot.stages[version] = labels
 }
 
 // versionWith returns the version that holds label, or "".
@@ -285,11 +327,19 @@ func (r *rotator) createSecret(ctx context.Context, rot *rotation) (string, erro
 	if err != nil {
 		return "", err
 	}
-	if _, found, err := r.loadPending(ctx, rot, step); err != nil || found {
-		if err == nil {
-			r.log.InfoContext(ctx, "AWSPENDING already holds a value: nothing minted", "step", step, "secret_arn", rot.arn, "version_id", rot.token)
+	// A version that the stages do not list (the scheduled path's fresh
+	// version token) has no value to find: reading it would only answer
+	// ResourceNotFound. A listed one (a retried run resuming, an empty
+	// placeholder Secrets Manager made) is read: only a value there means
+	// nothing to mint. Should a concurrent run store this version after the
+	// stages were described, PutSecretValue refuses the second value below.
+	if _, listed := rot.stages[rot.token]; listed || !rot.scheduled {
+		if _, found, err := r.loadPending(ctx, rot, step); err != nil || found {
+			if err == nil {
+				r.log.InfoContext(ctx, "AWSPENDING already holds a value: nothing minted", "step", step, "secret_arn", rot.arn, "version_id", rot.token)
+			}
+			return outcomeExists, err
 		}
-		return outcomeExists, err
 	}
 	app, err := r.app(ctx, rot, step, cur)
 	if err != nil {
@@ -347,7 +397,9 @@ func (r *rotator) createSecret(ctx context.Context, rot *rotation) (string, erro
 	if _, err := r.sm.PutSecretValue(ctx, in); err != nil {
 		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
 		if isExists(err) {
-			// Another invocation stored this version first: use its value.
+			// Another invocation stored this version first: use its value,
+			// and describe the stages again, which it may have moved on.
+			rot.known = false
 			r.log.InfoContext(ctx, "AWSPENDING was stored by a concurrent run; the token minted here was revoked",
 				"step", step, "secret_arn", rot.arn, "version_id", rot.token)
 			return outcomeExists, nil
@@ -358,6 +410,7 @@ func (r *rotator) createSecret(ctx context.Context, rot *rotation) (string, erro
 	if err != nil { // cannot happen: value is cur with string fields replaced
 		return "", formatErr(step, rot.arn, err)
 	}
+	rot.recordStage(stagePending, rot.token)
 	rot.pending = stored
 	if derr == nil {
 		rot.pendingInfo = newInfo
@@ -575,6 +628,10 @@ func (r *rotator) finishSecret(ctx context.Context, rot *rotation) (string, erro
 	if _, err := r.sm.UpdateSecretVersionStage(ctx, in); err != nil {
 		return "", smErr(step, rot.arn, "UpdateSecretVersionStage AWSCURRENT", err)
 	}
+	if curVersion != "" { // Secrets Manager gives AWSPREVIOUS to the version AWSCURRENT left
+		rot.recordStage(stagePrevious, curVersion)
+	}
+	rot.recordStage(stageCurrent, rot.token)
 	r.log.InfoContext(ctx, "AWSCURRENT moved", "step", step, "secret_arn", rot.arn, "version_id", rot.token, "previous_version_id", curVersion)
 	if rot.scheduled {
 		// Secrets Manager strips AWSPENDING after a rotation it ran; a
@@ -587,18 +644,24 @@ func (r *rotator) finishSecret(ctx context.Context, rot *rotation) (string, erro
 		})
 		if err != nil {
 			r.log.WarnContext(ctx, "could not remove AWSPENDING from the new current version", "step", step, "secret_arn", rot.arn, "error", err.Error())
+		} else {
+			rot.dropStage(stagePending, rot.token)
 		}
 	}
 	return outcomeFinished, nil
 }
 
-// revokeVersion revokes the token stored in version. It never revokes a
-// token that the current or pending version also holds.
+// revokeVersion revokes the token stored in version, the one the stages
+// show with AWSPREVIOUS. It never revokes a token that the current or
+// pending version also holds. The read names the label too, so Secrets
+// Manager confirms it: had AWSCURRENT moved since the stages were described
+// (AWSPREVIOUS moves with it), the read fails and nothing is revoked.
 func (r *rotator) revokeVersion(ctx context.Context, rot *rotation, version string, pending *secretDoc) error {
 	const step = stepFinish
 	out, err := r.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId:  aws.String(rot.arn),
-		VersionId: aws.String(version),
+		SecretId:     aws.String(rot.arn),
+		VersionId:    aws.String(version),
+		VersionStage: aws.String(stagePrevious),
 	})
 	if err != nil {
 		if isNotFound(err) {

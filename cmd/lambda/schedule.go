@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"sync"
@@ -239,7 +240,10 @@ func (f *fleet) one(ctx context.Context, id string, force bool, mode string, cla
 		}
 	}
 	token := versionToken(res.SecretARN, curVersion)
-	rot := &rotation{secretID: res.SecretARN, token: token, scheduled: true, refs: refs, arn: res.SecretARN, described: desc}
+	// The four steps check these stages instead of describing the secret
+	// again; the rotation keeps them up to date with its own writes.
+	rot := &rotation{secretID: res.SecretARN, token: token, scheduled: true, refs: refs, arn: res.SecretARN,
+		stages: maps.Clone(desc.VersionIdsToStages), known: true}
 
 	pendingVersion := ""
 	for v, labels := range desc.VersionIdsToStages {

@@ -143,6 +143,7 @@ func TestScheduledRetryResumes(t *testing.T) {
 	}
 
 	c.set("UpdateSecretVersionStage", false)
+	w.calls.take()
 	second, err := w.h.Handle(t.Context(), directEventJSON(false, id))
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +157,12 @@ func TestScheduledRetryResumes(t *testing.T) {
 	}
 	if got := w.versionWith(id, stageCurrent); got != r.VersionID {
 		t.Errorf("AWSCURRENT is on %s; want %s", got, r.VersionID)
+	}
+	// The describe showed the version of this token, so the retried run
+	// reads it (AWSCURRENT, AWSPENDING, the app secret) and stores nothing.
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "UpdateSecretVersionStage": 2}
+	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
+		t.Errorf("Secrets Manager calls of the retried run (-want +got):\n%s", diff)
 	}
 }
 
@@ -175,10 +182,11 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
 		t.Errorf("Graph calls (-want +got):\n%s", diff)
 	}
-	// AWSCURRENT, the app secret and the absent AWSPENDING are read once
-	// each; DescribeSecret starts each step; finishing moves AWSCURRENT and
-	// then takes AWSPENDING off.
-	wantSM := map[string]int{"DescribeSecret": 4, "GetSecretValue": 3, "PutSecretValue": 1, "UpdateSecretVersionStage": 2}
+	// One DescribeSecret, whose stages the four steps check; AWSCURRENT and
+	// the app secret are read once each, and AWSPENDING not at all (the
+	// describe showed no version of this token); finishing moves AWSCURRENT
+	// and then takes AWSPENDING off.
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "PutSecretValue": 1, "UpdateSecretVersionStage": 2}
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls (-want +got):\n%s", diff)
 	}
@@ -194,7 +202,7 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
 		t.Errorf("Graph calls, second generation (-want +got):\n%s", diff)
 	}
-	wantSM["GetSecretValue"] = 4
+	wantSM["GetSecretValue"] = 3
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls, second generation (-want +got):\n%s", diff)
 	}
