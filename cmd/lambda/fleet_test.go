@@ -553,7 +553,7 @@ func TestFleetPacing(t *testing.T) {
 	t.Parallel()
 	const n = 24
 	run := func(t *testing.T, ctx context.Context, graph worldOption) (*Summary, time.Duration) {
-		w := newWorld(t, graph, withConfig(func(c *config) { c.concurrency = 8 }))
+		w := newWorld(t, graph, withConfig(func(c *config) { c.concurrency = 4 }))
 		w.srv.SetRateLimit(40, time.Second)
 		var ids []string
 		for i := range n {

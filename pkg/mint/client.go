@@ -218,7 +218,10 @@ type call struct {
 	// error or a non-Graph 5xx once the request was written). Calls that
 	// create tokens are not: a lost answer may hide a live token.
 	idempotent bool
-	secrets    []string // values to redact from every error
+	// unpaced calls skip Pacing's waits: revocations end a token's life, and
+	// waiting out a throttle could leave the token live past the deadline.
+	unpaced bool
+	secrets []string // values to redact from every error
 }
 
 func (cl *call) name() string { return cl.method + " " + cl.path }
@@ -229,7 +232,7 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 	// A proof is derived from secrets; Graph may echo it, so it is one too.
 	red := newRedactor(append(cl.secrets, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof"))...)
 	for attempt := 1; ; attempt++ {
-		if c.pacer != nil {
+		if c.pacer != nil && !cl.unpaced {
 			if err := c.pacer.wait(ctx); err != nil {
 				return nil, fmt.Errorf("mint: %s: %w", cl.name(), err)
 			}

@@ -295,6 +295,8 @@ type RevokeRequest struct {
 // It calls GET /oauth/revoke with client_id, client_secret and revoke_token,
 // the method Meta documents; the calling token goes in the Authorization
 // header. The query is removed from every error this method returns.
+// Revocations skip Pacing's waits (see WithPacing), so that a token can be
+// ended even while Meta throttles other calls; retries still apply.
 // Revoking an already revoked token succeeds when another valid token is the
 // caller; when the revoked token is its own caller, Graph answers code 190
 // (ErrInvalidToken), which callers may take as "already revoked".
@@ -321,6 +323,7 @@ func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
 		},
 		token:      caller,
 		idempotent: true,
+		unpaced:    true,
 		secrets:    []string{r.Token, caller, r.App.Secret},
 	})
 }
@@ -354,6 +357,7 @@ func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) 
 		query:      c.withProof(url.Values{}, r.App.Secret, r.AccessToken),
 		token:      r.AccessToken,
 		idempotent: true,
+		unpaced:    true,
 		secrets:    []string{r.AccessToken, r.App.Secret},
 	})
 }

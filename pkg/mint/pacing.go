@@ -15,6 +15,7 @@ import (
 // closer usage gets to 100 percent. When Graph throttles and says when access
 // returns (estimated_time_to_regain_access), every call waits until then.
 //
+// Revocations are not paced: ending a token must not wait behind a throttle.
 // A wait that would pass the context's deadline is not started: the call
 // fails at once with an error matching context.DeadlineExceeded, so a caller
 // working through a batch can stop and report what is left.

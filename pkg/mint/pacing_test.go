@@ -3,6 +3,9 @@ package mint
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,3 +60,35 @@ func TestPacerWaitsOutRegainAccess(t *testing.T) {
 		t.Errorf("blockedUntil = %v; want now+2m", p.blockedUntil)
 	}
 }
+
+func TestRevocationIsNotPaced(t *testing.T) {
+	t.Parallel()
+	var calls int
+	c, err := NewClient(WithPacing(Pacing{}), WithHTTPClient(&http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"success":true}`)), Request: r}, nil
+	})}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pacer.observe(Usage{RegainAccessIn: time.Hour}, true) // Meta said: wait an hour
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	app := App{ID: "2000", Secret: "s"}
+	if _, err := c.DebugToken(ctx, app, "t"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("DebugToken() while blocked = %v; want it to give up at once", err)
+	}
+	if err := c.RevokeAccessToken(ctx, RevokeRequest{App: app, Token: "t"}); err != nil {
+		t.Errorf("RevokeAccessToken() while blocked = %v; want it sent", err)
+	}
+	if err := c.RevokeAllAccessTokens(ctx, RevokeAllRequest{SystemUserID: "4000", AccessToken: "t"}); err != nil {
+		t.Errorf("RevokeAllAccessTokens() while blocked = %v; want it sent", err)
+	}
+	if calls != 2 {
+		t.Errorf("requests sent = %d; want 2 (the revocations only)", calls)
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
