@@ -122,17 +122,7 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	var resp struct {
-		AccessToken string  `json:"access_token"`
-		ExpiresIn   flexInt `json:"expires_in"`
-	}
-	if err := decodeJSON("POST /{system-user-id}/access_tokens", body, &resp); err != nil {
-		return nil, err
-	}
-	if resp.AccessToken == "" {
-		return nil, fmt.Errorf("mint: POST /{system-user-id}/access_tokens: the response has no access_token")
-	}
-	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
+	return c.decodeToken("POST /{system-user-id}/access_tokens", body)
 }
 
 // DebugToken inspects inputToken with the app access token of app.
@@ -268,17 +258,7 @@ func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	var resp struct {
-		AccessToken string  `json:"access_token"`
-		ExpiresIn   flexInt `json:"expires_in"`
-	}
-	if err := decodeJSON("POST /oauth/access_token", body, &resp); err != nil {
-		return nil, err
-	}
-	if resp.AccessToken == "" {
-		return nil, fmt.Errorf("mint: POST /oauth/access_token: the response has no access_token")
-	}
-	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
+	return c.decodeToken("POST /oauth/access_token", body)
 }
 
 // RevokeRequest is the input of RevokeAccessToken.
@@ -463,6 +443,21 @@ func (c *Client) expiry(expiresIn int64) time.Time {
 		return time.Time{}
 	}
 	return c.now().Add(time.Duration(expiresIn) * time.Second).UTC().Truncate(time.Second)
+}
+
+// decodeToken reads Graph's answer to a call that issues a token.
+func (c *Client) decodeToken(name string, body []byte) (*Token, error) {
+	var resp struct {
+		AccessToken string  `json:"access_token"`
+		ExpiresIn   flexInt `json:"expires_in"`
+	}
+	if err := decodeJSON(name, body, &resp); err != nil {
+		return nil, err
+	}
+	if resp.AccessToken == "" {
+		return nil, fmt.Errorf("mint: %s: the response has no access_token", name)
+	}
+	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
 }
 
 func unixOrZero(sec int64) time.Time {
