@@ -80,6 +80,18 @@ func TestInstallApp(t *testing.T) {
 	install := func(systemUserID string, params url.Values) request {
 		return request{method: http.MethodPost, path: "/v27.0/" + systemUserID + "/applications", params: params}
 	}
+	// installWith asks to install appID for systemUserID with token.
+	installWith := func(systemUserID, appID, token string) request {
+		return install(systemUserID, url.Values{"business_app": {appID}, "access_token": {token}})
+	}
+	// seedProofApp seeds business 51 with app 52, which requires an
+	// appsecret_proof, and system user 53, and returns a token of 53 for 52.
+	seedProofApp := func(w *world) string {
+		w.srv.AddBusiness(Business{ID: "51"})
+		w.srv.AddApp(App{ID: "52", Secret: "s52", BusinessID: "51", RequireProof: true})
+		w.srv.AddSystemUser(SystemUser{ID: "53", BusinessID: "51"})
+		return w.srv.IssueToken(TokenSpec{UserID: "53", AppID: "52"})
+	}
 	wantInstalled := func(t *testing.T, w *world, _ result) {
 		t.Helper()
 		if got := w.srv.Installs(w.fx.SystemUserID); !slices.Equal(got, []string{w.fx.AppID}) {
@@ -95,7 +107,7 @@ func TestInstallApp(t *testing.T) {
 	runCases(t, []apiCase{{
 		name: "admin system user token",
 		req: func(t *testing.T, w *world) request {
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.fx.AppID}, "access_token": {w.fx.AdminToken}})
+			return installWith(w.fx.SystemUserID, w.fx.AppID, w.fx.AdminToken)
 		},
 		check: func(t *testing.T, w *world, res result) {
 			t.Helper()
@@ -108,21 +120,21 @@ func TestInstallApp(t *testing.T) {
 		name: "twice is idempotent",
 		req: func(t *testing.T, w *world) request {
 			w.install(t, w.fx.SystemUserID)
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.fx.AppID}, "access_token": {w.fx.AdminToken}})
+			return installWith(w.fx.SystemUserID, w.fx.AppID, w.fx.AdminToken)
 		},
 		check: wantInstalled,
 	}, {
 		name: "admin user token",
 		req: func(t *testing.T, w *world) request {
 			tok := w.srv.IssueToken(TokenSpec{Type: "USER", UserID: "777", BusinessID: w.fx.BusinessID, AppID: w.fx.AppID})
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.fx.AppID}, "access_token": {tok}})
+			return installWith(w.fx.SystemUserID, w.fx.AppID, tok)
 		},
 		check: wantInstalled,
 	}, {
 		name: "system user token",
 		req: func(t *testing.T, w *world) request {
 			tok := w.srv.IssueToken(TokenSpec{UserID: w.fx.SystemUserID, AppID: w.fx.AppID})
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.fx.AppID}, "access_token": {tok}})
+			return installWith(w.fx.SystemUserID, w.fx.AppID, tok)
 		},
 		check: wantInstalled,
 	}, {
@@ -146,21 +158,14 @@ func TestInstallApp(t *testing.T) {
 	}, {
 		name: "proof required by the app and missing",
 		req: func(t *testing.T, w *world) request {
-			w.srv.AddBusiness(Business{ID: "51"})
-			w.srv.AddApp(App{ID: "52", Secret: "s52", BusinessID: "51", RequireProof: true})
-			w.srv.AddSystemUser(SystemUser{ID: "53", BusinessID: "51"})
-			tok := w.srv.IssueToken(TokenSpec{UserID: "53", AppID: "52"})
-			return install("53", url.Values{"business_app": {"52"}, "access_token": {tok}})
+			return installWith("53", "52", seedProofApp(w))
 		},
 		wantCode:    100,
 		wantMessage: "API calls from the server require an appsecret_proof argument",
 	}, {
 		name: "proof required by the app and sent",
 		req: func(t *testing.T, w *world) request {
-			w.srv.AddBusiness(Business{ID: "51"})
-			w.srv.AddApp(App{ID: "52", Secret: "s52", BusinessID: "51", RequireProof: true})
-			w.srv.AddSystemUser(SystemUser{ID: "53", BusinessID: "51"})
-			tok := w.srv.IssueToken(TokenSpec{UserID: "53", AppID: "52"})
+			tok := seedProofApp(w)
 			return install("53", url.Values{"business_app": {"52"}, "access_token": {tok}, "appsecret_proof": {proof("s52", tok)}})
 		},
 	}, {
@@ -173,7 +178,7 @@ func TestInstallApp(t *testing.T) {
 	}, {
 		name: "unknown app",
 		req: func(t *testing.T, w *world) request {
-			return install(w.fx.SystemUserID, url.Values{"business_app": {"12345"}, "access_token": {w.fx.AdminToken}})
+			return installWith(w.fx.SystemUserID, "12345", w.fx.AdminToken)
 		},
 		wantCode:    100,
 		wantMessage: "(#100) Param business_app must be a valid app ID",
@@ -181,7 +186,7 @@ func TestInstallApp(t *testing.T) {
 	}, {
 		name: "app of another business",
 		req: func(t *testing.T, w *world) request {
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.otherAppID}, "access_token": {w.fx.AdminToken}})
+			return installWith(w.fx.SystemUserID, w.otherAppID, w.fx.AdminToken)
 		},
 		wantCode:    200,
 		wantMessage: "(#200) The app must belong to the same business as the system user",
@@ -189,7 +194,7 @@ func TestInstallApp(t *testing.T) {
 	}, {
 		name: "unknown system user",
 		req: func(t *testing.T, w *world) request {
-			return install("555", url.Values{"business_app": {w.fx.AppID}, "access_token": {w.fx.AdminToken}})
+			return installWith("555", w.fx.AppID, w.fx.AdminToken)
 		},
 		wantCode:    100,
 		wantSubcode: 33,
@@ -197,14 +202,14 @@ func TestInstallApp(t *testing.T) {
 	}, {
 		name: "caller of another business",
 		req: func(t *testing.T, w *world) request {
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.fx.AppID}, "access_token": {w.otherToken}})
+			return installWith(w.fx.SystemUserID, w.fx.AppID, w.otherToken)
 		},
 		wantCode: 200,
 		check:    wantNotInstalled,
 	}, {
 		name: "app token",
 		req: func(t *testing.T, w *world) request {
-			return install(w.fx.SystemUserID, url.Values{"business_app": {w.fx.AppID}, "access_token": {w.appToken()}})
+			return installWith(w.fx.SystemUserID, w.fx.AppID, w.appToken())
 		},
 		wantCode: 200,
 	}, {

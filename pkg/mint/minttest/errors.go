@@ -18,6 +18,12 @@ func methodError(msg string) *Error {
 	return &Error{Type: "GraphMethodException", Code: 100, Message: msg}
 }
 
+// withSubcode sets e's error_subcode and returns e.
+func withSubcode(e *Error, subcode int) *Error {
+	e.Subcode = subcode
+	return e
+}
+
 func errBadBody() *Error {
 	return oauthError(100, "(#100) The request parameters could not be parsed")
 }
@@ -36,11 +42,9 @@ func errMethodOverride() *Error {
 }
 
 func errUnsupported(method, id string) *Error {
-	e := methodError(fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, "+
+	return withSubcode(methodError(fmt.Sprintf("Unsupported %s request. Object with ID '%s' does not exist, "+
 		"cannot be loaded due to missing permissions, or does not support this operation.",
-		strings.ToLower(method), id))
-	e.Subcode = 33
-	return e
+		strings.ToLower(method), id)), 33)
 }
 
 func errConflictingTokens() *Error {
@@ -60,15 +64,11 @@ func errInvalidToken() *Error {
 const expiredLayout = "Monday, 02-Jan-06 15:04:05 MST"
 
 func errExpired(at time.Time) *Error {
-	e := oauthError(190, "Error validating access token: Session has expired on "+at.UTC().Format(expiredLayout)+".")
-	e.Subcode = 463
-	return e
+	return withSubcode(oauthError(190, "Error validating access token: Session has expired on "+at.UTC().Format(expiredLayout)+"."), 463)
 }
 
 func errRevoked() *Error {
-	e := oauthError(190, "Error validating access token: The session was invalidated explicitly using an API call.")
-	e.Subcode = 466
-	return e
+	return withSubcode(oauthError(190, "Error validating access token: The session was invalidated explicitly using an API call."), 466)
 }
 
 func errProofMissing() *Error {

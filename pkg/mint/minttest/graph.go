@@ -15,11 +15,7 @@ import (
 // postApplications installs business_app for the system user:
 // POST /{system-user-id}/applications.
 func (s *Server) postApplications(c *call) reply {
-	who, e := s.authenticateLocked(c, false)
-	if e != nil {
-		return failure(e)
-	}
-	su, e := s.managedSystemUserLocked(c, who)
+	su, e := s.managedSystemUserLocked(c, false)
 	if e != nil {
 		return failure(e)
 	}
@@ -37,11 +33,7 @@ func (s *Server) postApplications(c *call) reply {
 // postAccessTokens mints a system user token:
 // POST /{system-user-id}/access_tokens.
 func (s *Server) postAccessTokens(c *call) reply {
-	who, e := s.authenticateLocked(c, true)
-	if e != nil {
-		return failure(e)
-	}
-	su, e := s.managedSystemUserLocked(c, who)
+	su, e := s.managedSystemUserLocked(c, true)
 	if e != nil {
 		return failure(e)
 	}
@@ -82,11 +74,7 @@ func (s *Server) postAccessTokens(c *call) reply {
 // deleteAccessTokens revokes every token of the system user:
 // DELETE /{system-user-id}/access_tokens.
 func (s *Server) deleteAccessTokens(c *call) reply {
-	who, e := s.authenticateLocked(c, false)
-	if e != nil {
-		return failure(e)
-	}
-	su, e := s.managedSystemUserLocked(c, who)
+	su, e := s.managedSystemUserLocked(c, false)
 	if e != nil {
 		return failure(e)
 	}
@@ -371,9 +359,14 @@ func nextPageURL(c *call, limit int, after string) string {
 	return u.String()
 }
 
-// managedSystemUserLocked returns the system user of the path, which the
+// managedSystemUserLocked authenticates the caller (see authenticateLocked
+// for proofRequired), then returns the system user of the path, which the
 // caller must be allowed to manage: the caller belongs to its business.
-func (s *Server) managedSystemUserLocked(c *call, who principal) (*SystemUser, *Error) {
+func (s *Server) managedSystemUserLocked(c *call, proofRequired bool) (*SystemUser, *Error) {
+	who, e := s.authenticateLocked(c, proofRequired)
+	if e != nil {
+		return nil, e
+	}
 	su := s.systemUsers[c.objectID]
 	if su == nil {
 		return nil, errUnsupported(c.method, c.objectID)
