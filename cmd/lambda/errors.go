@@ -146,21 +146,22 @@ func errorType(err error) string {
 // isNotFound reports whether err is Secrets Manager's ResourceNotFoundException,
 // the only error that means "absent".
 func isNotFound(err error) bool {
-	var nf *types.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return true
-	}
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException"
+	return isException[*types.ResourceNotFoundException](err, "ResourceNotFoundException")
 }
 
 // isExists reports whether err is Secrets Manager's ResourceExistsException:
 // a PutSecretValue with a version ID that already holds another value.
 func isExists(err error) bool {
-	var ex *types.ResourceExistsException
-	if errors.As(err, &ex) {
+	return isException[*types.ResourceExistsException](err, "ResourceExistsException")
+}
+
+// isException reports whether err is the Secrets Manager exception E: as
+// its typed error, or as any API error with its code.
+func isException[E error](err error, code string) bool {
+	var typed E
+	if errors.As(err, &typed) {
 		return true
 	}
 	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "ResourceExistsException"
+	return errors.As(err, &api) && api.ErrorCode() == code
 }

@@ -25,19 +25,14 @@ import (
 
 // runEvent is a direct event with a mode.
 func runEvent(mode string, force bool, ids ...string) json.RawMessage {
-	if ids == nil {
-		ids = []string{}
-	}
-	b, _ := json.Marshal(map[string]any{"rotate": ids, "force": force, "mode": mode})
+	ev := directEventFields(force, ids)
+	ev["mode"] = mode
+	b, _ := json.Marshal(ev)
 	return b
 }
 
 func secretIDs(resp Response) []string {
-	var ids []string
-	for _, r := range resp.Results {
-		ids = append(ids, r.SecretID)
-	}
-	return ids
+	return resultFields(resp, func(r SecretResult) string { return r.SecretID })
 }
 
 // TestTagFilter checks which secrets a run takes with METAMINT_SECRET_TAG:

@@ -234,12 +234,9 @@ func (r *rotator) loadCurrent(ctx context.Context, rot *rotation, step string) (
 		}
 		return nil, smErr(step, rot.name(), "GetSecretValue AWSCURRENT", err)
 	}
-	if out.SecretString == nil {
-		return nil, formatErr(step, rot.name(), errors.New("AWSCURRENT holds binary data; metamint needs a JSON SecretString"))
-	}
-	doc, err := parseSecret(*out.SecretString)
+	doc, err := parseStored(rot, step, stageCurrent, out)
 	if err != nil {
-		return nil, formatErr(step, rot.name(), fmt.Errorf("AWSCURRENT: %w", err))
+		return nil, err
 	}
 	r.warnUnlisted(ctx, rot, step, doc)
 	rot.current = doc
@@ -263,15 +260,24 @@ func (r *rotator) loadPending(ctx context.Context, rot *rotation, step string) (
 		}
 		return nil, false, smErr(step, rot.name(), "GetSecretValue AWSPENDING", err)
 	}
-	if out.SecretString == nil {
-		return nil, true, formatErr(step, rot.name(), errors.New("AWSPENDING holds binary data; metamint needs a JSON SecretString"))
-	}
-	doc, err = parseSecret(*out.SecretString)
-	if err != nil {
-		return nil, true, formatErr(step, rot.name(), fmt.Errorf("AWSPENDING: %w", err))
+	if doc, err = parseStored(rot, step, stagePending, out); err != nil {
+		return nil, true, err
 	}
 	rot.pending = doc
 	return doc, true, nil
+}
+
+// parseStored parses the value of the version holding stage, as
+// GetSecretValue returned it: a JSON SecretString, never binary data.
+func parseStored(rot *rotation, step, stage string, out *secretsmanager.GetSecretValueOutput) (*secretDoc, error) {
+	if out.SecretString == nil {
+		return nil, formatErr(step, rot.name(), errors.New(stage+" holds binary data; metamint needs a JSON SecretString"))
+	}
+	doc, err := parseSecret(*out.SecretString)
+	if err != nil {
+		return nil, formatErr(step, rot.name(), fmt.Errorf("%s: %w", stage, err))
+	}
+	return doc, nil
 }
 
 func (rot *rotation) arnOrID() string {

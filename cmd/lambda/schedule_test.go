@@ -14,20 +14,32 @@ import (
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
-func directEventJSON(force bool, ids ...string) json.RawMessage {
+// directEventFields is a direct event's fields: the secrets to rotate (an
+// empty list, never null, when none) and force.
+func directEventFields(force bool, ids []string) map[string]any {
 	if ids == nil {
 		ids = []string{}
 	}
-	b, _ := json.Marshal(map[string]any{"rotate": ids, "force": force})
+	return map[string]any{"rotate": ids, "force": force}
+}
+
+func directEventJSON(force bool, ids ...string) json.RawMessage {
+	b, _ := json.Marshal(directEventFields(force, ids))
 	return b
 }
 
-func statuses(resp Response) []string {
+// resultFields returns field of each of resp's results, in order; nil when
+// there are none.
+func resultFields(resp Response, field func(SecretResult) string) []string {
 	var s []string
 	for _, r := range resp.Results {
-		s = append(s, r.Status)
+		s = append(s, field(r))
 	}
 	return s
+}
+
+func statuses(resp Response) []string {
+	return resultFields(resp, func(r SecretResult) string { return r.Status })
 }
 
 // TestScheduledRun runs a direct invocation over secrets in every state,
