@@ -27,6 +27,20 @@ type scenario struct {
 	golden     bool // pin stdout and the output file under testdata/
 }
 
+// start makes the scenario's emulator world and the inputs of its run.
+func (sc *scenario) start(t *testing.T) (*world, map[string]string) {
+	t.Helper()
+	w := newWorld(t, sc.serverOpts...)
+	if sc.setup != nil {
+		sc.setup(w)
+	}
+	in := w.inputs()
+	if sc.inputs != nil {
+		sc.inputs(w, in)
+	}
+	return w, in
+}
+
 // installed installs the app for the system user, as a previous run would.
 func installed(w *world) { w.srv.InstallApp(w.systemUserID, w.appID) }
 
@@ -477,14 +491,7 @@ func TestRunMain(t *testing.T) {
 	for _, sc := range mainScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, sc.serverOpts...)
-			if sc.setup != nil {
-				sc.setup(w)
-			}
-			in := w.inputs()
-			if sc.inputs != nil {
-				sc.inputs(w, in)
-			}
+			w, in := sc.start(t)
 			r := runStep(t, w, in, []string{"/metamint-action"}, sc.opts...)
 
 			if sc.wantErr == nil {
@@ -746,14 +753,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	for _, sc := range mainScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, sc.serverOpts...)
-			if sc.setup != nil {
-				sc.setup(w)
-			}
-			in := w.inputs()
-			if sc.inputs != nil {
-				sc.inputs(w, in)
-			}
+			w, in := sc.start(t)
 			m := runStep(t, w, in, []string{"/metamint-action"}, sc.opts...)
 			p := runStep(t, w, postEnv(in, m), []string{"/post"}, sc.opts...)
 			if p.err != nil {

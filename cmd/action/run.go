@@ -241,7 +241,7 @@ func validate(in inputs) (*params, error) {
 		systemUserID: in.systemUserID,
 	}
 	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
-		if id.value != "" && !isNumericID(id.value) {
+		if id.value != "" && !mint.IsGraphID(id.value) {
 			problems = append(problems, fmt.Sprintf("input %s must be a numeric Graph ID (digits only)", id.name))
 		}
 	}
@@ -295,7 +295,7 @@ func validate(in inputs) (*params, error) {
 	if p.version == "" {
 		p.version = mint.DefaultVersion
 	}
-	if _, err := mint.NewClient(mint.WithVersion(p.version)); err != nil {
+	if err := mint.CheckVersion(p.version); err != nil {
 		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, libMessage(err)))
 	}
 
@@ -327,10 +327,6 @@ func hasSpaceOrControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
-func isNumericID(s string) bool {
-	return len(s) <= 32 && !strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-}
-
 func quoteScopes(scopes []string) string {
 	q := make([]string, len(scopes))
 	for i, s := range scopes {
@@ -344,12 +340,13 @@ func quoteScopes(scopes []string) string {
 	return noun + " " + strings.Join(q, ", ") + " " + verb
 }
 
-// libMessage drops mint's prefixes from a validation error, which the
-// annotation reads better without.
+// libMessage drops mint's prefixes, which the annotation reads better
+// without: a refused request shows its reason alone.
 func libMessage(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, mint.ErrInvalidRequest.Error()+": ")
-	return strings.TrimPrefix(msg, "mint: ")
+	if rerr, ok := err.(*mint.RequestError); ok {
+		return rerr.Reason
+	}
+	return strings.TrimPrefix(err.Error(), "mint: ")
 }
 
 func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {

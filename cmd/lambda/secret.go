@@ -223,10 +223,8 @@ func (d *secretDoc) id(key string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("field %q is empty", key)
 	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return "", fmt.Errorf("field %q must be a numeric Graph ID", key)
-		}
+	if !mint.IsGraphID(s) {
+		return "", fmt.Errorf("field %q must be a numeric Graph ID", key)
 	}
 	return s, nil
 }

@@ -415,8 +415,11 @@ func (g *graphFlags) client() (*mint.Client, error) {
 		mint.WithVersion(g.version),
 		mint.WithRetry(mint.DefaultRetryPolicy()),
 	)
+	if rerr, ok := err.(*mint.RequestError); ok {
+		return nil, usagef("%s", rerr.Reason)
+	}
 	if err != nil {
-		return nil, usagef("%s", strings.TrimPrefix(err.Error(), "mint: invalid request: "))
+		return nil, err
 	}
 	return cl, nil
 }

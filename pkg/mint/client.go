@@ -147,21 +147,26 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// validVersion reports whether v has the form vMAJOR.MINOR, such as v27.0.
-// (A hand-written check: a package-level regexp would cost every program that
-// imports mint its compile time at start-up, which a Lambda cold start feels.)
-func validVersion(v string) bool {
+// CheckVersion validates a Graph API version as WithVersion does: the form
+// vMAJOR.MINOR, such as v27.0.
+func CheckVersion(v string) error {
+	// A hand-written check: a package-level regexp would cost every program
+	// that imports mint its compilation at start-up, which a Lambda cold
+	// start feels.
 	major, minor, ok := strings.Cut(strings.TrimPrefix(v, "v"), ".")
-	return strings.HasPrefix(v, "v") && ok && isNumericID(major) && major != "" && major[0] != '0' &&
-		isNumericID(minor) && minor != ""
+	if !strings.HasPrefix(v, "v") || !ok || major == "" || major[0] == '0' || !isDigits(major) ||
+		minor == "" || !isDigits(minor) {
+		return invalidf("graph API version %q is not of the form v27.0", v)
+	}
+	return nil
 }
 
 // WithVersion sets the Graph API version, such as "v27.0", that every
 // request path names.
 func WithVersion(v string) Option {
 	return func(c *Client) error {
-		if !validVersion(v) {
-			return invalidf("graph API version %q is not of the form v27.0", v)
+		if err := CheckVersion(v); err != nil {
+			return err
 		}
 		c.version = v
 		return nil

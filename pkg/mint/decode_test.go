@@ -260,14 +260,14 @@ func TestDecideHonoursRegainAccess(t *testing.T) {
 	}
 }
 
-func TestValidVersion(t *testing.T) {
+func TestCheckVersion(t *testing.T) {
 	t.Parallel()
 	for v, want := range map[string]bool{
 		"v27.0": true, "v1.0": true, "v100.12": true,
 		"27.0": false, "v27": false, "v27.": false, "v.0": false, "v027.0": false, "v27.0.1": false, "v27.x": false, "": false, "V27.0": false,
 	} {
-		if got := validVersion(v); got != want {
-			t.Errorf("validVersion(%q) = %v; want %v", v, got, want)
+		if got := CheckVersion(v) == nil; got != want {
+			t.Errorf("CheckVersion(%q) == nil is %v; want %v", v, got, want)
 		}
 	}
 }

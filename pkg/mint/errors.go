@@ -22,8 +22,21 @@ var ErrInvalidToken = errors.New("mint: invalid access token")
 // invalidf returns a validation error that wraps ErrInvalidRequest. Messages
 // name the input and never include its value when the value may be secret.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+	return &RequestError{Reason: fmt.Sprintf(format, args...)}
 }
+
+// RequestError is the error for a request, option or input refused before
+// anything is sent. It matches ErrInvalidRequest with errors.Is. Reason names
+// the input and never holds a secret, so front ends can show it as it is,
+// under their own names for the input.
+type RequestError struct {
+	Reason string // such as "app secret is empty"
+}
+
+func (e *RequestError) Error() string { return "mint: invalid request: " + e.Reason }
+
+// Is reports whether target is ErrInvalidRequest.
+func (e *RequestError) Is(target error) bool { return target == ErrInvalidRequest }
 
 // GraphError is an error answered by the Graph API, or an HTTP failure status
 // without a Graph error body (then Code is 0). Fields hold Graph's error object

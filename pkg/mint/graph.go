@@ -486,17 +486,21 @@ func requireIDs(pairs ...string) error {
 		if v == "" {
 			return invalidf("%s is empty", name)
 		}
-		if !isNumericID(v) {
+		if !IsGraphID(v) {
 			return invalidf("%s %q is not a numeric Graph ID", name, v)
 		}
 	}
 	return nil
 }
 
-func isNumericID(s string) bool {
-	if len(s) > 32 {
-		return false
-	}
+// IsGraphID reports whether s has the form of a Graph object ID (an app,
+// business or system user ID): 1 to 32 decimal digits. Every Client method
+// checks its IDs this way before sending anything.
+func IsGraphID(s string) bool {
+	return s != "" && isDigits(s) && len(s) <= 32
+}
+
+func isDigits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
 			return false

@@ -86,3 +86,30 @@ func TestSupportedScopesSortedAndComplete(t *testing.T) {
 		t.Errorf("SupportedScopes() returned the package's own slice")
 	}
 }
+
+func TestIsGraphID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{
+		"1": true, "200000000000002": true, "12345678901234567890123456789012": true,
+		"": false, "123456789012345678901234567890123": false, "12a": false, "-1": false, "1/../2": false, " 1": false,
+	} {
+		if got := mint.IsGraphID(id); got != want {
+			t.Errorf("IsGraphID(%q) = %v; want %v", id, got, want)
+		}
+	}
+}
+
+func TestRequestErrorReason(t *testing.T) {
+	t.Parallel()
+	_, err := mint.NewClient(mint.WithVersion("27.0"))
+	var rerr *mint.RequestError
+	if !errors.As(err, &rerr) || !errors.Is(err, mint.ErrInvalidRequest) {
+		t.Fatalf("NewClient(WithVersion(27.0)) = %v; want a *RequestError matching ErrInvalidRequest", err)
+	}
+	if want := `graph API version "27.0" is not of the form v27.0`; rerr.Reason != want {
+		t.Errorf("Reason = %q; want %q", rerr.Reason, want)
+	}
+	if want := "mint: invalid request: " + rerr.Reason; err.Error() != want {
+		t.Errorf("Error() = %q; want %q", err.Error(), want)
+	}
+}
