@@ -23,6 +23,10 @@ type InstallAppRequest struct {
 	// AccessToken is the calling token: an admin user's, an admin system
 	// user's or another system user's, of the same Business Manager. Required.
 	AccessToken string
+	// MintingAppSecret is the secret of the app that generated AccessToken,
+	// when that is not App's app: Meta keys appsecret_proof with the secret
+	// of the calling token's app. Empty means App.Secret.
+	MintingAppSecret string
 }
 
 // InstallApp installs an app for a system user, which must happen once before
@@ -43,10 +47,10 @@ func (c *Client) InstallApp(ctx context.Context, r InstallAppRequest) error {
 	return c.doSuccess(ctx, "POST /{system-user-id}/applications", &call{
 		method:     http.MethodPost,
 		path:       "/" + r.SystemUserID + "/applications",
-		form:       c.withProof(url.Values{"business_app": {r.App.ID}}, r.App.Secret, r.AccessToken),
+		form:       c.withProof(url.Values{"business_app": {r.App.ID}}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
 		token:      r.AccessToken,
 		idempotent: true,
-		secrets:    []string{r.AccessToken, r.App.Secret},
+		secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 }
 
@@ -62,6 +66,10 @@ type TokenRequest struct {
 	// AccessToken is the calling token: an admin user's, an admin system
 	// user's or a system user's, of the same Business Manager. Required.
 	AccessToken string
+	// MintingAppSecret is the secret of the app that generated AccessToken,
+	// when that is not App's app: Meta keys appsecret_proof with the secret
+	// of the calling token's app. Empty means App.Secret.
+	MintingAppSecret string
 	// Scopes are the permissions to grant. At least one is required; each
 	// must be supported (see CheckScopes) unless AllowUnlistedScopes is set.
 	Scopes []string
@@ -115,9 +123,9 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	body, err := c.do(ctx, &call{
 		method:  http.MethodPost,
 		path:    "/" + r.SystemUserID + "/access_tokens",
-		form:    c.withProof(form, r.App.Secret, r.AccessToken),
+		form:    c.withProof(form, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
 		token:   r.AccessToken,
-		secrets: []string{r.AccessToken, r.App.Secret},
+		secrets: []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 	if err != nil {
 		return nil, err
@@ -316,6 +324,10 @@ type RevokeAllRequest struct {
 	// App, when its Secret is set, signs an appsecret_proof for the calling
 	// token.
 	App App
+	// MintingAppSecret is the secret of the app that generated AccessToken,
+	// when that is not App's app: Meta keys appsecret_proof with the secret
+	// of the calling token's app. Empty means App.Secret.
+	MintingAppSecret string
 }
 
 // RevokeAllAccessTokens invalidates every token of a system user.
@@ -334,11 +346,11 @@ func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) 
 	return c.doSuccess(ctx, "DELETE /{system-user-id}/access_tokens", &call{
 		method:     http.MethodDelete,
 		path:       "/" + r.SystemUserID + "/access_tokens",
-		query:      c.withProof(url.Values{}, r.App.Secret, r.AccessToken),
+		query:      c.withProof(url.Values{}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
 		token:      r.AccessToken,
 		idempotent: true,
 		unpaced:    true,
-		secrets:    []string{r.AccessToken, r.App.Secret},
+		secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 }
 
@@ -348,6 +360,10 @@ type SystemUsersRequest struct {
 	AccessToken string // a token of that business; required
 	// App, when its Secret is set, signs an appsecret_proof.
 	App App
+	// MintingAppSecret is the secret of the app that generated AccessToken,
+	// when that is not App's app: Meta keys appsecret_proof with the secret
+	// of the calling token's app. Empty means App.Secret.
+	MintingAppSecret string
 	// PageSize is the number asked for per page; 0 means 100.
 	PageSize int
 }
@@ -385,10 +401,10 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		body, err := c.do(ctx, &call{
 			method:     http.MethodGet,
 			path:       "/" + r.BusinessID + "/system_users",
-			query:      c.withProof(q, r.App.Secret, r.AccessToken),
+			query:      c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
 			token:      r.AccessToken,
 			idempotent: true,
-			secrets:    []string{r.AccessToken, r.App.Secret},
+			secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 		})
 		if err != nil {
 			return nil, err
@@ -412,6 +428,15 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		after = page.Paging.Cursors.After
 	}
 	return nil, fmt.Errorf("mint: GET /{business-id}/system_users: more than %d pages", maxPages)
+}
+
+// proofKey is the secret that keys the proof of a calling token: the
+// minting app's when the caller names one, else the business app's.
+func proofKey(app App, mintingAppSecret string) string {
+	if mintingAppSecret != "" {
+		return mintingAppSecret
+	}
+	return app.Secret
 }
 
 // withProof adds appsecret_proof (and appsecret_time) for token to v, and
