@@ -59,7 +59,7 @@ lint: tools ## gofmt, go vet, actionlint, cfn-lint
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 	$(GO) vet ./...
 	actionlint
-	cfn-lint deploy/template.yaml
+	cfn-lint deploy/*.yaml
 
 .PHONY: test
 test: deps tools lint ## every test: vet, lint, race-enabled shuffled tests, a short fuzz pass
