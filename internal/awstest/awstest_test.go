@@ -168,6 +168,10 @@ func TestFaults(t *testing.T) {
 			if got := rule.Hits(); got != tc.hits {
 				t.Errorf("Hits() = %d; want %d", got, tc.hits)
 			}
+			e.proxy.ResetCalls()
+			if got := e.proxy.CallCounts(); len(got) != 0 {
+				t.Errorf("CallCounts() after ResetCalls = %v; want none", got)
+			}
 		})
 	}
 }
@@ -401,6 +405,7 @@ func TestInjectMisuse(t *testing.T) {
 // Not parallel: it empties PATH.
 func TestMissingMoto(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	t.Chdir(t.TempDir()) // no .tools/bin either
 	_, err := awstest.StartMoto(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "moto_server") {
 		t.Errorf("StartMoto() without moto_server on PATH = %v; want an error naming moto_server", err)

@@ -209,6 +209,14 @@ func (p *Proxy) CallCounts() map[string]int {
 	return m
 }
 
+// ResetCalls sets every operation's count back to zero, between the phases
+// of a test or a measurement. Rules keep their counts.
+func (p *Proxy) ResetCalls() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = map[string]int{}
+}
+
 // Hits returns how many attempts the rule struck so far.
 func (r *Rule) Hits() int {
 	r.p.mu.Lock()

@@ -3,6 +3,7 @@ package awstest_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metamint/metamint/internal/awstest"
 )
@@ -57,5 +58,27 @@ func TestMissingRIE(t *testing.T) {
 	}
 	if _, err := awstest.StartRIE(t.Context(), awstest.RIEConfig{Bootstrap: "/nonexistent"}); err == nil || !strings.Contains(err.Error(), "aws-lambda-rie") {
 		t.Errorf("StartRIE() without aws-lambda-rie = %v; want an error naming it", err)
+	}
+}
+
+func TestParseInitReport(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		out     string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"rie's INIT REPORT line", "x\n28 Nov 2026 16:26:47,154 [INFO] (rapid) INIT REPORT(durationMs: 19.461000)\n", 19461 * time.Microsecond, false},
+		{"no report", "START RequestId: 1\nREPORT RequestId: 1 Init Duration: 0.52 ms\n", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := awstest.ParseInitReport(tc.out)
+			if got != tc.want || (err != nil) != tc.wantErr {
+				t.Errorf("ParseInitReport(%q) = %v, %v; want %v, error %v", tc.out, got, err, tc.want, tc.wantErr)
+			}
+		})
 	}
 }
