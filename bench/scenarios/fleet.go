@@ -192,7 +192,7 @@ func (l *lab) run(ctx context.Context, label string, names []string, concurrency
 		return nil, err
 	}
 	res := &fleetRun{label: label, secrets: len(names), concurrency: concurrency}
-	if res.init, err = r.InitDuration(); err != nil {
+	if res.init, err = r.InitDuration(ctx); err != nil {
 		return nil, err
 	}
 	cpu0, err := cpuTime(pid)

@@ -302,7 +302,7 @@ func (l *lab) coldStart(ctx context.Context, bin, logPath string, env map[string
 	if _, _, err := r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
 		return c, err
 	}
-	if c.init, err = r.InitDuration(); err != nil {
+	if c.init, err = r.InitDuration(ctx); err != nil {
 		return c, err
 	}
 	pid, err := r.FunctionPID()

@@ -2,6 +2,7 @@ package awstest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -65,17 +66,48 @@ func FreePort() (string, error) {
 }
 
 // Buffer is a bytes.Buffer safe for concurrent use: a child's stdout and
-// stderr, written while a test reads it.
+// stderr, written while a test reads it. The zero value is ready to use.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced by every Write
 }
 
 // Write appends p.
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
+}
+
+// waitFor waits until cond holds for the content, done is closed, or ctx
+// ends; it returns the content and whether cond held.
+func (s *Buffer) waitFor(ctx context.Context, done <-chan struct{}, cond func(string) bool) (string, bool) {
+	for {
+		s.mu.Lock()
+		out := s.b.String()
+		if cond(out) {
+			s.mu.Unlock()
+			return out, true
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-done:
+			out = s.String()
+			return out, cond(out)
+		case <-ctx.Done():
+			return s.String(), false
+		}
+	}
 }
 
 // String returns everything written so far.

@@ -300,9 +300,12 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // InitDuration is the cold start rie measured: from exec of the bootstrap
 // to its first request for an event (rie's INIT REPORT line; the REPORT
-// line's "Init Duration" does not wait for the runtime).
-func (r *RIE) InitDuration() (time.Duration, error) {
-	return ParseInitReport(r.Output())
+// line's "Init Duration" does not wait for the runtime). rie prints it
+// before the first invocation is answered, but its output reaches Output a
+// moment later: InitDuration waits for the line until rie exits or ctx ends.
+func (r *RIE) InitDuration(ctx context.Context) (time.Duration, error) {
+	out, _ := r.out.waitFor(ctx, r.p.exited, initReport.MatchString)
+	return ParseInitReport(out)
 }
 
 // ParseInitReport reads rie's INIT REPORT duration from its output.
