@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/metamint/metamint/internal/awstest"
 )
@@ -125,6 +129,10 @@ func TestFaults(t *testing.T) {
 		name:     "before commit, once: the SDK's retry gets through",
 		fault:    awstest.Fault{Op: "PutSecretValue", Times: 1},
 		wantCode: "", committed: true, calls: 2, hits: 1,
+	}, {
+		name:     "before commit, connection dropped on every attempt, moto untouched",
+		fault:    awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Drop: true},
+		wantCode: "-", committed: false, calls: 3, hits: 3,
 	}, {
 		name:     "after commit, every attempt: 500 InternalServiceError but the version is stored",
 		fault:    awstest.Fault{Op: "PutSecretValue", Stage: awstest.AfterCommit, Times: 3},
@@ -409,5 +417,45 @@ func TestMissingMoto(t *testing.T) {
 	_, err := awstest.StartMoto(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "moto_server") {
 		t.Errorf("StartMoto() without moto_server on PATH = %v; want an error naming moto_server", err)
+	}
+}
+
+// TestErrorShape pins the wire form of an injected error: AWS JSON 1.1,
+// {"__type","message"} and the x-amzn-ErrorType header.
+func TestErrorShape(t *testing.T) {
+	t.Parallel()
+	p := awstest.NewProxy(t, "http://127.0.0.1:1") // never reached
+	p.Inject(awstest.Fault{Op: "PutSecretValue", Times: 1, Status: 503, ErrorType: "ServiceUnavailable", Message: "try later"})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, p.URL+"/", strings.NewReader(`{"SecretId":"s","SecretString":"canary-7"}`))
+	req.Header.Set("X-Amz-Target", "secretsmanager.PutSecretValue")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("error body is not JSON: %v", err)
+	}
+	got := map[string]string{
+		"status":           resp.Status,
+		"x-amzn-ErrorType": resp.Header.Get("x-amzn-ErrorType"),
+		"Content-Type":     resp.Header.Get("Content-Type"),
+		"__type":           body["__type"],
+		"message":          body["message"],
+	}
+	want := map[string]string{
+		"status":           "503 Service Unavailable",
+		"x-amzn-ErrorType": "ServiceUnavailable",
+		"Content-Type":     "application/x-amz-json-1.1",
+		"__type":           "ServiceUnavailable",
+		"message":          "try later",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("injected error (-want +got):\n%s", diff)
+	}
+	if p.Calls("PutSecretValue") != 1 {
+		t.Errorf("Calls(PutSecretValue) = %d; want 1", p.Calls("PutSecretValue"))
 	}
 }
