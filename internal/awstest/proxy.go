@@ -304,6 +304,9 @@ func (r *Rule) finish() {
 // maxBody bounds a request body: 64 KiB of secret, base64 and JSON escaping.
 const maxBody = 1 << 20
 
+// ServeHTTP handles one Secrets Manager request: counts it, applies the
+// faults and the emulated checks, and forwards it to moto. StartProxy
+// serves it on Proxy.URL.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	p.wg.Add(1)
 	defer p.wg.Done()
