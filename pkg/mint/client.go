@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -269,8 +270,9 @@ func (c *Client) once(ctx context.Context, cl *call, red *redactor) ([]byte, err
 	if cl.form != nil {
 		body = strings.NewReader(cl.form.Encode())
 	}
-	wrote := false
-	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true }}
+	// net/http calls WroteRequest on its own write goroutine.
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u, body)
 	if err != nil {
 		return nil, red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err))
@@ -290,7 +292,7 @@ func (c *Client) once(ctx context.Context, cl *call, red *redactor) ([]byte, err
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, fmt.Errorf("mint: %s: %w", cl.name(), cerr)
 		}
-		return nil, &transportError{err: red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err)), sent: wrote}
+		return nil, &transportError{err: red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err)), sent: wrote.Load()}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
