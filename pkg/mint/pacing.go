@@ -100,7 +100,7 @@ func (p *pacer) wait(ctx context.Context) error {
 func (p *pacer) observe(u Usage, throttled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if u.Percent() > 0 || u.App != (AppUsage{}) || u.BusinessUseCase != nil {
+	if u.Percent() > 0 || u.App != (AppUsage{}) || u.AdAccount != (AdAccountUsage{}) || u.BusinessUseCase != nil {
 		p.percent = u.Percent()
 	}
 	if throttled {
