@@ -232,11 +232,17 @@ type call struct {
 
 func (cl *call) name() string { return cl.method + " " + cl.path }
 
+// redactor removes cl's secrets, and its proof, from a text. A proof is
+// derived from secrets; Graph may echo it, so it is one too.
+func (cl *call) redactor() *redactor {
+	secrets := append([]string{cl.token, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof")}, cl.secrets...)
+	return newRedactor(secrets...)
+}
+
 // do sends cl under the retry policy and returns the response body of the
 // first success.
 func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
-	// A proof is derived from secrets; Graph may echo it, so it is one too.
-	red := newRedactor(append(cl.secrets, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof"))...)
+	red := cl.redactor()
 	for attempt := 1; ; attempt++ {
 		if c.pacer != nil && !cl.unpaced {
 			if err := c.pacer.wait(ctx); err != nil {
