@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
 // TestProofKeyTwoApps pins the key of appsecret_proof: the secret of the app
@@ -197,4 +198,53 @@ func fixtureBytes(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestTwoAppsAgainstEmulator runs the two-app case end to end: an admin
+// token generated with a second app mints for the business app only with
+// MintingAppSecret, and the minted token is revoked with itself as the
+// caller (the minting token, of another app, may not be).
+func TestTwoAppsAgainstEmulator(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const mintingID, mintingSecret = "200000000000077", "CANARY-minting-secret-77"
+	w.srv.AddApp(minttest.App{ID: mintingID, Name: "Minting", Secret: mintingSecret, BusinessID: w.fx.BusinessID})
+	caller := w.srv.IssueToken(minttest.TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: mintingID, Scopes: []string{"business_management"}})
+	w.srv.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+	req := w.request("ads_read")
+	req.AccessToken = caller
+
+	_, err := w.c.CreateAccessToken(t.Context(), req)
+	var gerr *mint.GraphError
+	if !errors.As(err, &gerr) || !strings.Contains(gerr.Hint(), "minting-app-secret") {
+		t.Fatalf("CreateAccessToken() without MintingAppSecret = %v; want a proof error whose hint names minting-app-secret", err)
+	}
+	req.MintingAppSecret = mintingSecret
+	tok := w.mint(t, req)
+	if err := w.c.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: w.app, Token: tok.AccessToken, AccessToken: caller}); err == nil {
+		t.Errorf("RevokeAccessToken() with the minting app's token as caller = nil; want Graph's refusal")
+	}
+	if err := w.c.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: w.app, Token: tok.AccessToken}); err != nil {
+		t.Fatalf("RevokeAccessToken() with the token as its own caller = %v", err)
+	}
+	if st, _ := w.srv.Token(tok.AccessToken); !st.Revoked {
+		t.Errorf("token not revoked")
+	}
+}
+
+// TestMalformedTokenFromEmulatorEndsRevoked: a real Graph-issued token with a
+// newline is refused and ends revoked at the emulator.
+func TestMalformedTokenFromEmulatorEndsRevoked(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const hostile = "EAA\n::warning::INJECTED"
+	w.srv.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+	w.srv.MintNextAs(hostile)
+	_, err := w.c.CreateAccessToken(t.Context(), w.request("ads_read"))
+	if !errors.Is(err, mint.ErrMalformedToken) || strings.Contains(err.Error(), hostile) {
+		t.Fatalf("CreateAccessToken() = %v; want ErrMalformedToken without the token", err)
+	}
+	if st, ok := w.srv.Token(hostile); !ok || !st.Revoked {
+		t.Errorf("Token(hostile) = %+v, %v; want it revoked", st, ok)
+	}
 }
