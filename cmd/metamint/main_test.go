@@ -353,7 +353,7 @@ func TestRun(t *testing.T) {
 		{
 			name: "mint wrong app secret", setup: steps(installed, setEnv(envAppSecret, "0123456789abcdef0123456789abcdef")),
 			args: mintArgs(), wantCode: 1,
-			wantStderr: []string{"Invalid appsecret_proof", "code 100", "fbtrace_id ", "hint: The appsecret_proof did not match"},
+			wantStderr: []string{"Invalid appsecret_proof", "code 100", "fbtrace_id ", "hint: Graph refused the appsecret_proof"},
 		},
 		{
 			name: "mint expired calling token", setup: steps(installed, func(t *testing.T, w *world, env map[string]string) string {
