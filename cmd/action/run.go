@@ -454,11 +454,18 @@ func (m *minted) finish(ctx context.Context, cfg *config) error {
 	if !info.NeverExpires() {
 		expiresAt = info.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	for _, kv := range [][2]string{
+	outputs := [][2]string{
 		{outToken, m.token},
 		{outExpiresAt, expiresAt},
 		{outScopes, strings.Join(info.Scopes, ",")},
-	} {
+	}
+	// Check every value before writing any: no partial outputs.
+	for _, kv := range outputs {
+		if strings.ContainsAny(kv[1], "\r\n") {
+			return fmt.Errorf("writing output %s: Graph's answer put a line break in the value; refusing it", kv[0])
+		}
+	}
+	for _, kv := range outputs {
 		if err := setFileValue(a, "GITHUB_OUTPUT", kv[0], kv[1]); err != nil {
 			return fmt.Errorf("writing output %s: %w", kv[0], err)
 		}

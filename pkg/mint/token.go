@@ -146,7 +146,7 @@ func (i *TokenInfo) Check(want Expectation) error {
 	}
 	var problems []string
 	if i.Type != "SYSTEM_USER" {
-		problems = append(problems, fmt.Sprintf("type is %q, want SYSTEM_USER", i.Type))
+		problems = append(problems, fmt.Sprintf("type is %s, want SYSTEM_USER", quoteCut(i.Type)))
 	}
 	if want.AppID != "" && i.AppID != want.AppID {
 		problems = append(problems, fmt.Sprintf("app is %s, want %s", i.AppID, want.AppID))
