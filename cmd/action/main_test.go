@@ -257,7 +257,7 @@ func mainScenarios() []scenario {
 			},
 		},
 		{
-			name:    "rate_limited_by_emulator",
+			name:   "rate_limited_by_emulator",
 			setup:  func(w *world) { w.srv.SetRateLimit(1, time.Hour) },
 			inputs: func(_ *world, in map[string]string) { in["INPUT_INSTALL-APP"] = "true" },
 			// The calling token's check (an app token call) runs beside the

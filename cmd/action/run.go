@@ -235,7 +235,7 @@ func validate(in inputs) (*params, error) {
 		app:           mint.App{ID: in.appID, Secret: in.appSecret},
 		mintingSecret: in.mintingAppSecret,
 		accessToken:   in.accessToken,
-		systemUserID: in.systemUserID,
+		systemUserID:  in.systemUserID,
 	}
 	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
 		if id.value != "" && !mint.IsGraphID(id.value) {
