@@ -208,8 +208,25 @@ func TestNoSecretLeaks(t *testing.T) {
 		{name: "help secret", args: args("help", "SECRET")},
 		{name: "mint create fails echoing secrets", setup: echo(minttest.EndpointAccessTokens, 0), args: mintArgs()},
 		{name: "mint install fails echoing secrets", setup: echo(minttest.EndpointApplications, 0), args: mintArgs("--install-app")},
-		{name: "mint check fails, token revoked", setup: echo(minttest.EndpointDebugToken, 0), args: mintArgs()},
+		// mint inspects the calling token first (its expiry), then the new
+		// one: the first debug_token is let through, or echoes too.
+		{name: "mint check fails, token revoked", setup: func(t *testing.T, w *leakWorld, env map[string]string) string {
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{})
+			return echo(minttest.EndpointDebugToken, 0)(t, w, env)
+		}, args: mintArgs()},
+		{name: "mint calling token's check and new token's check echo", setup: func(t *testing.T, w *leakWorld, env map[string]string) string {
+			echo(minttest.EndpointDebugToken, 0)(t, w, env)
+			return echo(minttest.EndpointDebugToken, 0)(t, w, env)
+		}, args: mintArgs()},
+		{name: "mint check echoes in data.error.message", setup: func(t *testing.T, w *leakWorld, env map[string]string) string {
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{})
+			echoText := "echo secret=" + w.appSecret + " admin=" + w.adminToken + " proof=" + w.proofOfAdmin
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(
+				`{"data":{"is_valid":false,"scopes":[],"application":"` + echoText + `","error":{"code":190,"message":"` + echoText + `"}}}`)})
+			return ""
+		}, args: mintArgs()},
 		{name: "mint check and revoke fail", setup: func(t *testing.T, w *leakWorld, env map[string]string) string {
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{})
 			echo(minttest.EndpointDebugToken, 0)(t, w, env)
 			echo(minttest.EndpointRevoke, 0)(t, w, env)
 			return ""

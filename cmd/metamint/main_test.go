@@ -51,9 +51,15 @@ func (w *world) issue(life time.Duration) string {
 	return w.s.IssueToken(spec)
 }
 
+// endpoints lists the endpoints the CLI called, in order, leaving out mint's
+// check of the calling token (a debug_token of METAMINT_ACCESS_TOKEN, run
+// beside the mint).
 func (w *world) endpoints() []minttest.Endpoint {
 	var out []minttest.Endpoint
 	for _, r := range w.s.Requests() {
+		if r.Endpoint == minttest.EndpointDebugToken && r.Form.Get("input_token") == w.fx.AdminToken {
+			continue
+		}
 		out = append(out, r.Endpoint)
 	}
 	return out
@@ -376,7 +382,8 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name:  "mint revokes a token that fails the check",
-			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})),
+			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{}),
+				failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})),
 			args:  mintArgs(), wantCode: 1,
 			wantStderr: []string{"check the new token: Graph API error: (#100) boom", "revoked the new token"},
 			check: func(t *testing.T, w *world, r result) {
