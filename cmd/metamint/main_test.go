@@ -381,10 +381,10 @@ func TestRun(t *testing.T) {
 				"code 10", "subcode 2069007", "fbtrace_id ", "Graph says: No permission Ask an admin.", "hint: Graph refused for a permission"},
 		},
 		{
-			name:  "mint revokes a token that fails the check",
+			name: "mint revokes a token that fails the check",
 			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{}),
 				failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})),
-			args:  mintArgs(), wantCode: 1,
+			args: mintArgs(), wantCode: 1,
 			wantStderr: []string{"check the new token: Graph API error: (#100) boom", "revoked the new token"},
 			check: func(t *testing.T, w *world, r result) {
 				if r.stdout != "" {
