@@ -14,7 +14,7 @@
 // METAMINT_SECRET_IDS, METAMINT_SECRET_TAG (key or key=value),
 // METAMINT_MODE (inline or fanout), METAMINT_REFRESH_BEFORE (default 360h),
 // METAMINT_CONCURRENCY (default 8), and the AWS SDK's own variables. See
-// the README, "The AWS Lambda".
+// docs/lambda.md.
 package main
 
 import (
