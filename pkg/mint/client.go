@@ -123,19 +123,19 @@ func WithBaseURL(raw string) Option {
 func CheckBaseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "", invalidf("graph API URL %q is not an absolute URL", raw)
+		return "", invalidf("graph API URL %s is not an absolute URL", quoteCut(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", invalidf("graph API URL %q must not carry user info, a query or a fragment", u.Redacted())
+		return "", invalidf("graph API URL %s must not carry user info, a query or a fragment", quoteCut(u.Redacted()))
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return "", invalidf("graph API URL %q uses http on a non-loopback host; use https", raw)
+			return "", invalidf("graph API URL %s uses http on a non-loopback host; use https", quoteCut(raw))
 		}
 	default:
-		return "", invalidf("graph API URL %q must use https", raw)
+		return "", invalidf("graph API URL %s must use https", quoteCut(raw))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
@@ -157,7 +157,7 @@ func CheckVersion(v string) error {
 	major, minor, ok := strings.Cut(strings.TrimPrefix(v, "v"), ".")
 	if !strings.HasPrefix(v, "v") || !ok || major == "" || major[0] == '0' || !isDigits(major) ||
 		minor == "" || !isDigits(minor) {
-		return invalidf("graph API version %q is not of the form v27.0", v)
+		return invalidf("graph API version %s is not of the form v27.0", quoteCut(v))
 	}
 	return nil
 }

@@ -573,7 +573,7 @@ func requireIDs(pairs ...string) error {
 			return invalidf("%s is empty", name)
 		}
 		if !IsGraphID(v) {
-			return invalidf("%s %q is not a numeric Graph ID", name, v)
+			return invalidf("%s %s is not a numeric Graph ID", name, quoteCut(v))
 		}
 	}
 	return nil
