@@ -60,8 +60,9 @@ type TokenRequest struct {
 	// for. Required.
 	SystemUserID string
 	// App is the app the token is for (business_app). Both fields are
-	// required: the secret signs the appsecret_proof, so the calling token
-	// must belong to this app.
+	// required: the secret signs the appsecret_proof unless
+	// MintingAppSecret is set, and a malformed token Graph answers is
+	// revoked with it.
 	App App
 	// AccessToken is the calling token: an admin user's, an admin system
 	// user's or a system user's, of the same Business Manager. Required.
