@@ -181,6 +181,7 @@ func TestIsThrottled(t *testing.T) {
 	}{
 		{400, `{"error":{"message":"(#4) Application request limit reached","code":4,"is_transient":true}}`, true},
 		{400, `{"error":{"code":613}}`, true},
+		{400, `{"error":{"message":"(#80004) There have been too many calls","code":80004,"is_transient":true}}`, true},
 		{400, `{"error":{"code":190}}`, false},
 		{200, `{"error":{"code":4}}`, false},
 		{500, `<html>`, false},
