@@ -30,8 +30,9 @@ func TestBinary(t *testing.T) {
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "metamint")
 	build := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build = %v; want success\n%s", err, out)
+	buildOut, err := build.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build = %v; want success\n%s", err, buildOut)
 	}
 
 	emu := exec.CommandContext(ctx, bin, "emulator", "--addr", "127.0.0.1:0")
@@ -42,14 +43,16 @@ func TestBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := emu.Start(); err != nil {
+	if err = emu.Start(); err != nil {
 		t.Fatalf("starting the emulator: %v", err)
 	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			emu.Process.Kill()
-			emu.Wait()
+			if killErr := emu.Process.Kill(); killErr != nil {
+				t.Errorf("stopping the emulator: %v", killErr)
+			}
+			_ = emu.Wait() // "signal: killed": the test has failed already and said why
 		}
 	})
 
@@ -123,12 +126,12 @@ func TestBinary(t *testing.T) {
 	// A secret flag is refused with status 2 (the value here is a dummy).
 	refused := exec.CommandContext(ctx, bin, "mint", "--app-secret=dummy")
 	refused.Env = environ()
-	if err := refused.Run(); exitCode(err) != 2 {
+	if err = refused.Run(); exitCode(err) != 2 {
 		t.Errorf("metamint mint --app-secret = %v; want exit status 2", err)
 	}
 
 	// SIGTERM stops the emulator cleanly.
-	if err := emu.Process.Signal(syscall.SIGTERM); err != nil {
+	if err = emu.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	err = emu.Wait()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/metamint/metamint/pkg/mint"
@@ -50,7 +49,7 @@ func (cc *callerCheck) report(c *cli, now func() time.Time) {
 	if left > callerWarnWithin {
 		return
 	}
-	fmt.Fprintf(c.stderr, "metamint mint: warning: the calling token ($%s) expires %s (in %d days); when it does, "+
+	c.stderr.printf("metamint mint: warning: the calling token ($%s) expires %s (in %d days); when it does, "+
 		"everything that mints with it stops: refresh it with 'metamint refresh', or keep it in a Lambda-managed secret\n",
 		envAccessToken, formatExpiry(cc.info.ExpiresAt), int(left/(24*time.Hour)))
 }

@@ -93,12 +93,12 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		return err
 	}
 	scopes := mint.ParseScopes(o.scopes)
-	if err := mint.CheckScopes(scopes); err != nil {
+	if scopeErr := mint.CheckScopes(scopes); scopeErr != nil {
 		var unlisted *mint.UnlistedScopeError
-		if !errors.As(err, &unlisted) || !o.allowUnlisted {
-			return err
+		if !errors.As(scopeErr, &unlisted) || !o.allowUnlisted {
+			return scopeErr
 		}
-		fmt.Fprintf(c.stderr, "metamint mint: warning: %s not on the list of supported system user scopes; "+
+		c.stderr.printf("metamint mint: warning: %s not on the list of supported system user scopes; "+
 			"sending anyway (--allow-unlisted-scopes)\n", scopeList(unlisted.Scopes))
 	}
 	secret, err := c.appSecret()
@@ -116,11 +116,10 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	defer check.report(c, time.Now)
 
 	if o.install {
-		err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: o.systemUserID, App: app, AccessToken: caller, MintingAppSecret: minting})
-		if err != nil {
+		if err = cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: o.systemUserID, App: app, AccessToken: caller, MintingAppSecret: minting}); err != nil {
 			return inStep("install app", err)
 		}
-		fmt.Fprintf(c.stderr, "metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
+		c.stderr.printf("metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
 	}
 	tok, err := cl.CreateAccessToken(ctx, mint.TokenRequest{
 		SystemUserID:        o.systemUserID,
@@ -151,7 +150,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	if !info.NeverExpires() {
 		expiry = "expires " + formatExpiry(info.ExpiresAt)
 	}
-	fmt.Fprintf(c.stderr, "metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
+	c.stderr.printf("metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
 		termText(info.Type), termText(info.UserID), termText(info.AppID), termText(strings.Join(info.Scopes, ",")), expiry)
 	out := tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(info.ExpiresAt), Scopes: info.Scopes}
 	if out.Scopes == nil {
@@ -169,12 +168,12 @@ func (c *cli) revokeUnusable(ctx context.Context, cl *mint.Client, app mint.App,
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token}); err != nil {
-		fmt.Fprintf(c.stderr, "metamint mint: warning: could not revoke the unusable new token (%s); "+
+		c.stderr.printf("metamint mint: warning: could not revoke the unusable new token (%s); "+
 			"it stays valid until it expires, or until 'metamint revoke --all' for the system user\n",
 			strings.TrimPrefix(err.Error(), "mint: "))
 		return
 	}
-	fmt.Fprintf(c.stderr, "metamint mint: revoked the new token, which did not pass the check\n")
+	c.stderr.printf("metamint mint: revoked the new token, which did not pass the check\n")
 }
 
 // ---- install ----
@@ -202,7 +201,7 @@ standard error and nothing to standard output.`,
 			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: app, AccessToken: caller, MintingAppSecret: c.mintingSecret()}); err != nil {
 				return inStep("install app", err)
 			}
-			fmt.Fprintf(c.stderr, "metamint install: app %s is installed for system user %s\n", *appID, *suID)
+			c.stderr.printf("metamint install: app %s is installed for system user %s\n", *appID, *suID)
 			return nil
 		}
 	},
@@ -325,30 +324,34 @@ func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
 
 func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
 	tw := newTable(w)
+	out := &stream{w: tw}
 	yes := map[bool]string{true: "yes", false: "no"}
-	fmt.Fprintf(tw, "valid\t%s\n", yes[i.IsValid])
+	out.printf("valid\t%s\n", yes[i.IsValid])
 	if i.Error != nil {
-		fmt.Fprintf(tw, "error\t%s (code %d, subcode %d)\n", termText(i.Error.Message), i.Error.Code, i.Error.Subcode)
+		out.printf("error\t%s (code %d, subcode %d)\n", termText(i.Error.Message), i.Error.Code, i.Error.Subcode)
 	}
-	fmt.Fprintf(tw, "type\t%s\n", orDash(termText(i.Type)))
+	out.printf("type\t%s\n", orDash(termText(i.Type)))
 	app := orDash(termText(i.AppID))
 	if i.Application != "" {
 		app += " (" + termText(i.Application) + ")"
 	}
-	fmt.Fprintf(tw, "app\t%s\n", app)
-	fmt.Fprintf(tw, "user\t%s\n", orDash(termText(i.UserID)))
-	fmt.Fprintf(tw, "scopes\t%s\n", orDash(termText(strings.Join(i.Scopes, ", "))))
+	out.printf("app\t%s\n", app)
+	out.printf("user\t%s\n", orDash(termText(i.UserID)))
+	out.printf("scopes\t%s\n", orDash(termText(strings.Join(i.Scopes, ", "))))
 	// Which assets each scope reaches, from granular_scopes.
 	for _, g := range i.GranularScopes {
 		if len(g.TargetIDs) == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "assets of %s\t%s\n", termText(g.Scope), termText(strings.Join(g.TargetIDs, ", ")))
+		out.printf("assets of %s\t%s\n", termText(g.Scope), termText(strings.Join(g.TargetIDs, ", ")))
 	}
-	fmt.Fprintf(tw, "issued\t%s\n", orDash(formatExpiry(i.IssuedAt)))
-	fmt.Fprintf(tw, "expires\t%s\n", describeExpiry(i.ExpiresAt, now))
-	fmt.Fprintf(tw, "data access expires\t%s\n", describeExpiry(i.DataAccessExpiresAt, now))
-	return tw.Flush()
+	out.printf("issued\t%s\n", orDash(formatExpiry(i.IssuedAt)))
+	out.printf("expires\t%s\n", describeExpiry(i.ExpiresAt, now))
+	out.printf("data access expires\t%s\n", describeExpiry(i.DataAccessExpiresAt, now))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return out.err
 }
 
 func orDash(s string) string {
@@ -412,7 +415,7 @@ from the first line of standard input. Prints the new token alone on standard ou
 				return inStep("exchange", err)
 			}
 			c.red.addToken(tok.AccessToken)
-			fmt.Fprintf(c.stderr, "metamint refresh: the new token expires %s; the old one stays valid until %s: "+
+			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
 				"revoke it once the new one is deployed\n", orDash(formatExpiry(tok.ExpiresAt)), formatExpiry(info.ExpiresAt))
 			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(tok.ExpiresAt)})
 		}
@@ -452,7 +455,7 @@ Prints a line to standard error and nothing to standard output.`,
 				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: caller, App: app, MintingAppSecret: c.mintingSecret()}); err != nil {
 					return inStep("revoke all", err)
 				}
-				fmt.Fprintf(c.stderr, "metamint revoke: revoked every token of system user %s\n", *suID)
+				c.stderr.printf("metamint revoke: revoked every token of system user %s\n", *suID)
 				return nil
 			}
 			if *suID != "" {
@@ -465,7 +468,7 @@ Prints a line to standard error and nothing to standard output.`,
 			if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token}); err != nil {
 				return inStep("revoke", err)
 			}
-			fmt.Fprintf(c.stderr, "metamint revoke: revoked the token\n")
+			c.stderr.printf("metamint revoke: revoked the token\n")
 			return nil
 		}
 	},
@@ -503,11 +506,15 @@ calls carry an appsecret_proof.`,
 				return writeJSON(c.stdout, users)
 			}
 			tw := newTable(c.stdout)
-			fmt.Fprintf(tw, "ID\tNAME\tROLE\n")
+			out := &stream{w: tw}
+			out.printf("ID\tNAME\tROLE\n")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", termText(u.ID), termText(u.Name), termText(u.Role))
+				out.printf("%s\t%s\t%s\n", termText(u.ID), termText(u.Name), termText(u.Role))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return out.err
 		}
 	},
 }

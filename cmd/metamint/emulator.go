@@ -48,7 +48,7 @@ func (c *cli) emulator(ctx context.Context, addr string, allowRemote bool) error
 			return usagef("--addr %q is not a loopback address; the emulator serves plain HTTP, so it listens "+
 				"on 127.0.0.1, ::1 or localhost unless you pass --allow-remote", addr)
 		}
-		fmt.Fprintf(c.stderr, "metamint emulator: warning: listening on %s, reachable from other machines\n", addr)
+		c.stderr.printf("metamint emulator: warning: listening on %s, reachable from other machines\n", addr)
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
@@ -76,10 +76,10 @@ func (c *cli) emulator(ctx context.Context, addr string, allowRemote bool) error
 	if _, err := fmt.Fprint(c.stdout, b.String()); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stderr, "metamint emulator: serving at %s; stop with Ctrl-C (SIGINT) or SIGTERM\n", s.URL)
+	c.stderr.printf("metamint emulator: serving at %s; stop with Ctrl-C (SIGINT) or SIGTERM\n", s.URL)
 	<-ctx.Done()
 	s.Close()
-	fmt.Fprintf(c.stderr, "metamint emulator: stopped after %d requests, %d tokens minted\n", len(s.Requests()), s.Minted())
+	c.stderr.printf("metamint emulator: stopped after %d requests, %d tokens minted\n", len(s.Requests()), s.Minted())
 	return nil
 }
 

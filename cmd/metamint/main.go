@@ -67,8 +67,8 @@ const (
 type cli struct {
 	getenv func(string) string
 	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer // redacts every secret the CLI knows of
+	stdout *stream
+	stderr *stream // redacts every secret the CLI knows of
 	red    *redactor
 }
 
@@ -112,18 +112,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	red.addToken(getenv(envToken))
 	// Graph's texts reach both streams: control characters are escaped,
 	// so a hostile answer cannot drive the terminal.
-	stdout = &termWriter{w: stdout}
-	stderr = &redactWriter{w: &termWriter{w: stderr}, r: red}
-	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, red: red}
+	c := &cli{
+		getenv: getenv,
+		stdin:  stdin,
+		stdout: &stream{w: &termWriter{w: stdout}},
+		stderr: &stream{w: &redactWriter{w: &termWriter{w: stderr}, r: red}},
+		red:    red,
+	}
 	if len(args) == 0 {
-		printUsage(stderr)
+		printUsage(c.stderr)
 		return exitUsage
 	}
 	name, rest := args[0], args[1:]
 	switch name {
 	case "-h", "-help", "--help":
-		printUsage(stdout)
-		return exitOK
+		printUsage(c.stdout)
+		return c.finish("")
 	case "-version", "--version":
 		name = "version"
 	}
@@ -136,9 +140,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if cmd == nil {
 		if strings.HasPrefix(name, "-") {
-			fmt.Fprintf(stderr, "metamint: flags go after the command; run 'metamint help' for the commands\n")
+			c.stderr.printf("metamint: flags go after the command; run 'metamint help' for the commands\n")
 		} else {
-			fmt.Fprintf(stderr, "metamint: unknown command %s; run 'metamint help' for the commands\n", showWord(name))
+			c.stderr.printf("metamint: unknown command %s; run 'metamint help' for the commands\n", showWord(name))
 		}
 		return exitUsage
 	}
@@ -147,8 +151,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	exec := cmd.setup(fs, c)
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			printCommandUsage(stdout, cmd)
-			return exitOK
+			printCommandUsage(c.stdout, cmd)
+			return c.finish(cmd.name)
 		}
 		return c.report(cmd.name, usagef("%s", flagError(err)))
 	}
@@ -157,7 +161,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return c.report(cmd.name, usagef("%s takes no arguments (got %d); boolean flags take their value "+
 			"after '=' (--expiring-token=false), and secrets go in environment variables", cmd.name, fs.NArg()))
 	}
-	return c.report(cmd.name, exec(ctx))
+	if code := c.report(cmd.name, exec(ctx)); code != exitOK {
+		return code
+	}
+	return c.finish(cmd.name)
+}
+
+// finish is the exit status of command name ("" before a command is known)
+// once it has succeeded: an error when what it printed on standard output
+// could not be written, since a caller would otherwise take a lost result
+// for a delivered one.
+func (c *cli) finish(name string) int {
+	if c.stdout.err != nil {
+		return c.report(name, fmt.Errorf("writing standard output: %w", c.stdout.err))
+	}
+	return exitOK
 }
 
 // wordPattern matches what a command or flag name looks like. Anything else
@@ -237,7 +255,7 @@ func (c *cli) report(name string, err error) int {
 	}
 	var uerr *usageError
 	if errors.As(err, &uerr) {
-		fmt.Fprintf(c.stderr, "%s%s\nRun '%s' for usage.\n", prefix, uerr.msg, help)
+		c.stderr.printf("%s%s\nRun '%s' for usage.\n", prefix, uerr.msg, help)
 		return exitUsage
 	}
 	var serr *stepError
@@ -252,22 +270,22 @@ func (c *cli) report(name string, err error) int {
 	}
 	var scopeErr *mint.UnlistedScopeError
 	if errors.As(err, &scopeErr) {
-		fmt.Fprintf(c.stderr, "%s%s not on the list of supported system user scopes; check the spelling, "+
+		c.stderr.printf("%s%s not on the list of supported system user scopes; check the spelling, "+
 			"or pass --allow-unlisted-scopes if Meta added it recently\n", prefix, scopeList(scopeErr.Scopes))
 		return exitError
 	}
-	fmt.Fprintf(c.stderr, "%s%s\n", prefix, strings.TrimPrefix(err.Error(), "mint: "))
+	c.stderr.printf("%s%s\n", prefix, strings.TrimPrefix(err.Error(), "mint: "))
 	return exitError
 }
 
 // printGraphError prints everything Graph said that helps: its message, the
 // codes Meta support asks for, and what to do.
-func printGraphError(w io.Writer, prefix string, e *mint.GraphError) {
+func printGraphError(w *stream, prefix string, e *mint.GraphError) {
 	msg := termText(e.Message)
 	if msg == "" {
 		msg = fmt.Sprintf("HTTP %d without a Graph error body", e.StatusCode)
 	}
-	fmt.Fprintf(w, "%sGraph API error: %s\n", prefix, msg)
+	w.printf("%sGraph API error: %s\n", prefix, msg)
 	fields := []string{fmt.Sprintf("HTTP %d", e.StatusCode)}
 	if e.Type != "" {
 		fields = append(fields, "type "+termText(e.Type))
@@ -278,12 +296,12 @@ func printGraphError(w io.Writer, prefix string, e *mint.GraphError) {
 		trace = "(none)"
 	}
 	fields = append(fields, "fbtrace_id "+trace)
-	fmt.Fprintf(w, "  %s\n", strings.Join(fields, ", "))
+	w.printf("  %s\n", strings.Join(fields, ", "))
 	if e.UserTitle != "" || e.UserMessage != "" {
-		fmt.Fprintf(w, "  Graph says: %s\n", termText(strings.TrimSpace(e.UserTitle+" "+e.UserMessage)))
+		w.printf("  Graph says: %s\n", termText(strings.TrimSpace(e.UserTitle+" "+e.UserMessage)))
 	}
 	if h := e.Hint(); h != "" {
-		fmt.Fprintf(w, "  hint: %s\n", h)
+		w.printf("  hint: %s\n", h)
 	}
 }
 
@@ -507,21 +525,23 @@ func noFlags(run func(c *cli) error) func(*flag.FlagSet, *cli) func(context.Cont
 
 // printLine prints s and a newline on standard output.
 func (c *cli) printLine(s string) error {
-	_, err := fmt.Fprintln(c.stdout, s)
-	return err
+	if _, err := fmt.Fprintln(c.stdout, s); err != nil {
+		return fmt.Errorf("writing standard output: %w", err)
+	}
+	return nil
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, `metamint mints and manages Meta system user access tokens.
+func printUsage(w *stream) {
+	w.printf("%s", `metamint mints and manages Meta system user access tokens.
 
 Usage: metamint <command> [flags]
 
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+		w.printf("  %-13s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, `
+	w.printf(`
 Secrets are read from the environment, never from flags:
   %-22s the app secret
   %-22s the calling token (admin user, admin system user or system user)
@@ -534,14 +554,14 @@ Run 'metamint help <command>' for a command's flags.
 `, envAppSecret, envAccessToken, envToken, envGraphURL, envGraphVersion)
 }
 
-func printCommandUsage(w io.Writer, cmd *command) {
-	fmt.Fprintf(w, "Usage: metamint %s %s\n\n%s\n", cmd.name, cmd.synopsis, strings.TrimSpace(cmd.about))
+func printCommandUsage(w *stream, cmd *command) {
+	w.printf("Usage: metamint %s %s\n\n%s\n", cmd.name, cmd.synopsis, strings.TrimSpace(cmd.about))
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	cmd.setup(fs, &cli{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, red: &redactor{}})
+	cmd.setup(fs, &cli{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &stream{w: io.Discard}, stderr: &stream{w: io.Discard}, red: &redactor{}})
 	first := true
 	fs.VisitAll(func(f *flag.Flag) {
 		if first {
-			fmt.Fprintf(w, "\nFlags:\n")
+			w.printf("\nFlags:\n")
 			first = false
 		}
 		typ, usage := flag.UnquoteUsage(f)
@@ -552,7 +572,7 @@ func printCommandUsage(w io.Writer, cmd *command) {
 		if f.DefValue != "" && f.DefValue != "false" {
 			usage += fmt.Sprintf(" (default %s)", f.DefValue)
 		}
-		fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+		w.printf("%s\n      %s\n", line, usage)
 	})
 }
 

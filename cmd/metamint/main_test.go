@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -862,4 +863,52 @@ func TestShellQuote(t *testing.T) {
 			t.Errorf("shellQuote(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// failWriter fails every write, as a full disk does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestStdoutWriteError: a result that could not be written is an error, so
+// "metamint version > file" on a full disk does not exit 0; a diagnostic that
+// could not be written does not turn a success into a failure.
+func TestStdoutWriteError(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{envAppSecret: "app-secret", envAccessToken: "calling-token"}
+	for _, tt := range []struct {
+		args     []string
+		wantName string // the command the error names
+	}{
+		{args: []string{"version"}, wantName: "metamint version: "},
+		{args: []string{"proof"}, wantName: "metamint proof: "},
+		{args: []string{"help"}, wantName: "metamint help: "},
+		{args: []string{"help", "mint"}, wantName: "metamint help: "},
+		{args: []string{"mint", "-h"}, wantName: "metamint mint: "},
+		{args: []string{"--help"}, wantName: "metamint: "},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var stderr bytes.Buffer
+			code := run(t.Context(), tt.args, func(k string) string { return env[k] }, strings.NewReader(""), failWriter{}, &stderr)
+			if code != exitError {
+				t.Errorf("run(%q) with a failing stdout = %d; want %d", tt.args, code, exitError)
+			}
+			want := tt.wantName + "writing standard output: no space left on device\n"
+			if got := stderr.String(); got != want {
+				t.Errorf("run(%q) stderr = %q; want %q", tt.args, got, want)
+			}
+		})
+	}
+	t.Run("stderr", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		env := w.env()
+		var stdout bytes.Buffer
+		args := []string{"mint", "--install-app", "--app-id", w.fx.AppID, "--system-user-id", w.fx.SystemUserID, "--scopes", "ads_read"}
+		code := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, failWriter{})
+		if code != exitOK || !strings.HasPrefix(stdout.String(), "EAA") {
+			t.Errorf("run(mint) with a failing stderr = %d, stdout %q; want %d and the token", code, stdout.String(), exitOK)
+		}
+	})
 }
