@@ -15,8 +15,11 @@ import (
 func cannedTransport(status int, body string) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
-			io.Copy(io.Discard, r.Body)
+			_, err := io.Copy(io.Discard, r.Body)
 			r.Body.Close()
+			if err != nil {
+				return nil, err
+			}
 		}
 		return &http.Response{
 			StatusCode: status,

@@ -62,7 +62,7 @@ func reply(status int, body string, headers ...string) func(w http.ResponseWrite
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body) // a client that left early sees it in its own error
 	}
 }
 
@@ -451,7 +451,9 @@ func TestConnectionRefusedIsRetriedAndRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	if err = l.Close(); err != nil { // nothing listens there now
+		t.Fatal(err)
+	}
 	var dials atomic.Int32
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
 		dials.Add(1)
@@ -543,8 +545,12 @@ func TestDefaultClientReusesConnections(t *testing.T) {
 	t.Parallel()
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		io.WriteString(w, `{"success":true}`)
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			t.Errorf("reading the request body: %v", err)
+		}
+		if _, err := io.WriteString(w, `{"success":true}`); err != nil {
+			t.Errorf("writing the answer: %v", err)
+		}
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,10 +14,14 @@ import (
 	"time"
 )
 
+// graphTestdata is the top-level testdata/graph: real-shaped Graph responses.
+// An fs.FS, so a name cannot reach outside it.
+var graphTestdata = os.DirFS(filepath.Join("..", "..", "testdata", "graph"))
+
 // fixture reads a real-shaped Graph response from the top-level testdata.
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "graph", name))
+	b, err := fs.ReadFile(graphTestdata, name)
 	if err != nil {
 		t.Fatal(err)
 	}

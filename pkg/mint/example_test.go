@@ -28,7 +28,7 @@ func Example() {
 	ctx := context.Background()
 	app := mint.App{ID: fx.AppID, Secret: fx.AppSecret}
 
-	if err := c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken}); err != nil {
+	if err = c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken}); err != nil {
 		log.Fatal(err)
 	}
 	tok, err := c.CreateAccessToken(ctx, mint.TokenRequest{

@@ -1,21 +1,20 @@
 package mint
 
 import (
+	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
 // seedGraphBodies adds every testdata Graph response to f's corpus.
 func seedGraphBodies(f *testing.F) {
 	f.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "graph", "*.json"))
+	files, err := fs.Glob(graphTestdata, "*.json")
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no Graph fixtures found: %v", err)
 	}
 	for _, name := range files {
-		b, err := os.ReadFile(name)
+		b, err := fs.ReadFile(graphTestdata, name)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -57,7 +56,7 @@ func FuzzDecodeSuccess(f *testing.F) {
 }
 
 func FuzzParseUsage(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "graph", "headers_business_use_case_usage.txt"))
+	b, err := fs.ReadFile(graphTestdata, "headers_business_use_case_usage.txt")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestMintLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DebugToken() error = %v", err)
 	}
-	if err := info.Check(mint.Expectation{AppID: w.fx.AppID, SystemUserID: w.fx.SystemUserID, Scopes: []string{"ads_read"}}); err != nil {
+	if err = info.Check(mint.Expectation{AppID: w.fx.AppID, SystemUserID: w.fx.SystemUserID, Scopes: []string{"ads_read"}}); err != nil {
 		t.Errorf("Check() = %v; want nil", err)
 	}
 	if want := w.srv.Now().Add(60 * 24 * time.Hour); info.ExpiresAt.Sub(want).Abs() > 2*time.Second {
@@ -79,7 +79,7 @@ func TestMintLifecycle(t *testing.T) {
 		t.Errorf("the refreshed token was revoked; want it valid until its own expiry")
 	}
 
-	if err := w.c.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: w.app, Token: tok.AccessToken}); err != nil {
+	if err = w.c.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: w.app, Token: tok.AccessToken}); err != nil {
 		t.Fatalf("RevokeAccessToken() error = %v", err)
 	}
 	info, err = w.c.DebugToken(t.Context(), w.app, tok.AccessToken)

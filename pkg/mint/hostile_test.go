@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -193,7 +194,7 @@ func jsonString(t *testing.T, s string) string {
 
 func fixtureBytes(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "graph", name))
+	b, err := fs.ReadFile(os.DirFS(filepath.Join("..", "..", "testdata", "graph")), name)
 	if err != nil {
 		t.Fatal(err)
 	}

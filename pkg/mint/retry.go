@@ -79,7 +79,8 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	d = min(d, p.MaxDelay)
-	return d/2 + rand.N(d/2+1)
+	// Jitter only spreads retries out: nothing depends on it being unpredictable.
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter, not a secret
 }
 
 // retryable classifies err; see RetryPolicy.

@@ -493,30 +493,53 @@ func TestCreateAccessToken(t *testing.T) {
 	}})
 }
 
-// TestMultipartForm sends a mint as curl -F does, in a multipart body.
+// TestMultipartForm sends a mint as curl -F does, in a multipart body, and
+// one padded past the emulator's body limit, which is refused unread.
 func TestMultipartForm(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	w.install(t, w.fx.SystemUserID)
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for k, v := range w.mintParams("ads_read", true) {
-		mw.WriteField(k, v[0])
-	}
-	mw.Close()
-	path := "/v27.0/" + w.fx.SystemUserID + "/access_tokens"
-	r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, w.srv.URL+path, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := w.srv.Client().Do(r)
-	if err != nil {
-		t.Fatalf("POST %s (multipart) = %v", path, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || w.srv.Minted() != 1 {
-		t.Errorf("POST %s (multipart) = HTTP %d, Minted() = %d; want 200 and 1", path, resp.StatusCode, w.srv.Minted())
+	for _, tt := range []struct {
+		name       string
+		padding    int // bytes of an extra field
+		wantStatus int
+		wantMinted int
+	}{
+		{name: "mint", wantStatus: http.StatusOK, wantMinted: 1},
+		{name: "over the body limit", padding: maxBodyBytes, wantStatus: http.StatusBadRequest, wantMinted: 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.install(t, w.fx.SystemUserID)
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			fields := w.mintParams("ads_read", true)
+			if tt.padding > 0 {
+				fields.Set("padding", strings.Repeat("x", tt.padding))
+			}
+			for k, v := range fields {
+				if err := mw.WriteField(k, v[0]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := mw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := "/v27.0/" + w.fx.SystemUserID + "/access_tokens"
+			r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, w.srv.URL+path, &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := w.srv.Client().Do(r)
+			if err != nil {
+				t.Fatalf("POST %s (multipart) = %v", path, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus || w.srv.Minted() != tt.wantMinted {
+				t.Errorf("POST %s (multipart) = HTTP %d, Minted() = %d; want %d and %d",
+					path, resp.StatusCode, w.srv.Minted(), tt.wantStatus, tt.wantMinted)
+			}
+		})
 	}
 }
 

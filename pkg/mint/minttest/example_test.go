@@ -115,8 +115,11 @@ func ExampleServer_FailNext() {
 				IsTransient bool `json:"is_transient"`
 			} `json:"error"`
 		}
-		json.NewDecoder(resp.Body).Decode(&body)
+		err = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
 		if body.Error != nil {
 			fmt.Println(resp.StatusCode, "code", body.Error.Code, "transient", body.Error.IsTransient)
 		} else {

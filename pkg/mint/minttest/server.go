@@ -131,7 +131,7 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.ts = httptest.NewUnstartedServer(s)
 	if cfg.listener != nil {
-		s.ts.Listener.Close()
+		_ = s.ts.Listener.Close() // httptest's own, never used: a failure leaves an idle socket, nothing else
 		s.ts.Listener = cfg.listener
 	}
 	s.ts.Start()
