@@ -31,7 +31,7 @@ func ExampleProxy_afterCommit() {
 	defer proxy.Close()
 
 	sm := awstest.SecretsManager(proxy.URL)
-	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("example"), SecretString: aws.String("v1")}); err != nil {
+	if _, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("example"), SecretString: aws.String("v1")}); err != nil {
 		fmt.Println(err)
 		return
 	}

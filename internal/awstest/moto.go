@@ -216,7 +216,7 @@ func (m *Moto) setupLambda(ctx context.Context) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", auth("lambda"))
 	if err := doOK(req); err != nil {
-		return fmt.Errorf("Lambda CreateFunction: %w", err)
+		return fmt.Errorf("moto Lambda CreateFunction: %w", err)
 	}
 	return nil
 }

@@ -60,8 +60,10 @@ func FreePort() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("awstest: picking a free port: %w", err)
 	}
-	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
+	if err := l.Close(); err != nil {
+		return "", fmt.Errorf("awstest: freeing the picked port: %w", err)
+	}
 	return port, nil
 }
 

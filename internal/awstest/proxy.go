@@ -48,8 +48,8 @@ func (s Stage) String() string {
 	return fmt.Sprintf("Stage(%d)", int(s))
 }
 
-// Forever, as Fault.Times, strikes every matching attempt until the Rule is
-// removed.
+// Forever is the Fault.Times that strikes every matching attempt until the
+// Rule is removed.
 const Forever = -1
 
 // MaxSecretSize is Secrets Manager's limit on SecretString and on the decoded
@@ -343,10 +343,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if id != "" && token != "" {
 			// The check and the write are one step for a given secret.
 			unlock = p.puts.lock(id)
-			differs, err := p.versionDiffers(req, id, token, body)
-			if err != nil {
+			differs, checkErr := p.versionDiffers(req, id, token, body)
+			if checkErr != nil {
 				unlock()
-				writeAWSError(w, http.StatusBadGateway, "InternalServiceError", "awstest: checking the version in moto: "+err.Error())
+				writeAWSError(w, http.StatusBadGateway, "InternalServiceError", "awstest: checking the version in moto: "+checkErr.Error())
 				return
 			}
 			if differs {

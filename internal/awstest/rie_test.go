@@ -30,7 +30,7 @@ func TestRIE(t *testing.T) {
 	if inv.Status != 200 || inv.ErrorType == "" || inv.ErrorMessage == "" {
 		t.Errorf("Invoke(not json) = HTTP %d %s (errorType %q); want 200 and a function error", inv.Status, inv.Body, inv.ErrorType)
 	}
-	if _, err := r.InitDuration(t.Context()); err != nil {
+	if _, err = r.InitDuration(t.Context()); err != nil {
 		t.Errorf("InitDuration() = %v\n%s", err, r.Output())
 	}
 	pid, err := r.FunctionPID()
