@@ -184,7 +184,7 @@ func (l *lab) run(ctx context.Context, label string, names []string, concurrency
 	defer r.stop()
 	// Cold-start the function with an invocation that touches nothing, so
 	// the measured one starts warm and its CPU time can be read around it.
-	if _, _, err := r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
+	if _, _, err = r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
 		return nil, err
 	}
 	pid, err := r.FunctionPID()
@@ -228,7 +228,7 @@ func (l *lab) run(ctx context.Context, label string, names []string, concurrency
 	r.stop()
 
 	var a answer
-	if err := json.Unmarshal(body, &a); err != nil {
+	if err = json.Unmarshal(body, &a); err != nil {
 		return nil, fmt.Errorf("%s: the function's answer is not JSON: %w: %.300s", label, err, body)
 	}
 	if a.ErrorType != "" {

@@ -180,7 +180,8 @@ func main() {
 }
 
 // run runs the chosen scenarios, printing each table as it is done.
-func run(ctx context.Context, cfg config, cl *cleanups, out io.Writer) error {
+func run(ctx context.Context, cfg config, cl *cleanups, w io.Writer) error {
+	out := &reportWriter{w: w}
 	dir, err := os.MkdirTemp("", "metamint-bench-")
 	if err != nil {
 		return err
@@ -206,24 +207,24 @@ func run(ctx context.Context, cfg config, cl *cleanups, out io.Writer) error {
 	}
 
 	m := describeMachine()
-	fmt.Fprintf(out, "## Scenario benchmarks\n\n")
-	fmt.Fprintf(out, "- command: `%s`\n", commandLine(cfg.args))
-	fmt.Fprintf(out, "- every setting: `%s`\n", cfg.expanded())
-	fmt.Fprintf(out, "- started: %s\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(out, "- machine: %d CPUs (nproc), %s, %s, %s; load average at the start: %s\n", m.CPUs, m.CPUModel, m.Kernel, m.Memory, loadAverage())
-	fmt.Fprintf(out, "- Go: %s (%s/%s)\n", m.Go, runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(out, "- source: %s\n", sourceState(root))
+	out.printf("## Scenario benchmarks\n\n")
+	out.printf("- command: `%s`\n", commandLine(cfg.args))
+	out.printf("- every setting: `%s`\n", cfg.expanded())
+	out.printf("- started: %s\n", time.Now().UTC().Format(time.RFC3339))
+	out.printf("- machine: %d CPUs (nproc), %s, %s, %s; load average at the start: %s\n", m.CPUs, m.CPUModel, m.Kernel, m.Memory, loadAverage())
+	out.printf("- Go: %s (%s/%s)\n", m.Go, runtime.GOOS, runtime.GOARCH)
+	out.printf("- source: %s\n", sourceState(root))
 	for _, t := range tools {
-		fmt.Fprintf(out, "- %s\n", t)
+		out.printf("- %s\n", t)
 	}
-	fmt.Fprintf(out, "- the machine is shared and noisy: compare figures within one run (ratios), not across runs\n\n")
+	out.printf("- the machine is shared and noisy: compare figures within one run (ratios), not across runs\n\n")
 
 	var fleets fleetSets
 	if l != nil {
 		if fleets, err = l.createSets(ctx, cfg); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "Fleet runs: moto holds %d secrets (the shared app secret and every fleet below), "+
+		out.printf("Fleet runs: moto holds %d secrets (the shared app secret and every fleet below), "+
 			"each managed secret has its own system user and a valid 60-day token of the shared app that expires in %s "+
 			"(due under the default METAMINT_REFRESH_BEFORE=360h); Graph latency %s on every call; "+
 			"the function runs with AWS_LAMBDA_FUNCTION_TIMEOUT=900.\n\n",
@@ -232,7 +233,7 @@ func run(ctx context.Context, cfg config, cl *cleanups, out io.Writer) error {
 
 	var st state
 	for _, s := range cfg.only {
-		if err := ctx.Err(); err != nil {
+		if err = ctx.Err(); err != nil {
 			return err
 		}
 		var tables []*table
@@ -250,13 +251,13 @@ func run(ctx context.Context, cfg config, cl *cleanups, out io.Writer) error {
 			return fmt.Errorf("scenario (%s): %w", s, err)
 		}
 		for _, t := range tables {
-			if err := t.render(out); err != nil {
+			if err = t.render(out); err != nil {
 				return err
 			}
 		}
 	}
-	fmt.Fprintf(out, "Finished %s; load average at the end: %s.\n", time.Now().UTC().Format(time.RFC3339), loadAverage())
-	return nil
+	out.printf("Finished %s; load average at the end: %s.\n", time.Now().UTC().Format(time.RFC3339), loadAverage())
+	return out.err
 }
 
 // loadAverage is the 1, 5 and 15 minute load averages, a hint of how busy

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -102,8 +103,8 @@ func clockTicks() int64 {
 	for i := 0; i+16 <= len(b); i += 16 {
 		k := binary.NativeEndian.Uint64(b[i:])
 		if k == atClkTck {
-			if v := int64(binary.NativeEndian.Uint64(b[i+8:])); v > 0 {
-				return v
+			if v := binary.NativeEndian.Uint64(b[i+8:]); v > 0 && v <= math.MaxInt64 {
+				return int64(v)
 			}
 		}
 	}

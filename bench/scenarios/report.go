@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +31,30 @@ func (t *table) note(format string, args ...any) {
 
 // render writes the table as GitHub-flavoured markdown. Rows shorter than
 // the header are padded with empty cells; a pipe inside a cell is escaped.
+// reportWriter keeps the first write error of the report, so its many prints
+// are checked once, at the end of the run: a report that could not be written
+// fails the run instead of vanishing. Writes after an error write nothing.
+type reportWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *reportWriter) Write(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.w.Write(p)
+	if err != nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// printf formats and writes; an error is kept in r.err.
+func (r *reportWriter) printf(format string, args ...any) {
+	_, _ = fmt.Fprintf(r, format, args...) // kept in r.err
+}
+
 func (t *table) render(w io.Writer) error {
 	width := make([]int, len(t.header))
 	cell := func(row []string, i int) string {
@@ -147,9 +172,10 @@ func verdict(ok bool) string {
 
 // shellQuote quotes one argument for a POSIX shell when it needs it.
 func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=,:@%+", r))
-	}) < 0 {
+	safe := func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=,:@%+", r)
+	}
+	if s != "" && strings.IndexFunc(s, func(r rune) bool { return !safe(r) }) < 0 {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
@@ -174,9 +200,8 @@ type machine struct {
 
 func describeMachine() machine {
 	m := machine{CPUs: runtime.NumCPU(), CPUModel: "unknown", Go: runtime.Version(), Kernel: runtime.GOOS + "/" + runtime.GOARCH}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		m.CPUModel = cpuModel(f)
-		f.Close()
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		m.CPUModel = cpuModel(bytes.NewReader(b))
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = "Linux " + strings.TrimSpace(string(b)) + " " + runtime.GOARCH

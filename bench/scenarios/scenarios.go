@@ -299,7 +299,7 @@ func (l *lab) coldStart(ctx context.Context, bin, logPath string, env map[string
 		return c, err
 	}
 	defer r.stop()
-	if _, _, err := r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
+	if _, _, err = r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
 		return c, err
 	}
 	if c.init, err = r.InitDuration(ctx); err != nil {
@@ -354,12 +354,7 @@ func cpuPer(r *fleetRun) string {
 // compression, as a Lambda deployment package, and returns the zip's size
 // and the binary's.
 func zipBootstrap(bin, out string) (zipped, raw int64, err error) {
-	in, err := os.Open(bin)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer in.Close()
-	fi, err := in.Stat()
+	b, err := os.ReadFile(bin)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -367,7 +362,11 @@ func zipBootstrap(bin, out string) (zipped, raw int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			zipped, raw, err = 0, 0, cerr
+		}
+	}()
 	zw := zip.NewWriter(f)
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(w, flate.BestCompression)
@@ -378,15 +377,15 @@ func zipBootstrap(bin, out string) (zipped, raw int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := io.Copy(w, in); err != nil {
+	if _, err = w.Write(b); err != nil {
 		return 0, 0, err
 	}
-	if err := zw.Close(); err != nil {
+	if err = zw.Close(); err != nil {
 		return 0, 0, err
 	}
 	zfi, err := f.Stat()
 	if err != nil {
 		return 0, 0, err
 	}
-	return zfi.Size(), fi.Size(), nil
+	return zfi.Size(), int64(len(b)), nil
 }

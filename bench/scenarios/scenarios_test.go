@@ -230,7 +230,7 @@ func TestZipBootstrap(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bootstrap")
 	content := strings.Repeat("metamint bootstrap ", 1000)
-	if err := os.WriteFile(bin, []byte(content), 0o755); err != nil {
+	if err := os.WriteFile(bin, []byte(content), 0o600); err != nil { // zipBootstrap sets the mode in the zip
 		t.Fatal(err)
 	}
 	zipped, raw, err := zipBootstrap(bin, bin+".zip")
@@ -244,7 +244,11 @@ func TestZipBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zr.Close()
+	t.Cleanup(func() {
+		if cerr := zr.Close(); cerr != nil {
+			t.Error(cerr)
+		}
+	})
 	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" || zr.File[0].Mode().Perm() != 0o755 || zr.File[0].Method != zip.Deflate {
 		t.Fatalf("zip holds %+v; want bootstrap, 0755, deflated", zr.File[0].FileHeader)
 	}
