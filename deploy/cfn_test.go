@@ -91,8 +91,25 @@ func path(t *testing.T, v any, keys ...string) any {
 	return v
 }
 
+// pathAs is path for a value of type T: the test fails, naming the path, when
+// the template holds something else there.
+func pathAs[T any](t *testing.T, v any, keys ...string) T {
+	t.Helper()
+	return as[T](t, path(t, v, keys...), "template: "+strings.Join(keys, "."))
+}
+
+// as returns v as a T, or fails the test saying what v, named what, is.
+func as[T any](t *testing.T, v any, what string) T {
+	t.Helper()
+	x, ok := v.(T)
+	if !ok {
+		t.Fatalf("%s: is %T (%v); want %T", what, v, v, x)
+	}
+	return x
+}
+
 // Pseudo parameters of a rendered stack.
-var pseudo = map[string]any{
+var pseudo = map[string]string{
 	"AWS::Region":    "eu-west-1",
 	"AWS::Partition": "aws",
 	"AWS::AccountId": "123456789012",
@@ -119,7 +136,7 @@ func render(t *testing.T, tmpl map[string]any, values map[string]string) (map[st
 		}
 	}
 	for name, p := range params {
-		p := p.(map[string]any)
+		p := as[map[string]any](t, p, "template: Parameters."+name)
 		v, ok := values[name]
 		if !ok {
 			def, ok := p["Default"]
@@ -139,12 +156,12 @@ func render(t *testing.T, tmpl map[string]any, values map[string]string) (map[st
 	}
 	rules, _ := tmpl["Rules"].(map[string]any)
 	for name, rule := range rules {
-		rule := rule.(map[string]any)
+		rule := as[map[string]any](t, rule, "template: Rules."+name)
 		if cond, ok := rule["RuleCondition"]; ok && !r.truth(cond) {
 			continue
 		}
-		for _, a := range rule["Assertions"].([]any) {
-			a := a.(map[string]any)
+		for _, a := range as[[]any](t, rule["Assertions"], "template: Rules."+name+".Assertions") {
+			a := as[map[string]any](t, a, "template: Rules."+name+".Assertions[]")
 			if !r.truth(a["Assert"]) {
 				return nil, fmt.Errorf("rule %s: %v", name, a["AssertDescription"])
 			}
@@ -155,12 +172,12 @@ func render(t *testing.T, tmpl map[string]any, values map[string]string) (map[st
 		sec, _ := tmpl[section].(map[string]any)
 		res := map[string]any{}
 		for name, v := range sec {
-			m := v.(map[string]any)
+			m := as[map[string]any](t, v, "template: "+section+"."+name)
 			if c, ok := m["Condition"].(string); ok && !r.truth(map[string]any{"Condition": c}) {
 				continue
 			}
-			if v, ok := r.eval(v); ok {
-				res[name] = v
+			if e, ok := r.eval(v); ok {
+				res[name] = e
 			}
 		}
 		out[section] = res
@@ -254,8 +271,8 @@ func (r *renderer) eval(v any) (_ any, ok bool) {
 	case []any:
 		out := []any{}
 		for _, e := range v {
-			if e, ok := r.eval(e); ok {
-				out = append(out, e)
+			if got, ok := r.eval(e); ok {
+				out = append(out, got)
 			}
 		}
 		return out, true
@@ -269,8 +286,8 @@ func (r *renderer) eval(v any) (_ any, ok bool) {
 		}
 		out := map[string]any{}
 		for k, e := range v {
-			if e, ok := r.eval(e); ok {
-				out[k] = e
+			if got, ok := r.eval(e); ok {
+				out[k] = got
 			}
 		}
 		return out, true
@@ -282,7 +299,11 @@ func (r *renderer) intrinsic(fn string, arg any) (_ any, ok, handled bool) {
 	args, _ := arg.([]any)
 	switch fn {
 	case "Ref":
-		name := arg.(string)
+		name, isName := arg.(string)
+		if !isName {
+			r.fail("Ref %v: want a name", arg)
+			return nil, false, true
+		}
 		if name == "AWS::NoValue" {
 			return nil, false, true
 		}
@@ -294,7 +315,11 @@ func (r *renderer) intrinsic(fn string, arg any) (_ any, ok, handled bool) {
 		}
 		return map[string]any{"Ref": name}, true, true // a resource
 	case "Condition":
-		name := arg.(string)
+		name, isName := arg.(string)
+		if !isName {
+			r.fail("Condition %v: want a name", arg)
+			return false, true, true
+		}
 		c, ok := r.conds[name]
 		if !ok || r.done[name] {
 			r.fail("condition %s: undefined or circular", name)
@@ -334,13 +359,13 @@ func (r *renderer) intrinsic(fn string, arg any) (_ any, ok, handled bool) {
 		resolved := subVar.ReplaceAllStringFunc(s, func(m string) string {
 			name := m[2 : len(m)-1]
 			if p, ok := r.params[name]; ok {
-				if s, ok := p.(string); ok {
-					return s
+				if str, ok := p.(string); ok {
+					return str
 				}
 				r.fail("Fn::Sub %q: parameter %s is a list", s, name)
 			}
 			if p, ok := pseudo[name]; ok {
-				return p.(string)
+				return p
 			}
 			return m // a resource or attribute: left for CloudFormation
 		})

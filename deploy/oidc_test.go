@@ -16,7 +16,7 @@ const (
 )
 
 // testSecrets are a managed secret and the three secrets it references.
-var testSecrets = []any{
+var testSecrets = []string{
 	"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-AbCdEf",
 	"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint-refs/app-secret-GhIjKl",
 	"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint-refs/admin-token-MnOpQr",
@@ -28,11 +28,7 @@ var testSecrets = []any{
 func renderOIDC(t *testing.T, values map[string]string) (map[string]any, error) {
 	t.Helper()
 	all := map[string]string{"GitHubOwner": testOwner, "GitHubRepository": testRepo}
-	var arns []string
-	for _, s := range testSecrets {
-		arns = append(arns, s.(string))
-	}
-	all["SecretArns"] = strings.Join(arns, ",")
+	all["SecretArns"] = strings.Join(testSecrets, ",")
 	for k, v := range values {
 		all[k] = v
 	}
@@ -42,11 +38,11 @@ func renderOIDC(t *testing.T, values map[string]string) (map[string]any, error) 
 // role returns the rendered role's properties.
 func role(t *testing.T, stack map[string]any) map[string]any {
 	t.Helper()
-	r := path(t, stack, "Resources", "SecretReaderRole").(map[string]any)
+	r := pathAs[map[string]any](t, stack, "Resources", "SecretReaderRole")
 	if r["Type"] != "AWS::IAM::Role" {
 		t.Fatalf("SecretReaderRole.Type = %v; want AWS::IAM::Role", r["Type"])
 	}
-	return path(t, r, "Properties").(map[string]any)
+	return pathAs[map[string]any](t, r, "Properties")
 }
 
 // TestOIDCTrust checks the role's trust policy for each way of narrowing
@@ -146,7 +142,7 @@ func TestOIDCProvider(t *testing.T) {
 			if err != nil {
 				t.Fatalf("render(OidcProviderArn=%q) = %v", tt.provider, err)
 			}
-			resources := stack["Resources"].(map[string]any)
+			resources := as[map[string]any](t, stack["Resources"], "Resources")
 			if diff := cmp.Diff(tt.wantResource, resources["GitHubOidcProvider"]); diff != "" {
 				t.Errorf("render(OidcProviderArn=%q) GitHubOidcProvider (-want +got):\n%s", tt.provider, diff)
 			}
@@ -173,7 +169,7 @@ func TestOIDCPolicy(t *testing.T) {
 		"Sid":      "ReadSecrets",
 		"Effect":   "Allow",
 		"Action":   []any{"secretsmanager:GetSecretValue"},
-		"Resource": testSecrets,
+		"Resource": anySlice(testSecrets),
 	}
 	decrypt := map[string]any{
 		"Sid":       "DecryptSecrets",
@@ -214,7 +210,7 @@ func TestOIDCPolicy(t *testing.T) {
 					t.Errorf("role property %s: want only the inline policy to grant anything", k)
 				}
 			}
-			policies := props["Policies"].([]any)
+			policies := as[[]any](t, props["Policies"], "role Policies")
 			if len(policies) != 1 {
 				t.Fatalf("role has %d inline policies; want 1", len(policies))
 			}
@@ -237,9 +233,11 @@ func TestOIDCPolicy(t *testing.T) {
 			}
 		})
 	}
-	if p := path(t, loadTemplate(t, oidcTemplate), "Parameters", "SecretArns").(map[string]any); p["Type"] != "CommaDelimitedList" || p["Default"] != nil ||
-		!strings.Contains(p["Description"].(string), "app_secret_ref") || !strings.Contains(p["Description"].(string), "minting_token_ref") ||
-		!strings.Contains(p["Description"].(string), "minting_app_secret_ref") {
+	p := pathAs[map[string]any](t, loadTemplate(t, oidcTemplate), "Parameters", "SecretArns")
+	desc, _ := p["Description"].(string) // none is "", which names nothing
+	if p["Type"] != "CommaDelimitedList" || p["Default"] != nil ||
+		!strings.Contains(desc, "app_secret_ref") || !strings.Contains(desc, "minting_token_ref") ||
+		!strings.Contains(desc, "minting_app_secret_ref") {
 		t.Errorf("SecretArns = %v; want a required CommaDelimitedList whose description names the referenced secrets", p)
 	}
 	for _, bad := range []string{
@@ -248,12 +246,21 @@ func TestOIDCPolicy(t *testing.T) {
 		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/*",
 		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-??????",
 		"metamint/ads",
-		testSecrets[0].(string) + ",", // an empty item
+		testSecrets[0] + ",", // an empty item
 	} {
 		if _, err := renderOIDC(t, map[string]string{"SecretArns": bad}); err == nil || !strings.Contains(err.Error(), "SecretArns") {
 			t.Errorf("render(SecretArns=%q) = %v; want the parameter refused", bad, err)
 		}
 	}
+}
+
+// anySlice is s as a decoded template holds it.
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }
 
 func asList(v any) []any {

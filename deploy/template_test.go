@@ -36,9 +36,9 @@ func TestTemplateLint(t *testing.T) {
 	for _, tmpl := range templates {
 		t.Run(tmpl, func(t *testing.T) {
 			t.Parallel()
-			out, err := exec.Command(lint, tmpl).CombinedOutput()
-			if err != nil {
-				t.Errorf("cfn-lint %s: %v\n%s", tmpl, err, out)
+			out, lintErr := exec.Command(lint, tmpl).CombinedOutput()
+			if lintErr != nil {
+				t.Errorf("cfn-lint %s: %v\n%s", tmpl, lintErr, out)
 			}
 		})
 	}
@@ -60,8 +60,8 @@ func TestTemplateFunction(t *testing.T) {
 	if got := path(t, tmpl, "Transform"); got != "AWS::Serverless-2016-10-31" {
 		t.Errorf("Transform = %v; want the SAM transform", got)
 	}
-	fn := path(t, tmpl, "Resources", "MetamintFunction").(map[string]any)
-	props := path(t, fn, "Properties").(map[string]any)
+	fn := pathAs[map[string]any](t, tmpl, "Resources", "MetamintFunction")
+	props := pathAs[map[string]any](t, fn, "Properties")
 	for k, want := range map[string]any{"Runtime": "provided.al2023", "Handler": "bootstrap"} {
 		if props[k] != want {
 			t.Errorf("MetamintFunction.%s = %v; want %v", k, props[k], want)
@@ -79,7 +79,7 @@ func TestTemplateFunction(t *testing.T) {
 	if got := path(t, props, "LoggingConfig", "LogFormat"); got != "JSON" {
 		t.Errorf("LoggingConfig.LogFormat = %v; want JSON", got)
 	}
-	arch := path(t, tmpl, "Parameters", "Architecture").(map[string]any)
+	arch := pathAs[map[string]any](t, tmpl, "Parameters", "Architecture")
 	if arch["Default"] != "arm64" || !cmp.Equal(arch["AllowedValues"], []any{"arm64", "x86_64"}) {
 		t.Errorf("Architecture parameter = %v; want default arm64, arm64 or x86_64", arch)
 	}
@@ -87,7 +87,7 @@ func TestTemplateFunction(t *testing.T) {
 	// The environment is exactly what the Lambda reads.
 	read := lambdaEnvironment(t)
 	var vars []string
-	for k := range path(t, props, "Environment", "Variables").(map[string]any) {
+	for k := range pathAs[map[string]any](t, props, "Environment", "Variables") {
 		vars = append(vars, k)
 	}
 	slices.Sort(vars)
@@ -98,11 +98,11 @@ func TestTemplateFunction(t *testing.T) {
 	// The scheduled input is a direct invocation (docs: the Lambda contract):
 	// {"rotate": [...], "force": bool, "mode": "inline"|"fanout"|""}, with
 	// the rotate key present and no other key.
-	ev := path(t, props, "Events", "Refresh").(map[string]any)
+	ev := pathAs[map[string]any](t, props, "Events", "Refresh")
 	if ev["Type"] != "ScheduleV2" {
 		t.Errorf("Events.Refresh.Type = %v; want ScheduleV2 (EventBridge Scheduler)", ev["Type"])
 	}
-	input, _ := path(t, ev, "Properties", "Input").(string)
+	input := pathAs[string](t, ev, "Properties", "Input")
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(input), &keys); err != nil {
 		t.Fatalf("Events.Refresh.Input %q: %v", input, err)
@@ -183,11 +183,11 @@ func lambdaEnvironment(t *testing.T) []string {
 func TestTemplatePolicy(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	policies := path(t, tmpl, "Resources", "MetamintFunction", "Properties", "Policies").([]any)
+	policies := pathAs[[]any](t, tmpl, "Resources", "MetamintFunction", "Properties", "Policies")
 	if len(policies) != 1 {
 		t.Fatalf("Policies has %d entries; want one inline policy", len(policies))
 	}
-	stmts := path(t, policies[0], "Statement").([]any)
+	stmts := pathAs[[]any](t, policies[0], "Statement")
 	bySid := map[string]map[string]any{}
 	condition := map[string]any{} // Sid -> the condition of its Fn::If
 	for _, s := range stmts {
@@ -200,12 +200,12 @@ func TestTemplatePolicy(t *testing.T) {
 			if f[2] != "AWS::NoValue" && !cmp.Equal(f[2], map[string]any{"Ref": "AWS::NoValue"}) {
 				t.Errorf("Fn::If %v: want the statement or nothing", f[0])
 			}
-			cond, m = f[0], f[1].(map[string]any)
+			cond, m = f[0], as[map[string]any](t, f[1], "Fn::If statement")
 		}
 		sid, _ := m["Sid"].(string)
 		bySid[sid], condition[sid] = m, cond
-		for _, a := range m["Action"].([]any) {
-			if s := a.(string); strings.Contains(s, "*") || s == "secretsmanager:RotateSecret" {
+		for _, a := range as[[]any](t, m["Action"], "statement "+sid+" Action") {
+			if s := as[string](t, a, "statement "+sid+" Action[]"); strings.Contains(s, "*") || s == "secretsmanager:RotateSecret" {
 				t.Errorf("statement %s allows %s", sid, s)
 			}
 		}
@@ -251,7 +251,7 @@ func TestTemplatePolicy(t *testing.T) {
 func TestTemplateFanOut(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	pol := path(t, tmpl, "Resources", "FanOutPolicy").(map[string]any)
+	pol := pathAs[map[string]any](t, tmpl, "Resources", "FanOutPolicy")
 	if pol["Type"] != "AWS::IAM::Policy" || pol["Condition"] != "IsFanOut" {
 		t.Errorf("FanOutPolicy Type, Condition = %v, %v; want AWS::IAM::Policy, IsFanOut", pol["Type"], pol["Condition"])
 	}
@@ -272,7 +272,7 @@ func TestTemplateFanOut(t *testing.T) {
 		if err != nil {
 			t.Fatalf("render(Mode=%s) = %v", mode, err)
 		}
-		if _, ok := got["Resources"].(map[string]any)["FanOutPolicy"]; ok != wantPolicy {
+		if _, ok := as[map[string]any](t, got["Resources"], "Resources")["FanOutPolicy"]; ok != wantPolicy {
 			t.Errorf("render(Mode=%s) has FanOutPolicy = %v; want %v", mode, ok, wantPolicy)
 		}
 	}
@@ -280,11 +280,11 @@ func TestTemplateFanOut(t *testing.T) {
 	// The Mode and SecretTag parameters accept what METAMINT_MODE and
 	// METAMINT_SECRET_TAG accept (docs: the Lambda contract; cmd/lambda's
 	// loadConfig and parseSecretTag).
-	mode := path(t, tmpl, "Parameters", "Mode").(map[string]any)
+	mode := pathAs[map[string]any](t, tmpl, "Parameters", "Mode")
 	if mode["Default"] != "inline" || !cmp.Equal(mode["AllowedValues"], []any{"inline", "fanout"}) {
 		t.Errorf("Mode = default %v, allowed %v; want default inline, inline or fanout", mode["Default"], mode["AllowedValues"])
 	}
-	pattern := regexp.MustCompile(path(t, tmpl, "Parameters", "SecretTag", "AllowedPattern").(string))
+	pattern := regexp.MustCompile(pathAs[string](t, tmpl, "Parameters", "SecretTag", "AllowedPattern"))
 	for v, want := range map[string]bool{
 		"":                              true, // no tag filter
 		"metamint:managed":              true, // the key, any value
@@ -306,7 +306,7 @@ func TestTemplateFanOut(t *testing.T) {
 func TestTemplateRotation(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	perm := path(t, tmpl, "Resources", "SecretsManagerInvokePermission").(map[string]any)
+	perm := pathAs[map[string]any](t, tmpl, "Resources", "SecretsManagerInvokePermission")
 	if perm["Type"] != "AWS::Lambda::Permission" {
 		t.Fatalf("SecretsManagerInvokePermission.Type = %v", perm["Type"])
 	}
@@ -319,7 +319,7 @@ func TestTemplateRotation(t *testing.T) {
 	if diff := cmp.Diff(wantPerm, perm["Properties"]); diff != "" {
 		t.Errorf("invoke permission (-want +got):\n%s", diff)
 	}
-	rs := path(t, tmpl, "Resources", "RotationSchedule").(map[string]any)
+	rs := pathAs[map[string]any](t, tmpl, "Resources", "RotationSchedule")
 	if rs["Type"] != "AWS::SecretsManager::RotationSchedule" {
 		t.Fatalf("RotationSchedule.Type = %v", rs["Type"])
 	}
@@ -330,7 +330,7 @@ func TestTemplateRotation(t *testing.T) {
 	if got := path(t, rs, "Properties", "RotationLambdaARN"); !cmp.Equal(got, map[string]any{"Fn::GetAtt": []any{"MetamintFunction", "Arn"}}) {
 		t.Errorf("RotationLambdaARN = %v; want the function", got)
 	}
-	if _, ok := path(t, rs, "Properties", "RotationRules").(map[string]any)["ScheduleExpression"]; !ok {
+	if _, ok := pathAs[map[string]any](t, rs, "Properties", "RotationRules")["ScheduleExpression"]; !ok {
 		t.Errorf("RotationRules has no ScheduleExpression")
 	}
 }
@@ -346,7 +346,7 @@ var retentionDays = []any{1., 3., 5., 7., 14., 30., 60., 90., 120., 150., 180., 
 func TestTemplateLogGroup(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	param := path(t, tmpl, "Parameters", "LogRetentionInDays").(map[string]any)
+	param := pathAs[map[string]any](t, tmpl, "Parameters", "LogRetentionInDays")
 	if param["Type"] != "Number" || param["Default"] != 90. {
 		t.Errorf("LogRetentionInDays = Type %v, Default %v; want Number, 90", param["Type"], param["Default"])
 	}
@@ -366,7 +366,7 @@ func TestTemplateLogGroup(t *testing.T) {
 		if want == "" {
 			want = "90"
 		}
-		group := path(t, got, "Resources", "MetamintLogGroup").(map[string]any)
+		group := pathAs[map[string]any](t, got, "Resources", "MetamintLogGroup")
 		wantGroup := map[string]any{"Type": "AWS::Logs::LogGroup", "Properties": map[string]any{"RetentionInDays": want}}
 		if diff := cmp.Diff(wantGroup, group); diff != "" {
 			t.Errorf("render(%v) MetamintLogGroup (-want +got):\n%s", values, diff)
@@ -428,11 +428,11 @@ func TestTemplateAlarms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.alarm, func(t *testing.T) {
 			t.Parallel()
-			alarm := path(t, got, "Resources", tt.alarm).(map[string]any)
+			alarm := pathAs[map[string]any](t, got, "Resources", tt.alarm)
 			if alarm["Type"] != "AWS::CloudWatch::Alarm" {
 				t.Errorf("%s.Type = %v; want AWS::CloudWatch::Alarm", tt.alarm, alarm["Type"])
 			}
-			props := path(t, alarm, "Properties").(map[string]any)
+			props := pathAs[map[string]any](t, alarm, "Properties")
 			for k, want := range common {
 				tt.want[k] = want
 			}
@@ -441,13 +441,13 @@ func TestTemplateAlarms(t *testing.T) {
 					t.Errorf("%s.%s (-want +got):\n%s", tt.alarm, k, diff)
 				}
 			}
-			if !slices.Contains(emittedMetrics, props["MetricName"].(string)) {
+			if !slices.Contains(emittedMetrics, as[string](t, props["MetricName"], tt.alarm+" MetricName")) {
 				t.Errorf("%s watches %v, which the Lambda does not emit", tt.alarm, props["MetricName"])
 			}
 		})
 	}
 	// The thresholds and the period come from parameters.
-	raw := path(t, tmpl, "Resources", "ExpiryAlarm", "Properties").(map[string]any)
+	raw := pathAs[map[string]any](t, tmpl, "Resources", "ExpiryAlarm", "Properties")
 	if !cmp.Equal(raw["Threshold"], map[string]any{"Ref": "ExpiryAlarmDays"}) {
 		t.Errorf("ExpiryAlarm.Threshold = %v; want the parameter ExpiryAlarmDays", raw["Threshold"])
 	}
@@ -460,19 +460,19 @@ func TestTemplateAlarms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := path(t, set, "Resources", "ExpiryAlarm", "Properties").(map[string]any); e["Threshold"] != "3" || e["Period"] != "43200" {
+	if e := pathAs[map[string]any](t, set, "Resources", "ExpiryAlarm", "Properties"); e["Threshold"] != "3" || e["Period"] != "43200" {
 		t.Errorf("render(ExpiryAlarmDays=3, AlarmPeriodSeconds=43200) ExpiryAlarm Threshold, Period = %v, %v; want 3, 43200", e["Threshold"], e["Period"])
 	}
 
 	// By default each period holds one scheduled run, and the expiry alarm
 	// fires only after refreshes have failed for days.
-	period := path(t, tmpl, "Parameters", "AlarmPeriodSeconds", "Default").(float64)
-	schedule := path(t, tmpl, "Parameters", "RefreshScheduleExpression", "Default").(string)
+	period := pathAs[float64](t, tmpl, "Parameters", "AlarmPeriodSeconds", "Default")
+	schedule := pathAs[string](t, tmpl, "Parameters", "RefreshScheduleExpression", "Default")
 	if every := rateInterval(t, schedule); every != time.Duration(period)*time.Second {
 		t.Errorf("AlarmPeriodSeconds default %vs; want the default schedule %s's interval, %v", period, schedule, every)
 	}
-	days := path(t, tmpl, "Parameters", "ExpiryAlarmDays", "Default").(float64)
-	before, err := time.ParseDuration(path(t, tmpl, "Parameters", "RefreshBefore", "Default").(string))
+	days := pathAs[float64](t, tmpl, "Parameters", "ExpiryAlarmDays", "Default")
+	before, err := time.ParseDuration(pathAs[string](t, tmpl, "Parameters", "RefreshBefore", "Default"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +520,7 @@ func TestTemplateAlarmActions(t *testing.T) {
 				t.Fatalf("render(AlarmTopicArn=%q) = %v", tt.topic, err)
 			}
 			for _, a := range []string{"FailedAlarm", "ExpiryAlarm"} {
-				props := path(t, got, "Resources", a, "Properties").(map[string]any)
+				props := pathAs[map[string]any](t, got, "Resources", a, "Properties")
 				for _, k := range []string{"AlarmActions", "OKActions"} {
 					if diff := cmp.Diff(tt.want, props[k]); diff != "" {
 						t.Errorf("render(AlarmTopicArn=%q) %s.%s (-want +got):\n%s", tt.topic, a, k, diff)
