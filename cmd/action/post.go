@@ -43,6 +43,26 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	}
 
 	app := mint.App{ID: a.Getenv("STATE_" + stateAppID), Secret: in.appSecret}
+	if in.awsSecretID != "" {
+		// The keyless path: GitHub holds no app secret, so read it again
+		// from the managed secret with the job's AWS credentials. Nothing
+		// secret was saved in the state.
+		id, secretValue, err := postAppSecret(ctx, a, in, cfg, token)
+		if err != nil {
+			a.Warningf("Could not revoke the token: %s: %s. It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.",
+				inAWSSecretID, err)
+			return
+		}
+		if app.ID == "" {
+			app.ID = id
+		}
+		if id != app.ID {
+			a.Warningf("Could not revoke the token: the secret %s now names app %s, but the token was minted for app %s. It stays valid until it expires.",
+				quoteCut(in.awsSecretID), id, app.ID)
+			return
+		}
+		app.Secret = secretValue
+	}
 	if app.Secret == "" {
 		a.Warningf("Could not revoke the token: the %s input is empty in the post step. It stays valid until it expires.", inAppSecret)
 		return
