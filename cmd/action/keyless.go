@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,14 +107,14 @@ type managed struct {
 func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter, id string) (*managed, error) {
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return nil, fmt.Errorf("reading the secret %s (GetSecretValue): %s", quoteCut(id), awsMessage(err))
+		return nil, fmt.Errorf("reading the secret %s (GetSecretValue): %s", quoteID(id), awsMessage(err))
 	}
 	if out.SecretString == nil {
-		return nil, fmt.Errorf("the secret %s holds binary data; a metamint managed secret is a JSON SecretString", quoteCut(id))
+		return nil, fmt.Errorf("the secret %s holds binary data; a metamint managed secret is a JSON SecretString", quoteID(id))
 	}
 	doc, err := secret.Parse(*out.SecretString)
 	if err != nil {
-		return nil, fmt.Errorf("the secret %s is not a metamint managed secret: %s", quoteCut(id), err)
+		return nil, fmt.Errorf("the secret %s is not a metamint managed secret: %s", quoteID(id), err)
 	}
 	// The inline values: the app secrets and the managed token.
 	maskValue(a, doc.AppSecret)
@@ -159,7 +160,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 	} {
 		if id.given != "" && id.given != id.stored {
 			problems = append(problems, fmt.Sprintf("input %s is %s, but the secret %s has %s %s: they must match (or leave %s empty)",
-				id.input, quoteCut(id.given), quoteCut(in.awsSecretID), id.field, id.stored, id.input))
+				id.input, quoteCut(id.given), quoteID(in.awsSecretID), id.field, id.stored, id.input))
 		}
 	}
 	scopes := doc.Scopes
@@ -199,7 +200,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 	}
 	if caller == "" {
 		return in, fmt.Errorf("the secret %s holds no %s yet and names no %s: let the Lambda rotate it once, or name a minting token",
-			quoteCut(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
+			quoteID(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
 	}
 	for _, v := range []struct{ field, value string }{
 		{appSecretField(doc), appSecret},
@@ -207,7 +208,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 		{callerField(doc), caller},
 	} {
 		if hasSpaceOrControl(v.value) {
-			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteCut(in.awsSecretID), v.field)
+			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
 		}
 	}
 
@@ -228,9 +229,9 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 func (m *managed) refError(id string, err error) error {
 	var ref *secret.ReferenceError
 	if errors.As(err, &ref) {
-		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteCut(id), ref.Field, quoteCut(ref.Ref), refCause(ref.Err))
+		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
 	}
-	return fmt.Errorf("the secret %s: %s", quoteCut(id), oneLine(err.Error()))
+	return fmt.Errorf("the secret %s: %s", quoteID(id), oneLine(err.Error()))
 }
 
 // refCause renders the cause of a failed reference read, AWS errors as
@@ -305,4 +306,14 @@ func postAppSecret(ctx context.Context, a *githubactions.Action, in inputs, cfg 
 	}
 	maskValue(a, mint.App{ID: m.doc.AppID, Secret: appSecret}.AccessToken())
 	return m.doc.AppID, appSecret, nil
+}
+
+// quoteID quotes a secret's name or ARN for a message, whole (it is not
+// secret, and an ARN is longer than quoteCut keeps), escaped for one log
+// line and cut at Secrets Manager's limit.
+func quoteID(id string) string {
+	if len(id) > maxSecretIDLen {
+		id = id[:maxSecretIDLen]
+	}
+	return strconv.Quote(logText(id))
 }

@@ -58,7 +58,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		}
 		if id != app.ID {
 			a.Warningf("Could not revoke the token: the secret %s now names app %s, but the token was minted for app %s. It stays valid until it expires.",
-				quoteCut(in.awsSecretID), id, app.ID)
+				quoteID(in.awsSecretID), id, app.ID)
 			return
 		}
 		app.Secret = secretValue

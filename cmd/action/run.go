@@ -381,7 +381,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 			return err
 		}
 		p.protected = append(p.protected, m.stored)
-		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteCut(in.awsSecretID), p.app.ID, p.systemUserID)
+		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.app.ID, p.systemUserID)
 	}
 	// Fail before minting when the token could not be handed over or
 	// revoked: outside a runner there is nowhere to put it.
