@@ -105,7 +105,11 @@ type managed struct {
 // every secret value in it the moment it is known, before anything else is
 // written. Errors name the secret and the field, never a value.
 func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter, id string) (*managed, error) {
-	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	// AWSCURRENT named explicitly, as Resolver does: it is Secrets
+	// Manager's default, but moto answers a stage-less read with the
+	// version it created last by PutSecretValue, not the one the Lambda's
+	// finishSecret made current.
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
 	if err != nil {
 		return nil, fmt.Errorf("reading the secret %s (GetSecretValue): %s", quoteID(id), awsMessage(err))
 	}

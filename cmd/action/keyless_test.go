@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,9 +28,9 @@ func TestMain(m *testing.M) {
 // Canaries of the keyless path: distinctive values in every field of a
 // managed secret and of the secrets it references.
 const (
-	canaryStoredToken   = "EAACANARYstoredTOKENnotUsed000007" // a stored token that never mints
-	canaryExtraField    = "CANARYextraFIELDvalue0000000008"
-	canaryRefExtra      = "CANARYrefEXTRAvalue000000000009"
+	canaryStoredToken = "EAACANARYstoredTOKENnotUsed000007" // a stored token that never mints
+	canaryExtraField  = "CANARYextraFIELDvalue0000000008"
+	canaryRefExtra    = "CANARYrefEXTRAvalue000000000009"
 )
 
 var keylessScopes = []string{"ads_read", "business_management"}
@@ -109,7 +110,7 @@ func (k *keyless) managedFields(t *testing.T, stored string) map[string]any {
 // current reads the managed secret's AWSCURRENT version.
 func (k *keyless) current(t *testing.T, id string) (version, value string) {
 	t.Helper()
-	out, err := k.sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	out, err := k.sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
 	if err != nil {
 		t.Fatalf("GetSecretValue(%s) = %v", id, err)
 	}
@@ -397,8 +398,10 @@ func TestKeylessSecretErrors(t *testing.T) {
 		wantErr []string
 	}{
 		{
-			name:    "not JSON",
-			setup:   func(t *testing.T, k *keyless, _ *awstest.Proxy) string { return k.put(t, "managed", "not json "+canaryExtraField) },
+			name: "not JSON",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				return k.put(t, "managed", "not json "+canaryExtraField)
+			},
 			wantErr: []string{"is not a metamint managed secret", "not JSON"},
 		},
 		{
@@ -582,6 +585,162 @@ func TestKeylessPostFailures(t *testing.T) {
 				t.Errorf("the job token was revoked without the app secret")
 			}
 			checkNoLeaks(t, k.keylessSecrets(), p)
+		})
+	}
+}
+
+// awsEnv is the AWS part of a runner's environment after
+// aws-actions/configure-aws-credentials, pointed at moto, with no AWS file
+// of the developer's machine in reach.
+func awsEnv(t *testing.T, endpoint string) map[string]string {
+	return map[string]string{
+		"HOME":                             t.TempDir(),
+		"AWS_ACCESS_KEY_ID":                "test",
+		"AWS_SECRET_ACCESS_KEY":            "test",
+		"AWS_SESSION_TOKEN":                "test-session",
+		"AWS_REGION":                       "us-east-1",
+		"AWS_DEFAULT_REGION":               "us-east-1",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+	}
+}
+
+// TestKeylessEndToEnd: the Lambda, built as it ships and run under
+// aws-lambda-rie, rotates a managed secret in moto; the action binary, run
+// as the runner runs it with only the runner's and the AWS variables, mints
+// a job token from that secret; its post step revokes the job token, and
+// the stored token stays valid and the secret untouched.
+func TestKeylessEndToEnd(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the action and the Lambda")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	post := filepath.Join(dir, postName)
+	k := newKeyless(t)
+	rie := awstest.NewRIE(t, awstest.RIEConfig{Bootstrap: awstest.Bootstrap(t), Env: map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": k.moto.URL,
+		"METAMINT_GRAPH_API_URL":           k.srv.URL,
+	}})
+
+	initial := k.storedToken()
+	id := k.putJSON(t, "managed", k.managedFields(t, initial))
+	v0, _ := k.current(t, id)
+	// The direct invocation contract (DESIGN.md): rotate this secret now.
+	payload, _ := json.Marshal(map[string]any{"rotate": []string{id}, "force": true})
+	inv, err := rie.Invoke(t.Context(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.ErrorType != "" {
+		t.Fatalf("rotation: %s: %s", inv.ErrorType, inv.ErrorMessage)
+	}
+	var answer struct {
+		Summary struct {
+			Rotated int `json:"rotated"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(inv.Body, &answer); err != nil || answer.Summary.Rotated != 1 {
+		t.Fatalf("rotation answer = %s (%v); want one secret rotated", inv.Body, err)
+	}
+	version, value := k.current(t, id)
+	var doc struct {
+		AccessToken string `json:"access_token"`
+		ExpiresAt   string `json:"expires_at"`
+		Note        string `json:"note"`
+	}
+	if err := json.Unmarshal([]byte(value), &doc); err != nil {
+		t.Fatal(err)
+	}
+	stored := doc.AccessToken
+	// The Lambda refreshes a token it can (Graph may keep its value) or
+	// mints a new one: either way a new version with a new expiry.
+	if version == v0 || stored == "" || doc.ExpiresAt == "" || doc.Note != canaryExtraField {
+		t.Fatalf("after rotation: new version %v, token set %v, expires_at %q, note kept %v; want all\nanswer: %s",
+			version != v0, stored != "", doc.ExpiresAt, doc.Note == canaryExtraField, inv.Body)
+	}
+
+	env := awsEnv(t, k.moto.URL)
+	for key, v := range k.keylessEnv(id) {
+		env[key] = v
+	}
+	m := runBinary(t, bin, env)
+	if m.code != 0 || m.stderr != "" {
+		t.Fatalf("main exit code = %d, stderr %q; want 0 and nothing\nstdout:\n%s", m.code, m.stderr, m.stdout)
+	}
+	job := m.outputs[outToken]
+	st, ok := k.srv.Token(job)
+	if !ok || job == stored || job == initial || st.Revoked || st.UserID != k.systemUserID || st.AppID != k.appID {
+		t.Fatalf("token output is not a new token of the system user and app")
+	}
+	checkMaskedBefore(t, m.stdout, canaryAppSecret, stored, mint.AppSecretProof(canaryAppSecret, stored), k.appID+"|"+canaryAppSecret)
+	checkNoLeaks(t, k.keylessSecrets(), m.result())
+	if !strings.Contains(m.stdout, "Read the managed secret \""+id+"\": app "+k.appID) {
+		t.Errorf("main stdout does not say which secret it read:\n%s", m.stdout)
+	}
+
+	p := runBinary(t, post, postEnv(env, m.result()))
+	if p.code != 0 || !strings.Contains(p.stdout, "Revoked the token the main step minted.") {
+		t.Fatalf("post exit code = %d; want 0 and the job token revoked\nstdout:\n%s", p.code, p.stdout)
+	}
+	if st, _ := k.srv.Token(job); !st.Revoked {
+		t.Errorf("after the post step the job token is not revoked")
+	}
+	if st, _ := k.srv.Token(stored); st.Revoked || !k.srv.Now().Before(st.ExpiresAt) {
+		t.Errorf("the stored token is revoked or expired after the job")
+	}
+	if v2, s2 := k.current(t, id); v2 != version || s2 != value {
+		t.Errorf("the managed secret changed during the job: version %s -> %s", version, v2)
+	}
+	checkMaskedBefore(t, p.stdout, job, canaryAppSecret, stored)
+	checkNoLeaks(t, k.keylessSecrets(), p.result())
+	for _, sec := range k.keylessSecrets() {
+		if strings.Contains(rie.Output(), sec) {
+			t.Errorf("the Lambda's output holds a secret")
+		}
+	}
+}
+
+// TestKeylessBinaryAWSErrors runs the binary with a broken AWS environment:
+// the SDK's chain finds no credentials, or no region. Each error says what
+// is missing, and nothing is read or minted.
+func TestKeylessBinaryAWSErrors(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t, t.TempDir())
+	k := newKeyless(t)
+	id := k.putJSON(t, "managed", k.managedFields(t, k.storedToken()))
+	tests := []struct {
+		name  string
+		unset []string
+		want  string
+	}{
+		{name: "no credentials", unset: []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"},
+			want: "::error::aws-secret-id: no AWS credentials: run aws-actions/configure-aws-credentials before this step"},
+		{name: "no region", unset: []string{"AWS_REGION", "AWS_DEFAULT_REGION"},
+			want: "::error::aws-secret-id: no AWS region: set AWS_REGION"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := awsEnv(t, k.moto.URL)
+			for _, name := range tt.unset {
+				delete(env, name)
+			}
+			for key, v := range k.keylessEnv(id) {
+				env[key] = v
+			}
+			before := len(k.minted())
+			m := runBinary(t, bin, env)
+			if m.code != 1 || !strings.Contains(m.stdout, tt.want) {
+				t.Errorf("exit code = %d, stdout %q; want 1 and %q", m.code, m.stdout, tt.want)
+			}
+			if got := len(k.minted()) - before; got != 0 || m.output != "" {
+				t.Errorf("minted %d tokens, outputs %q; want none", got, m.output)
+			}
 		})
 	}
 }
