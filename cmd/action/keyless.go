@@ -136,7 +136,7 @@ func awsMessage(err error) string {
 	}
 	msg := ae.ErrorCode()
 	if m := ae.ErrorMessage(); m != "" {
-		msg += ": " + logText(m)
+		msg += ": " + strings.TrimSuffix(logText(m), ".")
 	}
 	switch ae.ErrorCode() {
 	case "AccessDeniedException", "AccessDenied":
