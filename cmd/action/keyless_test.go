@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -509,26 +510,40 @@ func TestKeylessSecretErrors(t *testing.T) {
 	}
 }
 
-// TestKeylessGraphEchoesCaller has Graph answer the calling token as the
-// new token: it is neither handed over nor revoked.
-func TestKeylessGraphEchoesCaller(t *testing.T) {
+// TestGraphEchoesCaller has Graph answer the calling token as the new
+// token, on the keyless and the plain path: it is neither handed over nor
+// revoked, and the post step has nothing to revoke.
+func TestGraphEchoesCaller(t *testing.T) {
 	t.Parallel()
-	k := newKeyless(t)
-	stored := k.storedToken()
-	id := k.putJSON(t, "managed", k.managedFields(t, stored))
-	revokes := k.count(minttest.EndpointRevoke)
-	k.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + stored + `"}`)})
-	r := runStep(t, k.world, k.keylessEnv(id), nil, withSecretsManager(k.sm))
-	if r.err == nil || !strings.Contains(r.err.Error(), "Graph answered the calling token itself") {
-		t.Fatalf("run() = %v; want the echoed token refused", r.err)
+	for _, keylessPath := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keyless=%v", keylessPath), func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			caller := k.adminToken
+			env := k.inputs()
+			if keylessPath {
+				caller = k.storedToken()
+				env = k.keylessEnv(k.putJSON(t, "managed", k.managedFields(t, caller)))
+			}
+			revokes := k.count(minttest.EndpointRevoke)
+			k.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + caller + `"}`)})
+			r := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if r.err == nil || !strings.Contains(r.err.Error(), "Graph answered the calling token itself") {
+				t.Fatalf("run() = %v; want the echoed token refused", r.err)
+			}
+			if r.output != "" || r.state != "" {
+				t.Errorf("outputs %q, state %q; want none", r.output, r.state)
+			}
+			p := runStep(t, k.world, postEnv(env, r), postArgs, withSecretsManager(k.sm))
+			if p.err != nil || !strings.Contains(p.stdout, "No token to revoke") {
+				t.Errorf("post run() = %v, stdout %q; want nothing to revoke", p.err, p.stdout)
+			}
+			if st, _ := k.srv.Token(caller); st.Revoked || k.count(minttest.EndpointRevoke) != revokes {
+				t.Errorf("the calling token was revoked, or a revoke was tried")
+			}
+			checkNoLeaks(t, k.keylessSecrets(), r)
+		})
 	}
-	if st, _ := k.srv.Token(stored); st.Revoked || k.count(minttest.EndpointRevoke) != revokes {
-		t.Errorf("the stored token was revoked, or a revoke was tried")
-	}
-	if r.output != "" || r.state != "" {
-		t.Errorf("outputs %q, state %q; want none", r.output, r.state)
-	}
-	checkNoLeaks(t, k.keylessSecrets(), r)
 }
 
 // TestKeylessPostFailures: a post step that cannot read the app secret
@@ -743,4 +758,22 @@ func TestKeylessBinaryAWSErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeylessCallerExpiring: a stored token close to its expiry means the
+// Lambda has not rotated it; the step warns, naming the secret, and mints.
+func TestKeylessCallerExpiring(t *testing.T) {
+	t.Parallel()
+	k := newKeyless(t)
+	stored := k.srv.IssueToken(minttest.TokenSpec{UserID: k.systemUserID, AppID: k.appID, Scopes: keylessScopes, ExpiresAt: k.srv.Now().Add(5 * 24 * time.Hour)})
+	id := k.putJSON(t, "managed", k.managedFields(t, stored))
+	r := runStep(t, k.world, k.keylessEnv(id), nil, withSecretsManager(k.sm), withClock(k.srv.Now))
+	if r.err != nil {
+		t.Fatalf("run() = %v; want success", r.err)
+	}
+	want := "::warning::The calling token of the managed secret \"" + id + "\" expires at "
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "the Lambda has not rotated it") {
+		t.Errorf("stdout = %q; want a warning starting %q", r.stdout, want)
+	}
+	checkNoLeaks(t, k.keylessSecrets(), r)
 }

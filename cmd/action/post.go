@@ -16,7 +16,9 @@ import (
 // token itself) and when the token has already expired; a failed revoke is
 // a warning. The token, the app ID and the Graph URL and version come from
 // the state the main step saved; the app secret from the app-secret input,
-// which the runner passes to the post step too.
+// which the runner passes to the post step too, or with aws-secret-id from
+// the managed secret, read again (postAppSecret): no secret is saved in the
+// state. A failed read is a warning naming its cause.
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
 	skip, err := parseBool(inSkipTokenRevoke, in.skipTokenRevoke, false)
 	if err != nil {

@@ -45,7 +45,8 @@ const (
 
 // State the main step saves for the post step; the runner hands each back
 // as STATE_<key>. The app secret is not saved: the post step reads it from
-// its input, which the runner passes to every stage.
+// its input, which the runner passes to every stage, or from the managed
+// secret again (aws-secret-id).
 const (
 	stateToken           = "token"
 	stateExpiresAt       = "expires_at"
@@ -194,6 +195,9 @@ type params struct {
 	app           mint.App
 	mintingSecret string // the calling token's app secret, when another app's
 	accessToken   string
+	// awsSecretID names the managed secret the values came from; "" on
+	// the plain path.
+	awsSecretID string
 	// protected are tokens the step never outputs and never revokes: the
 	// calling token and, on the keyless path, the managed secret's token.
 	protected     []string
@@ -381,6 +385,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 			return err
 		}
 		p.protected = append(p.protected, m.stored)
+		p.awsSecretID = in.awsSecretID
 		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.app.ID, p.systemUserID)
 	}
 	// Fail before minting when the token could not be handed over or
