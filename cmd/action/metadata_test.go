@@ -308,6 +308,14 @@ func TestDockerfile(t *testing.T) {
 	// programs import (go list), so a new internal package cannot be left
 	// out of the image.
 	copied := byName["build"].all("COPY")
+	// .dockerignore sends the builder only what it lets through: "*",
+	// then "!dir/" for each directory.
+	var sent []string
+	for _, line := range strings.Split(repoFile(t, ".dockerignore"), "\n") {
+		if dir, ok := strings.CutPrefix(strings.TrimSpace(line), "!"); ok {
+			sent = append(sent, dir)
+		}
+	}
 	for _, pkg := range []string{"./cmd/action", "./cmd/lambda"} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "../../"+strings.TrimPrefix(pkg, "./")).Output()
 		if err != nil {
@@ -321,6 +329,9 @@ func TestDockerfile(t *testing.T) {
 			top, _, _ := strings.Cut(rel, "/")
 			if !slices.Contains(copied, top+"/ "+top+"/") {
 				t.Errorf("build stage COPY = %q; want %s/ copied: %s imports %s", copied, top, pkg, imp)
+			}
+			if !slices.Contains(sent, top+"/") {
+				t.Errorf(".dockerignore lets through %q; want %s/ too: %s imports %s", sent, top, pkg, imp)
 			}
 		}
 	}
