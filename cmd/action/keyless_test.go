@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -776,4 +777,41 @@ func TestKeylessCallerExpiring(t *testing.T) {
 		t.Errorf("stdout = %q; want a warning starting %q", r.stdout, want)
 	}
 	checkNoLeaks(t, k.keylessSecrets(), r)
+}
+
+// TestKeylessCallsOnlyGetSecretValue: main and post steps call
+// GetSecretValue and no other Secrets Manager operation, and the OIDC
+// role's template grants exactly that operation.
+func TestKeylessCallsOnlyGetSecretValue(t *testing.T) {
+	t.Parallel()
+	k := newKeyless(t)
+	proxy := awstest.NewProxy(t, k.moto.URL)
+	f := k.managedFields(t, canaryStoredToken)
+	f["minting_token_ref"] = k.put(t, "minting-token", k.mintingToken)
+	f["minting_app_secret_ref"] = k.put(t, "minting-secret", canaryMintingSecret)
+	id := k.putJSON(t, "managed", f)
+	sm := awstest.SecretsManager(proxy.URL)
+	env := k.keylessEnv(id)
+	m := runStep(t, k.world, env, nil, withSecretsManager(sm))
+	if m.err != nil {
+		t.Fatalf("main run() = %v", m.err)
+	}
+	if got := proxy.CallCounts(); len(got) != 1 || got["GetSecretValue"] != 4 {
+		t.Errorf("main step Secrets Manager calls = %v; want GetSecretValue 4 times (the secret and its three references)", got)
+	}
+	proxy.ResetCalls()
+	if p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(sm)); p.err != nil || !strings.Contains(p.stdout, "Revoked the token") {
+		t.Fatalf("post run() = %v, stdout %q; want the token revoked", p.err, p.stdout)
+	}
+	if got := proxy.CallCounts(); len(got) != 1 || got["GetSecretValue"] != 2 {
+		t.Errorf("post step Secrets Manager calls = %v; want GetSecretValue twice (the secret and app_secret_ref)", got)
+	}
+
+	granted := map[string]bool{}
+	for _, m := range regexp.MustCompile(`secretsmanager:[A-Za-z*]+`).FindAllString(repoFile(t, "deploy/github-oidc.yaml"), -1) {
+		granted[m] = true
+	}
+	if len(granted) != 1 || !granted["secretsmanager:GetSecretValue"] {
+		t.Errorf("deploy/github-oidc.yaml grants %v; want secretsmanager:GetSecretValue alone, what the action calls", granted)
+	}
 }
