@@ -268,6 +268,9 @@ func TestKeylessMintAndRevoke(t *testing.T) {
 			if job.UserID != k.systemUserID || job.AppID != k.appID || strings.Join(job.Scopes, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("job token = user %s app %s scopes %v; want %s %s %v", job.UserID, job.AppID, job.Scopes, k.systemUserID, k.appID, tt.want)
 			}
+			if !strings.Contains(m.summary, "| Minted from | the managed secret "+id+" (aws-secret-id) |") {
+				t.Errorf("the job summary does not name the managed secret:\n%s", m.summary)
+			}
 			if m.saved[stateToken] != job.Value {
 				t.Errorf("saved state token is not the job token")
 			}

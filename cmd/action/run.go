@@ -751,6 +751,9 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
 	fmt.Fprintf(&b, "| At job end | %s |\n", atEnd)
 	fmt.Fprintf(&b, "| Graph API | `%s` at %s |\n", p.version, markdownText(p.graphAPIURL))
+	if p.awsSecretID != "" {
+		fmt.Fprintf(&b, "| Minted from | the managed secret %s (aws-secret-id) |\n", markdownText(p.awsSecretID))
+	}
 	b.WriteString("\n")
 	writeAssets(&b, info)
 	return appendFile(file, b.String())
