@@ -178,7 +178,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 		}
 		if len(outside) > 0 {
 			problems = append(problems, fmt.Sprintf("input %s: %s not among the secret's scopes (%s): %s may narrow the stored scopes, never widen them",
-				inScopes, quoteScopes(outside), strings.Join(doc.Scopes, ", "), inScopes))
+				inScopes, quoteScopes(outside), logText(strings.Join(doc.Scopes, ", ")), inScopes))
 		}
 		scopes = want
 	}
