@@ -14,6 +14,7 @@ RUN apk add --no-cache ca-certificates
 WORKDIR /src
 COPY go.mod go.sum ./
 COPY pkg/ pkg/
+COPY internal/ internal/
 COPY cmd/ cmd/
 ARG TARGETOS=linux
 ARG TARGETARCH

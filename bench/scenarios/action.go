@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,86 +12,237 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
+
+// actionVariant is one way of running the action binary in (d).
+type actionVariant struct {
+	name  string
+	bin   string
+	env   []string
+	files string // the directory of its file command files
+	times []time.Duration
+}
 
 // scenarioAction is (d): the action binary, built as the Dockerfile builds
 // it, run as the runner runs a container action (inputs and file commands
 // in the environment, no arguments) against an in-process emulator with no
 // injected latency: process start, input checks, POST access_tokens, GET
-// debug_token, outputs.
+// debug_token, outputs. It runs the plain path (app-secret and
+// access-token inputs), the keyless path (aws-secret-id, read from moto
+// with the AWS variables configure-aws-credentials exports) and, with
+// -action-baseline REV, the plain path of the binary built from git
+// revision REV; the runs of the variants alternate, so the machine's
+// noise falls on all of them alike.
 func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) ([]*table, error) {
-	bin := filepath.Join(dir, "action", "metamint-action")
+	base := filepath.Join(dir, "action")
+	bin := filepath.Join(base, "metamint-action")
 	progress("(d) building the action (CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' ./cmd/action)")
 	if err := awstest.GoBuild(ctx, bin, "./cmd/action", ""); err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(bin)
-	if err != nil {
-		return nil, err
+	var baseBin string
+	if cfg.actionBaseline != "" {
+		var err error
+		if baseBin, err = buildBaselineAction(ctx, cfg.actionBaseline, filepath.Join(dir, "baseline")); err != nil {
+			return nil, err
+		}
 	}
+
 	srv := minttest.NewServer()
 	cl.add(srv.Close)
 	defer srv.Close()
 	fx := srv.Seed()
 	srv.InstallApp(fx.SystemUserID, fx.AppID)
-	files := filepath.Join(dir, "action")
-	env := []string{
+	scopes := []string{"ads_read", "business_management"}
+
+	progress("(d) starting moto_server for the keyless variant")
+	moto, err := awstest.StartMoto(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cl.add(moto.Close)
+	defer moto.Close()
+	sm := moto.SecretsManager()
+	put := func(name string, v any) (string, error) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", err
+		}
+		_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(b))})
+		return name, err
+	}
+	appRef, err := put("metamint-bench/keyless/app-secret", map[string]any{"app_secret": fx.AppSecret})
+	if err != nil {
+		return nil, err
+	}
+	stored := srv.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: scopes, ExpiresAt: srv.Now().Add(30 * 24 * time.Hour)})
+	managed, err := put("metamint-bench/keyless/managed", map[string]any{
+		"app_id": fx.AppID, "system_user_id": fx.SystemUserID, "scopes": scopes, "app_secret_ref": appRef, "access_token": stored,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	plainEnv := []string{
 		"INPUT_APP-ID=" + fx.AppID,
 		"INPUT_APP-SECRET=" + fx.AppSecret,
 		"INPUT_ACCESS-TOKEN=" + fx.AdminToken,
 		"INPUT_SYSTEM-USER-ID=" + fx.SystemUserID,
-		"INPUT_SCOPES=ads_read,business_management",
+		"INPUT_SCOPES=" + strings.Join(scopes, ","),
 		"INPUT_GRAPH-API-URL=" + srv.URL,
-		"GITHUB_OUTPUT=" + filepath.Join(files, "output"),
-		"GITHUB_STATE=" + filepath.Join(files, "state"),
-		"GITHUB_STEP_SUMMARY=" + filepath.Join(files, "summary"),
 	}
-	mintOnce := func() (time.Duration, error) {
-		for _, f := range []string{"output", "state", "summary"} {
-			if err := os.WriteFile(filepath.Join(files, f), nil, 0o600); err != nil {
-				return 0, err
-			}
-		}
-		cmd := exec.CommandContext(ctx, bin)
-		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
-		took := time.Since(start)
-		if err != nil {
-			return 0, fmt.Errorf("the action failed: %w\n%s", err, awstest.Tail(out.String(), 20))
-		}
-		b, _ := os.ReadFile(filepath.Join(files, "output"))
-		if !strings.Contains(string(b), "token") {
-			return 0, fmt.Errorf("the action wrote no token output\n%s", awstest.Tail(out.String(), 20))
-		}
-		return took, nil
+	keylessEnv := []string{
+		"INPUT_AWS-SECRET-ID=" + managed,
+		"INPUT_GRAPH-API-URL=" + srv.URL,
+		"HOME=" + base,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_SESSION_TOKEN=test",
+		"AWS_REGION=us-east-1",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto.URL,
+		"AWS_EC2_METADATA_DISABLED=true",
 	}
-	if _, err := mintOnce(); err != nil { // warms the page cache; not timed
-		return nil, err
+	variants := []*actionVariant{
+		{name: "plain path (app-secret, access-token), this tree", bin: bin, env: plainEnv},
+		{name: "keyless path (aws-secret-id, moto), this tree", bin: bin, env: keylessEnv},
+	}
+	if baseBin != "" {
+		variants = append(variants, &actionVariant{name: "plain path, " + cfg.actionBaseline, bin: baseBin, env: plainEnv})
+	}
+	for i, v := range variants {
+		v.files = filepath.Join(base, fmt.Sprintf("files-%d", i))
+		if err := os.MkdirAll(v.files, 0o700); err != nil {
+			return nil, err
+		}
+		v.env = append(v.env,
+			"GITHUB_OUTPUT="+filepath.Join(v.files, "output"),
+			"GITHUB_STATE="+filepath.Join(v.files, "state"),
+			"GITHUB_STEP_SUMMARY="+filepath.Join(v.files, "summary"))
+		if _, err := v.mintOnce(ctx); err != nil { // warms the page cache; not timed
+			return nil, fmt.Errorf("%s: %w", v.name, err)
+		}
 	}
 	srv.ResetRequests()
 	minted := srv.Minted()
-	var times []time.Duration
 	for range cfg.actionRuns {
-		d, err := mintOnce()
+		for _, v := range variants {
+			d, err := v.mintOnce(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", v.name, err)
+			}
+			v.times = append(v.times, d)
+		}
+	}
+	calls := len(srv.Requests())
+	for _, v := range variants {
+		progress("(d) one mint, %s: %s", v.name, spread(v.times))
+	}
+
+	t := &table{title: "(d) the action binary", header: []string{"measure", "figure", "target", "verdict"}}
+	plain, keyless := variants[0], variants[1]
+	t.add(fmt.Sprintf("wall time of one mint, %s, %d runs", plain.name, cfg.actionRuns), spread(plain.times), "< 30 ms", verdict(median(plain.times) < 30*time.Millisecond))
+	size, err := fileSize(bin)
+	if err != nil {
+		return nil, err
+	}
+	t.add("binary size, this tree (linux/"+runtime.GOARCH+", -trimpath -ldflags '-s -w')", mb(size), "< 10 MB", verdict(size < 10e6))
+	if baseBin != "" {
+		old := variants[2]
+		t.add(fmt.Sprintf("wall time of one mint, %s, %d runs", old.name, cfg.actionRuns), spread(old.times), "", "")
+		ratio := float64(median(plain.times)) / float64(median(old.times))
+		t.add("plain-path median, this tree / "+cfg.actionBaseline, fmt.Sprintf("%.2fx (%+.1f ms)", ratio, float64(median(plain.times)-median(old.times))/float64(time.Millisecond)),
+			"<= 1.5x", verdict(ratio <= 1.5))
+		oldSize, err := fileSize(baseBin)
 		if err != nil {
 			return nil, err
 		}
-		times = append(times, d)
+		t.add("binary size, "+cfg.actionBaseline, mb(oldSize), "", "")
+		t.add("binary size, this tree / "+cfg.actionBaseline, fmt.Sprintf("%.2fx (%+.2f MB)", float64(size)/float64(oldSize), float64(size-oldSize)/1e6), "", "")
 	}
-	calls := len(srv.Requests())
-	progress("(d) one mint: %s", spread(times))
-
-	t := &table{title: "(d) the action binary", header: []string{"measure", "figure", "target", "verdict"}}
-	t.add(fmt.Sprintf("wall time of one mint, %d runs", cfg.actionRuns), spread(times), "< 30 ms", verdict(median(times) < 30*time.Millisecond))
-	t.add("binary size (linux/"+runtime.GOARCH+", -trimpath -ldflags '-s -w')", mb(fi.Size()), "< 10 MB", verdict(fi.Size() < 10e6))
-	t.add("Graph calls per mint", fmt.Sprintf("%.1f (%d tokens minted in %d runs)", float64(calls)/float64(cfg.actionRuns), srv.Minted()-minted, cfg.actionRuns), "", "")
+	t.add(fmt.Sprintf("wall time of one mint, %s, %d runs", keyless.name, cfg.actionRuns), spread(keyless.times), "", "")
+	t.add("Graph calls per mint", fmt.Sprintf("%.1f (%d tokens minted in %d runs)", float64(calls)/float64(cfg.actionRuns*len(variants)), srv.Minted()-minted, cfg.actionRuns*len(variants)), "", "")
 	t.note("Each run is a fresh process started with exactly the runner's environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STATE, " +
-		"GITHUB_STEP_SUMMARY) against minttest in this process on a loopback port, without injected latency; wall time is from " +
-		"exec to exit. The app is installed beforehand, so a run mints and inspects; one untimed run comes first.")
+		"GITHUB_STEP_SUMMARY; for the keyless path also the AWS_* variables configure-aws-credentials exports, with " +
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER pointing at moto_server) against minttest in this process on a loopback port, without injected " +
+		"latency; wall time is from exec to exit. The app is installed beforehand, so a run mints and inspects; the keyless path " +
+		"also loads the AWS SDK's configuration and reads two secrets (the managed one and its app_secret_ref) from moto. " +
+		"The variants' runs alternate; one untimed run of each comes first.")
 	return []*table{t}, nil
+}
+
+func (v *actionVariant) mintOnce(ctx context.Context) (time.Duration, error) {
+	for _, f := range []string{"output", "state", "summary"} {
+		if err := os.WriteFile(filepath.Join(v.files, f), nil, 0o600); err != nil {
+			return 0, err
+		}
+	}
+	cmd := exec.CommandContext(ctx, v.bin)
+	cmd.Env = v.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("the action failed: %w\n%s", err, awstest.Tail(out.String(), 20))
+	}
+	b, _ := os.ReadFile(filepath.Join(v.files, "output"))
+	if !strings.Contains(string(b), "token") {
+		return 0, fmt.Errorf("the action wrote no token output\n%s", awstest.Tail(out.String(), 20))
+	}
+	return took, nil
+}
+
+func fileSize(name string) (int64, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// buildBaselineAction exports git revision rev of this repository into dir
+// (git archive; the working tree is not touched) and builds its
+// ./cmd/action the same way.
+func buildBaselineAction(ctx context.Context, rev, dir string) (string, error) {
+	root, err := awstest.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	progress("(d) building the action at %s (git archive, then the same go build)", rev)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev)
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	untar.Stdin = pipe
+	var errs bytes.Buffer
+	archive.Stderr, untar.Stderr = &errs, &errs
+	if err := untar.Start(); err != nil {
+		return "", err
+	}
+	if err := archive.Run(); err != nil {
+		return "", fmt.Errorf("git archive %s: %w\n%s", rev, err, errs.String())
+	}
+	if err := untar.Wait(); err != nil {
+		return "", fmt.Errorf("tar: %w\n%s", err, errs.String())
+	}
+	bin := filepath.Join(dir, "metamint-action")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/action")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build at %s: %w\n%s", rev, err, out)
+	}
+	return bin, nil
 }

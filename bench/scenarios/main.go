@@ -47,8 +47,11 @@ type config struct {
 	rate        rateLimit
 	starts      int
 	actionRuns  int
-	keep        bool
-	args        []string // as given
+	// actionBaseline is a git revision whose action binary (d) measures
+	// beside this tree's; empty: none.
+	actionBaseline string
+	keep           bool
+	args           []string // as given
 }
 
 // rateLimit is the emulator's throttling: calls per window, per app.
@@ -90,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&c.rate, "rate", "the emulator's rate limit in (b), CALLS/WINDOW per app (all secrets share one app)")
 	fs.IntVar(&c.starts, "starts", 11, "fresh cold starts of the bootstrap in (c)")
 	fs.IntVar(&c.actionRuns, "action-runs", 31, "timed runs of the action binary in (d)")
+	fs.StringVar(&c.actionBaseline, "action-baseline", "", "a git revision (such as main) whose action binary (d) also measures, for a before/after ratio")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (builds, rie and moto logs)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -124,7 +128,7 @@ func (c config) has(s string) bool { return slices.Contains(c.only, s) }
 
 // expanded is the command with every setting spelled out.
 func (c config) expanded() string {
-	return commandLine([]string{
+	args := []string{
 		"-only", strings.Join(c.only, ","),
 		"-secrets", strconv.Itoa(c.secrets),
 		"-sample", strconv.Itoa(c.sample),
@@ -133,7 +137,11 @@ func (c config) expanded() string {
 		"-rate", c.rate.String(),
 		"-starts", strconv.Itoa(c.starts),
 		"-action-runs", strconv.Itoa(c.actionRuns),
-	})
+	}
+	if c.actionBaseline != "" {
+		args = append(args, "-action-baseline", c.actionBaseline)
+	}
+	return commandLine(args)
 }
 
 var progressMu sync.Mutex

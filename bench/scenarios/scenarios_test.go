@@ -100,6 +100,13 @@ func TestParseFlags(t *testing.T) {
 	if got, want := c.expanded(), "go run ./bench/scenarios -only a,d -secrets 50 -sample 5 -latency 200ms -concurrency 16 -rate 40/2s -starts 11 -action-runs 31"; got != want {
 		t.Errorf("expanded = %q; want %q", got, want)
 	}
+	c, err = parseFlags([]string{"-only", "d", "-action-baseline", "main"}, io.Discard)
+	if err != nil || c.actionBaseline != "main" {
+		t.Fatalf("parseFlags(-action-baseline main) = %+v, %v", c, err)
+	}
+	if got, want := c.expanded(), "go run ./bench/scenarios -only d -secrets 1000 -sample 100 -latency 200ms -concurrency 16 -rate 400/10s -starts 11 -action-runs 31 -action-baseline main"; got != want {
+		t.Errorf("expanded = %q; want %q", got, want)
+	}
 	for _, bad := range [][]string{
 		{"-only", "e"},
 		{"-sample", "2000"},

@@ -71,6 +71,12 @@ func (cc *callerCheck) report(a *githubactions.Action, now func() time.Time) {
 	if left > callerWarnWithin {
 		return
 	}
+	if cc.p.awsSecretID != "" {
+		a.Warningf("The calling token of the managed secret %s expires at %s (in %s), and the Lambda has not rotated it: "+
+			"check its schedule and its logs. When it expires, every workflow that mints with it stops.",
+			quoteID(cc.p.awsSecretID), cc.info.ExpiresAt.UTC().Format(time.RFC3339), roundDays(left))
+		return
+	}
 	a.Warningf("The %s this step mints with expires at %s (in %s). When it expires, every workflow that mints with it stops: "+
 		"refresh it with `metamint refresh` and update the secret, or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
 		inAccessToken, cc.info.ExpiresAt.UTC().Format(time.RFC3339), roundDays(left))

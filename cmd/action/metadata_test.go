@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -123,11 +124,13 @@ func TestActionMetadata(t *testing.T) {
 		Default  string
 	}
 	want := map[string]input{
-		inAppID:               {"true", ""},
-		inAppSecret:           {"true", ""},
-		inAccessToken:         {"true", ""},
-		inSystemUserID:        {"true", ""},
-		inScopes:              {"true", ""},
+		// Required unless aws-secret-id is set; the program enforces it,
+		// naming the input.
+		inAppID:               {"false", ""},
+		inAppSecret:           {"false", ""},
+		inAccessToken:         {"false", ""},
+		inSystemUserID:        {"false", ""},
+		inScopes:              {"false", ""},
 		inInstallApp:          {"false", "false"},
 		inExpiringToken:       {"false", "true"},
 		inSkipTokenRevoke:     {"false", "false"},
@@ -135,6 +138,7 @@ func TestActionMetadata(t *testing.T) {
 		inGraphAPIVersion:     {"false", "v27.0"},
 		inAllowUnlistedScopes: {"false", "false"},
 		inMintingAppSecret:    {"false", ""},
+		inAWSSecretID:         {"false", ""},
 	}
 	got := map[string]input{}
 	for name, v := range meta.node(t, "inputs") {
@@ -298,6 +302,37 @@ func TestDockerfile(t *testing.T) {
 	for _, want := range []string{"CGO_ENABLED=0", "go build -trimpath -ldflags '-s -w' -o /out/metamint-action ./cmd/action", "ln -s metamint-action /out/post"} {
 		if !strings.Contains(build, want) {
 			t.Errorf("build stage RUN = %q; want it to contain %q", build, want)
+		}
+	}
+	// The build stage copies every directory of this module the two
+	// programs import (go list), so a new internal package cannot be left
+	// out of the image.
+	copied := byName["build"].all("COPY")
+	// .dockerignore sends the builder only what it lets through: "*",
+	// then "!dir/" for each directory.
+	var sent []string
+	for _, line := range strings.Split(repoFile(t, ".dockerignore"), "\n") {
+		if dir, ok := strings.CutPrefix(strings.TrimSpace(line), "!"); ok {
+			sent = append(sent, dir)
+		}
+	}
+	for _, pkg := range []string{"./cmd/action", "./cmd/lambda"} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "../../"+strings.TrimPrefix(pkg, "./")).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			rel, ok := strings.CutPrefix(imp, "github.com/metamint/metamint/")
+			if !ok {
+				continue
+			}
+			top, _, _ := strings.Cut(rel, "/")
+			if !slices.Contains(copied, top+"/ "+top+"/") {
+				t.Errorf("build stage COPY = %q; want %s/ copied: %s imports %s", copied, top, pkg, imp)
+			}
+			if !slices.Contains(sent, top+"/") {
+				t.Errorf(".dockerignore lets through %q; want %s/ too: %s imports %s", sent, top, pkg, imp)
+			}
 		}
 	}
 	lambdaBuild := byName["lambda-build"]

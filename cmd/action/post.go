@@ -16,7 +16,9 @@ import (
 // token itself) and when the token has already expired; a failed revoke is
 // a warning. The token, the app ID and the Graph URL and version come from
 // the state the main step saved; the app secret from the app-secret input,
-// which the runner passes to the post step too.
+// which the runner passes to the post step too, or with aws-secret-id from
+// the managed secret, read again (postAppSecret): no secret is saved in the
+// state. A failed read is a warning naming its cause.
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
 	skip, err := parseBool(inSkipTokenRevoke, in.skipTokenRevoke, false)
 	if err != nil {
@@ -43,6 +45,26 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	}
 
 	app := mint.App{ID: a.Getenv("STATE_" + stateAppID), Secret: in.appSecret}
+	if in.awsSecretID != "" {
+		// The keyless path: GitHub holds no app secret, so read it again
+		// from the managed secret with the job's AWS credentials. Nothing
+		// secret was saved in the state.
+		id, secretValue, err := postAppSecret(ctx, a, in, cfg, token)
+		if err != nil {
+			a.Warningf("Could not revoke the token: %s: %s. It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.",
+				inAWSSecretID, err)
+			return
+		}
+		if app.ID == "" {
+			app.ID = id
+		}
+		if id != app.ID {
+			a.Warningf("Could not revoke the token: the secret %s now names app %s, but the token was minted for app %s. It stays valid until it expires.",
+				quoteID(in.awsSecretID), id, app.ID)
+			return
+		}
+		app.Secret = secretValue
+	}
 	if app.Secret == "" {
 		a.Warningf("Could not revoke the token: the %s input is empty in the post step. It stays valid until it expires.", inAppSecret)
 		return

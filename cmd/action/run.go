@@ -33,6 +33,7 @@ const (
 	inGraphAPIVersion     = "graph-api-version"
 	inAllowUnlistedScopes = "allow-unlisted-scopes"
 	inMintingAppSecret    = "minting-app-secret"
+	// inAWSSecretID ("aws-secret-id") is declared in keyless.go.
 )
 
 // Outputs, as action.yml declares them.
@@ -44,7 +45,8 @@ const (
 
 // State the main step saves for the post step; the runner hands each back
 // as STATE_<key>. The app secret is not saved: the post step reads it from
-// its input, which the runner passes to every stage.
+// its input, which the runner passes to every stage, or from the managed
+// secret again (aws-secret-id).
 const (
 	stateToken           = "token"
 	stateExpiresAt       = "expires_at"
@@ -66,6 +68,7 @@ type config struct {
 	retry       mint.RetryPolicy
 	now         func() time.Time
 	timeout     time.Duration
+	secrets     secretsFunc // the keyless path's Secrets Manager client
 }
 
 // option configures run.
@@ -97,7 +100,7 @@ func withTimeout(d time.Duration) option {
 // writes anything else, then runs the main or the post step. The error it
 // returns is the text of the ::error:: annotation and holds no secret.
 func run(ctx context.Context, a *githubactions.Action, args []string, opts ...option) error {
-	cfg := config{retry: mint.DefaultRetryPolicy(), now: time.Now, timeout: defaultTimeout}
+	cfg := config{retry: mint.DefaultRetryPolicy(), now: time.Now, timeout: defaultTimeout, secrets: defaultSecrets}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -142,7 +145,7 @@ type inputs struct {
 	appID, appSecret, accessToken, systemUserID, scopes string
 	installApp, expiringToken, skipTokenRevoke          string
 	graphAPIURL, graphAPIVersion, allowUnlistedScopes   string
-	mintingAppSecret                                    string
+	mintingAppSecret, awsSecretID                       string
 }
 
 func readInputs(a *githubactions.Action) inputs {
@@ -159,6 +162,7 @@ func readInputs(a *githubactions.Action) inputs {
 		graphAPIVersion:     a.GetInput(inGraphAPIVersion),
 		allowUnlistedScopes: a.GetInput(inAllowUnlistedScopes),
 		mintingAppSecret:    a.GetInput(inMintingAppSecret),
+		awsSecretID:         a.GetInput(inAWSSecretID),
 	}
 }
 
@@ -191,6 +195,12 @@ type params struct {
 	app           mint.App
 	mintingSecret string // the calling token's app secret, when another app's
 	accessToken   string
+	// awsSecretID names the managed secret the values came from; "" on
+	// the plain path.
+	awsSecretID string
+	// protected are tokens the step never outputs and never revokes: the
+	// calling token and, on the keyless path, the managed secret's token.
+	protected     []string
 	systemUserID  string
 	scopes        []string
 	unlisted      []string // scopes missing from mint's list, allowed
@@ -223,18 +233,24 @@ func validate(in inputs) (*params, error) {
 			missing = append(missing, f.name)
 		}
 	}
-	if len(missing) > 0 {
+	switch {
+	case in.awsSecretID != "":
+		// The managed secret supplies them (keylessInputs).
+		problems = append(problems, keylessConflicts(in)...)
+	case len(missing) > 0:
 		noun := "input"
 		if len(missing) > 1 {
 			noun = "inputs"
 		}
-		problems = append(problems, fmt.Sprintf("missing required %s: %s. %s", noun, strings.Join(missing, ", "), secretsHint))
+		problems = append(problems, fmt.Sprintf("missing required %s: %s. %s Or set %s to mint from a Lambda-managed secret in AWS.",
+			noun, strings.Join(missing, ", "), secretsHint, inAWSSecretID))
 	}
 
 	p := &params{
 		app:           mint.App{ID: in.appID, Secret: in.appSecret},
 		mintingSecret: in.mintingAppSecret,
 		accessToken:   in.accessToken,
+		protected:     []string{in.accessToken},
 		systemUserID:  in.systemUserID,
 	}
 	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
@@ -357,6 +373,21 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		return err
 	}
+	if in.awsSecretID != "" {
+		// Every input is checked before the secret is read; then the
+		// secret completes them and they are checked again, whole.
+		full, m, err := keylessInputs(ctx, a, in, cfg)
+		if err != nil {
+			return err
+		}
+		full.awsSecretID = "" // checked; the values now come from the secret
+		if p, err = validate(full); err != nil {
+			return err
+		}
+		p.protected = append(p.protected, m.stored)
+		p.awsSecretID = in.awsSecretID
+		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.app.ID, p.systemUserID)
+	}
 	// Fail before minting when the token could not be handed over or
 	// revoked: outside a runner there is nowhere to put it.
 	if a.Getenv("GITHUB_OUTPUT") == "" {
@@ -396,6 +427,12 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	})
 	if err != nil {
 		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", err, cfg)
+	}
+	if slices.Contains(p.protected, tok.AccessToken) {
+		// Graph answered a token the step already holds: handing it over
+		// would give the job the calling (or managed) token, and the post
+		// step would revoke it. It is neither output nor revoked.
+		return errors.New("creating the token: Graph answered the calling token itself as the new token; refusing it (it is not output and not revoked)")
 	}
 	// The token exists: hide it, whole and line by line, before anything
 	// else is written. (mint has checked it: printable ASCII, no spaces.)
@@ -714,6 +751,9 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
 	fmt.Fprintf(&b, "| At job end | %s |\n", atEnd)
 	fmt.Fprintf(&b, "| Graph API | `%s` at %s |\n", p.version, markdownText(p.graphAPIURL))
+	if p.awsSecretID != "" {
+		fmt.Fprintf(&b, "| Minted from | the managed secret %s (aws-secret-id) |\n", markdownText(p.awsSecretID))
+	}
 	b.WriteString("\n")
 	writeAssets(&b, info)
 	return appendFile(file, b.String())

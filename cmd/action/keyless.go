@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/metamint/metamint/internal/secret"
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// The keyless path (aws-secret-id): the job reads a Lambda-managed secret
+// from AWS Secrets Manager with the credentials the AWS SDK's standard chain
+// finds (the AWS_* variables aws-actions/configure-aws-credentials exports,
+// which a Docker action inherits), and mints with what it holds. GitHub
+// keeps no Meta secret. The SDK's configuration is loaded only on this
+// path, so the plain path makes no AWS call and reads no AWS file.
+
+// inAWSSecretID is the input naming the managed secret.
+const inAWSSecretID = "aws-secret-id"
+
+// maxSecretIDLen is Secrets Manager's limit on a SecretId (an ARN).
+const maxSecretIDLen = 2048
+
+// secretsFunc returns the Secrets Manager client the keyless path reads
+// through. The default loads the SDK's configuration; tests pass moto's.
+type secretsFunc func(ctx context.Context) (secret.Getter, error)
+
+// withSecretsManager replaces the SDK's configuration chain with sm.
+func withSecretsManager(sm secret.Getter) option {
+	return func(c *config) {
+		c.secrets = func(context.Context) (secret.Getter, error) { return sm, nil }
+	}
+}
+
+// defaultSecrets loads the AWS SDK's default configuration (environment,
+// shared files, web identity, container and instance credentials) and
+// checks what the step needs of it before any call: a region and
+// credentials. AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL are
+// honoured by the SDK.
+func defaultSecrets(ctx context.Context) (secret.Getter, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %v", err)
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no AWS region: set AWS_REGION (aws-actions/configure-aws-credentials sets it from its aws-region input)")
+	}
+	if cfg.Credentials == nil {
+		return nil, errors.New(noCredentials)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("%s (the SDK said: %s)", noCredentials, oneLine(err.Error()))
+	}
+	return secretsmanager.NewFromConfig(cfg), nil
+}
+
+const noCredentials = "no AWS credentials: run aws-actions/configure-aws-credentials before this step " +
+	"(with permissions: id-token: write for GitHub's OIDC), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+
+// keylessConflicts lists the problems of inputs given beside aws-secret-id
+// that can be seen before reading the secret: a Meta secret in GitHub
+// beside the managed one, and a malformed secret ID.
+func keylessConflicts(in inputs) []string {
+	var problems []string
+	var given []string
+	for _, f := range []struct{ name, value string }{
+		{inAppSecret, in.appSecret},
+		{inAccessToken, in.accessToken},
+		{inMintingAppSecret, in.mintingAppSecret},
+	} {
+		if f.value != "" {
+			given = append(given, f.name)
+		}
+	}
+	if len(given) > 0 {
+		problems = append(problems, fmt.Sprintf("input %s is set, and so is %s: the managed secret supplies the app secret and the calling token; "+
+			"remove %s (GitHub then holds no Meta secret)", inAWSSecretID, strings.Join(given, " and "), strings.Join(given, " and ")))
+	}
+	if hasSpaceOrControl(in.awsSecretID) || len(in.awsSecretID) > maxSecretIDLen {
+		problems = append(problems, fmt.Sprintf("input %s must be a secret's name or ARN: at most %d characters, no white space or control characters",
+			inAWSSecretID, maxSecretIDLen))
+	}
+	return problems
+}
+
+// managed is what a managed secret supplied.
+type managed struct {
+	doc *secret.Doc
+	// stored is the managed token (access_token): never output, never
+	// revoked.
+	stored string
+}
+
+// readManaged reads the managed secret (AWSCURRENT) and parses it, masking
+// every secret value in it the moment it is known, before anything else is
+// written. Errors name the secret and the field, never a value.
+func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter, id string) (*managed, error) {
+	// AWSCURRENT named explicitly, as Resolver does: it is Secrets
+	// Manager's default, but moto answers a stage-less read with the
+	// version it created last by PutSecretValue, not the one the Lambda's
+	// finishSecret made current.
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT")})
+	if err != nil {
+		return nil, fmt.Errorf("reading the secret %s (GetSecretValue): %s", quoteID(id), awsMessage(err))
+	}
+	if out.SecretString == nil {
+		return nil, fmt.Errorf("the secret %s holds binary data; a metamint managed secret is a JSON SecretString", quoteID(id))
+	}
+	doc, err := secret.Parse(*out.SecretString)
+	if err != nil {
+		return nil, fmt.Errorf("the secret %s is not a metamint managed secret: %s", quoteID(id), err)
+	}
+	// The inline values: the app secrets and the managed token.
+	maskValue(a, doc.AppSecret)
+	maskValue(a, doc.MintingAppSecret)
+	maskValue(a, doc.AccessToken)
+	return &managed{doc: doc, stored: doc.AccessToken}, nil
+}
+
+// awsMessage renders an AWS error for the annotation: the error code, the
+// service's message and a hint for the common causes.
+func awsMessage(err error) string {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return oneLine(err.Error())
+	}
+	msg := ae.ErrorCode()
+	if m := ae.ErrorMessage(); m != "" {
+		msg += ": " + strings.TrimSuffix(logText(m), ".")
+	}
+	switch ae.ErrorCode() {
+	case "AccessDeniedException", "AccessDenied":
+		msg += ". The role needs secretsmanager:GetSecretValue on this secret (deploy/github-oidc.yaml grants it), and kms:Decrypt when the secret uses a customer-managed key"
+	case "ResourceNotFoundException":
+		msg += ". Check the name or ARN, and that AWS_REGION is the secret's region"
+	case "ExpiredTokenException", "ExpiredToken":
+		msg += ". The AWS session from configure-aws-credentials has expired: raise its role-duration-seconds"
+	case "UnrecognizedClientException", "InvalidSignatureException":
+		msg += ". The AWS credentials are not valid"
+	}
+	return msg
+}
+
+// resolve reads the references of the managed secret and returns inputs
+// with what it supplies: app-id, system-user-id and scopes (narrowed by the
+// scopes input), the app secret, the minting app's secret and the calling
+// token. Each value read is masked before anything else is written.
+func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secret.Getter, in inputs) (inputs, error) {
+	doc := m.doc
+	var problems []string
+	for _, id := range []struct{ input, field, given, stored string }{
+		{inAppID, secret.FieldAppID, in.appID, doc.AppID},
+		{inSystemUserID, secret.FieldSystemUserID, in.systemUserID, doc.SystemUserID},
+	} {
+		if id.given != "" && id.given != id.stored {
+			problems = append(problems, fmt.Sprintf("input %s is %s, but the secret %s has %s %s: they must match (or leave %s empty)",
+				id.input, quoteCut(id.given), quoteID(in.awsSecretID), id.field, id.stored, id.input))
+		}
+	}
+	scopes := doc.Scopes
+	if in.scopes != "" {
+		want := mint.ParseScopes(in.scopes)
+		var outside []string
+		for _, s := range want {
+			if !slices.Contains(doc.Scopes, s) {
+				outside = append(outside, s)
+			}
+		}
+		if len(outside) > 0 {
+			problems = append(problems, fmt.Sprintf("input %s: %s not among the secret's scopes (%s): %s may narrow the stored scopes, never widen them",
+				inScopes, quoteScopes(outside), logText(strings.Join(doc.Scopes, ", ")), inScopes))
+		}
+		scopes = want
+	}
+	if len(problems) > 0 {
+		return in, &inputError{problems: problems}
+	}
+
+	refs := secret.NewResolver(sm)
+	appSecret, err := refs.AppSecret(ctx, doc)
+	maskValue(a, appSecret)
+	if err != nil {
+		return in, m.refError(in.awsSecretID, err)
+	}
+	mintingSecret, err := refs.MintingAppSecret(ctx, doc)
+	maskValue(a, mintingSecret)
+	if err != nil {
+		return in, m.refError(in.awsSecretID, err)
+	}
+	caller, err := refs.MintingToken(ctx, doc)
+	maskValue(a, caller)
+	if err != nil {
+		return in, m.refError(in.awsSecretID, err)
+	}
+	if caller == "" {
+		return in, fmt.Errorf("the secret %s holds no %s yet and names no %s: let the Lambda rotate it once, or name a minting token",
+			quoteID(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
+	}
+	for _, v := range []struct{ field, value string }{
+		{appSecretField(doc), appSecret},
+		{mintingSecretField(doc), mintingSecret},
+		{callerField(doc), caller},
+	} {
+		if hasSpaceOrControl(v.value) {
+			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
+		}
+	}
+
+	in.appID = doc.AppID
+	in.systemUserID = doc.SystemUserID
+	in.scopes = strings.Join(scopes, ",")
+	in.appSecret = appSecret
+	in.mintingAppSecret = mintingSecret
+	in.accessToken = caller
+	if doc.AllowUnlistedScopes && in.allowUnlistedScopes == "" {
+		in.allowUnlistedScopes = "true"
+	}
+	// The derived values: proofs and the app access token.
+	maskSecrets(a, in, "")
+	return in, nil
+}
+
+func (m *managed) refError(id string, err error) error {
+	var ref *secret.ReferenceError
+	if errors.As(err, &ref) {
+		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
+	}
+	return fmt.Errorf("the secret %s: %s", quoteID(id), oneLine(err.Error()))
+}
+
+// refCause renders the cause of a failed reference read, AWS errors as
+// awsMessage does.
+func refCause(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return awsMessage(ae)
+	}
+	return oneLine(err.Error())
+}
+
+func appSecretField(d *secret.Doc) string {
+	if d.AppSecretRef != "" {
+		return secret.FieldAppSecretRef
+	}
+	return secret.FieldAppSecret
+}
+
+func mintingSecretField(d *secret.Doc) string {
+	if d.MintingAppSecretRef != "" {
+		return secret.FieldMintingAppSecretRef
+	}
+	return secret.FieldMintingAppSecret
+}
+
+func callerField(d *secret.Doc) string {
+	if d.MintingTokenRef != "" {
+		return secret.FieldMintingTokenRef
+	}
+	return secret.FieldAccessToken
+}
+
+// keylessInputs reads the managed secret named by aws-secret-id and returns
+// the inputs it completes, and the token it protects (the stored token).
+func keylessInputs(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) (inputs, *managed, error) {
+	sm, err := cfg.secrets(ctx)
+	if err != nil {
+		return in, nil, fmt.Errorf("%s: %s", inAWSSecretID, err)
+	}
+	m, err := readManaged(ctx, a, sm, in.awsSecretID)
+	if err != nil {
+		return in, nil, err
+	}
+	in, err = m.resolve(ctx, a, sm, in)
+	if err != nil {
+		return in, nil, err
+	}
+	return in, m, nil
+}
+
+// postAppSecret reads the app secret again for the post step, which gets
+// no Meta secret from GitHub: the managed secret's app_secret or the value
+// behind app_secret_ref. It masks every value it reads. It refuses a token
+// to revoke that is the managed token.
+func postAppSecret(ctx context.Context, a *githubactions.Action, in inputs, cfg *config, token string) (appID, appSecret string, err error) {
+	sm, err := cfg.secrets(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	m, err := readManaged(ctx, a, sm, in.awsSecretID)
+	if err != nil {
+		return "", "", err
+	}
+	if token == m.stored {
+		return "", "", errors.New("the token to revoke is the managed secret's own token; it is never revoked by this action")
+	}
+	appSecret, err = secret.NewResolver(sm).AppSecret(ctx, m.doc)
+	maskValue(a, appSecret)
+	if err != nil {
+		return "", "", m.refError(in.awsSecretID, err)
+	}
+	maskValue(a, mint.App{ID: m.doc.AppID, Secret: appSecret}.AccessToken())
+	return m.doc.AppID, appSecret, nil
+}
+
+// quoteID quotes a secret's name or ARN for a message, whole (it is not
+// secret, and an ARN is longer than quoteCut keeps), escaped for one log
+// line and cut at Secrets Manager's limit.
+func quoteID(id string) string {
+	if len(id) > maxSecretIDLen {
+		id = id[:maxSecretIDLen]
+	}
+	return strconv.Quote(logText(id))
+}
