@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -244,24 +245,24 @@ func TestBootstrap(t *testing.T) {
 		var tokens []string
 		tokens = append(tokens, fields["access_token"].(string))
 		for gen := 1; gen <= 2; gen++ {
-			curV := w.versionWith(id, stageCurrent)
-			prevV := w.versionWith(id, stagePrevious)
+			curV := w.versionWith(id, rotation.StageCurrent)
+			prevV := w.versionWith(id, rotation.StagePrevious)
 			token := w.placeholder(id)
 			minted := w.srv.Minted()
 			start := time.Now()
-			for _, step := range steps {
+			for _, step := range rotation.Steps {
 				for attempt := 1; attempt <= 2; attempt++ {
 					inv := invoke(t, rotationEvent(step, id, token))
 					if inv.ErrorType != "" {
 						t.Fatalf("gen %d %s attempt %d: %s: %s", gen, step, attempt, inv.ErrorType, inv.ErrorMessage)
 					}
 				}
-				want := map[string][]string{curV: {stageCurrent}, token: {stagePending}}
+				want := map[string][]string{curV: {rotation.StageCurrent}, token: {rotation.StagePending}}
 				if prevV != "" {
-					want[prevV] = []string{stagePrevious}
+					want[prevV] = []string{rotation.StagePrevious}
 				}
-				if step == stepFinish {
-					want = map[string][]string{token: {stageCurrent, stagePending}, curV: {stagePrevious}}
+				if step == rotation.StepFinish {
+					want = map[string][]string{token: {rotation.StageCurrent, rotation.StagePending}, curV: {rotation.StagePrevious}}
 				}
 				if diff := cmp.Diff(want, w.stages(id)); diff != "" {
 					t.Fatalf("gen %d: stages after %s twice (-want +got):\n%s", gen, step, diff)
@@ -290,7 +291,7 @@ func TestBootstrap(t *testing.T) {
 		id := w.putSecret("timed", w.baseFields(w.issue(10*day)))
 		token := w.placeholder(id)
 		start := time.Now()
-		for _, step := range steps {
+		for _, step := range rotation.Steps {
 			if inv := invoke(t, rotationEvent(step, id, token)); inv.ErrorType != "" {
 				t.Fatalf("%s: %s: %s", step, inv.ErrorType, inv.ErrorMessage)
 			}
@@ -305,7 +306,7 @@ func TestBootstrap(t *testing.T) {
 			arm      func()
 			wantType string
 		}{
-			{name: "bad JSON", setup: func() string { return w.putRaw("bad-json", `{"app_id":"1",`) }, wantType: "SecretFormatError"},
+			{name: "bad JSON", setup: func() string { return w.putRaw("bad-json", `{"app_id":"1",`) }, wantType: "rotation.SecretFormatError"},
 			{
 				name: "missing reference",
 				setup: func() string {
@@ -313,45 +314,45 @@ func TestBootstrap(t *testing.T) {
 					f["app_secret_ref"] = w.prefix + "gone"
 					return w.putSecret("missing-ref", f)
 				},
-				wantType: "ReferenceError",
+				wantType: "rotation.ReferenceError",
 			},
 			{
 				name:     "invalid minting token",
 				setup:    func() string { return w.putSecret("expired", w.baseFields(w.issue(-day))) },
-				wantType: "MintingTokenError",
+				wantType: "rotation.MintingTokenError",
 			},
 			{
 				name:     "Graph outage",
 				setup:    func() string { return w.putSecret("outage", w.baseFields(w.issue(10*day))) },
 				arm:      func() { w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 503, Times: 4}) },
-				wantType: "GraphUnavailableError",
+				wantType: "rotation.GraphUnavailableError",
 			},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				id := tc.setup()
-				before, curV := w.raw(id, "", stageCurrent), w.versionWith(id, stageCurrent)
+				before, curV := w.raw(id, "", rotation.StageCurrent), w.versionWith(id, rotation.StageCurrent)
 				token := w.placeholder(id)
 				if tc.arm != nil {
 					tc.arm()
 				}
 				minted := w.srv.Minted()
-				inv := invoke(t, rotationEvent(stepCreate, id, token))
+				inv := invoke(t, rotationEvent(rotation.StepCreate, id, token))
 				if inv.ErrorType != tc.wantType {
 					t.Fatalf("createSecret = %s %q; want %s", inv.ErrorType, inv.ErrorMessage, tc.wantType)
 				}
 				if got := w.srv.Minted(); got != minted {
 					t.Errorf("%d tokens minted; want none", got-minted)
 				}
-				if w.raw(id, "", stageCurrent) != before || w.versionWith(id, stageCurrent) != curV {
+				if w.raw(id, "", rotation.StageCurrent) != before || w.versionWith(id, rotation.StageCurrent) != curV {
 					t.Errorf("AWSCURRENT changed")
 				}
 			})
 		}
 		t.Run("moto error", func(t *testing.T) {
-			inv := invoke(t, rotationEvent(stepCreate, w.prefix+"no-such-secret", newUUID()))
-			if inv.ErrorType != "SecretsManagerError" || !strings.Contains(inv.ErrorMessage, "ResourceNotFoundException") {
-				t.Errorf("createSecret = %s %q; want SecretsManagerError naming ResourceNotFoundException", inv.ErrorType, inv.ErrorMessage)
+			inv := invoke(t, rotationEvent(rotation.StepCreate, w.prefix+"no-such-secret", newUUID()))
+			if inv.ErrorType != "rotation.SecretsManagerError" || !strings.Contains(inv.ErrorMessage, "ResourceNotFoundException") {
+				t.Errorf("createSecret = %s %q; want rotation.SecretsManagerError naming ResourceNotFoundException", inv.ErrorType, inv.ErrorMessage)
 			}
 		})
 		t.Run("unknown event", func(t *testing.T) {
@@ -363,7 +364,7 @@ func TestBootstrap(t *testing.T) {
 
 	t.Run("scheduled event over the listed and the tagged secrets, then retried", func(t *testing.T) {
 		minted := w.srv.Minted()
-		for run, want := range [][]string{{statusRotated, statusNotDue, statusRotated}, {statusNotDue, statusNotDue, statusNotDue}} {
+		for run, want := range [][]string{{rotation.StatusRotated, rotation.StatusNotDue, rotation.StatusRotated}, {rotation.StatusNotDue, rotation.StatusNotDue, rotation.StatusNotDue}} {
 			inv := invoke(t, scheduledEvent())
 			if inv.ErrorType != "" {
 				t.Fatalf("run %d: %s: %s", run, inv.ErrorType, inv.ErrorMessage)
@@ -380,25 +381,25 @@ func TestBootstrap(t *testing.T) {
 	t.Run("fan-out run, then Secrets Manager's invocations", func(t *testing.T) {
 		id := w.putSecret("fan-out", w.baseFields(w.issue(3*day)))
 		w.configureRotation(id)
-		curV := w.versionWith(id, stageCurrent)
+		curV := w.versionWith(id, rotation.StageCurrent)
 		minted := w.srv.Minted()
-		inv := invoke(t, runEvent(modeFanOut, false, id))
+		inv := invoke(t, runEvent(rotation.FanOut, false, id))
 		if inv.ErrorType != "" || len(inv.Response.Results) != 1 {
 			t.Fatalf("fan-out run = %s", inv.Body)
 		}
 		res := inv.Response.Results[0]
-		if res.Status != statusStarted || res.VersionID != versionToken(id, curV) {
+		if res.Status != rotation.StatusStarted || res.VersionID != rotation.VersionToken(id, curV, "") {
 			t.Fatalf("fan-out result = %+v; want rotation_started with the cycle's version token", res)
 		}
-		if diff := cmp.Diff(map[string][]string{curV: {stageCurrent}, res.VersionID: {stagePending}}, w.stages(id)); diff != "" {
+		if diff := cmp.Diff(map[string][]string{curV: {rotation.StageCurrent}, res.VersionID: {rotation.StagePending}}, w.stages(id)); diff != "" {
 			t.Errorf("stages after RotateSecret (-want +got):\n%s", diff)
 		}
-		for _, step := range steps {
+		for _, step := range rotation.Steps {
 			if inv := invoke(t, rotationEvent(step, id, res.VersionID)); inv.ErrorType != "" {
 				t.Fatalf("%s: %s: %s", step, inv.ErrorType, inv.ErrorMessage)
 			}
 		}
-		if got := w.versionWith(id, stageCurrent); got != res.VersionID {
+		if got := w.versionWith(id, rotation.StageCurrent); got != res.VersionID {
 			t.Errorf("AWSCURRENT is on %s; want %s", got, res.VersionID)
 		}
 		if got := w.srv.Minted() - minted; got != 1 {
@@ -417,7 +418,7 @@ func TestBootstrap(t *testing.T) {
 		if inv.ErrorType != "" {
 			t.Fatalf("%s: %s", inv.ErrorType, inv.ErrorMessage)
 		}
-		if diff := cmp.Diff(&Summary{Rotated: 6, Failed: 1}, inv.Response.Summary); diff != "" {
+		if diff := cmp.Diff(&rotation.Summary{Rotated: 6, Failed: 1}, inv.Response.Summary); diff != "" {
 			t.Errorf("summary (-want +got):\n%s", diff)
 		}
 		if got := w.srv.Minted() - minted; got != 6 {

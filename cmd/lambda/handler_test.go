@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -44,7 +45,7 @@ func TestInvokeJSON(t *testing.T) {
 			name:    "direct run in fan-out mode",
 			payload: `{"rotate":["` + id + `"],"mode":"fanout"}`,
 			want: `{"trigger":"direct","mode":"fanout","results":[{"secret_id":"ID","secret_arn":"ID","status":"failed",` +
-				`"step":"schedule","error_type":"RotationStateError","error":"schedule ID: fan-out mode needs the secret's rotation ` +
+				`"step":"schedule","error_type":"rotation.RotationStateError","error":"schedule ID: fan-out mode needs the secret's rotation ` +
 				`configured with this function (aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function"}],` +
 				`"summary":{"rotated":0,"rotation_started":0,"not_due":0,"skipped":0,"deferred":0,"failed":1}}`,
 		},
@@ -67,10 +68,10 @@ func TestInvokeJSON(t *testing.T) {
 		{
 			name:     "rotation step for an unknown version",
 			payload:  `{"Step":"createSecret","SecretId":"` + id + `","ClientRequestToken":"00000000-0000-4000-8000-000000000000"}`,
-			wantType: "RotationStateError", wantMsg: "is not a version of the secret",
+			wantType: "rotation.RotationStateError", wantMsg: "is not a version of the secret",
 		},
 	}
-	current := w.versionWith(id, stageCurrent)
+	current := w.versionWith(id, rotation.StageCurrent)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
@@ -236,16 +237,17 @@ func (s *syncBuffer) String() string {
 
 // world is one test's Graph emulator, Secrets Manager client and handler.
 type world struct {
-	t      *testing.T
-	srv    *minttest.Server
-	fx     minttest.Fixture
-	sm     *secretsmanager.Client
-	h      *handler
-	logs   *syncBuffer
-	prefix string
-	appRef string // a secret holding {"app_secret": ...}
-	calls  *countingSM
-	graph  *inflight // Graph requests in flight
+	t       *testing.T
+	srv     *minttest.Server
+	fx      minttest.Fixture
+	sm      *secretsmanager.Client
+	h       *handler
+	logs    *syncBuffer
+	metrics *syncBuffer // EMF lines
+	prefix  string
+	appRef  string // a secret holding {"app_secret": ...}
+	calls   *countingSM
+	graph   *inflight // Graph requests in flight
 }
 
 type worldOption func(*worldConfig)
@@ -306,14 +308,15 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	if err != nil {
 		t.Fatalf("mint.NewClient() = %v", err)
 	}
-	logs := &syncBuffer{}
+	logs, metrics := &syncBuffer{}, &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sm := newSM(wc.endpoint)
-	calls := &countingSM{fleetAPI: sm, counts: map[string]int{}}
+	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
 	w := &world{
 		t: t, srv: srv, fx: fx, sm: sm, logs: logs, calls: calls, graph: gi,
-		h:      newHandler(calls, graph, log, wc.cfg, srv.Now),
-		prefix: "metamint-test/" + sanitize(t.Name()) + "-" + randHex(4) + "/",
+		h:       newHandler(calls, graph, log, metrics, wc.cfg, runtimeEnv{service: "metamint", functionName: "metamint-test"}, srv.Now),
+		metrics: metrics,
+		prefix:  "metamint-test/" + sanitize(t.Name()) + "-" + randHex(4) + "/",
 	}
 	w.appRef = w.putRaw("app-secret", `{"app_secret":"`+fx.AppSecret+`","other":"kept"}`)
 	return w
@@ -390,7 +393,7 @@ func (w *world) configureRotation(id string) {
 	if err != nil {
 		w.t.Fatalf("RotateSecret(%s, RotateImmediately false) = %v", id, err)
 	}
-	if v := w.versionWith(id, stagePending); v != "" {
+	if v := w.versionWith(id, rotation.StagePending); v != "" {
 		w.endRotation(id, v)
 	}
 }
@@ -455,7 +458,12 @@ func (w *world) stages(id string) map[string][]string {
 }
 
 func (w *world) versionWith(id, label string) string {
-	return versionWith(w.stages(id), label)
+	for v, labels := range w.stages(id) {
+		if slices.Contains(labels, label) {
+			return v
+		}
+	}
+	return ""
 }
 
 // value returns a version's SecretString decoded; stage "" means by version ID only.
@@ -496,7 +504,7 @@ func (w *world) raw(id, versionID, stage string) string {
 	return aws.ToString(out.SecretString)
 }
 
-func (w *world) current(id string) map[string]any { return w.value(id, "", stageCurrent) }
+func (w *world) current(id string) map[string]any { return w.value(id, "", rotation.StageCurrent) }
 
 // placeholder starts a rotation the way Secrets Manager does: moto's
 // RotateSecret with the rotation function's ARN creates an empty AWSPENDING
@@ -523,7 +531,7 @@ func (w *world) endRotation(id, token string) {
 	w.t.Helper()
 	_, err := w.sm.UpdateSecretVersionStage(w.t.Context(), &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:            aws.String(id),
-		VersionStage:        aws.String(stagePending),
+		VersionStage:        aws.String(rotation.StagePending),
 		RemoveFromVersionId: aws.String(token),
 	})
 	if err != nil {
@@ -619,7 +627,7 @@ func stageString(m map[string][]string, names map[string]string) string {
 
 // countingSM counts the Secrets Manager calls the handler makes.
 type countingSM struct {
-	fleetAPI
+	secretsAPI
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -641,32 +649,32 @@ func (c *countingSM) take() map[string]int {
 
 func (c *countingSM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	c.add("DescribeSecret")
-	return c.fleetAPI.DescribeSecret(ctx, in, o...)
+	return c.secretsAPI.DescribeSecret(ctx, in, o...)
 }
 
 func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	c.add("GetSecretValue")
-	return c.fleetAPI.GetSecretValue(ctx, in, o...)
+	return c.secretsAPI.GetSecretValue(ctx, in, o...)
 }
 
 func (c *countingSM) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	c.add("PutSecretValue")
-	return c.fleetAPI.PutSecretValue(ctx, in, o...)
+	return c.secretsAPI.PutSecretValue(ctx, in, o...)
 }
 
 func (c *countingSM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	c.add("UpdateSecretVersionStage")
-	return c.fleetAPI.UpdateSecretVersionStage(ctx, in, o...)
+	return c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
 }
 
 func (c *countingSM) ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, o ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
 	c.add("ListSecrets")
-	return c.fleetAPI.ListSecrets(ctx, in, o...)
+	return c.secretsAPI.ListSecrets(ctx, in, o...)
 }
 
 func (c *countingSM) RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error) {
 	c.add("RotateSecret")
-	return c.fleetAPI.RotateSecret(ctx, in, o...)
+	return c.secretsAPI.RotateSecret(ctx, in, o...)
 }
 
 // inflight is an http.RoundTripper that records the most requests it had
@@ -695,4 +703,14 @@ func graphCalls(srv *minttest.Server) map[minttest.Endpoint]int {
 		m[r.Endpoint]++
 	}
 	return m
+}
+
+// labelled returns the version of stages that holds label, or "".
+func labelled(stages map[string][]string, label string) string {
+	for v, labels := range stages {
+		if slices.Contains(labels, label) {
+			return v
+		}
+	}
+	return ""
 }

@@ -97,11 +97,14 @@ const (
 // Fleet checks many secrets in one run, at most Concurrency at a time, and
 // rotates the due ones: inline, each through the four steps in-process, or
 // by fan-out, each with a RotateSecret that makes Secrets Manager run the
-// steps. One failure does not stop the others. Zero fields take the
-// defaults above. Safe for concurrent use.
+// steps. One failure does not stop the others. Zero Concurrency, Margin and
+// Reserve take the defaults above. Safe for concurrent use.
 type Fleet struct {
-	Rotator       *Rotator
-	Concurrency   int
+	Rotator     *Rotator
+	Concurrency int
+	// RefreshBefore is how long before its expiry a token is due; zero
+	// means only invalid, mismatched or expired tokens are
+	// (DefaultRefreshBefore is the Lambda's default).
 	RefreshBefore time.Duration
 	Margin        time.Duration
 	Reserve       time.Duration
@@ -194,12 +197,6 @@ func (f *Fleet) margin() time.Duration {
 	return DefaultMargin
 }
 
-func (f *Fleet) refreshBefore() time.Duration {
-	if f.RefreshBefore > 0 {
-		return f.RefreshBefore
-	}
-	return DefaultRefreshBefore
-}
 
 // WithReserve returns ctx ending reserve before its deadline (when it has
 // one), so that work cut off there still leaves the invocation time to
@@ -272,14 +269,14 @@ func (c *claimSet) claim(arn, id string) (string, bool) {
 // versionNamespace is the UUID namespace of metamint's version tokens.
 var versionNamespace = [16]byte{0x6d, 0x65, 0x74, 0x61, 0x6d, 0x69, 0x6e, 0x74, 0x8a, 0x1e, 0x4c, 0x2b, 0x9f, 0x03, 0x5d, 0x71}
 
-// versionToken is the ClientRequestToken of a scheduled rotation: a
+// VersionToken is the ClientRequestToken of a scheduled rotation: a
 // name-based (version 5) UUID of the secret's ARN, its AWSCURRENT version
 // ID and the version holding StageDiscarded ("" when none). A run retried
 // before the rotation finished derives the same token and resumes (nothing
 // is minted twice); once AWSCURRENT moved, or a pending version was
 // discarded, the next attempt derives a new one, so a broken version never
 // comes back.
-func versionToken(arn, currentVersion, discarded string) string {
+func VersionToken(arn, currentVersion, discarded string) string {
 	h := sha1.New()
 	h.Write(versionNamespace[:])
 	h.Write([]byte(arn + "\n" + currentVersion))

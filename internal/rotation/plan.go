@@ -78,7 +78,7 @@ func (p *plan) describe(ctx context.Context) error {
 			return err
 		}
 	}
-	token := versionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
+	token := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
 	p.rot = &rotation{secretID: arn, token: token, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages)}
 	return nil
 }
@@ -135,7 +135,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 		return err
 	}
 	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages,
-		token: versionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
+		token: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
 		current: rot.current, currentInfo: rot.currentInfo}
 	return p.rotate(ctx, reason)
 }
@@ -298,7 +298,7 @@ func (p *plan) due(ctx context.Context) (bool, string, error) {
 	if info.NeverExpires() {
 		return notDue("the current token never expires")
 	}
-	before := p.f.refreshBefore()
+	before := p.f.RefreshBefore
 	if info.ExpiresAt.Sub(r.now()) <= before {
 		return true, fmt.Sprintf("the current token expires at %s, within %s", formatTime(info.ExpiresAt), before), nil
 	}

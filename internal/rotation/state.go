@@ -64,7 +64,7 @@ const (
 	StagePrevious = "AWSPREVIOUS"
 	// StageDiscarded marks the last pending version metamint discarded as
 	// unusable. A version's value cannot change, so a scheduled rotation
-	// derives its version token from this version too (see versionToken):
+	// derives its version token from this version too (see VersionToken):
 	// the next attempt gets a fresh version instead of the broken one.
 	StageDiscarded = "METAMINT_DISCARDED"
 )
