@@ -37,17 +37,14 @@ func TestInvokeJSON(t *testing.T) {
 		{
 			name:    "direct run",
 			payload: `{"rotate":["` + id + `"],"force":false}`,
-			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due",` +
+			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due","state":"no_pending",` +
 				`"reason":"the current token expires at TIME, more than 360h0m0s away","expires_at":"TIME"}],` +
-				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0}}`,
+				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0,"min_days_to_expiry":50}}`,
 		},
 		{
-			name:    "direct run in fan-out mode",
-			payload: `{"rotate":["` + id + `"],"mode":"fanout"}`,
-			want: `{"trigger":"direct","mode":"fanout","results":[{"secret_id":"ID","secret_arn":"ID","status":"failed",` +
-				`"step":"schedule","error_type":"rotation.RotationStateError","error":"schedule ID: fan-out mode needs the secret's rotation ` +
-				`configured with this function (aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function"}],` +
-				`"summary":{"rotated":0,"rotation_started":0,"not_due":0,"skipped":0,"deferred":0,"failed":1}}`,
+			name:     "direct run in fan-out mode of a secret without rotation",
+			payload:  `{"rotate":["` + id + `"],"mode":"fanout"}`,
+			wantType: "RunFailedError", wantMsg: "1 of 1 secrets failed: " + id + " (RotationStateError)",
 		},
 		{name: "direct run with an unknown mode", payload: `{"rotate":[],"mode":"parallel"}`, wantType: "EventError", wantMsg: `mode "parallel"`},
 		{
@@ -68,7 +65,7 @@ func TestInvokeJSON(t *testing.T) {
 		{
 			name:     "rotation step for an unknown version",
 			payload:  `{"Step":"createSecret","SecretId":"` + id + `","ClientRequestToken":"00000000-0000-4000-8000-000000000000"}`,
-			wantType: "rotation.RotationStateError", wantMsg: "is not a version of the secret",
+			wantType: "RotationStateError", wantMsg: "is not a version of the secret",
 		},
 	}
 	current := w.versionWith(id, rotation.StageCurrent)

@@ -714,3 +714,28 @@ func labelled(stages map[string][]string, label string) string {
 	}
 	return ""
 }
+
+// checkRunErr checks the contract of a run's error: a *RunFailedError when
+// any secret failed, and nil otherwise.
+func checkRunErr(t *testing.T, resp Response, err error) {
+	t.Helper()
+	var failed *RunFailedError
+	switch {
+	case resp.Summary == nil:
+		t.Fatalf("Handle = %v with no summary; want a run's results", err)
+	case resp.Summary.Failed > 0 && !errors.As(err, &failed):
+		t.Fatalf("Handle with %d failed secrets = %v; want a *RunFailedError", resp.Summary.Failed, err)
+	case resp.Summary.Failed == 0 && err != nil:
+		t.Fatalf("Handle = %v; want no error when no secret failed", err)
+	}
+}
+
+// counts is s without MinDaysToExpiry, for comparing the counts alone.
+func counts(s *rotation.Summary) *rotation.Summary {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.MinDaysToExpiry = nil
+	return &c
+}

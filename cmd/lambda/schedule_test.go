@@ -67,14 +67,12 @@ func TestScheduledRun(t *testing.T) {
 	}
 
 	resp, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
-	if err != nil {
-		t.Fatalf("Handle(direct) = %v; want per-secret results and no error", err)
-	}
+	checkRunErr(t, resp, err)
 	want := []string{rotation.StatusRotated, rotation.StatusNotDue, rotation.StatusRotated, rotation.StatusNotDue, rotation.StatusRotated, rotation.StatusFailed, rotation.StatusFailed}
 	if diff := cmp.Diff(want, statuses(resp)); diff != "" {
 		t.Fatalf("statuses (-want +got):\n%s\nresults: %+v", diff, resp.Results)
 	}
-	if diff := cmp.Diff(&rotation.Summary{Rotated: 3, NotDue: 2, Failed: 2}, resp.Summary); diff != "" {
+	if diff := cmp.Diff(&rotation.Summary{Rotated: 3, NotDue: 2, Failed: 2}, counts(resp.Summary)); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	if got := w.srv.Minted(); got != 3 {
@@ -96,7 +94,7 @@ func TestScheduledRun(t *testing.T) {
 			t.Errorf("results[%d] = %+v; want expires_at and the ARN", i, r)
 		}
 	}
-	for i, wantType := range map[int]string{5: "rotation.SecretFormatError", 6: "rotation.SecretsManagerError"} {
+	for i, wantType := range map[int]string{5: "SecretFormatError", 6: "SecretsManagerError"} {
 		if got := resp.Results[i].ErrorType; got != wantType {
 			t.Errorf("results[%d].ErrorType = %q; want %q (error %q)", i, got, wantType, resp.Results[i].Error)
 		}
@@ -141,11 +139,9 @@ func TestScheduledRetryResumes(t *testing.T) {
 
 	c.set("UpdateSecretVersionStage", true)
 	first, err := w.h.Handle(t.Context(), directEventJSON(false, id))
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkRunErr(t, first, err)
 	r := first.Results[0]
-	if r.Status != rotation.StatusFailed || r.Step != rotation.StepFinish || r.ErrorType != "rotation.SecretsManagerError" {
+	if r.Status != rotation.StatusFailed || r.Step != rotation.StepFinish || r.ErrorType != "SecretsManagerError" {
 		t.Fatalf("first run result = %+v; want failed in finishSecret with rotation.SecretsManagerError", r)
 	}
 	if got := w.raw(id, "", rotation.StageCurrent); got != before || w.versionWith(id, rotation.StageCurrent) != oldCurrent {
@@ -172,8 +168,8 @@ func TestScheduledRetryResumes(t *testing.T) {
 		t.Errorf("AWSCURRENT is on %s; want %s", got, r.VersionID)
 	}
 	// The describe showed the version of this token, so the retried run
-	// reads it (AWSCURRENT, AWSPENDING, the app secret) and stores nothing.
-	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "UpdateSecretVersionStage": 2}
+	// reads it (AWSPENDING, the app secret) and stores nothing.
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "UpdateSecretVersionStage": 2}
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls of the retried run (-want +got):\n%s", diff)
 	}
@@ -233,10 +229,8 @@ func TestScheduledConcurrency(t *testing.T) {
 	}
 	ids = append(ids[:4], append([]string{w.putRaw("broken", `[]`)}, ids[4:]...)...)
 	resp, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(&rotation.Summary{Rotated: 8, Failed: 1}, resp.Summary); diff != "" {
+	checkRunErr(t, resp, err)
+	if diff := cmp.Diff(&rotation.Summary{Rotated: 8, Failed: 1}, counts(resp.Summary)); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	if resp.Results[4].Status != rotation.StatusFailed || resp.Results[4].SecretID != ids[4] {
@@ -284,10 +278,22 @@ func TestScheduledSelection(t *testing.T) {
 			want: []string{rotation.StatusRotated, rotation.StatusSkipped}, anyOrder: true, minted: 1,
 		},
 		{
-			name:    "a rotation in progress is left alone",
+			// A pending version of another rotation does not block a due
+			// secret: an empty one (Secrets Manager's rotation stuck before
+			// createSecret stored anything) is superseded.
+			name:    "a due secret supersedes another rotation's empty pending version",
 			prepare: func(w *world, id string) { w.placeholder(id) },
 			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false, id) },
-			want:    []string{rotation.StatusSkipped}, reason: regexp.MustCompile(`another rotation is in progress`),
+			want:    []string{rotation.StatusRotated}, reason: regexp.MustCompile(`superseding another rotation's pending version .* \(pending_empty\)`), minted: 1,
+		},
+		{
+			name: "another rotation's pending version is left alone when the secret is not due",
+			prepare: func(w *world, id string) {
+				w.placeholder(id)
+				w.h.fleet.RefreshBefore = 0
+			},
+			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false, id) },
+			want:    []string{rotation.StatusNotDue}, reason: regexp.MustCompile(`another rotation's version .* holds AWSPENDING`),
 		},
 		{
 			name:    "force takes over a rotation in progress",

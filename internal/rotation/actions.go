@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
@@ -48,13 +49,15 @@ func (r *Rotator) create(ctx context.Context, rot *rotation, step string) (strin
 		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
 		return "", formatErr(step, rot.arn, fmt.Errorf("encoding the new version: %w", err))
 	}
-	stored, err := r.store(ctx, rot, step, value, tok.AccessToken)
-	switch {
-	case err != nil:
-		return "", err
-	case !stored:
+	switch held, err := r.store(ctx, rot, step, value, tok.AccessToken); held {
+	case storedTheirs:
 		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
 		return OutcomeExists, nil
+	case storedNothing:
+		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
+		return "", err
+	case storedUnknown:
+		return "", err
 	}
 	doc, err := secret.Parse(value)
 	if err != nil { // cannot happen: value is cur with metamint's fields replaced
@@ -97,16 +100,28 @@ func (r *Rotator) describeNew(ctx context.Context, rot *rotation, step string, c
 	return iss, info, nil
 }
 
-// store puts value as the rotation's AWSPENDING version. It reports true
-// when Secrets Manager holds value there, false when the version provably
-// holds another value (a concurrent run stored it first), and an error when
-// it cannot tell: then the token may be stored, and must not be revoked.
+// stored is what a PutSecretValue left in Secrets Manager.
+type stored int
+
+const (
+	storedOurs    stored = iota // the version holds the value written
+	storedTheirs                // the version holds another value: a concurrent run stored it first
+	storedNothing               // provably nothing: every attempt was answered, and the version is absent
+	storedUnknown               // cannot tell: the token may be stored and must not be revoked
+)
+
+// store puts value (holding token) as the rotation's AWSPENDING version and
+// says what Secrets Manager then holds.
 //
-// A write whose answer is lost (a 5xx after the commit, an answer held past
-// the deadline) is read back, never judged from its error: the version is
-// read; when it is absent, the same write is sent once more (PutSecretValue
-// with the same token and value is idempotent), and its answer decides.
-func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token string) (bool, error) {
+// A write that fails is never judged from its error alone: the version is
+// read back, with a context of its own (the invocation's may be what ended).
+// The token is provably not stored only when the version holds another
+// value, or when Secrets Manager answered the write (an HTTP response: the
+// request is over) and the version is absent. A write that got no answer
+// (a timeout, a lost connection) may still land: when the version is absent,
+// the same write (same version token, same value: idempotent) is sent once
+// more, and only its success decides.
+func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token string) (stored, error) {
 	in := &secretsmanager.PutSecretValueInput{
 		SecretId:           aws.String(rot.arn),
 		ClientRequestToken: aws.String(rot.token),
@@ -116,38 +131,44 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token s
 	if rot.rotationToken != "" {
 		in.RotationToken = aws.String(rot.rotationToken)
 	}
-	_, err := r.SM.PutSecretValue(ctx, in)
-	if err == nil {
-		return true, nil
+	_, putErr := r.SM.PutSecretValue(ctx, in)
+	if putErr == nil {
+		return storedOurs, nil
 	}
-	putErr := err
 	cctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
-	for attempt := 0; attempt < 2; attempt++ {
-		held, found, rerr := r.readVersion(cctx, rot)
-		switch {
-		case rerr != nil:
-			r.Log.ErrorContext(ctx, "PutSecretValue's answer was lost and the version could not be read back; the new token may be stored, so it is kept",
-				"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", rerr.Error())
-			return false, smErr(step, rot.arn, "PutSecretValue AWSPENDING (answer lost; read-back failed, the token may be stored)", putErr)
-		case found && held == token:
-			r.Log.WarnContext(ctx, "PutSecretValue's answer was lost; the read-back shows the version stored",
-				"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
-			return true, nil
-		case found:
-			r.Log.InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored",
-				"step", step, "secret_arn", rot.arn, "version_id", rot.token)
-			return false, nil
-		case attempt == 0:
-			// Absent: send the same write again and read back its result.
-			if _, err := r.SM.PutSecretValue(cctx, in); err == nil {
-				return true, nil
-			}
-		}
+	held, found, err := r.readVersion(cctx, rot)
+	switch {
+	case err != nil:
+		r.Log.ErrorContext(ctx, "PutSecretValue failed and the version could not be read back; the new token may be stored, so it is kept",
+			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error(), "read_error", err.Error())
+		return storedUnknown, smErr(step, rot.arn, "PutSecretValue AWSPENDING (failed; the read-back failed too, the token may be stored)", putErr)
+	case found && held == token:
+		r.Log.WarnContext(ctx, "PutSecretValue's answer was lost; the read-back shows the version stored",
+			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
+		return storedOurs, nil
+	case found:
+		r.Log.InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored",
+			"step", step, "secret_arn", rot.arn, "version_id", rot.token)
+		return storedTheirs, nil
+	case answered(putErr):
+		return storedNothing, smErr(step, rot.arn, "PutSecretValue AWSPENDING", putErr)
 	}
-	r.Log.ErrorContext(ctx, "PutSecretValue failed twice and the version is absent; the new token is kept in case a write lands late",
+	if _, err := r.SM.PutSecretValue(cctx, in); err == nil {
+		r.Log.WarnContext(ctx, "PutSecretValue got no answer; the version was absent, and the same write sent again stored it",
+			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
+		return storedOurs, nil
+	}
+	r.Log.ErrorContext(ctx, "PutSecretValue got no answer and could not be repeated; the new token may still be stored, so it is kept",
 		"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
-	return false, smErr(step, rot.arn, "PutSecretValue AWSPENDING", putErr)
+	return storedUnknown, smErr(step, rot.arn, "PutSecretValue AWSPENDING (no answer; the token may be stored)", putErr)
+}
+
+// answered reports whether err carries Secrets Manager's HTTP response: the
+// request was handled and is over.
+func answered(err error) bool {
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.Response != nil
 }
 
 // readVersion reads the access_token the rotation's version holds, whatever

@@ -31,8 +31,8 @@
 //	state            createSecret          setSecret   testSecret            finishSecret
 //	Current          nothing               nothing     nothing               nothing
 //	PendingEmpty     mint, store           -           check configuration   error: nothing stored
-//	PendingStored    (debug_token)         nothing     (debug_token)         move AWSCURRENT
-//	PendingUsable    nothing               -           pass                  -
+//	PendingStored    nothing               nothing     (debug_token)         move AWSCURRENT
+//	PendingUsable    -                     -           pass                  -
 //	PendingUnusable  discard, error        -           discard, error        discard, error
 //	NoPending        error                 error       error                 error
 //	NotPending       error                 error       error                 error
@@ -67,11 +67,13 @@
 // read back (with a short context of its own, since the invocation's may be
 // what ended). Holding the token just made: stored, carry on. Holding
 // another value: a concurrent run stored it first; the token made here
-// provably is not stored and is revoked. Absent: the same write (same
-// version token, same value, idempotent) is sent once more and read back
-// again. When nothing can be read, the token may be stored: it is kept, the
-// step fails, and the next run finds the version (PendingStored) or mints
-// anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
+// provably is not stored and is revoked. Absent after Secrets Manager
+// answered the write (an HTTP error response): provably not stored, revoked.
+// Absent after a write that got no answer (timeout, lost connection): it may
+// still land, so the same write (same version token, same value,
+// idempotent) is sent once more; if that fails too, or nothing can be read,
+// the token may be stored: it is kept, the step fails, and the next run
+// finds the version (PendingStored) or mints anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
 // with DescribeSecret: if the version holds AWSCURRENT, the move happened.
 //
 // Referenced secrets (app_secret_ref, minting_token_ref,

@@ -197,7 +197,6 @@ func (f *Fleet) margin() time.Duration {
 	return DefaultMargin
 }
 
-
 // WithReserve returns ctx ending reserve before its deadline (when it has
 // one), so that work cut off there still leaves the invocation time to
 // clean up and answer.

@@ -115,7 +115,7 @@ func (p *plan) resume(ctx context.Context) error {
 	p.res.State = state.String()
 	switch state {
 	case PendingEmpty:
-		return p.rotate(ctx, "filling the empty pending version of this cycle")
+		return p.rotate(ctx, "resuming the rotation an earlier run started; its pending version is still empty")
 	case PendingUsable:
 		return p.finish(ctx, "resuming the rotation an earlier run started")
 	default: // PendingUnusable
@@ -135,7 +135,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 		return err
 	}
 	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages,
-		token: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
+		token:   VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
 		current: rot.current, currentInfo: rot.currentInfo}
 	return p.rotate(ctx, reason)
 }

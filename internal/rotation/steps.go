@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/metamint/metamint/internal/secret"
 )
@@ -85,19 +86,14 @@ func (r *Rotator) createSecret(ctx context.Context, rot *rotation, state State) 
 			return "", err
 		}
 	}
-	if state == PendingStored {
-		var err error
-		if state, err = r.inspectPending(ctx, rot, step); err != nil {
-			return "", err
-		}
-	}
 	switch state {
 	case Current:
 		return OutcomeAlreadyCurrent, nil
 	case PendingEmpty:
 		return r.create(ctx, rot, step)
-	case PendingUsable:
-		r.Log.InfoContext(ctx, "AWSPENDING already holds a usable token: nothing minted", "step", step, "secret_arn", rot.arn, "version_id", rot.token)
+	case PendingStored:
+		// Stored once per version token; testSecret proves it.
+		r.Log.InfoContext(ctx, "AWSPENDING already holds a value: nothing minted", "step", step, "secret_arn", rot.arn, "version_id", rot.token)
 		return OutcomeExists, nil
 	case PendingUnusable:
 		return "", r.discardAndFail(ctx, rot, step)
@@ -114,8 +110,11 @@ func (r *Rotator) discardAndFail(ctx context.Context, rot *rotation, step string
 	if err := r.discard(ctx, rot, step, rot.token); err != nil {
 		return err
 	}
-	return stateErr(step, rot.arn, "the pending version %s holds an unusable token (%s); it was discarded, and the next rotation mints afresh",
-		rot.token, rot.unusable)
+	err := fmt.Errorf("the pending version %s holds an unusable token (%s); it was discarded, and the next rotation mints afresh", rot.token, rot.unusable)
+	if rot.pendingInfo != nil { // debug_token said so
+		return tokenCheckErr(step, rot.arn, err)
+	}
+	return &RotationStateError{Failure{step, rot.arn, err}}
 }
 
 // setSecret has nothing to do: Meta activates a token when it issues it.

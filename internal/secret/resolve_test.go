@@ -111,8 +111,8 @@ func TestParseMintingAppSecret(t *testing.T) {
 	}
 	for in, field := range map[string]string{
 		base + `"minting_app_secret_ref":"m","minting_app_secret":"s"}`: FieldMintingAppSecretRef,
-		base + `"minting_app_secret":5}`:                                 FieldMintingAppSecret,
-		`{"system_user_id":"4","scopes":["ads_read"],"app_secret":"s"}`:  FieldAppID,
+		base + `"minting_app_secret":5}`:                                FieldMintingAppSecret,
+		`{"system_user_id":"4","scopes":["ads_read"],"app_secret":"s"}`: FieldAppID,
 	} {
 		_, err := Parse(in)
 		var fe *FieldError
