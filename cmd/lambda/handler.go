@@ -45,6 +45,9 @@ type handler struct {
 	listPage int32
 	log      *slog.Logger
 	metrics  *metrics
+	// reserve is the end of a rotation event's invocation that its calls
+	// may not use (see rotation.DefaultReserve).
+	reserve time.Duration
 	// invoked is set once the first invocation started: cold_start is
 	// true for that one only.
 	invoked atomic.Bool
@@ -68,6 +71,7 @@ func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, out io.Writ
 		listPage:  maxListPage,
 		log:       log,
 		metrics:   &metrics{w: out, function: rt.functionName, now: now},
+		reserve:   rotation.DefaultReserve,
 	}
 }
 
@@ -231,7 +235,7 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 
 func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSecretRotationEvent) (Response, error) {
 	h.log.InfoContext(ctx, "rotation step", "trigger", triggerRotation, "step", ev.Step, "secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
-	ctx, cancel := rotation.WithReserve(ctx, rotation.DefaultReserve)
+	ctx, cancel := rotation.WithReserve(ctx, h.reserve)
 	defer cancel()
 	res, err := h.rot.Step(ctx, rotation.Event{SecretID: ev.SecretID, Token: ev.ClientRequestToken, RotationToken: ev.RotationToken, Step: ev.Step})
 	props := map[string]string{"trigger": triggerRotation, "step": ev.Step}

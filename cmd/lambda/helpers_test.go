@@ -573,42 +573,132 @@ func assertNoSecrets(t *testing.T, what, text string, secrets []string) {
 	}
 }
 
-// chaos is a proxy in front of moto that fails chosen Secrets Manager
-// operations with a 500 while armed.
+// chaos is a proxy in front of moto that injects the faults moto cannot
+// produce. (A stand-in until internal/awstest lands.) Faults are armed per
+// X-Amz-Target operation:
+//   - set(op, true): every call fails with a 500 before it reaches moto;
+//   - after(op, n): the next n calls reach moto (which commits them), and
+//     their answers are replaced by a 500: a lost answer;
+//   - hold(op, n): the next n calls reach moto, and their answers are held
+//     until the client gives up (its deadline): an answer past the deadline.
+//
+// PutSecretValue behaves as on AWS, not as in moto: a second value for an
+// existing version is refused with ResourceExistsException (moto
+// overwrites it).
 type chaos struct {
 	srv   *httptest.Server
+	sm    *secretsmanager.Client // straight to moto
 	mu    sync.Mutex
-	fail  map[string]bool // X-Amz-Target operation names, e.g. "PutSecretValue"
-	count atomic.Int64
+	fail  map[string]bool
+	only  map[string]int // "op\x00SecretId": calls left to fail before reaching moto
+	lose  map[string]int
+	held  map[string]int
+	count atomic.Int64 // faults injected
+	puts  sync.Mutex   // PutSecretValue's check and write, one at a time
 }
 
 func newChaos(t *testing.T, target string) *chaos {
 	t.Helper()
 	u, _ := url.Parse(target)
-	c := &chaos{fail: map[string]bool{}}
+	c := &chaos{fail: map[string]bool{}, only: map[string]int{}, lose: map[string]int{}, held: map[string]int{}, sm: newSM(target)}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var named struct{ SecretId string }
+		_ = json.Unmarshal(body, &named)
 		c.mu.Lock()
-		fail := c.fail[op]
+		fail, lose, hold := c.fail[op], c.lose[op] > 0, c.held[op] > 0
+		if key := op + "\x00" + named.SecretId; c.only[key] > 0 {
+			c.only[key]--
+			fail = true
+		}
+		if lose {
+			c.lose[op]--
+		} else if hold {
+			c.held[op]--
+		}
 		c.mu.Unlock()
 		if fail {
 			c.count.Add(1)
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"injected by the test"}`)
+			serverError(w)
 			return
 		}
-		proxy.ServeHTTP(w, r)
+		if op == "PutSecretValue" {
+			c.puts.Lock()
+			defer c.puts.Unlock()
+			if c.exists(body) {
+				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, `{"__type":"ResourceExistsException","message":"A version with this ClientRequestToken already exists with a different value"}`)
+				return
+			}
+		}
+		if !lose && !hold {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
+		c.count.Add(1)
+		if hold {
+			<-r.Context().Done() // the client gave up
+			return
+		}
+		serverError(w)
 	}))
 	t.Cleanup(c.srv.Close)
 	return c
+}
+
+// exists reports whether a PutSecretValue body names a version that
+// already holds another value.
+func (c *chaos) exists(body []byte) bool {
+	var in struct {
+		SecretId, ClientRequestToken, SecretString string
+	}
+	if json.Unmarshal(body, &in) != nil || in.ClientRequestToken == "" {
+		return false
+	}
+	out, err := c.sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
+		SecretId: aws.String(in.SecretId), VersionId: aws.String(in.ClientRequestToken)})
+	return err == nil && aws.ToString(out.SecretString) != in.SecretString
+}
+
+func serverError(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"injected by the test"}`)
 }
 
 func (c *chaos) set(op string, fail bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fail[op] = fail
+}
+
+// failSecret makes the next n calls of op that name secretID fail before
+// they reach moto.
+func (c *chaos) failSecret(op, secretID string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.only[op+"\x00"+secretID] = n
+}
+
+// after makes the next n calls of op commit in moto and lose their answer.
+func (c *chaos) after(op string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lose[op] = n
+}
+
+// hold makes the next n calls of op commit in moto and hold their answer
+// until the client gives up.
+func (c *chaos) hold(op string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held[op] = n
 }
 
 // stageDiff compares two stage maps for messages.

@@ -191,21 +191,41 @@ func (p *plan) rotate(ctx context.Context, reason string) error {
 		return err
 	}
 	if outcome == OutcomeExists {
-		// A concurrent run stored this version first: prove its value.
-		state, err := p.r.readPending(ctx, rot, StepTest)
-		if err != nil {
-			return err
-		}
-		if state == PendingStored {
-			if state, err = p.r.inspectPending(ctx, rot, StepTest); err != nil {
-				return err
-			}
-		}
-		if state != PendingUsable {
-			return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable (%s); the next run replaces it", rot.token, rot.unusable)
-		}
+		return p.concurrent(ctx, reason)
 	}
 	return p.finish(ctx, reason)
+}
+
+// concurrent continues a rotation whose version a concurrent run stored
+// first: the labels are read again, since that run may have finished.
+func (p *plan) concurrent(ctx context.Context, reason string) error {
+	rot := p.rot
+	if _, err := p.r.describe(ctx, rot, StepTest); err != nil {
+		return err
+	}
+	state := labelState(rot.stages, rot.token)
+	if state == PendingStored {
+		var err error
+		if state, err = p.r.readPending(ctx, rot, StepTest); err != nil {
+			return err
+		}
+	}
+	if state == PendingStored {
+		var err error
+		if state, err = p.r.inspectPending(ctx, rot, StepTest); err != nil {
+			return err
+		}
+	}
+	p.res.State = state.String()
+	switch state {
+	case Current:
+		p.res.Status, p.res.Reason = StatusRotated, reason+"; a concurrent run stored and finished this version"
+		return nil
+	case PendingUsable:
+		return p.finish(ctx, reason+"; a concurrent run stored this version first")
+	default:
+		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.token, state)
+	}
 }
 
 // finish proves the pending token and makes it current, then takes
