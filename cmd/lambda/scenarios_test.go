@@ -174,7 +174,9 @@ func (s *scenario) payloadFor(path string, ids []string) json.RawMessage {
 	return directEventJSON(false, ids...)
 }
 
-func noDeadline() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+func noDeadline() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
 
 // TestLostPutSecretValueAnswer: PutSecretValue commits in moto and every
 // SDK attempt loses its answer (a 5xx after the commit). The read-back finds
