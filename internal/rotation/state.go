@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -144,7 +145,7 @@ func (r *Rotator) inspectPending(ctx context.Context, rot *rotation, step string
 		if err != nil {
 			return 0, err
 		}
-		info, err := r.Graph.DebugToken(ctx, app, rot.pending.AccessToken)
+		info, err := r.debugToken(ctx, app, rot.pending.AccessToken)
 		if err != nil {
 			return 0, graphErr(step, rot.name(), "inspecting the pending token (debug_token)", err)
 		}
@@ -180,4 +181,22 @@ func tokenReason(info *mint.TokenInfo) string {
 		return "debug_token says is_valid false"
 	}
 	return fmt.Sprintf("%s, code %d, subcode %d", info.Error.Message, info.Error.Code, info.Error.Subcode)
+}
+
+// debugToken is GET /debug_token of token, with every secret of the call
+// (the token, the app secret, the token's proof) removed from what Graph
+// says about the token in data.error, which a caller may log or return.
+func (r *Rotator) debugToken(ctx context.Context, app mint.App, token string) (*mint.TokenInfo, error) {
+	info, err := r.Graph.DebugToken(ctx, app, token)
+	if err != nil || info.Error == nil {
+		return info, err
+	}
+	e := *info.Error
+	for _, s := range []string{token, app.Secret, mint.AppSecretProof(app.Secret, token)} {
+		if len(s) >= 4 {
+			e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
+		}
+	}
+	info.Error = &e
+	return info, nil
 }
