@@ -430,6 +430,19 @@ func TestBootstrap(t *testing.T) {
 		t.Logf("direct run over 7 secrets (concurrency 4): %s", inv.Took.Round(time.Millisecond))
 	})
 
+	t.Run("bad payloads go through the error contract", func(t *testing.T) {
+		for _, payload := range []string{`{"rotate":["a"`, `not json`, "{\"rotate\":[\"\xff\"]}"} {
+			before := len(r.out.String())
+			inv := invoke(t, []byte(payload))
+			if inv.ErrorType != "EventError" {
+				t.Errorf("invoke(%q) = %s %q; want an EventError", payload, inv.ErrorType, inv.ErrorMessage)
+			}
+			if logs := r.out.String()[before:]; !strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, `"error_type":"EventError"`) {
+				t.Errorf("invoke(%q) logged %s; want an ERROR line with error_type EventError", payload, logs)
+			}
+		}
+	})
+
 	t.Run("no secret in logs or answers", func(t *testing.T) {
 		secrets := secretsOf(w.srv, w.fx)
 		logs := r.out.String()

@@ -309,7 +309,7 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 		t.Fatalf("mint.NewClient() = %v", err)
 	}
 	logs, metrics := &syncBuffer{}, &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService)
 	sm := newSM(wc.endpoint)
 	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
 	w := &world{
