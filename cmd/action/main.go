@@ -7,7 +7,7 @@
 // same binary; the program also accepts the single argument "post" (see
 // mode). Inputs arrive as INPUT_* variables, state as STATE_*; everything
 // the program says goes to stdout as workflow commands. The contract is in
-// action.yml and the README.
+// action.yml and docs/action.md.
 package main
 
 import (

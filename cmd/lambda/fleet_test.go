@@ -255,7 +255,7 @@ func TestFanOut(t *testing.T) {
 
 // TestRotationCalls pins the calls of one rotation of an expiring, valid
 // token, inline and by fan-out (the scheduled check, then Secrets Manager's
-// four invocations, each on its own). README "Calls per rotation"
+// four invocations, each on its own). docs/lambda.md, "Calls per rotation",
 // lists the same numbers.
 func TestRotationCalls(t *testing.T) {
 	t.Parallel()
