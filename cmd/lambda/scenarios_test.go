@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ type scenario struct {
 	*world
 	c        *chaos
 	baseline map[string]bool // live tokens before the scenario
-	answers  strings.Builder // every response and error, for the canary check
+	answers  syncBuffer // every response and error, for the canary check
 }
 
 func newScenario(t *testing.T) *scenario {
@@ -65,9 +64,9 @@ func (s *scenario) secrets(n int) []string {
 func (s *scenario) run(ctx context.Context, payload json.RawMessage) (Response, error) {
 	resp, err := s.h.Handle(ctx, payload)
 	b, _ := json.Marshal(resp)
-	s.answers.Write(b)
+	_, _ = s.answers.Write(b)
 	if err != nil {
-		s.answers.WriteString(err.Error())
+		_, _ = s.answers.Write([]byte(err.Error()))
 	}
 	return resp, err
 }
