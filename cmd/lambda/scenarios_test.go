@@ -386,3 +386,54 @@ func TestConcurrentRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestBootstrapLostAnswers runs the lost-answer scenarios through the built
+// bootstrap under aws-lambda-rie, against moto behind the chaos proxy: a
+// lost PutSecretValue answer on the rotation-event path and a lost
+// finishSecret answer on the direct path.
+func TestBootstrapLostAnswers(t *testing.T) {
+	s := newScenario(t)
+	ids := s.secrets(2)
+	initial := initialTokens(s, ids)
+	r := startRIE(t, map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.c.srv.URL,
+		"METAMINT_GRAPH_API_URL":           s.srv.URL,
+	})
+	invoke := func(payload []byte) invocation {
+		inv := r.invoke(payload)
+		_, _ = s.answers.Write(inv.Body)
+		return inv
+	}
+
+	// Rotation events: createSecret's PutSecretValue commits, every answer
+	// is lost; the read-back finds it stored.
+	token := s.placeholder(ids[0])
+	for _, step := range rotation.Steps {
+		if step == rotation.StepCreate {
+			s.c.after("PutSecretValue", 3)
+		}
+		if inv := invoke(rotationEvent(step, ids[0], token)); inv.ErrorType != "" {
+			t.Fatalf("%s: %s %s\n%s", step, inv.ErrorType, inv.ErrorMessage, r.out.String())
+		}
+	}
+	s.endRotation(ids[0], token)
+	if s.c.count.Load() == 0 {
+		t.Fatal("no answer was lost: the scenario did not happen")
+	}
+
+	// A direct run: the move of AWSCURRENT commits, every answer is lost.
+	lost := s.c.count.Load()
+	s.c.after("UpdateSecretVersionStage", 3)
+	inv := invoke(directEventJSON(false, ids[1]))
+	if inv.ErrorType != "" || inv.Response.Summary == nil || inv.Response.Summary.Rotated != 1 {
+		t.Fatalf("direct run = %s %s %+v; want rotated", inv.ErrorType, inv.ErrorMessage, inv.Response.Summary)
+	}
+	if s.c.count.Load() == lost {
+		t.Fatal("no finishSecret answer was lost: the scenario did not happen")
+	}
+	if got := s.srv.Minted(); got != 2 {
+		t.Errorf("Minted() = %d; want 2 (one per secret)", got)
+	}
+	s.check(t, ids, initial)
+	assertNoSecrets(t, "the bootstrap's output", r.out.String(), secretsOf(s.srv, s.fx))
+}
