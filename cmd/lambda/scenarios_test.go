@@ -30,7 +30,7 @@ type scenario struct {
 	*world
 	c        *chaos
 	baseline map[string]bool // live tokens before the scenario
-	answers  syncBuffer // every response and error, for the canary check
+	answers  syncBuffer      // every response and error, for the canary check
 }
 
 func newScenario(t *testing.T) *scenario {
