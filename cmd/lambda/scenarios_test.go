@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/pkg/mint"
 )
 
 // The fault scenarios of the rotation engine, each on the paths where it
@@ -436,4 +437,79 @@ func TestBootstrapLostAnswers(t *testing.T) {
 	}
 	s.check(t, ids, initial)
 	assertNoSecrets(t, "the bootstrap's output", r.out.String(), secretsOf(s.srv, s.fx))
+}
+
+// TestStrandedPendingHeals: a pending version holds a token that is no
+// longer usable (revoked, or expired), as an old release could leave after
+// a lost answer. The next run, forced or not, discards it and rotates under
+// a new version; it never resumes the broken one.
+func TestStrandedPendingHeals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		force  bool
+		theirs bool // the version is a Secrets Manager rotation's, not the run's own cycle
+		revoke bool // revoked rather than expired
+	}{
+		{name: "own cycle, revoked", revoke: true},
+		{name: "own cycle, revoked, forced", revoke: true, force: true},
+		{name: "own cycle, expired"},
+		{name: "a rotation event's version, revoked", theirs: true, revoke: true},
+		{name: "a rotation event's version, expired, forced", theirs: true, force: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			id := ids[0]
+			initial := initialTokens(s, ids)
+			cur := s.versionWith(id, rotation.StageCurrent)
+			broken := s.issue(-day)
+			if tc.revoke {
+				broken = s.issue(50 * day)
+				graph, err := mint.NewClient(mint.WithHTTPClient(s.srv.Client()), mint.WithBaseURL(s.srv.URL))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := graph.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: mint.App{ID: s.fx.AppID, Secret: s.fx.AppSecret}, Token: broken}); err != nil {
+					t.Fatalf("RevokeAccessToken() = %v", err)
+				}
+			}
+			version := rotation.VersionToken(id, cur, "")
+			if tc.theirs {
+				version = s.placeholder(id)
+			}
+			fields := s.baseFields(broken)
+			b, _ := json.Marshal(fields)
+			if _, err := s.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
+				ClientRequestToken: aws.String(version), SecretString: aws.String(string(b)), VersionStages: []string{rotation.StagePending}}); err != nil {
+				t.Fatal(err)
+			}
+			s.baseline[broken] = true
+
+			resp, err := s.run(t.Context(), directEventJSON(tc.force, id))
+			checkRunErr(t, resp, err)
+			r := resp.Results[0]
+			if r.Status != rotation.StatusRotated || r.VersionID == version {
+				t.Fatalf("result = %+v; want rotated under a new version, not %s", r, version)
+			}
+			if got := s.versionWith(id, rotation.StageCurrent); got != r.VersionID {
+				t.Errorf("AWSCURRENT is on %s; want %s", got, r.VersionID)
+			}
+			if labels := s.stages(id)[version]; slices.Contains(labels, rotation.StagePending) || slices.Contains(labels, rotation.StageCurrent) {
+				t.Errorf("the broken version still holds %v", labels)
+			}
+			if got := s.srv.Minted(); got != 1 {
+				t.Errorf("Minted() = %d; want 1", got)
+			}
+			s.check(t, ids, initial)
+			// The next run finds nothing to do: nothing is stranded.
+			again, err := s.run(t.Context(), directEventJSON(false, id))
+			checkRunErr(t, again, err)
+			if again.Results[0].Status != rotation.StatusNotDue {
+				t.Errorf("next run = %+v; want not_due", again.Results[0])
+			}
+		})
+	}
 }
