@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -19,10 +20,10 @@ import (
 // in the environment, no arguments) against an in-process emulator with no
 // injected latency: process start, input checks, POST access_tokens, GET
 // debug_token, outputs.
-func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir, goBin, root string) ([]*table, error) {
+func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) ([]*table, error) {
 	bin := filepath.Join(dir, "action", "metamint-action")
 	progress("(d) building the action (CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' ./cmd/action)")
-	if err := goBuild(ctx, goBin, root, bin, "./cmd/action", nil, ""); err != nil {
+	if err := awstest.GoBuild(ctx, bin, "./cmd/action", ""); err != nil {
 		return nil, err
 	}
 	fi, err := os.Stat(bin)
@@ -60,11 +61,11 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir, goBin, r
 		err := cmd.Run()
 		took := time.Since(start)
 		if err != nil {
-			return 0, fmt.Errorf("the action failed: %w\n%s", err, tail(out.String(), 20))
+			return 0, fmt.Errorf("the action failed: %w\n%s", err, awstest.Tail(out.String(), 20))
 		}
 		b, _ := os.ReadFile(filepath.Join(files, "output"))
 		if !strings.Contains(string(b), "token") {
-			return 0, fmt.Errorf("the action wrote no token output\n%s", tail(out.String(), 20))
+			return 0, fmt.Errorf("the action wrote no token output\n%s", awstest.Tail(out.String(), 20))
 		}
 		return took, nil
 	}

@@ -150,7 +150,8 @@ func (r *recorder) Flush() {
 }
 
 // isThrottled reports whether a Graph answer is a rate-limit refusal:
-// an error object with code 4, 17, 32 or 613 (what the emulator sends is 4).
+// an error object with code 4, 17, 32, 341, 613 or 80000-80014 (the emulator
+// sends 4 for app token calls and 80004 for system user token calls).
 func isThrottled(status int, body []byte) bool {
 	if status < 400 {
 		return false
@@ -163,8 +164,8 @@ func isThrottled(status int, body []byte) bool {
 	if json.Unmarshal(body, &e) != nil {
 		return false
 	}
-	switch e.Error.Code {
-	case 4, 17, 32, 613:
+	switch c := e.Error.Code; {
+	case c == 4, c == 17, c == 32, c == 341, c == 613, c >= 80000 && c <= 80014:
 		return true
 	}
 	return false

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -30,26 +31,14 @@ const tokenLeft = 5 * 24 * time.Hour
 type lab struct {
 	cl        *cleanups
 	dir       string
-	riePath   string
 	bootstrap string
-	moto      *motoServer
+	moto      *awstest.Moto
 	proxy     *smProxy
 	sm        *secretsmanager.Client // straight to moto: setup calls are not counted
 	g         *graph
 	appRef    string
 	users     atomic.Int64
 	runs      int
-}
-
-// newSM returns a Secrets Manager client for endpoint with fake credentials.
-func newSM(endpoint string) *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "bench"}, nil
-		}),
-	})
 }
 
 func newSecret(name, value string) *secretsmanager.CreateSecretInput {
@@ -184,7 +173,7 @@ func (r *fleetRun) results() string {
 // {"rotate": names, "force": false} and measures it.
 func (l *lab) run(ctx context.Context, label string, names []string, concurrency int, limit *rateLimit) (*fleetRun, error) {
 	l.runs++
-	r, err := startRIE(ctx, l.cl, l.riePath, l.bootstrap, filepath.Join(l.dir, fmt.Sprintf("rie-fleet-%d.log", l.runs)), map[string]string{
+	r, err := l.startRIE(ctx, l.bootstrap, filepath.Join(l.dir, fmt.Sprintf("rie-fleet-%d.log", l.runs)), map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": l.proxy.URL,
 		"METAMINT_GRAPH_API_URL":           l.g.URL,
 		"METAMINT_CONCURRENCY":             fmt.Sprint(concurrency),
@@ -198,12 +187,12 @@ func (l *lab) run(ctx context.Context, label string, names []string, concurrency
 	if _, _, err := r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
 		return nil, err
 	}
-	pid, err := r.bootstrapPID()
+	pid, err := r.FunctionPID()
 	if err != nil {
 		return nil, err
 	}
 	res := &fleetRun{label: label, secrets: len(names), concurrency: concurrency}
-	if res.init, err = r.initDuration(); err != nil {
+	if res.init, err = r.InitDuration(ctx); err != nil {
 		return nil, err
 	}
 	cpu0, err := cpuTime(pid)

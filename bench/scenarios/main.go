@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -32,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/metamint/metamint/internal/awstest"
 )
 
 // config is the command line.
@@ -187,23 +190,19 @@ func run(ctx context.Context, cfg config, cl *cleanups, out io.Writer) error {
 	} else {
 		cl.add(func() { _ = os.RemoveAll(dir) })
 	}
-	goBin, err := goTool()
+	root, err := awstest.ModuleRoot()
 	if err != nil {
-		return err
-	}
-	root, err := moduleRoot(goBin)
-	if err != nil {
-		return err
+		return fmt.Errorf("%w: run this from the metamint repository (go run ./bench/scenarios)", err)
 	}
 
 	var l *lab
 	var tools []string
 	if cfg.has("a") || cfg.has("b") || cfg.has("c") {
-		if l, err = setupLab(ctx, cfg, cl, dir, goBin, root); err != nil {
+		if l, err = setupLab(ctx, cfg, cl, dir); err != nil {
 			return err
 		}
-		_, rieVersion, _ := rieBinary()
-		tools = append(tools, "aws-lambda-rie "+rieVersion+" ("+l.riePath+")", "moto_server ("+l.moto.path()+")")
+		riePath, rieVersion, _ := awstest.RIEPath()
+		tools = append(tools, "aws-lambda-rie "+rieVersion+" ("+riePath+")", "moto_server ("+l.moto.Path+")")
 	}
 
 	m := describeMachine()
@@ -243,9 +242,9 @@ func run(ctx context.Context, cfg config, cl *cleanups, out io.Writer) error {
 		case "b":
 			tables, err = scenarioThrottling(ctx, cfg, l, fleets, &st)
 		case "c":
-			tables, err = scenarioBootstrap(ctx, cfg, l, fleets, &st, dir, goBin, root)
+			tables, err = scenarioBootstrap(ctx, cfg, l, fleets, &st, dir)
 		case "d":
-			tables, err = scenarioAction(ctx, cfg, cl, dir, goBin, root)
+			tables, err = scenarioAction(ctx, cfg, cl, dir)
 		}
 		if err != nil {
 			return fmt.Errorf("scenario (%s): %w", s, err)
@@ -321,27 +320,29 @@ func (l *lab) createSets(ctx context.Context, cfg config) (fleetSets, error) {
 
 // setupLab starts moto (behind a counting proxy) and the Graph emulator,
 // stores the shared app secret and builds the bootstrap.
-func setupLab(ctx context.Context, cfg config, cl *cleanups, dir, goBin, root string) (*lab, error) {
-	riePath, _, err := rieBinary()
-	if err != nil {
+func setupLab(ctx context.Context, cfg config, cl *cleanups, dir string) (*lab, error) {
+	if _, _, err := awstest.RIEPath(); err != nil { // fail before building anything
 		return nil, err
 	}
-	if _, err := exec.LookPath("moto_server"); err != nil { // fail before building anything
-		return nil, fmt.Errorf("moto_server is not on PATH (%v): the scenarios need moto's Secrets Manager; install it with pip install 'moto[server]==5.2.*' (`make tools` checks for it)", err)
-	}
-	l := &lab{cl: cl, dir: dir, riePath: riePath, bootstrap: dir + "/rie/bootstrap"}
+	l := &lab{cl: cl, dir: dir, bootstrap: dir + "/rie/bootstrap"}
 	progress("building the bootstrap (GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags '-s -w')")
-	if err := goBuild(ctx, goBin, root, l.bootstrap, "./cmd/lambda", []string{"GOOS=linux"}, "lambda.norpc"); err != nil {
+	if err := awstest.BuildBootstrap(ctx, l.bootstrap); err != nil {
 		return nil, err
 	}
 	progress("starting moto_server")
-	if l.moto, err = startMoto(ctx, cl, dir); err != nil {
+	m, err := awstest.StartMoto(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if l.proxy, err = startSMProxy(cl, l.moto.url); err != nil {
+	l.moto = m
+	cl.add(func() {
+		m.Close()
+		_ = os.WriteFile(filepath.Join(dir, "moto.log"), []byte(m.Output()), 0o600) // for -keep
+	})
+	if l.proxy, err = startSMProxy(cl, l.moto.URL); err != nil {
 		return nil, err
 	}
-	l.sm = newSM(l.moto.url)
+	l.sm = l.moto.SecretsManager()
 	if l.g, err = startGraph(cl); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/metamint/metamint/internal/awstest"
 )
 
 // scenarioFleet is (a): the sequential sample, then the whole fleet at
@@ -188,7 +190,7 @@ func scenarioThrottling(ctx context.Context, cfg config, l *lab, f fleetSets, st
 
 // scenarioBootstrap is (c): cold starts, peak RSS after the fleet run, CPU
 // per rotation, and the zipped sizes.
-func scenarioBootstrap(ctx context.Context, cfg config, l *lab, f fleetSets, st *state, dir, goBin, root string) ([]*table, error) {
+func scenarioBootstrap(ctx context.Context, cfg config, l *lab, f fleetSets, st *state, dir string) ([]*table, error) {
 	conc := st.conc
 	if conc == nil {
 		var err error
@@ -198,7 +200,7 @@ func scenarioBootstrap(ctx context.Context, cfg config, l *lab, f fleetSets, st 
 	}
 	bare := filepath.Join(dir, "bare", "bootstrap")
 	progress("(c) building the baseline Lambda (bench/barelambda) as the bootstrap is built")
-	if err := goBuild(ctx, goBin, root, bare, "./bench/barelambda", []string{"GOOS=linux"}, "lambda.norpc"); err != nil {
+	if err := awstest.GoBuild(ctx, bare, "./bench/barelambda", "lambda.norpc", "GOOS=linux"); err != nil {
 		return nil, err
 	}
 	env := map[string]string{
@@ -239,7 +241,7 @@ func scenarioBootstrap(ctx context.Context, cfg config, l *lab, f fleetSets, st 
 	for _, arch := range []string{"arm64", "amd64"} {
 		bin := filepath.Join(dir, "lambda-"+arch, "bootstrap")
 		progress("(c) building and zipping the bootstrap for %s", arch)
-		if err := goBuild(ctx, goBin, root, bin, "./cmd/lambda", []string{"GOOS=linux", "GOARCH=" + arch}, "lambda.norpc"); err != nil {
+		if err := awstest.GoBuild(ctx, bin, "./cmd/lambda", "lambda.norpc", "GOOS=linux", "GOARCH="+arch); err != nil {
 			return nil, err
 		}
 		zipped, raw, err := zipBootstrap(bin, bin+".zip")
@@ -292,7 +294,7 @@ type coldStarted struct {
 // touches nothing, and reads the measures before stopping it.
 func (l *lab) coldStart(ctx context.Context, bin, logPath string, env map[string]string) (coldStarted, error) {
 	var c coldStarted
-	r, err := startRIE(ctx, l.cl, l.riePath, bin, logPath, env)
+	r, err := l.startRIE(ctx, bin, logPath, env)
 	if err != nil {
 		return c, err
 	}
@@ -300,10 +302,10 @@ func (l *lab) coldStart(ctx context.Context, bin, logPath string, env map[string
 	if _, _, err := r.invoke(ctx, []byte(`{"rotate":[]}`)); err != nil {
 		return c, err
 	}
-	if c.init, err = r.initDuration(); err != nil {
+	if c.init, err = r.InitDuration(ctx); err != nil {
 		return c, err
 	}
-	pid, err := r.bootstrapPID()
+	pid, err := r.FunctionPID()
 	if err != nil {
 		return c, err
 	}
@@ -311,11 +313,7 @@ func (l *lab) coldStart(ctx context.Context, bin, logPath string, env map[string
 		return c, err
 	}
 	r.stop()
-	b, err := os.ReadFile(logPath)
-	if err != nil {
-		return c, err
-	}
-	c.pkgInit, c.pkgs = initTrace(string(b))
+	c.pkgInit, c.pkgs = initTrace(r.Output())
 	return c, nil
 }
 

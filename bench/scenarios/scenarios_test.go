@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metamint/metamint/internal/awstest"
 )
 
 // These tests cover the helpers only: no moto, no rie, no builds, so that
@@ -134,12 +136,12 @@ func TestInitReport(t *testing.T) {
 		"init internal/godebug @1.7 ms, 0.76 ms clock, 312 bytes, 7 allocs\n" +
 		"init net/http @10 ms, 0.40 ms clock, 4872 bytes, 50 allocs\n" +
 		"28 Nov 2026 16:26:47,154 [INFO] (rapid) INIT REPORT(durationMs: 19.461000)\n"
-	d, err := parseInitReport(log)
+	d, err := awstest.ParseInitReport(log)
 	if err != nil || d != 19461*time.Microsecond {
-		t.Errorf("parseInitReport = %v, %v; want 19.461ms", d, err)
+		t.Errorf("ParseInitReport = %v, %v; want 19.461ms", d, err)
 	}
-	if _, err := parseInitReport("nothing"); err == nil {
-		t.Errorf("parseInitReport found a report in nothing")
+	if _, err := awstest.ParseInitReport("nothing"); err == nil {
+		t.Errorf("ParseInitReport found a report in nothing")
 	}
 	sum, n := initTrace(log)
 	if sum != 1160*time.Microsecond || n != 2 {
@@ -179,6 +181,7 @@ func TestIsThrottled(t *testing.T) {
 	}{
 		{400, `{"error":{"message":"(#4) Application request limit reached","code":4,"is_transient":true}}`, true},
 		{400, `{"error":{"code":613}}`, true},
+		{400, `{"error":{"message":"(#80004) There have been too many calls","code":80004,"is_transient":true}}`, true},
 		{400, `{"error":{"code":190}}`, false},
 		{200, `{"error":{"code":4}}`, false},
 		{500, `<html>`, false},

@@ -82,6 +82,7 @@ func (w *world) inputs() map[string]string {
 		"INPUT_SKIP-TOKEN-REVOKE":     "",
 		"INPUT_GRAPH-API-VERSION":     "",
 		"INPUT_ALLOW-UNLISTED-SCOPES": "",
+		"INPUT_MINTING-APP-SECRET":    "",
 	}
 }
 
@@ -342,8 +343,8 @@ func checkMasksFirst(t *testing.T, w *world, in map[string]string, r result) {
 		masks[strings.TrimPrefix(l, "::add-mask::")] = true
 	}
 	var want []string
-	secret, token := get("INPUT_APP-SECRET"), get("INPUT_ACCESS-TOKEN")
-	for _, v := range []string{secret, token, get("STATE_" + stateToken)} {
+	secret, token, minting := get("INPUT_APP-SECRET"), get("INPUT_ACCESS-TOKEN"), get("INPUT_MINTING-APP-SECRET")
+	for _, v := range []string{secret, token, minting, get("STATE_" + stateToken)} {
 		if v == "" {
 			continue
 		}
@@ -354,6 +355,9 @@ func checkMasksFirst(t *testing.T, w *world, in map[string]string, r result) {
 	}
 	if secret != "" && token != "" {
 		want = append(want, mint.AppSecretProof(secret, token))
+	}
+	if minting != "" && token != "" {
+		want = append(want, mint.AppSecretProof(minting, token))
 	}
 	if secret != "" {
 		want = append(want, strings.ReplaceAll(get("INPUT_APP-ID")+"|"+secret, "\n", "%0A"))

@@ -134,6 +134,7 @@ func TestActionMetadata(t *testing.T) {
 		inGraphAPIURL:         {"false", "https://graph.facebook.com"},
 		inGraphAPIVersion:     {"false", "v27.0"},
 		inAllowUnlistedScopes: {"false", "false"},
+		inMintingAppSecret:    {"false", ""},
 	}
 	got := map[string]input{}
 	for name, v := range meta.node(t, "inputs") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,21 @@ func TestRunPost(t *testing.T) {
 			wantStdout:  "::warning::Could not revoke the token (GET /oauth/revoke): Graph API error: Service temporarily unavailable (HTTP 503, type OAuthException, code 2",
 			wantRevokes: fastRetry.MaxAttempts,
 			golden:      true,
+		},
+		{
+			// A hostile Graph echoes the token, the app secret and the
+			// app token in every text of its error; none reaches the log.
+			name: "revoke fails echoing secrets",
+			main: func(*world, map[string]string) {},
+			before: func(w *world, env map[string]string) {
+				tok := env["STATE_"+stateToken]
+				echo := "bad " + tok + " " + url.QueryEscape(tok) + " " + canaryAppSecret + " " + w.appID + "|" + canaryAppSecret + "\n::warning::INJECTED"
+				w.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{
+					Error: &minttest.Error{Message: echo, Code: 100, UserTitle: echo, UserMessage: echo},
+				})
+			},
+			wantStdout:  "::warning::Could not revoke the token (GET /oauth/revoke): Graph API error: bad [REDACTED]",
+			wantRevokes: 1,
 		},
 		{
 			name: "wrong secret in the post step",

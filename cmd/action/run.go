@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -31,6 +32,7 @@ const (
 	inGraphAPIURL         = "graph-api-url"
 	inGraphAPIVersion     = "graph-api-version"
 	inAllowUnlistedScopes = "allow-unlisted-scopes"
+	inMintingAppSecret    = "minting-app-secret"
 )
 
 // Outputs, as action.yml declares them.
@@ -140,6 +142,7 @@ type inputs struct {
 	appID, appSecret, accessToken, systemUserID, scopes string
 	installApp, expiringToken, skipTokenRevoke          string
 	graphAPIURL, graphAPIVersion, allowUnlistedScopes   string
+	mintingAppSecret                                    string
 }
 
 func readInputs(a *githubactions.Action) inputs {
@@ -155,6 +158,7 @@ func readInputs(a *githubactions.Action) inputs {
 		graphAPIURL:         a.GetInput(inGraphAPIURL),
 		graphAPIVersion:     a.GetInput(inGraphAPIVersion),
 		allowUnlistedScopes: a.GetInput(inAllowUnlistedScopes),
+		mintingAppSecret:    a.GetInput(inMintingAppSecret),
 	}
 }
 
@@ -165,25 +169,16 @@ func readInputs(a *githubactions.Action) inputs {
 // calling token's app), the app access token "id|secret", and in the post
 // step the token the main step minted.
 func maskSecrets(a *githubactions.Action, in inputs, mintedToken string) {
-	mask := func(v string) {
-		if v == "" {
-			return
-		}
-		a.AddMask(v)
-		// The runner masks line by line: a value with a line break (an
-		// input error, refused below) is masked in each of its lines too.
-		if strings.ContainsAny(v, "\r\n") {
-			for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' }) {
-				if line = strings.TrimSpace(line); line != "" {
-					a.AddMask(line)
-				}
-			}
-		}
-	}
+	// The runner masks line by line: a value with a line break (an input
+	// error, refused later) is masked in each of its lines too.
+	mask := func(v string) { maskValue(a, v) }
 	mask(in.appSecret)
+	mask(in.mintingAppSecret)
 	mask(in.accessToken)
-	if in.appSecret != "" && in.accessToken != "" {
-		mask(mint.AppSecretProof(in.appSecret, in.accessToken))
+	for _, key := range []string{in.appSecret, in.mintingAppSecret} {
+		if key != "" && in.accessToken != "" {
+			mask(mint.AppSecretProof(key, in.accessToken))
+		}
 	}
 	if in.appSecret != "" {
 		mask(mint.App{ID: in.appID, Secret: in.appSecret}.AccessToken())
@@ -194,6 +189,7 @@ func maskSecrets(a *githubactions.Action, in inputs, mintedToken string) {
 // params are the validated inputs.
 type params struct {
 	app           mint.App
+	mintingSecret string // the calling token's app secret, when another app's
 	accessToken   string
 	systemUserID  string
 	scopes        []string
@@ -236,16 +232,17 @@ func validate(in inputs) (*params, error) {
 	}
 
 	p := &params{
-		app:          mint.App{ID: in.appID, Secret: in.appSecret},
-		accessToken:  in.accessToken,
-		systemUserID: in.systemUserID,
+		app:           mint.App{ID: in.appID, Secret: in.appSecret},
+		mintingSecret: in.mintingAppSecret,
+		accessToken:   in.accessToken,
+		systemUserID:  in.systemUserID,
 	}
 	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
 		if id.value != "" && !mint.IsGraphID(id.value) {
 			problems = append(problems, fmt.Sprintf("input %s must be a numeric Graph ID (digits only)", id.name))
 		}
 	}
-	for _, s := range []struct{ name, value string }{{inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}} {
+	for _, s := range []struct{ name, value string }{{inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}, {inMintingAppSecret, in.mintingAppSecret}} {
 		if hasSpaceOrControl(s.value) {
 			problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", s.name))
 		}
@@ -320,7 +317,7 @@ func parseBool(name, raw string, def bool) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %q", name, raw)
+	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, quoteCut(raw))
 }
 
 func hasSpaceOrControl(s string) bool {
@@ -330,7 +327,7 @@ func hasSpaceOrControl(s string) bool {
 func quoteScopes(scopes []string) string {
 	q := make([]string, len(scopes))
 	for i, s := range scopes {
-		q[i] = fmt.Sprintf("%q", s)
+		q[i] = quoteCut(s)
 	}
 	noun := "scope"
 	verb := "is"
@@ -376,9 +373,12 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", libMessage(err))
 	}
+	// The calling token's own expiry is checked while the step mints.
+	caller := checkCaller(ctx, c, p)
+	defer caller.report(a, cfg.now)
 
 	if p.installApp {
-		err := c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: p.systemUserID, App: p.app, AccessToken: p.accessToken})
+		err := c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: p.systemUserID, App: p.app, AccessToken: p.accessToken, MintingAppSecret: p.mintingSecret})
 		if err != nil {
 			return stepFailed("installing the app (POST /{system-user-id}/applications)", err, cfg)
 		}
@@ -389,6 +389,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		SystemUserID:        p.systemUserID,
 		App:                 p.app,
 		AccessToken:         p.accessToken,
+		MintingAppSecret:    p.mintingSecret,
 		Scopes:              p.scopes,
 		AllowUnlistedScopes: p.allowUnlisted,
 		Permanent:           !p.expiring,
@@ -396,9 +397,10 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", err, cfg)
 	}
-	// The token exists: hide it before anything else is written.
-	a.AddMask(tok.AccessToken)
-	m := &minted{a: a, c: c, p: p, token: tok.AccessToken}
+	// The token exists: hide it, whole and line by line, before anything
+	// else is written. (mint has checked it: printable ASCII, no spaces.)
+	maskValue(a, tok.AccessToken)
+	m := &minted{a: a, c: c, p: p, token: tok.AccessToken, caller: caller}
 	if err := m.finish(ctx, cfg); err != nil {
 		m.discard(ctx)
 		return err
@@ -413,11 +415,12 @@ type minted struct {
 	p          *params
 	token      string
 	stateSaved bool
+	caller     *callerCheck
 }
 
 func (m *minted) finish(ctx context.Context, cfg *config) error {
 	a, p := m.a, m.p
-	if hasSpaceOrControl(m.token) {
+	if err := mint.CheckTokenValue(m.token); err != nil {
 		return errors.New("creating the token: Graph answered a token with white space or control characters")
 	}
 	// Save the token for the post step at once, so that a step cancelled
@@ -436,6 +439,9 @@ func (m *minted) finish(ctx context.Context, cfg *config) error {
 		m.stateSaved = true
 	}
 
+	// The calling token's check ran beside the mint; let it end first, so
+	// the two debug_token calls reach Graph in one order.
+	m.caller.wait()
 	info, err := m.c.DebugToken(ctx, p.app, m.token)
 	if err != nil {
 		return stepFailed("inspecting the token (GET /debug_token)", err, cfg)
@@ -448,11 +454,18 @@ func (m *minted) finish(ctx context.Context, cfg *config) error {
 	if !info.NeverExpires() {
 		expiresAt = info.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	for _, kv := range [][2]string{
+	outputs := [][2]string{
 		{outToken, m.token},
 		{outExpiresAt, expiresAt},
 		{outScopes, strings.Join(info.Scopes, ",")},
-	} {
+	}
+	// Check every value before writing any: no partial outputs.
+	for _, kv := range outputs {
+		if strings.ContainsAny(kv[1], "\r\n") {
+			return fmt.Errorf("writing output %s: Graph's answer put a line break in the value; refusing it", kv[0])
+		}
+	}
+	for _, kv := range outputs {
 		if err := setFileValue(a, "GITHUB_OUTPUT", kv[0], kv[1]); err != nil {
 			return fmt.Errorf("writing output %s: %w", kv[0], err)
 		}
@@ -476,7 +489,7 @@ func (m *minted) finish(ctx context.Context, cfg *config) error {
 		end = "it is kept after the job (skip-token-revoke)"
 	}
 	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
-		kind, p.systemUserID, p.app.ID, strings.Join(info.Scopes, ","), expiry, end)
+		kind, p.systemUserID, p.app.ID, logText(strings.Join(info.Scopes, ",")), expiry, end)
 	return nil
 }
 
@@ -536,13 +549,13 @@ func describe(err error) string {
 	var b strings.Builder
 	b.WriteString("Graph API error: ")
 	if gerr.Message != "" {
-		b.WriteString(strings.TrimSuffix(gerr.Message, "."))
+		b.WriteString(strings.TrimSuffix(logText(gerr.Message), "."))
 	} else {
 		b.WriteString("the response holds no Graph error object")
 	}
 	details := []string{fmt.Sprintf("HTTP %d", gerr.StatusCode)}
 	if gerr.Type != "" {
-		details = append(details, "type "+gerr.Type)
+		details = append(details, "type "+logText(gerr.Type))
 	}
 	if gerr.Code != 0 {
 		details = append(details, fmt.Sprintf("code %d", gerr.Code))
@@ -551,11 +564,11 @@ func describe(err error) string {
 		details = append(details, fmt.Sprintf("subcode %d", gerr.Subcode))
 	}
 	if gerr.FBTraceID != "" {
-		details = append(details, "fbtrace_id "+gerr.FBTraceID)
+		details = append(details, "fbtrace_id "+logText(gerr.FBTraceID))
 	}
 	fmt.Fprintf(&b, " (%s).", strings.Join(details, ", "))
 	if gerr.UserMessage != "" {
-		fmt.Fprintf(&b, " Meta says: %s", oneLine(gerr.UserMessage))
+		fmt.Fprintf(&b, " Meta says: %s", logText(gerr.UserMessage))
 		if !strings.HasSuffix(gerr.UserMessage, ".") {
 			b.WriteString(".")
 		}
@@ -578,6 +591,60 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// logText makes text from Graph safe for one log line: line breaks become
+// spaces, and every other control character (ESC, NUL, DEL, C1, the Unicode
+// line and paragraph separators, bidi overrides) is shown as a \u escape, so
+// the text can neither start a workflow command on a line of its own nor
+// drive the terminal that shows the log. The runner's own escaping of
+// workflow command data (%, CR, LF) is go-githubactions'; this applies before
+// it, and to plain log lines, which have none.
+func logText(s string) string {
+	s = oneLine(s)
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isControl reports runes a log line or terminal must not get raw.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+}
+
+// maxQuote is how much of an input a message quotes.
+const maxQuote = 40
+
+// quoteCut quotes s for a message, cut to its first maxQuote characters: a
+// huge input is named, never echoed whole.
+func quoteCut(s string) string {
+	r := []rune(s)
+	if len(r) <= maxQuote {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(r[:maxQuote])), len(s))
+}
+
+// maskValue registers v with ::add-mask::, whole and, when it holds a line
+// break, line by line, since the runner masks each line.
+func maskValue(a *githubactions.Action, v string) {
+	if v == "" {
+		return
+	}
+	a.AddMask(v)
+	if strings.ContainsAny(v, "\r\n") {
+		for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' }) {
+			if line = strings.TrimSpace(line); line != "" {
+				a.AddMask(line)
+			}
+		}
+	}
+}
+
 // setFileValue appends name=value to the file command file the environment
 // variable env names (GITHUB_OUTPUT or GITHUB_STATE), in the heredoc form
 // with a fresh random delimiter, as @actions/core does. go-githubactions'
@@ -592,6 +659,11 @@ func setFileValue(a *githubactions.Action, env, name, value string) error {
 	delim := "ghadelimiter_" + rand.Text()
 	if strings.Contains(value, delim) || strings.ContainsAny(name, "\r\n<=") {
 		return fmt.Errorf("refusing to write %s %q: the value would break the file's format", env, name)
+	}
+	// Every value metamint writes is one line; a line break can only come
+	// from a hostile Graph answer, and a later step would read it whole.
+	if strings.ContainsAny(value, "\r\n") {
+		return fmt.Errorf("refusing to write %s %q: Graph's answer put a line break in the value", env, name)
 	}
 	return appendFile(file, name+"<<"+delim+"\n"+value+"\n"+delim+"\n")
 }
@@ -643,12 +715,13 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 	fmt.Fprintf(&b, "| At job end | %s |\n", atEnd)
 	fmt.Fprintf(&b, "| Graph API | `%s` at %s |\n", p.version, markdownText(p.graphAPIURL))
 	b.WriteString("\n")
+	writeAssets(&b, info)
 	return appendFile(file, b.String())
 }
 
 // markdownText makes text from Graph safe inside a markdown table cell.
 func markdownText(s string) string {
-	s = oneLine(s)
+	s = logText(s)
 	r := strings.NewReplacer("|", `\|`, "`", "'", "<", "&lt;", ">", "&gt;", "&", "&amp;")
 	return r.Replace(s)
 }

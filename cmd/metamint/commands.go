@@ -110,9 +110,13 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		return err
 	}
 	app := mint.App{ID: o.appID, Secret: secret}
+	minting := c.mintingSecret()
+	// The calling token's own expiry is checked while the command mints.
+	check := c.checkCaller(ctx, cl, app, caller, minting)
+	defer check.report(c, time.Now)
 
 	if o.install {
-		err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: o.systemUserID, App: app, AccessToken: caller})
+		err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: o.systemUserID, App: app, AccessToken: caller, MintingAppSecret: minting})
 		if err != nil {
 			return inStep("install app", err)
 		}
@@ -122,6 +126,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		SystemUserID:        o.systemUserID,
 		App:                 app,
 		AccessToken:         caller,
+		MintingAppSecret:    minting,
 		Scopes:              scopes,
 		AllowUnlistedScopes: o.allowUnlisted,
 		Permanent:           !o.expiring,
@@ -130,6 +135,9 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		return inStep("create token", err)
 	}
 	c.red.addToken(tok.AccessToken)
+	// Let the calling token's check end first, so the two debug_token calls
+	// reach Graph in one order.
+	check.wait()
 	info, err := cl.DebugToken(ctx, app, tok.AccessToken)
 	if err == nil {
 		err = info.Check(mint.Expectation{AppID: o.appID, SystemUserID: o.systemUserID, Scopes: scopes})
@@ -144,7 +152,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		expiry = "expires " + formatExpiry(info.ExpiresAt)
 	}
 	fmt.Fprintf(c.stderr, "metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
-		info.Type, info.UserID, info.AppID, strings.Join(info.Scopes, ","), expiry)
+		termText(info.Type), termText(info.UserID), termText(info.AppID), termText(strings.Join(info.Scopes, ",")), expiry)
 	out := tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(info.ExpiresAt), Scopes: info.Scopes}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
@@ -191,7 +199,7 @@ standard error and nothing to standard output.`,
 			if err != nil {
 				return err
 			}
-			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: app, AccessToken: caller}); err != nil {
+			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: app, AccessToken: caller, MintingAppSecret: c.mintingSecret()}); err != nil {
 				return inStep("install app", err)
 			}
 			fmt.Fprintf(c.stderr, "metamint install: app %s is installed for system user %s\n", *appID, *suID)
@@ -250,7 +258,7 @@ Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
 func invalidTokenError(info *mint.TokenInfo) error {
 	msg := "the token is not valid"
 	if e := info.Error; e != nil {
-		msg += fmt.Sprintf(": %s (code %d, subcode %d)", e.Message, e.Code, e.Subcode)
+		msg += fmt.Sprintf(": %s (code %d, subcode %d)", termText(e.Message), e.Code, e.Subcode)
 		g := &mint.GraphError{Code: e.Code, Subcode: e.Subcode, Message: e.Message}
 		if h := g.Hint(); h != "" {
 			msg += "\n  hint: " + h
@@ -266,10 +274,18 @@ type tokenInfoJSON struct {
 	Application         string          `json:"application"`
 	UserID              string          `json:"user_id"`
 	Scopes              []string        `json:"scopes"`
+	GranularScopes      []granularJSON  `json:"granular_scopes"`
 	IssuedAt            string          `json:"issued_at"`
 	ExpiresAt           string          `json:"expires_at"`
 	DataAccessExpiresAt string          `json:"data_access_expires_at"`
 	Error               *tokenErrorJSON `json:"error,omitempty"`
+}
+
+// granularJSON is one scope and the assets (target IDs) it reaches; an
+// empty target_ids means debug_token listed none.
+type granularJSON struct {
+	Scope     string   `json:"scope"`
+	TargetIDs []string `json:"target_ids"`
 }
 
 type tokenErrorJSON struct {
@@ -293,6 +309,14 @@ func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
 	if out.Scopes == nil {
 		out.Scopes = []string{}
 	}
+	out.GranularScopes = []granularJSON{}
+	for _, g := range i.GranularScopes {
+		ids := g.TargetIDs
+		if ids == nil {
+			ids = []string{}
+		}
+		out.GranularScopes = append(out.GranularScopes, granularJSON{Scope: g.Scope, TargetIDs: ids})
+	}
 	if i.Error != nil {
 		out.Error = &tokenErrorJSON{Code: i.Error.Code, Subcode: i.Error.Subcode, Message: i.Error.Message}
 	}
@@ -304,16 +328,23 @@ func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
 	yes := map[bool]string{true: "yes", false: "no"}
 	fmt.Fprintf(tw, "valid\t%s\n", yes[i.IsValid])
 	if i.Error != nil {
-		fmt.Fprintf(tw, "error\t%s (code %d, subcode %d)\n", i.Error.Message, i.Error.Code, i.Error.Subcode)
+		fmt.Fprintf(tw, "error\t%s (code %d, subcode %d)\n", termText(i.Error.Message), i.Error.Code, i.Error.Subcode)
 	}
-	fmt.Fprintf(tw, "type\t%s\n", orDash(i.Type))
-	app := orDash(i.AppID)
+	fmt.Fprintf(tw, "type\t%s\n", orDash(termText(i.Type)))
+	app := orDash(termText(i.AppID))
 	if i.Application != "" {
-		app += " (" + i.Application + ")"
+		app += " (" + termText(i.Application) + ")"
 	}
 	fmt.Fprintf(tw, "app\t%s\n", app)
-	fmt.Fprintf(tw, "user\t%s\n", orDash(i.UserID))
-	fmt.Fprintf(tw, "scopes\t%s\n", orDash(strings.Join(i.Scopes, ", ")))
+	fmt.Fprintf(tw, "user\t%s\n", orDash(termText(i.UserID)))
+	fmt.Fprintf(tw, "scopes\t%s\n", orDash(termText(strings.Join(i.Scopes, ", "))))
+	// Which assets each scope reaches, from granular_scopes.
+	for _, g := range i.GranularScopes {
+		if len(g.TargetIDs) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "assets of %s\t%s\n", termText(g.Scope), termText(strings.Join(g.TargetIDs, ", ")))
+	}
 	fmt.Fprintf(tw, "issued\t%s\n", orDash(formatExpiry(i.IssuedAt)))
 	fmt.Fprintf(tw, "expires\t%s\n", describeExpiry(i.ExpiresAt, now))
 	fmt.Fprintf(tw, "data access expires\t%s\n", describeExpiry(i.DataAccessExpiresAt, now))
@@ -418,7 +449,7 @@ Prints a line to standard error and nothing to standard output.`,
 				if err != nil {
 					return err
 				}
-				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: caller, App: app}); err != nil {
+				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: caller, App: app, MintingAppSecret: c.mintingSecret()}); err != nil {
 					return inStep("revoke all", err)
 				}
 				fmt.Fprintf(c.stderr, "metamint revoke: revoked every token of system user %s\n", *suID)
@@ -461,7 +492,7 @@ calls carry an appsecret_proof.`,
 			if err != nil {
 				return err
 			}
-			users, err := cl.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: *businessID, AccessToken: caller, App: app})
+			users, err := cl.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: *businessID, AccessToken: caller, App: app, MintingAppSecret: c.mintingSecret()})
 			if err != nil {
 				return inStep("list system users", err)
 			}
@@ -474,7 +505,7 @@ calls carry an appsecret_proof.`,
 			tw := newTable(c.stdout)
 			fmt.Fprintf(tw, "ID\tNAME\tROLE\n")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.ID, u.Name, u.Role)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", termText(u.ID), termText(u.Name), termText(u.Role))
 			}
 			return tw.Flush()
 		}

@@ -12,7 +12,10 @@
 // flags, because every process on the machine can read argv: the app secret
 // comes from METAMINT_APP_SECRET, the calling (admin) token from
 // METAMINT_ACCESS_TOKEN, and the token that inspect, refresh and revoke act
-// on from METAMINT_TOKEN or, with --token-stdin, from standard input.
+// on from METAMINT_TOKEN or, with --token-stdin, from standard input. When
+// the calling token was generated with another app than --app-id's,
+// METAMINT_MINTING_APP_SECRET holds that app's secret, which keys the
+// appsecret_proof of the calls made with it.
 //
 // Results go to standard output, diagnostics to standard error. The exit
 // status is 0 on success, 1 on a Graph or input error, 2 on a usage error.
@@ -50,11 +53,14 @@ const (
 
 // Environment variables the CLI reads.
 const (
-	envAppSecret    = "METAMINT_APP_SECRET"
-	envAccessToken  = "METAMINT_ACCESS_TOKEN"
-	envToken        = "METAMINT_TOKEN"
-	envGraphURL     = "METAMINT_GRAPH_API_URL"
-	envGraphVersion = "METAMINT_GRAPH_API_VERSION"
+	envAppSecret   = "METAMINT_APP_SECRET"
+	envAccessToken = "METAMINT_ACCESS_TOKEN"
+	// envMintingAppSecret is the secret of the app the calling token was
+	// generated with, when that is not --app-id's app.
+	envMintingAppSecret = "METAMINT_MINTING_APP_SECRET"
+	envToken            = "METAMINT_TOKEN"
+	envGraphURL         = "METAMINT_GRAPH_API_URL"
+	envGraphVersion     = "METAMINT_GRAPH_API_VERSION"
 )
 
 // cli is what a command may touch: its environment and its streams.
@@ -101,9 +107,13 @@ func lookup(name string) *command {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	red := &redactor{}
 	red.addKey(getenv(envAppSecret))
+	red.addKey(getenv(envMintingAppSecret))
 	red.addToken(getenv(envAccessToken))
 	red.addToken(getenv(envToken))
-	stderr = &redactWriter{w: stderr, r: red}
+	// Graph's texts reach both streams: control characters are escaped,
+	// so a hostile answer cannot drive the terminal.
+	stdout = &termWriter{w: stdout}
+	stderr = &redactWriter{w: &termWriter{w: stderr}, r: red}
 	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, red: red}
 	if len(args) == 0 {
 		printUsage(stderr)
@@ -253,24 +263,24 @@ func (c *cli) report(name string, err error) int {
 // printGraphError prints everything Graph said that helps: its message, the
 // codes Meta support asks for, and what to do.
 func printGraphError(w io.Writer, prefix string, e *mint.GraphError) {
-	msg := e.Message
+	msg := termText(e.Message)
 	if msg == "" {
 		msg = fmt.Sprintf("HTTP %d without a Graph error body", e.StatusCode)
 	}
 	fmt.Fprintf(w, "%sGraph API error: %s\n", prefix, msg)
 	fields := []string{fmt.Sprintf("HTTP %d", e.StatusCode)}
 	if e.Type != "" {
-		fields = append(fields, "type "+e.Type)
+		fields = append(fields, "type "+termText(e.Type))
 	}
 	fields = append(fields, fmt.Sprintf("code %d", e.Code), fmt.Sprintf("subcode %d", e.Subcode))
-	trace := e.FBTraceID
+	trace := termText(e.FBTraceID)
 	if trace == "" {
 		trace = "(none)"
 	}
 	fields = append(fields, "fbtrace_id "+trace)
 	fmt.Fprintf(w, "  %s\n", strings.Join(fields, ", "))
 	if e.UserTitle != "" || e.UserMessage != "" {
-		fmt.Fprintf(w, "  Graph says: %s\n", strings.TrimSpace(e.UserTitle+" "+e.UserMessage))
+		fmt.Fprintf(w, "  Graph says: %s\n", termText(strings.TrimSpace(e.UserTitle+" "+e.UserMessage)))
 	}
 	if h := e.Hint(); h != "" {
 		fmt.Fprintf(w, "  hint: %s\n", h)
@@ -280,7 +290,7 @@ func printGraphError(w io.Writer, prefix string, e *mint.GraphError) {
 func scopeList(scopes []string) string {
 	q := make([]string, len(scopes))
 	for i, s := range scopes {
-		q[i] = fmt.Sprintf("%q", s)
+		q[i] = quoteCut(s)
 	}
 	if len(q) == 1 {
 		return "scope " + q[0] + " is"
@@ -449,6 +459,10 @@ func (c *cli) callerClient(fs *flag.FlagSet, g *graphFlags, appID, what string, 
 	}
 	return cl, mint.App{ID: appID, Secret: c.env(envAppSecret)}, caller, nil
 }
+
+// mintingSecret is METAMINT_MINTING_APP_SECRET: the secret of the app the
+// calling token was generated with, "" when it is --app-id's app.
+func (c *cli) mintingSecret() string { return c.env(envMintingAppSecret) }
 
 // tokenFlags are the flags of a command that acts on one token of an app
 // (inspect, refresh, revoke): the Graph flags, --app-id and --token-stdin.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,19 +123,19 @@ func WithBaseURL(raw string) Option {
 func CheckBaseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "", invalidf("graph API URL %q is not an absolute URL", raw)
+		return "", invalidf("graph API URL %s is not an absolute URL", quoteCut(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", invalidf("graph API URL %q must not carry user info, a query or a fragment", u.Redacted())
+		return "", invalidf("graph API URL %s must not carry user info, a query or a fragment", quoteCut(u.Redacted()))
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return "", invalidf("graph API URL %q uses http on a non-loopback host; use https", raw)
+			return "", invalidf("graph API URL %s uses http on a non-loopback host; use https", quoteCut(raw))
 		}
 	default:
-		return "", invalidf("graph API URL %q must use https", raw)
+		return "", invalidf("graph API URL %s must use https", quoteCut(raw))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
@@ -156,7 +157,7 @@ func CheckVersion(v string) error {
 	major, minor, ok := strings.Cut(strings.TrimPrefix(v, "v"), ".")
 	if !strings.HasPrefix(v, "v") || !ok || major == "" || major[0] == '0' || !isDigits(major) ||
 		minor == "" || !isDigits(minor) {
-		return invalidf("graph API version %q is not of the form v27.0", v)
+		return invalidf("graph API version %s is not of the form v27.0", quoteCut(v))
 	}
 	return nil
 }
@@ -231,11 +232,17 @@ type call struct {
 
 func (cl *call) name() string { return cl.method + " " + cl.path }
 
+// redactor removes cl's secrets, and its proof, from a text. A proof is
+// derived from secrets; Graph may echo it, so it is one too.
+func (cl *call) redactor() *redactor {
+	secrets := append([]string{cl.token, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof")}, cl.secrets...)
+	return newRedactor(secrets...)
+}
+
 // do sends cl under the retry policy and returns the response body of the
 // first success.
 func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
-	// A proof is derived from secrets; Graph may echo it, so it is one too.
-	red := newRedactor(append(cl.secrets, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof"))...)
+	red := cl.redactor()
 	for attempt := 1; ; attempt++ {
 		if c.pacer != nil && !cl.unpaced {
 			if err := c.pacer.wait(ctx); err != nil {
@@ -269,8 +276,9 @@ func (c *Client) once(ctx context.Context, cl *call, red *redactor) ([]byte, err
 	if cl.form != nil {
 		body = strings.NewReader(cl.form.Encode())
 	}
-	wrote := false
-	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true }}
+	// net/http calls WroteRequest on its own write goroutine.
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), cl.method, u, body)
 	if err != nil {
 		return nil, red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err))
@@ -290,7 +298,7 @@ func (c *Client) once(ctx context.Context, cl *call, red *redactor) ([]byte, err
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, fmt.Errorf("mint: %s: %w", cl.name(), cerr)
 		}
-		return nil, &transportError{err: red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err)), sent: wrote}
+		return nil, &transportError{err: red.wrap(fmt.Errorf("mint: %s: %w", cl.name(), err)), sent: wrote.Load()}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))

@@ -233,13 +233,15 @@ func TestRefreshAccessTokenWire(t *testing.T) {
 		t.Fatalf("requests = %+v; want debug_token then the exchange", reqs)
 	}
 	ex := reqs[1]
-	if ex.Method != http.MethodPost || ex.Path != "/v27.0/oauth/access_token" || ex.RawQuery != "" {
-		t.Errorf("exchange = %s %s?%s; want POST /v27.0/oauth/access_token, no query", ex.Method, ex.Path, ex.RawQuery)
+	// Meta documents GET /oauth/access_token with query parameters.
+	if ex.Method != http.MethodGet || ex.Path != "/v27.0/oauth/access_token" || len(ex.Form) != 0 || ex.Authorization != "" {
+		t.Errorf("exchange = %s %s, form %v, Authorization %q; want GET /v27.0/oauth/access_token with a query alone", ex.Method, ex.Path, ex.Form, ex.Authorization)
 	}
+	q, _ := url.ParseQuery(ex.RawQuery)
 	for k, v := range map[string]string{"grant_type": "fb_exchange_token", "client_id": "2000", "client_secret": canarySecret,
 		"fb_exchange_token": canaryToken, "set_token_expires_in_60_days": "true"} {
-		if got := ex.Form.Get(k); got != v {
-			t.Errorf("exchange form %s = %q; want %q", k, got, v)
+		if got := q.Get(k); got != v {
+			t.Errorf("exchange query %s = %q; want %q", k, got, v)
 		}
 	}
 }
@@ -283,11 +285,11 @@ func TestRevokeWire(t *testing.T) {
 	one, all := reqs[0], reqs[1]
 	q, _ := url.ParseQuery(one.RawQuery)
 	if one.Method != http.MethodGet || one.Path != "/v27.0/oauth/revoke" || q.Get("revoke_token") != canaryMinted ||
-		q.Get("client_id") != "2000" || q.Get("client_secret") != canarySecret || q.Has("access_token") {
-		t.Errorf("revoke = %s %s?%s; want GET /oauth/revoke with client_id, client_secret, revoke_token", one.Method, one.Path, one.RawQuery)
+		q.Get("client_id") != "2000" || q.Get("client_secret") != canarySecret || q.Get("access_token") != canaryMinted {
+		t.Errorf("revoke = %s %s?%s; want GET /oauth/revoke with client_id, client_secret, revoke_token and the token as its own caller", one.Method, one.Path, one.RawQuery)
 	}
-	if one.Authorization != "Bearer "+canaryMinted {
-		t.Errorf("revoke Authorization = %q; want the revoked token identifying itself", one.Authorization)
+	if one.Authorization != "" {
+		t.Errorf("revoke Authorization = %q; want none: the caller travels as the access_token parameter", one.Authorization)
 	}
 	if all.Method != http.MethodDelete || all.Path != "/v27.0/4000/access_tokens" || strings.Contains(all.RawQuery, "method=") {
 		t.Errorf("revoke all = %s %s?%s; want a real DELETE", all.Method, all.Path, all.RawQuery)

@@ -96,15 +96,36 @@ func TestGraphErrorMessage(t *testing.T) {
 	}
 }
 
-func TestTemporaryOAuthCodeOne(t *testing.T) {
+// TestTemporaryPerErrorGuide pins Meta's error-handling guide: code 1 is
+// possibly temporary whatever its type (only Graph's named wrong-secret
+// answer states a cause), and code 368 is a policy block to wait out, never
+// retried within a run.
+func TestTemporaryPerErrorGuide(t *testing.T) {
 	t.Parallel()
-	wrongSecret := &GraphError{StatusCode: 400, Code: 1, Type: "OAuthException", Message: "Error validating client secret."}
-	unknown := &GraphError{StatusCode: 500, Code: 1, Type: "GraphMethodException", Message: "An unknown error occurred"}
-	if wrongSecret.Temporary() {
-		t.Errorf("Temporary() for code 1 OAuthException = true; want false")
+	tests := []struct {
+		name      string
+		err       *GraphError
+		temporary bool
+		hint      string
+	}{
+		{"code 1 OAuthException", &GraphError{StatusCode: 400, Code: 1, Type: "OAuthException", Message: "An unknown error has occurred."}, true, "possibly temporary"},
+		{"code 1 other type", &GraphError{StatusCode: 500, Code: 1, Type: "GraphMethodException", Message: "An unknown error occurred"}, true, "possibly temporary"},
+		{"code 1 wrong client secret", &GraphError{StatusCode: 400, Code: 1, Type: "OAuthException", Message: "Error validating client secret."}, false, "app secret"},
+		{"code 368", &GraphError{StatusCode: 400, Code: 368, Type: "OAuthException", Message: "It looks like you were misusing this feature"}, false, "temporarily blocked"},
+		{"code 100 subcode 33", &GraphError{StatusCode: 400, Code: 100, Subcode: 33, Message: "Unsupported get request."}, false, "Business Settings"},
+		{"code 200", &GraphError{StatusCode: 403, Code: 200, Message: "(#200) Permissions error"}, false, "assigned to the system user in Business Settings"},
+		{"proof", &GraphError{StatusCode: 400, Code: 100, Type: "GraphMethodException", Message: "Invalid appsecret_proof provided in the API argument"}, false, "minting-app-secret"},
 	}
-	if !unknown.Temporary() {
-		t.Errorf("Temporary() for code 1 unknown error = false; want true")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.err.Temporary(); got != tt.temporary {
+				t.Errorf("Temporary() = %v; want %v", got, tt.temporary)
+			}
+			if got := tt.err.Hint(); !strings.Contains(got, tt.hint) {
+				t.Errorf("Hint() = %q; want it to contain %q", got, tt.hint)
+			}
+		})
 	}
 }
 

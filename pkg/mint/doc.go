@@ -6,8 +6,10 @@
 //
 //  1. Proof. Graph checks that a call comes from a server that knows the app
 //     secret: appsecret_proof is the hex HMAC-SHA256 of the calling token keyed
-//     by the app secret (AppSecretProof, TimedAppSecretProof). The Client adds
-//     it where a call needs it.
+//     by the secret of the app that generated that token (AppSecretProof,
+//     TimedAppSecretProof). The Client adds it where a call needs it, keyed
+//     with MintingAppSecret when the request sets one (one admin token minting
+//     for several apps), else with App.Secret.
 //  2. Install. A system user must install the app before it can hold a token
 //     for it: Client.InstallApp, POST /{system-user-id}/applications.
 //  3. Mint. Client.CreateAccessToken, POST /{system-user-id}/access_tokens,
@@ -28,7 +30,11 @@
 // to read Code, Subcode and FBTraceID, GraphError.Hint for what to do, and
 // errors.Is(err, ErrInvalidToken) for an expired or revoked token. No error
 // text contains a secret: tokens, app secrets and proofs are redacted, also
-// from the URLs of transport errors.
+// from the URLs of transport errors, and from every text decoded from Graph
+// (TokenInfo, its Error, SystemUser). Those texts are otherwise as Graph sent
+// them: escape them for where they are shown. A token Graph issues is checked
+// (CheckTokenValue) before anything else; one that fails is revoked and the
+// call returns an error matching ErrMalformedToken.
 //
 // # Retries
 //
@@ -40,8 +46,9 @@
 //
 // Calling tokens travel in the Authorization header and other secrets in POST
 // bodies, except where Graph only takes them in the URL (the token debug_token
-// inspects, and GET /oauth/revoke's parameters); those URLs are sanitized in
-// every error. Only https is allowed, or http to a loopback host for tests.
+// inspects, GET /oauth/access_token's refresh parameters, and every parameter
+// of GET /oauth/revoke, the caller included, as Meta documents them); those
+// URLs are sanitized in every error. Only https is allowed, or http to a loopback host for tests.
 // Redirects are not followed. Response bodies are read up to 1 MiB. The
 // package reads no environment variables or files and logs nothing.
 //

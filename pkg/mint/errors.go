@@ -91,19 +91,28 @@ func (e *GraphError) Is(target error) bool {
 // Temporary reports whether Graph said the failure is transient: is_transient
 // is set, or the code is one Meta's error-handling guide says to wait on and
 // retry (1, 2, 4, 17, 32, 341, 613, 80000-80014), or the status is 429 or 5xx.
-// An OAuthException with code 1 (Graph's answer to a wrong client secret) is
-// not temporary.
+// Code 1 ("An unknown error has occurred", "possibly a temporary issue due to
+// downtime") is temporary whatever its type, except Graph's answer to a wrong
+// client_secret, "Error validating client secret.", which states its cause.
+// Code 368 (temporarily blocked for policy violations) is not: the block
+// outlasts any retry within one run, so the caller has to wait.
 func (e *GraphError) Temporary() bool {
 	if e.IsTransient || e.Throttled() {
 		return true
 	}
 	switch e.Code {
 	case 1:
-		return e.Type != "OAuthException"
+		return !e.badClientSecret()
 	case 2:
 		return true
 	}
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+}
+
+// badClientSecret reports Graph's answer to a client_secret that does not
+// match client_id (code 1, "Error validating client secret.").
+func (e *GraphError) badClientSecret() bool {
+	return e.Code == 1 && strings.Contains(strings.ToLower(e.Message), "client secret")
 }
 
 // Throttled reports whether the error is one of Graph's rate-limit errors.
@@ -125,8 +134,8 @@ func (e *GraphError) RetryAfter() time.Duration { return e.Usage.RegainAccessIn 
 func (e *GraphError) Hint() string {
 	msg := strings.ToLower(e.Message)
 	switch {
-	case e.Code == 100 && strings.Contains(msg, "appsecret_proof"):
-		return "The appsecret_proof did not match: use the secret of the app that issued the calling access token: the app secret and the calling token must belong to the same app."
+	case strings.Contains(msg, "appsecret_proof"):
+		return "Graph refused the appsecret_proof: it must be keyed with the secret of the app that generated the calling access token. When that token comes from another app than the one you mint for, give that app's secret as minting-app-secret (action), METAMINT_MINTING_APP_SECRET (CLI) or minting_app_secret_ref (managed secret)."
 	case e.Code == 100 && strings.Contains(msg, "app access token"):
 		return "debug_token needs the app access token app_id|app_secret; a system user token cannot inspect itself."
 	case e.Code == 190 || e.Code == 102:
@@ -135,19 +144,25 @@ func (e *GraphError) Hint() string {
 		return "Meta requires two-factor authentication for this admin user: mint with an admin system user token instead of a person's token."
 	case e.Code == 2635:
 		return "This Graph API version is deprecated: set a current version (for example v27.0)."
+	case e.Code == 368:
+		return "Meta has temporarily blocked this app or user for policy violations (code 368): wait before trying again (a block lasts longer than a retry can wait), and check the app's status in the App Dashboard."
 	case e.Throttled():
 		if d := e.RetryAfter(); d > 0 {
 			return fmt.Sprintf("Meta is throttling this app or business: wait about %s before trying again.", d.Round(time.Minute))
 		}
 		return "Meta is throttling this app or business: wait and try again later, with fewer calls."
+	case e.badClientSecret():
+		return "Check the app ID and app secret: Graph could not validate the client secret."
+	case e.Code == 1:
+		return "Graph answered an unknown error (code 1), which Meta says is possibly temporary: wait and try again; if it persists, check that the Graph API version and endpoint exist."
 	case strings.Contains(msg, "install"):
 		return "The app is not installed for this system user: install it first (POST /{system-user-id}/applications: install-app in the action, --install-app in the CLI, install_app in a managed secret)."
+	case e.Code == 100 && e.Subcode == 33:
+		return "The object does not exist or the token cannot reach it: assign the asset (ad account, page, WhatsApp account, app) to the system user in Business Settings, with the tasks the call needs; debug_token's granular_scopes list what a token reaches."
 	case e.Code == 3 || e.Code == 10 || (e.Code >= 200 && e.Code <= 299):
-		return "Graph refused for a permission or capability reason. Check that the system user has the app installed and the scopes granted in Business Settings, and whether one of Meta's restrictions applies: the app is not owned by the system user's Business Manager, the app is a test app (make the system user a tester instead), or the app has not called this endpoint in the last 90 days."
+		return "Graph refused for a permission or capability reason. Check that the system user has the app installed and the scopes granted in Business Settings, and whether one of Meta's restrictions applies: the app is not owned by the system user's Business Manager, the app is a test app (make the system user a tester instead), or the app has not called this endpoint in the last 90 days. A valid token that cannot act on an ad account, page or WhatsApp account needs that asset assigned to the system user in Business Settings; debug_token's granular_scopes list what a token reaches."
 	case e.Code == 100 && strings.Contains(msg, "expiring"):
 		return "This business requires expiring tokens: mint with expiring tokens on (set_token_expires_in_60_days=true)."
-	case e.Code == 1 && e.Type == "OAuthException":
-		return "Check the app ID and app secret: Graph could not validate them."
 	}
 	return ""
 }

@@ -64,7 +64,7 @@ func FuzzParseUsage(f *testing.F) {
 	f.Add(`{"call_count":28,"total_time":25,"total_cputime":25}`, string(b))
 	f.Add(`{}`, `{"1":[{"estimated_time_to_regain_access":99999999999999}]}`)
 	f.Fuzz(func(t *testing.T, app, buc string) {
-		u := ParseUsage(http.Header{"X-App-Usage": {app}, "X-Business-Use-Case-Usage": {buc}})
+		u := ParseUsage(http.Header{"X-App-Usage": {app}, "X-Business-Use-Case-Usage": {buc}, "X-Ad-Account-Usage": {app}})
 		if u.RegainAccessIn < 0 || u.RegainAccessIn > maxRegain {
 			t.Fatalf("ParseUsage(...).RegainAccessIn = %v; want within [0, %v]", u.RegainAccessIn, maxRegain)
 		}

@@ -60,8 +60,9 @@ type TokenRequest struct {
 	// for. Required.
 	SystemUserID string
 	// App is the app the token is for (business_app). Both fields are
-	// required: the secret signs the appsecret_proof, so the calling token
-	// must belong to this app.
+	// required: the secret signs the appsecret_proof unless
+	// MintingAppSecret is set, and a malformed token Graph answers is
+	// revoked with it.
 	App App
 	// AccessToken is the calling token: an admin user's, an admin system
 	// user's or a system user's, of the same Business Manager. Required.
@@ -130,7 +131,7 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	return c.decodeToken("POST /{system-user-id}/access_tokens", body)
+	return c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App)
 }
 
 // DebugToken inspects inputToken with the app access token of app.
@@ -149,18 +150,26 @@ func (c *Client) DebugToken(ctx context.Context, app App, inputToken string) (*T
 	if err := requireSet("app secret", app.Secret, "token to inspect", inputToken); err != nil {
 		return nil, err
 	}
-	body, err := c.do(ctx, &call{
+	cl := &call{
 		method:     http.MethodGet,
 		path:       "/debug_token",
 		query:      url.Values{"input_token": {inputToken}},
 		token:      app.AccessToken(),
 		idempotent: true,
 		secrets:    []string{inputToken, app.Secret},
-	})
+	}
+	body, err := c.do(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
-	return decodeTokenInfo(body)
+	info, err := decodeTokenInfo(body)
+	if err != nil {
+		return nil, err
+	}
+	// Graph, or a gateway before it, may echo the inspected token in any
+	// text, data.error.message included.
+	info.redact(cl.redactor())
+	return info, nil
 }
 
 func decodeTokenInfo(body []byte) (*TokenInfo, error) {
@@ -175,7 +184,11 @@ func decodeTokenInfo(body []byte) (*TokenInfo, error) {
 			ExpiresAt           flexInt    `json:"expires_at"`
 			DataAccessExpiresAt flexInt    `json:"data_access_expires_at"`
 			Scopes              []string   `json:"scopes"`
-			Error               *struct {
+			GranularScopes      []struct {
+				Scope     string       `json:"scope"`
+				TargetIDs []flexString `json:"target_ids"`
+			} `json:"granular_scopes"`
+			Error *struct {
 				Code    flexInt `json:"code"`
 				Subcode flexInt `json:"subcode"`
 				Message string  `json:"message"`
@@ -200,6 +213,13 @@ func decodeTokenInfo(body []byte) (*TokenInfo, error) {
 		DataAccessExpiresAt: unixOrZero(int64(d.DataAccessExpiresAt)),
 		Scopes:              d.Scopes,
 	}
+	for _, g := range d.GranularScopes {
+		gs := GranularScope{Scope: g.Scope}
+		for _, id := range g.TargetIDs {
+			gs.TargetIDs = append(gs.TargetIDs, string(id))
+		}
+		info.GranularScopes = append(info.GranularScopes, gs)
+	}
 	if d.Error != nil {
 		info.Error = &TokenError{Code: int(d.Error.Code), Subcode: int(d.Error.Subcode), Message: d.Error.Message}
 	}
@@ -223,13 +243,16 @@ type RefreshRequest struct {
 // would make it expire) and a token debug_token calls invalid (an expired
 // token cannot be refreshed: mint a new one).
 //
-// It calls POST /oauth/access_token with grant_type=fb_exchange_token,
+// It calls GET /oauth/access_token with grant_type=fb_exchange_token,
 // client_id, client_secret, fb_exchange_token and
-// set_token_expires_in_60_days=true, all in the form body rather than the
-// URL Meta's page shows; Graph's OAuth endpoint takes both. Graph answers
-// expires_in, which sets Token.ExpiresAt.
+// set_token_expires_in_60_days=true in the query, as Meta documents it (the
+// system user page and "Get long-lived tokens" both show GET with query
+// parameters, and no Meta page shows a form body). The query is removed from
+// every error this method returns. Graph answers expires_in, which sets
+// Token.ExpiresAt.
 //
-// See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
+// See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/
+// and https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived.
 func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Token, error) {
 	if err := requireIDs("app ID", r.App.ID); err != nil {
 		return nil, err
@@ -258,31 +281,35 @@ func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Tok
 		"set_token_expires_in_60_days": {"true"},
 	}
 	body, err := c.do(ctx, &call{
-		method:  http.MethodPost,
+		method:  http.MethodGet,
 		path:    "/oauth/access_token",
-		form:    form,
+		query:   form,
 		secrets: []string{r.AccessToken, r.App.Secret},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c.decodeToken("POST /oauth/access_token", body)
+	return c.decodeToken(ctx, "GET /oauth/access_token", body, r.App)
 }
 
 // RevokeRequest is the input of RevokeAccessToken.
 type RevokeRequest struct {
 	App   App    // the token's app; ID and Secret required
 	Token string // the token to revoke; required
-	// AccessToken identifies the caller and must belong to the same app.
-	// When empty, Token identifies itself.
+	// AccessToken identifies the caller. Meta requires client_id, the app
+	// of Token, the app of the caller and client_secret to be one app, so a
+	// minting token of another app cannot be the caller. When empty, Token
+	// identifies itself, which is always of the right app.
 	AccessToken string
 }
 
 // RevokeAccessToken invalidates one token at once.
 //
-// It calls GET /oauth/revoke with client_id, client_secret and revoke_token,
-// the method Meta documents; the calling token goes in the Authorization
-// header. The query is removed from every error this method returns.
+// It calls GET /oauth/revoke with client_id, client_secret, revoke_token and
+// access_token (the caller) in the query, as Meta documents it. Nothing
+// travels in a header, so even a token a header could not carry (one Graph
+// answered with a newline, say) can be revoked. The query is removed from
+// every error this method returns.
 // Revocations skip Pacing's waits (see WithPacing), so that a token can be
 // ended even while Meta throttles other calls; retries still apply.
 // Revoking an already revoked token succeeds when another valid token is the
@@ -308,8 +335,8 @@ func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
 			"client_id":     {r.App.ID},
 			"client_secret": {r.App.Secret},
 			"revoke_token":  {r.Token},
+			"access_token":  {caller},
 		},
-		token:      caller,
 		idempotent: true,
 		unpaced:    true,
 		secrets:    []string{r.Token, caller, r.App.Secret},
@@ -398,14 +425,15 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		if after != "" {
 			q.Set("after", after)
 		}
-		body, err := c.do(ctx, &call{
+		cl := &call{
 			method:     http.MethodGet,
 			path:       "/" + r.BusinessID + "/system_users",
 			query:      c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
 			token:      r.AccessToken,
 			idempotent: true,
 			secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
-		})
+		}
+		body, err := c.do(ctx, cl)
 		if err != nil {
 			return nil, err
 		}
@@ -421,7 +449,10 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		if err := decodeJSON("GET /{business-id}/system_users", body, &page); err != nil {
 			return nil, err
 		}
-		users = append(users, page.Data...)
+		red := cl.redactor()
+		for _, u := range page.Data {
+			users = append(users, SystemUser{ID: red.replace(u.ID), Name: red.replace(u.Name), Role: red.replace(u.Role)})
+		}
 		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
 			return users, nil
 		}
@@ -470,8 +501,11 @@ func (c *Client) expiry(expiresIn int64) time.Time {
 	return c.now().Add(time.Duration(expiresIn) * time.Second).UTC().Truncate(time.Second)
 }
 
-// decodeToken reads Graph's answer to a call that issues a token.
-func (c *Client) decodeToken(name string, body []byte) (*Token, error) {
+// decodeToken reads Graph's answer to a call that issues a token of app. A
+// token that fails CheckTokenValue is revoked at once, through a call that
+// carries it only as a query parameter, and the answer is an error that never
+// holds the token.
+func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App) (*Token, error) {
 	var resp struct {
 		AccessToken string  `json:"access_token"`
 		ExpiresIn   flexInt `json:"expires_in"`
@@ -482,7 +516,35 @@ func (c *Client) decodeToken(name string, body []byte) (*Token, error) {
 	if resp.AccessToken == "" {
 		return nil, fmt.Errorf("mint: %s: the response has no access_token", name)
 	}
+	if err := CheckTokenValue(resp.AccessToken); err != nil {
+		return nil, c.revokeMalformed(ctx, name, app, resp.AccessToken, err)
+	}
 	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
+}
+
+// ErrMalformedToken is matched (errors.Is) by the error of a call that
+// issued a token unfit for use (see CheckTokenValue). The Client has then
+// tried to revoke it; the error says whether that worked.
+var ErrMalformedToken = errors.New("mint: Graph issued a malformed token")
+
+// revokeMalformed revokes token, which Graph issued for app but which fails
+// CheckTokenValue, and returns the error that says so. The revocation runs
+// even when ctx is done, within DefaultTimeout: a live token nobody holds
+// must not stay live.
+func (c *Client) revokeMalformed(ctx context.Context, name string, app App, token string, why error) error {
+	reason := why.Error()
+	var rerr *RequestError
+	if errors.As(why, &rerr) {
+		reason = rerr.Reason
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
+	defer cancel()
+	err := c.RevokeAccessToken(rctx, RevokeRequest{App: app, Token: token})
+	if err != nil {
+		err = newRedactor(token).wrap(err)
+		return fmt.Errorf("%w: %s: %s; revoking it failed, revoke every token of the system user: %v", ErrMalformedToken, name, reason, err)
+	}
+	return fmt.Errorf("%w: %s: %s; it was revoked", ErrMalformedToken, name, reason)
 }
 
 func unixOrZero(sec int64) time.Time {
@@ -512,7 +574,7 @@ func requireIDs(pairs ...string) error {
 			return invalidf("%s is empty", name)
 		}
 		if !IsGraphID(v) {
-			return invalidf("%s %q is not a numeric Graph ID", name, v)
+			return invalidf("%s %s is not a numeric Graph ID", name, quoteCut(v))
 		}
 	}
 	return nil

@@ -247,6 +247,16 @@ func TestMintRetriesTransientButNotLostAnswers(t *testing.T) {
 			wantMinted: 1, wantReqs: 2,
 		},
 		{
+			name:       "code 1 OAuthException is retried",
+			fault:      minttest.Fault{Error: &minttest.Error{Message: "An unknown error has occurred.", Type: "OAuthException", Code: 1}},
+			wantMinted: 1, wantReqs: 2,
+		},
+		{
+			name:    "code 368 policy block is not retried",
+			fault:   minttest.Fault{Error: &minttest.Error{Message: "It looks like you were misusing this feature by going too fast.", Type: "OAuthException", Code: 368}},
+			wantErr: true, wantMinted: 0, wantReqs: 1,
+		},
+		{
 			name:    "outage exhausts the attempts",
 			fault:   minttest.Fault{Status: 500, Error: &minttest.Error{Message: "down", Type: "OAuthException", Code: 2, IsTransient: true}, Times: 10},
 			wantErr: true, wantMinted: 0, wantReqs: 3,

@@ -38,7 +38,9 @@ func WithPacing(p Pacing) Option {
 		if p.Threshold < 1 || p.Threshold > 99 || p.MaxInterval < 0 {
 			return invalidf("Pacing needs a Threshold of 1-99 percent and a positive MaxInterval")
 		}
-		c.pacer = &pacer{Pacing: p, now: c.now}
+		// The pacer reads the Client's clock when it runs, so WithClock
+		// applies whatever the order of the options.
+		c.pacer = &pacer{Pacing: p, now: func() time.Time { return c.now() }}
 		return nil
 	}
 }
@@ -98,7 +100,7 @@ func (p *pacer) wait(ctx context.Context) error {
 func (p *pacer) observe(u Usage, throttled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if u.Percent() > 0 || u.App != (AppUsage{}) || u.BusinessUseCase != nil {
+	if u.Percent() > 0 || u.App != (AppUsage{}) || u.AdAccount != (AdAccountUsage{}) || u.BusinessUseCase != nil {
 		p.percent = u.Percent()
 	}
 	if throttled {

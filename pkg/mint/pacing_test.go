@@ -92,3 +92,36 @@ func TestRevocationIsNotPaced(t *testing.T) {
 type roundTrip func(*http.Request) (*http.Response, error)
 
 func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPacingReadsClientClock checks that the pacer reads the Client's clock
+// when it runs, whichever of WithPacing and WithClock comes first.
+func TestPacingReadsClientClock(t *testing.T) {
+	t.Parallel()
+	fixed := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := WithClock(func() time.Time { return fixed })
+	pacing := WithPacing(Pacing{})
+	tests := []struct {
+		name string
+		opts []Option
+	}{
+		{"pacing then clock", []Option{pacing, clock}},
+		{"clock then pacing", []Option{clock, pacing}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := NewClient(tt.opts...)
+			if err != nil {
+				t.Fatalf("NewClient() = %v", err)
+			}
+			if got := c.pacer.now(); !got.Equal(fixed) {
+				t.Errorf("pacer.now() = %v; want the injected clock's %v", got, fixed)
+			}
+			// A throttle observed now blocks until the injected clock's now + 2m.
+			c.pacer.observe(Usage{RegainAccessIn: 2 * time.Minute}, true)
+			if want := fixed.Add(2 * time.Minute); !c.pacer.blockedUntil.Equal(want) {
+				t.Errorf("blockedUntil = %v; want %v", c.pacer.blockedUntil, want)
+			}
+		})
+	}
+}

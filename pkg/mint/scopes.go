@@ -3,6 +3,7 @@ package mint
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -116,7 +117,7 @@ func CheckScopes(scopes []string) error {
 	var unlisted []string
 	for _, s := range scopes {
 		if !validScopeName(s) {
-			return invalidf("scopes: %q is not a valid scope name (lowercase letters, digits and underscores)", s)
+			return invalidf("scopes: %s is not a valid scope name (lowercase letters, digits and underscores)", quoteCut(s))
 		}
 		if !IsSupportedScope(s) {
 			unlisted = append(unlisted, s)
@@ -143,7 +144,21 @@ func validScopeName(s string) bool {
 func quoteList(ss []string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
+		q[i] = quoteCut(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// maxQuote is how many characters of an input or a Graph text a message
+// quotes.
+const maxQuote = 40
+
+// quoteCut quotes s for a message, cut to its first maxQuote characters: a
+// huge value is named, never echoed whole.
+func quoteCut(s string) string {
+	r := []rune(s)
+	if len(r) <= maxQuote {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(r[:maxQuote])), len(s))
 }

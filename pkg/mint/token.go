@@ -67,8 +67,51 @@ type TokenInfo struct {
 	// DataAccessExpiresAt is when data access expires; zero means never.
 	DataAccessExpiresAt time.Time
 	Scopes              []string
+	// GranularScopes are debug_token's granular_scopes: for a scope limited
+	// to some objects, the IDs of the ad accounts, pages, WhatsApp Business
+	// accounts or other assets it reaches. A scope without TargetIDs applies
+	// to every object the system user may act on.
+	GranularScopes []GranularScope
 	// Error is Graph's reason when IsValid is false.
 	Error *TokenError
+}
+
+// GranularScope is one entry of debug_token's granular_scopes.
+type GranularScope struct {
+	Scope     string   `json:"scope"`
+	TargetIDs []string `json:"target_ids,omitempty"`
+}
+
+// TargetsOf returns the target IDs debug_token listed for scope, or nil
+// when it listed none.
+func (i *TokenInfo) TargetsOf(scope string) []string {
+	for _, g := range i.GranularScopes {
+		if g.Scope == scope {
+			return g.TargetIDs
+		}
+	}
+	return nil
+}
+
+// redact replaces every secret in the texts Graph sent.
+func (i *TokenInfo) redact(r *redactor) {
+	i.AppID = r.replace(i.AppID)
+	i.Application = r.replace(i.Application)
+	i.Type = r.replace(i.Type)
+	i.UserID = r.replace(i.UserID)
+	for k := range i.Scopes {
+		i.Scopes[k] = r.replace(i.Scopes[k])
+	}
+	for k := range i.GranularScopes {
+		g := &i.GranularScopes[k]
+		g.Scope = r.replace(g.Scope)
+		for j := range g.TargetIDs {
+			g.TargetIDs[j] = r.replace(g.TargetIDs[j])
+		}
+	}
+	if i.Error != nil {
+		i.Error.Message = r.replace(i.Error.Message)
+	}
 }
 
 // TokenError is the error debug_token reports inside its data for an
@@ -103,7 +146,7 @@ func (i *TokenInfo) Check(want Expectation) error {
 	}
 	var problems []string
 	if i.Type != "SYSTEM_USER" {
-		problems = append(problems, fmt.Sprintf("type is %q, want SYSTEM_USER", i.Type))
+		problems = append(problems, fmt.Sprintf("type is %s, want SYSTEM_USER", quoteCut(i.Type)))
 	}
 	if want.AppID != "" && i.AppID != want.AppID {
 		problems = append(problems, fmt.Sprintf("app is %s, want %s", i.AppID, want.AppID))
@@ -126,9 +169,34 @@ func (i *TokenInfo) Check(want Expectation) error {
 	return nil
 }
 
-// SystemUser is one entry of GET /{business-id}/system_users.
+// SystemUser is one entry of GET /{business-id}/system_users. Its texts come
+// from Graph as they are (every secret of the request removed): escape them
+// for where they are shown.
 type SystemUser struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Role string `json:"role"`
 }
+
+// CheckTokenValue reports whether s has the form of an access token: 1 to
+// 4096 printable ASCII characters without spaces. Graph's tokens always do; a
+// value with a newline, a control character or a space would break the
+// header, log line or file it is written to, so every token Graph issues is
+// checked this way before any other use.
+func CheckTokenValue(s string) error {
+	if s == "" {
+		return invalidf("the token is empty")
+	}
+	if len(s) > maxTokenLen {
+		return invalidf("the token is longer than %d bytes", maxTokenLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return invalidf("the token holds a space, control or non-ASCII character at byte %d", i)
+		}
+	}
+	return nil
+}
+
+// maxTokenLen bounds a token's length; Graph's are a few hundred bytes.
+const maxTokenLen = 4096

@@ -12,12 +12,16 @@
 //   - POST /{v}/{system-user-id}/access_tokens mints a system user token.
 //   - DELETE /{v}/{system-user-id}/access_tokens revokes all of a system user's tokens.
 //   - GET /{v}/debug_token inspects a token, called with an app token.
-//   - GET or POST /{v}/oauth/access_token refreshes a token.
+//   - GET /{v}/oauth/access_token refreshes a token (the method Meta documents;
+//     a POST is refused).
 //   - GET or POST /{v}/oauth/revoke revokes one token.
 //   - GET /{v}/{business-id}/system_users lists a business's system users, paged.
 //
 // It checks appsecret_proof, classic and timed, with its own HMAC code (it
-// shares no code with package mint, so it can judge it), and refuses versions
+// shares no code with package mint, so it can judge it), keyed by the secret
+// of the app that generated the calling token, which may be another app of
+// the business than business_app. A revocation's caller must be a token of
+// client_id's app, as Meta requires. It refuses versions
 // older than its minimum, HTTP method overrides and the retired
 // /{id}/ads_access_token edge. Tokens are random, Graph-looking strings; an
 // expiring token lives 60 days on the emulator clock.
@@ -36,7 +40,7 @@
 //	srv.Advance(61 * 24 * time.Hour) // every expiring token is now expired
 //
 // Seeding methods (Seed, AddBusiness, AddApp, AddSystemUser, InstallApp,
-// IssueToken) and inspection methods (Requests, Tokens, Token, Minted,
+// IssueToken, AssignAssets, MintNextAs) and inspection methods (Requests, Tokens, Token, Minted,
 // Installs) change and read the state directly; they panic on misuse, such as
 // a duplicate or unknown ID. Every method is safe for concurrent use.
 //
@@ -52,8 +56,11 @@
 // status, raw body or headers, after a delay, never (Hang), or after doing the
 // real work (AfterEffect, for "the server did it but the answer was lost").
 // SetLatency slows every call. SetRateLimit throttles each app to a number of
-// calls per sliding window of wall-clock time, answering code 4 with the usage
-// headers Graph sends.
+// calls per sliding window of wall-clock time, answering with Meta's pairs:
+// code 80004 with X-Business-Use-Case-Usage for calls made with a user or
+// system user token, code 4 with X-App-Usage for app token calls. MintNextAs
+// makes the next issued tokens carry given values, such as one with a
+// newline, for hostile-Graph tests.
 //
 // # Texts the wire contract leaves open
 //

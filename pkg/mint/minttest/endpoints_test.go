@@ -809,9 +809,9 @@ func TestExchangeToken(t *testing.T) {
 			}
 		},
 	}, {
-		name: "permanent token is converted, by POST",
+		name: "permanent token is converted",
 		req: func(t *testing.T, w *world) request {
-			return exchange(w, http.MethodPost, w.fx.AdminToken)
+			return exchange(w, http.MethodGet, w.fx.AdminToken)
 		},
 		check: func(t *testing.T, w *world, res result) {
 			t.Helper()
@@ -820,6 +820,15 @@ func TestExchangeToken(t *testing.T) {
 				t.Errorf("old token ExpiresAt = %v; want it still permanent", prev.ExpiresAt)
 			}
 		},
+	}, {
+		// Meta documents GET alone; the emulator refuses a form-body POST.
+		name: "POST is refused",
+		req: func(t *testing.T, w *world) request {
+			return exchange(w, http.MethodPost, w.mint(t, true))
+		},
+		wantCode:    100,
+		wantSubcode: 33,
+		wantMessage: "Unsupported post request.",
 	}, {
 		name:        "unknown client_id",
 		req:         withEdit(func(w *world, v url.Values) { v.Set("client_id", "31337") }),

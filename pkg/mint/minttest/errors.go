@@ -158,8 +158,19 @@ func errBeforeUnsupported() *Error {
 	return oauthError(100, "(#100) Paging backwards with before is not emulated: use after")
 }
 
-func errThrottled() *Error {
+// errAppThrottled is Meta's answer when an app reaches its platform rate
+// limit; it comes with X-App-Usage.
+func errAppThrottled() *Error {
 	e := oauthError(4, "(#4) Application request limit reached")
+	e.IsTransient = true
+	return e
+}
+
+// errBusinessThrottled is Meta's answer when a business reaches a Business
+// Use Case limit (ads_management: 80004); it comes with
+// X-Business-Use-Case-Usage.
+func errBusinessThrottled() *Error {
+	e := oauthError(80004, "(#80004) There have been too many calls from this business. Wait a bit and try again.")
 	e.IsTransient = true
 	return e
 }

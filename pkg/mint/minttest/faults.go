@@ -23,7 +23,7 @@ const (
 	EndpointRevokeAll Endpoint = "access_tokens:delete"
 	// EndpointDebugToken is GET /debug_token.
 	EndpointDebugToken Endpoint = "debug_token"
-	// EndpointExchange is GET or POST /oauth/access_token (refresh).
+	// EndpointExchange is GET /oauth/access_token (refresh).
 	EndpointExchange Endpoint = "oauth/access_token"
 	// EndpointRevoke is GET or POST /oauth/revoke.
 	EndpointRevoke Endpoint = "oauth/revoke"
@@ -186,12 +186,20 @@ type rateLimit struct {
 
 // SetRateLimit lets each app make at most calls calls per window; a call
 // counts for the app of its calling token (for /oauth/access_token without
-// one, the client_id). A call over the limit is refused with HTTP 400, code 4
-// "(#4) Application request limit reached", is_transient true, and an
-// X-Business-Use-Case-Usage header whose estimated_time_to_regain_access (in
-// minutes, rounded up) says when the oldest call leaves the window. Refused
-// calls do not count. Every response reports the percentage of the limit used
-// in X-App-Usage.
+// one, the client_id). A call over the limit is refused with HTTP 400 and
+// is_transient true, with Meta's pair of code and header:
+//
+//   - a call made with a user or system user token hits its business's
+//     Business Use Case limit: code 80004, "(#80004) There have been too many
+//     calls ...", and an X-Business-Use-Case-Usage header (type
+//     ads_management) whose estimated_time_to_regain_access (in minutes,
+//     rounded up) says when the oldest call leaves the window;
+//   - a call made with the app token, or by client_id alone, hits the app's
+//     platform limit: code 4, "(#4) Application request limit reached", with
+//     X-App-Usage at 100 percent and no regain estimate, as Meta sends it.
+//
+// Refused calls do not count. Every response reports the percentage of the
+// limit used in X-App-Usage.
 //
 // The window slides on wall-clock time (time.Now), not on the emulator clock,
 // because throttling serves benchmarks that run in real time: Advance does not
@@ -213,7 +221,7 @@ func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
 	if s.limit.calls == 0 {
 		return 0, nil
 	}
-	app, business := s.callerAppLocked(c)
+	app, business, userToken := s.callerAppLocked(c)
 	if app == "" {
 		return 0, nil
 	}
@@ -226,10 +234,12 @@ func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
 		s.limit.hits[app] = hits
 		regain := hits[0].Add(s.limit.window).Sub(now)
 		minutes := int((regain + time.Minute - 1) / time.Minute)
-		rep := failure(errThrottled())
-		if business != "" {
-			rep.header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, minutes)}}
+		if !userToken || business == "" {
+			rep := failure(errAppThrottled())
+			return 100, &rep
 		}
+		rep := failure(errBusinessThrottled())
+		rep.header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, minutes)}}
 		return 100, &rep
 	}
 	hits = append(hits, now)
@@ -237,22 +247,23 @@ func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
 	return min(100, len(hits)*100/s.limit.calls), nil
 }
 
-// callerAppLocked returns the app a call counts for, and the business of its
-// caller, or "" when the call names no known app.
-func (s *Server) callerAppLocked(c *call) (appID, businessID string) {
+// callerAppLocked returns the app a call counts for, the business of its
+// caller, and whether the caller is a user or system user token; appID is ""
+// when the call names no known app.
+func (s *Server) callerAppLocked(c *call) (appID, businessID string, userToken bool) {
 	if id, secret, ok := strings.Cut(c.token, "|"); ok {
 		if a := s.apps[id]; a != nil && sameSecret(secret, a.Secret) {
-			return a.ID, a.BusinessID
+			return a.ID, a.BusinessID, false
 		}
 	} else if t := s.tokenByValue[c.token]; t != nil {
-		return t.AppID, t.BusinessID
+		return t.AppID, t.BusinessID, true
 	}
 	if c.endpoint == EndpointExchange || c.endpoint == EndpointRevoke {
 		if a := s.apps[c.form.Get("client_id")]; a != nil {
-			return a.ID, a.BusinessID
+			return a.ID, a.BusinessID, false
 		}
 	}
-	return "", ""
+	return "", "", false
 }
 
 // appUsage is the X-App-Usage header value. The emulator measures calls only,

@@ -318,10 +318,12 @@ func TestRateLimit(t *testing.T) {
 		}
 		return usage.CallCount
 	}
+	// wantThrottled checks a Business Use Case throttle: code 80004 with
+	// X-Business-Use-Case-Usage, for calls made with a system user token.
 	wantThrottled := func(t *testing.T, w *world, res result, regain int) {
 		t.Helper()
-		if e := wantError(t, res, http.StatusBadRequest, 4, 0); !e.IsTransient || e.Message != "(#4) Application request limit reached" {
-			t.Errorf("error = %+v; want transient (#4) Application request limit reached", e)
+		if e := wantError(t, res, http.StatusBadRequest, 80004, 0); !e.IsTransient || !strings.HasPrefix(e.Message, "(#80004) There have been too many calls") {
+			t.Errorf("error = %+v; want transient (#80004) There have been too many calls", e)
 		}
 		if got := callCount(t, res); got != 100 {
 			t.Errorf("X-App-Usage call_count = %d; want 100", got)
@@ -330,8 +332,22 @@ func TestRateLimit(t *testing.T) {
 		if err := json.Unmarshal([]byte(res.header.Get("X-Business-Use-Case-Usage")), &buc); err != nil {
 			t.Fatalf("X-Business-Use-Case-Usage = %q: %v", res.header.Get("X-Business-Use-Case-Usage"), err)
 		}
-		if e := buc[w.fx.BusinessID]; len(e) != 1 || e[0].EstimatedTimeToRegainAccess != regain || e[0].CallCount != 100 {
-			t.Errorf("X-Business-Use-Case-Usage = %v; want business %s at 100%% regaining access in %d minutes", buc, w.fx.BusinessID, regain)
+		if e := buc[w.fx.BusinessID]; len(e) != 1 || e[0].EstimatedTimeToRegainAccess != regain || e[0].CallCount != 100 || e[0].Type != "ads_management" {
+			t.Errorf("X-Business-Use-Case-Usage = %v; want business %s at 100%% of ads_management regaining access in %d minutes", buc, w.fx.BusinessID, regain)
+		}
+	}
+	// wantAppThrottled checks an app throttle: code 4 with X-App-Usage at
+	// 100 percent and no Business Use Case header, for app token calls.
+	wantAppThrottled := func(t *testing.T, res result) {
+		t.Helper()
+		if e := wantError(t, res, http.StatusBadRequest, 4, 0); !e.IsTransient || e.Message != "(#4) Application request limit reached" {
+			t.Errorf("error = %+v; want transient (#4) Application request limit reached", e)
+		}
+		if got := callCount(t, res); got != 100 {
+			t.Errorf("X-App-Usage call_count = %d; want 100", got)
+		}
+		if h := res.header.Get("X-Business-Use-Case-Usage"); h != "" {
+			t.Errorf("X-Business-Use-Case-Usage = %q; want none with code 4", h)
 		}
 	}
 
@@ -352,11 +368,11 @@ func TestRateLimit(t *testing.T) {
 			wantThrottled(t, w, w.send(t, list(w, w.fx.AdminToken)), 2)
 			// An app token of the same app counts for the same app, and so
 			// does a refresh, by its client_id.
-			wantThrottled(t, w, w.send(t, w.debugRequest()), 2)
-			wantThrottled(t, w, w.send(t, request{method: http.MethodPost, path: "/v27.0/oauth/access_token", params: url.Values{
+			wantAppThrottled(t, w.send(t, w.debugRequest()))
+			wantAppThrottled(t, w.send(t, request{method: http.MethodGet, path: "/v27.0/oauth/access_token", params: url.Values{
 				"grant_type": {"fb_exchange_token"}, "client_id": {w.fx.AppID}, "client_secret": {w.fx.AppSecret},
 				"fb_exchange_token": {w.fx.AdminToken},
-			}}), 2)
+			}}))
 			// Another app has its own budget.
 			if res := w.send(t, list(w, w.otherToken)); res.status != http.StatusOK || callCount(t, res) != 33 {
 				t.Errorf("other app's call = HTTP %d, call_count %d; want 200 and 33", res.status, callCount(t, res))

@@ -120,7 +120,8 @@ type debugError struct {
 }
 
 type granularItem struct {
-	Scope string `json:"scope"`
+	Scope     string   `json:"scope"`
+	TargetIDs []string `json:"target_ids,omitempty"`
 }
 
 // getDebugToken describes input_token to its app: GET /debug_token.
@@ -172,7 +173,7 @@ func (s *Server) getDebugToken(c *call) reply {
 		info.Scopes = []string{}
 	}
 	for _, scope := range t.Scopes {
-		info.GranularScopes = append(info.GranularScopes, granularItem{Scope: scope})
+		info.GranularScopes = append(info.GranularScopes, granularItem{Scope: scope, TargetIDs: slices.Clone(s.assets[t.UserID][scope])})
 	}
 	if bad := s.tokenErrorLocked(t); bad != nil {
 		info.IsValid = false
@@ -189,7 +190,8 @@ type exchangeResponse struct {
 }
 
 // exchangeToken refreshes fb_exchange_token into a new 60-day token:
-// GET or POST /oauth/access_token with grant_type=fb_exchange_token. A
+// GET /oauth/access_token with grant_type=fb_exchange_token, the one method
+// Meta documents (a POST is refused as an unsupported request). A
 // permanent token is converted, as Graph does; the old token stays valid.
 func (s *Server) exchangeToken(c *call) reply {
 	switch grant := c.form.Get("grant_type"); grant {

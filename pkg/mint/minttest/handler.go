@@ -160,7 +160,7 @@ func route(method string, segs []string) Endpoint {
 		return EndpointDebugToken
 	case len(segs) != 2:
 		return ""
-	case segs[0] == "oauth" && segs[1] == "access_token" && (method == http.MethodGet || method == http.MethodPost):
+	case segs[0] == "oauth" && segs[1] == "access_token" && method == http.MethodGet:
 		return EndpointExchange
 	case segs[0] == "oauth" && segs[1] == "revoke" && (method == http.MethodGet || method == http.MethodPost):
 		return EndpointRevoke

@@ -218,10 +218,11 @@ func (s *Server) IssueToken(spec TokenSpec) string {
 // issueLocked stores a new token like t, with a fresh value, issued now. A
 // positive lifetime makes it expire that long after issue.
 func (s *Server) issueLocked(t TokenState, lifetime time.Duration) *TokenState {
-	for {
-		t.Value = "EAA" + randomText(base62, 177)
-		if _, taken := s.tokenByValue[t.Value]; !taken {
-			break
+	t.Value = s.takeNextValueLocked()
+	for t.Value == "" {
+		v := "EAA" + randomText(base62, 177)
+		if _, taken := s.tokenByValue[v]; !taken {
+			t.Value = v
 		}
 	}
 	t.IssuedAt = s.nowLocked()
@@ -280,4 +281,52 @@ func validID(id string) bool {
 		}
 	}
 	return true
+}
+
+// takeNextValueLocked returns the next free value MintNextAs queued, or "".
+func (s *Server) takeNextValueLocked() string {
+	for len(s.nextValues) > 0 {
+		v := s.nextValues[0]
+		s.nextValues = s.nextValues[1:]
+		if _, taken := s.tokenByValue[v]; !taken && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// MintNextAs makes the next tokens the server issues (by minting, refreshing
+// or IssueToken), one per value, carry exactly these values instead of random
+// ones. A hostile-Graph test uses it to hand out a real, revocable token that
+// holds a newline, a control character or an escape sequence. A value already
+// in use, or empty, is skipped.
+func (s *Server) MintNextAs(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextValues = append(s.nextValues, values...)
+}
+
+// AssignAssets assigns assets (ad accounts, pages, WhatsApp Business
+// accounts...) to a system user for one scope, as Business Settings does.
+// debug_token then lists their IDs as that scope's target_ids in
+// granular_scopes for every token of the system user. It panics on an
+// unknown system user or scope.
+func (s *Server) AssignAssets(systemUserID, scope string, targetIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustSystemUserLocked("AssignAssets", systemUserID)
+	if !s.scopes[scope] {
+		panic(fmt.Sprintf("minttest: AssignAssets: unknown scope %q", scope))
+	}
+	if s.assets == nil {
+		s.assets = make(map[string]map[string][]string)
+	}
+	if s.assets[systemUserID] == nil {
+		s.assets[systemUserID] = make(map[string][]string)
+	}
+	for _, id := range targetIDs {
+		if !slices.Contains(s.assets[systemUserID][scope], id) {
+			s.assets[systemUserID][scope] = append(s.assets[systemUserID][scope], id)
+		}
+	}
 }

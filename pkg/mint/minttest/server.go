@@ -53,6 +53,8 @@ type Server struct {
 	faults       map[Endpoint][]*pendingFault
 	latency      time.Duration
 	limit        rateLimit
+	nextValues   []string                       // values for the next issued tokens (MintNextAs)
+	assets       map[string]map[string][]string // system user ID to scope to target IDs
 }
 
 // config collects what the options set.

@@ -1,11 +1,11 @@
 //go:build !linux
 
-package main
+package awstest
 
 import "syscall"
 
 // childAttr puts a child in its own process group, so stopping it stops what
-// it started. (The scenarios need Linux: aws-lambda-rie and /proc.)
+// it started. (aws-lambda-rie and the bench need Linux.)
 func childAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

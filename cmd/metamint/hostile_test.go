@@ -1,0 +1,135 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+func mintCmd(fx minttest.Fixture, extra ...string) []string {
+	return append([]string{"mint", "--app-id", fx.AppID, "--system-user-id", fx.SystemUserID, "--scopes", "ads_read,business_management"}, extra...)
+}
+
+// TestMintTwoApps: an admin token of another app mints for --app-id with
+// METAMINT_MINTING_APP_SECRET keying the proofs, and the new token is
+// revoked with itself as the caller.
+func TestMintTwoApps(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const mintingID, mintingSecret = "200000000000099", "CANARYmintingSECRET0000000099"
+	w.s.AddApp(minttest.App{ID: mintingID, Name: "Minting", Secret: mintingSecret, BusinessID: w.fx.BusinessID})
+	caller := w.s.IssueToken(minttest.TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: mintingID, Scopes: []string{"business_management"}})
+	env := w.env()
+	env[envAccessToken] = caller
+
+	r := runCLI(t, env, "", mintCmd(w.fx, "--install-app")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "METAMINT_MINTING_APP_SECRET") {
+		t.Fatalf("mint without METAMINT_MINTING_APP_SECRET = %d, stderr %q; want 1 and a hint naming the variable", r.code, r.stderr)
+	}
+	env[envMintingAppSecret] = mintingSecret
+	r = runCLI(t, env, "", mintCmd(w.fx, "--install-app")...)
+	if r.code != 0 {
+		t.Fatalf("mint = %d, stderr %q; want 0", r.code, r.stderr)
+	}
+	for _, sec := range []string{mintingSecret, hmacHex(mintingSecret, caller)} {
+		if strings.Contains(r.stderr+r.stdout, sec) {
+			t.Errorf("output holds the minting app's secret or proof")
+		}
+	}
+	tok := strings.TrimSpace(r.stdout)
+	env[envToken] = tok
+	if r := runCLI(t, env, "", "revoke", "--app-id", w.fx.AppID); r.code != 0 {
+		t.Fatalf("revoke = %d, stderr %q", r.code, r.stderr)
+	}
+	if st, _ := w.s.Token(tok); !st.Revoked {
+		t.Errorf("token not revoked")
+	}
+}
+
+// TestMintWarnsOfExpiringCaller: mint inspects the calling token beside the
+// mint and warns when it expires within 15 days.
+func TestMintWarnsOfExpiringCaller(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		life time.Duration
+		warn bool
+	}{{10 * 24 * time.Hour, true}, {30 * 24 * time.Hour, false}} {
+		w := newWorld(t)
+		w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+		env := w.env()
+		env[envAccessToken] = w.s.IssueToken(minttest.TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: w.fx.AppID,
+			Scopes: []string{"business_management"}, ExpiresAt: w.s.Now().Add(tt.life)})
+		r := runCLI(t, env, "", mintCmd(w.fx)...)
+		if r.code != 0 {
+			t.Fatalf("mint = %d, stderr %q", r.code, r.stderr)
+		}
+		got := strings.Contains(r.stderr, "warning: the calling token ($METAMINT_ACCESS_TOKEN) expires") &&
+			strings.Contains(r.stderr, "metamint refresh")
+		if got != tt.warn {
+			t.Errorf("caller expiring in %s: warning = %v; want %v\nstderr: %s", tt.life, got, tt.warn, r.stderr)
+		}
+	}
+}
+
+// TestHostileGraphCLI: control characters from Graph never reach the
+// terminal raw, a token with a newline is never printed and ends revoked,
+// and a huge input is not echoed whole.
+func TestHostileGraphCLI(t *testing.T) {
+	t.Parallel()
+	const hostile = "\x1b]0;pwned\x07\x1b[2J\u202e\r\nINJECTED"
+	t.Run("system user names", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.s.AddSystemUser(minttest.SystemUser{ID: "400000000000099", BusinessID: w.fx.BusinessID, Name: "evil" + hostile})
+		r := runCLI(t, w.env(), "", "system-users", "--business-id", w.fx.BusinessID)
+		if r.code != 0 {
+			t.Fatalf("system-users = %d, stderr %q", r.code, r.stderr)
+		}
+		if strings.ContainsAny(r.stdout, "\x1b\x07\r\u202e") || strings.Contains(r.stdout, "\nINJECTED") {
+			t.Errorf("stdout = %q; want control characters escaped and the name on one line", r.stdout)
+		}
+		if !strings.Contains(r.stdout, `evil\u001b]0;pwned\u0007`) {
+			t.Errorf("stdout = %q; want the name with its control characters shown escaped", r.stdout)
+		}
+	})
+	t.Run("token with a newline", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+		const tok = "EAA\n::warning::INJECTED"
+		w.s.MintNextAs(tok)
+		r := runCLI(t, w.env(), "", mintCmd(w.fx)...)
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "it was revoked") {
+			t.Errorf("mint = %d, stdout %q, stderr %q; want 1, nothing printed, and the token revoked", r.code, r.stdout, r.stderr)
+		}
+		if st, ok := w.s.Token(tok); !ok || !st.Revoked {
+			t.Errorf("hostile token = %+v; want it revoked", st)
+		}
+	})
+	t.Run("inspect names and assets", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.s.AssignAssets(w.fx.SystemUserID, "ads_read", "act_1", "act_2")
+		env := w.env()
+		env[envToken] = w.issue(0)
+		r := runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID)
+		if r.code != 0 || !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), "assets of ads_read act_1, act_2") {
+			t.Errorf("inspect = %d, stdout %q; want the assets ads_read reaches", r.code, r.stdout)
+		}
+		r = runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID, "--json")
+		info := stdoutJSON[tokenInfoJSON](t, r)
+		if len(info.GranularScopes) != 1 || info.GranularScopes[0].Scope != "ads_read" || strings.Join(info.GranularScopes[0].TargetIDs, ",") != "act_1,act_2" {
+			t.Errorf("inspect --json granular_scopes = %+v; want ads_read reaching act_1, act_2", info.GranularScopes)
+		}
+	})
+	t.Run("huge scope", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		r := runCLI(t, w.env(), "", "mint", "--app-id", w.fx.AppID, "--system-user-id", w.fx.SystemUserID, "--scopes", "ads_read,"+strings.Repeat("z", 127<<10))
+		if r.code != 1 || len(r.stderr) > 1000 || !strings.Contains(r.stderr, "bytes)") {
+			t.Errorf("mint with a 127 KiB scope = %d, %d bytes of stderr; want 1 and a short quote", r.code, len(r.stderr))
+		}
+	})
+}
