@@ -436,7 +436,9 @@ func TestBootstrap(t *testing.T) {
 			t.Fatalf("invocation = %s %q; want a RunFailedError naming the broken secret", inv.ErrorType, inv.ErrorMessage)
 		}
 		// rie forwards the function's output on its own: wait for the line.
-		if !r.waitOutput(func(out string) bool { return strings.Contains(out, `"Rotated":6,"RotationStarted":0,"Skipped":0,"_aws"`) }) ||
+		if !r.waitOutput(func(out string) bool {
+			return strings.Contains(out, `"Rotated":6,"RotationStarted":0,"Skipped":0,"_aws"`)
+		}) ||
 			!strings.Contains(r.out.String(), `"Failed":1,"FunctionName":"metamint"`) {
 			t.Errorf("the run's EMF line does not count 6 rotated and 1 failed:\n%s", r.out.String())
 		}

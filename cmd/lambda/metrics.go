@@ -18,8 +18,8 @@ import (
 //	NotDue           Count  secrets checked and not due
 //	Skipped          Count  secrets left alone (another rotation in progress, listed twice)
 //	RotationStarted  Count  fan-out: rotations started with RotateSecret
-//	MinDaysToExpiry  None   the least days-to-expiry among the current tokens a run checked, after the run
-//	                        (absent when no checked token has a known expiry)
+//	MinDaysToExpiry  None   the least days-to-expiry among the current tokens a run checked, after the run;
+//	                        a token that never expires counts as 36500 (absent when no token could be inspected)
 //
 // The template alarms on Failed > 0 and on MinDaysToExpiry below a threshold.
 // Properties trigger, mode and step (not dimensions) say what wrote the line.

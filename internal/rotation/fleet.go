@@ -64,7 +64,8 @@ type SecretResult struct {
 	ErrorType string `json:"error_type,omitempty"`
 	Error     string `json:"error,omitempty"`
 
-	expiresAt time.Time // ExpiresAt as a time; zero when unknown or never
+	expiresAt    time.Time // ExpiresAt as a time; zero when unknown or never
+	neverExpires bool      // the current token is known never to expire
 }
 
 // Summary counts the results of a run by status.
@@ -76,10 +77,16 @@ type Summary struct {
 	Deferred        int `json:"deferred"`
 	Failed          int `json:"failed"`
 	// MinDaysToExpiry is the least days-to-expiry among the current tokens
-	// of the secrets checked, after the run; nil when no checked token has
-	// a known expiry (none checked, or all permanent).
+	// of the secrets checked, after the run; a token that never expires
+	// counts as NeverExpiresDays. nil when no current token could be
+	// inspected (none checked, or every check failed before debug_token).
 	MinDaysToExpiry *float64 `json:"min_days_to_expiry,omitempty"`
 }
+
+// NeverExpiresDays is the days-to-expiry MinDaysToExpiry counts for a token
+// that never expires (100 years), so that a run over permanent tokens still
+// reports a value.
+const NeverExpiresDays = 36500
 
 // Defaults of a Fleet.
 const (
@@ -166,8 +173,11 @@ func summarize(results []SecretResult, now time.Time) Summary {
 		case StatusFailed:
 			sum.Failed++
 		}
+		days := float64(NeverExpiresDays)
 		if !r.expiresAt.IsZero() {
-			days := math.Round(r.expiresAt.Sub(now).Hours()/24*100) / 100
+			days = math.Round(r.expiresAt.Sub(now).Hours()/24*100) / 100
+		}
+		if !r.expiresAt.IsZero() || r.neverExpires {
 			if sum.MinDaysToExpiry == nil || days < *sum.MinDaysToExpiry {
 				sum.MinDaysToExpiry = &days
 			}

@@ -251,6 +251,7 @@ func (p *plan) finish(ctx context.Context, reason string) error {
 	}
 	p.res.Status, p.res.Method = StatusRotated, rot.method
 	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
+	p.res.neverExpires = rot.pendingInfo.NeverExpires()
 	return nil
 }
 
@@ -328,7 +329,12 @@ func (p *plan) due(ctx context.Context) (bool, string, error) {
 // noteCurrentExpiry records the current token's expiry in the result, when
 // debug_token said it and it is valid.
 func (p *plan) noteCurrentExpiry() {
-	if info := p.rot.currentInfo; info != nil && info.IsValid && !info.NeverExpires() {
+	info := p.rot.currentInfo
+	switch {
+	case info == nil || !info.IsValid:
+	case info.NeverExpires():
+		p.res.neverExpires = true
+	default:
 		p.res.ExpiresAt, p.res.expiresAt = formatTime(info.ExpiresAt), info.ExpiresAt
 	}
 }
@@ -342,9 +348,9 @@ func (p *plan) fail(ctx context.Context, err error) SecretResult {
 		res.Step = sf.FailedStep()
 	}
 	res.ErrorType, res.Error = ErrorType(err), err.Error()
-	if p.rot != nil && res.expiresAt.IsZero() {
+	if p.rot != nil && res.expiresAt.IsZero() && !res.neverExpires {
 		p.noteCurrentExpiry()
-		res.ExpiresAt, res.expiresAt = p.res.ExpiresAt, p.res.expiresAt
+		res.ExpiresAt, res.expiresAt, res.neverExpires = p.res.ExpiresAt, p.res.expiresAt, p.res.neverExpires
 	}
 	if reason, cut := CutShort(ctx, err); cut {
 		res.Status, res.Reason = StatusDeferred, reason
