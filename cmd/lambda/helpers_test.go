@@ -1,30 +1,21 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -43,8 +35,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	stopMoto()
-	removeBuilt()
+	awstest.Shutdown() // the shared moto and the built bootstrap
 	os.Exit(code)
 }
 
@@ -54,168 +45,17 @@ var testScopes = []string{"ads_read", "business_management"}
 // rotationLambdaARN is the function moto's RotateSecret "invokes" (with
 // use_docker off it runs nothing): it makes moto create the AWSPENDING
 // placeholder version the way Secrets Manager does.
-const rotationLambdaARN = "arn:aws:lambda:us-east-1:123456789012:function:metamint-rotation"
+const rotationLambdaARN = awstest.RotationLambdaARN
 
-var moto struct {
-	once sync.Once
-	url  string
-	err  error
-	cmd  *exec.Cmd
-	out  *syncBuffer
-}
-
-// motoURL returns the URL of the shared moto server, starting it on first
-// use. A missing moto_server fails the test: it is a required tool.
+// motoURL returns the URL of the shared moto server (internal/awstest),
+// starting it on first use. A missing moto_server fails the test.
 func motoURL(t *testing.T) string {
 	t.Helper()
-	moto.once.Do(func() { moto.url, moto.err = startMoto() })
-	if moto.err != nil {
-		t.Fatalf("moto: %v", moto.err)
-	}
-	return moto.url
+	return awstest.SharedMoto(t).URL
 }
 
-func startMoto() (string, error) {
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		return "", fmt.Errorf("moto_server is not on PATH (%v): these tests need moto's Secrets Manager; install moto[server] 5.2 (`make tools` checks for it)", err)
-	}
-	var lastErr error
-	for range 3 { // a free port can be taken between picking and binding
-		port := freePort()
-		out := &syncBuffer{}
-		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim forks: stop the whole group
-		if err := cmd.Start(); err != nil {
-			return "", fmt.Errorf("starting moto_server: %w", err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		u := "http://127.0.0.1:" + port
-		if lastErr = waitMoto(u, exited); lastErr == nil {
-			moto.cmd, moto.out = cmd, out
-			if err := setupMotoLambda(u); err != nil {
-				return "", err
-			}
-			return u, nil
-		}
-		killGroup(cmd)
-		lastErr = fmt.Errorf("%w; moto_server said: %s", lastErr, out.String())
-	}
-	return "", lastErr
-}
-
-// waitMoto waits until moto answers, and turns off Docker for Lambda
-// invocations (RotateSecret then "invokes" the function without running it).
-func waitMoto(u string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return errors.New("moto_server exited")
-		default:
-		}
-		resp, err := http.Post(u+"/moto-api/config", "application/json", strings.NewReader(`{"lambda":{"use_docker":false}}`))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 300 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("moto_server did not answer within 60s")
-}
-
-// setupMotoLambda creates the IAM role and the Lambda function that
-// RotateSecret needs, over moto's raw IAM and Lambda APIs (only the Secrets
-// Manager SDK is a dependency). With use_docker off moto keeps functions in a
-// separate backend, so this must come after the config call.
-func setupMotoLambda(u string) error {
-	auth := func(service string) string {
-		return "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/" + service + "/aws4_request, SignedHeaders=host, Signature=00"
-	}
-	form := url.Values{
-		"Action":                   {"CreateRole"},
-		"Version":                  {"2010-05-08"},
-		"RoleName":                 {"metamint-rotation"},
-		"AssumeRolePolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`},
-	}
-	req, _ := http.NewRequest(http.MethodPost, u+"/", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", auth("iam"))
-	if err := doOK(req); err != nil {
-		return fmt.Errorf("moto IAM CreateRole: %w", err)
-	}
-	var zipped bytes.Buffer
-	zw := zip.NewWriter(&zipped)
-	f, _ := zw.Create("bootstrap")
-	_, _ = f.Write([]byte("#!/bin/sh\n"))
-	_ = zw.Close()
-	body, _ := json.Marshal(map[string]any{
-		"FunctionName": "metamint-rotation",
-		"Runtime":      "provided.al2023",
-		"Role":         "arn:aws:iam::123456789012:role/metamint-rotation",
-		"Handler":      "bootstrap",
-		"Code":         map[string]string{"ZipFile": base64.StdEncoding.EncodeToString(zipped.Bytes())},
-	})
-	req, _ = http.NewRequest(http.MethodPost, u+"/2015-03-31/functions", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", auth("lambda"))
-	if err := doOK(req); err != nil {
-		return fmt.Errorf("moto Lambda CreateFunction: %w", err)
-	}
-	return nil
-}
-
-func doOK(req *http.Request) error {
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
-	}
-	return nil
-}
-
-func stopMoto() {
-	if moto.cmd != nil {
-		killGroup(moto.cmd)
-	}
-}
-
-// killGroup kills a process started with Setpgid and all its children.
-func killGroup(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
-
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
-
-// newSM returns a Secrets Manager client for endpoint (moto, or a proxy in
-// front of it).
-func newSM(endpoint string) *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
-		}),
-	})
-}
+// newSM returns a Secrets Manager client for endpoint with test credentials.
+func newSM(endpoint string) *secretsmanager.Client { return awstest.SecretsManager(endpoint) }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer struct {
@@ -573,132 +413,82 @@ func assertNoSecrets(t *testing.T, what, text string, secrets []string) {
 	}
 }
 
-// chaos is a proxy in front of moto that injects the faults moto cannot
-// produce. (A stand-in until internal/awstest lands.) Faults are armed per
-// X-Amz-Target operation:
-//   - set(op, true): every call fails with a 500 before it reaches moto;
-//   - after(op, n): the next n calls reach moto (which commits them), and
-//     their answers are replaced by a 500: a lost answer;
-//   - hold(op, n): the next n calls reach moto, and their answers are held
-//     until the client gives up (its deadline): an answer past the deadline.
-//
-// PutSecretValue behaves as on AWS, not as in moto: a second value for an
-// existing version is refused with ResourceExistsException (moto
-// overwrites it).
+// chaos is internal/awstest's fault proxy in front of moto, with the few
+// verbs these tests use. Its PutSecretValue behaves as on AWS: a second
+// value for an existing version is refused with ResourceExistsException.
 type chaos struct {
-	srv   *httptest.Server
-	sm    *secretsmanager.Client // straight to moto
+	*awstest.Proxy
+	srv   struct{ URL string }
 	mu    sync.Mutex
-	fail  map[string]bool
-	only  map[string]int // "op\x00SecretId": calls left to fail before reaching moto
-	lose  map[string]int
-	held  map[string]int
-	count atomic.Int64 // faults injected
-	puts  sync.Mutex   // PutSecretValue's check and write, one at a time
+	fail  map[string]*awstest.Rule // set(op, true)
+	rules []*awstest.Rule
+	count hitCounter
 }
+
+// hitCounter counts the attempts a chaos's faults struck.
+type hitCounter struct{ p *chaos }
 
 func newChaos(t *testing.T, target string) *chaos {
 	t.Helper()
-	u, _ := url.Parse(target)
-	c := &chaos{fail: map[string]bool{}, only: map[string]int{}, lose: map[string]int{}, held: map[string]int{}, sm: newSM(target)}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		var named struct{ SecretId string }
-		_ = json.Unmarshal(body, &named)
-		c.mu.Lock()
-		fail, lose, hold := c.fail[op], c.lose[op] > 0, c.held[op] > 0
-		if key := op + "\x00" + named.SecretId; c.only[key] > 0 {
-			c.only[key]--
-			fail = true
-		}
-		if lose {
-			c.lose[op]--
-		} else if hold {
-			c.held[op]--
-		}
-		c.mu.Unlock()
-		if fail {
-			c.count.Add(1)
-			serverError(w)
-			return
-		}
-		if op == "PutSecretValue" {
-			c.puts.Lock()
-			defer c.puts.Unlock()
-			if c.exists(body) {
-				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, `{"__type":"ResourceExistsException","message":"A version with this ClientRequestToken already exists with a different value"}`)
-				return
-			}
-		}
-		if !lose && !hold {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		proxy.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
-		c.count.Add(1)
-		if hold {
-			<-r.Context().Done() // the client gave up
-			return
-		}
-		serverError(w)
-	}))
-	t.Cleanup(c.srv.Close)
+	c := &chaos{Proxy: awstest.NewProxy(t, target), fail: map[string]*awstest.Rule{}}
+	c.srv.URL = c.Proxy.URL
+	c.count.p = c
 	return c
 }
 
-// exists reports whether a PutSecretValue body names a version that
-// already holds another value.
-func (c *chaos) exists(body []byte) bool {
-	var in struct {
-		SecretId, ClientRequestToken, SecretString string
+// Load is the number of attempts the injected faults struck.
+func (n hitCounter) Load() int64 {
+	n.p.mu.Lock()
+	defer n.p.mu.Unlock()
+	total := 0
+	for _, r := range n.p.rules {
+		total += r.Hits()
 	}
-	if json.Unmarshal(body, &in) != nil || in.ClientRequestToken == "" {
-		return false
-	}
-	out, err := c.sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
-		SecretId: aws.String(in.SecretId), VersionId: aws.String(in.ClientRequestToken)})
-	return err == nil && aws.ToString(out.SecretString) != in.SecretString
+	return int64(total)
 }
 
-func serverError(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"injected by the test"}`)
+func (c *chaos) inject(f awstest.Fault) *awstest.Rule {
+	r := c.Inject(f)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rules = append(c.rules, r)
+	return r
 }
 
+// set makes every call of op fail with a 500 before it reaches moto, or
+// stops doing so.
 func (c *chaos) set(op string, fail bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.fail[op] = fail
+	r := c.fail[op]
+	delete(c.fail, op)
+	c.mu.Unlock()
+	if r != nil {
+		r.Remove()
+	}
+	if fail {
+		r := c.inject(awstest.Fault{Op: op, Stage: awstest.BeforeCommit, Times: awstest.Forever})
+		c.mu.Lock()
+		c.fail[op] = r
+		c.mu.Unlock()
+	}
 }
 
-// failSecret makes the next n calls of op that name secretID fail before
+// failSecret makes the next n attempts of op that name secretID fail before
 // they reach moto.
 func (c *chaos) failSecret(op, secretID string, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.only[op+"\x00"+secretID] = n
+	c.inject(awstest.Fault{Op: op, Stage: awstest.BeforeCommit, Times: n, SecretID: secretID})
 }
 
-// after makes the next n calls of op commit in moto and lose their answer.
+// after makes the next n attempts of op commit in moto and lose their
+// answer (a 500 instead).
 func (c *chaos) after(op string, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lose[op] = n
+	c.inject(awstest.Fault{Op: op, Stage: awstest.AfterCommit, Times: n})
 }
 
-// hold makes the next n calls of op commit in moto and hold their answer
+// hold makes the next n attempts of op commit in moto and hold their answer
 // until the client gives up.
 func (c *chaos) hold(op string, n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.held[op] = n
+	c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
 }
 
 // stageDiff compares two stage maps for messages.
