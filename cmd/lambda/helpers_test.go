@@ -431,7 +431,7 @@ type hitCounter struct{ p *chaos }
 func newChaos(t *testing.T, target string) *chaos {
 	t.Helper()
 	c := &chaos{Proxy: awstest.NewProxy(t, target), fail: map[string]*awstest.Rule{}}
-	c.srv.URL = c.Proxy.URL
+	c.srv.URL = c.URL
 	c.count.p = c
 	return c
 }

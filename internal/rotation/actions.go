@@ -49,15 +49,15 @@ func (r *Rotator) create(ctx context.Context, rot *rotation, step string) (strin
 		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
 		return "", formatErr(step, rot.arn, fmt.Errorf("encoding the new version: %w", err))
 	}
-	switch held, err := r.store(ctx, rot, step, value, tok.AccessToken); held {
+	switch held, serr := r.store(ctx, rot, step, value, tok.AccessToken); held {
 	case storedTheirs:
 		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
 		return OutcomeExists, nil
 	case storedNothing:
 		r.revokeOrphan(ctx, rot, step, app, tok.AccessToken)
-		return "", err
+		return "", serr
 	case storedUnknown:
-		return "", err
+		return "", serr
 	}
 	doc, err := secret.Parse(value)
 	if err != nil { // cannot happen: value is cur with metamint's fields replaced
@@ -231,12 +231,12 @@ func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur
 		return nil, "", referenceErr(step, rot.arn, err)
 	}
 	if cur.InstallApp {
-		err := r.Graph.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: cur.SystemUserID, App: app, AccessToken: minter, MintingAppSecret: mintingSecret})
-		if err != nil {
-			if errors.Is(err, mint.ErrInvalidToken) {
-				return nil, "", mintingTokenErr(step, rot.arn, "installing the app: Graph refused %s as invalid: %v", source, err)
+		ierr := r.Graph.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: cur.SystemUserID, App: app, AccessToken: minter, MintingAppSecret: mintingSecret})
+		if ierr != nil {
+			if errors.Is(ierr, mint.ErrInvalidToken) {
+				return nil, "", mintingTokenErr(step, rot.arn, "installing the app: Graph refused %s as invalid: %v", source, ierr)
 			}
-			return nil, "", graphErr(step, rot.arn, "installing the app for the system user", err)
+			return nil, "", graphErr(step, rot.arn, "installing the app for the system user", ierr)
 		}
 	}
 	tok, err := r.Graph.CreateAccessToken(ctx, mint.TokenRequest{
@@ -411,11 +411,11 @@ func (r *Rotator) checkConfiguration(ctx context.Context, rot *rotation, step st
 	if err != nil {
 		return err
 	}
-	if _, err := rot.refs.MintingToken(ctx, cur); err != nil {
-		return referenceErr(step, rot.arn, err)
+	if _, rerr := rot.refs.MintingToken(ctx, cur); rerr != nil {
+		return referenceErr(step, rot.arn, rerr)
 	}
-	if _, err := rot.refs.MintingAppSecret(ctx, cur); err != nil {
-		return referenceErr(step, rot.arn, err)
+	if _, rerr := rot.refs.MintingAppSecret(ctx, cur); rerr != nil {
+		return referenceErr(step, rot.arn, rerr)
 	}
 	info, err := r.inspectCurrent(ctx, rot, step, app)
 	if err != nil {

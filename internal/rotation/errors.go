@@ -59,7 +59,7 @@ type ReferenceError struct{ Failure }
 // the step: rotation disabled, a token that is not a version of the secret,
 // a version that is not AWSPENDING, a secret with no AWSCURRENT value, a
 // pending version discarded as unusable.
-type RotationStateError struct{ Failure }
+type RotationStateError struct{ Failure } //nolint:revive // the name is the errorType the docs and alarms know
 
 // SecretsManagerError is a failed Secrets Manager call on the managed
 // secret.

@@ -20,29 +20,29 @@ import (
 type State int
 
 const (
-	// NoPending: the rotation's version does not exist, and no other
+	// NoPending means the rotation's version does not exist, and no other
 	// version than AWSCURRENT's carries AWSPENDING.
 	NoPending State = iota
-	// Current: the rotation's version holds AWSCURRENT; it is finished.
+	// Current means the rotation's version holds AWSCURRENT; it is finished.
 	Current
-	// OtherPending: AWSPENDING is on another version than the rotation's:
+	// OtherPending means AWSPENDING is on another version than the rotation's:
 	// another rotation's, possibly stranded.
 	OtherPending
-	// NotPending: the rotation's version exists but carries neither
+	// NotPending means the rotation's version exists but carries neither
 	// AWSPENDING nor AWSCURRENT (a rotation event for a version that lost
 	// the label, or was never given it).
 	NotPending
-	// PendingEmpty: the rotation's version carries AWSPENDING and holds no
+	// PendingEmpty means the rotation's version carries AWSPENDING and holds no
 	// value yet (the placeholder Secrets Manager creates before
 	// createSecret).
 	PendingEmpty
-	// PendingStored: the rotation's version carries AWSPENDING and holds a
+	// PendingStored means the rotation's version carries AWSPENDING and holds a
 	// value whose token is not yet proven.
 	PendingStored
-	// PendingUsable: the pending value's token is valid, of the secret's
+	// PendingUsable means the pending value's token is valid, of the secret's
 	// app and system user, with every requested scope (debug_token).
 	PendingUsable
-	// PendingUnusable: the pending value is unreadable, or its token is
+	// PendingUnusable means the pending value is unreadable, or its token is
 	// invalid, revoked, expired or not what the secret asks for. It is
 	// discarded and replaced, never resumed.
 	PendingUnusable
