@@ -2,25 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -28,112 +22,18 @@ import (
 // static, stripped), under aws-lambda-rie, against moto and an in-process
 // Graph emulator. They do not run in parallel with each other.
 
-// rieVersion is the pinned emulator, as the Makefile installs it.
-const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
-
-var built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// bootstrapPath builds ./cmd/lambda once per test binary.
-func bootstrapPath(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "metamint-bootstrap-")
-		if built.err != nil {
-			return
-		}
-		built.path = filepath.Join(built.dir, "bootstrap")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", built.path, ".")
-		cmd.Env = append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatalf("building bootstrap: %v", built.err)
-	}
-	return built.path
-}
-
-func removeBuilt() {
-	if built.dir != "" {
-		_ = os.RemoveAll(built.dir)
-	}
-}
-
-// rie is a running aws-lambda-rie serving the bootstrap.
+// rie is the bootstrap under aws-lambda-rie (internal/awstest), with the
+// answers decoded into this package's Response.
 type rie struct {
-	t   *testing.T
-	url string
-	cmd *exec.Cmd
-	out *syncBuffer // rie's and the function's stdout and stderr
+	t *testing.T
+	*awstest.RIE
 }
 
-// startRIE runs the bootstrap under aws-lambda-rie with env and stops both
-// when the test ends, even when it fails. The runtime API, which rie would
-// otherwise bind to 127.0.0.1:9001, goes on a free port too, so no two runs
-// on the machine can collide.
+// startRIE runs the shipped bootstrap under aws-lambda-rie with env and
+// stops both when the test ends, even when it fails.
 func startRIE(t *testing.T, env map[string]string) *rie {
 	t.Helper()
-	path, err := exec.LookPath("aws-lambda-rie")
-	if err != nil {
-		t.Fatalf("aws-lambda-rie is not on PATH (%v): run `make tools` (it installs it into .tools/bin), or "+
-			"go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@%s", err, rieVersion)
-	}
-	boot := bootstrapPath(t)
-	addr := "127.0.0.1:" + freePort()
-	cmd := exec.Command(path, "--runtime-interface-emulator-address", addr, "--runtime-api-address", "127.0.0.1:"+freePort(), boot)
-	cmd.Dir = filepath.Dir(boot)
-	// A clean environment: nothing from the developer's AWS profile.
-	base := map[string]string{
-		"PATH":                        os.Getenv("PATH"),
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
-		"AWS_LAMBDA_FUNCTION_NAME":    "metamint",
-	}
-	for k, v := range env {
-		base[k] = v
-	}
-	for k, v := range base {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting aws-lambda-rie: %v", err)
-	}
-	r := &rie{t: t, url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, out: out}
-	t.Cleanup(func() {
-		killGroup(cmd)
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("aws-lambda-rie did not listen on %s: %v\n%s", addr, err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return &rie{t: t, RIE: awstest.NewRIE(t, awstest.RIEConfig{Bootstrap: awstest.Bootstrap(t), Env: env})}
 }
 
 // invocation is rie's answer: the function's response, or its error.
@@ -147,67 +47,51 @@ type invocation struct {
 
 func (r *rie) invoke(payload []byte) invocation {
 	r.t.Helper()
-	start := time.Now()
-	resp, err := http.Post(r.url, "application/json", bytes.NewReader(payload))
+	got, err := r.Invoke(context.Background(), payload)
 	if err != nil {
-		r.t.Fatalf("invoking the function: %v\n%s", err, r.out.String())
+		r.t.Fatalf("invoking the function: %v", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	inv := invocation{Body: body, Took: time.Since(start)}
-	// rie answers 200 for function errors too: read the body.
-	var e struct {
-		ErrorType    string `json:"errorType"`
-		ErrorMessage string `json:"errorMessage"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.ErrorType != "" {
-		inv.ErrorType, inv.ErrorMessage = e.ErrorType, e.ErrorMessage
-		return inv
-	}
-	if err := json.Unmarshal(body, &inv.Response); err != nil || resp.StatusCode != http.StatusOK {
-		r.t.Fatalf("invocation answered HTTP %d %q\n%s", resp.StatusCode, body, r.out.String())
+	inv := invocation{Body: got.Body, ErrorType: got.ErrorType, ErrorMessage: got.ErrorMessage, Took: got.Took}
+	if inv.ErrorType == "" {
+		if err := json.Unmarshal(got.Body, &inv.Response); err != nil {
+			r.t.Fatalf("invocation answered %q\n%s", got.Body, r.Output())
+		}
 	}
 	return inv
 }
 
-var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
-
-// initDuration is the cold start rie measured: from starting the bootstrap
-// to its first request for an event. (The "Init Duration" of rie's REPORT
-// line does not wait for the runtime and reads about 0.5 ms.)
-func (r *rie) initDuration() (time.Duration, bool) {
-	m := initReport.FindStringSubmatch(r.out.String())
-	if m == nil {
-		return 0, false
+// waitOutput waits until the function's output satisfies ok, which rie
+// forwards asynchronously, and reports whether it did within 10 s (a bound
+// for failing, never a condition of passing).
+func (r *rie) waitOutput(ok func(string) bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if ok(r.Output()) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
-	ms, _ := strconv.ParseFloat(m[1], 64)
-	return time.Duration(ms * float64(time.Millisecond)), true
 }
 
-// peakRSS is the bootstrap process's peak resident memory (VmHWM). rie's
-// "Max Memory Used" only repeats the configured memory size.
+// initDuration is the cold start rie measured (its INIT REPORT line).
+func (r *rie) initDuration() (time.Duration, bool) {
+	d, err := r.InitDuration(context.Background())
+	return d, err == nil
+}
+
+// peakRSS is the bootstrap process's peak resident memory (VmHWM) in kB.
+// rie's "Max Memory Used" only repeats the configured memory size.
 func (r *rie) peakRSS() (int, bool) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 || fields[1] != strconv.Itoa(r.cmd.Process.Pid) {
-			continue
-		}
-		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		for _, line := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(line, "VmHWM:") {
-				kb, _ := strconv.Atoi(strings.Fields(line)[1])
-				return kb, true
-			}
+	pid, err := r.FunctionPID()
+	if err != nil {
+		return 0, false
+	}
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb, true
 		}
 	}
 	return 0, false
@@ -244,24 +128,24 @@ func TestBootstrap(t *testing.T) {
 		var tokens []string
 		tokens = append(tokens, fields["access_token"].(string))
 		for gen := 1; gen <= 2; gen++ {
-			curV := w.versionWith(id, stageCurrent)
-			prevV := w.versionWith(id, stagePrevious)
+			curV := w.versionWith(id, rotation.StageCurrent)
+			prevV := w.versionWith(id, rotation.StagePrevious)
 			token := w.placeholder(id)
 			minted := w.srv.Minted()
 			start := time.Now()
-			for _, step := range steps {
+			for _, step := range rotation.Steps {
 				for attempt := 1; attempt <= 2; attempt++ {
 					inv := invoke(t, rotationEvent(step, id, token))
 					if inv.ErrorType != "" {
 						t.Fatalf("gen %d %s attempt %d: %s: %s", gen, step, attempt, inv.ErrorType, inv.ErrorMessage)
 					}
 				}
-				want := map[string][]string{curV: {stageCurrent}, token: {stagePending}}
+				want := map[string][]string{curV: {rotation.StageCurrent}, token: {rotation.StagePending}}
 				if prevV != "" {
-					want[prevV] = []string{stagePrevious}
+					want[prevV] = []string{rotation.StagePrevious}
 				}
-				if step == stepFinish {
-					want = map[string][]string{token: {stageCurrent, stagePending}, curV: {stagePrevious}}
+				if step == rotation.StepFinish {
+					want = map[string][]string{token: {rotation.StageCurrent, rotation.StagePending}, curV: {rotation.StagePrevious}}
 				}
 				if diff := cmp.Diff(want, w.stages(id)); diff != "" {
 					t.Fatalf("gen %d: stages after %s twice (-want +got):\n%s", gen, step, diff)
@@ -290,7 +174,7 @@ func TestBootstrap(t *testing.T) {
 		id := w.putSecret("timed", w.baseFields(w.issue(10*day)))
 		token := w.placeholder(id)
 		start := time.Now()
-		for _, step := range steps {
+		for _, step := range rotation.Steps {
 			if inv := invoke(t, rotationEvent(step, id, token)); inv.ErrorType != "" {
 				t.Fatalf("%s: %s: %s", step, inv.ErrorType, inv.ErrorMessage)
 			}
@@ -330,28 +214,28 @@ func TestBootstrap(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				id := tc.setup()
-				before, curV := w.raw(id, "", stageCurrent), w.versionWith(id, stageCurrent)
+				before, curV := w.raw(id, "", rotation.StageCurrent), w.versionWith(id, rotation.StageCurrent)
 				token := w.placeholder(id)
 				if tc.arm != nil {
 					tc.arm()
 				}
 				minted := w.srv.Minted()
-				inv := invoke(t, rotationEvent(stepCreate, id, token))
+				inv := invoke(t, rotationEvent(rotation.StepCreate, id, token))
 				if inv.ErrorType != tc.wantType {
 					t.Fatalf("createSecret = %s %q; want %s", inv.ErrorType, inv.ErrorMessage, tc.wantType)
 				}
 				if got := w.srv.Minted(); got != minted {
 					t.Errorf("%d tokens minted; want none", got-minted)
 				}
-				if w.raw(id, "", stageCurrent) != before || w.versionWith(id, stageCurrent) != curV {
+				if w.raw(id, "", rotation.StageCurrent) != before || w.versionWith(id, rotation.StageCurrent) != curV {
 					t.Errorf("AWSCURRENT changed")
 				}
 			})
 		}
 		t.Run("moto error", func(t *testing.T) {
-			inv := invoke(t, rotationEvent(stepCreate, w.prefix+"no-such-secret", newUUID()))
+			inv := invoke(t, rotationEvent(rotation.StepCreate, w.prefix+"no-such-secret", newUUID()))
 			if inv.ErrorType != "SecretsManagerError" || !strings.Contains(inv.ErrorMessage, "ResourceNotFoundException") {
-				t.Errorf("createSecret = %s %q; want SecretsManagerError naming ResourceNotFoundException", inv.ErrorType, inv.ErrorMessage)
+				t.Errorf("createSecret = %s %q; want rotation.SecretsManagerError naming ResourceNotFoundException", inv.ErrorType, inv.ErrorMessage)
 			}
 		})
 		t.Run("unknown event", func(t *testing.T) {
@@ -363,7 +247,7 @@ func TestBootstrap(t *testing.T) {
 
 	t.Run("scheduled event over the listed and the tagged secrets, then retried", func(t *testing.T) {
 		minted := w.srv.Minted()
-		for run, want := range [][]string{{statusRotated, statusNotDue, statusRotated}, {statusNotDue, statusNotDue, statusNotDue}} {
+		for run, want := range [][]string{{rotation.StatusRotated, rotation.StatusNotDue, rotation.StatusRotated}, {rotation.StatusNotDue, rotation.StatusNotDue, rotation.StatusNotDue}} {
 			inv := invoke(t, scheduledEvent())
 			if inv.ErrorType != "" {
 				t.Fatalf("run %d: %s: %s", run, inv.ErrorType, inv.ErrorMessage)
@@ -380,25 +264,25 @@ func TestBootstrap(t *testing.T) {
 	t.Run("fan-out run, then Secrets Manager's invocations", func(t *testing.T) {
 		id := w.putSecret("fan-out", w.baseFields(w.issue(3*day)))
 		w.configureRotation(id)
-		curV := w.versionWith(id, stageCurrent)
+		curV := w.versionWith(id, rotation.StageCurrent)
 		minted := w.srv.Minted()
-		inv := invoke(t, runEvent(modeFanOut, false, id))
+		inv := invoke(t, runEvent(rotation.FanOut, false, id))
 		if inv.ErrorType != "" || len(inv.Response.Results) != 1 {
 			t.Fatalf("fan-out run = %s", inv.Body)
 		}
 		res := inv.Response.Results[0]
-		if res.Status != statusStarted || res.VersionID != versionToken(id, curV) {
+		if res.Status != rotation.StatusStarted || res.VersionID != rotation.VersionToken(id, curV, "") {
 			t.Fatalf("fan-out result = %+v; want rotation_started with the cycle's version token", res)
 		}
-		if diff := cmp.Diff(map[string][]string{curV: {stageCurrent}, res.VersionID: {stagePending}}, w.stages(id)); diff != "" {
+		if diff := cmp.Diff(map[string][]string{curV: {rotation.StageCurrent}, res.VersionID: {rotation.StagePending}}, w.stages(id)); diff != "" {
 			t.Errorf("stages after RotateSecret (-want +got):\n%s", diff)
 		}
-		for _, step := range steps {
+		for _, step := range rotation.Steps {
 			if inv := invoke(t, rotationEvent(step, id, res.VersionID)); inv.ErrorType != "" {
 				t.Fatalf("%s: %s: %s", step, inv.ErrorType, inv.ErrorMessage)
 			}
 		}
-		if got := w.versionWith(id, stageCurrent); got != res.VersionID {
+		if got := w.versionWith(id, rotation.StageCurrent); got != res.VersionID {
 			t.Errorf("AWSCURRENT is on %s; want %s", got, res.VersionID)
 		}
 		if got := w.srv.Minted() - minted; got != 1 {
@@ -414,11 +298,18 @@ func TestBootstrap(t *testing.T) {
 		ids = append(ids, w.putRaw("fleet-broken", `{}`))
 		minted := w.srv.Minted()
 		inv := invoke(t, directEventJSON(false, ids...))
-		if inv.ErrorType != "" {
-			t.Fatalf("%s: %s", inv.ErrorType, inv.ErrorMessage)
+		// One secret failed: the invocation fails, naming it, so Lambda's
+		// Errors metric counts the run.
+		if inv.ErrorType != "RunFailedError" || !strings.Contains(inv.ErrorMessage, "1 of 7 secrets failed") ||
+			!strings.Contains(inv.ErrorMessage, "fleet-broken") {
+			t.Fatalf("invocation = %s %q; want a RunFailedError naming the broken secret", inv.ErrorType, inv.ErrorMessage)
 		}
-		if diff := cmp.Diff(&Summary{Rotated: 6, Failed: 1}, inv.Response.Summary); diff != "" {
-			t.Errorf("summary (-want +got):\n%s", diff)
+		// rie forwards the function's output on its own: wait for the line.
+		if !r.waitOutput(func(out string) bool {
+			return strings.Contains(out, `"Rotated":6,"RotationStarted":0,"Skipped":0,"_aws"`)
+		}) ||
+			!strings.Contains(r.Output(), `"Failed":1,"FunctionName":"metamint"`) {
+			t.Errorf("the run's EMF line does not count 6 rotated and 1 failed:\n%s", r.Output())
 		}
 		if got := w.srv.Minted() - minted; got != 6 {
 			t.Errorf("%d tokens minted; want 6", got)
@@ -426,9 +317,24 @@ func TestBootstrap(t *testing.T) {
 		t.Logf("direct run over 7 secrets (concurrency 4): %s", inv.Took.Round(time.Millisecond))
 	})
 
+	t.Run("bad payloads go through the error contract", func(t *testing.T) {
+		const refused = `"level":"ERROR","message":"invocation refused"`
+		for _, payload := range []string{`{"rotate":["a"`, `not json`, "{\"rotate\":[\"\xff\"]}"} {
+			before := strings.Count(r.Output(), refused)
+			inv := invoke(t, []byte(payload))
+			if inv.ErrorType != "EventError" {
+				t.Errorf("invoke(%q) = %s %q; want an EventError", payload, inv.ErrorType, inv.ErrorMessage)
+			}
+			// rie forwards the function's output on its own: wait for the line.
+			if !r.waitOutput(func(out string) bool { return strings.Count(out, refused) > before }) {
+				t.Errorf("invoke(%q) logged no ERROR line %s:\n%s", payload, refused, r.Output())
+			}
+		}
+	})
+
 	t.Run("no secret in logs or answers", func(t *testing.T) {
 		secrets := secretsOf(w.srv, w.fx)
-		logs := r.out.String()
+		logs := r.Output()
 		if strings.Contains(logs, "rotation-token-") || strings.Contains(answers.String(), "rotation-token-") {
 			t.Errorf("logs or answers hold a RotationToken")
 		}
@@ -440,7 +346,7 @@ func TestBootstrap(t *testing.T) {
 	})
 
 	if os.Getenv("METAMINT_DUMP_RIE") != "" {
-		_ = os.WriteFile(os.Getenv("METAMINT_DUMP_RIE"), []byte(r.out.String()), 0o600)
+		_ = os.WriteFile(os.Getenv("METAMINT_DUMP_RIE"), []byte(r.Output()), 0o600)
 	}
 	if d, ok := r.initDuration(); ok {
 		t.Logf("cold start (rie INIT REPORT): %s", d)

@@ -1,167 +1,52 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/smithy-go"
-
-	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/internal/rotation"
 )
 
 // The Lambda runtime reports a returned error as {"errorType", "errorMessage"},
-// where errorType is the Go type name of the error value itself. Each failure
-// class therefore has its own named type, so that errorType says what went
-// wrong (SecretFormatError, GraphUnavailableError...) and alarms and log
-// queries can match on it. Every message names the step and the secret and
-// never holds a secret: mint's errors are already redacted, SDK errors carry no
-// secret values, and JSON errors are reduced to their kind and offset.
+// where errorType is the Go type name of the error value. The rotation
+// engine's classes (SecretFormatError, GraphUnavailableError...) are in
+// internal/rotation; these are the front end's own.
 
-// failure is the part every error class shares.
-type failure struct {
-	Step      string // createSecret... for rotations, "event" or "schedule" otherwise
-	SecretARN string // the secret's ARN, or the ID as given before it is known
-	Err       error
-}
+// EventError is an invocation payload the handler does not understand: not
+// UTF-8, not JSON, truncated, or of no known shape.
+type EventError struct{ rotation.Failure }
 
-func (f *failure) Error() string {
-	var b strings.Builder
-	if f.Step != "" {
-		b.WriteString(f.Step)
-	}
-	if f.SecretARN != "" {
-		if b.Len() > 0 {
-			b.WriteString(" ")
-		}
-		b.WriteString(f.SecretARN)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(f.Err.Error())
-	return b.String()
-}
+// ConfigError is a bad environment variable (named in the message) or a run
+// with nothing to do.
+type ConfigError struct{ rotation.Failure }
 
-func (f *failure) Unwrap() error { return f.Err }
+// RunFailedError is a scheduled or direct run in which at least one secret
+// failed. The invocation fails, so Lambda's own Errors metric (and, for the
+// asynchronous scheduled invocations, its retries) see it; the per-secret
+// results are in the log line "run done" and the metrics.
+type RunFailedError struct{ rotation.Failure }
 
-// stepName is the step that failed.
-func (f *failure) stepName() string { return f.Step }
-
-// EventError is an invocation payload the handler does not understand.
-type EventError struct{ failure }
-
-// ConfigError is a bad environment variable or a run with nothing to do.
-type ConfigError struct{ failure }
-
-// SecretFormatError is a managed secret whose JSON is malformed or misses a
-// field the Lambda needs.
-type SecretFormatError struct{ failure }
-
-// ReferenceError is an app_secret_ref or minting_token_ref that cannot be
-// read or holds no usable value.
-type ReferenceError struct{ failure }
-
-// RotationStateError is a version and staging-label state that rules out
-// the step: rotation disabled, a token that is not a version of the secret,
-// a version that is not AWSPENDING, a secret with no AWSCURRENT value.
-type RotationStateError struct{ failure }
-
-// SecretsManagerError is a failed Secrets Manager call on the managed
-// secret.
-type SecretsManagerError struct{ failure }
-
-// MintingTokenError is a missing or invalid token to mint with: the managed
-// token when it mints its own successor, or the minting_token_ref token.
-type MintingTokenError struct{ failure }
-
-// GraphRefusedError is a Graph API refusal that retrying will not fix
-// (permissions, app not installed, bad app secret...). Its message carries
-// Graph's code, fbtrace_id and a hint.
-type GraphRefusedError struct{ failure }
-
-// GraphUnavailableError is a Graph API failure that may pass: an outage, a
-// timeout, throttling. Retrying later (the next rotation attempt or schedule)
-// is the fix.
-type GraphUnavailableError struct{ failure }
-
-// TokenCheckError is a token that debug_token says is not what the secret
-// asks for: invalid, not a system user token, another app or system user, or
-// missing scopes.
-type TokenCheckError struct{ failure }
-
-func eventErr(err error) error { return &EventError{failure{Step: "event", Err: err}} }
+func eventErr(err error) error { return &EventError{rotation.Failure{Step: "event", Err: err}} }
 func configErr(err error) error {
-	return &ConfigError{failure{Step: "config", Err: err}}
-}
-func formatErr(step, arn string, err error) error {
-	return &SecretFormatError{failure{step, arn, err}}
-}
-func referenceErr(step, arn string, err error) error {
-	return &ReferenceError{failure{step, arn, err}}
-}
-func stateErr(step, arn string, format string, args ...any) error {
-	return &RotationStateError{failure{step, arn, fmt.Errorf(format, args...)}}
-}
-func smErr(step, arn, op string, err error) error {
-	return &SecretsManagerError{failure{step, arn, fmt.Errorf("secrets manager %s: %w", op, err)}}
-}
-func mintingTokenErr(step, arn string, format string, args ...any) error {
-	return &MintingTokenError{failure{step, arn, fmt.Errorf(format, args...)}}
-}
-func tokenCheckErr(step, arn string, err error) error {
-	return &TokenCheckError{failure{step, arn, err}}
+	return &ConfigError{rotation.Failure{Step: "config", Err: err}}
 }
 
-// graphErr classifies a pkg/mint error from doing what.
-func graphErr(step, arn, what string, err error) error {
-	wrapped := fmt.Errorf("%s: %w", what, err)
-	var gerr *mint.GraphError
-	switch {
-	case errors.Is(err, mint.ErrInvalidRequest):
-		// mint refused before sending: the secret asked for something
-		// invalid, such as an unlisted scope.
-		return formatErr(step, arn, wrapped)
-	case errors.As(err, &gerr) && !gerr.Temporary():
-		if hint := gerr.Hint(); hint != "" {
-			wrapped = fmt.Errorf("%w. Hint: %s", wrapped, hint)
+// runFailedErr names up to five failed secrets and their error types.
+func runFailedErr(trigger string, results []rotation.SecretResult, sum rotation.Summary) error {
+	var names []string
+	for _, r := range results {
+		if r.Status != rotation.StatusFailed {
+			continue
 		}
-		return &GraphRefusedError{failure{step, arn, wrapped}}
-	default:
-		// Temporary Graph errors, transport failures, deadlines.
-		return &GraphUnavailableError{failure{step, arn, wrapped}}
+		if len(names) == 5 {
+			names = append(names, "...")
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", r.SecretID, r.ErrorType))
 	}
+	return &RunFailedError{rotation.Failure{Step: trigger, Err: fmt.Errorf("%d of %d secrets failed: %s",
+		sum.Failed, len(results), strings.Join(names, ", "))}}
 }
 
-// errorType is the name the Lambda runtime gives err: its dynamic type's name.
-func errorType(err error) string {
-	t := fmt.Sprintf("%T", err)
-	if i := strings.LastIndexByte(t, '.'); i >= 0 {
-		t = t[i+1:]
-	}
-	return t
-}
-
-// isNotFound reports whether err is Secrets Manager's ResourceNotFoundException,
-// the only error that means "absent".
-func isNotFound(err error) bool {
-	return isException[*types.ResourceNotFoundException](err, "ResourceNotFoundException")
-}
-
-// isExists reports whether err is Secrets Manager's ResourceExistsException:
-// a PutSecretValue with a version ID that already holds another value.
-func isExists(err error) bool {
-	return isException[*types.ResourceExistsException](err, "ResourceExistsException")
-}
-
-// isException reports whether err is the Secrets Manager exception E: as
-// its typed error, or as any API error with its code.
-func isException[E error](err error, code string) bool {
-	var typed E
-	if errors.As(err, &typed) {
-		return true
-	}
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == code
-}
+// errorType is the name the Lambda runtime gives err.
+func errorType(err error) string { return rotation.ErrorType(err) }

@@ -5,181 +5,73 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
-// Defaults of the environment.
-const (
-	defaultRefreshBefore = 360 * time.Hour
-	defaultConcurrency   = 8
-	maxConcurrency       = 64
-	// defaultMargin is the time a scheduled run keeps in hand before the
-	// invocation's deadline: it starts no new secret past that point.
-	defaultMargin = 15 * time.Second
-	// defaultReserve is the end of every invocation that no Graph or
-	// Secrets Manager call may use: calls still running then are cancelled,
-	// so the function answers (and revokes a token it could not store)
-	// before Lambda stops it.
-	defaultReserve = 5 * time.Second
-	// maxInvocation is the longest a Lambda invocation can run.
-	maxInvocation = 15 * time.Minute
-)
-
-// The modes of a scheduled or direct run.
-const (
-	// modeInline rotates each due secret in this invocation, through the
-	// four steps in-process.
-	modeInline = "inline"
-	// modeFanOut calls RotateSecret on each due secret, so that Secrets
-	// Manager runs each rotation in invocations of its own.
-	modeFanOut = "fanout"
-)
-
-// config is the Lambda's environment, read once at cold start.
-type config struct {
-	graphURL      string        // METAMINT_GRAPH_API_URL
-	graphVersion  string        // METAMINT_GRAPH_API_VERSION
-	secretIDs     []string      // METAMINT_SECRET_IDS
-	refreshBefore time.Duration // METAMINT_REFRESH_BEFORE
-	concurrency   int           // METAMINT_CONCURRENCY
-	mode          string        // METAMINT_MODE: modeInline or modeFanOut
-	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
+// secretsAPI is the Secrets Manager client the Lambda uses: the rotation
+// engine's calls and ListSecrets for METAMINT_SECRET_TAG.
+// *secretsmanager.Client satisfies it.
+type secretsAPI interface {
+	rotation.SecretsManager
+	secretsmanager.ListSecretsAPIClient
 }
 
-// loadConfig reads the METAMINT_* variables through getenv. Errors name the
-// variable.
-func loadConfig(getenv func(string) string) (config, error) {
-	c := config{
-		graphURL:      mint.DefaultBaseURL,
-		graphVersion:  mint.DefaultVersion,
-		refreshBefore: defaultRefreshBefore,
-		concurrency:   defaultConcurrency,
-		mode:          modeInline,
-	}
-	if v := strings.TrimSpace(getenv("METAMINT_GRAPH_API_URL")); v != "" {
-		u, err := mint.CheckBaseURL(v)
-		if err != nil {
-			return c, configErr(fmt.Errorf("METAMINT_GRAPH_API_URL: %w", err))
-		}
-		c.graphURL = u
-	}
-	if v := strings.TrimSpace(getenv("METAMINT_GRAPH_API_VERSION")); v != "" {
-		c.graphVersion = v
-	}
-	c.secretIDs = splitIDs(getenv("METAMINT_SECRET_IDS"))
-	if v := strings.TrimSpace(getenv("METAMINT_REFRESH_BEFORE")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return c, configErr(fmt.Errorf("METAMINT_REFRESH_BEFORE %q is not a non-negative Go duration such as 360h", v))
-		}
-		c.refreshBefore = d
-	}
-	if v := strings.TrimSpace(getenv("METAMINT_CONCURRENCY")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxConcurrency {
-			return c, configErr(fmt.Errorf("METAMINT_CONCURRENCY %q is not a number from 1 to %d", v, maxConcurrency))
-		}
-		c.concurrency = n
-	}
-	if v := strings.TrimSpace(getenv("METAMINT_MODE")); v != "" {
-		if v != modeInline && v != modeFanOut {
-			return c, configErr(fmt.Errorf("METAMINT_MODE %q is neither %s nor %s", truncate(v), modeInline, modeFanOut))
-		}
-		c.mode = v
-	}
-	if v := strings.TrimSpace(getenv("METAMINT_SECRET_TAG")); v != "" {
-		t, err := parseSecretTag(v)
-		if err != nil {
-			return c, configErr(fmt.Errorf("METAMINT_SECRET_TAG %w", err))
-		}
-		c.secretTag = t
-	}
-	return c, nil
-}
-
-// retryPolicy is the Lambda's Graph retry policy: mint.DefaultRetryPolicy
-// (four attempts, about 0.5 s, 1 s and 2 s apart), except that a wait Meta
-// asks for is never too long. When Graph throttles, its usage headers say when
-// access returns (estimated_time_to_regain_access, in whole minutes), and
-// the default policy gives up on any wait over 30 s: a one-minute estimate
-// would fail every rotation in flight. Here MaxDelay is the longest
-// invocation, so the only bound is the invocation's own deadline: mint
-// starts no wait (a retry's or the pacer's) that would pass it, and the run
-// reports the secrets it could not finish as deferred.
-func retryPolicy() mint.RetryPolicy {
-	p := mint.DefaultRetryPolicy()
-	p.MaxDelay = maxInvocation
-	return p
-}
-
-// graphOptions configure the one Graph client every rotation of an
-// invocation shares, so that Meta's usage headers pace all of them.
-func graphOptions(cfg config) []mint.Option {
-	return []mint.Option{
-		mint.WithBaseURL(cfg.graphURL),
-		mint.WithVersion(cfg.graphVersion),
-		mint.WithRetry(retryPolicy()),
-		// When the usage headers near their limits, every goroutine slows
-		// down; when Graph throttles, every call waits until access returns.
-		mint.WithPacing(mint.Pacing{}),
-	}
-}
-
-// splitIDs splits a comma- or whitespace-separated list of secret IDs and
-// drops duplicates, keeping the first-seen order.
-func splitIDs(s string) []string {
-	var ids []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
-		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
-	}) {
-		if !slices.Contains(ids, f) {
-			ids = append(ids, f)
-		}
-	}
-	return ids
-}
+var _ secretsAPI = (*secretsmanager.Client)(nil)
 
 // handler is the Lambda function: one entry point for the three event
 // shapes. It is safe for concurrent use.
 type handler struct {
-	rot       *rotator
-	fleet     *fleet
-	sm        fleetAPI
+	rot       *rotation.Rotator
+	fleet     *rotation.Fleet
+	list      secretsmanager.ListSecretsAPIClient
 	secretIDs []string
 	secretTag *secretTag
-	mode      string
+	mode      rotation.Mode
 	// listPage is the page size of ListSecrets.
 	listPage int32
 	log      *slog.Logger
+	metrics  *metrics
+	// reserve is the end of a rotation event's invocation that its calls
+	// may not use (see rotation.DefaultReserve).
+	reserve time.Duration
+	// invoked is set once the first invocation started: cold_start is
+	// true for that one only.
+	invoked atomic.Bool
 }
 
-func newHandler(sm fleetAPI, graph *mint.Client, log *slog.Logger, cfg config, now func() time.Time) *handler {
-	rot := &rotator{sm: sm, graph: graph, log: log, now: now, headroom: defaultHeadroom}
+// newHandler wires the engine. Logs go through log; metrics (EMF lines) to
+// out.
+func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, out io.Writer, cfg config, rt runtimeEnv, now func() time.Time) *handler {
+	rot := &rotation.Rotator{SM: sm, Graph: graph, Log: log, Now: now}
 	return &handler{
 		rot: rot,
-		fleet: &fleet{
-			sm:            sm,
-			rot:           rot,
-			concurrency:   cfg.concurrency,
-			refreshBefore: cfg.refreshBefore,
-			margin:        defaultMargin,
-			reserve:       defaultReserve,
+		fleet: &rotation.Fleet{
+			Rotator:       rot,
+			Concurrency:   cfg.concurrency,
+			RefreshBefore: cfg.refreshBefore,
 		},
-		sm:        sm,
+		list:      sm,
 		secretIDs: cfg.secretIDs,
 		secretTag: cfg.secretTag,
-		mode:      cfg.mode,
+		mode:      rotation.Mode(cfg.mode),
 		listPage:  maxListPage,
 		log:       log,
+		metrics:   &metrics{w: out, function: rt.functionName, now: now},
+		reserve:   rotation.DefaultReserve,
 	}
 }
 
@@ -190,15 +82,15 @@ type Response struct {
 	// Trigger is "rotation", "schedule" or "direct".
 	Trigger string `json:"trigger"`
 	// Mode is how a scheduled or direct run rotated: "inline" or "fanout".
-	Mode string `json:"mode,omitempty"`
+	Mode rotation.Mode `json:"mode,omitempty"`
 
 	Step      string `json:"step,omitempty"`
 	SecretARN string `json:"secret_arn,omitempty"`
 	VersionID string `json:"version_id,omitempty"`
 	Outcome   string `json:"outcome,omitempty"`
 
-	Results []SecretResult `json:"results,omitempty"`
-	Summary *Summary       `json:"summary,omitempty"`
+	Results []rotation.SecretResult `json:"results,omitempty"`
+	Summary *rotation.Summary       `json:"summary,omitempty"`
 }
 
 // The event shapes.
@@ -222,9 +114,9 @@ type event struct {
 // METAMINT_SECRET_TAG. Mode, "inline" or "fanout", overrides METAMINT_MODE
 // for this run; empty means METAMINT_MODE.
 type directEvent struct {
-	Rotate []string `json:"rotate"`
-	Force  bool     `json:"force"`
-	Mode   string   `json:"mode"`
+	Rotate []string      `json:"rotate"`
+	Force  bool          `json:"force"`
+	Mode   rotation.Mode `json:"mode"`
 }
 
 const directShape = `{"rotate": ["secret-id", ...], "force": false, "mode": "inline"}`
@@ -232,6 +124,12 @@ const directShape = `{"rotate": ["secret-id", ...], "force": false, "mode": "inl
 // parseEvent discriminates the payload on its keys, matched exactly (not
 // case-insensitively as encoding/json would), then decodes the shape.
 func parseEvent(payload []byte) (event, error) {
+	switch {
+	case !utf8.Valid(payload):
+		return event{}, eventErr(errors.New("the payload is not UTF-8"))
+	case !json.Valid(payload):
+		return event{}, eventErr(errors.New("the payload is not JSON, or is truncated"))
+	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &keys); err != nil || keys == nil {
 		return event{}, eventErr(errors.New("the payload is not a JSON object"))
@@ -246,19 +144,19 @@ func parseEvent(payload []byte) (event, error) {
 	case has("Step") && has("SecretId") && has("ClientRequestToken"):
 		var ev events.SecretsManagerSecretRotationEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return event{}, eventErr(fmt.Errorf("rotation event: %w", jsonErrorWithoutData(err)))
+			return event{}, eventErr(fmt.Errorf("rotation event: %w", secret.JSONErrorWithoutData(err)))
 		}
 		if ev.SecretID == "" || ev.ClientRequestToken == "" || ev.Step == "" {
 			return event{}, eventErr(errors.New("rotation event: Step, SecretId and ClientRequestToken must be non-empty strings"))
 		}
-		if !slices.Contains(steps, ev.Step) {
+		if !slices.Contains(rotation.Steps, ev.Step) {
 			return event{}, eventErr(fmt.Errorf("rotation event: unknown Step %q; want createSecret, setSecret, testSecret or finishSecret", truncate(ev.Step)))
 		}
 		return event{trigger: triggerRotation, rotation: ev}, nil
 	case str("source") == "aws.events" && str("detail-type") == "Scheduled Event":
 		var ev events.EventBridgeEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return event{}, eventErr(fmt.Errorf("scheduled event: %w", jsonErrorWithoutData(err)))
+			return event{}, eventErr(fmt.Errorf("scheduled event: %w", secret.JSONErrorWithoutData(err)))
 		}
 		return event{trigger: triggerSchedule, schedule: ev}, nil
 	case has("rotate"):
@@ -274,10 +172,10 @@ func parseEvent(payload []byte) (event, error) {
 		}
 		var ev directEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return event{}, eventErr(fmt.Errorf("direct invocation: want %s: %w", directShape, jsonErrorWithoutData(err)))
+			return event{}, eventErr(fmt.Errorf("direct invocation: want %s: %w", directShape, secret.JSONErrorWithoutData(err)))
 		}
-		if ev.Mode != "" && ev.Mode != modeInline && ev.Mode != modeFanOut {
-			return event{}, eventErr(fmt.Errorf("direct invocation: mode %q is neither %s nor %s", truncate(ev.Mode), modeInline, modeFanOut))
+		if ev.Mode != "" && ev.Mode != rotation.Inline && ev.Mode != rotation.FanOut {
+			return event{}, eventErr(fmt.Errorf("direct invocation: mode %q is neither %s nor %s", truncate(string(ev.Mode)), rotation.Inline, rotation.FanOut))
 		}
 		for _, id := range ev.Rotate {
 			if strings.TrimSpace(id) == "" {
@@ -299,22 +197,29 @@ func parseEvent(payload []byte) (event, error) {
 		"or %s", names, directShape))
 }
 
-func truncate(s string) string {
-	const n = 40
-	if len(s) > n {
-		return s[:n] + "..."
+// Invoke is the runtime's entry point (lambda.Handler): it takes the raw
+// payload, so that a payload that is not UTF-8, not JSON or truncated is an
+// EventError with an ERROR log line like every other bad payload, rather than
+// the runtime's own decoding error.
+func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	resp, err := h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
 	}
-	return s
+	return json.Marshal(resp)
 }
 
 // Handle runs one invocation. A rotation step that fails returns its error,
 // which makes Secrets Manager fail (and later retry) the rotation. A
-// scheduled or direct run returns per-secret results, failures included,
-// and no error: one failed secret does not hide what happened to the others.
+// scheduled or direct run returns per-secret results and, when any secret
+// failed, a RunFailedError too: the runtime then reports the invocation as
+// failed (the results are in the "run done" log line and the metrics).
 func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (Response, error) {
+	ctx = context.WithValue(ctx, coldStartKey{}, !h.invoked.Swap(true))
 	ev, err := parseEvent(payload)
 	if err != nil {
 		h.log.ErrorContext(ctx, "invocation refused", "error_type", errorType(err), "error", err.Error())
+		h.metrics.emit([]metric{count("Failed", 1)}, map[string]string{"trigger": "event"})
 		return Response{}, err
 	}
 	switch ev.trigger {
@@ -330,45 +235,62 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 
 func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSecretRotationEvent) (Response, error) {
 	h.log.InfoContext(ctx, "rotation step", "trigger", triggerRotation, "step", ev.Step, "secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
-	rot := &rotation{
-		secretID:      ev.SecretID,
-		token:         ev.ClientRequestToken,
-		rotationToken: ev.RotationToken,
-		refs:          newRefCache(),
-	}
-	ctx, cancel := withReserve(ctx, h.fleet.reserve)
+	ctx, cancel := rotation.WithReserve(ctx, h.reserve)
 	defer cancel()
-	outcome, err := h.rot.runStep(ctx, rot, ev.Step)
+	res, err := h.rot.Step(ctx, rotation.Event{SecretID: ev.SecretID, Token: ev.ClientRequestToken, RotationToken: ev.RotationToken, Step: ev.Step})
+	props := map[string]string{"trigger": triggerRotation, "step": ev.Step}
 	if err != nil {
-		h.log.ErrorContext(ctx, "rotation step failed", "step", ev.Step, "secret_arn", rot.name(), "version_id", ev.ClientRequestToken,
-			"error_type", errorType(err), "error", err.Error())
+		h.log.ErrorContext(ctx, "rotation step failed", "step", ev.Step, "secret_arn", res.SecretARN, "version_id", ev.ClientRequestToken,
+			"state", res.State.String(), "error_type", errorType(err), "error", err.Error())
+		h.metrics.emit([]metric{count("Rotated", 0), count("Failed", 1)}, props)
 		return Response{}, err
 	}
-	return Response{Trigger: triggerRotation, Step: ev.Step, SecretARN: rot.name(), VersionID: ev.ClientRequestToken, Outcome: outcome}, nil
+	rotated := 0
+	if res.Outcome == rotation.OutcomeFinished {
+		rotated = 1
+	}
+	h.metrics.emit([]metric{count("Rotated", rotated), count("Failed", 0)}, props)
+	return Response{Trigger: triggerRotation, Step: ev.Step, SecretARN: res.SecretARN, VersionID: ev.ClientRequestToken, Outcome: res.Outcome}, nil
 }
 
-func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, force bool, mode string) (Response, error) {
+func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, force bool, mode rotation.Mode) (Response, error) {
 	if mode == "" {
 		mode = h.mode
 	}
 	ids, err := h.targets(ctx, ids)
 	if err != nil {
 		h.log.ErrorContext(ctx, "listing the secrets to check failed", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
+		h.metrics.emit([]metric{count("Failed", 1)}, map[string]string{"trigger": trigger})
 		return Response{}, err
 	}
 	if len(ids) == 0 {
 		if h.secretTag == nil {
 			err := configErr(errors.New("no secrets to rotate: set METAMINT_SECRET_IDS or METAMINT_SECRET_TAG, or list secret IDs in the event's rotate field"))
 			h.log.ErrorContext(ctx, "nothing to do", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
+			h.metrics.emit([]metric{count("Failed", 1)}, map[string]string{"trigger": trigger})
 			return Response{}, err
 		}
 		h.log.WarnContext(ctx, "no secret carries the tag, and METAMINT_SECRET_IDS is empty", "trigger", trigger, "tag", h.secretTag.String())
 	}
-	h.log.InfoContext(ctx, "run started", "trigger", trigger, "mode", mode, "secrets", len(ids), "force", force)
-	results, sum := h.fleet.run(ctx, ids, force, mode)
-	h.log.InfoContext(ctx, "run done", "trigger", trigger, "mode", mode, "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
-		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed)
-	return Response{Trigger: trigger, Mode: mode, Results: results, Summary: &sum}, nil
+	h.log.InfoContext(ctx, "run started", "trigger", trigger, "mode", string(mode), "secrets", len(ids), "force", force)
+	results, sum := h.fleet.Run(ctx, ids, rotation.RunOptions{Force: force, Mode: mode})
+	attrs := []any{"trigger", trigger, "mode", string(mode), "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
+		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed}
+	values := []metric{count("Rotated", sum.Rotated), count("RotationStarted", sum.RotationStarted), count("NotDue", sum.NotDue),
+		count("Skipped", sum.Skipped), count("Deferred", sum.Deferred), count("Failed", sum.Failed)}
+	if sum.MinDaysToExpiry != nil {
+		attrs = append(attrs, "min_days_to_expiry", *sum.MinDaysToExpiry)
+		values = append(values, metric{"MinDaysToExpiry", "None", *sum.MinDaysToExpiry})
+	}
+	h.metrics.emit(values, map[string]string{"trigger": trigger, "mode": string(mode)})
+	resp := Response{Trigger: trigger, Mode: mode, Results: results, Summary: &sum}
+	if sum.Failed > 0 {
+		err := runFailedErr(trigger, results, sum)
+		h.log.ErrorContext(ctx, "run done", append(attrs, "results", results, "error_type", errorType(err), "error", err.Error())...)
+		return resp, err
+	}
+	h.log.InfoContext(ctx, "run done", attrs...)
+	return resp, nil
 }
 
 // targets returns the secrets a run checks. A non-empty rotate list in the
@@ -385,9 +307,10 @@ func (h *handler) targets(ctx context.Context, ids []string) ([]string, error) {
 	if h.secretTag == nil {
 		return ids, nil
 	}
-	tagged, err := listTagged(ctx, h.sm, *h.secretTag, h.listPage)
+	tagged, err := listTagged(ctx, h.list, *h.secretTag, h.listPage)
 	if err != nil {
-		return nil, smErr("schedule", "", fmt.Sprintf("ListSecrets (METAMINT_SECRET_TAG %s)", h.secretTag), err)
+		return nil, &rotation.SecretsManagerError{Failure: rotation.Failure{Step: "schedule",
+			Err: fmt.Errorf("secrets manager ListSecrets (METAMINT_SECRET_TAG %s): %w", h.secretTag, err)}}
 	}
 	for _, e := range tagged {
 		arn := aws.ToString(e.ARN)
@@ -396,14 +319,4 @@ func (h *handler) targets(ctx context.Context, ids []string) ([]string, error) {
 		}
 	}
 	return ids, nil
-}
-
-// withReserve returns ctx ending reserve before its deadline (when it has
-// one), so that work cut off there still leaves the invocation time to
-// clean up and answer.
-func withReserve(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
-	if deadline, ok := ctx.Deadline(); ok {
-		return context.WithDeadline(ctx, deadline.Add(-reserve))
-	}
-	return context.WithCancel(ctx)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -36,17 +39,14 @@ func TestInvokeJSON(t *testing.T) {
 		{
 			name:    "direct run",
 			payload: `{"rotate":["` + id + `"],"force":false}`,
-			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due",` +
+			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due","state":"no_pending",` +
 				`"reason":"the current token expires at TIME, more than 360h0m0s away","expires_at":"TIME"}],` +
-				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0}}`,
+				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0,"min_days_to_expiry":50}}`,
 		},
 		{
-			name:    "direct run in fan-out mode",
-			payload: `{"rotate":["` + id + `"],"mode":"fanout"}`,
-			want: `{"trigger":"direct","mode":"fanout","results":[{"secret_id":"ID","secret_arn":"ID","status":"failed",` +
-				`"step":"schedule","error_type":"RotationStateError","error":"schedule ID: fan-out mode needs the secret's rotation ` +
-				`configured with this function (aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function"}],` +
-				`"summary":{"rotated":0,"rotation_started":0,"not_due":0,"skipped":0,"deferred":0,"failed":1}}`,
+			name:     "direct run in fan-out mode of a secret without rotation",
+			payload:  `{"rotate":["` + id + `"],"mode":"fanout"}`,
+			wantType: "RunFailedError", wantMsg: "1 of 1 secrets failed: " + id + " (RotationStateError)",
 		},
 		{name: "direct run with an unknown mode", payload: `{"rotate":[],"mode":"parallel"}`, wantType: "EventError", wantMsg: `mode "parallel"`},
 		{
@@ -70,7 +70,7 @@ func TestInvokeJSON(t *testing.T) {
 			wantType: "RotationStateError", wantMsg: "is not a version of the secret",
 		},
 	}
-	current := w.versionWith(id, stageCurrent)
+	current := w.versionWith(id, rotation.StageCurrent)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -171,6 +171,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "tag key too long", env: map[string]string{"METAMINT_SECRET_TAG": strings.Repeat("k", 129)}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "http to a remote host", env: map[string]string{"METAMINT_GRAPH_API_URL": "http://graph.example.com"}, wantErr: "METAMINT_GRAPH_API_URL"},
 		{name: "days are not a Go duration", env: map[string]string{"METAMINT_REFRESH_BEFORE": "15d"}, wantErr: "METAMINT_REFRESH_BEFORE"},
+		{name: "Graph version without minor", env: map[string]string{"METAMINT_GRAPH_API_VERSION": "v27"}, wantErr: "METAMINT_GRAPH_API_VERSION"},
+		{name: "Graph version without v", env: map[string]string{"METAMINT_GRAPH_API_VERSION": "27.0"}, wantErr: "METAMINT_GRAPH_API_VERSION"},
 		{name: "concurrency zero", env: map[string]string{"METAMINT_CONCURRENCY": "0"}, wantErr: "METAMINT_CONCURRENCY"},
 		{name: "concurrency too high", env: map[string]string{"METAMINT_CONCURRENCY": "1000"}, wantErr: "METAMINT_CONCURRENCY"},
 	}
@@ -215,3 +217,118 @@ func TestMainBinaryImports(t *testing.T) {
 
 // discardLogger is a logger for tests that do not read the logs.
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestBadPayloads: a payload that is not UTF-8, not JSON or truncated is an
+// EventError with an ERROR log line, like every other bad payload, and so
+// are a wrong shape and an unknown step.
+func TestBadPayloads(t *testing.T) {
+	t.Parallel()
+	for _, payload := range []string{
+		`{"rotate":["a"`,
+		`rotate everything`,
+		"{\"rotate\":[\"\xff\xfe\"]}",
+		``,
+		`{"Step":"createSecret","SecretId":"x"`,
+		`{"Step":"deleteSecret","SecretId":"x","ClientRequestToken":"y"}`,
+	} {
+		t.Run(fmt.Sprintf("%q", payload), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			out, err := w.h.Invoke(t.Context(), []byte(payload))
+			var ev *EventError
+			if !errors.As(err, &ev) || out != nil {
+				t.Fatalf("Invoke(%q) = %s, %v; want an EventError", payload, out, err)
+			}
+			if !strings.Contains(w.logs.String(), `"level":"ERROR"`) || !strings.Contains(w.logs.String(), `"error_type":"EventError"`) {
+				t.Errorf("logs = %s; want an ERROR line with error_type EventError", w.logs.String())
+			}
+			if !strings.Contains(w.metrics.String(), `"Failed":1`) {
+				t.Errorf("metrics = %s; want Failed 1", w.metrics.String())
+			}
+		})
+	}
+}
+
+// emfLine is the part of an EMF line the tests read.
+type emfLine struct {
+	AWS struct {
+		Timestamp         int64
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []struct{ Name, Unit string }
+		}
+	} `json:"_aws"`
+	FunctionName string
+	Trigger      string `json:"trigger"`
+}
+
+// TestMetricsAndLogFields pins the EMF lines (namespace metamint, dimension
+// FunctionName, the documented metrics) and the log fields service and
+// cold_start.
+func TestMetricsAndLogFields(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	soon := w.putSecret("soon", w.baseFields(w.issue(5*day)))
+	later := w.putSecret("later", w.baseFields(w.issue(40*day)))
+	resp, err := w.h.Handle(t.Context(), directEventJSON(false, soon, later))
+	checkRunErr(t, resp, err)
+	token := w.placeholder(later)
+	for _, step := range rotation.Steps {
+		if _, err := w.step(step, later, token); err != nil {
+			t.Fatalf("Handle(%s) = %v", step, err)
+		}
+	}
+
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(w.metrics.String()), "\n") {
+		var m map[string]any
+		var e emfLine
+		if json.Unmarshal([]byte(l), &m) != nil || json.Unmarshal([]byte(l), &e) != nil {
+			t.Fatalf("metrics line %q is not JSON", l)
+		}
+		cw := e.AWS.CloudWatchMetrics
+		if len(cw) != 1 || cw[0].Namespace != "metamint" || !cmp.Equal(cw[0].Dimensions, [][]string{{"FunctionName"}}) ||
+			e.FunctionName != "metamint-test" || e.AWS.Timestamp == 0 {
+			t.Errorf("EMF line %s; want namespace metamint, dimension FunctionName=metamint-test, a timestamp", l)
+		}
+		for _, d := range cw[0].Metrics {
+			if _, ok := m[d.Name].(float64); !ok {
+				t.Errorf("EMF line %s declares %s without a value", l, d.Name)
+			}
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 5 { // the run, then one per step
+		t.Fatalf("%d EMF lines; want 5 (one run, four steps)", len(lines))
+	}
+	run := lines[0]
+	for name, want := range map[string]float64{"Rotated": 1, "NotDue": 1, "Failed": 0, "Deferred": 0, "Skipped": 0, "RotationStarted": 0} {
+		if run[name] != want {
+			t.Errorf("run line %s = %v; want %v", name, run[name], want)
+		}
+	}
+	if days, _ := run["MinDaysToExpiry"].(float64); days < 39 || days > 41 {
+		t.Errorf("run line MinDaysToExpiry = %v; want about 40 (the not-due token; the rotated one now has 60)", run["MinDaysToExpiry"])
+	}
+	if finish := lines[4]; finish["Rotated"] != 1.0 || finish["Failed"] != 0.0 || finish["step"] != rotation.StepFinish {
+		t.Errorf("finishSecret line = %v; want Rotated 1, Failed 0", finish)
+	}
+
+	var cold []bool
+	for _, l := range strings.Split(strings.TrimSpace(w.logs.String()), "\n") {
+		var rec struct {
+			Service   string `json:"service"`
+			ColdStart *bool  `json:"cold_start"`
+		}
+		if json.Unmarshal([]byte(l), &rec) != nil || rec.Service != "metamint" || rec.ColdStart == nil {
+			t.Fatalf("log line %s; want service metamint and cold_start", l)
+		}
+		if len(cold) == 0 || *rec.ColdStart != cold[len(cold)-1] {
+			cold = append(cold, *rec.ColdStart)
+		}
+	}
+	if !cmp.Equal(cold, []bool{true, false}) {
+		t.Errorf("cold_start over the invocations = %v; want true for the first, then false", cold)
+	}
+}

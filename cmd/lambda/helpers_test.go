@@ -1,30 +1,21 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
@@ -42,8 +35,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	stopMoto()
-	removeBuilt()
+	awstest.Shutdown() // the shared moto and the built bootstrap
 	os.Exit(code)
 }
 
@@ -53,168 +45,17 @@ var testScopes = []string{"ads_read", "business_management"}
 // rotationLambdaARN is the function moto's RotateSecret "invokes" (with
 // use_docker off it runs nothing): it makes moto create the AWSPENDING
 // placeholder version the way Secrets Manager does.
-const rotationLambdaARN = "arn:aws:lambda:us-east-1:123456789012:function:metamint-rotation"
+const rotationLambdaARN = awstest.RotationLambdaARN
 
-var moto struct {
-	once sync.Once
-	url  string
-	err  error
-	cmd  *exec.Cmd
-	out  *syncBuffer
-}
-
-// motoURL returns the URL of the shared moto server, starting it on first
-// use. A missing moto_server fails the test: it is a required tool.
+// motoURL returns the URL of the shared moto server (internal/awstest),
+// starting it on first use. A missing moto_server fails the test.
 func motoURL(t *testing.T) string {
 	t.Helper()
-	moto.once.Do(func() { moto.url, moto.err = startMoto() })
-	if moto.err != nil {
-		t.Fatalf("moto: %v", moto.err)
-	}
-	return moto.url
+	return awstest.SharedMoto(t).URL
 }
 
-func startMoto() (string, error) {
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		return "", fmt.Errorf("moto_server is not on PATH (%v): these tests need moto's Secrets Manager; install moto[server] 5.2 (`make tools` checks for it)", err)
-	}
-	var lastErr error
-	for range 3 { // a free port can be taken between picking and binding
-		port := freePort()
-		out := &syncBuffer{}
-		cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the pyenv shim forks: stop the whole group
-		if err := cmd.Start(); err != nil {
-			return "", fmt.Errorf("starting moto_server: %w", err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		u := "http://127.0.0.1:" + port
-		if lastErr = waitMoto(u, exited); lastErr == nil {
-			moto.cmd, moto.out = cmd, out
-			if err := setupMotoLambda(u); err != nil {
-				return "", err
-			}
-			return u, nil
-		}
-		killGroup(cmd)
-		lastErr = fmt.Errorf("%w; moto_server said: %s", lastErr, out.String())
-	}
-	return "", lastErr
-}
-
-// waitMoto waits until moto answers, and turns off Docker for Lambda
-// invocations (RotateSecret then "invokes" the function without running it).
-func waitMoto(u string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return errors.New("moto_server exited")
-		default:
-		}
-		resp, err := http.Post(u+"/moto-api/config", "application/json", strings.NewReader(`{"lambda":{"use_docker":false}}`))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 300 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("moto_server did not answer within 60s")
-}
-
-// setupMotoLambda creates the IAM role and the Lambda function that
-// RotateSecret needs, over moto's raw IAM and Lambda APIs (only the Secrets
-// Manager SDK is a dependency). With use_docker off moto keeps functions in a
-// separate backend, so this must come after the config call.
-func setupMotoLambda(u string) error {
-	auth := func(service string) string {
-		return "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/" + service + "/aws4_request, SignedHeaders=host, Signature=00"
-	}
-	form := url.Values{
-		"Action":                   {"CreateRole"},
-		"Version":                  {"2010-05-08"},
-		"RoleName":                 {"metamint-rotation"},
-		"AssumeRolePolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`},
-	}
-	req, _ := http.NewRequest(http.MethodPost, u+"/", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", auth("iam"))
-	if err := doOK(req); err != nil {
-		return fmt.Errorf("moto IAM CreateRole: %w", err)
-	}
-	var zipped bytes.Buffer
-	zw := zip.NewWriter(&zipped)
-	f, _ := zw.Create("bootstrap")
-	_, _ = f.Write([]byte("#!/bin/sh\n"))
-	_ = zw.Close()
-	body, _ := json.Marshal(map[string]any{
-		"FunctionName": "metamint-rotation",
-		"Runtime":      "provided.al2023",
-		"Role":         "arn:aws:iam::123456789012:role/metamint-rotation",
-		"Handler":      "bootstrap",
-		"Code":         map[string]string{"ZipFile": base64.StdEncoding.EncodeToString(zipped.Bytes())},
-	})
-	req, _ = http.NewRequest(http.MethodPost, u+"/2015-03-31/functions", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", auth("lambda"))
-	if err := doOK(req); err != nil {
-		return fmt.Errorf("moto Lambda CreateFunction: %w", err)
-	}
-	return nil
-}
-
-func doOK(req *http.Request) error {
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
-	}
-	return nil
-}
-
-func stopMoto() {
-	if moto.cmd != nil {
-		killGroup(moto.cmd)
-	}
-}
-
-// killGroup kills a process started with Setpgid and all its children.
-func killGroup(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
-
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
-}
-
-// newSM returns a Secrets Manager client for endpoint (moto, or a proxy in
-// front of it).
-func newSM(endpoint string) *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "test"}, nil
-		}),
-	})
-}
+// newSM returns a Secrets Manager client for endpoint with test credentials.
+func newSM(endpoint string) *secretsmanager.Client { return awstest.SecretsManager(endpoint) }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
 type syncBuffer struct {
@@ -236,16 +77,17 @@ func (s *syncBuffer) String() string {
 
 // world is one test's Graph emulator, Secrets Manager client and handler.
 type world struct {
-	t      *testing.T
-	srv    *minttest.Server
-	fx     minttest.Fixture
-	sm     *secretsmanager.Client
-	h      *handler
-	logs   *syncBuffer
-	prefix string
-	appRef string // a secret holding {"app_secret": ...}
-	calls  *countingSM
-	graph  *inflight // Graph requests in flight
+	t       *testing.T
+	srv     *minttest.Server
+	fx      minttest.Fixture
+	sm      *secretsmanager.Client
+	h       *handler
+	logs    *syncBuffer
+	metrics *syncBuffer // EMF lines
+	prefix  string
+	appRef  string // a secret holding {"app_secret": ...}
+	calls   *countingSM
+	graph   *inflight // Graph requests in flight
 }
 
 type worldOption func(*worldConfig)
@@ -306,14 +148,15 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	if err != nil {
 		t.Fatalf("mint.NewClient() = %v", err)
 	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs, metrics := &syncBuffer{}, &syncBuffer{}
+	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService)
 	sm := newSM(wc.endpoint)
-	calls := &countingSM{fleetAPI: sm, counts: map[string]int{}}
+	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
 	w := &world{
 		t: t, srv: srv, fx: fx, sm: sm, logs: logs, calls: calls, graph: gi,
-		h:      newHandler(calls, graph, log, wc.cfg, srv.Now),
-		prefix: "metamint-test/" + sanitize(t.Name()) + "-" + randHex(4) + "/",
+		h:       newHandler(calls, graph, log, metrics, wc.cfg, runtimeEnv{service: "metamint", functionName: "metamint-test"}, srv.Now),
+		metrics: metrics,
+		prefix:  "metamint-test/" + sanitize(t.Name()) + "-" + randHex(4) + "/",
 	}
 	w.appRef = w.putRaw("app-secret", `{"app_secret":"`+fx.AppSecret+`","other":"kept"}`)
 	return w
@@ -390,7 +233,7 @@ func (w *world) configureRotation(id string) {
 	if err != nil {
 		w.t.Fatalf("RotateSecret(%s, RotateImmediately false) = %v", id, err)
 	}
-	if v := w.versionWith(id, stagePending); v != "" {
+	if v := w.versionWith(id, rotation.StagePending); v != "" {
 		w.endRotation(id, v)
 	}
 }
@@ -455,7 +298,12 @@ func (w *world) stages(id string) map[string][]string {
 }
 
 func (w *world) versionWith(id, label string) string {
-	return versionWith(w.stages(id), label)
+	for v, labels := range w.stages(id) {
+		if slices.Contains(labels, label) {
+			return v
+		}
+	}
+	return ""
 }
 
 // value returns a version's SecretString decoded; stage "" means by version ID only.
@@ -496,7 +344,7 @@ func (w *world) raw(id, versionID, stage string) string {
 	return aws.ToString(out.SecretString)
 }
 
-func (w *world) current(id string) map[string]any { return w.value(id, "", stageCurrent) }
+func (w *world) current(id string) map[string]any { return w.value(id, "", rotation.StageCurrent) }
 
 // placeholder starts a rotation the way Secrets Manager does: moto's
 // RotateSecret with the rotation function's ARN creates an empty AWSPENDING
@@ -523,7 +371,7 @@ func (w *world) endRotation(id, token string) {
 	w.t.Helper()
 	_, err := w.sm.UpdateSecretVersionStage(w.t.Context(), &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:            aws.String(id),
-		VersionStage:        aws.String(stagePending),
+		VersionStage:        aws.String(rotation.StagePending),
 		RemoveFromVersionId: aws.String(token),
 	})
 	if err != nil {
@@ -565,42 +413,82 @@ func assertNoSecrets(t *testing.T, what, text string, secrets []string) {
 	}
 }
 
-// chaos is a proxy in front of moto that fails chosen Secrets Manager
-// operations with a 500 while armed.
+// chaos is internal/awstest's fault proxy in front of moto, with the few
+// verbs these tests use. Its PutSecretValue behaves as on AWS: a second
+// value for an existing version is refused with ResourceExistsException.
 type chaos struct {
-	srv   *httptest.Server
+	*awstest.Proxy
+	srv   struct{ URL string }
 	mu    sync.Mutex
-	fail  map[string]bool // X-Amz-Target operation names, e.g. "PutSecretValue"
-	count atomic.Int64
+	fail  map[string]*awstest.Rule // set(op, true)
+	rules []*awstest.Rule
+	count hitCounter
 }
+
+// hitCounter counts the attempts a chaos's faults struck.
+type hitCounter struct{ p *chaos }
 
 func newChaos(t *testing.T, target string) *chaos {
 	t.Helper()
-	u, _ := url.Parse(target)
-	c := &chaos{fail: map[string]bool{}}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
-		c.mu.Lock()
-		fail := c.fail[op]
-		c.mu.Unlock()
-		if fail {
-			c.count.Add(1)
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"injected by the test"}`)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(c.srv.Close)
+	c := &chaos{Proxy: awstest.NewProxy(t, target), fail: map[string]*awstest.Rule{}}
+	c.srv.URL = c.URL
+	c.count.p = c
 	return c
 }
 
-func (c *chaos) set(op string, fail bool) {
+// Load is the number of attempts the injected faults struck.
+func (n hitCounter) Load() int64 {
+	n.p.mu.Lock()
+	defer n.p.mu.Unlock()
+	total := 0
+	for _, r := range n.p.rules {
+		total += r.Hits()
+	}
+	return int64(total)
+}
+
+func (c *chaos) inject(f awstest.Fault) *awstest.Rule {
+	r := c.Inject(f)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.fail[op] = fail
+	c.rules = append(c.rules, r)
+	return r
+}
+
+// set makes every call of op fail with a 500 before it reaches moto, or
+// stops doing so.
+func (c *chaos) set(op string, fail bool) {
+	c.mu.Lock()
+	r := c.fail[op]
+	delete(c.fail, op)
+	c.mu.Unlock()
+	if r != nil {
+		r.Remove()
+	}
+	if fail {
+		r := c.inject(awstest.Fault{Op: op, Stage: awstest.BeforeCommit, Times: awstest.Forever})
+		c.mu.Lock()
+		c.fail[op] = r
+		c.mu.Unlock()
+	}
+}
+
+// failSecret makes the next n attempts of op that name secretID fail before
+// they reach moto.
+func (c *chaos) failSecret(op, secretID string, n int) {
+	c.inject(awstest.Fault{Op: op, Stage: awstest.BeforeCommit, Times: n, SecretID: secretID})
+}
+
+// after makes the next n attempts of op commit in moto and lose their
+// answer (a 500 instead).
+func (c *chaos) after(op string, n int) {
+	c.inject(awstest.Fault{Op: op, Stage: awstest.AfterCommit, Times: n})
+}
+
+// hold makes the next n attempts of op commit in moto and hold their answer
+// until the client gives up.
+func (c *chaos) hold(op string, n int) {
+	c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
 }
 
 // stageDiff compares two stage maps for messages.
@@ -619,7 +507,7 @@ func stageString(m map[string][]string, names map[string]string) string {
 
 // countingSM counts the Secrets Manager calls the handler makes.
 type countingSM struct {
-	fleetAPI
+	secretsAPI
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -641,32 +529,32 @@ func (c *countingSM) take() map[string]int {
 
 func (c *countingSM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	c.add("DescribeSecret")
-	return c.fleetAPI.DescribeSecret(ctx, in, o...)
+	return c.secretsAPI.DescribeSecret(ctx, in, o...)
 }
 
 func (c *countingSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	c.add("GetSecretValue")
-	return c.fleetAPI.GetSecretValue(ctx, in, o...)
+	return c.secretsAPI.GetSecretValue(ctx, in, o...)
 }
 
 func (c *countingSM) PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
 	c.add("PutSecretValue")
-	return c.fleetAPI.PutSecretValue(ctx, in, o...)
+	return c.secretsAPI.PutSecretValue(ctx, in, o...)
 }
 
 func (c *countingSM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	c.add("UpdateSecretVersionStage")
-	return c.fleetAPI.UpdateSecretVersionStage(ctx, in, o...)
+	return c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
 }
 
 func (c *countingSM) ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, o ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
 	c.add("ListSecrets")
-	return c.fleetAPI.ListSecrets(ctx, in, o...)
+	return c.secretsAPI.ListSecrets(ctx, in, o...)
 }
 
 func (c *countingSM) RotateSecret(ctx context.Context, in *secretsmanager.RotateSecretInput, o ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error) {
 	c.add("RotateSecret")
-	return c.fleetAPI.RotateSecret(ctx, in, o...)
+	return c.secretsAPI.RotateSecret(ctx, in, o...)
 }
 
 // inflight is an http.RoundTripper that records the most requests it had
@@ -695,4 +583,39 @@ func graphCalls(srv *minttest.Server) map[minttest.Endpoint]int {
 		m[r.Endpoint]++
 	}
 	return m
+}
+
+// labelled returns the version of stages that holds label, or "".
+func labelled(stages map[string][]string, label string) string {
+	for v, labels := range stages {
+		if slices.Contains(labels, label) {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkRunErr checks the contract of a run's error: a *RunFailedError when
+// any secret failed, and nil otherwise.
+func checkRunErr(t *testing.T, resp Response, err error) {
+	t.Helper()
+	var failed *RunFailedError
+	switch {
+	case resp.Summary == nil:
+		t.Fatalf("Handle = %v with no summary; want a run's results", err)
+	case resp.Summary.Failed > 0 && !errors.As(err, &failed):
+		t.Fatalf("Handle with %d failed secrets = %v; want a *RunFailedError", resp.Summary.Failed, err)
+	case resp.Summary.Failed == 0 && err != nil:
+		t.Fatalf("Handle = %v; want no error when no secret failed", err)
+	}
+}
+
+// counts is s without MinDaysToExpiry, for comparing the counts alone.
+func counts(s *rotation.Summary) *rotation.Summary {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.MinDaysToExpiry = nil
+	return &c
 }

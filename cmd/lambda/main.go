@@ -6,6 +6,10 @@
 // steps in-process (inline mode), or by asking Secrets Manager to rotate it
 // (fan-out mode, one RotateSecret per due secret).
 //
+// This package parses events and configuration, writes logs and metrics,
+// and wires the rotation engine (internal/rotation) to the AWS SDK and
+// pkg/mint.
+//
 // Build it for provided.al2023 as bootstrap:
 //
 //	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o bootstrap ./cmd/lambda
@@ -13,13 +17,13 @@
 // Environment: METAMINT_GRAPH_API_URL, METAMINT_GRAPH_API_VERSION,
 // METAMINT_SECRET_IDS, METAMINT_SECRET_TAG (key or key=value),
 // METAMINT_MODE (inline or fanout), METAMINT_REFRESH_BEFORE (default 360h),
-// METAMINT_CONCURRENCY (default 8), and the AWS SDK's own variables. See
+// METAMINT_CONCURRENCY (default 8), POWERTOOLS_SERVICE_NAME (the log field
+// service, default metamint), and the AWS SDK's own variables. See
 // docs/lambda.md.
 package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"time"
 
@@ -35,8 +39,9 @@ func main() {
 	// The Lambda log handler writes JSON when the function's log format is
 	// JSON (AWS_LAMBDA_LOG_FORMAT), honours AWS_LAMBDA_LOG_LEVEL, and adds
 	// the request ID to every record logged with a context.
-	log := slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN()))
-
+	base := lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())
+	rt := loadRuntime(os.Getenv)
+	log := newLogger(base, rt.service)
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", "error_type", errorType(err), "error", err.Error())
@@ -48,12 +53,15 @@ func main() {
 		os.Exit(1)
 	}
 	// One Client serves every secret of a run, so Meta's usage headers pace
-	// all of them together.
+	// all of them together. loadConfig checked every value it takes.
 	graph, err := mint.NewClient(graphOptions(cfg)...)
 	if err != nil {
-		log.Error("invalid Graph API configuration", "error", err.Error())
+		err = configErr(err)
+		log.Error("invalid configuration", "error_type", errorType(err), "error", err.Error())
 		os.Exit(1)
 	}
-	h := newHandler(secretsmanager.NewFromConfig(awsCfg), graph, log, cfg, time.Now)
-	lambda.StartHandlerFunc(h.Handle)
+	h := newHandler(secretsmanager.NewFromConfig(awsCfg), graph, log, os.Stdout, cfg, rt, time.Now)
+	// lambda.Start with a lambda.Handler, not StartHandlerFunc: the handler
+	// must see payloads that are not JSON, to answer them with an EventError.
+	lambda.Start(h)
 }

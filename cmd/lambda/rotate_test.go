@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -84,7 +85,7 @@ func TestRotation(t *testing.T) {
 			w := newWorld(t, tc.opts...)
 			fields := tc.fields(w)
 			id := w.putSecret("managed", fields)
-			names := map[string]string{w.versionWith(id, stageCurrent): "v0"}
+			names := map[string]string{w.versionWith(id, rotation.StageCurrent): "v0"}
 			tokens := []string{}
 			if s, _ := fields["access_token"].(string); s != "" {
 				tokens = append(tokens, s)
@@ -94,15 +95,15 @@ func TestRotation(t *testing.T) {
 
 			for gen := 1; gen <= 3; gen++ {
 				before := w.stages(id)
-				curV := versionWith(before, stageCurrent)
-				prevV := versionWith(before, stagePrevious)
+				curV := labelled(before, rotation.StageCurrent)
+				prevV := labelled(before, rotation.StagePrevious)
 				token := w.placeholder(id)
 				names[token] = "v" + string(rune('0'+gen))
 				pendingOnly := cloneStages(before)
-				pendingOnly[token] = []string{stagePending}
-				finished := map[string][]string{token: {stageCurrent, stagePending}, curV: {stagePrevious}}
+				pendingOnly[token] = []string{rotation.StagePending}
+				finished := map[string][]string{token: {rotation.StageCurrent, rotation.StagePending}, curV: {rotation.StagePrevious}}
 
-				for _, step := range steps {
+				for _, step := range rotation.Steps {
 					for attempt := 1; attempt <= 2; attempt++ {
 						resp, err := w.step(step, id, token)
 						if err != nil {
@@ -111,12 +112,12 @@ func TestRotation(t *testing.T) {
 						if resp.Step != step || resp.VersionID != token || resp.Trigger != triggerRotation {
 							t.Errorf("gen %d: Handle(%s) = %+v; want step, version and trigger echoed", gen, step, resp)
 						}
-						if step == stepFinish && attempt == 2 && resp.Outcome != outcomeAlreadyCurrent {
-							t.Errorf("gen %d: second finishSecret outcome = %q; want %q", gen, resp.Outcome, outcomeAlreadyCurrent)
+						if step == rotation.StepFinish && attempt == 2 && resp.Outcome != rotation.OutcomeAlreadyCurrent {
+							t.Errorf("gen %d: second finishSecret outcome = %q; want %q", gen, resp.Outcome, rotation.OutcomeAlreadyCurrent)
 						}
 					}
 					want := pendingOnly
-					if step == stepFinish {
+					if step == rotation.StepFinish {
 						want = finished
 					}
 					if diff := cmp.Diff(want, w.stages(id)); diff != "" {
@@ -311,7 +312,7 @@ func TestRotationFailures(t *testing.T) {
 		{
 			name:     "bad JSON",
 			setup:    func(t *testing.T, w *world) string { return w.putRaw("managed", `{"app_id": "1", oops}`) },
-			failStep: stepCreate, wantType: new(*SecretFormatError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.SecretFormatError),
 		},
 		{
 			name: "missing field",
@@ -320,7 +321,7 @@ func TestRotationFailures(t *testing.T) {
 				delete(f, "system_user_id")
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*SecretFormatError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.SecretFormatError),
 		},
 		{
 			name: "unlisted scope",
@@ -329,7 +330,7 @@ func TestRotationFailures(t *testing.T) {
 				f["scopes"] = []string{"ads_read", "made_up_scope"}
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*SecretFormatError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.SecretFormatError),
 		},
 		{
 			name: "missing app secret reference",
@@ -338,7 +339,7 @@ func TestRotationFailures(t *testing.T) {
 				f["app_secret_ref"] = w.prefix + "does-not-exist"
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*ReferenceError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.ReferenceError),
 		},
 		{
 			name: "minting token reference without the field",
@@ -347,17 +348,17 @@ func TestRotationFailures(t *testing.T) {
 				f["minting_token_ref"] = w.putRaw("admin-token", `{"token":"x"}`)
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*ReferenceError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.ReferenceError),
 		},
 		{
 			name:     "expired managed token mints its own successor",
 			setup:    func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(-day))) },
-			failStep: stepCreate, wantType: new(*MintingTokenError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.MintingTokenError),
 		},
 		{
 			name:     "no token and no minting token",
 			setup:    func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields("")) },
-			failStep: stepCreate, wantType: new(*MintingTokenError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.MintingTokenError),
 		},
 		{
 			name: "invalid minting token",
@@ -368,7 +369,7 @@ func TestRotationFailures(t *testing.T) {
 				f["minting_token_ref"] = w.putRaw("admin-token", expired)
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*MintingTokenError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.MintingTokenError),
 		},
 		{
 			name: "app not installed",
@@ -378,7 +379,7 @@ func TestRotationFailures(t *testing.T) {
 				f["minting_token_ref"] = w.putRaw("admin-token", w.fx.AdminToken)
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*GraphRefusedError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.GraphRefusedError),
 		},
 		{
 			name: "Graph outage on debug_token",
@@ -386,7 +387,7 @@ func TestRotationFailures(t *testing.T) {
 				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 503, Times: 100})
 				return w.putSecret("managed", w.baseFields(w.issue(10*day)))
 			},
-			failStep: stepCreate, wantType: new(*GraphUnavailableError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.GraphUnavailableError),
 		},
 		{
 			name: "Graph outage while minting",
@@ -396,7 +397,7 @@ func TestRotationFailures(t *testing.T) {
 				f["expiring_token"] = false
 				return w.putSecret("managed", f)
 			},
-			failStep: stepCreate, wantType: new(*GraphUnavailableError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.GraphUnavailableError),
 		},
 		{
 			name: "Graph throttling while refreshing",
@@ -405,19 +406,19 @@ func TestRotationFailures(t *testing.T) {
 					Error: &minttest.Error{Message: "(#4) Application request limit reached", Code: 4, IsTransient: true}, Times: 100})
 				return w.putSecret("managed", w.baseFields(w.issue(10*day)))
 			},
-			failStep: stepCreate, wantType: new(*GraphUnavailableError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.GraphUnavailableError),
 		},
 		{
 			name:          "unknown secret",
 			setup:         func(t *testing.T, w *world) string { return w.prefix + "no-such-secret" },
 			noPlaceholder: true,
-			failStep:      stepCreate, wantType: new(*SecretsManagerError),
+			failStep:      rotation.StepCreate, wantType: new(*rotation.SecretsManagerError),
 		},
 		{
 			name:          "token is not a version of the secret",
 			setup:         func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
 			noPlaceholder: true,
-			failStep:      stepCreate, wantType: new(*RotationStateError),
+			failStep:      rotation.StepCreate, wantType: new(*rotation.RotationStateError),
 		},
 		{
 			name:  "rotation disabled",
@@ -427,7 +428,7 @@ func TestRotationFailures(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			failStep: stepCreate, wantType: new(*RotationStateError),
+			failStep: rotation.StepCreate, wantType: new(*rotation.RotationStateError),
 		},
 		{
 			name:  "pending token lacks a scope",
@@ -436,24 +437,24 @@ func TestRotationFailures(t *testing.T) {
 				b, _ := json.Marshal(w.baseFields(w.issue(10*day, "ads_read")))
 				if _, err := w.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
 					SecretId: aws.String(id), ClientRequestToken: aws.String(token),
-					SecretString: aws.String(string(b)), VersionStages: []string{stagePending},
+					SecretString: aws.String(string(b)), VersionStages: []string{rotation.StagePending},
 				}); err != nil {
 					t.Fatal(err)
 				}
 			},
-			failStep: stepTest, wantType: new(*TokenCheckError),
+			failStep: rotation.StepTest, wantType: new(*rotation.TokenCheckError),
 		},
 		{
 			name:     "moto fails to store AWSPENDING after the mint",
 			setup:    func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
 			smFails:  "PutSecretValue",
-			failStep: stepCreate, wantType: new(*SecretsManagerError), wantMinted: 1,
+			failStep: rotation.StepCreate, wantType: new(*rotation.SecretsManagerError), wantMinted: 1,
 		},
 		{
 			name:     "moto fails to move AWSCURRENT",
 			setup:    func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
 			smFails:  "UpdateSecretVersionStage",
-			failStep: stepFinish, wantType: new(*SecretsManagerError), wantMinted: 1,
+			failStep: rotation.StepFinish, wantType: new(*rotation.SecretsManagerError), wantMinted: 1,
 		},
 		{
 			name: "revoking the token two generations old fails",
@@ -464,7 +465,7 @@ func TestRotationFailures(t *testing.T) {
 					Error: &minttest.Error{Message: "(#100) client_id, revoke_token and access_token must belong to the same app", Code: 100}, Times: 10})
 				return id
 			},
-			failStep: stepFinish, wantType: new(*GraphRefusedError), wantMinted: 2,
+			failStep: rotation.StepFinish, wantType: new(*rotation.GraphRefusedError), wantMinted: 2,
 		},
 	}
 	for _, tc := range tests {
@@ -482,7 +483,7 @@ func TestRotationFailures(t *testing.T) {
 			var before map[string][]string
 			var beforeValue string
 			if exists {
-				before, beforeValue = w.stages(id), w.raw(id, "", stageCurrent)
+				before, beforeValue = w.stages(id), w.raw(id, "", rotation.StageCurrent)
 			}
 			token := newUUID()
 			if !tc.noPlaceholder {
@@ -495,7 +496,7 @@ func TestRotationFailures(t *testing.T) {
 				proxy.set(tc.smFails, true)
 			}
 			var err error
-			for _, step := range steps {
+			for _, step := range rotation.Steps {
 				_, err = w.step(step, id, token)
 				if step == tc.failStep {
 					break
@@ -525,11 +526,11 @@ func TestRotationFailures(t *testing.T) {
 				}
 			}
 			if exists {
-				curV := versionWith(before, stageCurrent)
-				if got := w.versionWith(id, stageCurrent); got != curV {
+				curV := labelled(before, rotation.StageCurrent)
+				if got := w.versionWith(id, rotation.StageCurrent); got != curV {
 					t.Errorf("AWSCURRENT moved from %s to %s", curV, got)
 				}
-				if got := w.raw(id, "", stageCurrent); got != beforeValue {
+				if got := w.raw(id, "", rotation.StageCurrent); got != beforeValue {
 					t.Errorf("AWSCURRENT's value changed:\nbefore %s\nafter  %s", beforeValue, got)
 				}
 			}
@@ -543,7 +544,7 @@ func TestRotationFailures(t *testing.T) {
 func rotateOnce(t *testing.T, w *world, id string) {
 	t.Helper()
 	token := w.placeholder(id)
-	for _, step := range steps {
+	for _, step := range rotation.Steps {
 		if _, err := w.step(step, id, token); err != nil {
 			t.Fatalf("Handle(%s) = %v", step, err)
 		}
@@ -561,8 +562,8 @@ func TestTestSecretAlone(t *testing.T) {
 		wantErr  any
 		wantDone string
 	}{
-		{name: "valid token", token: func(w *world) string { return w.issue(10 * day) }, wantDone: outcomeTested},
-		{name: "expired token", token: func(w *world) string { return w.issue(-day) }, wantErr: new(*TokenCheckError)},
+		{name: "valid token", token: func(w *world) string { return w.issue(10 * day) }, wantDone: rotation.OutcomeTested},
+		{name: "expired token", token: func(w *world) string { return w.issue(-day) }, wantErr: new(*rotation.TokenCheckError)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -580,7 +581,7 @@ func TestTestSecretAlone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := w.step(stepTest, id, token)
+			resp, err := w.step(rotation.StepTest, id, token)
 			if tc.wantErr != nil {
 				if !errors.As(err, tc.wantErr) {
 					t.Fatalf("Handle(testSecret) = %v; want %T", err, tc.wantErr)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -30,7 +31,7 @@ func directEventJSON(force bool, ids ...string) json.RawMessage {
 
 // resultFields returns field of each of resp's results, in order; nil when
 // there are none.
-func resultFields(resp Response, field func(SecretResult) string) []string {
+func resultFields(resp Response, field func(rotation.SecretResult) string) []string {
 	var s []string
 	for _, r := range resp.Results {
 		s = append(s, field(r))
@@ -39,7 +40,7 @@ func resultFields(resp Response, field func(SecretResult) string) []string {
 }
 
 func statuses(resp Response) []string {
-	return resultFields(resp, func(r SecretResult) string { return r.Status })
+	return resultFields(resp, func(r rotation.SecretResult) string { return r.Status })
 }
 
 // TestScheduledRun runs a direct invocation over secrets in every state,
@@ -62,18 +63,16 @@ func TestScheduledRun(t *testing.T) {
 	}
 	oldCurrent := map[string]string{}
 	for _, id := range ids[:5] {
-		oldCurrent[id] = w.versionWith(id, stageCurrent)
+		oldCurrent[id] = w.versionWith(id, rotation.StageCurrent)
 	}
 
 	resp, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
-	if err != nil {
-		t.Fatalf("Handle(direct) = %v; want per-secret results and no error", err)
-	}
-	want := []string{statusRotated, statusNotDue, statusRotated, statusNotDue, statusRotated, statusFailed, statusFailed}
+	checkRunErr(t, resp, err)
+	want := []string{rotation.StatusRotated, rotation.StatusNotDue, rotation.StatusRotated, rotation.StatusNotDue, rotation.StatusRotated, rotation.StatusFailed, rotation.StatusFailed}
 	if diff := cmp.Diff(want, statuses(resp)); diff != "" {
 		t.Fatalf("statuses (-want +got):\n%s\nresults: %+v", diff, resp.Results)
 	}
-	if diff := cmp.Diff(&Summary{Rotated: 3, NotDue: 2, Failed: 2}, resp.Summary); diff != "" {
+	if diff := cmp.Diff(&rotation.Summary{Rotated: 3, NotDue: 2, Failed: 2}, counts(resp.Summary)); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	if got := w.srv.Minted(); got != 3 {
@@ -87,7 +86,7 @@ func TestScheduledRun(t *testing.T) {
 		}
 		// The secret ends as after a Secrets Manager rotation: the new
 		// version AWSCURRENT, the old AWSPREVIOUS, no AWSPENDING.
-		wantStages := map[string][]string{r.VersionID: {stageCurrent}, oldCurrent[ids[i]]: {stagePrevious}}
+		wantStages := map[string][]string{r.VersionID: {rotation.StageCurrent}, oldCurrent[ids[i]]: {rotation.StagePrevious}}
 		if diff := cmp.Diff(wantStages, w.stages(ids[i])); diff != "" {
 			t.Errorf("stages of %s (-want +got):\n%s", ids[i], diff)
 		}
@@ -106,7 +105,7 @@ func TestScheduledRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{statusNotDue, statusNotDue, statusNotDue, statusNotDue, statusNotDue}, statuses(again)); diff != "" {
+	if diff := cmp.Diff([]string{rotation.StatusNotDue, rotation.StatusNotDue, rotation.StatusNotDue, rotation.StatusNotDue, rotation.StatusNotDue}, statuses(again)); diff != "" {
 		t.Errorf("statuses of the second run (-want +got):\n%s", diff)
 	}
 	if got := w.srv.Minted(); got != 3 {
@@ -115,7 +114,7 @@ func TestScheduledRun(t *testing.T) {
 
 	// force rotates a secret that is not due, with a new version token.
 	forced, err := w.h.Handle(t.Context(), directEventJSON(true, ids[1]))
-	if err != nil || len(forced.Results) != 1 || forced.Results[0].Status != statusRotated || forced.Results[0].Reason != "forced" {
+	if err != nil || len(forced.Results) != 1 || forced.Results[0].Status != rotation.StatusRotated || forced.Results[0].Reason != "forced" {
 		t.Fatalf("Handle(force) = %+v, %v; want rotated, forced", forced, err)
 	}
 	if got := w.srv.Minted(); got != 4 {
@@ -135,19 +134,17 @@ func TestScheduledRetryResumes(t *testing.T) {
 	c := newChaos(t, motoURL(t))
 	w := newWorld(t, withEndpoint(c.srv.URL))
 	id := w.putSecret("managed", w.baseFields(w.issue(5*day)))
-	oldCurrent := w.versionWith(id, stageCurrent)
-	before := w.raw(id, "", stageCurrent)
+	oldCurrent := w.versionWith(id, rotation.StageCurrent)
+	before := w.raw(id, "", rotation.StageCurrent)
 
 	c.set("UpdateSecretVersionStage", true)
 	first, err := w.h.Handle(t.Context(), directEventJSON(false, id))
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkRunErr(t, first, err)
 	r := first.Results[0]
-	if r.Status != statusFailed || r.Step != stepFinish || r.ErrorType != "SecretsManagerError" {
-		t.Fatalf("first run result = %+v; want failed in finishSecret with SecretsManagerError", r)
+	if r.Status != rotation.StatusFailed || r.Step != rotation.StepFinish || r.ErrorType != "SecretsManagerError" {
+		t.Fatalf("first run result = %+v; want failed in finishSecret with rotation.SecretsManagerError", r)
 	}
-	if got := w.raw(id, "", stageCurrent); got != before || w.versionWith(id, stageCurrent) != oldCurrent {
+	if got := w.raw(id, "", rotation.StageCurrent); got != before || w.versionWith(id, rotation.StageCurrent) != oldCurrent {
 		t.Fatalf("AWSCURRENT changed after a failed finishSecret")
 	}
 	if got := w.srv.Minted(); got != 1 {
@@ -161,18 +158,18 @@ func TestScheduledRetryResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2 := second.Results[0]
-	if r2.Status != statusRotated || r2.VersionID != r.VersionID || !strings.Contains(r2.Reason, "resuming") || r2.Method != "" {
+	if r2.Status != rotation.StatusRotated || r2.VersionID != r.VersionID || !strings.Contains(r2.Reason, "resuming") || r2.Method != "" {
 		t.Fatalf("retried run result = %+v; want rotated, resuming version %s, nothing minted", r2, r.VersionID)
 	}
 	if got := w.srv.Minted(); got != 1 {
 		t.Errorf("after the retried run Minted() = %d; want still 1", got)
 	}
-	if got := w.versionWith(id, stageCurrent); got != r.VersionID {
+	if got := w.versionWith(id, rotation.StageCurrent); got != r.VersionID {
 		t.Errorf("AWSCURRENT is on %s; want %s", got, r.VersionID)
 	}
 	// The describe showed the version of this token, so the retried run
-	// reads it (AWSCURRENT, AWSPENDING, the app secret) and stores nothing.
-	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "UpdateSecretVersionStage": 2}
+	// reads it (AWSPENDING, the app secret) and stores nothing.
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "UpdateSecretVersionStage": 2}
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls of the retried run (-want +got):\n%s", diff)
 	}
@@ -187,14 +184,14 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	w.calls.take()
 	w.srv.ResetRequests()
 	resp, err := w.h.Handle(t.Context(), directEventJSON(false, id))
-	if err != nil || resp.Results[0].Status != statusRotated {
+	if err != nil || resp.Results[0].Status != rotation.StatusRotated {
 		t.Fatalf("Handle = %+v, %v", resp, err)
 	}
 	wantGraph := map[minttest.Endpoint]int{minttest.EndpointDebugToken: 2, minttest.EndpointExchange: 1}
 	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
 		t.Errorf("Graph calls (-want +got):\n%s", diff)
 	}
-	// One DescribeSecret, whose stages the four steps check; AWSCURRENT and
+	// One DescribeSecret, whose stages the four rotation.Steps check; AWSCURRENT and
 	// the app secret are read once each, and AWSPENDING not at all (the
 	// describe showed no version of this token); finishing moves AWSCURRENT
 	// and then takes AWSPENDING off.
@@ -207,7 +204,7 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	// more read (AWSPREVIOUS) and one revoke.
 	w.srv.ResetRequests()
 	resp, err = w.h.Handle(t.Context(), directEventJSON(true, id))
-	if err != nil || resp.Results[0].Status != statusRotated {
+	if err != nil || resp.Results[0].Status != rotation.StatusRotated {
 		t.Fatalf("Handle = %+v, %v", resp, err)
 	}
 	wantGraph[minttest.EndpointRevoke] = 1
@@ -232,13 +229,11 @@ func TestScheduledConcurrency(t *testing.T) {
 	}
 	ids = append(ids[:4], append([]string{w.putRaw("broken", `[]`)}, ids[4:]...)...)
 	resp, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(&Summary{Rotated: 8, Failed: 1}, resp.Summary); diff != "" {
+	checkRunErr(t, resp, err)
+	if diff := cmp.Diff(&rotation.Summary{Rotated: 8, Failed: 1}, counts(resp.Summary)); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
-	if resp.Results[4].Status != statusFailed || resp.Results[4].SecretID != ids[4] {
+	if resp.Results[4].Status != rotation.StatusFailed || resp.Results[4].SecretID != ids[4] {
 		t.Errorf("results[4] = %+v; want the broken secret, failed", resp.Results[4])
 	}
 	if got := w.srv.Minted(); got != 8 {
@@ -266,13 +261,13 @@ func TestScheduledSelection(t *testing.T) {
 		{
 			name:    "scheduled event rotates METAMINT_SECRET_IDS",
 			payload: func(w *world, id string) json.RawMessage { return scheduledEvent() },
-			want:    []string{statusRotated}, minted: 1,
+			want:    []string{rotation.StatusRotated}, minted: 1,
 			reason: regexp.MustCompile(`expires at .* within 360h0m0s`),
 		},
 		{
 			name:    "direct run with an empty list rotates METAMINT_SECRET_IDS",
 			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false) },
-			want:    []string{statusRotated}, minted: 1,
+			want:    []string{rotation.StatusRotated}, minted: 1,
 		},
 		{
 			name: "a secret named twice is rotated once",
@@ -280,35 +275,47 @@ func TestScheduledSelection(t *testing.T) {
 				name := id[strings.LastIndex(id, ":")+1 : strings.LastIndex(id, "-")]
 				return directEventJSON(false, id, name)
 			},
-			want: []string{statusRotated, statusSkipped}, anyOrder: true, minted: 1,
+			want: []string{rotation.StatusRotated, rotation.StatusSkipped}, anyOrder: true, minted: 1,
 		},
 		{
-			name:    "a rotation in progress is left alone",
+			// A pending version of another rotation does not block a due
+			// secret: an empty one (Secrets Manager's rotation stuck before
+			// createSecret stored anything) is superseded.
+			name:    "a due secret supersedes another rotation's empty pending version",
 			prepare: func(w *world, id string) { w.placeholder(id) },
 			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false, id) },
-			want:    []string{statusSkipped}, reason: regexp.MustCompile(`another rotation is in progress`),
+			want:    []string{rotation.StatusRotated}, reason: regexp.MustCompile(`superseding another rotation's pending version .* \(pending_empty\)`), minted: 1,
+		},
+		{
+			name: "another rotation's pending version is left alone when the secret is not due",
+			prepare: func(w *world, id string) {
+				w.placeholder(id)
+				w.h.fleet.RefreshBefore = 0
+			},
+			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false, id) },
+			want:    []string{rotation.StatusNotDue}, reason: regexp.MustCompile(`another rotation's version .* holds AWSPENDING`),
 		},
 		{
 			name:    "force takes over a rotation in progress",
 			prepare: func(w *world, id string) { w.placeholder(id) },
 			payload: func(w *world, id string) json.RawMessage { return directEventJSON(true, id) },
-			want:    []string{statusRotated}, minted: 1,
+			want:    []string{rotation.StatusRotated}, minted: 1,
 		},
 		{
 			name:    "refresh window of zero leaves the secret",
 			cfg:     func(c *config) { c.refreshBefore = 0 },
 			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false, id) },
-			want:    []string{statusNotDue},
+			want:    []string{rotation.StatusNotDue},
 		},
 		{
 			name:    "near the deadline every secret is deferred",
 			payload: func(w *world, id string) json.RawMessage { return directEventJSON(false, id, id+"-other") },
 			ctx: func(t *testing.T) context.Context {
-				ctx, cancel := context.WithTimeout(t.Context(), defaultMargin-time.Second)
+				ctx, cancel := context.WithTimeout(t.Context(), rotation.DefaultMargin-time.Second)
 				t.Cleanup(cancel)
 				return ctx
 			},
-			want: []string{statusDeferred, statusDeferred}, reason: regexp.MustCompile(`next run`),
+			want: []string{rotation.StatusDeferred, rotation.StatusDeferred}, reason: regexp.MustCompile(`next run`),
 		},
 	}
 	for _, tc := range tests {
@@ -319,9 +326,9 @@ func TestScheduledSelection(t *testing.T) {
 			cfg := w.h.fleet
 			w.h.secretIDs = []string{id}
 			if tc.cfg != nil {
-				c := config{refreshBefore: cfg.refreshBefore, concurrency: cfg.concurrency}
+				c := config{refreshBefore: cfg.RefreshBefore, concurrency: cfg.Concurrency}
 				tc.cfg(&c)
-				cfg.refreshBefore, cfg.concurrency = c.refreshBefore, c.concurrency
+				cfg.RefreshBefore, cfg.Concurrency = c.refreshBefore, c.concurrency
 			}
 			if tc.prepare != nil {
 				tc.prepare(w, id)

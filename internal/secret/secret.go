@@ -54,6 +54,8 @@ func fieldErr(field, format string, args ...any) error {
 // The fields metamint reads (owned by the user) and writes (owned by
 // metamint) in a managed secret's JSON. Every other field is kept as it was,
 // byte for byte and in its place.
+//
+//nolint:gosec // G101: field names, not credentials
 const (
 	FieldAppID               = "app_id"
 	FieldSystemUserID        = "system_user_id"
@@ -321,7 +323,7 @@ func (d *Doc) boolean(key string, def bool) (bool, error) {
 	return false, fieldErr(key, "must be true or false")
 }
 
-// expectation is what the managed token must be.
+// Expectation is what the managed token must be.
 func (d *Doc) Expectation() mint.Expectation {
 	return mint.Expectation{AppID: d.AppID, SystemUserID: d.SystemUserID, Scopes: d.Scopes}
 }

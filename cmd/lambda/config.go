@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// Limits of the environment.
+const (
+	maxConcurrency = 64
+	// maxInvocation is the longest a Lambda invocation can run.
+	maxInvocation = 15 * time.Minute
+	// defaultService is the log field service when POWERTOOLS_SERVICE_NAME
+	// is unset.
+	defaultService = "metamint"
+)
+
+// config is the Lambda's environment, read once at cold start.
+type config struct {
+	graphURL      string        // METAMINT_GRAPH_API_URL
+	graphVersion  string        // METAMINT_GRAPH_API_VERSION
+	secretIDs     []string      // METAMINT_SECRET_IDS
+	refreshBefore time.Duration // METAMINT_REFRESH_BEFORE
+	concurrency   int           // METAMINT_CONCURRENCY
+	mode          string        // METAMINT_MODE: rotation.Inline or rotation.FanOut
+	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
+}
+
+// runtimeEnv is what the Lambda runtime and Powertools conventions set, read
+// apart from loadConfig's METAMINT_* variables (deploy/ sets exactly those).
+type runtimeEnv struct {
+	service      string // POWERTOOLS_SERVICE_NAME, default "metamint": the log field service
+	functionName string // AWS_LAMBDA_FUNCTION_NAME: the metrics' dimension FunctionName
+}
+
+func loadRuntime(getenv func(string) string) runtimeEnv {
+	rt := runtimeEnv{service: defaultService, functionName: strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME"))}
+	if v := strings.TrimSpace(getenv("POWERTOOLS_SERVICE_NAME")); v != "" {
+		rt.service = v
+	}
+	return rt
+}
+
+// loadConfig reads the METAMINT_* variables through getenv. Every error is
+// a ConfigError naming the variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		graphURL:      mint.DefaultBaseURL,
+		graphVersion:  mint.DefaultVersion,
+		refreshBefore: rotation.DefaultRefreshBefore,
+		concurrency:   rotation.DefaultConcurrency,
+		mode:          string(rotation.Inline),
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_GRAPH_API_URL")); v != "" {
+		u, err := mint.CheckBaseURL(v)
+		if err != nil {
+			return c, configErr(fmt.Errorf("METAMINT_GRAPH_API_URL: %w", err))
+		}
+		c.graphURL = u
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_GRAPH_API_VERSION")); v != "" {
+		if err := mint.CheckVersion(v); err != nil {
+			return c, configErr(fmt.Errorf("METAMINT_GRAPH_API_VERSION %q is not a Graph API version of the form v27.0", truncate(v)))
+		}
+		c.graphVersion = v
+	}
+	c.secretIDs = splitIDs(getenv("METAMINT_SECRET_IDS"))
+	if v := strings.TrimSpace(getenv("METAMINT_REFRESH_BEFORE")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return c, configErr(fmt.Errorf("METAMINT_REFRESH_BEFORE %q is not a non-negative Go duration such as 360h", truncate(v)))
+		}
+		c.refreshBefore = d
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_CONCURRENCY")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxConcurrency {
+			return c, configErr(fmt.Errorf("METAMINT_CONCURRENCY %q is not a number from 1 to %d", truncate(v), maxConcurrency))
+		}
+		c.concurrency = n
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_MODE")); v != "" {
+		if m := rotation.Mode(v); m != rotation.Inline && m != rotation.FanOut {
+			return c, configErr(fmt.Errorf("METAMINT_MODE %q is neither %s nor %s", truncate(v), rotation.Inline, rotation.FanOut))
+		}
+		c.mode = v
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_SECRET_TAG")); v != "" {
+		t, err := parseSecretTag(v)
+		if err != nil {
+			return c, configErr(fmt.Errorf("METAMINT_SECRET_TAG %w", err))
+		}
+		c.secretTag = t
+	}
+	return c, nil
+}
+
+// retryPolicy is the Lambda's Graph retry policy: mint.DefaultRetryPolicy
+// (four attempts, about 0.5 s, 1 s and 2 s apart), except that a wait Meta
+// asks for is never too long. When Graph throttles, its usage headers say when
+// access returns (estimated_time_to_regain_access, in whole minutes), and
+// the default policy gives up on any wait over 30 s: a one-minute estimate
+// would fail every rotation in flight. Here MaxDelay is the longest
+// invocation, so the only bound is the invocation's own deadline: mint
+// starts no wait (a retry's or the pacer's) that would pass it, and the run
+// reports the secrets it could not finish as deferred.
+func retryPolicy() mint.RetryPolicy {
+	p := mint.DefaultRetryPolicy()
+	p.MaxDelay = maxInvocation
+	return p
+}
+
+// graphOptions configure the one Graph client every rotation of an
+// invocation shares, so that Meta's usage headers pace all of them.
+func graphOptions(cfg config) []mint.Option {
+	return []mint.Option{
+		mint.WithBaseURL(cfg.graphURL),
+		mint.WithVersion(cfg.graphVersion),
+		mint.WithRetry(retryPolicy()),
+		// When the usage headers near their limits, every goroutine slows
+		// down; when Graph throttles, every call waits until access returns.
+		mint.WithPacing(mint.Pacing{}),
+	}
+}
+
+// splitIDs splits a comma- or whitespace-separated list of secret IDs and
+// drops duplicates, keeping the first-seen order.
+func splitIDs(s string) []string {
+	var ids []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	}) {
+		if !slices.Contains(ids, f) {
+			ids = append(ids, f)
+		}
+	}
+	return ids
+}
+
+func truncate(s string) string {
+	const n = 40
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// Metrics are CloudWatch Embedded Metric Format lines written to stdout,
+// which Lambda sends to CloudWatch Logs, where CloudWatch extracts them. The
+// namespace is "metamint" and the one dimension is FunctionName. Every run
+// and every rotation step writes one line:
+//
+//	Rotated          Count  secrets whose AWSCURRENT now holds a new token (a run: how many; a step: 1 when finishSecret moved AWSCURRENT)
+//	Failed           Count  secrets (a run) or steps (a rotation event) that failed
+//	Deferred         Count  secrets a run left to the next run because the invocation's time ran out
+//	NotDue           Count  secrets checked and not due
+//	Skipped          Count  secrets left alone (another rotation in progress, listed twice)
+//	RotationStarted  Count  fan-out: rotations started with RotateSecret
+//	MinDaysToExpiry  None   the least days-to-expiry among the current tokens a run checked, after the run;
+//	                        a token that never expires counts as 36500 (absent when no token could be inspected)
+//
+// The template alarms on Failed > 0 and on MinDaysToExpiry below a threshold.
+// Properties trigger, mode and step (not dimensions) say what wrote the line.
+const metricsNamespace = "metamint"
+
+type metrics struct {
+	mu       sync.Mutex
+	w        io.Writer
+	function string
+	now      func() time.Time
+}
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// metric is one value of a line.
+type metric struct {
+	name  string
+	unit  string
+	value float64
+}
+
+func count(name string, n int) metric { return metric{name, "Count", float64(n)} }
+
+// emit writes one EMF line with values and properties.
+func (m *metrics) emit(values []metric, props map[string]string) {
+	line := map[string]any{}
+	for k, v := range props {
+		line[k] = v
+	}
+	defs := make([]emfMetric, 0, len(values))
+	for _, v := range values {
+		defs = append(defs, emfMetric{Name: v.name, Unit: v.unit})
+		line[v.name] = v.value
+	}
+	line["FunctionName"] = m.function
+	line["_aws"] = map[string]any{
+		"Timestamp": m.now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  metricsNamespace,
+			"Dimensions": [][]string{{"FunctionName"}},
+			"Metrics":    defs,
+		}},
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, _ = m.w.Write(b)
+}

@@ -1,0 +1,83 @@
+// Package rotation is metamint's rotation engine for Meta system user tokens
+// kept in AWS Secrets Manager: a Rotator that runs one step of a rotation
+// Secrets Manager drives (Rotator.Step), a Fleet that checks many secrets in
+// one run and rotates the due ones (Fleet.Run), typed results, and one error
+// type per failure class (the Lambda runtime reports the type's name as
+// errorType). cmd/lambda parses events and configuration and wires this
+// package to the AWS SDK and pkg/mint; the benchmarks drive the built Lambda.
+// It lives in internal/ because it is the Lambda's engine, shared only with
+// the Lambda's tests and benchmarks, and its API may change with them.
+//
+// # States
+//
+// Every step first computes the State of its rotation (a secret and a version
+// token) from DescribeSecret's staging labels, the pending version's value
+// (GetSecretValue) and, where it matters, debug_token of the pending token;
+// then it switches on it:
+//
+//	NoPending        the rotation's version does not exist; no other version is AWSPENDING
+//	Current          the rotation's version is AWSCURRENT: the rotation is finished
+//	OtherPending     AWSPENDING is on another version (another rotation's, maybe stranded)
+//	NotPending       the rotation's version exists without AWSPENDING or AWSCURRENT
+//	PendingEmpty     the rotation's version is AWSPENDING without a value (Secrets Manager's placeholder)
+//	PendingStored    ... with a value not yet proven (refined by debug_token into the next two)
+//	PendingUsable    ... whose token is valid, of the app and system user, with every scope, not expired
+//	PendingUnusable  ... whose value is unreadable or whose token is invalid, revoked, expired or wrong
+//
+// # State × step → action
+//
+// Rotation events (Rotator.Step; the version token is Secrets Manager's):
+//
+//	state            createSecret          setSecret   testSecret            finishSecret
+//	Current          nothing               nothing     nothing               nothing
+//	PendingEmpty     mint, store           -           check configuration   error: nothing stored
+//	PendingStored    nothing               nothing     (debug_token)         move AWSCURRENT
+//	PendingUsable    -                     -           pass                  -
+//	PendingUnusable  discard, error        -           discard, error        discard, error
+//	NoPending        error                 error       error                 error
+//	NotPending       error                 error       error                 error
+//	OtherPending     error                 error       error                 error
+//
+// Scheduled and direct runs (Fleet.Run, inline mode; the version token is
+// derived from the secret, its AWSCURRENT version and the last discarded
+// version, so a retried run finds its own rotation again):
+//
+//	NoPending        due: mint, store, test, move AWSCURRENT; else not_due
+//	PendingEmpty     mint, store, test, move AWSCURRENT
+//	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not
+//	PendingUnusable  discard; mint under the next version token, store, test, move
+//	NotPending       discard; as PendingUnusable
+//	OtherPending     not due: not_due, left alone. Due or forced: the other version's
+//	                 token usable → test, move AWSCURRENT to it; empty or unusable →
+//	                 mint under this cycle's token (AWSPENDING moves to it)
+//	Current          not_due
+//
+// In fan-out mode a run never mints: due secrets get RotateSecret, and a
+// pending version (its own or another's) is left to Secrets Manager.
+//
+// "Discard" gives the version the label METAMINT_DISCARDED (which moves off
+// the version that held it) and takes AWSPENDING off it; it revokes nothing.
+// A version's value never changes, so a discarded version is never resumed
+// and never written again: a rotation event fails (the next rotation starts
+// afresh), a run derives the next version token from it.
+//
+// # Writes whose answer is lost
+//
+// A PutSecretValue that fails is never judged from its error: the version is
+// read back (with a short context of its own, since the invocation's may be
+// what ended). Holding the token just made: stored, carry on. Holding
+// another value: a concurrent run stored it first; the token made here
+// provably is not stored and is revoked. Absent after Secrets Manager
+// answered the write (an HTTP error response): provably not stored, revoked.
+// Absent after a write that got no answer (timeout, lost connection): it may
+// still land, so the same write (same version token, same value,
+// idempotent) is sent once more; if that fails too, or nothing can be read,
+// the token may be stored: it is kept, the step fails, and the next run
+// finds the version (PendingStored) or mints anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
+// with DescribeSecret: if the version holds AWSCURRENT, the move happened.
+//
+// Referenced secrets (app_secret_ref, minting_token_ref,
+// minting_app_secret_ref) are read through internal/secret's Resolver, which
+// keeps only successful reads: a throttled read fails one secret, and the
+// next secret that needs the reference reads it again.
+package rotation

@@ -1,0 +1,365 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/metamint/metamint/internal/secret"
+)
+
+// plan is one secret of a run: it describes the secret once, computes the
+// state of this cycle's rotation, and switches on it (see the package doc's
+// table, column "run").
+type plan struct {
+	f      *Fleet
+	r      *Rotator
+	res    SecretResult
+	force  bool
+	mode   Mode
+	claims *claimSet
+	refs   *secret.Resolver
+	desc   *secretsmanager.DescribeSecretOutput
+	rot    *rotation
+}
+
+func (p *plan) run(ctx context.Context) SecretResult {
+	if err := p.describe(ctx); err != nil {
+		return p.fail(ctx, err)
+	}
+	if p.res.Status != "" {
+		return p.res
+	}
+	state := labelState(p.rot.stages, p.rot.token)
+	p.res.State = state.String()
+	var err error
+	switch state {
+	case PendingStored:
+		err = p.resume(ctx)
+	case OtherPending:
+		err = p.other(ctx)
+	case NotPending:
+		err = p.replace(ctx, p.rot.token)
+	case Current:
+		p.res.Status, p.res.Reason = StatusNotDue, "this cycle's rotation is already finished"
+	default: // NoPending
+		err = p.fresh(ctx)
+	}
+	if err != nil {
+		return p.fail(ctx, err)
+	}
+	return p.res
+}
+
+// describe reads the secret, claims it for this run and derives the
+// version token of this cycle.
+func (p *plan) describe(ctx context.Context) error {
+	id := p.res.SecretID
+	desc, err := p.r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		return smErr("schedule", id, "DescribeSecret", err)
+	}
+	p.desc = desc
+	arn := aws.ToString(desc.ARN)
+	p.res.SecretARN = arn
+	if first, ok := p.claims.claim(arn, id); !ok {
+		p.res.Status, p.res.Reason = StatusSkipped, fmt.Sprintf("the same secret as %q in this run", first)
+		return nil
+	}
+	curVersion := versionWith(desc.VersionIdsToStages, StageCurrent)
+	if curVersion == "" {
+		return stateErr("schedule", arn, "the secret has no AWSCURRENT version: put the secret's JSON first")
+	}
+	if p.mode == FanOut {
+		if err := rotationConfigured(desc); err != nil {
+			return err
+		}
+	}
+	token := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
+	p.rot = &rotation{secretID: arn, token: token, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages)}
+	return nil
+}
+
+// fresh is NoPending: rotate when due.
+func (p *plan) fresh(ctx context.Context) error {
+	due, reason, err := p.due(ctx)
+	if err != nil || !due {
+		return err
+	}
+	return p.rotate(ctx, reason)
+}
+
+// resume is this cycle's own pending version (PendingStored before it is
+// read): an empty one is filled, a usable one finished, an unusable one
+// discarded and replaced. Fan-out leaves it to Secrets Manager.
+func (p *plan) resume(ctx context.Context) error {
+	rot := p.rot
+	if p.mode == FanOut {
+		p.res.Status, p.res.VersionID = StatusSkipped, rot.token
+		p.res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
+			"and retries a failed step; if it gave up, an inline run finishes it"
+		return nil
+	}
+	state, err := p.r.readPending(ctx, rot, "schedule")
+	if err != nil {
+		return err
+	}
+	if state == PendingStored {
+		if state, err = p.r.inspectPending(ctx, rot, "schedule"); err != nil {
+			return err
+		}
+	}
+	p.res.State = state.String()
+	switch state {
+	case PendingEmpty:
+		return p.rotate(ctx, "resuming the rotation an earlier run started; its pending version is still empty")
+	case PendingUsable:
+		return p.finish(ctx, "resuming the rotation an earlier run started")
+	default: // PendingUnusable
+		return p.replace(ctx, rot.token)
+	}
+}
+
+// replace discards version (this cycle's, unusable or unlabelled) and
+// rotates under the next version token.
+func (p *plan) replace(ctx context.Context, version string) error {
+	rot := p.rot
+	if rot.unusable == "" {
+		rot.unusable = "the version lost its AWSPENDING label"
+	}
+	reason := "replacing a pending version that cannot be used: " + rot.unusable
+	if err := p.r.discard(ctx, rot, "schedule", version); err != nil {
+		return err
+	}
+	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages,
+		token:   VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
+		current: rot.current, currentInfo: rot.currentInfo}
+	return p.rotate(ctx, reason)
+}
+
+// other is OtherPending: another rotation's version holds AWSPENDING. Left
+// alone unless the secret is due (or forced) in inline mode; then a usable
+// pending token is finished (adopted) and an empty or unusable one is
+// superseded by a new version, which takes AWSPENDING from it.
+func (p *plan) other(ctx context.Context) error {
+	rot := p.rot
+	version := otherPending(rot.stages, rot.token)
+	if p.mode == FanOut {
+		p.res.Status = StatusSkipped
+		p.res.Reason = fmt.Sprintf("another rotation is in progress (AWSPENDING is on version %s); fan-out leaves it to Secrets Manager", version)
+		return nil
+	}
+	due, reason, err := p.due(ctx)
+	if err != nil || !due {
+		if err == nil {
+			p.res.Reason = fmt.Sprintf("%s; another rotation's version %s holds AWSPENDING", p.res.Reason, version)
+		}
+		return err
+	}
+	theirs := &rotation{secretID: rot.arn, arn: rot.arn, token: version, refs: p.refs, stages: rot.stages,
+		current: rot.current, currentInfo: rot.currentInfo}
+	state, err := p.r.readPending(ctx, theirs, "schedule")
+	if err != nil {
+		return err
+	}
+	if state == PendingStored {
+		if state, err = p.r.inspectPending(ctx, theirs, "schedule"); err != nil {
+			return err
+		}
+	}
+	if state == PendingUsable {
+		p.rot = theirs
+		return p.finish(ctx, reason+"; finishing another rotation's usable pending version")
+	}
+	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, state))
+}
+
+// rotate runs the rotation from createSecret (inline) or starts it
+// (fan-out).
+func (p *plan) rotate(ctx context.Context, reason string) error {
+	rot := p.rot
+	p.res.Reason, p.res.VersionID = reason, rot.token
+	if p.mode == FanOut {
+		return p.start(ctx)
+	}
+	p.r.Log.InfoContext(ctx, "rotating", "secret_arn", rot.arn, "version_id", rot.token, "reason", reason)
+	outcome, err := p.r.create(ctx, rot, StepCreate)
+	if err != nil {
+		return err
+	}
+	if outcome == OutcomeExists {
+		return p.concurrent(ctx, reason)
+	}
+	return p.finish(ctx, reason)
+}
+
+// concurrent continues a rotation whose version a concurrent run stored
+// first: the labels are read again, since that run may have finished.
+func (p *plan) concurrent(ctx context.Context, reason string) error {
+	rot := p.rot
+	if _, err := p.r.describe(ctx, rot, StepTest); err != nil {
+		return err
+	}
+	state := labelState(rot.stages, rot.token)
+	if state == PendingStored {
+		var err error
+		if state, err = p.r.readPending(ctx, rot, StepTest); err != nil {
+			return err
+		}
+	}
+	if state == PendingStored {
+		var err error
+		if state, err = p.r.inspectPending(ctx, rot, StepTest); err != nil {
+			return err
+		}
+	}
+	p.res.State = state.String()
+	switch state {
+	case Current:
+		p.res.Status, p.res.Reason = StatusRotated, reason+"; a concurrent run stored and finished this version"
+		return nil
+	case PendingUsable:
+		return p.finish(ctx, reason+"; a concurrent run stored this version first")
+	default:
+		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.token, state)
+	}
+}
+
+// finish proves the pending token and makes it current, then takes
+// AWSPENDING off it, which Secrets Manager does itself only after the
+// rotations it runs.
+func (p *plan) finish(ctx context.Context, reason string) error {
+	rot := p.rot
+	p.res.Reason, p.res.VersionID = reason, rot.token
+	if state, err := p.r.inspectPending(ctx, rot, StepTest); err != nil {
+		return err
+	} else if state != PendingUsable {
+		return tokenCheckErr(StepTest, rot.arn, errors.New(rot.unusable))
+	}
+	if err := p.r.promote(ctx, rot, StepFinish); err != nil {
+		return err
+	}
+	if _, err := p.r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:            aws.String(rot.arn),
+		VersionStage:        aws.String(StagePending),
+		RemoveFromVersionId: aws.String(rot.token),
+	}); err != nil {
+		p.r.Log.WarnContext(ctx, "could not remove AWSPENDING from the new current version", "step", StepFinish, "secret_arn", rot.arn, "error", err.Error())
+	}
+	p.res.Status, p.res.Method = StatusRotated, rot.method
+	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
+	p.res.neverExpires = rot.pendingInfo.NeverExpires()
+	return nil
+}
+
+// start asks Secrets Manager to rotate the secret now (RotateSecret with
+// RotateImmediately), with this cycle's version token as the
+// ClientRequestToken: a retried run derives the same token, sees AWSPENDING
+// on it and does not ask again.
+//
+// The call names the rotation function DescribeSecret reported. On AWS that
+// changes nothing (RotateSecret without configuration uses the stored one);
+// moto, without it, forgets the function and moves AWSCURRENT onto an empty
+// version.
+func (p *plan) start(ctx context.Context) error {
+	rot := p.rot
+	_, err := p.r.SM.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
+		SecretId:           aws.String(rot.arn),
+		ClientRequestToken: aws.String(rot.token),
+		RotationLambdaARN:  p.desc.RotationLambdaARN,
+		RotateImmediately:  aws.Bool(true),
+	})
+	if err != nil {
+		return smErr("schedule", rot.arn, "RotateSecret", err)
+	}
+	p.r.Log.InfoContext(ctx, "rotation started", "secret_arn", rot.arn, "version_id", rot.token)
+	p.res.Status = StatusStarted
+	p.noteCurrentExpiry()
+	return nil
+}
+
+// due decides whether the secret's current token needs replacing: it is
+// missing or invalid, no longer matches the secret, expires within
+// RefreshBefore, or force is set. Not due sets the result.
+func (p *plan) due(ctx context.Context) (bool, string, error) {
+	const step = "schedule"
+	r, rot := p.r, p.rot
+	cur, err := r.loadCurrent(ctx, rot, step)
+	if err != nil {
+		return false, "", err
+	}
+	if cur.AccessToken == "" {
+		return true, "the secret holds no token yet", nil
+	}
+	app, err := r.app(ctx, rot, step, cur)
+	if err != nil {
+		return false, "", err
+	}
+	info, err := r.inspectCurrent(ctx, rot, step, app)
+	if err != nil {
+		return false, "", err
+	}
+	p.noteCurrentExpiry()
+	switch {
+	case p.force:
+		return true, "forced", nil
+	case !info.IsValid:
+		return true, "the current token is not valid: " + tokenReason(info), nil
+	}
+	if err := info.Check(cur.Expectation()); err != nil {
+		return true, "the current token does not match the secret: " + err.Error(), nil
+	}
+	notDue := func(reason string) (bool, string, error) {
+		p.res.Status, p.res.Reason = StatusNotDue, reason
+		return false, reason, nil
+	}
+	if info.NeverExpires() {
+		return notDue("the current token never expires")
+	}
+	before := p.f.RefreshBefore
+	if info.ExpiresAt.Sub(r.now()) <= before {
+		return true, fmt.Sprintf("the current token expires at %s, within %s", formatTime(info.ExpiresAt), before), nil
+	}
+	return notDue(fmt.Sprintf("the current token expires at %s, more than %s away", formatTime(info.ExpiresAt), before))
+}
+
+// noteCurrentExpiry records the current token's expiry in the result, when
+// debug_token said it and it is valid.
+func (p *plan) noteCurrentExpiry() {
+	info := p.rot.currentInfo
+	switch {
+	case info == nil || !info.IsValid:
+	case info.NeverExpires():
+		p.res.neverExpires = true
+	default:
+		p.res.ExpiresAt, p.res.expiresAt = formatTime(info.ExpiresAt), info.ExpiresAt
+	}
+}
+
+// fail records err: deferred when the invocation's time ran out, failed
+// otherwise.
+func (p *plan) fail(ctx context.Context, err error) SecretResult {
+	res := p.res
+	var sf interface{ FailedStep() string }
+	if errors.As(err, &sf) {
+		res.Step = sf.FailedStep()
+	}
+	res.ErrorType, res.Error = ErrorType(err), err.Error()
+	if p.rot != nil && res.expiresAt.IsZero() && !res.neverExpires {
+		p.noteCurrentExpiry()
+		res.ExpiresAt, res.expiresAt, res.neverExpires = p.res.ExpiresAt, p.res.expiresAt, p.res.neverExpires
+	}
+	if reason, cut := CutShort(ctx, err); cut {
+		res.Status, res.Reason = StatusDeferred, reason
+		p.r.Log.WarnContext(ctx, "rotation deferred", "secret_id", res.SecretID, "secret_arn", res.SecretARN, "step", res.Step,
+			"reason", reason, "error_type", res.ErrorType, "error", res.Error)
+		return res
+	}
+	res.Status = StatusFailed
+	p.r.Log.ErrorContext(ctx, "rotation failed", "secret_id", res.SecretID, "secret_arn", res.SecretARN, "step", res.Step,
+		"error_type", res.ErrorType, "error", res.Error)
+	return res
+}

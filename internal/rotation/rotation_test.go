@@ -1,0 +1,430 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/internal/secret"
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// Unit tests of single functions of the engine, on an in-memory Secrets
+// Manager (fakeSM) that does what moto cannot: refuse a second value for a
+// version, fail a write after committing it, fail reads. The engine's
+// behaviour against moto and aws-lambda-rie, faults included, is tested in
+// cmd/lambda.
+
+const day = 24 * time.Hour
+
+var testScopes = []string{"ads_read", "business_management"}
+
+// fakeSM is an in-memory Secrets Manager for single-function tests of what
+// moto cannot show: real AWS refuses a PutSecretValue that would give an
+// existing version another value (moto overwrites it), and errors other than
+// ResourceNotFound on reads. One secret only.
+type fakeSM struct {
+	mu         sync.Mutex
+	arn        string
+	values     map[string]string   // version -> value
+	stages     map[string][]string // version -> labels
+	getErr     error               // returned by GetSecretValue for AWSPENDING
+	putErr     error               // returned by PutSecretValue (after storing, when putCommits)
+	putCommits bool
+	putErrs    []error       // returned by the next PutSecretValue calls, one each, before putErr
+	putGate    chan struct{} // when set, PutSecretValue waits on it
+	putCalls   int
+	// beforePut, when set, runs (without the lock) as PutSecretValue
+	// starts: another run or actor changing the secret at that moment.
+	beforePut func()
+	calls     map[string]int // calls by operation
+}
+
+// count records a call; f.mu is held.
+func (f *fakeSM) count(op string) {
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[op]++
+}
+
+// takeCalls returns the calls so far and starts counting again.
+func (f *fakeSM) takeCalls() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// moveLabel puts label on version and takes it off every other; f.mu is held.
+func (f *fakeSM) moveLabel(label, version string) {
+	for v, l := range f.stages {
+		f.stages[v] = slices.DeleteFunc(slices.Clone(l), func(s string) bool { return s == label })
+	}
+	f.stages[version] = append(f.stages[version], label)
+}
+
+func newFakeSM(current string) *fakeSM {
+	return &fakeSM{
+		arn:    "arn:aws:secretsmanager:us-east-1:123456789012:secret:fake-AbCdEf",
+		values: map[string]string{"v0": current},
+		stages: map[string][]string{"v0": {StageCurrent}},
+	}
+}
+
+func (f *fakeSM) DescribeSecret(_ context.Context, in *secretsmanager.DescribeSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("DescribeSecret")
+	st := map[string][]string{}
+	for v, l := range f.stages {
+		if len(l) > 0 {
+			st[v] = slices.Clone(l)
+		}
+	}
+	return &secretsmanager.DescribeSecretOutput{ARN: aws.String(f.arn), VersionIdsToStages: st, RotationEnabled: aws.Bool(true)}, nil
+}
+
+func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("GetSecretValue")
+	stage := aws.ToString(in.VersionStage)
+	if (stage == StagePending || stage == "") && f.getErr != nil {
+		return nil, f.getErr
+	}
+	v := aws.ToString(in.VersionId)
+	if v == "" {
+		v = versionWith(f.stages, stage)
+	}
+	val, ok := f.values[v]
+	if !ok {
+		return nil, &types.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret value")}
+	}
+	if stage != "" && !slices.Contains(f.stages[v], stage) {
+		return nil, &types.InvalidRequestException{Message: aws.String("version and stage do not match")}
+	}
+	return &secretsmanager.GetSecretValueOutput{ARN: aws.String(f.arn), VersionId: aws.String(v), SecretString: aws.String(val)}, nil
+}
+
+func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	f.mu.Lock()
+	f.putCalls++
+	f.count("PutSecretValue")
+	gate, before := f.putGate, f.beforePut
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	if before != nil {
+		before()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.putErrs) > 0 {
+		err := f.putErrs[0]
+		f.putErrs = f.putErrs[1:]
+		return nil, err
+	}
+	if f.putErr != nil && !f.putCommits {
+		return nil, f.putErr
+	}
+	v, val := aws.ToString(in.ClientRequestToken), aws.ToString(in.SecretString)
+	if old, ok := f.values[v]; ok {
+		if old != val {
+			return nil, &types.ResourceExistsException{Message: aws.String("A resource with the ID you requested already exists.")}
+		}
+		return &secretsmanager.PutSecretValueOutput{VersionId: aws.String(v)}, nil
+	}
+	for _, label := range in.VersionStages {
+		for ov, l := range f.stages {
+			f.stages[ov] = slices.DeleteFunc(l, func(s string) bool { return s == label })
+		}
+	}
+	f.values[v] = val
+	f.stages[v] = slices.Clone(in.VersionStages)
+	if f.putErr != nil {
+		return nil, f.putErr
+	}
+	return &secretsmanager.PutSecretValueOutput{VersionId: aws.String(v)}, nil
+}
+
+// UpdateSecretVersionStage moves or removes a label as Secrets Manager does:
+// RemoveFromVersionId must name a version holding the label, and must be
+// given when the label is on another version; moving AWSCURRENT leaves
+// AWSPREVIOUS on the version it moved from.
+func (f *fakeSM) UpdateSecretVersionStage(_ context.Context, in *secretsmanager.UpdateSecretVersionStageInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("UpdateSecretVersionStage")
+	label, to, from := aws.ToString(in.VersionStage), aws.ToString(in.MoveToVersionId), aws.ToString(in.RemoveFromVersionId)
+	invalid := func(msg string) error { return &types.InvalidParameterException{Message: aws.String(msg)} }
+	if from != "" && !slices.Contains(f.stages[from], label) {
+		return nil, invalid("Version " + from + " doesn't have the staging label " + label)
+	}
+	if to == "" {
+		if from == "" {
+			return nil, invalid("nothing to move or remove")
+		}
+		f.stages[from] = slices.DeleteFunc(slices.Clone(f.stages[from]), func(s string) bool { return s == label })
+		return &secretsmanager.UpdateSecretVersionStageOutput{ARN: aws.String(f.arn)}, nil
+	}
+	if _, ok := f.values[to]; !ok {
+		return nil, &types.ResourceNotFoundException{Message: aws.String("no version " + to)}
+	}
+	if holder := versionWith(f.stages, label); holder != "" && holder != to {
+		if from != holder {
+			return nil, invalid("The staging label " + label + " is attached to version " + holder + "; name it in RemoveFromVersionId")
+		}
+		if label == StageCurrent {
+			f.moveLabel(StagePrevious, holder)
+		}
+	}
+	f.moveLabel(label, to)
+	return &secretsmanager.UpdateSecretVersionStageOutput{ARN: aws.String(f.arn)}, nil
+}
+
+func (f *fakeSM) RotateSecret(context.Context, *secretsmanager.RotateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error) {
+	return nil, errors.New("fakeSM: RotateSecret is not used by these tests")
+}
+
+// fakeWorld is a Rotator on a fakeSM and minttest, with a secret whose
+// inline app secret needs no other secret.
+func fakeWorld(t *testing.T) (*Rotator, *fakeSM, *minttest.Server) {
+	t.Helper()
+	srv := minttest.NewServer()
+	t.Cleanup(srv.Close)
+	fx := srv.Seed()
+	srv.InstallApp(fx.SystemUserID, fx.AppID)
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(5 * day)})
+	sm := newFakeSM(`{"app_id":"` + fx.AppID + `","system_user_id":"` + fx.SystemUserID + `","scopes":["ads_read","business_management"],` +
+		`"app_secret":"` + fx.AppSecret + `","access_token":"` + tok + `"}`)
+	graph, err := mint.NewClient(mint.WithHTTPClient(srv.Client()), mint.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Rotator{SM: sm, Graph: graph, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: srv.Now}, sm, srv
+}
+
+func TestLabelState(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		stages map[string][]string
+		want   State
+	}{
+		{"nothing pending", map[string][]string{"c": {StageCurrent}}, NoPending},
+		{"pending on the current version", map[string][]string{"c": {StageCurrent, StagePending}}, NoPending},
+		{"ours pending", map[string][]string{"c": {StageCurrent}, "t": {StagePending}}, PendingStored},
+		{"ours current", map[string][]string{"t": {StageCurrent, StagePending}, "p": {StagePrevious}}, Current},
+		{"another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, OtherPending},
+		{"ours unlabelled but listed", map[string][]string{"c": {StageCurrent}, "t": {StageDiscarded}}, NotPending},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := labelState(tc.stages, "t"); got != tc.want {
+				t.Errorf("labelState(%v, t) = %s; want %s", tc.stages, got, tc.want)
+			}
+		})
+	}
+}
+
+// answeredErr is an error with Secrets Manager's HTTP response: the request
+// was handled.
+func answeredErr(status int) error {
+	return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+		Err: fmt.Errorf("InternalServiceError (HTTP %d)", status)}
+}
+
+// TestStore pins what store concludes from a failed PutSecretValue and the
+// read-back: only provably unstored tokens may be revoked.
+func TestStore(t *testing.T) {
+	t.Parallel()
+	noAnswer := fmt.Errorf("request canceled: %w", context.DeadlineExceeded)
+	tests := []struct {
+		name    string
+		prepare func(sm *fakeSM)
+		want    stored
+		wantErr bool
+		puts    int
+	}{
+		{name: "stored", prepare: func(sm *fakeSM) {}, want: storedOurs, puts: 1},
+		{name: "answer lost after the commit", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = answeredErr(500), true }, want: storedOurs, puts: 1},
+		{name: "answer held past the deadline, committed", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = noAnswer, true }, want: storedOurs, puts: 1},
+		{name: "another value stored first", prepare: func(sm *fakeSM) { sm.values["t"] = `{"access_token":"theirs"}` }, want: storedTheirs, puts: 1},
+		{name: "refused with an answer, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(500) }, want: storedNothing, wantErr: true, puts: 1},
+		{name: "no answer, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{noAnswer} }, want: storedOurs, puts: 2},
+		{name: "no answer, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = noAnswer }, want: storedUnknown, wantErr: true, puts: 2},
+		{name: "read-back fails", prepare: func(sm *fakeSM) { sm.putErr, sm.getErr = answeredErr(500), errors.New("throttled") }, want: storedUnknown, wantErr: true, puts: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, sm, _ := fakeWorld(t)
+			tc.prepare(sm)
+			rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t"}
+			value := `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret":"s","access_token":"ours"}`
+			got, err := r.store(t.Context(), rot, StepCreate, value, "ours")
+			if got != tc.want || (err != nil) != tc.wantErr {
+				t.Errorf("store() = %d, %v; want %d (error %v)", got, err, tc.want, tc.wantErr)
+			}
+			if sm.putCalls != tc.puts {
+				t.Errorf("PutSecretValue calls = %d; want %d", sm.putCalls, tc.puts)
+			}
+		})
+	}
+}
+
+// TestCreateSecretHeadroom checks that createSecret does not start a mint
+// or refresh too close to its deadline: a token Graph issued then could not
+// be stored and would stay live.
+func TestCreateSecretHeadroom(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	r.Headroom = 5 * time.Second
+	sm.stages["v1"] = []string{StagePending}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, err := r.Step(ctx, Event{SecretID: sm.arn, Token: "v1", Step: StepCreate})
+	var unavailable *GraphUnavailableError
+	if !errors.As(err, &unavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Step(createSecret, 2s left, headroom 5s) = %v; want a GraphUnavailableError matching context.DeadlineExceeded", err)
+	}
+	if _, cut := CutShort(ctx, err); !cut {
+		t.Errorf("CutShort(%v) = false; want a run to report the secret deferred", err)
+	}
+	if got := srv.Minted(); got != 0 {
+		t.Errorf("Minted() = %d; want 0", got)
+	}
+}
+
+// TestUnreadablePendingIsDiscarded: a pending version whose value is not a
+// managed secret is discarded (METAMINT_DISCARDED, no AWSPENDING), and the
+// next scheduled token differs from it.
+func TestUnreadablePendingIsDiscarded(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	sm.values["v1"], sm.stages["v1"] = `not json`, []string{StagePending}
+	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, Token: "v1", Step: StepCreate})
+	var state *RotationStateError
+	if !errors.As(err, &state) || !strings.Contains(err.Error(), "discarded") {
+		t.Fatalf("Step(createSecret) = %v; want a RotationStateError saying the version was discarded", err)
+	}
+	if diff := cmp.Diff([]string{StageDiscarded}, sm.stages["v1"]); diff != "" {
+		t.Errorf("labels of v1 (-want +got):\n%s", diff)
+	}
+	if srv.Minted() != 0 {
+		t.Errorf("Minted() = %d; want 0", srv.Minted())
+	}
+	if a, b := VersionToken(sm.arn, "v0", ""), VersionToken(sm.arn, "v0", "v1"); a == b {
+		t.Errorf("VersionToken() ignores the discarded version")
+	}
+}
+
+// TestConcurrentCreate runs createSecret twice at once for one version
+// token, both past the "absent" check before either stores: Secrets Manager
+// keeps the first value, and the second run revokes the token it minted.
+func TestConcurrentCreate(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	sm.stages["v1"] = []string{StagePending}
+	gate := make(chan struct{})
+	sm.putGate = gate
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Go(func() { _, errs[i] = r.Step(t.Context(), Event{SecretID: sm.arn, Token: "v1", Step: StepCreate}) })
+	}
+	for {
+		sm.mu.Lock()
+		n := sm.putCalls
+		sm.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("Step(createSecret) = %v", err)
+		}
+	}
+	doc, err := secret.Parse(sm.values["v1"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, tok := range srv.Tokens() {
+		if !tok.Revoked && tok.IssuedAt.After(srv.Now().Add(-time.Minute)) && tok.Value != doc.AccessToken && slices.Contains([]string{"SYSTEM_USER"}, tok.Type) {
+			if _, ok := srv.Token(tok.Value); ok && tok.ExpiresAt.After(srv.Now().Add(30*day)) {
+				live++
+			}
+		}
+	}
+	if srv.Minted() != 2 || live != 0 {
+		t.Errorf("Minted() = %d, %d live new tokens besides the stored one; want 2 and 0", srv.Minted(), live)
+	}
+}
+
+var uuidV5 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestVersionToken(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:meta-AbCdEf"
+	a := VersionToken(arn, "v1", "")
+	if !uuidV5.MatchString(a) {
+		t.Errorf("VersionToken() = %q; want a version 5 UUID (32-64 characters, as PutSecretValue needs)", a)
+	}
+	if b := VersionToken(arn, "v1", ""); b != a {
+		t.Errorf("VersionToken() = %q then %q; want the same token for the same input", a, b)
+	}
+	for _, other := range []string{VersionToken(arn, "v2", ""), VersionToken(arn+"x", "v1", ""), VersionToken(arn+"\nv", "1", ""), VersionToken(arn, "v1", "d")} {
+		if other == a {
+			t.Errorf("VersionToken() = %q for different inputs", a)
+		}
+	}
+}
+
+func TestGraphErrClassification(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"validation", mint.ErrInvalidRequest, "SecretFormatError"},
+		{"permission", &mint.GraphError{StatusCode: 400, Code: 200, Message: "(#200) not installed"}, "GraphRefusedError"},
+		{"transient", &mint.GraphError{StatusCode: 400, Code: 2, IsTransient: true}, "GraphUnavailableError"},
+		{"outage", &mint.GraphError{StatusCode: 503}, "GraphUnavailableError"},
+		{"transport", errors.New("dial tcp: connection refused"), "GraphUnavailableError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := graphErr(StepCreate, "arn", "minting", tc.err)
+			if ErrorType(got) != tc.want || !errors.Is(got, tc.err) {
+				t.Errorf("graphErr(%v) = %s %v; want %s wrapping the cause", tc.err, ErrorType(got), got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,202 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/metamint/metamint/internal/secret"
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// State is what Secrets Manager and debug_token say about one rotation (a
+// secret and a version token). Every step computes it first and switches on
+// it; the package doc has the table of state × step → action.
+type State int
+
+const (
+	// NoPending means the rotation's version does not exist, and no other
+	// version than AWSCURRENT's carries AWSPENDING.
+	NoPending State = iota
+	// Current means the rotation's version holds AWSCURRENT; it is finished.
+	Current
+	// OtherPending means AWSPENDING is on another version than the rotation's:
+	// another rotation's, possibly stranded.
+	OtherPending
+	// NotPending means the rotation's version exists but carries neither
+	// AWSPENDING nor AWSCURRENT (a rotation event for a version that lost
+	// the label, or was never given it).
+	NotPending
+	// PendingEmpty means the rotation's version carries AWSPENDING and holds no
+	// value yet (the placeholder Secrets Manager creates before
+	// createSecret).
+	PendingEmpty
+	// PendingStored means the rotation's version carries AWSPENDING and holds a
+	// value whose token is not yet proven.
+	PendingStored
+	// PendingUsable means the pending value's token is valid, of the secret's
+	// app and system user, with every requested scope (debug_token).
+	PendingUsable
+	// PendingUnusable means the pending value is unreadable, or its token is
+	// invalid, revoked, expired or not what the secret asks for. It is
+	// discarded and replaced, never resumed.
+	PendingUnusable
+)
+
+var stateNames = [...]string{"no_pending", "current", "other_pending", "not_pending",
+	"pending_empty", "pending_stored", "pending_usable", "pending_unusable"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Staging labels.
+const (
+	StageCurrent  = "AWSCURRENT"
+	StagePending  = "AWSPENDING"
+	StagePrevious = "AWSPREVIOUS"
+	// StageDiscarded marks the last pending version metamint discarded as
+	// unusable. A version's value cannot change, so a scheduled rotation
+	// derives its version token from this version too (see VersionToken):
+	// the next attempt gets a fresh version instead of the broken one.
+	StageDiscarded = "METAMINT_DISCARDED"
+)
+
+// labelState is the state the staging labels alone give for token.
+func labelState(stages map[string][]string, token string) State {
+	labels, listed := stages[token]
+	switch {
+	case slices.Contains(labels, StageCurrent):
+		return Current
+	case slices.Contains(labels, StagePending):
+		return PendingStored // refined by readPending
+	case otherPending(stages, token) != "":
+		return OtherPending
+	case listed:
+		return NotPending
+	}
+	return NoPending
+}
+
+// otherPending returns the version other than token and AWSCURRENT's that
+// carries AWSPENDING, or "".
+func otherPending(stages map[string][]string, token string) string {
+	for v, labels := range stages {
+		if v != token && slices.Contains(labels, StagePending) && !slices.Contains(labels, StageCurrent) {
+			return v
+		}
+	}
+	return ""
+}
+
+// versionWith returns the version that holds label, or "".
+func versionWith(stages map[string][]string, label string) string {
+	for v, labels := range stages {
+		if slices.Contains(labels, label) {
+			return v
+		}
+	}
+	return ""
+}
+
+// readPending refines a pending rotation: PendingEmpty when its version has
+// no value (only ResourceNotFound means that), PendingUnusable when the value
+// is not a managed secret, else PendingStored with rot.pending set.
+func (r *Rotator) readPending(ctx context.Context, rot *rotation, step string) (State, error) {
+	if rot.pending != nil {
+		return PendingStored, nil
+	}
+	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+		SecretId:     aws.String(rot.arnOrID()),
+		VersionId:    aws.String(rot.token),
+		VersionStage: aws.String(StagePending),
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return PendingEmpty, nil
+		}
+		return 0, smErr(step, rot.name(), "GetSecretValue AWSPENDING", err)
+	}
+	doc, perr := parseStored(StagePending, out)
+	if perr != nil || doc.AccessToken == "" {
+		rot.unusable = "it holds no managed secret with an access_token"
+		if perr != nil {
+			rot.unusable = perr.Error()
+		}
+		return PendingUnusable, nil
+	}
+	rot.pending = doc
+	return PendingStored, nil
+}
+
+// inspectPending refines PendingStored: debug_token decides PendingUsable
+// or PendingUnusable. An error (Graph unreachable) decides nothing.
+func (r *Rotator) inspectPending(ctx context.Context, rot *rotation, step string) (State, error) {
+	if rot.pendingInfo == nil {
+		app, err := r.app(ctx, rot, step, rot.pending)
+		if err != nil {
+			return 0, err
+		}
+		info, err := r.debugToken(ctx, app, rot.pending.AccessToken)
+		if err != nil {
+			return 0, graphErr(step, rot.name(), "inspecting the pending token (debug_token)", err)
+		}
+		rot.pendingInfo = info
+	}
+	if err := rot.pendingInfo.Check(rot.pending.Expectation()); err != nil {
+		rot.unusable = "the pending token " + err.Error()
+		return PendingUnusable, nil
+	}
+	if !rot.pendingInfo.NeverExpires() && !rot.pendingInfo.ExpiresAt.After(r.now()) {
+		rot.unusable = "the pending token has expired"
+		return PendingUnusable, nil
+	}
+	return PendingUsable, nil
+}
+
+// parseStored parses the value of the version holding stage, as
+// GetSecretValue returned it: a JSON SecretString, never binary data.
+func parseStored(stage string, out *secretsmanager.GetSecretValueOutput) (*secret.Doc, error) {
+	if out.SecretString == nil {
+		return nil, errors.New(stage + " holds binary data; metamint needs a JSON SecretString")
+	}
+	doc, err := secret.Parse(*out.SecretString)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stage, err)
+	}
+	return doc, nil
+}
+
+// tokenReason says why debug_token finds a token unusable.
+func tokenReason(info *mint.TokenInfo) string {
+	if info.Error == nil {
+		return "debug_token says is_valid false"
+	}
+	return fmt.Sprintf("%s, code %d, subcode %d", info.Error.Message, info.Error.Code, info.Error.Subcode)
+}
+
+// debugToken is GET /debug_token of token, with every secret of the call
+// (the token, the app secret, the token's proof) removed from what Graph
+// says about the token in data.error, which a caller may log or return.
+func (r *Rotator) debugToken(ctx context.Context, app mint.App, token string) (*mint.TokenInfo, error) {
+	info, err := r.Graph.DebugToken(ctx, app, token)
+	if err != nil || info.Error == nil {
+		return info, err
+	}
+	e := *info.Error
+	for _, s := range []string{token, app.Secret, mint.AppSecretProof(app.Secret, token)} {
+		if len(s) >= 4 {
+			e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
+		}
+	}
+	info.Error = &e
+	return info, nil
+}

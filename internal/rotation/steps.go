@@ -1,0 +1,193 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/metamint/metamint/internal/secret"
+)
+
+// Event is one step of a rotation Secrets Manager runs.
+type Event struct {
+	SecretID      string // name or ARN
+	Token         string // ClientRequestToken: the new version's ID
+	RotationToken string // passed back to PutSecretValue; never logged
+	Step          string // createSecret, setSecret, testSecret or finishSecret
+}
+
+// StepResult is what a step did.
+type StepResult struct {
+	SecretARN string
+	State     State  // the state the step found
+	Outcome   string // one of the Outcome constants
+}
+
+// Step runs one step of a rotation that Secrets Manager drives. Every step
+// starts as Secrets Manager's rotation templates do (rotation not turned
+// off, the token a version of the secret), computes the state and switches
+// on it. A step that fails returns one of the package's error classes.
+func (r *Rotator) Step(ctx context.Context, ev Event) (StepResult, error) {
+	rot := &rotation{secretID: ev.SecretID, token: ev.Token, rotationToken: ev.RotationToken, refs: secret.NewResolver(r.SM)}
+	var fn func(context.Context, *rotation, State) (string, error)
+	switch ev.Step {
+	case StepCreate:
+		fn = r.createSecret
+	case StepSet:
+		fn = r.setSecret
+	case StepTest:
+		fn = r.testSecret
+	case StepFinish:
+		fn = r.finishSecret
+	default:
+		return StepResult{}, stateErr(ev.Step, ev.SecretID, "unknown rotation step %q", ev.Step)
+	}
+	state, err := r.begin(ctx, rot, ev.Step)
+	if err != nil {
+		return StepResult{SecretARN: rot.name(), State: state}, err
+	}
+	outcome, err := fn(ctx, rot, state)
+	res := StepResult{SecretARN: rot.name(), State: state, Outcome: outcome}
+	if err != nil {
+		return res, err
+	}
+	r.Log.InfoContext(ctx, "step done", "step", ev.Step, "secret_arn", rot.name(), "version_id", rot.token,
+		"state", state.String(), "outcome", outcome)
+	return res, nil
+}
+
+// begin describes the secret and computes the state of the rotation's
+// labels: rotation must not be explicitly turned off.
+func (r *Rotator) begin(ctx context.Context, rot *rotation, step string) (State, error) {
+	desc, err := r.describe(ctx, rot, step)
+	if err != nil {
+		return 0, err
+	}
+	if desc.RotationEnabled != nil && !*desc.RotationEnabled {
+		return 0, stateErr(step, rot.arn, "rotation is disabled for this secret")
+	}
+	return labelState(rot.stages, rot.token), nil
+}
+
+// notPendingErr is the error of a step whose version is not AWSPENDING.
+func notPendingErr(rot *rotation, step string, state State) error {
+	if state == NoPending || (state == OtherPending && rot.stages[rot.token] == nil) {
+		return stateErr(step, rot.arn, "version %s is not a version of the secret with a staging label", rot.token)
+	}
+	return stateErr(step, rot.arn, "version %s is not AWSPENDING (its labels: %v)", rot.token, rot.stages[rot.token])
+}
+
+// createSecret mints (or refreshes) a token and stores it as AWSPENDING,
+// once per version token.
+func (r *Rotator) createSecret(ctx context.Context, rot *rotation, state State) (string, error) {
+	const step = StepCreate
+	if state == PendingStored {
+		var err error
+		if state, err = r.readPending(ctx, rot, step); err != nil {
+			return "", err
+		}
+	}
+	switch state {
+	case Current:
+		return OutcomeAlreadyCurrent, nil
+	case PendingEmpty:
+		return r.create(ctx, rot, step)
+	case PendingStored:
+		// Stored once per version token; testSecret proves it.
+		r.Log.InfoContext(ctx, "AWSPENDING already holds a value: nothing minted", "step", step, "secret_arn", rot.arn, "version_id", rot.token)
+		return OutcomeExists, nil
+	case PendingUnusable:
+		return "", r.discardAndFail(ctx, rot, step)
+	default: // NoPending, NotPending, OtherPending
+		return "", notPendingErr(rot, step, state)
+	}
+}
+
+// discardAndFail discards the rotation's own pending version, which a
+// rotation event cannot replace (its version ID is Secrets Manager's, and a
+// version's value never changes), and fails the step: the rotation ends,
+// and the next one (scheduled, or Secrets Manager's next) starts fresh.
+func (r *Rotator) discardAndFail(ctx context.Context, rot *rotation, step string) error {
+	if err := r.discard(ctx, rot, step, rot.token); err != nil {
+		return err
+	}
+	err := fmt.Errorf("the pending version %s holds an unusable token (%s); it was discarded, and the next rotation mints afresh", rot.token, rot.unusable)
+	if rot.pendingInfo != nil { // debug_token said so
+		return tokenCheckErr(step, rot.arn, err)
+	}
+	return &RotationStateError{Failure{step, rot.arn, err}}
+}
+
+// setSecret has nothing to do: Meta activates a token when it issues it.
+func (r *Rotator) setSecret(_ context.Context, rot *rotation, state State) (string, error) {
+	switch state {
+	case Current:
+		return OutcomeAlreadyCurrent, nil
+	case PendingStored:
+		return OutcomeNothingToSet, nil
+	default:
+		return "", notPendingErr(rot, StepSet, state)
+	}
+}
+
+// testSecret proves the pending token with debug_token: valid, a system user
+// token, of the secret's app and system user, with every requested scope. It
+// needs nothing from createSecret. When AWSPENDING has no value (Secrets
+// Manager testing the configuration of a rotation it did not start), it
+// checks instead that a rotation could succeed.
+func (r *Rotator) testSecret(ctx context.Context, rot *rotation, state State) (string, error) {
+	const step = StepTest
+	if state == PendingStored {
+		var err error
+		if state, err = r.readPending(ctx, rot, step); err != nil {
+			return "", err
+		}
+	}
+	if state == PendingStored {
+		var err error
+		if state, err = r.inspectPending(ctx, rot, step); err != nil {
+			return "", err
+		}
+	}
+	switch state {
+	case Current:
+		return OutcomeAlreadyCurrent, nil
+	case PendingEmpty:
+		if err := r.checkConfiguration(ctx, rot, step); err != nil {
+			return "", err
+		}
+		r.Log.InfoContext(ctx, "AWSPENDING has no value: checked the configuration instead", "step", step, "secret_arn", rot.arn, "version_id", rot.token)
+		return OutcomeConfigTested, nil
+	case PendingUsable:
+		return OutcomeTested, nil
+	case PendingUnusable:
+		return "", r.discardAndFail(ctx, rot, step)
+	default:
+		return "", notPendingErr(rot, step, state)
+	}
+}
+
+// finishSecret makes the pending version AWSCURRENT (see promote).
+func (r *Rotator) finishSecret(ctx context.Context, rot *rotation, state State) (string, error) {
+	const step = StepFinish
+	if state == PendingStored {
+		var err error
+		if state, err = r.readPending(ctx, rot, step); err != nil {
+			return "", err
+		}
+	}
+	switch state {
+	case Current:
+		return OutcomeAlreadyCurrent, nil
+	case PendingEmpty:
+		return "", stateErr(step, rot.arn, "AWSPENDING version %s has no value: createSecret has not stored one", rot.token)
+	case PendingStored:
+		if err := r.promote(ctx, rot, step); err != nil {
+			return "", err
+		}
+		return OutcomeFinished, nil
+	case PendingUnusable:
+		return "", r.discardAndFail(ctx, rot, step)
+	default:
+		return "", notPendingErr(rot, step, state)
+	}
+}
