@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -104,7 +105,10 @@ const (
 // Fleet checks many secrets in one run, at most Concurrency at a time, and
 // rotates the due ones: inline, each through the four steps in-process, or
 // by fan-out, each with a RotateSecret that makes Secrets Manager run the
-// steps. One failure does not stop the others. Zero Concurrency, Margin and
+// steps. One failure does not stop the others; a deferred secret (the
+// invocation's time, or Meta's rate limits, ran out) stops the run from
+// starting more, since each would meet the same wall and spend calls
+// against a throttle. Zero Concurrency, Margin and
 // Reserve take the defaults above. Safe for concurrent use.
 type Fleet struct {
 	Rotator     *Rotator
@@ -132,11 +136,12 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	defer cancel()
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup
+	var deferred atomic.Bool // a secret of this run was deferred
 	for i, id := range ids {
-		reason, late := f.late(ctx)
+		reason, late := f.late(ctx, &deferred)
 		if !late {
 			sem <- struct{}{} // a slot frees when a running secret is done
-			if reason, late = f.late(ctx); late {
+			if reason, late = f.late(ctx, &deferred); late {
 				<-sem
 			}
 		}
@@ -150,6 +155,9 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 			defer func() { <-sem }()
 			p := &plan{f: f, r: f.Rotator, res: SecretResult{SecretID: id}, force: opts.Force, mode: opts.Mode, claims: claims, refs: refs}
 			results[i] = p.run(work)
+			if results[i].Status == StatusDeferred {
+				deferred.Store(true)
+			}
 		})
 	}
 	wg.Wait()
@@ -217,11 +225,14 @@ func WithReserve(ctx context.Context, reserve time.Duration) (context.Context, c
 	return context.WithCancel(ctx)
 }
 
-// late reports whether the invocation is too close to its deadline to start
-// another secret.
-func (f *Fleet) late(ctx context.Context) (string, bool) {
+// late reports whether the run must start no other secret: the invocation
+// is too close to its deadline, or an earlier secret was deferred.
+func (f *Fleet) late(ctx context.Context, deferred *atomic.Bool) (string, bool) {
 	if ctx.Err() != nil {
 		return "the invocation ended before this secret could start", true
+	}
+	if deferred.Load() {
+		return "an earlier secret of this run was deferred (Meta's rate limits or the invocation's time ran out); the next run picks this one up", true
 	}
 	deadline, ok := ctx.Deadline()
 	if ok && time.Until(deadline) < f.margin() {
@@ -231,20 +242,24 @@ func (f *Fleet) late(ctx context.Context) (string, bool) {
 }
 
 // CutShort reports whether err stopped a secret because the invocation's
-// time ran out, rather than because something is wrong with the secret or
-// Graph, and why. ctx is the context the secret's calls ran under.
+// time, or Meta's rate limits, ran out, rather than because something is
+// wrong with the secret or Graph, and why. ctx is the context the secret's calls ran under.
 func CutShort(ctx context.Context, err error) (string, bool) {
 	if ctx.Err() != nil {
 		return "the invocation's time ran out before this secret was done; the next run picks it up where it stopped", true
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return "", false
-	}
+	// A throttle that outlasted the retry policy is Meta saying "not now",
+	// not something wrong with the secret: Meta's app-level limit (code 4,
+	// X-App-Usage) gives no time at which access returns, a Business Use
+	// Case limit may give one past the deadline.
 	var gerr *mint.GraphError
-	if errors.As(err, &gerr) && gerr.Throttled() && gerr.RetryAfter() > time.Until(deadline) {
-		return fmt.Sprintf("Meta is throttling the app and expects access back in about %s, after this invocation's deadline; the next run picks it up",
-			gerr.RetryAfter().Round(time.Second)), true
+	if errors.As(err, &gerr) && gerr.Throttled() {
+		if after := gerr.RetryAfter(); after > 0 {
+			return fmt.Sprintf("Meta is throttling the app and expects access back in about %s; the next run picks it up",
+				after.Round(time.Second)), true
+		}
+		return fmt.Sprintf("Meta is throttling the app (code %d) and this invocation's retries did not get through; the next run picks it up",
+			gerr.Code), true
 	}
 	// mint refuses to start a wait for Meta's rate limits, and createSecret
 	// a mint, that would pass the deadline; both wrap DeadlineExceeded. An
