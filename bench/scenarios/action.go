@@ -69,12 +69,12 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) (
 	defer moto.Close()
 	sm := moto.SecretsManager()
 	put := func(name string, v any) (string, error) {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", err
+		b, merr := json.Marshal(v)
+		if merr != nil {
+			return "", merr
 		}
-		_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(b))})
-		return name, err
+		_, merr = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(b))})
+		return name, merr
 	}
 	appRef, err := put("metamint-bench/keyless/app-secret", map[string]any{"app_secret": fx.AppSecret})
 	if err != nil {
@@ -117,14 +117,14 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) (
 	}
 	for i, v := range variants {
 		v.files = filepath.Join(base, fmt.Sprintf("files-%d", i))
-		if err := os.MkdirAll(v.files, 0o700); err != nil {
+		if err = os.MkdirAll(v.files, 0o700); err != nil {
 			return nil, err
 		}
 		v.env = append(v.env,
 			"GITHUB_OUTPUT="+filepath.Join(v.files, "output"),
 			"GITHUB_STATE="+filepath.Join(v.files, "state"),
 			"GITHUB_STEP_SUMMARY="+filepath.Join(v.files, "summary"))
-		if _, err := v.mintOnce(ctx); err != nil { // warms the page cache; not timed
+		if _, err = v.mintOnce(ctx); err != nil { // warms the page cache; not timed
 			return nil, fmt.Errorf("%s: %w", v.name, err)
 		}
 	}
@@ -132,9 +132,9 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) (
 	minted := srv.Minted()
 	for range cfg.actionRuns {
 		for _, v := range variants {
-			d, err := v.mintOnce(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", v.name, err)
+			d, runErr := v.mintOnce(ctx)
+			if runErr != nil {
+				return nil, fmt.Errorf("%s: %w", v.name, runErr)
 			}
 			v.times = append(v.times, d)
 		}
@@ -216,7 +216,7 @@ func buildBaselineAction(ctx context.Context, rev, dir string) (string, error) {
 		return "", err
 	}
 	progress("(d) building the action at %s (git archive, then the same go build)", rev)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err = os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev)

@@ -50,7 +50,7 @@ func runBinary(t *testing.T, path string, env map[string]string, args ...string)
 	files := map[string]string{}
 	for _, k := range []string{"GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
 		files[k] = filepath.Join(dir, strings.ToLower(k))
-		if err := os.WriteFile(files[k], nil, 0o644); err != nil {
+		if err := os.WriteFile(files[k], nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -95,13 +95,13 @@ func roundDays(d time.Duration) string {
 // writeAssets adds to the summary which assets each granted scope reaches,
 // from debug_token's granular_scopes; nothing when Graph listed no targets.
 func writeAssets(b *strings.Builder, info *mint.TokenInfo) {
-	any := false
+	listed := false
 	for _, g := range info.GranularScopes {
 		if len(g.TargetIDs) > 0 {
-			any = true
+			listed = true
 		}
 	}
-	if !any {
+	if !listed {
 		return
 	}
 	b.WriteString("| Scope | Assets it reaches (granular_scopes target IDs) |\n|---|---|\n")

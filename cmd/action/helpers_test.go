@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -146,7 +147,7 @@ func runStep(t *testing.T, w *world, env map[string]string, args []string, opts 
 	full := map[string]string{}
 	for _, k := range []string{"GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
 		f := filepath.Join(dir, strings.ToLower(k))
-		if err := os.WriteFile(f, nil, 0o644); err != nil {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		full[k] = f
@@ -186,7 +187,7 @@ func readFile(t *testing.T, name string) string {
 	if name == "" {
 		return ""
 	}
-	b, err := os.ReadFile(name)
+	b, err := os.ReadFile(filepath.Clean(name))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -274,12 +275,12 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	file := filepath.Join("testdata", name)
 	if updating() {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(got), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	want, err := os.ReadFile(file)
+	want, err := fs.ReadFile(os.DirFS("testdata"), name)
 	if err != nil {
 		t.Fatalf("reading golden file: %v (run go test -update to create it)", err)
 	}

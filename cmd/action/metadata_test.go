@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -17,7 +18,7 @@ import (
 // repoFile reads a file at the repository root (go test runs in cmd/action).
 func repoFile(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", name))
+	b, err := fs.ReadFile(os.DirFS(filepath.Join("..", "..")), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,12 +57,12 @@ func parseYAML(t *testing.T, text string) yamlNode {
 		}
 		parent := stack[len(stack)-1].node
 		val = strings.TrimSpace(val)
-		switch {
-		case val == "":
+		switch val {
+		case "":
 			child := yamlNode{}
 			parent[key] = child
 			stack = append(stack, level{indent, child})
-		case val == ">-" || val == "|" || val == ">":
+		case ">-", "|", ">":
 			var parts []string
 			for i+1 < len(lines) {
 				next := lines[i+1]

@@ -34,9 +34,9 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		return
 	}
 	if raw := a.Getenv("STATE_" + stateExpiresAt); raw != "" {
-		exp, err := time.Parse(time.RFC3339, raw)
+		exp, perr := time.Parse(time.RFC3339, raw)
 		switch {
-		case err != nil:
+		case perr != nil:
 			a.Warningf("The saved expiry %q is not an RFC 3339 time; revoking the token anyway", raw)
 		case !cfg.now().Before(exp):
 			a.Infof("The token expired at %s: nothing to revoke.", exp.UTC().Format(time.RFC3339))
@@ -49,10 +49,10 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		// The keyless path: GitHub holds no app secret, so read it again
 		// from the managed secret with the job's AWS credentials. Nothing
 		// secret was saved in the state.
-		id, secretValue, err := postAppSecret(ctx, a, in, cfg, token)
-		if err != nil {
+		id, secretValue, readErr := postAppSecret(ctx, a, in, cfg, token)
+		if readErr != nil {
 			a.Warningf("Could not revoke the token: %s: %s. It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.",
-				inAWSSecretID, err)
+				inAWSSecretID, readErr)
 			return
 		}
 		if app.ID == "" {

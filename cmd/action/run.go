@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -284,7 +285,7 @@ func validate(in inputs) (*params, error) {
 
 	if in.scopes != "" {
 		p.scopes = mint.ParseScopes(in.scopes)
-		err := mint.CheckScopes(p.scopes)
+		err = mint.CheckScopes(p.scopes)
 		var unlisted *mint.UnlistedScopeError
 		switch {
 		case errors.As(err, &unlisted) && p.allowUnlisted:
@@ -376,9 +377,9 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if in.awsSecretID != "" {
 		// Every input is checked before the secret is read; then the
 		// secret completes them and they are checked again, whole.
-		full, m, err := keylessInputs(ctx, a, in, cfg)
-		if err != nil {
-			return err
+		full, m, kerr := keylessInputs(ctx, a, in, cfg)
+		if kerr != nil {
+			return kerr
 		}
 		full.awsSecretID = "" // checked; the values now come from the secret
 		if p, err = validate(full); err != nil {
@@ -409,7 +410,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	defer caller.report(a, cfg.now)
 
 	if p.installApp {
-		err := c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: p.systemUserID, App: p.app, AccessToken: p.accessToken, MintingAppSecret: p.mintingSecret})
+		err = c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: p.systemUserID, App: p.app, AccessToken: p.accessToken, MintingAppSecret: p.mintingSecret})
 		if err != nil {
 			return stepFailed("installing the app (POST /{system-user-id}/applications)", err, cfg)
 		}
@@ -706,7 +707,8 @@ func setFileValue(a *githubactions.Action, env, name, value string) error {
 }
 
 func appendFile(name, text string) error {
-	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	// name is a file command path the runner set (GITHUB_OUTPUT and the like).
+	f, err := os.OpenFile(filepath.Clean(name), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func TestBootstrap(t *testing.T) {
 		fields := w.baseFields(w.issue(10 * day))
 		id := w.putSecret("managed", fields)
 		var tokens []string
-		tokens = append(tokens, fields["access_token"].(string))
+		tokens = append(tokens, mustString(t, fields, "access_token"))
 		for gen := 1; gen <= 2; gen++ {
 			curV := w.versionWith(id, rotation.StageCurrent)
 			prevV := w.versionWith(id, rotation.StagePrevious)
@@ -157,7 +157,7 @@ func TestBootstrap(t *testing.T) {
 			t.Logf("gen %d: one rotation, every step invoked twice under rie: %s", gen, time.Since(start).Round(time.Millisecond))
 			cur := w.current(id)
 			checkOwnedFields(t, w, cur, fields, false)
-			tokens = append(tokens, cur["access_token"].(string))
+			tokens = append(tokens, mustString(t, cur, "access_token"))
 			if gen == 2 {
 				if st, _ := w.srv.Token(tokens[0]); !st.Revoked {
 					t.Errorf("gen 2: the token two generations old is not revoked")
@@ -345,8 +345,8 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 
-	if os.Getenv("METAMINT_DUMP_RIE") != "" {
-		_ = os.WriteFile(os.Getenv("METAMINT_DUMP_RIE"), []byte(r.Output()), 0o600)
+	if t.Failed() {
+		t.Logf("the end of rie's output:\n%s", awstest.Tail(r.Output(), 40))
 	}
 	if d, ok := r.initDuration(); ok {
 		t.Logf("cold start (rie INIT REPORT): %s", d)
@@ -356,4 +356,15 @@ func TestBootstrap(t *testing.T) {
 	if kb, ok := r.peakRSS(); ok {
 		t.Logf("bootstrap peak RSS (VmHWM) after all invocations: %.1f MB", float64(kb)/1024)
 	}
+}
+
+// mustString returns the string member key of a decoded secret, failing
+// the test when it is missing or not a string.
+func mustString(t *testing.T, fields map[string]any, key string) string {
+	t.Helper()
+	s, ok := fields[key].(string)
+	if !ok {
+		t.Fatalf("field %q = %#v; want a string", key, fields[key])
+	}
+	return s
 }

@@ -122,7 +122,7 @@ func TestTestdataEvents(t *testing.T) {
 		"scheduler-input.json":        triggerDirect,
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(filepath.Clean(f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +205,7 @@ func TestMainBinaryImports(t *testing.T) {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(filepath.Clean(f))
 		if err != nil {
 			t.Fatal(err)
 		}
