@@ -254,8 +254,9 @@ func CutShort(ctx context.Context, err error) (string, bool) {
 	// Case limit may give one past the deadline.
 	var gerr *mint.GraphError
 	if errors.As(err, &gerr) && gerr.Throttled() {
-		if after := gerr.RetryAfter(); after > 0 {
-			return fmt.Sprintf("Meta is throttling the app and expects access back in about %s; the next run picks it up",
+		after := gerr.RetryAfter()
+		if deadline, ok := ctx.Deadline(); ok && after > time.Until(deadline) {
+			return fmt.Sprintf("Meta is throttling the app and expects access back in about %s, after this invocation's deadline; the next run picks it up",
 				after.Round(time.Second)), true
 		}
 		return fmt.Sprintf("Meta is throttling the app (code %d) and this invocation's retries did not get through; the next run picks it up",
