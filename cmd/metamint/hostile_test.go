@@ -133,3 +133,30 @@ func TestHostileGraphCLI(t *testing.T) {
 		}
 	})
 }
+
+// TestMintRefusesEchoedCaller has Graph answer the calling token itself as
+// the new token, which then fails the check (it is the admin's, not the
+// system user's): mint refuses it, never prints it and never revokes it.
+func TestMintRefusesEchoedCaller(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+	env := w.env()
+	caller := env[envAccessToken]
+	w.s.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + caller + `"}`)})
+	r := runCLI(t, env, "", mintCmd(w.fx)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "the calling token itself") {
+		t.Fatalf("mint = %d, stderr %q; want 1 and the echoed calling token refused", r.code, r.stderr)
+	}
+	if r.stdout != "" || strings.Contains(r.stderr, caller) {
+		t.Errorf("mint printed the calling token: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	if st, _ := w.s.Token(caller); st.Revoked {
+		t.Errorf("the calling token was revoked")
+	}
+	for _, req := range w.s.Requests() {
+		if req.Endpoint == minttest.EndpointRevoke || req.Endpoint == minttest.EndpointRevokeAll {
+			t.Errorf("mint sent %s %s; want no revocation", req.Method, req.Path)
+		}
+	}
+}

@@ -107,7 +107,8 @@ func (r *TokenRequest) validate() error {
 //
 // The request is checked before anything is sent. A failure after the
 // request was sent is never retried unless Graph said it failed: the token
-// may exist.
+// may exist. An answer that is the calling token itself is refused with
+// ErrCallerTokenEchoed, and never revoked.
 //
 // See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
 func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token, error) {
@@ -131,7 +132,16 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	return c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App)
+	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App)
+	if err != nil {
+		return nil, err
+	}
+	if tok.AccessToken == r.AccessToken {
+		// The caller's own token is not a new one: returning it would let a
+		// front end hand it over as new, or revoke it when its check fails.
+		return nil, fmt.Errorf("%w (POST /{system-user-id}/access_tokens); it was not revoked", ErrCallerTokenEchoed)
+	}
+	return tok, nil
 }
 
 // DebugToken inspects inputToken with the app access token of app.
@@ -250,6 +260,10 @@ type RefreshRequest struct {
 // parameters, and no Meta page shows a form body). The query is removed from
 // every error this method returns. Graph answers expires_in, which sets
 // Token.ExpiresAt.
+//
+// Meta does not promise a different token: the answer may equal
+// r.AccessToken, which is not an error. A caller that revokes the old token
+// must first compare the two, or it revokes the token it just got.
 //
 // See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/
 // and https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived.
@@ -521,6 +535,11 @@ func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app 
 	}
 	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
 }
+
+// ErrCallerTokenEchoed is matched (errors.Is) by the error of
+// CreateAccessToken when Graph answers the calling token itself as the new
+// token. That token is neither returned nor revoked: it is the caller's.
+var ErrCallerTokenEchoed = errors.New("mint: Graph answered the calling token itself as the new token; refusing it")
 
 // ErrMalformedToken is matched (errors.Is) by the error of a call that
 // issued a token unfit for use (see CheckTokenValue). The Client has then

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -247,5 +248,39 @@ func TestMalformedTokenFromEmulatorEndsRevoked(t *testing.T) {
 	}
 	if st, ok := w.srv.Token(hostile); !ok || !st.Revoked {
 		t.Errorf("Token(hostile) = %+v, %v; want it revoked", st, ok)
+	}
+}
+
+// TestCallerTokenEchoed: Graph answers the calling token itself to POST
+// /{system-user-id}/access_tokens. CreateAccessToken refuses it with
+// ErrCallerTokenEchoed, without the token in the error and without revoking
+// it. A refresh that answers the same token is not an error.
+func TestCallerTokenEchoed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.install(t)
+	caller := w.fx.AdminToken
+	w.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + caller + `"}`)})
+	tok, err := w.c.CreateAccessToken(t.Context(), w.request("ads_read"))
+	if !errors.Is(err, mint.ErrCallerTokenEchoed) || tok != nil {
+		t.Fatalf("CreateAccessToken() = %v, %v; want ErrCallerTokenEchoed", tok, err)
+	}
+	if strings.Contains(err.Error(), caller) {
+		t.Errorf("CreateAccessToken() error %q holds the calling token", err)
+	}
+	if st, _ := w.srv.Token(caller); st.Revoked {
+		t.Errorf("the calling token was revoked")
+	}
+	for _, req := range w.srv.Requests() {
+		if req.Endpoint == minttest.EndpointRevoke || req.Endpoint == minttest.EndpointRevokeAll {
+			t.Errorf("CreateAccessToken sent %s %s; want no revocation", req.Method, req.Path)
+		}
+	}
+
+	old := w.srv.IssueToken(minttest.TokenSpec{UserID: w.fx.SystemUserID, AppID: w.fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: w.srv.Now().Add(24 * time.Hour)})
+	w.srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + old + `","expires_in":5183944}`)})
+	got, err := w.c.RefreshAccessToken(t.Context(), mint.RefreshRequest{App: w.app, AccessToken: old})
+	if err != nil || got.AccessToken != old {
+		t.Errorf("RefreshAccessToken() answered the same token = %v; want it returned without error", err)
 	}
 }
