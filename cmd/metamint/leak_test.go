@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -176,6 +177,28 @@ func TestNoSecretLeaks(t *testing.T) {
 			return ""
 		}
 	}
+	// echoTrace makes the next call to e fail with error.type and
+	// fbtrace_id (in the body, or in the x-fb-trace-id header when the body
+	// has none) quoting every secret the request may carry.
+	echoTrace := func(e minttest.Endpoint, life time.Duration, inHeader bool) func(*testing.T, *leakWorld, map[string]string) string {
+		return func(t *testing.T, w *leakWorld, env map[string]string) string {
+			tok, ok := env[envToken]
+			if !ok {
+				tok = w.issue(life)
+				env[envToken] = tok
+			}
+			echoText := w.appSecret + "|" + tok + "|" + w.adminToken + "|" + w.proofOfAdmin + "|" + url.QueryEscape(tok)
+			f := minttest.Fault{Status: 400}
+			if inHeader {
+				f.Body = []byte(`{"error":{"message":"m","type":"OAuthException","code":100}}`)
+				f.Header = http.Header{"X-Fb-Trace-Id": {echoText}}
+			} else {
+				f.Body = []byte(`{"error":{"message":"m","type":"T` + echoText + `","code":100,"fbtrace_id":"` + echoText + `"}}`)
+			}
+			w.s.FailNext(e, f)
+			return ""
+		}
+	}
 	expiredAdmin := func(t *testing.T, w *leakWorld, env map[string]string) string {
 		w.s.InstallApp(w.suID, w.appID)
 		env[envAccessToken] = w.s.IssueToken(minttest.TokenSpec{UserID: w.adminID, AppID: w.appID,
@@ -207,6 +230,9 @@ func TestNoSecretLeaks(t *testing.T) {
 		{name: "secret flag before command", args: args("--access-token=ADMINTOKEN", "mint")},
 		{name: "help secret", args: args("help", "SECRET")},
 		{name: "mint create fails echoing secrets", setup: echo(minttest.EndpointAccessTokens, 0), args: mintArgs()},
+		{name: "mint create fails echoing secrets in fbtrace_id and type", setup: echoTrace(minttest.EndpointAccessTokens, 0, false), args: mintArgs()},
+		{name: "mint create fails echoing secrets in x-fb-trace-id", setup: echoTrace(minttest.EndpointAccessTokens, 0, true), args: mintArgs()},
+		{name: "refresh fails echoing secrets in fbtrace_id and type", setup: echoTrace(minttest.EndpointExchange, 60*day, false), args: args("refresh", "--app-id", "APP")},
 		{name: "mint install fails echoing secrets", setup: echo(minttest.EndpointApplications, 0), args: mintArgs("--install-app")},
 		// mint inspects the calling token first (its expiry), then the new
 		// one: the first debug_token is let through, or echoes too.

@@ -41,8 +41,10 @@ func (e *RequestError) Is(target error) bool { return target == ErrInvalidReques
 // GraphError is an error answered by the Graph API, or an HTTP failure status
 // without a Graph error body (then Code is 0). Fields hold Graph's error object
 // as documented at https://developers.facebook.com/docs/graph-api/guides/error-handling.
-// Message texts are copied from Graph with every secret of the request
-// replaced by "[REDACTED]".
+// Texts are copied from Graph with every secret of the request replaced by
+// "[REDACTED]". Type and FBTraceID are kept as they are only when they are
+// at most 64 letters, digits and + / = - _ . : (as Meta's are); anything else
+// is replaced by its quoted form, cut to 40 characters.
 type GraphError struct {
 	StatusCode  int    // HTTP status
 	Message     string // error.message
@@ -219,11 +221,39 @@ func decodeGraphError(status int, header http.Header, body []byte) *GraphError {
 	return e
 }
 
-// redact replaces every secret in the error's texts.
+// redact replaces every secret in the error's texts. Type and FBTraceID,
+// which Error prints, are then kept only when short and plain (see
+// plainField): a gateway that echoes the request into them leaks nothing and
+// injects nothing.
 func (e *GraphError) redact(r *redactor) {
 	e.Message = r.replace(e.Message)
 	e.UserTitle = r.replace(e.UserTitle)
 	e.UserMessage = r.replace(e.UserMessage)
+	e.Type = plainField(r.replace(e.Type))
+	e.FBTraceID = plainField(r.replace(e.FBTraceID))
+}
+
+// maxPlainField is the longest error.type or fbtrace_id kept as it is.
+// Meta's are far shorter (OAuthException; trace IDs of about a dozen
+// characters).
+const maxPlainField = 64
+
+// plainField returns s when it is at most maxPlainField letters, digits and
+// the base64 punctuation + / = - _ . : and otherwise its quoted, cut form
+// (see quoteCut), which holds no control character and no line break.
+func plainField(s string) string {
+	if len(s) > maxPlainField {
+		return quoteCut(s)
+	}
+	for _, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		case strings.ContainsRune("+/=-_.:", r):
+		default:
+			return quoteCut(s)
+		}
+	}
+	return s
 }
 
 // flexInt decodes a JSON number or a numeric string, as Graph sends either.

@@ -284,3 +284,62 @@ func TestCallerTokenEchoed(t *testing.T) {
 		t.Errorf("RefreshAccessToken() answered the same token = %v; want it returned without error", err)
 	}
 }
+
+// TestGraphErrorTraceAndType: a gateway that echoes the request's token or
+// client_secret into fbtrace_id (body or x-fb-trace-id header) or error.type
+// leaks neither through the GraphError, and those fields come back short,
+// one line and free of control characters. A plain trace ID is kept as is.
+func TestGraphErrorTraceAndType(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("A", 300)
+	for _, tt := range []struct {
+		name             string
+		body             string
+		header           []string
+		wantTrace, wantT string // "" when only the bounds are checked
+	}{
+		{
+			name:      "plain",
+			body:      `{"error":{"message":"m","type":"OAuthException","code":100,"fbtrace_id":"AbC1-_+/=xyz"}}`,
+			wantTrace: "AbC1-_+/=xyz", wantT: "OAuthException",
+		},
+		{
+			name: "body echoes secrets",
+			body: `{"error":{"message":"m","type":"OAuth ` + canaryToken + ` ` + canarySecret + `\u001b[31m","code":100,"fbtrace_id":"` +
+				canaryToken + `|` + canarySecret + `|` + url.QueryEscape(canaryToken) + `\n::warning::INJECTED"}}`,
+		},
+		{
+			name:   "header echoes secrets",
+			body:   `{"error":{"message":"m","type":"OAuthException","code":100}}`,
+			header: []string{"x-fb-trace-id", "trace " + canaryToken + " " + canarySecret + " ::warning::INJECTED"},
+		},
+		{
+			name: "huge",
+			body: `{"error":{"message":"m","type":"` + long + `","code":100,"fbtrace_id":"` + long + `"}}`,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ws := newWireServer(t, reply(400, tt.body, tt.header...))
+			c := newTestClient(t, ws.URL)
+			_, err := c.CreateAccessToken(t.Context(), mint.TokenRequest{SystemUserID: "4000", App: mint.App{ID: "2000", Secret: canarySecret}, AccessToken: canaryToken, Scopes: []string{"ads_read"}})
+			var gerr *mint.GraphError
+			if !errors.As(err, &gerr) {
+				t.Fatalf("CreateAccessToken() = %v; want a *GraphError", err)
+			}
+			for _, f := range []struct{ name, v, want string }{{"FBTraceID", gerr.FBTraceID, tt.wantTrace}, {"Type", gerr.Type, tt.wantT}} {
+				if f.want != "" && f.v != f.want {
+					t.Errorf("%s = %q; want %q", f.name, f.v, f.want)
+				}
+				if len(f.v) > 80 || strings.ContainsAny(f.v, "\x1b\r\n") || strings.Contains(f.v, long[:64]) {
+					t.Errorf("%s = %q; want at most 80 bytes, one line, no control characters", f.name, f.v)
+				}
+			}
+			for _, secret := range []string{canaryToken, canarySecret, url.QueryEscape(canaryToken)} {
+				if strings.Contains(err.Error(), secret) || strings.Contains(gerr.FBTraceID+gerr.Type, secret) {
+					t.Errorf("error %q (fbtrace_id %q, type %q) holds %q", err, gerr.FBTraceID, gerr.Type, secret)
+				}
+			}
+		})
+	}
+}
