@@ -207,6 +207,27 @@ func TestHostileGraph(t *testing.T) {
 			wantErr: "not valid",
 			check:   discarded,
 		},
+		{
+			name: "debug_token answers hostile app_id and user_id",
+			setup: func(w *world, in map[string]string) {
+				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{})
+				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: http.StatusOK, Body: []byte(
+					`{"data":{"is_valid":true,"type":"SYSTEM_USER","scopes":["ads_read","business_management"],` +
+						`"app_id":` + jsonQuote(hostileGraphText) + `,"user_id":` + jsonQuote(hostileGraphText) + `}}`)})
+			},
+			wantErr: "does not match",
+			check:   noRawGraphText,
+		},
+		{
+			name: "debug_token answers a hostile error.message",
+			setup: func(w *world, in map[string]string) {
+				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{})
+				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: http.StatusOK, Body: []byte(
+					`{"data":{"is_valid":false,"scopes":[],"error":{"code":190,"message":` + jsonQuote(hostileGraphText) + `}}}`)})
+			},
+			wantErr: "not valid",
+			check:   noRawGraphText,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,6 +260,23 @@ func TestHostileGraph(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hostileGraphText is a Graph text that would drive a terminal, end a log
+// line and start a workflow command if printed raw.
+const hostileGraphText = "1\x1b[31m\n::warning::INJECTED\r\n::error::INJECTED"
+
+// noRawGraphText checks that hostileGraphText reached neither the error nor
+// stdout raw.
+func noRawGraphText(t *testing.T, w *world, r result) {
+	t.Helper()
+	if r.err != nil && strings.ContainsAny(r.err.Error(), "\x1b\r\n") {
+		t.Errorf("run(main) = %q; want Graph's text escaped", r.err)
+	}
+	if strings.Contains(r.stdout, "\x1b") || strings.Contains(r.stdout, "\n::error::INJECTED") || strings.Contains(r.stdout, "\n::warning::INJECTED") {
+		t.Errorf("stdout = %q; want Graph's text escaped", r.stdout)
+	}
+	discarded(t, w, r)
 }
 
 func jsonQuote(s string) string {

@@ -485,7 +485,7 @@ func (m *minted) finish(ctx context.Context, cfg *config) error {
 		return stepFailed("inspecting the token (GET /debug_token)", err, cfg)
 	}
 	if err := info.Check(mint.Expectation{AppID: p.app.ID, SystemUserID: p.systemUserID, Scopes: p.scopes}); err != nil {
-		return fmt.Errorf("checking the token with debug_token: %s", libMessage(err))
+		return fmt.Errorf("checking the token with debug_token: %s", logText(libMessage(err)))
 	}
 
 	expiresAt := ""

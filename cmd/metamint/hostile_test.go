@@ -160,3 +160,30 @@ func TestMintRefusesEchoedCaller(t *testing.T) {
 		}
 	}
 }
+
+// TestMintCheckHostileText: debug_token answers for the new token an
+// app_id, user_id or error.message with an ESC sequence, line breaks and
+// workflow commands. None of it reaches stderr raw.
+func TestMintCheckHostileText(t *testing.T) {
+	t.Parallel()
+	const hostile = `"1\u001b[31m\n::warning::INJECTED\r\n"`
+	for name, data := range map[string]string{
+		"app_id and user_id": `{"data":{"is_valid":true,"type":"SYSTEM_USER","scopes":["ads_read","business_management"],"app_id":` + hostile + `,"user_id":` + hostile + `}}`,
+		"error.message":      `{"data":{"is_valid":false,"scopes":[],"error":{"code":190,"message":` + hostile + `}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(data)})
+			r := runCLI(t, w.env(), "", mintCmd(w.fx)...)
+			if r.code != 1 || !strings.Contains(r.stderr, "check the new token") {
+				t.Fatalf("mint = %d, stderr %q; want 1 and the check failed", r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr, "\x1b") || strings.Contains(r.stderr, "\n::warning::") || strings.Contains(r.stderr, "\r") {
+				t.Errorf("stderr = %q; want Graph's text escaped", r.stderr)
+			}
+		})
+	}
+}

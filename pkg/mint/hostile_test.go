@@ -343,3 +343,23 @@ func TestGraphErrorTraceAndType(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckQuotesGraphText: Check quotes and cuts debug_token's app_id,
+// user_id and error.message, so its error is one line without control
+// characters, whatever Graph answered.
+func TestCheckQuotesGraphText(t *testing.T) {
+	t.Parallel()
+	hostile := "1\x1b[31m\n::warning::INJECTED\r\n" + strings.Repeat("x", 5000)
+	for _, info := range []mint.TokenInfo{
+		{IsValid: true, Type: "SYSTEM_USER", AppID: hostile, UserID: hostile},
+		{IsValid: false, Error: &mint.TokenError{Message: hostile, Code: 190}},
+	} {
+		err := info.Check(mint.Expectation{AppID: "2000", SystemUserID: "4000"})
+		if err == nil {
+			t.Fatalf("Check(%+v) = nil; want an error", info)
+		}
+		if got := err.Error(); strings.ContainsAny(got, "\x1b\r\n") || len(got) > 1000 || !strings.Contains(got, `"1\x1b[31m\n::warning::INJECTED`) {
+			t.Errorf("Check() = %q; want Graph's text quoted with Go escapes and cut", got)
+		}
+	}
+}

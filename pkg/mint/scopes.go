@@ -155,10 +155,17 @@ const maxQuote = 40
 
 // quoteCut quotes s for a message, cut to its first maxQuote characters: a
 // huge value is named, never echoed whole.
-func quoteCut(s string) string {
+func quoteCut(s string) string { return quoteCutN(s, maxQuote) }
+
+// quoteCutN quotes s, cut to its first n characters.
+func quoteCutN(s string, n int) string {
 	r := []rune(s)
-	if len(r) <= maxQuote {
+	if len(r) <= n {
 		return strconv.Quote(s)
 	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(r[:maxQuote])), len(s))
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(r[:n])), len(s))
 }
+
+// maxMessageQuote is how many characters of a Graph message (debug_token's
+// error.message) a message quotes: enough for Meta's longest reasons.
+const maxMessageQuote = 300

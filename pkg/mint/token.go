@@ -135,12 +135,15 @@ type Expectation struct {
 
 // Check reports every way the token falls short of want: invalid, not a
 // system user token, another app or system user, or scopes missing. The
-// error wraps ErrInvalidToken when the token is not valid.
+// error wraps ErrInvalidToken when the token is not valid. Graph's texts in
+// it (type, app_id, user_id, scopes, error.message) are quoted with Go
+// escapes and cut short, so the error is one line without control
+// characters.
 func (i *TokenInfo) Check(want Expectation) error {
 	if !i.IsValid {
 		reason := "no reason given"
 		if i.Error != nil {
-			reason = fmt.Sprintf("%s (code %d, subcode %d)", i.Error.Message, i.Error.Code, i.Error.Subcode)
+			reason = fmt.Sprintf("%s (code %d, subcode %d)", quoteCutN(i.Error.Message, maxMessageQuote), i.Error.Code, i.Error.Subcode)
 		}
 		return fmt.Errorf("%w: debug_token says the token is not valid: %s", ErrInvalidToken, reason)
 	}
@@ -149,10 +152,10 @@ func (i *TokenInfo) Check(want Expectation) error {
 		problems = append(problems, fmt.Sprintf("type is %s, want SYSTEM_USER", quoteCut(i.Type)))
 	}
 	if want.AppID != "" && i.AppID != want.AppID {
-		problems = append(problems, fmt.Sprintf("app is %s, want %s", i.AppID, want.AppID))
+		problems = append(problems, fmt.Sprintf("app is %s, want %s", quoteCut(i.AppID), want.AppID))
 	}
 	if want.SystemUserID != "" && i.UserID != want.SystemUserID {
-		problems = append(problems, fmt.Sprintf("system user is %s, want %s", i.UserID, want.SystemUserID))
+		problems = append(problems, fmt.Sprintf("system user is %s, want %s", quoteCut(i.UserID), want.SystemUserID))
 	}
 	var missing []string
 	for _, s := range want.Scopes {
