@@ -164,7 +164,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 	} {
 		if id.given != "" && id.given != id.stored {
 			problems = append(problems, fmt.Sprintf("input %s is %s, but the secret %s has %s %s: they must match (or leave %s empty)",
-				id.input, quoteCut(id.given), quoteID(in.awsSecretID), id.field, id.stored, id.input))
+				id.input, mint.QuoteCut(id.given), quoteID(in.awsSecretID), id.field, id.stored, id.input))
 		}
 	}
 	scopes := doc.Scopes
@@ -313,7 +313,7 @@ func postAppSecret(ctx context.Context, a *githubactions.Action, in inputs, cfg 
 }
 
 // quoteID quotes a secret's name or ARN for a message, whole (it is not
-// secret, and an ARN is longer than quoteCut keeps), escaped for one log
+// secret, and an ARN is longer than mint.QuoteCut keeps), escaped for one log
 // line and cut at Secrets Manager's limit.
 func quoteID(id string) string {
 	if len(id) > maxSecretIDLen {

@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -334,7 +333,7 @@ func parseBool(name, raw string, def bool) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, quoteCut(raw))
+	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, mint.QuoteCut(raw))
 }
 
 func hasSpaceOrControl(s string) bool {
@@ -344,7 +343,7 @@ func hasSpaceOrControl(s string) bool {
 func quoteScopes(scopes []string) string {
 	q := make([]string, len(scopes))
 	for i, s := range scopes {
-		q[i] = quoteCut(s)
+		q[i] = mint.QuoteCut(s)
 	}
 	noun := "scope"
 	verb := "is"
@@ -652,19 +651,6 @@ func logText(s string) string {
 // isControl reports runes a log line or terminal must not get raw.
 func isControl(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
-}
-
-// maxQuote is how much of an input a message quotes.
-const maxQuote = 40
-
-// quoteCut quotes s for a message, cut to its first maxQuote characters: a
-// huge input is named, never echoed whole.
-func quoteCut(s string) string {
-	r := []rune(s)
-	if len(r) <= maxQuote {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(r[:maxQuote])), len(s))
 }
 
 // maskValue registers v with ::add-mask::, whole and, when it holds a line

@@ -308,7 +308,7 @@ func printGraphError(w *stream, prefix string, e *mint.GraphError) {
 func scopeList(scopes []string) string {
 	q := make([]string, len(scopes))
 	for i, s := range scopes {
-		q[i] = quoteCut(s)
+		q[i] = mint.QuoteCut(s)
 	}
 	if len(q) == 1 {
 		return "scope " + q[0] + " is"

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -126,16 +125,4 @@ func termText(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// maxQuote is how many characters of an input a message quotes.
-const maxQuote = 40
-
-// quoteCut quotes s for a message, cut to its first maxQuote characters.
-func quoteCut(s string) string {
-	r := []rune(s)
-	if len(r) <= maxQuote {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(string(r[:maxQuote])), len(s))
 }

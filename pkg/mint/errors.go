@@ -240,17 +240,17 @@ const maxPlainField = 64
 
 // plainField returns s when it is at most maxPlainField letters, digits and
 // the base64 punctuation + / = - _ . : and otherwise its quoted, cut form
-// (see quoteCut), which holds no control character and no line break.
+// (see QuoteCut), which holds no control character and no line break.
 func plainField(s string) string {
 	if len(s) > maxPlainField {
-		return quoteCut(s)
+		return QuoteCut(s)
 	}
 	for _, r := range s {
 		switch {
 		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
 		case strings.ContainsRune("+/=-_.:", r):
 		default:
-			return quoteCut(s)
+			return QuoteCut(s)
 		}
 	}
 	return s

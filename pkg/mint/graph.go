@@ -593,7 +593,7 @@ func requireIDs(pairs ...string) error {
 			return invalidf("%s is empty", name)
 		}
 		if !IsGraphID(v) {
-			return invalidf("%s %s is not a numeric Graph ID", name, quoteCut(v))
+			return invalidf("%s %s is not a numeric Graph ID", name, QuoteCut(v))
 		}
 	}
 	return nil

@@ -22,3 +22,19 @@ func TestQuotesAreCut(t *testing.T) {
 		}
 	}
 }
+
+// TestQuoteCut pins the exported quoting the front ends share.
+func TestQuoteCut(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 50)
+	for _, tt := range []struct{ in, want string }{
+		{"", `""`},
+		{"ads_read", `"ads_read"`},
+		{"1\x1b[31m\n::warning::x", `"1\x1b[31m\n::warning::x"`},
+		{long, `"` + strings.Repeat("é", 40) + `"… (100 bytes)`},
+	} {
+		if got := QuoteCut(tt.in); got != tt.want {
+			t.Errorf("QuoteCut(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}

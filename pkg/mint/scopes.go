@@ -117,7 +117,7 @@ func CheckScopes(scopes []string) error {
 	var unlisted []string
 	for _, s := range scopes {
 		if !validScopeName(s) {
-			return invalidf("scopes: %s is not a valid scope name (lowercase letters, digits and underscores)", quoteCut(s))
+			return invalidf("scopes: %s is not a valid scope name (lowercase letters, digits and underscores)", QuoteCut(s))
 		}
 		if !IsSupportedScope(s) {
 			unlisted = append(unlisted, s)
@@ -144,7 +144,7 @@ func validScopeName(s string) bool {
 func quoteList(ss []string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {
-		q[i] = quoteCut(s)
+		q[i] = QuoteCut(s)
 	}
 	return strings.Join(q, ", ")
 }
@@ -153,9 +153,12 @@ func quoteList(ss []string) string {
 // quotes.
 const maxQuote = 40
 
-// quoteCut quotes s for a message, cut to its first maxQuote characters: a
-// huge value is named, never echoed whole.
-func quoteCut(s string) string { return quoteCutN(s, maxQuote) }
+// QuoteCut quotes s for a message with Go escapes, cut to its first 40
+// characters and then naming its size: a huge value is named, never echoed
+// whole, and the result holds no control character or line break. The
+// package quotes inputs and Graph's texts with it in its errors; front ends
+// use it for theirs.
+func QuoteCut(s string) string { return quoteCutN(s, maxQuote) }
 
 // quoteCutN quotes s, cut to its first n characters.
 func quoteCutN(s string, n int) string {

@@ -149,13 +149,13 @@ func (i *TokenInfo) Check(want Expectation) error {
 	}
 	var problems []string
 	if i.Type != "SYSTEM_USER" {
-		problems = append(problems, fmt.Sprintf("type is %s, want SYSTEM_USER", quoteCut(i.Type)))
+		problems = append(problems, fmt.Sprintf("type is %s, want SYSTEM_USER", QuoteCut(i.Type)))
 	}
 	if want.AppID != "" && i.AppID != want.AppID {
-		problems = append(problems, fmt.Sprintf("app is %s, want %s", quoteCut(i.AppID), want.AppID))
+		problems = append(problems, fmt.Sprintf("app is %s, want %s", QuoteCut(i.AppID), want.AppID))
 	}
 	if want.SystemUserID != "" && i.UserID != want.SystemUserID {
-		problems = append(problems, fmt.Sprintf("system user is %s, want %s", quoteCut(i.UserID), want.SystemUserID))
+		problems = append(problems, fmt.Sprintf("system user is %s, want %s", QuoteCut(i.UserID), want.SystemUserID))
 	}
 	var missing []string
 	for _, s := range want.Scopes {
