@@ -428,3 +428,30 @@ func TestGraphErrClassification(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokeOrphanKeepsHeldTokens: revokeOrphan never revokes the current
+// token or the minting token, whatever it is handed; a token the secret does
+// not hold is revoked.
+func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t", refs: secret.NewResolver(sm), current: cur}
+	app, err := r.app(t.Context(), rot, StepCreate, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
+	for _, tok := range []string{cur.AccessToken, orphan} {
+		r.revokeOrphan(t.Context(), rot, StepCreate, app, tok)
+	}
+	if got, _ := srv.Token(cur.AccessToken); got.Revoked {
+		t.Errorf("revokeOrphan(the current token) revoked it; want it kept")
+	}
+	if got, _ := srv.Token(orphan); !got.Revoked {
+		t.Errorf("revokeOrphan(a token the secret does not hold) kept it; want it revoked")
+	}
+}
