@@ -34,9 +34,17 @@ func (r *Rotator) create(ctx context.Context, rot *rotation, step string) (strin
 	if err != nil {
 		return "", err
 	}
-	tok, method, err := r.mintToken(ctx, rot, step, cur, app, info)
+	tok, method, minter, err := r.mintToken(ctx, rot, step, cur, app, info)
 	if err != nil {
 		return "", err
+	}
+	if held := heldAs(tok.AccessToken, cur.AccessToken, minter); held != "" {
+		// Graph answered a token the secret already holds: storing it
+		// changes nothing, and revoking it (were it not stored) would
+		// revoke the current token or the minting token of every secret
+		// that shares it. It is neither stored nor revoked.
+		return "", tokenCheckErr(step, rot.arn, fmt.Errorf(
+			"%s: Graph answered %s itself as the new token; refusing it (it is not stored and not revoked)", method, held))
 	}
 	// From here a live token exists that only this invocation knows: it is
 	// stored, or revoked once it provably is not.
@@ -191,26 +199,41 @@ func (r *Rotator) readVersion(ctx context.Context, rot *rotation) (token string,
 	return doc.AccessToken, true, nil
 }
 
+// heldAs names the token tok equals among the current token and the
+// minting token (either may be ""), or returns "".
+func heldAs(tok, current, minter string) string {
+	switch {
+	case tok == "":
+		return ""
+	case tok == current:
+		return "the current token"
+	case tok == minter:
+		return "the minting token"
+	}
+	return ""
+}
+
 // mintToken makes the new token: a refresh of the current token when it is
 // a valid expiring token that matches the secret, else a new token from
-// POST /{system-user-id}/access_tokens called with the minting token.
-func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur *secret.Doc, app mint.App, info *mint.TokenInfo) (*mint.Token, string, error) {
+// POST /{system-user-id}/access_tokens called with the minting token, which
+// it returns too ("" after a refresh).
+func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur *secret.Doc, app mint.App, info *mint.TokenInfo) (*mint.Token, string, string, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < r.headroom() {
-			return nil, "", graphErr(step, rot.arn, "making a token", fmt.Errorf(
+			return nil, "", "", graphErr(step, rot.arn, "making a token", fmt.Errorf(
 				"not started with %s left before the deadline, too little to store the token: %w", left.Round(time.Millisecond), context.DeadlineExceeded))
 		}
 	}
 	if cur.ExpiringToken && info != nil && info.IsValid && !info.NeverExpires() && info.Check(cur.Expectation()) == nil {
 		tok, err := r.Graph.RefreshAccessToken(ctx, mint.RefreshRequest{App: app, AccessToken: cur.AccessToken, Info: info})
 		if err != nil {
-			return nil, "", graphErr(step, rot.arn, "refreshing the current token", err)
+			return nil, "", "", graphErr(step, rot.arn, "refreshing the current token", err)
 		}
-		return tok, "refreshed", nil
+		return tok, "refreshed", "", nil
 	}
 	minter, err := rot.refs.MintingToken(ctx, cur)
 	if err != nil {
-		return nil, "", referenceErr(step, rot.arn, err)
+		return nil, "", "", referenceErr(step, rot.arn, err)
 	}
 	source := "the managed token"
 	if cur.MintingTokenRef != "" {
@@ -218,25 +241,25 @@ func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur
 	} else {
 		switch {
 		case minter == "":
-			return nil, "", mintingTokenErr(step, rot.arn,
+			return nil, "", "", mintingTokenErr(step, rot.arn,
 				"the secret has no %s and no %s: seed the first token (metamint mint --json) or name a minting token", secret.FieldAccessToken, secret.FieldMintingTokenRef)
 		case info != nil && !info.IsValid:
-			return nil, "", mintingTokenErr(step, rot.arn,
+			return nil, "", "", mintingTokenErr(step, rot.arn,
 				"the managed token mints its own successor and is not valid (%s): seed a new token (metamint mint --json) or set %s",
 				tokenReason(info), secret.FieldMintingTokenRef)
 		}
 	}
 	mintingSecret, err := rot.refs.MintingAppSecret(ctx, cur)
 	if err != nil {
-		return nil, "", referenceErr(step, rot.arn, err)
+		return nil, "", "", referenceErr(step, rot.arn, err)
 	}
 	if cur.InstallApp {
 		ierr := r.Graph.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: cur.SystemUserID, App: app, AccessToken: minter, MintingAppSecret: mintingSecret})
 		if ierr != nil {
 			if errors.Is(ierr, mint.ErrInvalidToken) {
-				return nil, "", mintingTokenErr(step, rot.arn, "installing the app: Graph refused %s as invalid: %v", source, ierr)
+				return nil, "", "", mintingTokenErr(step, rot.arn, "installing the app: Graph refused %s as invalid: %v", source, ierr)
 			}
-			return nil, "", graphErr(step, rot.arn, "installing the app for the system user", ierr)
+			return nil, "", "", graphErr(step, rot.arn, "installing the app for the system user", ierr)
 		}
 	}
 	tok, err := r.Graph.CreateAccessToken(ctx, mint.TokenRequest{
@@ -250,19 +273,39 @@ func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur
 	})
 	if err != nil {
 		if errors.Is(err, mint.ErrInvalidToken) {
-			return nil, "", mintingTokenErr(step, rot.arn, "minting: Graph refused %s as invalid: %v", source, err)
+			return nil, "", "", mintingTokenErr(step, rot.arn, "minting: Graph refused %s as invalid: %v", source, err)
 		}
-		return nil, "", graphErr(step, rot.arn, "minting a token", err)
+		return nil, "", "", graphErr(step, rot.arn, "minting a token", err)
 	}
-	return tok, "minted", nil
+	return tok, "minted", minter, nil
 }
 
 // revokeOrphan revokes a token this invocation made and that provably was
 // not stored. The token is its own caller (the caller must be a token of the
 // same app). A failure is logged: the token then lives until it expires.
+//
+// It never revokes a token the secret or its references hold (the current
+// token, the minting token), whatever Graph answered: when the minting token
+// cannot be read to compare, nothing is revoked.
 func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, step string, app mint.App, token string) {
 	rctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
+	if cur := rot.current; cur != nil {
+		minter, err := cur.AccessToken, error(nil)
+		if rot.refs != nil {
+			minter, err = rot.refs.MintingToken(rctx, cur)
+		}
+		if err != nil {
+			r.Log.ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked",
+				"step", step, "secret_arn", rot.name(), "version_id", rot.token, "error", err.Error())
+			return
+		}
+		if held := heldAs(token, cur.AccessToken, minter); held != "" {
+			r.Log.ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked",
+				"step", step, "secret_arn", rot.name(), "version_id", rot.token)
+			return
+		}
+	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
 		r.Log.ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires",
 			"step", step, "secret_arn", rot.name(), "version_id", rot.token, "error", err.Error())
