@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 
@@ -50,6 +51,8 @@ type fakeSM struct {
 	putErrs    []error       // returned by the next PutSecretValue calls, one each, before putErr
 	putGate    chan struct{} // when set, PutSecretValue waits on it
 	putCalls   int
+	// putAttempts is the RetryMaxAttempts each PutSecretValue's options set.
+	putAttempts []int
 	// beforePut, when set, runs (without the lock) as PutSecretValue
 	// starts: another run or actor changing the secret at that moment.
 	beforePut func()
@@ -124,9 +127,14 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 	return &secretsmanager.GetSecretValueOutput{ARN: aws.String(f.arn), VersionId: aws.String(v), SecretString: aws.String(val)}, nil
 }
 
-func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	var o secretsmanager.Options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	f.mu.Lock()
 	f.putCalls++
+	f.putAttempts = append(f.putAttempts, o.RetryMaxAttempts)
 	f.count("PutSecretValue")
 	gate, before := f.putGate, f.beforePut
 	f.mu.Unlock()
@@ -247,11 +255,11 @@ func TestLabelState(t *testing.T) {
 	}
 }
 
-// answeredErr is an error with Secrets Manager's HTTP response: the request
-// was handled.
-func answeredErr(status int) error {
+// answeredErr is an error with Secrets Manager's HTTP response and its
+// error code, as the SDK returns it.
+func answeredErr(status int, code string) error {
 	return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-		Err: fmt.Errorf("InternalServiceError (HTTP %d)", status)}
+		Err: &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf("%s (HTTP %d)", code, status)}}
 }
 
 // TestStore pins what store concludes from a failed PutSecretValue and the
@@ -267,13 +275,26 @@ func TestStore(t *testing.T) {
 		puts    int
 	}{
 		{name: "stored", prepare: func(sm *fakeSM) {}, want: storedOurs, puts: 1},
-		{name: "answer lost after the commit", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = answeredErr(500), true }, want: storedOurs, puts: 1},
+		{name: "answer lost after the commit", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = answeredErr(500, "InternalServiceError"), true }, want: storedOurs, puts: 1},
 		{name: "answer held past the deadline, committed", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = noAnswer, true }, want: storedOurs, puts: 1},
 		{name: "another value stored first", prepare: func(sm *fakeSM) { sm.values["t"] = `{"access_token":"theirs"}` }, want: storedTheirs, puts: 1},
-		{name: "refused with an answer, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(500) }, want: storedNothing, wantErr: true, puts: 1},
+		// A 5xx is no answer: the write may have committed (the read-back can
+		// lag it), so the same write is sent again, and only its success
+		// decides; failing again, the token is kept.
+		{name: "a 5xx, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{answeredErr(500, "InternalServiceError")} }, want: storedOurs, puts: 2},
+		{name: "a 5xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(500, "InternalServiceError") }, want: storedUnknown, wantErr: true, puts: 2},
+		{name: "a 503, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(503, "ServiceUnavailable") }, want: storedUnknown, wantErr: true, puts: 2},
+		// A documented 4xx refusal of this one attempt: provably not stored.
+		{name: "refused as invalid, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ValidationException") }, want: storedNothing, wantErr: true, puts: 1},
+		{name: "refused by a limit, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "LimitExceededException") }, want: storedNothing, wantErr: true, puts: 1},
+		{name: "throttled, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 1},
+		// A 4xx Secrets Manager does not document (a proxy's 408, say) is no answer.
+		{name: "an undocumented 4xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(408, "RequestTimeout") }, want: storedUnknown, wantErr: true, puts: 2},
 		{name: "no answer, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{noAnswer} }, want: storedOurs, puts: 2},
 		{name: "no answer, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = noAnswer }, want: storedUnknown, wantErr: true, puts: 2},
-		{name: "read-back fails", prepare: func(sm *fakeSM) { sm.putErr, sm.getErr = answeredErr(500), errors.New("throttled") }, want: storedUnknown, wantErr: true, puts: 1},
+		{name: "read-back fails", prepare: func(sm *fakeSM) {
+			sm.putErr, sm.getErr = answeredErr(400, "ValidationException"), errors.New("throttled")
+		}, want: storedUnknown, wantErr: true, puts: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +309,9 @@ func TestStore(t *testing.T) {
 			}
 			if sm.putCalls != tc.puts {
 				t.Errorf("PutSecretValue calls = %d; want %d", sm.putCalls, tc.puts)
+			}
+			if diff := cmp.Diff(slices.Repeat([]int{1}, tc.puts), sm.putAttempts); diff != "" {
+				t.Errorf("RetryMaxAttempts of each PutSecretValue (-want +got):\n%s", diff)
 			}
 		})
 	}
