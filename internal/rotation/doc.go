@@ -68,10 +68,12 @@
 // what ended). Holding the token just made: stored, carry on. Holding
 // another value: a concurrent run stored it first; the token made here
 // provably is not stored and is revoked. Absent after Secrets Manager
-// answered the write (an HTTP error response): provably not stored, revoked.
-// Absent after a write that got no answer (timeout, lost connection): it may
-// still land, so the same write (same version token, same value,
-// idempotent) is sent once more; if that fails too, or nothing can be read,
+// refused the write (a 4xx it documents as a refusal): provably not stored,
+// revoked. Absent after a write that got no answer (timeout, lost
+// connection, a 5xx, an undocumented 4xx): it may have landed, so the same
+// write (same version token, same value, idempotent) is sent once more; each
+// PutSecretValue is one SDK attempt, so no retry's answer hides a committed
+// attempt. If the repeat fails too, or nothing can be read,
 // the token may be stored: it is kept, the step fails, and the next run
 // finds the version (PendingStored) or mints anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
 // with DescribeSecret: if the version holds AWSCURRENT, the move happened.
