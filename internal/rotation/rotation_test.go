@@ -479,3 +479,60 @@ func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 		t.Errorf("revokeOrphan(a token the secret does not hold) kept it; want it revoked")
 	}
 }
+
+// TestUnlabelledVersionHeals: this cycle's version holds a value and has no
+// label (its AWSPENDING was removed by hand, AWS's remedy after
+// CancelRotateSecret); DescribeSecret omits it, as Secrets Manager does. A
+// run cannot store under that version token: it discards the version
+// (METAMINT_DISCARDED) and rotates under the next one. Only the token made
+// for the taken version, provably not stored, is revoked; the second run
+// does not fail.
+func TestUnlabelledVersionHeals(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	f := &Fleet{Rotator: r, RefreshBefore: 10 * day}
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranded := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(60 * day)})
+	value, err := cur.WithToken(secret.Issued{Token: stranded, ExpiresAt: srv.Now().Add(60 * day), IssuedAt: srv.Now(), Scopes: testScopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := VersionToken(sm.arn, "v0", "")
+	sm.values[cycle], sm.stages[cycle] = value, nil
+	var statuses []string
+	for range 2 {
+		res, _ := f.Run(t.Context(), []string{sm.arn}, RunOptions{})
+		statuses = append(statuses, res[0].Status)
+		if res[0].Status == StatusFailed {
+			t.Errorf("Run() = %+v; want no failure", res[0])
+		}
+	}
+	if diff := cmp.Diff([]string{StatusRotated, StatusNotDue}, statuses); diff != "" {
+		t.Errorf("statuses of two runs (-want +got):\n%s", diff)
+	}
+	now, err := secret.Parse(sm.values[versionWith(sm.stages, StageCurrent)])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.AccessToken == cur.AccessToken || now.AccessToken == stranded {
+		t.Errorf("AWSCURRENT holds the initial or the stranded token; want a new one")
+	}
+	if diff := cmp.Diff([]string{StageDiscarded}, sm.stages[cycle]); diff != "" {
+		t.Errorf("labels of the stranded version (-want +got):\n%s", diff)
+	}
+	revoked := 0
+	for _, tok := range srv.Tokens() {
+		if tok.Revoked {
+			revoked++
+		}
+		if tok.Value == stranded && tok.Revoked {
+			t.Errorf("the stranded version's token was revoked; want it kept (it is stored)")
+		}
+	}
+	if revoked > 1 {
+		t.Errorf("%d tokens revoked; want at most 1 (the one made for the taken version)", revoked)
+	}
+}
