@@ -153,6 +153,7 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token s
 	cctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
 	held, found, err := r.readVersion(cctx, rot)
+	rot.exists = rot.exists || found
 	switch {
 	case err != nil:
 		r.Log.ErrorContext(ctx, "PutSecretValue failed and the version could not be read back; the new token may be stored, so it is kept",

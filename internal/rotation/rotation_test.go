@@ -236,20 +236,24 @@ func TestLabelState(t *testing.T) {
 	tests := []struct {
 		name   string
 		stages map[string][]string
+		exists bool
 		want   State
 	}{
-		{"nothing pending", map[string][]string{"c": {StageCurrent}}, NoPending},
-		{"pending on the current version", map[string][]string{"c": {StageCurrent, StagePending}}, NoPending},
-		{"ours pending", map[string][]string{"c": {StageCurrent}, "t": {StagePending}}, PendingStored},
-		{"ours current", map[string][]string{"t": {StageCurrent, StagePending}, "p": {StagePrevious}}, Current},
-		{"another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, OtherPending},
-		{"ours unlabelled but listed", map[string][]string{"c": {StageCurrent}, "t": {StageDiscarded}}, NotPending},
+		{"nothing pending", map[string][]string{"c": {StageCurrent}}, false, NoPending},
+		{"pending on the current version", map[string][]string{"c": {StageCurrent, StagePending}}, false, NoPending},
+		{"ours pending", map[string][]string{"c": {StageCurrent}, "t": {StagePending}}, false, PendingStored},
+		{"ours current", map[string][]string{"t": {StageCurrent, StagePending}, "p": {StagePrevious}}, false, Current},
+		{"another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, false, OtherPending},
+		{"ours unlabelled but listed", map[string][]string{"c": {StageCurrent}, "t": {StageDiscarded}}, false, NotPending},
+		{"ours unlabelled, another pending", map[string][]string{"c": {StageCurrent}, "t": {}, "o": {StagePending}}, false, NotPending},
+		{"ours unlisted, known to exist", map[string][]string{"c": {StageCurrent}}, true, NotPending},
+		{"ours unlisted, known to exist, another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, true, NotPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := labelState(tc.stages, "t"); got != tc.want {
-				t.Errorf("labelState(%v, t) = %s; want %s", tc.stages, got, tc.want)
+			if got := labelState(tc.stages, "t", tc.exists); got != tc.want {
+				t.Errorf("labelState(%v, t, %v) = %s; want %s", tc.stages, tc.exists, got, tc.want)
 			}
 		})
 	}

@@ -30,7 +30,10 @@ const (
 	OtherPending
 	// NotPending means the rotation's version exists but carries neither
 	// AWSPENDING nor AWSCURRENT (a rotation event for a version that lost
-	// the label, or was never given it).
+	// the label, or was never given it; a run's version whose AWSPENDING was
+	// removed by hand). DescribeSecret omits a version without labels, so a
+	// run knows it only once a write under its version token was refused
+	// and the read-back found the version.
 	NotPending
 	// PendingEmpty means the rotation's version carries AWSPENDING and holds no
 	// value yet (the placeholder Secrets Manager creates before
@@ -70,18 +73,23 @@ const (
 	StageDiscarded = "METAMINT_DISCARDED"
 )
 
-// labelState is the state the staging labels alone give for token.
-func labelState(stages map[string][]string, token string) State {
+// labelState is the state the staging labels alone give for token. exists
+// says the version is known to exist (a read-back found it): Secrets
+// Manager's DescribeSecret omits a version without labels, so without it
+// an unlabelled version looks absent. A version that exists without
+// AWSPENDING or AWSCURRENT is NotPending, whether or not another version is
+// pending: its version token cannot be stored under again.
+func labelState(stages map[string][]string, token string, exists bool) State {
 	labels, listed := stages[token]
 	switch {
 	case slices.Contains(labels, StageCurrent):
 		return Current
 	case slices.Contains(labels, StagePending):
 		return PendingStored // refined by readPending
+	case listed || exists:
+		return NotPending
 	case otherPending(stages, token) != "":
 		return OtherPending
-	case listed:
-		return NotPending
 	}
 	return NoPending
 }
