@@ -344,8 +344,8 @@ func (p *plan) noteCurrentExpiry() {
 	}
 }
 
-// fail records err: deferred when the invocation's time ran out, failed
-// otherwise.
+// fail records err: deferred when the invocation's time or Meta's rate
+// limits ran out (CutShort), failed otherwise.
 func (p *plan) fail(ctx context.Context, err error) SecretResult {
 	res := p.res
 	var sf interface{ FailedStep() string }
