@@ -571,3 +571,57 @@ func TestPutSecretValueRetryHidesTheCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestCycleVersionWithoutLabelsHeals: this cycle's version holds a stored
+// value and its AWSPENDING was removed by hand (AWS's remedy after
+// CancelRotateSecret). Every run derives that version token again; it must
+// not loop on it: the version is discarded (METAMINT_DISCARDED) and the run
+// rotates under the next version token. Two runs: the secret rotates, at
+// most one token (one provably not stored) is revoked, and the second run
+// does not fail. (internal/rotation's TestUnlabelledVersionHeals runs it on
+// a Secrets Manager that omits unlabelled versions from DescribeSecret, as
+// AWS does.)
+func TestCycleVersionWithoutLabelsHeals(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	initial := initialTokens(s, ids)
+	id := ids[0]
+	desc, err := s.sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := rotation.VersionToken(aws.ToString(desc.ARN), s.versionWith(id, rotation.StageCurrent), "")
+	stranded := s.issue(60 * day)
+	fields := s.baseFields(stranded)
+	b, _ := json.Marshal(fields)
+	if _, err := s.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
+		ClientRequestToken: aws.String(cycle), SecretString: aws.String(string(b)), VersionStages: []string{rotation.StagePending}}); err != nil {
+		t.Fatal(err)
+	}
+	s.endRotation(id, cycle) // AWSPENDING removed by hand
+	s.baseline[stranded] = true
+	for run := range 2 {
+		resp, err := s.run(t.Context(), directEventJSON(false, id))
+		checkRunErr(t, resp, err)
+		if r := resp.Results[0]; r.Status == rotation.StatusFailed {
+			t.Errorf("run %d: %+v; want no failure", run+1, r)
+		}
+	}
+	if labels := s.stages(id)[cycle]; !slices.Contains(labels, rotation.StageDiscarded) {
+		t.Errorf("labels of the cycle's version = %v; want %s", labels, rotation.StageDiscarded)
+	}
+	revoked := 0
+	for _, tok := range s.srv.Tokens() {
+		if tok.Revoked {
+			revoked++
+		}
+	}
+	if revoked > 1 {
+		t.Errorf("%d tokens revoked; want at most 1 (one provably not stored)", revoked)
+	}
+	if tok, _ := s.srv.Token(stranded); tok.Revoked {
+		t.Errorf("the stranded version's token was revoked; want it kept (it is stored)")
+	}
+	s.check(t, ids, initial)
+}
