@@ -236,12 +236,12 @@ func (r *Rotator) readVersion(ctx context.Context, rot *rotation) (token string,
 // heldAs names the token tok equals among the current token and the
 // minting token (either may be ""), or returns "".
 func heldAs(tok, current, minter string) string {
-	switch {
-	case tok == "":
+	switch tok {
+	case "":
 		return ""
-	case tok == current:
+	case current:
 		return "the current token"
-	case tok == minter:
+	case minter:
 		return "the minting token"
 	}
 	return ""
