@@ -14,7 +14,8 @@ import (
 //
 //	Rotated          Count  secrets whose AWSCURRENT now holds a new token (a run: how many; a step: 1 when finishSecret moved AWSCURRENT)
 //	Failed           Count  secrets (a run) or steps (a rotation event) that failed
-//	Deferred         Count  secrets a run left to the next run because the invocation's time ran out
+//	Deferred         Count  secrets a run left to the next run: the invocation's time ran out, or Meta's
+//	                        rate limits (a throttle that outlasted the retries or ends past the deadline)
 //	NotDue           Count  secrets checked and not due
 //	Skipped          Count  secrets left alone (another rotation in progress, listed twice)
 //	RotationStarted  Count  fan-out: rotations started with RotateSecret

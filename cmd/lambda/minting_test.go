@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
@@ -61,6 +64,75 @@ func TestMintingAppSecret(t *testing.T) {
 				t.Errorf("%d tokens revoked; want 2 (each by itself)", revoked)
 			}
 			assertNoSecrets(t, "the logs", w.logs.String(), append(secretsOf(w.srv, w.fx), mintingSecret))
+		})
+	}
+}
+
+// TestAnsweredHeldTokenIsRefused: Graph answers, as the "new" token, a token
+// the secret already holds (the minting token, or the current token a
+// refresh hands back unchanged). The run refuses it: nothing is stored and
+// nothing is revoked, so every secret that mints with it, and AWSCURRENT,
+// keep working.
+func TestAnsweredHeldTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// prepare builds the secret and makes Graph answer a held token; it
+		// returns the secret and the token answered.
+		prepare func(s *scenario) (id, held string)
+	}{
+		{name: "the minting token answered by access_tokens", prepare: func(s *scenario) (string, string) {
+			admin := s.srv.IssueToken(minttest.TokenSpec{UserID: s.fx.AdminSystemUserID, AppID: s.fx.AppID, Scopes: []string{"business_management"}})
+			fields := s.baseFields(s.issue(0))
+			fields["expiring_token"] = false
+			fields["minting_token_ref"] = s.putRaw("minting-token", `{"access_token":"`+admin+`"}`)
+			id := s.putSecret("managed", fields)
+			s.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + admin + `"}`)})
+			return id, admin
+		}},
+		{name: "the managed token answered by access_tokens", prepare: func(s *scenario) (string, string) {
+			cur := s.issue(0)
+			fields := s.baseFields(cur)
+			fields["expiring_token"] = false
+			id := s.putSecret("managed", fields)
+			s.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + cur + `"}`)})
+			return id, cur
+		}},
+		{name: "the current token answered by a refresh, then a refused write", prepare: func(s *scenario) (string, string) {
+			cur := s.issue(5 * day)
+			id := s.putSecret("managed", s.baseFields(cur))
+			s.srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: []byte(`{"access_token":"` + cur + `","token_type":"bearer","expires_in":5184000}`)})
+			s.c.inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.BeforeCommit, Status: 400, ErrorType: "ValidationException", Times: awstest.Forever})
+			return id, cur
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			id, held := tc.prepare(s)
+			before, curBefore := s.stages(id), s.currentToken(id)
+			resp, err := s.run(t.Context(), directEventJSON(true, id))
+			checkRunErr(t, resp, err)
+			r := resp.Results[0]
+			if r.Status != rotation.StatusFailed || !strings.Contains(r.Error, "refusing it") {
+				t.Errorf("result = %+v; want failed, refusing the answered token", r)
+			}
+			if tok, ok := s.srv.Token(held); !ok || tok.Revoked {
+				t.Errorf("the held token: known %v, revoked %v; want it live", ok, tok.Revoked)
+			}
+			if got := s.currentToken(id); got != curBefore {
+				t.Errorf("AWSCURRENT's token changed; want it kept")
+			}
+			if diff := cmp.Diff(before, s.stages(id)); diff != "" {
+				t.Errorf("stages changed (-before +after):\n%s", diff)
+			}
+			if n := s.c.Calls("PutSecretValue"); n != 0 {
+				t.Errorf("PutSecretValue attempts = %d; want 0 (nothing stored)", n)
+			}
+			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+			assertNoSecrets(t, "the answers", s.answers.String(), secretsOf(s.srv, s.fx))
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
@@ -303,11 +304,16 @@ func TestRotationFailures(t *testing.T) {
 		// noPlaceholder invokes with a token that is no version of the secret.
 		noPlaceholder bool
 		// smFails makes moto (through a proxy) fail this operation once the
-		// rotation has started.
+		// rotation has started: a 500, or a 400 with the error type
+		// smRefusal when it is set.
 		smFails    string
+		smRefusal  string
 		failStep   string
 		wantType   any // a pointer to the wanted error type
 		wantMinted int
+		// wantOrphans is how many live tokens end in no version of the
+		// secret: a token whose write may have committed is kept.
+		wantOrphans int
 	}{
 		{
 			name:     "bad JSON",
@@ -445,10 +451,17 @@ func TestRotationFailures(t *testing.T) {
 			failStep: rotation.StepTest, wantType: new(*rotation.TokenCheckError),
 		},
 		{
-			name:     "moto fails to store AWSPENDING after the mint",
+			name:    "Secrets Manager refuses to store AWSPENDING after the mint",
+			setup:   func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
+			smFails: "PutSecretValue", smRefusal: "ValidationException",
+			failStep: rotation.StepCreate, wantType: new(*rotation.SecretsManagerError), wantMinted: 1,
+		},
+		{
+			// A 5xx may follow a commit: the token is kept, not revoked.
+			name:     "moto fails (5xx) to store AWSPENDING after the mint",
 			setup:    func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
 			smFails:  "PutSecretValue",
-			failStep: rotation.StepCreate, wantType: new(*rotation.SecretsManagerError), wantMinted: 1,
+			failStep: rotation.StepCreate, wantType: new(*rotation.SecretsManagerError), wantMinted: 1, wantOrphans: 1,
 		},
 		{
 			name:     "moto fails to move AWSCURRENT",
@@ -492,7 +505,11 @@ func TestRotationFailures(t *testing.T) {
 			if tc.pending != nil {
 				tc.pending(t, w, id, token)
 			}
-			if proxy != nil {
+			var refusal *awstest.Rule
+			switch {
+			case tc.smRefusal != "":
+				refusal = proxy.inject(awstest.Fault{Op: tc.smFails, Status: 400, ErrorType: tc.smRefusal, Times: awstest.Forever})
+			case proxy != nil:
 				proxy.set(tc.smFails, true)
 			}
 			var err error
@@ -517,12 +534,15 @@ func TestRotationFailures(t *testing.T) {
 			if got := w.srv.Minted(); got != tc.wantMinted {
 				t.Errorf("Minted() = %d; want %d", got, tc.wantMinted)
 			}
-			if proxy != nil {
+			switch {
+			case refusal != nil:
+				refusal.Remove()
+			case proxy != nil:
 				proxy.set(tc.smFails, false)
 			}
 			if exists {
-				if orphans := orphanTokens(t, w, id); len(orphans) > 0 {
-					t.Errorf("%d live tokens are stored in no version of the secret", len(orphans))
+				if orphans := orphanTokens(t, w, id); len(orphans) != tc.wantOrphans {
+					t.Errorf("%d live tokens are stored in no version of the secret; want %d", len(orphans), tc.wantOrphans)
 				}
 			}
 			if exists {

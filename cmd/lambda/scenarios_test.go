@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -512,4 +514,114 @@ func TestStrandedPendingHeals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPutSecretValueRetryHidesTheCommit: PutSecretValue's first attempt
+// commits and its connection drops, and the read-back does not see the
+// version yet (a read that lags the write). Each PutSecretValue is one SDK
+// attempt, so no retry's answer stands for the committed attempt: the engine
+// sends the same write once more itself. When that repeat gets moto's
+// idempotent success, the run rotates; when it is throttled, the engine
+// cannot tell, keeps the token and fails, and the next run finishes the
+// stored version. Either way one token is minted and none is revoked.
+func TestPutSecretValueRetryHidesTheCommit(t *testing.T) {
+	t.Parallel()
+	readBack := func(body map[string]any) bool { return body["VersionId"] != nil && body["VersionStage"] == nil }
+	tests := []struct {
+		name      string
+		throttled int // PutSecretValue attempts throttled after the dropped one
+		runs      int
+	}{
+		{name: "the repeat stores", runs: 1},
+		{name: "the repeat is throttled", throttled: 2, runs: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			initial := initialTokens(s, ids)
+			dropped := s.c.inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.AfterCommit, Drop: true, Times: 1})
+			if tc.throttled > 0 {
+				var seen atomic.Int32 // PutSecretValue attempts: the first is the dropped one
+				s.c.inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.BeforeCommit, Status: 400, ErrorType: "ThrottlingException",
+					Times: tc.throttled, Match: func(map[string]any) bool { return seen.Add(1) > 1 }})
+			}
+			s.c.inject(awstest.Fault{Op: "GetSecretValue", Stage: awstest.BeforeCommit, Status: 400, ErrorType: "ResourceNotFoundException",
+				Message: "Secrets Manager can't find the specified secret value for VersionId", Times: 1, Match: readBack})
+			resps := s.runUntilRotated(t, noDeadline, directEventJSON(true, ids...), 1)
+			if dropped.Hits() != 1 {
+				t.Fatalf("dropped PutSecretValue attempts = %d; want 1: the scenario did not happen", dropped.Hits())
+			}
+			if len(resps) != tc.runs || resps[len(resps)-1].Summary.Rotated != 1 {
+				t.Errorf("rotated after %d runs (last: %+v); want after %d", len(resps), resps[len(resps)-1].Results, tc.runs)
+			}
+			if got := s.c.Calls("PutSecretValue"); got != 2 {
+				t.Errorf("PutSecretValue attempts = %d; want 2 (one per call: the write and the engine's repeat)", got)
+			}
+			if got := s.srv.Minted(); got != 1 {
+				t.Errorf("Minted() = %d; want 1 (the stored token kept, not revoked and minted again)", got)
+			}
+			for _, tok := range s.srv.Tokens() {
+				if tok.Revoked {
+					t.Errorf("a token was revoked (%.6s...); want none", tok.Value)
+				}
+			}
+			s.check(t, ids, initial)
+		})
+	}
+}
+
+// TestCycleVersionWithoutLabelsHeals: this cycle's version holds a stored
+// value and its AWSPENDING was removed by hand (AWS's remedy after
+// CancelRotateSecret). Every run derives that version token again; it must
+// not loop on it: the version is discarded (METAMINT_DISCARDED) and the run
+// rotates under the next version token. Two runs: the secret rotates, at
+// most one token (one provably not stored) is revoked, and the second run
+// does not fail. (internal/rotation's TestUnlabelledVersionHeals runs it on
+// a Secrets Manager that omits unlabelled versions from DescribeSecret, as
+// AWS does.)
+func TestCycleVersionWithoutLabelsHeals(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	initial := initialTokens(s, ids)
+	id := ids[0]
+	desc, err := s.sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := rotation.VersionToken(aws.ToString(desc.ARN), s.versionWith(id, rotation.StageCurrent), "")
+	stranded := s.issue(60 * day)
+	fields := s.baseFields(stranded)
+	b, _ := json.Marshal(fields)
+	if _, err := s.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
+		ClientRequestToken: aws.String(cycle), SecretString: aws.String(string(b)), VersionStages: []string{rotation.StagePending}}); err != nil {
+		t.Fatal(err)
+	}
+	s.endRotation(id, cycle) // AWSPENDING removed by hand
+	s.baseline[stranded] = true
+	for run := range 2 {
+		resp, err := s.run(t.Context(), directEventJSON(false, id))
+		checkRunErr(t, resp, err)
+		if r := resp.Results[0]; r.Status == rotation.StatusFailed {
+			t.Errorf("run %d: %+v; want no failure", run+1, r)
+		}
+	}
+	if labels := s.stages(id)[cycle]; !slices.Contains(labels, rotation.StageDiscarded) {
+		t.Errorf("labels of the cycle's version = %v; want %s", labels, rotation.StageDiscarded)
+	}
+	revoked := 0
+	for _, tok := range s.srv.Tokens() {
+		if tok.Revoked {
+			revoked++
+		}
+	}
+	if revoked > 1 {
+		t.Errorf("%d tokens revoked; want at most 1 (one provably not stored)", revoked)
+	}
+	if tok, _ := s.srv.Token(stranded); tok.Revoked {
+		t.Errorf("the stranded version's token was revoked; want it kept (it is stored)")
+	}
+	s.check(t, ids, initial)
 }

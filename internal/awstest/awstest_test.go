@@ -459,3 +459,41 @@ func TestErrorShape(t *testing.T) {
 		t.Errorf("Calls(PutSecretValue) = %d; want 1", p.Calls("PutSecretValue"))
 	}
 }
+
+// TestDescribeOmitsUnlabelled: a version whose last staging label was
+// removed is absent from DescribeSecret's VersionIdsToStages through the
+// proxy, as on AWS (moto lists it with no labels); labelled versions stay.
+func TestDescribeOmitsUnlabelled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.secret(`{"v":1}`)
+	token := newUUID()
+	if _, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
+		ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":2}`), VersionStages: []string{"AWSPENDING"}}); err != nil {
+		t.Fatalf("PutSecretValue() = %v", err)
+	}
+	if _, err := e.sm.UpdateSecretVersionStage(t.Context(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+		VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: aws.String(token)}); err != nil {
+		t.Fatalf("UpdateSecretVersionStage() = %v", err)
+	}
+	direct, err := e.direct.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := direct.VersionIdsToStages[token]; !ok {
+		t.Fatalf("moto's DescribeSecret omits the unlabelled version already; the proxy's rewrite is untested")
+	}
+	out, err := e.sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		t.Fatalf("DescribeSecret() = %v", err)
+	}
+	if labels, ok := out.VersionIdsToStages[token]; ok {
+		t.Errorf("VersionIdsToStages[unlabelled] = %v; want the version omitted", labels)
+	}
+	if len(out.VersionIdsToStages) != 1 || aws.ToString(out.ARN) != aws.ToString(direct.ARN) {
+		t.Errorf("DescribeSecret() = %v, %s; want the AWSCURRENT version only, and the rest of the answer kept", out.VersionIdsToStages, aws.ToString(out.ARN))
+	}
+	if got, ok := e.version(id, token); !ok || got != `{"v":2}` {
+		t.Errorf("the unlabelled version = %q (exists %v); want it kept in moto", got, ok)
+	}
+}

@@ -55,6 +55,9 @@
 //     ResourceExistsException ("You can't modify an existing version, you can
 //     only create new versions."); the same value stays moto's idempotent
 //     success. (moto overwrites the version.)
+//   - DescribeSecret's VersionIdsToStages lists only versions with staging
+//     labels, as on AWS; moto lists a version whose last label was removed
+//     with an empty list.
 //   - A SecretString, or a decoded SecretBinary, over MaxSecretSize (65,536
 //     bytes) in CreateSecret, PutSecretValue or UpdateSecret is refused with
 //     400 ValidationException.

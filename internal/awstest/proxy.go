@@ -383,11 +383,46 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	if op == "DescribeSecret" && resp.status < 300 {
+		resp.body = omitUnlabelled(resp.body)
+	}
 	for k, v := range resp.header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(resp.body)
+}
+
+// omitUnlabelled drops, from a DescribeSecret answer, the versions without
+// staging labels, as Secrets Manager does (VersionIdsToStages lists "the
+// versions of the secret that have staging labels attached"); moto lists
+// them with an empty list. An answer it cannot decode passes unchanged.
+func omitUnlabelled(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return body
+	}
+	stages, ok := m["VersionIdsToStages"].(map[string]any)
+	if !ok {
+		return body
+	}
+	changed := false
+	for v, labels := range stages {
+		if l, ok := labels.([]any); ok && len(l) == 0 {
+			delete(stages, v)
+			changed = true
+		}
+	}
+	if !changed {
+		return body
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // fail answers the rule's error, or drops the connection.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/secret"
@@ -34,9 +35,17 @@ func (r *Rotator) create(ctx context.Context, rot *rotation, step string) (strin
 	if err != nil {
 		return "", err
 	}
-	tok, method, err := r.mintToken(ctx, rot, step, cur, app, info)
+	tok, method, minter, err := r.mintToken(ctx, rot, step, cur, app, info)
 	if err != nil {
 		return "", err
+	}
+	if held := heldAs(tok.AccessToken, cur.AccessToken, minter); held != "" {
+		// Graph answered a token the secret already holds: storing it
+		// changes nothing, and revoking it (were it not stored) would
+		// revoke the current token or the minting token of every secret
+		// that shares it. It is neither stored nor revoked.
+		return "", tokenCheckErr(step, rot.arn, fmt.Errorf(
+			"%s: Graph answered %s itself as the new token; refusing it (it is not stored and not revoked)", method, held))
 	}
 	// From here a live token exists that only this invocation knows: it is
 	// stored, or revoked once it provably is not.
@@ -106,21 +115,27 @@ type stored int
 const (
 	storedOurs    stored = iota // the version holds the value written
 	storedTheirs                // the version holds another value: a concurrent run stored it first
-	storedNothing               // provably nothing: every attempt was answered, and the version is absent
+	storedNothing               // provably nothing: Secrets Manager refused the write, and the version is absent
 	storedUnknown               // cannot tell: the token may be stored and must not be revoked
 )
 
 // store puts value (holding token) as the rotation's AWSPENDING version and
 // says what Secrets Manager then holds.
 //
+// Each PutSecretValue is one SDK attempt (oneAttempt): with the SDK's
+// retries, an attempt that committed and lost its answer hides behind the
+// answers of the next attempts, and the call's error would say nothing of
+// it. store repeats the write once itself instead.
+//
 // A write that fails is never judged from its error alone: the version is
 // read back, with a context of its own (the invocation's may be what ended).
 // The token is provably not stored only when the version holds another
-// value, or when Secrets Manager answered the write (an HTTP response: the
-// request is over) and the version is absent. A write that got no answer
-// (a timeout, a lost connection) may still land: when the version is absent,
-// the same write (same version token, same value: idempotent) is sent once
-// more, and only its success decides.
+// value, or when Secrets Manager refused the write (refused: a 4xx it
+// documents as a refusal of the request) and the version is absent. A write
+// that got no answer (a timeout, a lost connection, a 5xx: the write may
+// have committed, and a read-back may lag it) is sent once more (same
+// version token, same value: idempotent), and only that repeat's success
+// decides; failing again, the token is kept.
 func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token string) (stored, error) {
 	in := &secretsmanager.PutSecretValueInput{
 		SecretId:           aws.String(rot.arn),
@@ -131,13 +146,14 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token s
 	if rot.rotationToken != "" {
 		in.RotationToken = aws.String(rot.rotationToken)
 	}
-	_, putErr := r.SM.PutSecretValue(ctx, in)
+	_, putErr := r.SM.PutSecretValue(ctx, in, oneAttempt)
 	if putErr == nil {
 		return storedOurs, nil
 	}
 	cctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
 	held, found, err := r.readVersion(cctx, rot)
+	rot.exists = rot.exists || found
 	switch {
 	case err != nil:
 		r.Log.ErrorContext(ctx, "PutSecretValue failed and the version could not be read back; the new token may be stored, so it is kept",
@@ -151,10 +167,10 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token s
 		r.Log.InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored",
 			"step", step, "secret_arn", rot.arn, "version_id", rot.token)
 		return storedTheirs, nil
-	case answered(putErr):
+	case refused(putErr):
 		return storedNothing, smErr(step, rot.arn, "PutSecretValue AWSPENDING", putErr)
 	}
-	if _, err := r.SM.PutSecretValue(cctx, in); err == nil {
+	if _, err := r.SM.PutSecretValue(cctx, in, oneAttempt); err == nil {
 		r.Log.WarnContext(ctx, "PutSecretValue got no answer; the version was absent, and the same write sent again stored it",
 			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
 		return storedOurs, nil
@@ -164,11 +180,37 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token s
 	return storedUnknown, smErr(step, rot.arn, "PutSecretValue AWSPENDING (no answer; the token may be stored)", putErr)
 }
 
-// answered reports whether err carries Secrets Manager's HTTP response: the
-// request was handled and is over.
-func answered(err error) bool {
+// oneAttempt makes a Secrets Manager call a single attempt: its error is
+// then the answer to that one request (see store).
+func oneAttempt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
+
+// refusals are the error codes with which Secrets Manager refuses a
+// PutSecretValue request, as its API reference documents them (the
+// operation's errors and the common errors): answered with a 4xx, the
+// request was not carried out. ResourceExistsException is not one: it says
+// the version exists, and the read-back decides whose it is.
+// ThrottlingException proves nothing about an earlier attempt, but store
+// makes one attempt per call, so it is that request's own answer.
+var refusals = []string{
+	"InvalidParameterException", "InvalidRequestException", "LimitExceededException",
+	"EncryptionFailure", "DecryptionFailure", "ResourceNotFoundException", "MalformedPolicyDocumentException",
+	"ValidationException", "ThrottlingException", "AccessDeniedException", "IncompleteSignature",
+	"InvalidClientTokenId", "MissingAuthenticationToken", "NotAuthorized", "OptInRequired",
+	"RequestExpired", "InvalidAction", "InvalidParameterCombination", "InvalidParameterValue",
+	"InvalidQueryParameter", "MissingAction", "MissingParameter", "MalformedQueryString",
+}
+
+// refused reports whether err is Secrets Manager's refusal of the request:
+// an HTTP 4xx answer with one of the refusals' codes. A 5xx, an undocumented
+// 4xx (a proxy's 408, say) and a request with no answer are not: the write
+// may have been carried out.
+func refused(err error) bool {
 	var re *smithyhttp.ResponseError
-	return errors.As(err, &re) && re.Response != nil
+	if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode < 400 || re.Response.StatusCode > 499 {
+		return false
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && slices.Contains(refusals, api.ErrorCode())
 }
 
 // readVersion reads the access_token the rotation's version holds, whatever
@@ -191,26 +233,41 @@ func (r *Rotator) readVersion(ctx context.Context, rot *rotation) (token string,
 	return doc.AccessToken, true, nil
 }
 
+// heldAs names the token tok equals among the current token and the
+// minting token (either may be ""), or returns "".
+func heldAs(tok, current, minter string) string {
+	switch tok {
+	case "":
+		return ""
+	case current:
+		return "the current token"
+	case minter:
+		return "the minting token"
+	}
+	return ""
+}
+
 // mintToken makes the new token: a refresh of the current token when it is
 // a valid expiring token that matches the secret, else a new token from
-// POST /{system-user-id}/access_tokens called with the minting token.
-func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur *secret.Doc, app mint.App, info *mint.TokenInfo) (*mint.Token, string, error) {
+// POST /{system-user-id}/access_tokens called with the minting token, which
+// it returns too ("" after a refresh).
+func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur *secret.Doc, app mint.App, info *mint.TokenInfo) (*mint.Token, string, string, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < r.headroom() {
-			return nil, "", graphErr(step, rot.arn, "making a token", fmt.Errorf(
+			return nil, "", "", graphErr(step, rot.arn, "making a token", fmt.Errorf(
 				"not started with %s left before the deadline, too little to store the token: %w", left.Round(time.Millisecond), context.DeadlineExceeded))
 		}
 	}
 	if cur.ExpiringToken && info != nil && info.IsValid && !info.NeverExpires() && info.Check(cur.Expectation()) == nil {
 		tok, err := r.Graph.RefreshAccessToken(ctx, mint.RefreshRequest{App: app, AccessToken: cur.AccessToken, Info: info})
 		if err != nil {
-			return nil, "", graphErr(step, rot.arn, "refreshing the current token", err)
+			return nil, "", "", graphErr(step, rot.arn, "refreshing the current token", err)
 		}
-		return tok, "refreshed", nil
+		return tok, "refreshed", "", nil
 	}
 	minter, err := rot.refs.MintingToken(ctx, cur)
 	if err != nil {
-		return nil, "", referenceErr(step, rot.arn, err)
+		return nil, "", "", referenceErr(step, rot.arn, err)
 	}
 	source := "the managed token"
 	if cur.MintingTokenRef != "" {
@@ -218,25 +275,25 @@ func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur
 	} else {
 		switch {
 		case minter == "":
-			return nil, "", mintingTokenErr(step, rot.arn,
+			return nil, "", "", mintingTokenErr(step, rot.arn,
 				"the secret has no %s and no %s: seed the first token (metamint mint --json) or name a minting token", secret.FieldAccessToken, secret.FieldMintingTokenRef)
 		case info != nil && !info.IsValid:
-			return nil, "", mintingTokenErr(step, rot.arn,
+			return nil, "", "", mintingTokenErr(step, rot.arn,
 				"the managed token mints its own successor and is not valid (%s): seed a new token (metamint mint --json) or set %s",
 				tokenReason(info), secret.FieldMintingTokenRef)
 		}
 	}
 	mintingSecret, err := rot.refs.MintingAppSecret(ctx, cur)
 	if err != nil {
-		return nil, "", referenceErr(step, rot.arn, err)
+		return nil, "", "", referenceErr(step, rot.arn, err)
 	}
 	if cur.InstallApp {
 		ierr := r.Graph.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: cur.SystemUserID, App: app, AccessToken: minter, MintingAppSecret: mintingSecret})
 		if ierr != nil {
 			if errors.Is(ierr, mint.ErrInvalidToken) {
-				return nil, "", mintingTokenErr(step, rot.arn, "installing the app: Graph refused %s as invalid: %v", source, ierr)
+				return nil, "", "", mintingTokenErr(step, rot.arn, "installing the app: Graph refused %s as invalid: %v", source, ierr)
 			}
-			return nil, "", graphErr(step, rot.arn, "installing the app for the system user", ierr)
+			return nil, "", "", graphErr(step, rot.arn, "installing the app for the system user", ierr)
 		}
 	}
 	tok, err := r.Graph.CreateAccessToken(ctx, mint.TokenRequest{
@@ -250,19 +307,39 @@ func (r *Rotator) mintToken(ctx context.Context, rot *rotation, step string, cur
 	})
 	if err != nil {
 		if errors.Is(err, mint.ErrInvalidToken) {
-			return nil, "", mintingTokenErr(step, rot.arn, "minting: Graph refused %s as invalid: %v", source, err)
+			return nil, "", "", mintingTokenErr(step, rot.arn, "minting: Graph refused %s as invalid: %v", source, err)
 		}
-		return nil, "", graphErr(step, rot.arn, "minting a token", err)
+		return nil, "", "", graphErr(step, rot.arn, "minting a token", err)
 	}
-	return tok, "minted", nil
+	return tok, "minted", minter, nil
 }
 
 // revokeOrphan revokes a token this invocation made and that provably was
 // not stored. The token is its own caller (the caller must be a token of the
 // same app). A failure is logged: the token then lives until it expires.
+//
+// It never revokes a token the secret or its references hold (the current
+// token, the minting token), whatever Graph answered: when the minting token
+// cannot be read to compare, nothing is revoked.
 func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, step string, app mint.App, token string) {
 	rctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
+	if cur := rot.current; cur != nil {
+		minter, err := cur.AccessToken, error(nil)
+		if rot.refs != nil {
+			minter, err = rot.refs.MintingToken(rctx, cur)
+		}
+		if err != nil {
+			r.Log.ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked",
+				"step", step, "secret_arn", rot.name(), "version_id", rot.token, "error", err.Error())
+			return
+		}
+		if held := heldAs(token, cur.AccessToken, minter); held != "" {
+			r.Log.ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked",
+				"step", step, "secret_arn", rot.name(), "version_id", rot.token)
+			return
+		}
+	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
 		r.Log.ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires",
 			"step", step, "secret_arn", rot.name(), "version_id", rot.token, "error", err.Error())

@@ -26,37 +26,61 @@
 //
 // # State × step → action
 //
-// Rotation events (Rotator.Step; the version token is Secrets Manager's):
+// Rotation events (Rotator.Step; the version token is Secrets Manager's). A
+// step refines PendingStored only as far as it needs: setSecret reads no
+// value, finishSecret reads the value but asks no debug_token. "n/a" marks a
+// state the step never computes.
 //
-//	state            createSecret          setSecret   testSecret            finishSecret
-//	Current          nothing               nothing     nothing               nothing
-//	PendingEmpty     mint, store           -           check configuration   error: nothing stored
-//	PendingStored    nothing               nothing     (debug_token)         move AWSCURRENT
-//	PendingUsable    -                     -           pass                  -
-//	PendingUnusable  discard, error        -           discard, error        discard, error
-//	NoPending        error                 error       error                 error
-//	NotPending       error                 error       error                 error
-//	OtherPending     error                 error       error                 error
+//	state            createSecret          setSecret        testSecret            finishSecret
+//	Current          nothing               nothing          nothing               nothing
+//	PendingStored    nothing               nothing_to_set   (read, debug_token)   move AWSCURRENT
+//	PendingEmpty     mint, store           n/a              check configuration   error: nothing stored
+//	PendingUsable    n/a                   n/a              pass                  n/a
+//	PendingUnusable  discard, error        n/a              discard, error        discard, error
+//	NoPending        error                 error            error                 error
+//	NotPending       error                 error            error                 error
+//	OtherPending     error                 error            error                 error
+//
+// setSecret answers nothing_to_set for every version holding AWSPENDING,
+// empty, usable or not. createSecret and finishSecret read the value, so
+// "PendingUnusable" there is an unreadable value; testSecret's is also a
+// token debug_token refuses. A rotation event never sees an unlabelled
+// version as NotPending (DescribeSecret omits it): it is NoPending there.
 //
 // Scheduled and direct runs (Fleet.Run, inline mode; the version token is
 // derived from the secret, its AWSCURRENT version and the last discarded
 // version, so a retried run finds its own rotation again):
 //
 //	NoPending        due: mint, store, test, move AWSCURRENT; else not_due
+//	PendingStored    read the value and ask debug_token: one of the next three
 //	PendingEmpty     mint, store, test, move AWSCURRENT
 //	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not
 //	PendingUnusable  discard; mint under the next version token, store, test, move
 //	NotPending       discard; as PendingUnusable
 //	OtherPending     not due: not_due, left alone. Due or forced: the other version's
 //	                 token usable → test, move AWSCURRENT to it; empty or unusable →
-//	                 mint under this cycle's token (AWSPENDING moves to it)
+//	                 mint under this cycle's token (AWSPENDING moves to it); the
+//	                 other version is superseded, not discarded
 //	Current          not_due
+//
+// A run's PutSecretValue can find the version already holding another
+// value (ResourceExistsException; the read-back shows the value). The token
+// made for it is revoked (provably not stored), the labels are read again,
+// and the state decides: Current → rotated (a concurrent run finished it);
+// PendingUsable → test, move AWSCURRENT; NotPending (the version exists
+// without labels, its AWSPENDING removed by hand) → discard, mint under the
+// next version token; anything else fails, and the next run derives the same
+// token and meets the same state.
 //
 // In fan-out mode a run never mints: due secrets get RotateSecret, and a
 // pending version (its own or another's) is left to Secrets Manager.
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.
+// Only this cycle's version is discarded: METAMINT_DISCARDED feeds the
+// version token, so discarding it moves the run on to the next token.
+// Another rotation's version is superseded instead (a new version takes
+// AWSPENDING from it), which leaves this cycle's token as it is.
 // A version's value never changes, so a discarded version is never resumed
 // and never written again: a rotation event fails (the next rotation starts
 // afresh), a run derives the next version token from it.
@@ -68,10 +92,12 @@
 // what ended). Holding the token just made: stored, carry on. Holding
 // another value: a concurrent run stored it first; the token made here
 // provably is not stored and is revoked. Absent after Secrets Manager
-// answered the write (an HTTP error response): provably not stored, revoked.
-// Absent after a write that got no answer (timeout, lost connection): it may
-// still land, so the same write (same version token, same value,
-// idempotent) is sent once more; if that fails too, or nothing can be read,
+// refused the write (a 4xx it documents as a refusal): provably not stored,
+// revoked. Absent after a write that got no answer (timeout, lost
+// connection, a 5xx, an undocumented 4xx): it may have landed, so the same
+// write (same version token, same value, idempotent) is sent once more; each
+// PutSecretValue is one SDK attempt, so no retry's answer hides a committed
+// attempt. If the repeat fails too, or nothing can be read,
 // the token may be stored: it is kept, the step fails, and the next run
 // finds the version (PendingStored) or mints anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
 // with DescribeSecret: if the version holds AWSCURRENT, the move happened.

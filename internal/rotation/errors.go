@@ -81,7 +81,8 @@ type GraphUnavailableError struct{ Failure }
 
 // TokenCheckError is a token that debug_token says is not what the secret
 // asks for: invalid, not a system user token, another app or system user, or
-// missing scopes.
+// missing scopes; or a new token Graph answered that the secret already
+// holds (the current or the minting token), refused unstored and unrevoked.
 type TokenCheckError struct{ Failure }
 
 func formatErr(step, arn string, err error) error {

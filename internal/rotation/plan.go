@@ -33,7 +33,7 @@ func (p *plan) run(ctx context.Context) SecretResult {
 	if p.res.Status != "" {
 		return p.res
 	}
-	state := labelState(p.rot.stages, p.rot.token)
+	state := labelState(p.rot.stages, p.rot.token, false)
 	p.res.State = state.String()
 	var err error
 	switch state {
@@ -196,14 +196,17 @@ func (p *plan) rotate(ctx context.Context, reason string) error {
 	return p.finish(ctx, reason)
 }
 
-// concurrent continues a rotation whose version a concurrent run stored
-// first: the labels are read again, since that run may have finished.
+// concurrent continues a rotation whose version another value holds: a
+// concurrent run stored it first, or an earlier one whose AWSPENDING was
+// since removed. The labels are read again, since that run may have
+// finished. A version left without AWSPENDING (NotPending) is discarded and
+// the rotation moves on to the next version token.
 func (p *plan) concurrent(ctx context.Context, reason string) error {
 	rot := p.rot
 	if _, err := p.r.describe(ctx, rot, StepTest); err != nil {
 		return err
 	}
-	state := labelState(rot.stages, rot.token)
+	state := labelState(rot.stages, rot.token, rot.exists)
 	if state == PendingStored {
 		var err error
 		if state, err = p.r.readPending(ctx, rot, StepTest); err != nil {
@@ -223,6 +226,8 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 		return nil
 	case PendingUsable:
 		return p.finish(ctx, reason+"; a concurrent run stored this version first")
+	case NotPending:
+		return p.replace(ctx, rot.token)
 	default:
 		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.token, state)
 	}
@@ -339,8 +344,8 @@ func (p *plan) noteCurrentExpiry() {
 	}
 }
 
-// fail records err: deferred when the invocation's time ran out, failed
-// otherwise.
+// fail records err: deferred when the invocation's time or Meta's rate
+// limits ran out (CutShort), failed otherwise.
 func (p *plan) fail(ctx context.Context, err error) SecretResult {
 	res := p.res
 	var sf interface{ FailedStep() string }

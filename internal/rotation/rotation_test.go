@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 
@@ -50,6 +51,8 @@ type fakeSM struct {
 	putErrs    []error       // returned by the next PutSecretValue calls, one each, before putErr
 	putGate    chan struct{} // when set, PutSecretValue waits on it
 	putCalls   int
+	// putAttempts is the RetryMaxAttempts each PutSecretValue's options set.
+	putAttempts []int
 	// beforePut, when set, runs (without the lock) as PutSecretValue
 	// starts: another run or actor changing the secret at that moment.
 	beforePut func()
@@ -124,9 +127,14 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 	return &secretsmanager.GetSecretValueOutput{ARN: aws.String(f.arn), VersionId: aws.String(v), SecretString: aws.String(val)}, nil
 }
 
-func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	var o secretsmanager.Options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	f.mu.Lock()
 	f.putCalls++
+	f.putAttempts = append(f.putAttempts, o.RetryMaxAttempts)
 	f.count("PutSecretValue")
 	gate, before := f.putGate, f.beforePut
 	f.mu.Unlock()
@@ -228,30 +236,34 @@ func TestLabelState(t *testing.T) {
 	tests := []struct {
 		name   string
 		stages map[string][]string
+		exists bool
 		want   State
 	}{
-		{"nothing pending", map[string][]string{"c": {StageCurrent}}, NoPending},
-		{"pending on the current version", map[string][]string{"c": {StageCurrent, StagePending}}, NoPending},
-		{"ours pending", map[string][]string{"c": {StageCurrent}, "t": {StagePending}}, PendingStored},
-		{"ours current", map[string][]string{"t": {StageCurrent, StagePending}, "p": {StagePrevious}}, Current},
-		{"another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, OtherPending},
-		{"ours unlabelled but listed", map[string][]string{"c": {StageCurrent}, "t": {StageDiscarded}}, NotPending},
+		{"nothing pending", map[string][]string{"c": {StageCurrent}}, false, NoPending},
+		{"pending on the current version", map[string][]string{"c": {StageCurrent, StagePending}}, false, NoPending},
+		{"ours pending", map[string][]string{"c": {StageCurrent}, "t": {StagePending}}, false, PendingStored},
+		{"ours current", map[string][]string{"t": {StageCurrent, StagePending}, "p": {StagePrevious}}, false, Current},
+		{"another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, false, OtherPending},
+		{"ours unlabelled but listed", map[string][]string{"c": {StageCurrent}, "t": {StageDiscarded}}, false, NotPending},
+		{"ours unlabelled, another pending", map[string][]string{"c": {StageCurrent}, "t": {}, "o": {StagePending}}, false, NotPending},
+		{"ours unlisted, known to exist", map[string][]string{"c": {StageCurrent}}, true, NotPending},
+		{"ours unlisted, known to exist, another pending", map[string][]string{"c": {StageCurrent}, "o": {StagePending}}, true, NotPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := labelState(tc.stages, "t"); got != tc.want {
-				t.Errorf("labelState(%v, t) = %s; want %s", tc.stages, got, tc.want)
+			if got := labelState(tc.stages, "t", tc.exists); got != tc.want {
+				t.Errorf("labelState(%v, t, %v) = %s; want %s", tc.stages, tc.exists, got, tc.want)
 			}
 		})
 	}
 }
 
-// answeredErr is an error with Secrets Manager's HTTP response: the request
-// was handled.
-func answeredErr(status int) error {
+// answeredErr is an error with Secrets Manager's HTTP response and its
+// error code, as the SDK returns it.
+func answeredErr(status int, code string) error {
 	return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-		Err: fmt.Errorf("InternalServiceError (HTTP %d)", status)}
+		Err: &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf("%s (HTTP %d)", code, status)}}
 }
 
 // TestStore pins what store concludes from a failed PutSecretValue and the
@@ -267,13 +279,26 @@ func TestStore(t *testing.T) {
 		puts    int
 	}{
 		{name: "stored", prepare: func(sm *fakeSM) {}, want: storedOurs, puts: 1},
-		{name: "answer lost after the commit", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = answeredErr(500), true }, want: storedOurs, puts: 1},
+		{name: "answer lost after the commit", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = answeredErr(500, "InternalServiceError"), true }, want: storedOurs, puts: 1},
 		{name: "answer held past the deadline, committed", prepare: func(sm *fakeSM) { sm.putErr, sm.putCommits = noAnswer, true }, want: storedOurs, puts: 1},
 		{name: "another value stored first", prepare: func(sm *fakeSM) { sm.values["t"] = `{"access_token":"theirs"}` }, want: storedTheirs, puts: 1},
-		{name: "refused with an answer, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(500) }, want: storedNothing, wantErr: true, puts: 1},
+		// A 5xx is no answer: the write may have committed (the read-back can
+		// lag it), so the same write is sent again, and only its success
+		// decides; failing again, the token is kept.
+		{name: "a 5xx, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{answeredErr(500, "InternalServiceError")} }, want: storedOurs, puts: 2},
+		{name: "a 5xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(500, "InternalServiceError") }, want: storedUnknown, wantErr: true, puts: 2},
+		{name: "a 503, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(503, "ServiceUnavailable") }, want: storedUnknown, wantErr: true, puts: 2},
+		// A documented 4xx refusal of this one attempt: provably not stored.
+		{name: "refused as invalid, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ValidationException") }, want: storedNothing, wantErr: true, puts: 1},
+		{name: "refused by a limit, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "LimitExceededException") }, want: storedNothing, wantErr: true, puts: 1},
+		{name: "throttled, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 1},
+		// A 4xx Secrets Manager does not document (a proxy's 408, say) is no answer.
+		{name: "an undocumented 4xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(408, "RequestTimeout") }, want: storedUnknown, wantErr: true, puts: 2},
 		{name: "no answer, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{noAnswer} }, want: storedOurs, puts: 2},
 		{name: "no answer, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = noAnswer }, want: storedUnknown, wantErr: true, puts: 2},
-		{name: "read-back fails", prepare: func(sm *fakeSM) { sm.putErr, sm.getErr = answeredErr(500), errors.New("throttled") }, want: storedUnknown, wantErr: true, puts: 1},
+		{name: "read-back fails", prepare: func(sm *fakeSM) {
+			sm.putErr, sm.getErr = answeredErr(400, "ValidationException"), errors.New("throttled")
+		}, want: storedUnknown, wantErr: true, puts: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +313,9 @@ func TestStore(t *testing.T) {
 			}
 			if sm.putCalls != tc.puts {
 				t.Errorf("PutSecretValue calls = %d; want %d", sm.putCalls, tc.puts)
+			}
+			if diff := cmp.Diff(slices.Repeat([]int{1}, tc.puts), sm.putAttempts); diff != "" {
+				t.Errorf("RetryMaxAttempts of each PutSecretValue (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -426,5 +454,89 @@ func TestGraphErrClassification(t *testing.T) {
 				t.Errorf("graphErr(%v) = %s %v; want %s wrapping the cause", tc.err, ErrorType(got), got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRevokeOrphanKeepsHeldTokens: revokeOrphan never revokes the current
+// token or the minting token, whatever it is handed; a token the secret does
+// not hold is revoked.
+func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t", refs: secret.NewResolver(sm), current: cur}
+	app, err := r.app(t.Context(), rot, StepCreate, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
+	for _, tok := range []string{cur.AccessToken, orphan} {
+		r.revokeOrphan(t.Context(), rot, StepCreate, app, tok)
+	}
+	if got, _ := srv.Token(cur.AccessToken); got.Revoked {
+		t.Errorf("revokeOrphan(the current token) revoked it; want it kept")
+	}
+	if got, _ := srv.Token(orphan); !got.Revoked {
+		t.Errorf("revokeOrphan(a token the secret does not hold) kept it; want it revoked")
+	}
+}
+
+// TestUnlabelledVersionHeals: this cycle's version holds a value and has no
+// label (its AWSPENDING was removed by hand, AWS's remedy after
+// CancelRotateSecret); DescribeSecret omits it, as Secrets Manager does. A
+// run cannot store under that version token: it discards the version
+// (METAMINT_DISCARDED) and rotates under the next one. Only the token made
+// for the taken version, provably not stored, is revoked; the second run
+// does not fail.
+func TestUnlabelledVersionHeals(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	f := &Fleet{Rotator: r, RefreshBefore: 10 * day}
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranded := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(60 * day)})
+	value, err := cur.WithToken(secret.Issued{Token: stranded, ExpiresAt: srv.Now().Add(60 * day), IssuedAt: srv.Now(), Scopes: testScopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := VersionToken(sm.arn, "v0", "")
+	sm.values[cycle], sm.stages[cycle] = value, nil
+	var statuses []string
+	for range 2 {
+		res, _ := f.Run(t.Context(), []string{sm.arn}, RunOptions{})
+		statuses = append(statuses, res[0].Status)
+		if res[0].Status == StatusFailed {
+			t.Errorf("Run() = %+v; want no failure", res[0])
+		}
+	}
+	if diff := cmp.Diff([]string{StatusRotated, StatusNotDue}, statuses); diff != "" {
+		t.Errorf("statuses of two runs (-want +got):\n%s", diff)
+	}
+	now, err := secret.Parse(sm.values[versionWith(sm.stages, StageCurrent)])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.AccessToken == cur.AccessToken || now.AccessToken == stranded {
+		t.Errorf("AWSCURRENT holds the initial or the stranded token; want a new one")
+	}
+	if diff := cmp.Diff([]string{StageDiscarded}, sm.stages[cycle]); diff != "" {
+		t.Errorf("labels of the stranded version (-want +got):\n%s", diff)
+	}
+	revoked := 0
+	for _, tok := range srv.Tokens() {
+		if tok.Revoked {
+			revoked++
+		}
+		if tok.Value == stranded && tok.Revoked {
+			t.Errorf("the stranded version's token was revoked; want it kept (it is stored)")
+		}
+	}
+	if revoked > 1 {
+		t.Errorf("%d tokens revoked; want at most 1 (the one made for the taken version)", revoked)
 	}
 }

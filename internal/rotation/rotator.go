@@ -115,6 +115,7 @@ type rotation struct {
 
 	arn    string
 	stages map[string][]string // VersionIdsToStages: described, then updated by this rotation's own accepted writes
+	exists bool                // the version is known to exist (a read-back found it), labelled or not
 
 	current     *secret.Doc     // AWSCURRENT's value
 	currentInfo *mint.TokenInfo // debug_token of current.AccessToken

@@ -30,7 +30,10 @@ const (
 	OtherPending
 	// NotPending means the rotation's version exists but carries neither
 	// AWSPENDING nor AWSCURRENT (a rotation event for a version that lost
-	// the label, or was never given it).
+	// the label, or was never given it; a run's version whose AWSPENDING was
+	// removed by hand). DescribeSecret omits a version without labels, so a
+	// run knows it only once a write under its version token was refused
+	// and the read-back found the version.
 	NotPending
 	// PendingEmpty means the rotation's version carries AWSPENDING and holds no
 	// value yet (the placeholder Secrets Manager creates before
@@ -70,18 +73,23 @@ const (
 	StageDiscarded = "METAMINT_DISCARDED"
 )
 
-// labelState is the state the staging labels alone give for token.
-func labelState(stages map[string][]string, token string) State {
+// labelState is the state the staging labels alone give for token. exists
+// says the version is known to exist (a read-back found it): Secrets
+// Manager's DescribeSecret omits a version without labels, so without it
+// an unlabelled version looks absent. A version that exists without
+// AWSPENDING or AWSCURRENT is NotPending, whether or not another version is
+// pending: its version token cannot be stored under again.
+func labelState(stages map[string][]string, token string, exists bool) State {
 	labels, listed := stages[token]
 	switch {
 	case slices.Contains(labels, StageCurrent):
 		return Current
 	case slices.Contains(labels, StagePending):
 		return PendingStored // refined by readPending
+	case listed || exists:
+		return NotPending
 	case otherPending(stages, token) != "":
 		return OtherPending
-	case listed:
-		return NotPending
 	}
 	return NoPending
 }
@@ -183,20 +191,21 @@ func tokenReason(info *mint.TokenInfo) string {
 	return fmt.Sprintf("%s, code %d, subcode %d", info.Error.Message, info.Error.Code, info.Error.Subcode)
 }
 
-// debugToken is GET /debug_token of token, with every secret of the call
-// (the token, the app secret, the token's proof) removed from what Graph
-// says about the token in data.error, which a caller may log or return.
+// debugToken is mint's GET /debug_token of token, plus the one redaction
+// mint does not make. mint.DebugToken already removes the inspected token
+// and the app secret (and the app token and its appsecret_proof) from what
+// Graph says about the token; it does not know the inspected token's own
+// appsecret_proof (HMAC-SHA256 of token keyed with the app secret), which a
+// Graph (or gateway) that echoes a failed check may quote in
+// data.error.message, which a caller may log or return
+// (TestDebugTokenEchoLeaksNothing).
 func (r *Rotator) debugToken(ctx context.Context, app mint.App, token string) (*mint.TokenInfo, error) {
 	info, err := r.Graph.DebugToken(ctx, app, token)
 	if err != nil || info.Error == nil {
 		return info, err
 	}
 	e := *info.Error
-	for _, s := range []string{token, app.Secret, mint.AppSecretProof(app.Secret, token)} {
-		if len(s) >= 4 {
-			e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
-		}
-	}
+	e.Message = strings.ReplaceAll(e.Message, mint.AppSecretProof(app.Secret, token), "[REDACTED]")
 	info.Error = &e
 	return info, nil
 }

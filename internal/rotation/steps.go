@@ -65,7 +65,7 @@ func (r *Rotator) begin(ctx context.Context, rot *rotation, step string) (State,
 	if desc.RotationEnabled != nil && !*desc.RotationEnabled {
 		return 0, stateErr(step, rot.arn, "rotation is disabled for this secret")
 	}
-	return labelState(rot.stages, rot.token), nil
+	return labelState(rot.stages, rot.token, false), nil
 }
 
 // notPendingErr is the error of a step whose version is not AWSPENDING.
