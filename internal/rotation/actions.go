@@ -85,7 +85,7 @@ func (r *Rotator) create(ctx context.Context, rot *rotation, step string) (strin
 // before it becomes current.
 func (r *Rotator) describeNew(ctx context.Context, rot *rotation, step string, cur *secret.Doc, app mint.App, tok *mint.Token, method string) (secret.Issued, *mint.TokenInfo, error) {
 	iss := secret.Issued{Token: tok.AccessToken, ExpiresAt: tok.ExpiresAt, IssuedAt: r.now()}
-	info, err := r.debugToken(ctx, app, tok.AccessToken)
+	info, err := r.Graph.DebugToken(ctx, app, tok.AccessToken)
 	if err != nil {
 		r.Log.WarnContext(ctx, "debug_token of the new token failed; storing it with estimated metadata",
 			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", err.Error())

@@ -214,7 +214,7 @@ func (r *Rotator) inspectCurrent(ctx context.Context, rot *rotation, step string
 	if rot.currentInfo != nil || rot.current.AccessToken == "" {
 		return rot.currentInfo, nil
 	}
-	info, err := r.debugToken(ctx, app, rot.current.AccessToken)
+	info, err := r.Graph.DebugToken(ctx, app, rot.current.AccessToken)
 	if err != nil {
 		return nil, graphErr(step, rot.name(), "inspecting the current token (debug_token)", err)
 	}

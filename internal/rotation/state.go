@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -153,7 +152,7 @@ func (r *Rotator) inspectPending(ctx context.Context, rot *rotation, step string
 		if err != nil {
 			return 0, err
 		}
-		info, err := r.debugToken(ctx, app, rot.pending.AccessToken)
+		info, err := r.Graph.DebugToken(ctx, app, rot.pending.AccessToken)
 		if err != nil {
 			return 0, graphErr(step, rot.name(), "inspecting the pending token (debug_token)", err)
 		}
@@ -191,21 +190,3 @@ func tokenReason(info *mint.TokenInfo) string {
 	return fmt.Sprintf("%s, code %d, subcode %d", info.Error.Message, info.Error.Code, info.Error.Subcode)
 }
 
-// debugToken is mint's GET /debug_token of token, plus the one redaction
-// mint does not make. mint.DebugToken already removes the inspected token
-// and the app secret (and the app token and its appsecret_proof) from what
-// Graph says about the token; it does not know the inspected token's own
-// appsecret_proof (HMAC-SHA256 of token keyed with the app secret), which a
-// Graph (or gateway) that echoes a failed check may quote in
-// data.error.message, which a caller may log or return
-// (TestDebugTokenEchoLeaksNothing).
-func (r *Rotator) debugToken(ctx context.Context, app mint.App, token string) (*mint.TokenInfo, error) {
-	info, err := r.Graph.DebugToken(ctx, app, token)
-	if err != nil || info.Error == nil {
-		return info, err
-	}
-	e := *info.Error
-	e.Message = strings.ReplaceAll(e.Message, mint.AppSecretProof(app.Secret, token), "[REDACTED]")
-	info.Error = &e
-	return info, nil
-}

@@ -166,7 +166,9 @@ func (c *Client) DebugToken(ctx context.Context, app App, inputToken string) (*T
 		query:      url.Values{"input_token": {inputToken}},
 		token:      app.AccessToken(),
 		idempotent: true,
-		secrets:    []string{inputToken, app.Secret},
+		// The inspected token's own proof is never sent here, but it is a
+		// credential a Graph or gateway may quote beside the token.
+		secrets: []string{inputToken, app.Secret, AppSecretProof(app.Secret, inputToken)},
 	}
 	body, err := c.do(ctx, cl)
 	if err != nil {
@@ -176,8 +178,8 @@ func (c *Client) DebugToken(ctx context.Context, app App, inputToken string) (*T
 	if err != nil {
 		return nil, err
 	}
-	// Graph, or a gateway before it, may echo the inspected token in any
-	// text, data.error.message included.
+	// Graph, or a gateway before it, may echo the inspected token (or its
+	// proof) in any text, data.error.message included.
 	info.redact(cl.redactor())
 	return info, nil
 }

@@ -142,10 +142,13 @@ func TestDebugTokenScrubsEveryText(t *testing.T) {
 	t.Parallel()
 	tok := canaryMinted + "/"
 	esc := url.QueryEscape(tok)
+	// The inspected token's own appsecret_proof is a credential too: with
+	// the token, it makes calls for apps that require proofs.
+	proof := mint.AppSecretProof(canarySecret, tok)
 	body := `{"data":{"app_id":"2000","type":"SYSTEM_USER ` + tok + `","application":"app ` + canarySecret + `","user_id":"4000",` +
 		`"is_valid":false,"scopes":["ads_read","` + tok + `"],` +
 		`"granular_scopes":[{"scope":"ads_management","target_ids":["111",222,"` + esc + `"]}],` +
-		`"error":{"code":190,"subcode":463,"message":"token ` + tok + ` with app token 2000|` + canarySecret + ` and ` + esc + `"}}}`
+		`"error":{"code":190,"subcode":463,"message":"token ` + tok + ` with app token 2000|` + canarySecret + ` and ` + esc + ` proof ` + proof + `"}}}`
 	ws := newWireServer(t, reply(200, body))
 	c := newTestClient(t, ws.URL)
 	info, err := c.DebugToken(t.Context(), mint.App{ID: "2000", Secret: canarySecret}, tok)
@@ -153,7 +156,7 @@ func TestDebugTokenScrubsEveryText(t *testing.T) {
 		t.Fatalf("DebugToken() error = %v", err)
 	}
 	got := fmt.Sprintf("%+v %+v %v", info, *info.Error, info.Check(mint.Expectation{}))
-	for _, secret := range []string{tok, canarySecret, esc} {
+	for _, secret := range []string{tok, canarySecret, esc, proof} {
 		if strings.Contains(got, secret) {
 			t.Errorf("DebugToken() = %s; want no %q", got, secret)
 		}
