@@ -181,7 +181,8 @@ func noDeadline() (context.Context, context.CancelFunc) {
 }
 
 // TestLostPutSecretValueAnswer: PutSecretValue commits in moto and every
-// SDK attempt loses its answer (a 5xx after the commit). The read-back finds
+// attempt loses its answer (a 5xx after the commit): the write's one SDK
+// attempt and the engine's own repeat, with one more to spare. The read-back finds
 // the version stored: the rotation carries on in the same run, nothing is
 // revoked, nothing minted twice.
 func TestLostPutSecretValueAnswer(t *testing.T) {
@@ -192,7 +193,7 @@ func TestLostPutSecretValueAnswer(t *testing.T) {
 			s := newScenario(t)
 			ids := s.secrets(1)
 			initial := initialTokens(s, ids)
-			s.c.after("PutSecretValue", 3) // the SDK's three attempts
+			s.c.after("PutSecretValue", 3)
 			if path == "rotation" {
 				s.rotate(t, noDeadline, ids[0])
 			} else {

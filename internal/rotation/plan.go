@@ -103,14 +103,9 @@ func (p *plan) resume(ctx context.Context) error {
 			"and retries a failed step; if it gave up, an inline run finishes it"
 		return nil
 	}
-	state, err := p.r.readPending(ctx, rot, "schedule")
+	state, err := p.r.settlePending(ctx, rot, "schedule")
 	if err != nil {
 		return err
-	}
-	if state == PendingStored {
-		if state, err = p.r.inspectPending(ctx, rot, "schedule"); err != nil {
-			return err
-		}
 	}
 	p.res.State = state.String()
 	switch state {
@@ -161,14 +156,9 @@ func (p *plan) other(ctx context.Context) error {
 	}
 	theirs := &rotation{secretID: rot.arn, arn: rot.arn, token: version, refs: p.refs, stages: rot.stages,
 		current: rot.current, currentInfo: rot.currentInfo}
-	state, err := p.r.readPending(ctx, theirs, "schedule")
+	state, err := p.r.settlePending(ctx, theirs, "schedule")
 	if err != nil {
 		return err
-	}
-	if state == PendingStored {
-		if state, err = p.r.inspectPending(ctx, theirs, "schedule"); err != nil {
-			return err
-		}
 	}
 	if state == PendingUsable {
 		p.rot = theirs
@@ -209,13 +199,7 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 	state := labelState(rot.stages, rot.token, rot.exists)
 	if state == PendingStored {
 		var err error
-		if state, err = p.r.readPending(ctx, rot, StepTest); err != nil {
-			return err
-		}
-	}
-	if state == PendingStored {
-		var err error
-		if state, err = p.r.inspectPending(ctx, rot, StepTest); err != nil {
+		if state, err = p.r.settlePending(ctx, rot, StepTest); err != nil {
 			return err
 		}
 	}

@@ -144,6 +144,17 @@ func (r *Rotator) readPending(ctx context.Context, rot *rotation, step string) (
 	return PendingStored, nil
 }
 
+// settlePending refines a pending rotation as far as it goes: readPending,
+// then, when the version holds a token, inspectPending. The result is never
+// PendingStored.
+func (r *Rotator) settlePending(ctx context.Context, rot *rotation, step string) (State, error) {
+	state, err := r.readPending(ctx, rot, step)
+	if err != nil || state != PendingStored {
+		return state, err
+	}
+	return r.inspectPending(ctx, rot, step)
+}
+
 // inspectPending refines PendingStored: debug_token decides PendingUsable
 // or PendingUnusable. An error (Graph unreachable) decides nothing.
 func (r *Rotator) inspectPending(ctx context.Context, rot *rotation, step string) (State, error) {
@@ -189,4 +200,3 @@ func tokenReason(info *mint.TokenInfo) string {
 	}
 	return fmt.Sprintf("%s, code %d, subcode %d", info.Error.Message, info.Error.Code, info.Error.Subcode)
 }
-

@@ -138,13 +138,7 @@ func (r *Rotator) testSecret(ctx context.Context, rot *rotation, state State) (s
 	const step = StepTest
 	if state == PendingStored {
 		var err error
-		if state, err = r.readPending(ctx, rot, step); err != nil {
-			return "", err
-		}
-	}
-	if state == PendingStored {
-		var err error
-		if state, err = r.inspectPending(ctx, rot, step); err != nil {
+		if state, err = r.settlePending(ctx, rot, step); err != nil {
 			return "", err
 		}
 	}
