@@ -102,8 +102,8 @@ def code_spans_removed(text: str) -> str:
     return "".join(out)
 
 
-def inline_links(text: str) -> list[str]:
-    """The targets of [text](target) and ![alt](target) in one line, nested brackets allowed."""
+def inline_links(text: str) -> list[tuple[int, str]]:
+    """The offsets and targets of [text](target) and ![alt](target) in text, nested brackets allowed."""
     text = code_spans_removed(text)
     targets = []
     i = 0
@@ -130,7 +130,7 @@ def inline_links(text: str) -> list[str]:
             if end == -1:
                 i = start
                 continue
-            targets.append(text[start + 1:end])
+            targets.append((j, text[start + 1:end]))
             i = end + 1
             continue
         depth, end = 0, start
@@ -145,7 +145,7 @@ def inline_links(text: str) -> list[str]:
             elif c in " \t" and depth == 0:
                 break
             end += 1
-        targets.append(text[start:end])
+        targets.append((j, text[start:end]))
         i = end
     return targets
 
@@ -165,6 +165,10 @@ def parse(path: str, text: str) -> Doc:
         nonlocal cur
         if cur is not None and cur.text:
             blocks.append(cur)
+            # Links are read from the whole block, since a link's text may wrap onto the next line.
+            joined = "\n".join(cur.parts)
+            for offset, target in inline_links(joined):
+                links.append((cur.line + joined.count("\n", 0, offset), target))
         cur = None
 
     for n, raw in enumerate(text.splitlines(), start=1):
@@ -222,7 +226,7 @@ def parse(path: str, text: str) -> Doc:
             continue
         if TABLE_ROW.match(line):
             close()
-            links.extend((n, t) for t in inline_links(line))
+            links.extend((n, t) for _, t in inline_links(line))
             prev_blank = False
             continue
         m = REF_DEF.match(line)
@@ -231,8 +235,10 @@ def parse(path: str, text: str) -> Doc:
             links.append((n, target[1:-1] if target.startswith("<") else target))
             prev_blank = False
             continue
-        links.extend((n, t) for t in inline_links(line))
         m = LIST_ITEM.match(line)
+        if m and cur is not None and not cur.item and m.group("marker")[0].isdigit() and \
+                m.group("marker")[:-1] != "1":
+            m = None  # only a list starting at 1 interrupts a paragraph: "2026. ..." continues it
         if m:
             close()
             cur = Block(path, n, [line[m.end():].strip()], item=True)

@@ -194,6 +194,17 @@ class CheckDocs(unittest.TestCase):
                 self.write("docs/a.md", f"# Here\n\nFirst.\n\n{text}\n")
                 self.assert_fails(f"docs/a.md:5: ", want)
 
+    def test_a_link_that_wraps_is_read_whole_and_named_by_its_line(self):
+        self.write("docs/a.md", "# A\n\nSee [the\nother page](gone.md) and\n[this `code\nspan`](#a).\n")
+        err = self.assert_fails("docs/a.md:4: link gone.md: no such file or directory")
+        self.assertNotIn("#a", err)
+
+    def test_an_ordered_marker_other_than_1_continues_a_paragraph(self):
+        self.write("docs/a.md", "# A\n\n" + "x" * 300 + "\n2026. " + "y" * 294 + "\n")
+        self.assert_fails("docs/a.md:3: a prose block of 601 characters")
+        self.write("docs/a.md", "# A\n\n" + "x" * 300 + "\n1. " + "y" * 297 + "\n")
+        self.assert_passes()  # a list starting at 1 interrupts it
+
     def test_links_in_code_are_not_links(self):
         self.write("docs/a.md", "# A\n\nSee `[x](missing.md)`.\n\n```\n[x](missing.md)\n```\n")
         self.assert_passes()
