@@ -16,7 +16,7 @@ import (
 )
 
 // repoFile reads a file at the repository root (go test runs in cmd/action).
-func repoFile(t *testing.T, name string) string {
+func repoFile(t testing.TB, name string) string {
 	t.Helper()
 	b, err := fs.ReadFile(os.DirFS(filepath.Join("..", "..")), name)
 	if err != nil {
@@ -32,7 +32,7 @@ type yamlNode map[string]any
 // "key: value" lines, quoted and plain scalars, and folded (>-) or literal
 // (|) block scalars. It fails on anything else, so the test notices when
 // action.yml outgrows it.
-func parseYAML(t *testing.T, text string) yamlNode {
+func parseYAML(t testing.TB, text string) yamlNode {
 	t.Helper()
 	root := yamlNode{}
 	type level struct {
