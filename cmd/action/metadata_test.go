@@ -127,17 +127,19 @@ func TestActionMetadata(t *testing.T) {
 	want := map[string]input{
 		// Required unless aws-secret-id is set; the program enforces it,
 		// naming the input.
-		inAppID:               {"false", ""},
-		inAppSecret:           {"false", ""},
-		inAccessToken:         {"false", ""},
-		inSystemUserID:        {"false", ""},
-		inScopes:              {"false", ""},
-		inInstallApp:          {"false", "false"},
-		inExpiringToken:       {"false", "true"},
-		inSkipTokenRevoke:     {"false", "false"},
-		inGraphAPIURL:         {"false", "https://graph.facebook.com"},
-		inGraphAPIVersion:     {"false", "v27.0"},
-		inAllowUnlistedScopes: {"false", "false"},
+		inAppID:           {"false", ""},
+		inAppSecret:       {"false", ""},
+		inAccessToken:     {"false", ""},
+		inSystemUserID:    {"false", ""},
+		inScopes:          {"false", ""},
+		inInstallApp:      {"false", "false"},
+		inExpiringToken:   {"false", "true"},
+		inSkipTokenRevoke: {"false", "false"},
+		inGraphAPIURL:     {"false", "https://graph.facebook.com"},
+		inGraphAPIVersion: {"false", "v27.0"},
+		// Empty, not "false": with aws-secret-id, empty means the managed
+		// secret's allow_unlisted_scopes, and the runner passes a default.
+		inAllowUnlistedScopes: {"false", ""},
 		inMintingAppSecret:    {"false", ""},
 		inAWSSecretID:         {"false", ""},
 	}
