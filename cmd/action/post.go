@@ -27,17 +27,10 @@ import (
 //
 // postGraph returns the Graph URL and version of the inputs, checked.
 func postGraph(in inputs) (graphAPIURL, version string, err error) {
-	graphAPIURL, version = in.graphAPIURL, in.graphAPIVersion
-	if graphAPIURL == "" {
-		graphAPIURL = mint.DefaultBaseURL
-	}
-	if version == "" {
-		version = mint.DefaultVersion
-	}
-	if graphAPIURL, err = mint.CheckBaseURL(graphAPIURL); err != nil {
+	if graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
 		return "", "", fmt.Errorf("input %s: %s", inGraphAPIURL, front.Message(err))
 	}
-	if err := mint.CheckVersion(version); err != nil {
+	if version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
 		return "", "", fmt.Errorf("input %s: %s", inGraphAPIVersion, front.Message(err))
 	}
 	return graphAPIURL, version, nil

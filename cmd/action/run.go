@@ -286,12 +286,9 @@ func validate(in inputs) (*params, error) {
 	}
 
 	if in.scopes != "" {
-		p.scopes = mint.ParseScopes(in.scopes)
-		err = mint.CheckScopes(p.scopes)
+		p.scopes, p.unlisted, err = front.ParseScopes(in.scopes, p.allowUnlisted)
 		var unlisted *mint.UnlistedScopeError
 		switch {
-		case errors.As(err, &unlisted) && p.allowUnlisted:
-			p.unlisted = unlisted.Scopes
 		case errors.As(err, &unlisted):
 			problems = append(problems, fmt.Sprintf("input %s: %s not on the list of supported system user scopes; "+
 				"check the spelling, or set %s: true if Meta added it recently", inScopes, front.Scopes(unlisted.Scopes), inAllowUnlistedScopes))
@@ -300,18 +297,10 @@ func validate(in inputs) (*params, error) {
 		}
 	}
 
-	p.graphAPIURL = in.graphAPIURL
-	if p.graphAPIURL == "" {
-		p.graphAPIURL = mint.DefaultBaseURL
-	}
-	if p.graphAPIURL, err = mint.CheckBaseURL(p.graphAPIURL); err != nil {
+	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
 		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
 	}
-	p.version = in.graphAPIVersion
-	if p.version == "" {
-		p.version = mint.DefaultVersion
-	}
-	if err := mint.CheckVersion(p.version); err != nil {
+	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
 		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
 	}
 
@@ -344,8 +333,7 @@ func hasSpaceOrControl(s string) bool {
 }
 
 func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {
-	opts := []mint.Option{mint.WithBaseURL(graphAPIURL), mint.WithVersion(version), mint.WithRetry(cfg.retry)}
-	return mint.NewClient(append(opts, cfg.mintOptions...)...)
+	return front.NewClient(graphAPIURL, version, append([]mint.Option{mint.WithRetry(cfg.retry)}, cfg.mintOptions...)...)
 }
 
 // runMain is the main step: validate, install, mint, inspect, output.

@@ -86,14 +86,13 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	if err != nil {
 		return err
 	}
-	scopes := mint.ParseScopes(o.scopes)
-	if scopeErr := mint.CheckScopes(scopes); scopeErr != nil {
-		var unlisted *mint.UnlistedScopeError
-		if !errors.As(scopeErr, &unlisted) || !o.allowUnlisted {
-			return scopeErr
-		}
+	scopes, unlisted, err := front.ParseScopes(o.scopes, o.allowUnlisted)
+	if err != nil {
+		return err
+	}
+	if len(unlisted) > 0 {
 		c.stderr.printf("metamint mint: warning: %s not on the list of supported system user scopes; "+
-			"sending anyway (--allow-unlisted-scopes)\n", front.Scopes(unlisted.Scopes))
+			"sending anyway (--allow-unlisted-scopes)\n", front.Scopes(unlisted))
 	}
 	secret, err := c.appSecret()
 	if err != nil {

@@ -419,11 +419,7 @@ func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
 // client builds the Graph client with the shared retry policy. A bad URL or
 // version is a usage error.
 func (g *graphFlags) client() (*mint.Client, error) {
-	cl, err := mint.NewClient(
-		mint.WithBaseURL(g.url),
-		mint.WithVersion(g.version),
-		mint.WithRetry(mint.DefaultRetryPolicy()),
-	)
+	cl, err := front.NewClient(g.url, g.version)
 	if rerr, ok := err.(*mint.RequestError); ok {
 		return nil, usagef("%s", rerr.Reason)
 	}
