@@ -23,7 +23,7 @@ import (
 
 // GenerateTokenPage is Meta's page on generating system user tokens in
 // Business Settings, where an expired token is replaced.
-const GenerateTokenPage = "https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/"
+const GenerateTokenPage = "https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/" //nolint:gosec // G101: a URL, not a credential
 
 // revokeTimeout bounds the revocation of a new token after a failure; it
 // runs even when the step's own deadline has passed.
