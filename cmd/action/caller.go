@@ -78,7 +78,7 @@ func (cc *callerCheck) report(a *githubactions.Action, now func() time.Time) {
 		return
 	}
 	a.Warningf("The %s this step mints with expires at %s (in %s). When it expires, every workflow that mints with it stops: "+
-		"refresh it with `metamint refresh` and update the secret, or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
+		"let a scheduled workflow renew it in its secret (this action with renew-secret; see docs/renew.md), or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
 		inAccessToken, cc.info.ExpiresAt.UTC().Format(time.RFC3339), roundDays(left))
 }
 

@@ -50,6 +50,6 @@ func (cc *callerCheck) report(c *cli, now func() time.Time) {
 		return
 	}
 	c.stderr.printf("metamint mint: warning: the calling token ($%s) expires %s (in %d days); when it does, "+
-		"everything that mints with it stops: refresh it with 'metamint refresh', or keep it in a Lambda-managed secret\n",
+		"everything that mints with it stops: renew it where it is kept with 'metamint renew' or the action's scheduled renewal workflow (docs/renew.md), or keep it in a Lambda-managed secret\n",
 		envAccessToken, formatExpiry(cc.info.ExpiresAt), int(left/(24*time.Hour)))
 }
