@@ -56,7 +56,10 @@ func TestOIDCTrust(t *testing.T) {
 		wantSub string
 		wantErr string
 	}{
-		{name: "any job of the repository", wantSub: "repo:octo-org/octo-repo:*"},
+		{name: "neither branch nor environment", wantErr: "rule SubjectRequired"},
+		{name: "whole repository refused by default", values: map[string]string{"AllowWholeRepository": "false"}, wantErr: "rule SubjectRequired"},
+		{name: "any job of the repository, opted in", values: map[string]string{"AllowWholeRepository": "true"}, wantSub: "repo:octo-org/octo-repo:*"},
+		{name: "opt-in value not a boolean", values: map[string]string{"AllowWholeRepository": "yes", "GitHubBranch": "main"}, wantErr: "AllowWholeRepository"},
 		{name: "branch", values: map[string]string{"GitHubBranch": "main"}, wantSub: "repo:octo-org/octo-repo:ref:refs/heads/main"},
 		{name: "branch with a slash", values: map[string]string{"GitHubBranch": "release/v1"}, wantSub: "repo:octo-org/octo-repo:ref:refs/heads/release/v1"},
 		{name: "environment", values: map[string]string{"GitHubEnvironment": "production"}, wantSub: "repo:octo-org/octo-repo:environment:production"},
@@ -132,7 +135,7 @@ func TestOIDCProvider(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			stack, err := renderOIDC(t, map[string]string{"OidcProviderArn": tt.provider})
+			stack, err := renderOIDC(t, map[string]string{"OidcProviderArn": tt.provider, "GitHubEnvironment": "production"})
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "OidcProviderArn") {
 					t.Fatalf("render(OidcProviderArn=%q) = %v; want the parameter refused", tt.provider, err)
@@ -192,7 +195,7 @@ func TestOIDCPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			stack, err := renderOIDC(t, map[string]string{"KmsKeyArn": tt.key})
+			stack, err := renderOIDC(t, map[string]string{"KmsKeyArn": tt.key, "GitHubEnvironment": "production"})
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "KmsKeyArn") {
 					t.Fatalf("render(KmsKeyArn=%q) = %v; want the parameter refused", tt.key, err)
@@ -248,7 +251,7 @@ func TestOIDCPolicy(t *testing.T) {
 		"metamint/ads",
 		testSecrets[0] + ",", // an empty item
 	} {
-		if _, err := renderOIDC(t, map[string]string{"SecretArns": bad}); err == nil || !strings.Contains(err.Error(), "SecretArns") {
+		if _, err := renderOIDC(t, map[string]string{"SecretArns": bad, "GitHubEnvironment": "production"}); err == nil || !strings.Contains(err.Error(), "SecretArns") {
 			t.Errorf("render(SecretArns=%q) = %v; want the parameter refused", bad, err)
 		}
 	}

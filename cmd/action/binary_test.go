@@ -41,9 +41,10 @@ type step struct {
 	output  string
 }
 
-// runBinary runs the program at path with exactly env plus fresh file
-// command files, the way the runner starts a container action: no
-// arguments, inputs and state in the environment, commands on stdout.
+// runBinary runs the program at path the way the runner starts a container
+// action: every input action.yml declares, defaults included, with env on
+// top (runnerEnv), fresh file command files, no other variable, no
+// arguments unless given; commands on stdout.
 func runBinary(t *testing.T, path string, env map[string]string, args ...string) step {
 	t.Helper()
 	dir := t.TempDir()
@@ -59,7 +60,7 @@ func runBinary(t *testing.T, path string, env map[string]string, args ...string)
 	for k, v := range files {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	for k, v := range env {
+	for k, v := range runnerEnv(t, env) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	var stdout, stderr bytes.Buffer
@@ -206,15 +207,18 @@ func BenchmarkBinaryMint(b *testing.B) {
 	s.InstallApp(fx.SystemUserID, fx.AppID)
 	out := filepath.Join(dir, "output")
 	state := filepath.Join(dir, "state")
-	env := []string{
-		"INPUT_APP-ID=" + fx.AppID,
-		"INPUT_APP-SECRET=" + fx.AppSecret,
-		"INPUT_ACCESS-TOKEN=" + fx.AdminToken,
-		"INPUT_SYSTEM-USER-ID=" + fx.SystemUserID,
-		"INPUT_SCOPES=ads_read,business_management",
-		"INPUT_GRAPH-API-URL=" + s.URL,
-		"GITHUB_OUTPUT=" + out,
-		"GITHUB_STATE=" + state,
+	var env []string
+	for k, v := range runnerEnv(b, map[string]string{
+		"INPUT_APP-ID":         fx.AppID,
+		"INPUT_APP-SECRET":     fx.AppSecret,
+		"INPUT_ACCESS-TOKEN":   fx.AdminToken,
+		"INPUT_SYSTEM-USER-ID": fx.SystemUserID,
+		"INPUT_SCOPES":         "ads_read,business_management",
+		"INPUT_GRAPH-API-URL":  s.URL,
+		"GITHUB_OUTPUT":        out,
+		"GITHUB_STATE":         state,
+	}) {
+		env = append(env, k+"="+v)
 	}
 	var times []time.Duration
 	b.ResetTimer()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,87 +8,48 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
-// callerWarnWithin is how close to its expiry the calling token makes the
-// step warn. Business Manager hands out 60-day system user tokens; when the
-// one a workflow mints with expires, every workflow using it stops at once.
-const callerWarnWithin = 15 * 24 * time.Hour
-
-// callerCheck inspects the calling token (access-token) with debug_token
-// while the step mints, so it adds no wall time.
-type callerCheck struct {
-	p    *params
-	done chan struct{}
-	info *mint.TokenInfo
-	err  error
-}
-
-// checkCaller starts the check. With minting-app-secret set, the calling
-// token belongs to another app, which app-id's app token cannot inspect: no
-// call is made and report says so at debug level.
-func checkCaller(ctx context.Context, c *mint.Client, p *params) *callerCheck {
-	cc := &callerCheck{p: p, done: make(chan struct{})}
-	if p.mintingSecret != "" {
-		close(cc.done)
-		return cc
-	}
-	go func() {
-		defer close(cc.done)
-		cc.info, cc.err = c.DebugToken(ctx, p.app, p.accessToken)
-	}()
-	return cc
-}
-
-// wait blocks until the check has ended.
-func (cc *callerCheck) wait() { <-cc.done }
-
-// report writes what the check found, once, from the step's goroutine: a
-// warning when the calling token expires within callerWarnWithin, a debug
-// line when it could not be checked.
-func (cc *callerCheck) report(a *githubactions.Action, now func() time.Time) {
-	cc.wait()
-	if cc.p.mintingSecret != "" {
+// reportCaller writes what the calling token's check found, once, from the
+// step's goroutine: a warning when the calling token expires within
+// front.CallerWarnWithin, a debug line when it could not be checked.
+func reportCaller(a *githubactions.Action, p *params, cc *front.CallerCheck, now func() time.Time) {
+	if cc.Skipped() {
 		a.Debugf("The %s was generated with another app than %s (%s is set): its expiry cannot be checked with app %s's app token.",
-			inAccessToken, inAppID, inMintingAppSecret, cc.p.app.ID)
+			inAccessToken, inAppID, inMintingAppSecret, p.app.ID)
 		return
 	}
 	var gerr *mint.GraphError
-	switch {
-	case errors.As(cc.err, &gerr) && gerr.Code == 100:
+	switch err := cc.Err(); {
+	case errors.As(err, &gerr) && gerr.Code == 100:
 		a.Debugf("The %s could not be inspected with app %s's app token (it belongs to another app, or is not a user token): its expiry was not checked.",
-			inAccessToken, cc.p.app.ID)
+			inAccessToken, p.app.ID)
 		return
-	case cc.err != nil:
-		a.Debugf("Could not check when the %s expires: %s", inAccessToken, describe(cc.err))
-		return
-	case !cc.info.IsValid || cc.info.NeverExpires():
+	case err != nil:
+		a.Debugf("Could not check when the %s expires: %s", inAccessToken, front.Describe(err))
 		return
 	}
-	left := cc.info.ExpiresAt.Sub(now())
-	if left > callerWarnWithin {
+	at, left, ok := cc.Expiring(now())
+	if !ok {
 		return
 	}
-	if cc.p.awsSecretID != "" {
+	switch p.callerField {
+	case secret.FieldMintingTokenRef:
+		a.Warningf("The minting token of the managed secret %s (its %s) expires at %s (in %s). The Lambda does not rotate a minting token: "+
+			"replace the value behind %s before then, or every workflow that mints with it stops.",
+			quoteID(p.awsSecretID), secret.FieldMintingTokenRef, front.Time(at), front.Days(left), secret.FieldMintingTokenRef)
+	case secret.FieldAccessToken:
 		a.Warningf("The calling token of the managed secret %s expires at %s (in %s), and the Lambda has not rotated it: "+
 			"check its schedule and its logs. When it expires, every workflow that mints with it stops.",
-			quoteID(cc.p.awsSecretID), cc.info.ExpiresAt.UTC().Format(time.RFC3339), roundDays(left))
-		return
+			quoteID(p.awsSecretID), front.Time(at), front.Days(left))
+	default:
+		a.Warningf("The %s this step mints with expires at %s (in %s). When it expires, every workflow that mints with it stops: "+
+			"let a scheduled workflow renew it in its secret (this action with renew-secret; see docs/renew.md), or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
+			inAccessToken, front.Time(at), front.Days(left))
 	}
-	a.Warningf("The %s this step mints with expires at %s (in %s). When it expires, every workflow that mints with it stops: "+
-		"let a scheduled workflow renew it in its secret (this action with renew-secret; see docs/renew.md), or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
-		inAccessToken, cc.info.ExpiresAt.UTC().Format(time.RFC3339), roundDays(left))
-}
-
-// roundDays renders d in days and hours.
-func roundDays(d time.Duration) string {
-	if d <= 0 {
-		return "the past"
-	}
-	days := int(d / (24 * time.Hour))
-	hours := int((d % (24 * time.Hour)) / time.Hour)
-	return fmt.Sprintf("%dd%dh", days, hours)
 }
 
 // writeAssets adds to the summary which assets each granted scope reaches,
@@ -110,11 +70,11 @@ func writeAssets(b *strings.Builder, info *mint.TokenInfo) {
 		if len(g.TargetIDs) > 0 {
 			ids := make([]string, len(g.TargetIDs))
 			for i, id := range g.TargetIDs {
-				ids[i] = "`" + markdownText(id) + "`"
+				ids[i] = front.Markdown(id)
 			}
 			targets = strings.Join(ids, ", ")
 		}
-		fmt.Fprintf(b, "| `%s` | %s |\n", markdownText(g.Scope), targets)
+		fmt.Fprintf(b, "| %s | %s |\n", front.Markdown(g.Scope), targets)
 	}
 	b.WriteString("\n")
 }

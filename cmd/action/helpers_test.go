@@ -38,6 +38,7 @@ const (
 // world is a seeded emulator. Its app secret is a canary; the admin token is
 // the emulator's random value, equally unique.
 type world struct {
+	tb           testing.TB
 	srv          *minttest.Server
 	businessID   string
 	appID        string
@@ -51,6 +52,7 @@ func newWorld(t *testing.T, opts ...minttest.Option) *world {
 	s := minttest.NewServer(opts...)
 	t.Cleanup(s.Close)
 	w := &world{
+		tb:           t,
 		srv:          s,
 		businessID:   "100000000000001",
 		appID:        "200000000000002",
@@ -68,23 +70,17 @@ func newWorld(t *testing.T, opts ...minttest.Option) *world {
 }
 
 // inputs returns the environment the runner gives a step that mints
-// ads_read and business_management for the system user, before any change.
+// ads_read and business_management for the system user, before any change:
+// every input action.yml declares, defaults included (runnerEnv).
 func (w *world) inputs() map[string]string {
-	return map[string]string{
+	return runnerEnv(w.tb, map[string]string{
 		"INPUT_APP-ID":         w.appID,
 		"INPUT_APP-SECRET":     w.appSecret,
 		"INPUT_ACCESS-TOKEN":   w.adminToken,
 		"INPUT_SYSTEM-USER-ID": w.systemUserID,
 		"INPUT_SCOPES":         "ads_read, business_management",
 		"INPUT_GRAPH-API-URL":  w.srv.URL,
-		// The runner sets every declared input; unset ones are empty.
-		"INPUT_INSTALL-APP":           "",
-		"INPUT_EXPIRING-TOKEN":        "",
-		"INPUT_SKIP-TOKEN-REVOKE":     "",
-		"INPUT_GRAPH-API-VERSION":     "",
-		"INPUT_ALLOW-UNLISTED-SCOPES": "",
-		"INPUT_MINTING-APP-SECRET":    "",
-	}
+	})
 }
 
 // secrets lists every secret value the world knows: inputs, derived values

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -59,7 +60,7 @@ func defaultSecrets(ctx context.Context) (secret.Getter, error) {
 		return nil, errors.New(noCredentials)
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, fmt.Errorf("%s (the SDK said: %s)", noCredentials, oneLine(err.Error()))
+		return nil, fmt.Errorf("%s (the SDK said: %s)", noCredentials, front.LogLine(err.Error()))
 	}
 	return secretsmanager.NewFromConfig(cfg), nil
 }
@@ -99,6 +100,21 @@ type managed struct {
 	// stored is the managed token (access_token): never output, never
 	// revoked.
 	stored string
+	// tokens are every token the secret and its references hold: the
+	// stored token and the minting token behind minting_token_ref.
+	tokens []string
+}
+
+// held returns the tokens the secret holds but caller: the step never
+// outputs them and never revokes them.
+func (m *managed) held(caller string) []string {
+	var out []string
+	for _, t := range m.tokens {
+		if t != "" && t != caller && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // readManaged reads the managed secret (AWSCURRENT) and parses it, masking
@@ -124,7 +140,7 @@ func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter,
 	maskValue(a, doc.AppSecret)
 	maskValue(a, doc.MintingAppSecret)
 	maskValue(a, doc.AccessToken)
-	return &managed{doc: doc, stored: doc.AccessToken}, nil
+	return &managed{doc: doc, stored: doc.AccessToken, tokens: []string{doc.AccessToken}}, nil
 }
 
 // awsMessage renders an AWS error for the annotation: the error code, the
@@ -132,11 +148,11 @@ func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter,
 func awsMessage(err error) string {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		return oneLine(err.Error())
+		return front.LogLine(err.Error())
 	}
 	msg := ae.ErrorCode()
 	if m := ae.ErrorMessage(); m != "" {
-		msg += ": " + strings.TrimSuffix(logText(m), ".")
+		msg += ": " + strings.TrimSuffix(front.LogLine(m), ".")
 	}
 	switch ae.ErrorCode() {
 	case "AccessDeniedException", "AccessDenied":
@@ -178,7 +194,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 		}
 		if len(outside) > 0 {
 			problems = append(problems, fmt.Sprintf("input %s: %s not among the secret's scopes (%s): %s may narrow the stored scopes, never widen them",
-				inScopes, quoteScopes(outside), logText(strings.Join(doc.Scopes, ", ")), inScopes))
+				inScopes, front.Scopes(outside), front.LogLine(strings.Join(doc.Scopes, ", ")), inScopes))
 		}
 		scopes = want
 	}
@@ -202,6 +218,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 	if err != nil {
 		return in, m.refError(in.awsSecretID, err)
 	}
+	m.tokens = append(m.tokens, caller)
 	if caller == "" {
 		return in, fmt.Errorf("the secret %s holds no %s yet and names no %s: let the Lambda rotate it once, or name a minting token",
 			quoteID(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
@@ -235,7 +252,7 @@ func (m *managed) refError(id string, err error) error {
 	if errors.As(err, &ref) {
 		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
 	}
-	return fmt.Errorf("the secret %s: %s", quoteID(id), oneLine(err.Error()))
+	return fmt.Errorf("the secret %s: %s", quoteID(id), front.LogLine(err.Error()))
 }
 
 // refCause renders the cause of a failed reference read, AWS errors as
@@ -245,7 +262,7 @@ func refCause(err error) string {
 	if errors.As(err, &ae) {
 		return awsMessage(ae)
 	}
-	return oneLine(err.Error())
+	return front.LogLine(err.Error())
 }
 
 func appSecretField(d *secret.Doc) string {
@@ -287,29 +304,41 @@ func keylessInputs(ctx context.Context, a *githubactions.Action, in inputs, cfg 
 	return in, m, nil
 }
 
-// postAppSecret reads the app secret again for the post step, which gets
-// no Meta secret from GitHub: the managed secret's app_secret or the value
-// behind app_secret_ref. It masks every value it reads. It refuses a token
-// to revoke that is the managed token.
-func postAppSecret(ctx context.Context, a *githubactions.Action, in inputs, cfg *config, token string) (appID, appSecret string, err error) {
+// postSecrets is what the post step reads from the managed secret again:
+// the app with its secret, and every token the secret and its references
+// hold, which it never revokes.
+type postSecrets struct {
+	app    mint.App
+	tokens []string
+}
+
+// postSecret reads the managed secret again for the post step, which gets
+// no Meta secret from GitHub: the app secret (app_secret or the value
+// behind app_secret_ref) and the tokens it holds (access_token and the
+// value behind minting_token_ref). It masks every value it reads.
+func postSecret(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) (*postSecrets, error) {
 	sm, err := cfg.secrets(ctx)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
 	m, err := readManaged(ctx, a, sm, in.awsSecretID)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	if token == m.stored {
-		return "", "", errors.New("the token to revoke is the managed secret's own token; it is never revoked by this action")
+	refs := secret.NewResolver(sm)
+	minting, err := refs.MintingToken(ctx, m.doc)
+	maskValue(a, minting)
+	if err != nil {
+		return nil, m.refError(in.awsSecretID, err)
 	}
-	appSecret, err = secret.NewResolver(sm).AppSecret(ctx, m.doc)
+	appSecret, err := refs.AppSecret(ctx, m.doc)
 	maskValue(a, appSecret)
 	if err != nil {
-		return "", "", m.refError(in.awsSecretID, err)
+		return nil, m.refError(in.awsSecretID, err)
 	}
-	maskValue(a, mint.App{ID: m.doc.AppID, Secret: appSecret}.AccessToken())
-	return m.doc.AppID, appSecret, nil
+	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
+	maskValue(a, app.AccessToken())
+	return &postSecrets{app: app, tokens: append(m.tokens, minting)}, nil
 }
 
 // quoteID quotes a secret's name or ARN for a message, whole (it is not
@@ -319,5 +348,5 @@ func quoteID(id string) string {
 	if len(id) > maxSecretIDLen {
 		id = id[:maxSecretIDLen]
 	}
-	return strconv.Quote(logText(id))
+	return strconv.Quote(front.LogLine(id))
 }

@@ -64,11 +64,9 @@ func mainScenarios() []scenario {
 					t.Errorf("minted token ExpiresAt = zero; want an expiring token")
 				}
 				wantState := map[string]string{
-					stateToken:           tok.Value,
-					stateExpiresAt:       want[outExpiresAt],
-					stateAppID:           w.appID,
-					stateGraphAPIURL:     w.srv.URL,
-					stateGraphAPIVersion: mint.DefaultVersion,
+					stateToken:     tok.Value,
+					stateExpiresAt: want[outExpiresAt],
+					stateAppID:     w.appID,
 				}
 				if diff := cmp.Diff(wantState, r.saved); diff != "" {
 					t.Errorf("state mismatch (-want +got):\n%s", diff)
@@ -718,51 +716,6 @@ func TestSetFileValue(t *testing.T) {
 				t.Errorf("setFileValue(%q, %q) wrote (-want +got):\n%s", tt.key, tt.value, diff)
 			}
 		})
-	}
-}
-
-func TestDescribe(t *testing.T) {
-	t.Parallel()
-	proofErr := &mint.GraphError{StatusCode: 400, Message: "(#100) Invalid appsecret_proof provided in the API argument", Type: "GraphMethodException",
-		Code: 100, Subcode: 33, FBTraceID: "AbC", UserMessage: "Try again\nlater"}
-	if proofErr.Hint() == "" {
-		t.Fatal("GraphError.Hint() for a proof error is empty; want a hint")
-	}
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{
-			name: "plain error",
-			err:  errors.New("mint: POST /1/access_tokens: dial tcp: connection refused"),
-			want: "POST /1/access_tokens: dial tcp: connection refused.",
-		},
-		{
-			name: "graph error with everything",
-			err:  proofErr,
-			want: "Graph API error: (#100) Invalid appsecret_proof provided in the API argument (HTTP 400, type GraphMethodException, code 100, subcode 33, fbtrace_id AbC). " +
-				"Meta says: Try again later. Hint: " + proofErr.Hint(),
-		},
-		{
-			name: "status only",
-			err:  &mint.GraphError{StatusCode: 502},
-			want: "Graph API error: the response holds no Graph error object (HTTP 502).",
-		},
-	}
-	for _, tt := range tests {
-		if got := describe(tt.err); got != tt.want {
-			t.Errorf("describe(%s) = %q; want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestMarkdownText(t *testing.T) {
-	t.Parallel()
-	got := markdownText("A|B `c` <script>&\n::set-output")
-	want := `A\|B 'c' &lt;script&gt;&amp; ::set-output`
-	if got != want {
-		t.Errorf("markdownText(...) = %q; want %q", got, want)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // repoFile reads a file at the repository root (go test runs in cmd/action).
-func repoFile(t *testing.T, name string) string {
+func repoFile(t testing.TB, name string) string {
 	t.Helper()
 	b, err := fs.ReadFile(os.DirFS(filepath.Join("..", "..")), name)
 	if err != nil {
@@ -32,7 +32,7 @@ type yamlNode map[string]any
 // "key: value" lines, quoted and plain scalars, and folded (>-) or literal
 // (|) block scalars. It fails on anything else, so the test notices when
 // action.yml outgrows it.
-func parseYAML(t *testing.T, text string) yamlNode {
+func parseYAML(t testing.TB, text string) yamlNode {
 	t.Helper()
 	root := yamlNode{}
 	type level struct {
@@ -127,17 +127,19 @@ func TestActionMetadata(t *testing.T) {
 	want := map[string]input{
 		// Required unless aws-secret-id is set; the program enforces it,
 		// naming the input.
-		inAppID:               {"false", ""},
-		inAppSecret:           {"false", ""},
-		inAccessToken:         {"false", ""},
-		inSystemUserID:        {"false", ""},
-		inScopes:              {"false", ""},
-		inInstallApp:          {"false", "false"},
-		inExpiringToken:       {"false", "true"},
-		inSkipTokenRevoke:     {"false", "false"},
-		inGraphAPIURL:         {"false", "https://graph.facebook.com"},
-		inGraphAPIVersion:     {"false", "v27.0"},
-		inAllowUnlistedScopes: {"false", "false"},
+		inAppID:           {"false", ""},
+		inAppSecret:       {"false", ""},
+		inAccessToken:     {"false", ""},
+		inSystemUserID:    {"false", ""},
+		inScopes:          {"false", ""},
+		inInstallApp:      {"false", "false"},
+		inExpiringToken:   {"false", "true"},
+		inSkipTokenRevoke: {"false", "false"},
+		inGraphAPIURL:     {"false", "https://graph.facebook.com"},
+		inGraphAPIVersion: {"false", "v27.0"},
+		// Empty, not "false": with aws-secret-id, empty means the managed
+		// secret's allow_unlisted_scopes, and the runner passes a default.
+		inAllowUnlistedScopes: {"false", ""},
 		inMintingAppSecret:    {"false", ""},
 		inAWSSecretID:         {"false", ""},
 		inRenewSecret:         {"false", ""},

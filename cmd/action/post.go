@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -15,10 +18,25 @@ import (
 // the main step saved no token (it failed before minting, or revoked the
 // token itself) and when the token has already expired; a failed revoke is
 // a warning. The token, the app ID and the Graph URL and version come from
-// the state the main step saved; the app secret from the app-secret input,
-// which the runner passes to the post step too, or with aws-secret-id from
-// the managed secret, read again (postAppSecret): no secret is saved in the
-// state. A failed read is a warning naming its cause.
+// the state the main step saved; the app, the Graph URL and version from
+// the inputs, which the runner passes to the post step too, or with
+// aws-secret-id from the managed secret, read again (postSecret): no secret
+// is saved in the state. A failed read is a warning naming its cause. It
+// refuses a token the step mints with (the calling token, every token the
+// managed secret or its references hold).
+//
+// postGraph returns the Graph URL and version of the inputs, checked.
+func postGraph(in inputs) (graphAPIURL, version string, err error) {
+	if graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
+		return "", "", fmt.Errorf("input %s: %s", inGraphAPIURL, front.Message(err))
+	}
+	if version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
+		return "", "", fmt.Errorf("input %s: %s", inGraphAPIVersion, front.Message(err))
+	}
+	return graphAPIURL, version, nil
+}
+
+// runPost is the post step.
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
 	skip, err := parseBool(inSkipTokenRevoke, in.skipTokenRevoke, false)
 	if err != nil {
@@ -44,42 +62,47 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		}
 	}
 
-	app := mint.App{ID: a.Getenv("STATE_" + stateAppID), Secret: in.appSecret}
+	// GITHUB_STATE is a file every step of the job may write: the post step
+	// calls only the Graph API of its inputs, which the runner passes to
+	// it too, and never revokes a token the step mints with.
+	graphAPIURL, version, err := postGraph(in)
+	if err != nil {
+		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", err)
+		return
+	}
+	app := mint.App{ID: in.appID, Secret: in.appSecret}
+	protected := map[string]string{in.accessToken: "the calling token (" + inAccessToken + ")"}
 	if in.awsSecretID != "" {
 		// The keyless path: GitHub holds no app secret, so read it again
 		// from the managed secret with the job's AWS credentials. Nothing
 		// secret was saved in the state.
-		id, secretValue, readErr := postAppSecret(ctx, a, in, cfg, token)
+		got, readErr := postSecret(ctx, a, in, cfg)
 		if readErr != nil {
 			a.Warningf("Could not revoke the token: %s: %s. It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.",
 				inAWSSecretID, readErr)
 			return
 		}
-		if app.ID == "" {
-			app.ID = id
+		app = got.app
+		for _, t := range got.tokens {
+			protected[t] = "a token the managed secret " + quoteID(in.awsSecretID) + " holds (" + secret.FieldAccessToken + " or " + secret.FieldMintingTokenRef + ")"
 		}
-		if id != app.ID {
-			a.Warningf("Could not revoke the token: the secret %s now names app %s, but the token was minted for app %s. It stays valid until it expires.",
-				quoteID(in.awsSecretID), id, app.ID)
-			return
-		}
-		app.Secret = secretValue
+	}
+	if what, ok := protected[token]; ok && token != "" {
+		a.Warningf("Not revoking the token the saved state names: it is %s, which the action never revokes. Another step of the job may have changed GITHUB_STATE.", what)
+		return
+	}
+	if saved := a.Getenv("STATE_" + stateAppID); saved != "" && saved != app.ID {
+		a.Warningf("Could not revoke the token: it was minted for app %s, but app %s is configured now. It stays valid until it expires.",
+			front.LogLine(saved), app.ID)
+		return
 	}
 	if app.Secret == "" {
 		a.Warningf("Could not revoke the token: the %s input is empty in the post step. It stays valid until it expires.", inAppSecret)
 		return
 	}
-	graphAPIURL := a.Getenv("STATE_" + stateGraphAPIURL)
-	if graphAPIURL == "" {
-		graphAPIURL = mint.DefaultBaseURL
-	}
-	version := a.Getenv("STATE_" + stateGraphAPIVersion)
-	if version == "" {
-		version = mint.DefaultVersion
-	}
 	c, err := newClient(cfg, graphAPIURL, version)
 	if err != nil {
-		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", libMessage(err))
+		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", front.Message(err))
 		return
 	}
 	err = c.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token})
@@ -90,7 +113,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		return
 	}
 	if err != nil {
-		a.Warningf("Could not revoke the token (GET /oauth/revoke): %s It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.", describe(err))
+		a.Warningf("Could not revoke the token (GET /oauth/revoke): %s It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.", front.Describe(err))
 		return
 	}
 	a.Infof("Revoked the token the main step minted.")

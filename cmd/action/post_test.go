@@ -179,7 +179,7 @@ func TestRunPost(t *testing.T) {
 			name: "graph unreachable",
 			main: func(*world, map[string]string) {},
 			before: func(_ *world, env map[string]string) {
-				env["STATE_graph_api_url"] = "http://127.0.0.1:1"
+				env["INPUT_GRAPH-API-URL"] = "http://127.0.0.1:1"
 			},
 			wantStdout: "::warning::Could not revoke the token (GET /oauth/revoke): GET /oauth/revoke:",
 		},

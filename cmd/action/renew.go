@@ -10,6 +10,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/internal/renew"
 	"github.com/metamint/metamint/pkg/mint"
@@ -128,19 +129,11 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	if p.githubAPIURL, err = ghsecrets.CheckBaseURL(p.githubAPIURL); err != nil {
 		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
 	}
-	p.graphAPIURL = in.graphAPIURL
-	if p.graphAPIURL == "" {
-		p.graphAPIURL = mint.DefaultBaseURL
+	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
 	}
-	if p.graphAPIURL, err = mint.CheckBaseURL(p.graphAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, libMessage(err)))
-	}
-	p.version = in.graphAPIVersion
-	if p.version == "" {
-		p.version = mint.DefaultVersion
-	}
-	if err := mint.CheckVersion(p.version); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, libMessage(err)))
+	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
 	}
 	if len(problems) > 0 {
 		return nil, &inputError{problems: problems}
@@ -163,7 +156,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	}
 	c, err := newClient(cfg, p.graphAPIURL, p.version)
 	if err != nil {
-		return fmt.Errorf("configuring the Graph client: %s", libMessage(err))
+		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
 	within := time.Duration(p.within) * 24 * time.Hour
 	res, err := renew.Run(ctx, renew.Config{
@@ -177,7 +170,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		// The new token exists: hide it, whole and line by line, before
 		// anything else is written.
 		Hide:        func(tok string) { maskValue(a, tok) },
-		Describe:    describe,
+		Describe:    front.Describe,
 		GitHubToken: "input " + inGitHubToken,
 	})
 	if err != nil {
@@ -192,7 +185,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 			return fmt.Errorf("writing output %s: %w", kv[0], err)
 		}
 	}
-	where := logText(p.target.String())
+	where := front.LogLine(p.target.String())
 	switch res.Outcome {
 	case renew.NeverExpires:
 		a.Infof("The token in the %s never expires: nothing to renew (refreshing it would make it expire).", where)
@@ -232,14 +225,14 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 	}
 	var b strings.Builder
 	b.WriteString(title + "\n\n| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| Secret | %s |\n", markdownText(p.target.String()))
+	fmt.Fprintf(&b, "| Secret | %s |\n", front.Markdown(p.target.String()))
 	fmt.Fprintf(&b, "| Outcome | %s |\n", outcome)
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
 	if res.Outcome == renew.Renewed {
 		fmt.Fprintf(&b, "| Previous token expires | %s |\n", res.Previous.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprintf(&b, "| App | `%s` |\n", p.app.ID)
-	fmt.Fprintf(&b, "| System user | `%s` |\n", markdownText(res.Previous.UserID))
+	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.app.ID))
+	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(res.Previous.UserID))
 	b.WriteString("\n")
 	return appendFile(file, b.String())
 }

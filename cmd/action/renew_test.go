@@ -66,31 +66,21 @@ func newRenewWorld(t *testing.T, life time.Duration, scope string) *renewWorld {
 }
 
 // inputs returns the environment the runner gives a renewal step: every
-// input action.yml declares, defaults included, plus the runner's
-// variables the renewal reads.
+// input action.yml declares, defaults included (runnerEnv), the values a
+// renewal workflow sets, and the runner's variables the renewal reads.
+// github-api-url's default is the expression ${{ github.api_url }}, which
+// the runner evaluates to GITHUB_API_URL: the evaluated value is given.
 func (w *renewWorld) inputs(scope string) map[string]string {
 	in := map[string]string{
-		"INPUT_APP-ID":                w.appID,
-		"INPUT_APP-SECRET":            w.appSecret,
-		"INPUT_ACCESS-TOKEN":          w.old,
-		"INPUT_SYSTEM-USER-ID":        "",
-		"INPUT_SCOPES":                "",
-		"INPUT_INSTALL-APP":           "false",
-		"INPUT_EXPIRING-TOKEN":        "true",
-		"INPUT_SKIP-TOKEN-REVOKE":     "false",
-		"INPUT_GRAPH-API-URL":         w.srv.URL,
-		"INPUT_GRAPH-API-VERSION":     "v27.0",
-		"INPUT_ALLOW-UNLISTED-SCOPES": "false",
-		"INPUT_MINTING-APP-SECRET":    "",
-		"INPUT_AWS-SECRET-ID":         "",
-		"INPUT_RENEW-SECRET":          renewSecretName,
-		"INPUT_RENEW-WITHIN":          "30",
-		"INPUT_RENEW-ENVIRONMENT":     "",
-		"INPUT_RENEW-ORG":             "",
-		"INPUT_GITHUB-TOKEN":          canaryGitHubToken,
-		"INPUT_GITHUB-API-URL":        w.gh.URL,
-		"GITHUB_REPOSITORY":           renewRepo,
-		"GITHUB_API_URL":              w.gh.URL,
+		"INPUT_APP-ID":         w.appID,
+		"INPUT_APP-SECRET":     w.appSecret,
+		"INPUT_ACCESS-TOKEN":   w.old,
+		"INPUT_GRAPH-API-URL":  w.srv.URL,
+		"INPUT_RENEW-SECRET":   renewSecretName,
+		"INPUT_GITHUB-TOKEN":   canaryGitHubToken,
+		"INPUT_GITHUB-API-URL": w.gh.URL,
+		"GITHUB_REPOSITORY":    renewRepo,
+		"GITHUB_API_URL":       w.gh.URL,
 	}
 	switch scope {
 	case "env":
@@ -98,7 +88,7 @@ func (w *renewWorld) inputs(scope string) map[string]string {
 	case "org":
 		in["INPUT_RENEW-ORG"] = "octo-org"
 	}
-	return in
+	return runnerEnv(w.tb, in)
 }
 
 // secrets lists every secret of the world, the GitHub token included.

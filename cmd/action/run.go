@@ -8,13 +8,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -44,15 +44,15 @@ const (
 )
 
 // State the main step saves for the post step; the runner hands each back
-// as STATE_<key>. The app secret is not saved: the post step reads it from
-// its input, which the runner passes to every stage, or from the managed
-// secret again (aws-secret-id).
+// as STATE_<key>. Neither the app secret nor the Graph URL is saved: the
+// post step reads them from its inputs, which the runner passes to every
+// stage, or from the managed secret again (aws-secret-id). Any step of the
+// job may write the state file, so a URL from it could send the app secret
+// elsewhere.
 const (
-	stateToken           = "token"
-	stateExpiresAt       = "expires_at"
-	stateAppID           = "app_id"
-	stateGraphAPIURL     = "graph_api_url"
-	stateGraphAPIVersion = "graph_api_version"
+	stateToken     = "token"
+	stateExpiresAt = "expires_at"
+	stateAppID     = "app_id"
 )
 
 // postName is the name the post step runs the program under (post-entrypoint
@@ -199,9 +199,13 @@ type params struct {
 	// awsSecretID names the managed secret the values came from; "" on
 	// the plain path.
 	awsSecretID string
-	// protected are tokens the step never outputs and never revokes: the
-	// calling token and, on the keyless path, the managed secret's token.
-	protected     []string
+	// callerField is the managed secret's field the calling token came
+	// from (access_token or minting_token_ref); "" on the plain path.
+	callerField string
+	// held are tokens besides the calling token that the step never
+	// outputs and never revokes: on the keyless path, the managed secret's
+	// stored token.
+	held          []string
 	systemUserID  string
 	scopes        []string
 	unlisted      []string // scopes missing from mint's list, allowed
@@ -251,7 +255,6 @@ func validate(in inputs) (*params, error) {
 		app:           mint.App{ID: in.appID, Secret: in.appSecret},
 		mintingSecret: in.mintingAppSecret,
 		accessToken:   in.accessToken,
-		protected:     []string{in.accessToken},
 		systemUserID:  in.systemUserID,
 	}
 	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
@@ -284,33 +287,22 @@ func validate(in inputs) (*params, error) {
 	}
 
 	if in.scopes != "" {
-		p.scopes = mint.ParseScopes(in.scopes)
-		err = mint.CheckScopes(p.scopes)
+		p.scopes, p.unlisted, err = front.ParseScopes(in.scopes, p.allowUnlisted)
 		var unlisted *mint.UnlistedScopeError
 		switch {
-		case errors.As(err, &unlisted) && p.allowUnlisted:
-			p.unlisted = unlisted.Scopes
 		case errors.As(err, &unlisted):
 			problems = append(problems, fmt.Sprintf("input %s: %s not on the list of supported system user scopes; "+
-				"check the spelling, or set %s: true if Meta added it recently", inScopes, quoteScopes(unlisted.Scopes), inAllowUnlistedScopes))
+				"check the spelling, or set %s: true if Meta added it recently", inScopes, front.Scopes(unlisted.Scopes), inAllowUnlistedScopes))
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("input %s: %s", inScopes, libMessage(err)))
+			problems = append(problems, fmt.Sprintf("input %s: %s", inScopes, front.Message(err)))
 		}
 	}
 
-	p.graphAPIURL = in.graphAPIURL
-	if p.graphAPIURL == "" {
-		p.graphAPIURL = mint.DefaultBaseURL
+	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
 	}
-	if p.graphAPIURL, err = mint.CheckBaseURL(p.graphAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, libMessage(err)))
-	}
-	p.version = in.graphAPIVersion
-	if p.version == "" {
-		p.version = mint.DefaultVersion
-	}
-	if err := mint.CheckVersion(p.version); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, libMessage(err)))
+	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
 	}
 
 	if len(problems) > 0 {
@@ -341,31 +333,8 @@ func hasSpaceOrControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
-func quoteScopes(scopes []string) string {
-	q := make([]string, len(scopes))
-	for i, s := range scopes {
-		q[i] = mint.QuoteCut(s)
-	}
-	noun := "scope"
-	verb := "is"
-	if len(scopes) > 1 {
-		noun, verb = "scopes", "are"
-	}
-	return noun + " " + strings.Join(q, ", ") + " " + verb
-}
-
-// libMessage drops mint's prefixes, which the annotation reads better
-// without: a refused request shows its reason alone.
-func libMessage(err error) string {
-	if rerr, ok := err.(*mint.RequestError); ok {
-		return rerr.Reason
-	}
-	return strings.TrimPrefix(err.Error(), "mint: ")
-}
-
 func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {
-	opts := []mint.Option{mint.WithBaseURL(graphAPIURL), mint.WithVersion(version), mint.WithRetry(cfg.retry)}
-	return mint.NewClient(append(opts, cfg.mintOptions...)...)
+	return front.NewClient(graphAPIURL, version, append([]mint.Option{mint.WithRetry(cfg.retry)}, cfg.mintOptions...)...)
 }
 
 // runMain is the main step: validate, install, mint, inspect, output.
@@ -388,7 +357,8 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		if p, err = validate(full); err != nil {
 			return err
 		}
-		p.protected = append(p.protected, m.stored)
+		p.held = m.held(p.accessToken)
+		p.callerField = callerField(m.doc)
 		p.awsSecretID = in.awsSecretID
 		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.app.ID, p.systemUserID)
 	}
@@ -402,47 +372,43 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	}
 	if len(p.unlisted) > 0 {
 		a.Warningf("%s not on metamint's list of supported system user scopes; sending anyway because %s is true",
-			quoteScopes(p.unlisted), inAllowUnlistedScopes)
+			front.Scopes(p.unlisted), inAllowUnlistedScopes)
 	}
 	c, err := newClient(cfg, p.graphAPIURL, p.version)
 	if err != nil {
-		return fmt.Errorf("configuring the Graph client: %s", libMessage(err))
+		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
-	// The calling token's own expiry is checked while the step mints.
-	caller := checkCaller(ctx, c, p)
-	defer caller.report(a, cfg.now)
-
-	if p.installApp {
-		err = c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: p.systemUserID, App: p.app, AccessToken: p.accessToken, MintingAppSecret: p.mintingSecret})
-		if err != nil {
-			return stepFailed("installing the app (POST /{system-user-id}/applications)", err, cfg)
-		}
-		a.Infof("Installed app %s for system user %s.", p.app.ID, p.systemUserID)
+	m := &minted{a: a, c: c, p: p}
+	req := mint.VerifiedTokenRequest{
+		TokenRequest: mint.TokenRequest{
+			SystemUserID:        p.systemUserID,
+			App:                 p.app,
+			AccessToken:         p.accessToken,
+			MintingAppSecret:    p.mintingSecret,
+			Scopes:              p.scopes,
+			AllowUnlistedScopes: p.allowUnlisted,
+			Permanent:           !p.expiring,
+		},
+		InstallApp: p.installApp,
+		Installed:  func() { a.Infof("Installed app %s for system user %s.", p.app.ID, p.systemUserID) },
+		Held:       p.held,
+		Created:    m.created,
 	}
-
-	tok, err := c.CreateAccessToken(ctx, mint.TokenRequest{
-		SystemUserID:        p.systemUserID,
-		App:                 p.app,
-		AccessToken:         p.accessToken,
-		MintingAppSecret:    p.mintingSecret,
-		Scopes:              p.scopes,
-		AllowUnlistedScopes: p.allowUnlisted,
-		Permanent:           !p.expiring,
-	})
+	v, caller, err := front.Mint(ctx, c, req)
+	// The calling token's own expiry was checked while the step minted.
+	defer reportCaller(a, p, caller, cfg.now)
 	if err != nil {
-		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", err, cfg)
+		return m.failed(err, cfg)
 	}
-	if slices.Contains(p.protected, tok.AccessToken) {
-		// Graph answered a token the step already holds: handing it over
-		// would give the job the calling (or managed) token, and the post
-		// step would revoke it. It is neither output nor revoked.
-		return errors.New("creating the token: Graph answered the calling token itself as the new token; refusing it (it is not output and not revoked)")
+	if v.UnexpectedlyPermanent(req) {
+		end := "If the post step cannot revoke it, it stays valid for good: revoke it in Business Settings then."
+		if p.skipRevoke {
+			end = "It is kept after the job (skip-token-revoke) and stays valid for good: revoke it when it is no longer needed."
+		}
+		a.Warningf("Graph made a token that never expires (debug_token says expires_at 0), though %s is true asked for one that expires in 60 days. %s",
+			inExpiringToken, end)
 	}
-	// The token exists: hide it, whole and line by line, before anything
-	// else is written. (mint has checked it: printable ASCII, no spaces.)
-	maskValue(a, tok.AccessToken)
-	m := &minted{a: a, c: c, p: p, token: tok.AccessToken, caller: caller}
-	if err := m.finish(ctx, cfg); err != nil {
+	if err := m.deliver(v); err != nil {
 		m.discard(ctx)
 		return err
 	}
@@ -456,45 +422,58 @@ type minted struct {
 	p          *params
 	token      string
 	stateSaved bool
-	caller     *callerCheck
 }
 
-func (m *minted) finish(ctx context.Context, cfg *config) error {
-	a, p := m.a, m.p
-	if err := mint.CheckTokenValue(m.token); err != nil {
-		return errors.New("creating the token: Graph answered a token with white space or control characters")
+// created hides the new token, whole and line by line, before anything
+// else is written (mint has checked it: printable ASCII, no spaces), and
+// saves it for the post step at once, so that a step cancelled from here on
+// still has its token revoked at the end of the job.
+func (m *minted) created(token string) error {
+	m.token = token
+	maskValue(m.a, token)
+	if m.p.skipRevoke {
+		return nil
 	}
-	// Save the token for the post step at once, so that a step cancelled
-	// from here on still has its token revoked at the end of the job.
-	if !p.skipRevoke {
-		for _, kv := range [][2]string{
-			{stateToken, m.token},
-			{stateAppID, p.app.ID},
-			{stateGraphAPIURL, p.graphAPIURL},
-			{stateGraphAPIVersion, p.version},
-		} {
-			if err := setFileValue(a, "GITHUB_STATE", kv[0], kv[1]); err != nil {
-				return fmt.Errorf("saving state for the post step: %w", err)
-			}
+	for _, kv := range [][2]string{{stateToken, token}, {stateAppID, m.p.app.ID}} {
+		if err := setFileValue(m.a, "GITHUB_STATE", kv[0], kv[1]); err != nil {
+			return fmt.Errorf("saving state for the post step: %w", err)
 		}
-		m.stateSaved = true
 	}
+	m.stateSaved = true
+	return nil
+}
 
-	// The calling token's check ran beside the mint; let it end first, so
-	// the two debug_token calls reach Graph in one order.
-	m.caller.wait()
-	info, err := m.c.DebugToken(ctx, p.app, m.token)
-	if err != nil {
-		return stepFailed("inspecting the token (GET /debug_token)", err, cfg)
+// failed renders the flow's error for the ::error:: annotation, after
+// saying what became of a token that was minted and not handed over.
+func (m *minted) failed(err error, cfg *config) error {
+	var ferr *mint.FlowError
+	if !errors.As(err, &ferr) {
+		return err
 	}
-	if err := info.Check(mint.Expectation{AppID: p.app.ID, SystemUserID: p.systemUserID, Scopes: p.scopes}); err != nil {
-		return fmt.Errorf("checking the token with debug_token: %s", logText(libMessage(err)))
+	if ferr.Minted {
+		m.discarded(ferr.RevokeErr)
 	}
+	switch ferr.Step {
+	case mint.StepInstall:
+		return stepFailed("installing the app (POST /{system-user-id}/applications)", ferr.Err, cfg)
+	case mint.StepCreate:
+		if errors.Is(ferr.Err, mint.ErrHeldTokenEchoed) {
+			return errors.New("creating the token: Graph answered the managed secret's own token as the new token; refusing it (it is not output and not revoked)")
+		}
+		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", ferr.Err, cfg)
+	case mint.StepInspect:
+		return stepFailed("inspecting the token (GET /debug_token)", ferr.Err, cfg)
+	case mint.StepCheck:
+		return fmt.Errorf("checking the token with debug_token: %s", front.LogLine(front.Message(ferr.Err)))
+	}
+	return ferr.Err
+}
 
-	expiresAt := ""
-	if !info.NeverExpires() {
-		expiresAt = info.ExpiresAt.UTC().Format(time.RFC3339)
-	}
+// deliver writes the outputs, the expiry for the post step, the summary
+// and the closing line.
+func (m *minted) deliver(v *mint.VerifiedToken) error {
+	a, p, info := m.a, m.p, v.Info
+	expiresAt := front.Time(info.ExpiresAt)
 	outputs := [][2]string{
 		{outToken, m.token},
 		{outExpiresAt, expiresAt},
@@ -530,23 +509,26 @@ func (m *minted) finish(ctx context.Context, cfg *config) error {
 		end = "it is kept after the job (skip-token-revoke)"
 	}
 	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
-		kind, p.systemUserID, p.app.ID, logText(strings.Join(info.Scopes, ",")), expiry, end)
+		kind, p.systemUserID, p.app.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
 	return nil
 }
 
-// discard revokes a token that was minted but never handed over, because
-// the step failed after creating it. Nobody else knows the token, so
-// nobody else could revoke it.
+// discard revokes a token that was minted and verified but never handed
+// over, because the step failed after its check. Nobody else knows the
+// token, so nobody else could revoke it.
 func (m *minted) discard(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := m.c.RevokeAccessToken(ctx, mint.RevokeRequest{App: m.p.app, Token: m.token})
+	m.discarded(m.c.Discard(ctx, m.p.app, m.token))
+}
+
+// discarded says what became of a token the step will not hand over:
+// revoked, or (err) not, and then whether the post step tries again.
+func (m *minted) discarded(err error) {
 	if err != nil {
 		later := "The token stays valid until it expires: revoke it in Business Settings."
 		if m.stateSaved {
 			later = "The post step will try again at the end of the job."
 		}
-		m.a.Warningf("The step failed after minting a token, and revoking that token failed too: %s %s", describe(err), later)
+		m.a.Warningf("The step failed after minting a token, and revoking that token failed too: %s %s", front.Describe(err), later)
 		return
 	}
 	m.a.Infof("Revoked the token this step minted, since the step failed.")
@@ -558,7 +540,7 @@ func (m *minted) discard(ctx context.Context) {
 
 // stepFailed describes a failed Graph call for the ::error:: annotation.
 func stepFailed(step string, err error, cfg *config) error {
-	msg := describe(err)
+	msg := front.Describe(err)
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg += fmt.Sprintf(" The step gives up after %s.", cfg.timeout)
 	}
@@ -574,88 +556,6 @@ type graphStepError struct {
 
 func (e *graphStepError) Error() string { return e.step + " failed: " + e.msg }
 func (e *graphStepError) Unwrap() error { return e.err }
-
-// describe renders an error of pkg/mint for a person: Graph's message, the
-// HTTP status, type, code, subcode and fbtrace_id, the rate-limit usage when
-// Graph throttles, and the library's hint.
-func describe(err error) string {
-	var gerr *mint.GraphError
-	if !errors.As(err, &gerr) {
-		msg := libMessage(err)
-		if !strings.HasSuffix(msg, ".") {
-			msg += "."
-		}
-		return msg
-	}
-	var b strings.Builder
-	b.WriteString("Graph API error: ")
-	if gerr.Message != "" {
-		b.WriteString(strings.TrimSuffix(logText(gerr.Message), "."))
-	} else {
-		b.WriteString("the response holds no Graph error object")
-	}
-	details := []string{fmt.Sprintf("HTTP %d", gerr.StatusCode)}
-	if gerr.Type != "" {
-		details = append(details, "type "+logText(gerr.Type))
-	}
-	if gerr.Code != 0 {
-		details = append(details, fmt.Sprintf("code %d", gerr.Code))
-	}
-	if gerr.Subcode != 0 {
-		details = append(details, fmt.Sprintf("subcode %d", gerr.Subcode))
-	}
-	if gerr.FBTraceID != "" {
-		details = append(details, "fbtrace_id "+logText(gerr.FBTraceID))
-	}
-	fmt.Fprintf(&b, " (%s).", strings.Join(details, ", "))
-	if gerr.UserMessage != "" {
-		fmt.Fprintf(&b, " Meta says: %s", logText(gerr.UserMessage))
-		if !strings.HasSuffix(gerr.UserMessage, ".") {
-			b.WriteString(".")
-		}
-	}
-	if gerr.Throttled() || gerr.StatusCode == 429 {
-		fmt.Fprintf(&b, " Rate-limit usage: %d%% of the budget used", gerr.Usage.Percent())
-		if d := gerr.Usage.RegainAccessIn; d > 0 {
-			fmt.Fprintf(&b, ", access expected back in %s", d)
-		}
-		b.WriteString(".")
-	}
-	if h := gerr.Hint(); h != "" {
-		b.WriteString(" Hint: " + h)
-	}
-	return b.String()
-}
-
-// oneLine removes line breaks from text Graph sent.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// logText makes text from Graph safe for one log line: line breaks become
-// spaces, and every other control character (ESC, NUL, DEL, C1, the Unicode
-// line and paragraph separators, bidi overrides) is shown as a \u escape, so
-// the text can neither start a workflow command on a line of its own nor
-// drive the terminal that shows the log. The runner's own escaping of
-// workflow command data (%, CR, LF) is go-githubactions'; this applies before
-// it, and to plain log lines, which have none.
-func logText(s string) string {
-	s = oneLine(s)
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// isControl reports runes a log line or terminal must not get raw.
-func isControl(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
-}
 
 // maskValue registers v with ::add-mask::, whole and, when it holds a line
 // break, line by line, since the runner masks each line.
@@ -716,13 +616,13 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 		a.Debugf("GITHUB_STEP_SUMMARY is not set: no job summary")
 		return nil
 	}
-	app := "`" + p.app.ID + "`"
+	app := front.Markdown(p.app.ID)
 	if info.Application != "" {
-		app += " (" + markdownText(info.Application) + ")"
+		app += " (" + front.Markdown(info.Application) + ")"
 	}
-	scopes := slices.Clone(info.Scopes)
-	for i, s := range scopes {
-		scopes[i] = "`" + markdownText(s) + "`"
+	scopes := make([]string, len(info.Scopes))
+	for i, s := range info.Scopes {
+		scopes[i] = front.Markdown(s)
 	}
 	kind := "expiring"
 	expiry := info.ExpiresAt.UTC().Format(time.RFC3339)
@@ -736,24 +636,17 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 	var b strings.Builder
 	b.WriteString("### Meta system user token minted\n\n")
 	b.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| System user | `%s` |\n", p.systemUserID)
+	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(p.systemUserID))
 	fmt.Fprintf(&b, "| App | %s |\n", app)
 	fmt.Fprintf(&b, "| Scopes granted | %s |\n", strings.Join(scopes, ", "))
 	fmt.Fprintf(&b, "| Token | %s |\n", kind)
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
 	fmt.Fprintf(&b, "| At job end | %s |\n", atEnd)
-	fmt.Fprintf(&b, "| Graph API | `%s` at %s |\n", p.version, markdownText(p.graphAPIURL))
+	fmt.Fprintf(&b, "| Graph API | %s at %s |\n", front.Markdown(p.version), front.Markdown(p.graphAPIURL))
 	if p.awsSecretID != "" {
-		fmt.Fprintf(&b, "| Minted from | the managed secret %s (aws-secret-id) |\n", markdownText(p.awsSecretID))
+		fmt.Fprintf(&b, "| Minted from | the managed secret %s (aws-secret-id) |\n", front.Markdown(p.awsSecretID))
 	}
 	b.WriteString("\n")
 	writeAssets(&b, info)
 	return appendFile(file, b.String())
-}
-
-// markdownText makes text from Graph safe inside a markdown table cell.
-func markdownText(s string) string {
-	s = logText(s)
-	r := strings.NewReplacer("|", `\|`, "`", "'", "<", "&lt;", ">", "&gt;", "&", "&amp;")
-	return r.Replace(s)
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -23,13 +24,6 @@ type tokenOutput struct {
 	ExpiresAt string `json:"expires_at"`
 	// Scopes are the scopes debug_token says were granted (mint only).
 	Scopes []string `json:"scopes,omitempty"`
-}
-
-func formatExpiry(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -92,14 +86,13 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	if err != nil {
 		return err
 	}
-	scopes := mint.ParseScopes(o.scopes)
-	if scopeErr := mint.CheckScopes(scopes); scopeErr != nil {
-		var unlisted *mint.UnlistedScopeError
-		if !errors.As(scopeErr, &unlisted) || !o.allowUnlisted {
-			return scopeErr
-		}
+	scopes, unlisted, err := front.ParseScopes(o.scopes, o.allowUnlisted)
+	if err != nil {
+		return err
+	}
+	if len(unlisted) > 0 {
 		c.stderr.printf("metamint mint: warning: %s not on the list of supported system user scopes; "+
-			"sending anyway (--allow-unlisted-scopes)\n", scopeList(unlisted.Scopes))
+			"sending anyway (--allow-unlisted-scopes)\n", front.Scopes(unlisted))
 	}
 	secret, err := c.appSecret()
 	if err != nil {
@@ -110,70 +103,64 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		return err
 	}
 	app := mint.App{ID: o.appID, Secret: secret}
-	minting := c.mintingSecret()
-	// The calling token's own expiry is checked while the command mints.
-	check := c.checkCaller(ctx, cl, app, caller, minting)
-	defer check.report(c, time.Now)
-
-	if o.install {
-		if err = cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: o.systemUserID, App: app, AccessToken: caller, MintingAppSecret: minting}); err != nil {
-			return inStep("install app", err)
-		}
-		c.stderr.printf("metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
+	req := mint.VerifiedTokenRequest{
+		TokenRequest: mint.TokenRequest{
+			SystemUserID:        o.systemUserID,
+			App:                 app,
+			AccessToken:         caller,
+			MintingAppSecret:    c.mintingSecret(),
+			Scopes:              scopes,
+			AllowUnlistedScopes: o.allowUnlisted,
+			Permanent:           !o.expiring,
+		},
+		InstallApp: o.install,
+		Installed: func() {
+			c.stderr.printf("metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
+		},
+		Created: func(token string) error { c.red.addToken(token); return nil },
 	}
-	tok, err := cl.CreateAccessToken(ctx, mint.TokenRequest{
-		SystemUserID:        o.systemUserID,
-		App:                 app,
-		AccessToken:         caller,
-		MintingAppSecret:    minting,
-		Scopes:              scopes,
-		AllowUnlistedScopes: o.allowUnlisted,
-		Permanent:           !o.expiring,
-	})
+	v, check, err := front.Mint(ctx, cl, req)
+	// The calling token's own expiry was checked while the command minted.
+	defer c.reportCaller(check, time.Now)
 	if err != nil {
-		return inStep("create token", err)
+		return c.mintFailed(err)
 	}
-	c.red.addToken(tok.AccessToken)
-	// Let the calling token's check end first, so the two debug_token calls
-	// reach Graph in one order.
-	check.wait()
-	info, err := cl.DebugToken(ctx, app, tok.AccessToken)
-	if err == nil {
-		err = info.Check(mint.Expectation{AppID: o.appID, SystemUserID: o.systemUserID, Scopes: scopes})
-	}
-	if err != nil {
-		c.revokeUnusable(ctx, cl, app, tok.AccessToken)
-		return inStep("check the new token", err)
-	}
-
+	info := v.Info
 	expiry := "never expires"
 	if !info.NeverExpires() {
-		expiry = "expires " + formatExpiry(info.ExpiresAt)
+		expiry = "expires " + front.Time(info.ExpiresAt)
 	}
 	c.stderr.printf("metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
-		termText(info.Type), termText(info.UserID), termText(info.AppID), termText(strings.Join(info.Scopes, ",")), expiry)
-	out := tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(info.ExpiresAt), Scopes: info.Scopes}
+		front.Terminal(info.Type), front.Terminal(info.UserID), front.Terminal(info.AppID), front.Terminal(strings.Join(info.Scopes, ",")), expiry)
+	if v.UnexpectedlyPermanent(req) {
+		c.stderr.printf("metamint mint: warning: Graph made a token that never expires (debug_token says expires_at 0), " +
+			"though --expiring-token asked for one that expires in 60 days; revoke it with 'metamint revoke' when it is no longer needed\n")
+	}
+	out := tokenOutput{AccessToken: v.AccessToken, ExpiresAt: front.Time(info.ExpiresAt), Scopes: info.Scopes}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
 	}
 	return c.printToken(o.json, out)
 }
 
-// revokeTimeout bounds the clean-up revoke of a token mint will not print.
-const revokeTimeout = 15 * time.Second
-
-// revokeUnusable revokes a token that was created but failed its check, so no
-// live token is left that nobody holds. It runs even when ctx was canceled.
-func (c *cli) revokeUnusable(ctx context.Context, cl *mint.Client, app mint.App, token string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
-	defer cancel()
-	if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token}); err != nil {
-		c.stderr.printf("metamint mint: warning: could not revoke the unusable new token (%s); "+
-			"it stays valid until it expires, or until 'metamint revoke --all' for the system user\n",
-			strings.TrimPrefix(err.Error(), "mint: "))
-		return
+// mintFailed names the step of the flow that failed, after saying what
+// became of a token that was created and not printed.
+func (c *cli) mintFailed(err error) error {
+	var ferr *mint.FlowError
+	if !errors.As(err, &ferr) {
+		return err
 	}
-	c.stderr.printf("metamint mint: revoked the new token, which did not pass the check\n")
+	if ferr.Minted && ferr.RevokeErr != nil {
+		c.stderr.printf("metamint mint: warning: could not revoke the unusable new token (%s); "+
+			"it stays valid until it expires, or until 'metamint revoke --all' for the system user\n", front.Message(ferr.RevokeErr))
+	} else if ferr.Minted {
+		c.stderr.printf("metamint mint: revoked the new token, which did not pass the check\n")
+	}
+	step := map[mint.FlowStep]string{mint.StepInstall: "install app", mint.StepCreate: "create token"}[ferr.Step]
+	if step == "" {
+		step = "check the new token"
+	}
+	return inStep(step, ferr.Err)
 }
 
 // ---- install ----
@@ -257,7 +244,7 @@ Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
 func invalidTokenError(info *mint.TokenInfo) error {
 	msg := "the token is not valid"
 	if e := info.Error; e != nil {
-		msg += fmt.Sprintf(": %s (code %d, subcode %d)", termText(e.Message), e.Code, e.Subcode)
+		msg += fmt.Sprintf(": %s (code %d, subcode %d)", front.Terminal(e.Message), e.Code, e.Subcode)
 		g := &mint.GraphError{Code: e.Code, Subcode: e.Subcode, Message: e.Message}
 		if h := g.Hint(); h != "" {
 			msg += "\n  hint: " + h
@@ -301,9 +288,9 @@ func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
 		Application:         i.Application,
 		UserID:              i.UserID,
 		Scopes:              i.Scopes,
-		IssuedAt:            formatExpiry(i.IssuedAt),
-		ExpiresAt:           formatExpiry(i.ExpiresAt),
-		DataAccessExpiresAt: formatExpiry(i.DataAccessExpiresAt),
+		IssuedAt:            front.Time(i.IssuedAt),
+		ExpiresAt:           front.Time(i.ExpiresAt),
+		DataAccessExpiresAt: front.Time(i.DataAccessExpiresAt),
 	}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
@@ -328,24 +315,24 @@ func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
 	yes := map[bool]string{true: "yes", false: "no"}
 	out.printf("valid\t%s\n", yes[i.IsValid])
 	if i.Error != nil {
-		out.printf("error\t%s (code %d, subcode %d)\n", termText(i.Error.Message), i.Error.Code, i.Error.Subcode)
+		out.printf("error\t%s (code %d, subcode %d)\n", front.Terminal(i.Error.Message), i.Error.Code, i.Error.Subcode)
 	}
-	out.printf("type\t%s\n", orDash(termText(i.Type)))
-	app := orDash(termText(i.AppID))
+	out.printf("type\t%s\n", orDash(front.Terminal(i.Type)))
+	app := orDash(front.Terminal(i.AppID))
 	if i.Application != "" {
-		app += " (" + termText(i.Application) + ")"
+		app += " (" + front.Terminal(i.Application) + ")"
 	}
 	out.printf("app\t%s\n", app)
-	out.printf("user\t%s\n", orDash(termText(i.UserID)))
-	out.printf("scopes\t%s\n", orDash(termText(strings.Join(i.Scopes, ", "))))
+	out.printf("user\t%s\n", orDash(front.Terminal(i.UserID)))
+	out.printf("scopes\t%s\n", orDash(front.Terminal(strings.Join(i.Scopes, ", "))))
 	// Which assets each scope reaches, from granular_scopes.
 	for _, g := range i.GranularScopes {
 		if len(g.TargetIDs) == 0 {
 			continue
 		}
-		out.printf("assets of %s\t%s\n", termText(g.Scope), termText(strings.Join(g.TargetIDs, ", ")))
+		out.printf("assets of %s\t%s\n", front.Terminal(g.Scope), front.Terminal(strings.Join(g.TargetIDs, ", ")))
 	}
-	out.printf("issued\t%s\n", orDash(formatExpiry(i.IssuedAt)))
+	out.printf("issued\t%s\n", orDash(front.Time(i.IssuedAt)))
 	out.printf("expires\t%s\n", describeExpiry(i.ExpiresAt, now))
 	out.printf("data access expires\t%s\n", describeExpiry(i.DataAccessExpiresAt, now))
 	if err := tw.Flush(); err != nil {
@@ -368,11 +355,11 @@ func describeExpiry(t, now time.Time) string {
 	d := t.Sub(now)
 	switch {
 	case d <= 0:
-		return formatExpiry(t) + " (expired)"
+		return front.Time(t) + " (expired)"
 	case d >= 48*time.Hour:
-		return fmt.Sprintf("%s (in %d days)", formatExpiry(t), int(d/(24*time.Hour)))
+		return fmt.Sprintf("%s (in %d days)", front.Time(t), int(d/(24*time.Hour)))
 	default:
-		return fmt.Sprintf("%s (in %s)", formatExpiry(t), d.Round(time.Minute))
+		return fmt.Sprintf("%s (in %s)", front.Time(t), d.Round(time.Minute))
 	}
 }
 
@@ -416,8 +403,8 @@ from the first line of standard input. Prints the new token alone on standard ou
 			}
 			c.red.addToken(tok.AccessToken)
 			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
-				"revoke it once the new one is deployed\n", orDash(formatExpiry(tok.ExpiresAt)), formatExpiry(info.ExpiresAt))
-			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: formatExpiry(tok.ExpiresAt)})
+				"revoke it once the new one is deployed\n", orDash(front.Time(tok.ExpiresAt)), front.Time(info.ExpiresAt))
+			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)})
 		}
 	},
 }
@@ -509,7 +496,7 @@ calls carry an appsecret_proof.`,
 			out := &stream{w: tw}
 			out.printf("ID\tNAME\tROLE\n")
 			for _, u := range users {
-				out.printf("%s\t%s\t%s\n", termText(u.ID), termText(u.Name), termText(u.Role))
+				out.printf("%s\t%s\t%s\n", front.Terminal(u.ID), front.Terminal(u.Name), front.Terminal(u.Role))
 			}
 			if err := tw.Flush(); err != nil {
 				return err

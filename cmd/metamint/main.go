@@ -34,6 +34,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -116,8 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	c := &cli{
 		getenv: getenv,
 		stdin:  stdin,
-		stdout: &stream{w: &termWriter{w: stdout}},
-		stderr: &stream{w: &redactWriter{w: &termWriter{w: stderr}, r: red}},
+		stdout: &stream{w: &front.TerminalWriter{W: stdout}},
+		stderr: &stream{w: &redactWriter{w: &front.TerminalWriter{W: stderr}, r: red}},
 		red:    red,
 	}
 	if len(args) == 0 {
@@ -272,7 +273,7 @@ func (c *cli) report(name string, err error) int {
 	var scopeErr *mint.UnlistedScopeError
 	if errors.As(err, &scopeErr) {
 		c.stderr.printf("%s%s not on the list of supported system user scopes; check the spelling, "+
-			"or pass --allow-unlisted-scopes if Meta added it recently\n", prefix, scopeList(scopeErr.Scopes))
+			"or pass --allow-unlisted-scopes if Meta added it recently\n", prefix, front.Scopes(scopeErr.Scopes))
 		return exitError
 	}
 	c.stderr.printf("%s%s\n", prefix, strings.TrimPrefix(err.Error(), "mint: "))
@@ -282,53 +283,33 @@ func (c *cli) report(name string, err error) int {
 // printGraphError prints everything Graph said that helps: its message, the
 // codes Meta support asks for, and what to do.
 func printGraphError(w *stream, prefix string, e *mint.GraphError) {
-	msg := termText(e.Message)
-	if msg == "" {
-		msg = fmt.Sprintf("HTTP %d without a Graph error body", e.StatusCode)
+	r := front.ReportGraphError(e, front.Terminal)
+	w.printf("%sGraph API error: %s.\n  %s\n", prefix, r.Message, r.Details)
+	if r.Says != "" {
+		w.printf("  Meta says: %s\n", r.Says)
 	}
-	w.printf("%sGraph API error: %s\n", prefix, msg)
-	fields := []string{fmt.Sprintf("HTTP %d", e.StatusCode)}
-	if e.Type != "" {
-		fields = append(fields, "type "+termText(e.Type))
+	if r.Usage != "" {
+		w.printf("  rate-limit usage: %s\n", r.Usage)
 	}
-	fields = append(fields, fmt.Sprintf("code %d", e.Code), fmt.Sprintf("subcode %d", e.Subcode))
-	trace := termText(e.FBTraceID)
-	if trace == "" {
-		trace = "(none)"
+	if r.Hint != "" {
+		w.printf("  hint: %s\n", r.Hint)
 	}
-	fields = append(fields, "fbtrace_id "+trace)
-	w.printf("  %s\n", strings.Join(fields, ", "))
-	if e.UserTitle != "" || e.UserMessage != "" {
-		w.printf("  Graph says: %s\n", termText(strings.TrimSpace(e.UserTitle+" "+e.UserMessage)))
-	}
-	if h := e.Hint(); h != "" {
-		w.printf("  hint: %s\n", h)
-	}
-}
-
-func scopeList(scopes []string) string {
-	q := make([]string, len(scopes))
-	for i, s := range scopes {
-		q[i] = mint.QuoteCut(s)
-	}
-	if len(q) == 1 {
-		return "scope " + q[0] + " is"
-	}
-	return "scopes " + strings.Join(q, ", ") + " are"
 }
 
 // secretFlags maps flag names people reach for to where the secret goes
 // instead. Names are compared after lowercasing and turning '_' into '-'.
 var secretFlags = map[string]string{
-	"app-secret":    envAppSecret,
-	"appsecret":     envAppSecret,
-	"client-secret": envAppSecret,
-	"secret":        envAppSecret,
-	"access-token":  envAccessToken,
-	"github-token":  envGitHubToken,
-	"admin-token":   envAccessToken,
-	"token":         envToken + " (or pipe it to --token-stdin)",
-	"input-token":   envToken + " (or pipe it to --token-stdin)",
+	"app-secret":         envAppSecret,
+	"appsecret":          envAppSecret,
+	"client-secret":      envAppSecret,
+	"secret":             envAppSecret,
+	"access-token":       envAccessToken,
+	"github-token":       envGitHubToken,
+	"admin-token":        envAccessToken,
+	"token":              envToken + " (or pipe it to --token-stdin)",
+	"input-token":        envToken + " (or pipe it to --token-stdin)",
+	"minting-app-secret": envMintingAppSecret,
+	"minting-secret":     envMintingAppSecret,
 	"appsecret-proof": "nothing: metamint computes proofs itself from " + envAppSecret +
 		" and " + envAccessToken,
 }
@@ -440,11 +421,7 @@ func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
 // client builds the Graph client with the shared retry policy. A bad URL or
 // version is a usage error.
 func (g *graphFlags) client() (*mint.Client, error) {
-	cl, err := mint.NewClient(
-		mint.WithBaseURL(g.url),
-		mint.WithVersion(g.version),
-		mint.WithRetry(mint.DefaultRetryPolicy()),
-	)
+	cl, err := front.NewClient(g.url, g.version)
 	if rerr, ok := err.(*mint.RequestError); ok {
 		return nil, usagef("%s", rerr.Reason)
 	}

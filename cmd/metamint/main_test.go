@@ -379,7 +379,7 @@ func TestRun(t *testing.T) {
 			}})),
 			args: mintArgs(), wantCode: 1,
 			wantStderr: []string{"Graph API error: (#10) Application does not have permission", "HTTP 400", "type OAuthException",
-				"code 10", "subcode 2069007", "fbtrace_id ", "Graph says: No permission Ask an admin.", "hint: Graph refused for a permission"},
+				"code 10", "subcode 2069007", "fbtrace_id ", "Meta says: No permission Ask an admin.", "hint: Graph refused for a permission"},
 		},
 		{
 			name: "mint revokes a token that fails the check",

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -80,49 +77,4 @@ func (rw *redactWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// termWriter escapes, in everything written to a terminal or a pipe, the
-// control characters that could move the cursor, recolour, retitle or hide
-// text: every C0 and C1 control but newline and tab, DEL, and Unicode format
-// characters such as bidi overrides. Each is shown as \uXXXX.
-type termWriter struct{ w io.Writer }
-
-func (tw *termWriter) Write(p []byte) (int, error) {
-	s := string(p)
-	if strings.IndexFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && isControl(r) }) >= 0 {
-		var b strings.Builder
-		for _, r := range s {
-			if r != '\n' && r != '\t' && isControl(r) {
-				fmt.Fprintf(&b, "\\u%04x", r)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		s = b.String()
-	}
-	if _, err := io.WriteString(tw.w, s); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// isControl reports runes a terminal must not get raw.
-func isControl(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
-}
-
-// termText makes one field of Graph's text fit one line: line breaks and
-// tabs become spaces, other control characters \uXXXX.
-func termText(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/internal/renew"
 	"github.com/metamint/metamint/pkg/mint"
@@ -99,26 +99,26 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				Within:      time.Duration(*within) * 24 * time.Hour,
 				// The new token is redacted from every later line.
 				Hide:        c.red.addToken,
-				Describe:    describeLine,
+				Describe:    front.Describe,
 				GitHubToken: envGitHubToken,
 			})
 			if err != nil {
 				return err
 			}
-			where := termText(target.String())
+			where := front.Terminal(target.String())
 			switch res.Outcome {
 			case renew.NeverExpires:
 				c.stderr.printf("metamint renew: the token in the %s never expires: nothing to renew\n", where)
 			case renew.NotDue:
 				c.stderr.printf("metamint renew: the token in the %s expires %s, more than %d days from now: nothing to renew yet\n",
-					where, formatExpiry(res.ExpiresAt), *within)
+					where, front.Time(res.ExpiresAt), *within)
 			case renew.Renewed:
 				c.stderr.printf("metamint renew: renewed the token in the %s; it expires %s. The old token was not revoked and works until %s\n",
-					where, formatExpiry(res.ExpiresAt), formatExpiry(res.Previous.ExpiresAt))
+					where, front.Time(res.ExpiresAt), front.Time(res.Previous.ExpiresAt))
 			}
 			out := renewOutput{Renewed: res.Outcome == renew.Renewed}
 			if !res.ExpiresAt.IsZero() {
-				out.ExpiresAt = formatExpiry(res.ExpiresAt)
+				out.ExpiresAt = front.Time(res.ExpiresAt)
 			}
 			b, err := json.Marshal(out)
 			if err != nil {
@@ -127,22 +127,4 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			return c.printLine(string(b))
 		}
 	},
-}
-
-// describeLine renders an error of pkg/mint on one line: Graph's message,
-// its codes and the hint.
-func describeLine(err error) string {
-	var gerr *mint.GraphError
-	if !errors.As(err, &gerr) {
-		return termText(strings.TrimPrefix(err.Error(), "mint: "))
-	}
-	msg := termText(gerr.Message)
-	if msg == "" {
-		msg = "no Graph error body"
-	}
-	s := fmt.Sprintf("Graph API error: %s (HTTP %d, code %d, subcode %d, fbtrace_id %s).", msg, gerr.StatusCode, gerr.Code, gerr.Subcode, termText(gerr.FBTraceID))
-	if h := gerr.Hint(); h != "" {
-		s += " Hint: " + h
-	}
-	return s
 }

@@ -550,7 +550,7 @@ var ErrMalformedToken = errors.New("mint: Graph issued a malformed token")
 
 // revokeMalformed revokes token, which Graph issued for app but which fails
 // CheckTokenValue, and returns the error that says so. The revocation runs
-// even when ctx is done, within DefaultTimeout: a live token nobody holds
+// even when ctx is done, within CleanupTimeout: a live token nobody holds
 // must not stay live.
 func (c *Client) revokeMalformed(ctx context.Context, name string, app App, token string, why error) error {
 	reason := why.Error()
@@ -558,7 +558,7 @@ func (c *Client) revokeMalformed(ctx context.Context, name string, app App, toke
 	if errors.As(why, &rerr) {
 		reason = rerr.Reason
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
 	defer cancel()
 	err := c.RevokeAccessToken(rctx, RevokeRequest{App: app, Token: token})
 	if err != nil {

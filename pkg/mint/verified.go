@@ -1,0 +1,141 @@
+package mint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// CleanupTimeout bounds the revocation of a token that was created but is
+// not handed over. It runs even when the caller's context is done, since a
+// live token nobody holds must not stay live.
+const CleanupTimeout = DefaultTimeout
+
+// VerifiedTokenRequest is the input of CreateVerifiedAccessToken: the
+// TokenRequest of CreateAccessToken and what happens around it.
+type VerifiedTokenRequest struct {
+	TokenRequest
+	// InstallApp installs the app for the system user first (InstallApp).
+	InstallApp bool
+	// Installed, when not nil, is called once the app is installed.
+	Installed func()
+	// Held are tokens the caller holds besides AccessToken, such as a
+	// stored token it mints for. An answer that is one of them is refused
+	// like an echoed calling token (ErrHeldTokenEchoed), and never revoked.
+	Held []string
+	// Created, when not nil, is called with the new token as soon as Graph
+	// answered it, before it is inspected: a front end hides it from its
+	// logs and records it for a later revocation. An error it returns
+	// fails the call, and the token is revoked.
+	Created func(token string) error
+}
+
+// VerifiedToken is a new token that debug_token said is valid, a
+// SYSTEM_USER token of the requested app and system user, with every
+// requested scope.
+type VerifiedToken struct {
+	Token
+	// Info is what debug_token said about the token.
+	Info *TokenInfo
+}
+
+// UnexpectedlyPermanent reports whether Graph made a token that never
+// expires although the request asked for an expiring one.
+func (v *VerifiedToken) UnexpectedlyPermanent(r VerifiedTokenRequest) bool {
+	return !r.Permanent && v.Info.NeverExpires()
+}
+
+// FlowStep names a step of CreateVerifiedAccessToken.
+type FlowStep string
+
+// The steps of CreateVerifiedAccessToken, in order.
+const (
+	StepInstall FlowStep = "install"     // POST /{system-user-id}/applications
+	StepCreate  FlowStep = "create"      // POST /{system-user-id}/access_tokens
+	StepCreated FlowStep = "created"     // the Created function
+	StepInspect FlowStep = "debug_token" // GET /debug_token
+	StepCheck   FlowStep = "check"       // TokenInfo.Check
+)
+
+// FlowError is the error of CreateVerifiedAccessToken: the step that
+// failed and why. When Minted is true a token existed and was revoked,
+// unless RevokeErr says why not.
+type FlowError struct {
+	Step      FlowStep
+	Err       error
+	Minted    bool
+	RevokeErr error
+}
+
+func (e *FlowError) Error() string {
+	msg := string(e.Step) + ": " + e.Err.Error()
+	switch {
+	case e.Minted && e.RevokeErr != nil:
+		msg += "; revoking the new token failed too: " + e.RevokeErr.Error()
+	case e.Minted:
+		msg += "; the new token was revoked"
+	}
+	return msg
+}
+
+func (e *FlowError) Unwrap() error { return e.Err }
+
+// ErrHeldTokenEchoed is matched (errors.Is) by the error of
+// CreateVerifiedAccessToken when Graph answers one of the request's Held
+// tokens as the new token. It is neither returned nor revoked.
+var ErrHeldTokenEchoed = errors.New("mint: Graph answered a token the caller already holds as the new token; refusing it")
+
+// CreateVerifiedAccessToken installs the app when asked (InstallApp),
+// creates a token (CreateAccessToken), hands it to r.Created, inspects it
+// (DebugToken with r.App's app token) and checks it against the request
+// (TokenInfo.Check). A token that was created but fails a later step is
+// revoked within CleanupTimeout, even when ctx is done, and the FlowError
+// says whether that worked: the caller is never left holding a live token
+// it was not given.
+func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenRequest) (*VerifiedToken, error) {
+	if r.InstallApp {
+		err := c.InstallApp(ctx, InstallAppRequest{SystemUserID: r.SystemUserID, App: r.App, AccessToken: r.AccessToken, MintingAppSecret: r.MintingAppSecret})
+		if err != nil {
+			return nil, &FlowError{Step: StepInstall, Err: err}
+		}
+		if r.Installed != nil {
+			r.Installed()
+		}
+	}
+	tok, err := c.CreateAccessToken(ctx, r.TokenRequest)
+	if err != nil {
+		return nil, &FlowError{Step: StepCreate, Err: err}
+	}
+	if slices.Contains(r.Held, tok.AccessToken) {
+		return nil, &FlowError{Step: StepCreate, Err: fmt.Errorf("%w (POST /{system-user-id}/access_tokens); it was not revoked", ErrHeldTokenEchoed)}
+	}
+	fail := func(step FlowStep, err error) error {
+		return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: c.Discard(ctx, r.App, tok.AccessToken)}
+	}
+	if r.Created != nil {
+		if err := r.Created(tok.AccessToken); err != nil {
+			return nil, fail(StepCreated, err)
+		}
+	}
+	info, err := c.DebugToken(ctx, r.App, tok.AccessToken)
+	if err != nil {
+		return nil, fail(StepInspect, err)
+	}
+	if err := info.Check(Expectation{AppID: r.App.ID, SystemUserID: r.SystemUserID, Scopes: r.Scopes}); err != nil {
+		return nil, fail(StepCheck, err)
+	}
+	return &VerifiedToken{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info}, nil
+}
+
+// Discard revokes token, a token of app that was created but will not be
+// handed over (RevokeAccessToken), within CleanupTimeout even when ctx is
+// done. The token never appears in the error.
+func (c *Client) Discard(ctx context.Context, app App, token string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	defer cancel()
+	if err := c.RevokeAccessToken(ctx, RevokeRequest{App: app, Token: token}); err != nil {
+		return newRedactor(token).wrap(err)
+	}
+	return nil
+}

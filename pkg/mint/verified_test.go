@@ -1,0 +1,145 @@
+package mint_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// TestCreateVerifiedAccessToken injects a fault at each step after the
+// token exists, and checks that the token is revoked (or that the error
+// says why not), never returned, and never named in the error.
+func TestCreateVerifiedAccessToken(t *testing.T) {
+	t.Parallel()
+	errHook := errors.New("state file full")
+	tests := []struct {
+		name string
+		// setup injects the fault; held returns Held tokens.
+		setup       func(s *minttest.Server, fx minttest.Fixture) []string
+		created     error
+		wantStep    mint.FlowStep
+		wantIs      error
+		wantMinted  bool
+		wantRevoked bool
+	}{
+		{name: "verified", setup: func(*minttest.Server, minttest.Fixture) []string { return nil }},
+		{
+			name: "check fails: another system user",
+			setup: func(s *minttest.Server, fx minttest.Fixture) []string {
+				s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(
+					`{"data":{"is_valid":true,"type":"SYSTEM_USER","app_id":"` + fx.AppID + `","user_id":"999","scopes":["ads_read"]}}`)})
+				return nil
+			},
+			wantStep: mint.StepCheck, wantMinted: true, wantRevoked: true,
+		},
+		{
+			name: "debug_token fails",
+			setup: func(s *minttest.Server, _ minttest.Fixture) []string {
+				s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 400, Error: &minttest.Error{Message: "bad", Code: 100}})
+				return nil
+			},
+			wantStep: mint.StepInspect, wantMinted: true, wantRevoked: true,
+		},
+		{
+			name:     "Created fails",
+			setup:    func(*minttest.Server, minttest.Fixture) []string { return nil },
+			created:  errHook,
+			wantStep: mint.StepCreated, wantIs: errHook, wantMinted: true, wantRevoked: true,
+		},
+		{
+			name: "check fails and revoke fails",
+			setup: func(s *minttest.Server, _ minttest.Fixture) []string {
+				s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(`{"data":{"is_valid":false,"scopes":[]}}`)})
+				s.FailNext(minttest.EndpointRevoke, minttest.Fault{Status: 400, Error: &minttest.Error{Message: "no", Code: 100}})
+				return nil
+			},
+			wantStep: mint.StepCheck, wantIs: mint.ErrInvalidToken, wantMinted: true,
+		},
+		{
+			name: "Graph answers a held token",
+			setup: func(s *minttest.Server, fx minttest.Fixture) []string {
+				held := s.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}})
+				s.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + held + `"}`)})
+				return []string{held}
+			},
+			wantStep: mint.StepCreate, wantIs: mint.ErrHeldTokenEchoed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := minttest.NewServer()
+			t.Cleanup(s.Close)
+			fx := s.Seed()
+			s.InstallApp(fx.SystemUserID, fx.AppID)
+			c, err := mint.NewClient(mint.WithBaseURL(s.URL), mint.WithHTTPClient(s.Client()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := tt.setup(s, fx)
+			var got []string
+			app := mint.App{ID: fx.AppID, Secret: fx.AppSecret}
+			v, err := c.CreateVerifiedAccessToken(t.Context(), mint.VerifiedTokenRequest{
+				TokenRequest: mint.TokenRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken, Scopes: []string{"ads_read"}},
+				Held:         held,
+				Created:      func(tok string) error { got = append(got, tok); return tt.created },
+			})
+			if tt.wantStep == "" {
+				if err != nil || v == nil || len(got) != 1 || v.AccessToken != got[0] || !v.Info.IsValid {
+					t.Fatalf("CreateVerifiedAccessToken = %v, %v (Created saw %d tokens); want a verified token handed to Created", v, err, len(got))
+				}
+				return
+			}
+			var ferr *mint.FlowError
+			if !errors.As(err, &ferr) || v != nil {
+				t.Fatalf("CreateVerifiedAccessToken = %v, %v; want a *FlowError", v, err)
+			}
+			if ferr.Step != tt.wantStep || ferr.Minted != tt.wantMinted || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
+				t.Errorf("FlowError = step %q minted %v (%v); want step %q minted %v, is %v", ferr.Step, ferr.Minted, err, tt.wantStep, tt.wantMinted, tt.wantIs)
+			}
+			if tt.wantMinted {
+				if len(got) != 1 {
+					t.Fatalf("Created saw %d tokens; want 1", len(got))
+				}
+				st, _ := s.Token(got[0])
+				if st.Revoked != tt.wantRevoked || (ferr.RevokeErr == nil) != tt.wantRevoked {
+					t.Errorf("token revoked = %v, RevokeErr = %v; want revoked %v", st.Revoked, ferr.RevokeErr, tt.wantRevoked)
+				}
+				if strings.Contains(err.Error(), got[0]) {
+					t.Errorf("the error names the token: %v", err)
+				}
+			}
+			for _, h := range held {
+				if st, _ := s.Token(h); st.Revoked {
+					t.Errorf("a held token was revoked")
+				}
+			}
+		})
+	}
+}
+
+// TestDiscardAfterCancel: the clean-up revoke runs although the caller's
+// context is done.
+func TestDiscardAfterCancel(t *testing.T) {
+	t.Parallel()
+	s := minttest.NewServer()
+	t.Cleanup(s.Close)
+	fx := s.Seed()
+	tok := s.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}})
+	c, err := mint.NewClient(mint.WithBaseURL(s.URL), mint.WithHTTPClient(s.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := c.Discard(ctx, mint.App{ID: fx.AppID, Secret: fx.AppSecret}, tok); err != nil {
+		t.Fatalf("Discard(canceled ctx) = %v; want nil", err)
+	}
+	if st, _ := s.Token(tok); !st.Revoked {
+		t.Errorf("the token is not revoked")
+	}
+}
