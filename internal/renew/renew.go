@@ -25,10 +25,6 @@ import (
 // Business Settings, where an expired token is replaced.
 const GenerateTokenPage = "https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/" //nolint:gosec // G101: a URL, not a credential
 
-// revokeTimeout bounds the revocation of a new token after a failure; it
-// runs even when the step's own deadline has passed.
-const revokeTimeout = 30 * time.Second
-
 // Config is one renewal. Every field but Now is required.
 type Config struct {
 	Graph       *mint.Client
@@ -143,31 +139,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return &Result{Outcome: NotDue, ExpiresAt: prev.ExpiresAt, Previous: prev}, nil
 	}
 
-	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RefreshRequest{App: cfg.App, AccessToken: cfg.AccessToken, Info: prev})
-	if rn != nil && rn.Token != nil {
-		cfg.Hide(rn.Token.AccessToken)
-	}
+	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{
+		RefreshRequest: mint.RefreshRequest{App: cfg.App, AccessToken: cfg.AccessToken, Info: prev},
+		Refreshed:      func(tok string) error { cfg.Hide(tok); return nil },
+	})
 	if err != nil {
-		msg := "refreshing the token (GET /oauth/access_token, then GET /debug_token) failed: " + cfg.Describe(err)
-		if rn != nil && rn.Token != nil {
-			msg += " " + cfg.discard(ctx, rn.Token.AccessToken)
-		}
-		return nil, &Error{Msg: msg, Err: err}
+		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
 	}
-	res := &Result{Outcome: Renewed, ExpiresAt: rn.Info.ExpiresAt, Previous: prev, Info: rn.Info, SameValue: rn.Token.AccessToken == cfg.AccessToken}
+	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev, Info: rn.Info, SameValue: rn.AccessToken == cfg.AccessToken}
 
-	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.Token.AccessToken, org)
+	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
 		// GitHub may have stored it: send it once more.
 		res.Retried = true
-		err2 := cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.Token.AccessToken, org)
+		err2 := cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 		if err2 == nil {
 			return res, nil
 		}
 		return nil, &Error{Kept: true, Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
-			cfg.Target, trimPkg(err), trimPkg(err2), rfc3339(rn.Info.ExpiresAt), rfc3339(prev.ExpiresAt))}
+			cfg.Target, trimPkg(err), trimPkg(err2), rfc3339(rn.ExpiresAt), rfc3339(prev.ExpiresAt))}
 	}
 	if err != nil {
 		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, trimPkg(err))
@@ -178,7 +170,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
 		}
-		msg += fmt.Sprintf(". The old token still works until %s. %s", rfc3339(prev.ExpiresAt), cfg.discard(ctx, rn.Token.AccessToken))
+		msg += fmt.Sprintf(". The old token still works until %s. %s", rfc3339(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken))
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil
@@ -197,15 +189,39 @@ func (cfg *Config) githubError(doing string, err error) error {
 	return &Error{Msg: msg + ". Nothing was called at Meta.", Err: err}
 }
 
+// refreshFailed renders a failed RenewAccessToken: the step, the cause,
+// and what became of a new token.
+func (cfg *Config) refreshFailed(err error) string {
+	var ferr *mint.FlowError
+	if !errors.As(err, &ferr) {
+		return "refreshing the token failed: " + cfg.Describe(err)
+	}
+	steps := map[mint.FlowStep]string{
+		mint.StepInspect: "inspecting the token (GET /debug_token)",
+		mint.StepRefresh: "refreshing the token (GET /oauth/access_token)",
+		mint.StepCreated: "hiding the new token",
+		mint.StepCheck:   "checking the new token with debug_token",
+	}
+	msg := steps[ferr.Step] + " failed: " + cfg.Describe(ferr.Err)
+	switch {
+	case ferr.Minted && ferr.RevokeErr != nil:
+		msg += " Revoking the new token failed too: " + cfg.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
+	case ferr.Minted:
+		msg += " The new token was revoked."
+	case ferr.Step != mint.StepRefresh:
+		// A token existed and was not revoked: it is the old one's value.
+		msg += " Graph answered the old token's own value, which is never revoked."
+	}
+	return msg + " The token in the secret is unchanged."
+}
+
 // discard revokes a new token that is not in the secret, unless it is the
 // old token's value, and says what happened.
 func (cfg *Config) discard(ctx context.Context, token string) string {
 	if token == cfg.AccessToken {
 		return "Graph answered the old token's own value, which is never revoked."
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
-	defer cancel()
-	if err := cfg.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: cfg.App, Token: token}); err != nil {
+	if err := cfg.Graph.Discard(ctx, cfg.App, token); err != nil {
 		return "Revoking the new token failed too: " + cfg.Describe(err) + " It stays valid until it expires: revoke it in Business Settings."
 	}
 	return "The new token was revoked."

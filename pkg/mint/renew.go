@@ -14,11 +14,25 @@ import (
 // valid, another app, system user or set of scopes, or no later expiry.
 var ErrRenewalMismatch = errors.New("mint: the refreshed token is not a renewal of the old one")
 
+// StepRefresh is the step of RenewAccessToken that refreshes the token
+// (GET /oauth/access_token); StepCreated then names its Refreshed function.
+const StepRefresh FlowStep = "refresh"
+
+// RenewRequest is the input of RenewAccessToken.
+type RenewRequest struct {
+	RefreshRequest
+	// Refreshed, when not nil, is called with the new token as soon as
+	// Graph answered it, before it is inspected: a front end hides it from
+	// its logs. An error it returns fails the call, and the token is
+	// revoked (unless it is the old token's own value).
+	Refreshed func(token string) error
+}
+
 // Renewal is the result of RenewAccessToken.
 type Renewal struct {
-	// Token is the new token. It may equal the old one: Meta does not
-	// promise a different value.
-	Token *Token
+	// Token is the new token, its ExpiresAt from debug_token. It may equal
+	// the old one: Meta does not promise a different value.
+	Token
 	// Info is debug_token's answer for the new token.
 	Info *TokenInfo
 	// Previous is debug_token's answer for the old token.
@@ -28,15 +42,15 @@ type Renewal struct {
 // RenewAccessToken refreshes a valid expiring token and proves the new one
 // is its renewal before returning it: it inspects the old token (unless
 // r.Info is set), refreshes it (RefreshAccessToken: GET /oauth/access_token
-// with fb_exchange_token), inspects the new token (GET /debug_token) and
-// checks it with CheckRenewal.
+// with fb_exchange_token), hands the new token to r.Refreshed, inspects it
+// (GET /debug_token) and checks it with CheckRenewal.
 //
-// When Graph issued a token but a later step failed (the new token's
-// inspection, or the check), the Renewal is returned beside the error, so
-// the caller can hide the token and revoke it; the error of a failed check
-// matches ErrRenewalMismatch. Revoke the new token only when it differs from
-// r.AccessToken. RenewAccessToken never revokes anything itself.
-func (c *Client) RenewAccessToken(ctx context.Context, r RefreshRequest) (*Renewal, error) {
+// A new token that fails a later step is revoked within CleanupTimeout
+// (Discard), even when ctx is done, and the *FlowError says whether that
+// worked (Minted, RevokeErr); a failed check matches ErrRenewalMismatch. The
+// old token is never revoked, and neither is a new token with the old
+// token's value (Minted is false then).
+func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal, error) {
 	if err := requireIDs("app ID", r.App.ID); err != nil {
 		return nil, err
 	}
@@ -47,22 +61,34 @@ func (c *Client) RenewAccessToken(ctx context.Context, r RefreshRequest) (*Renew
 	if prev == nil {
 		var err error
 		if prev, err = c.DebugToken(ctx, r.App, r.AccessToken); err != nil {
-			return nil, err
+			return nil, &FlowError{Step: StepInspect, Err: err}
 		}
 	}
-	r.Info = prev
-	tok, err := c.RefreshAccessToken(ctx, r)
+	rr := r.RefreshRequest
+	rr.Info = prev
+	tok, err := c.RefreshAccessToken(ctx, rr)
 	if err != nil {
-		return nil, err
+		return nil, &FlowError{Step: StepRefresh, Err: err}
 	}
-	rn := &Renewal{Token: tok, Previous: prev}
-	if rn.Info, err = c.DebugToken(ctx, r.App, tok.AccessToken); err != nil {
-		return rn, err
+	fail := func(step FlowStep, err error) error {
+		if tok.AccessToken == r.AccessToken {
+			return &FlowError{Step: step, Err: err}
+		}
+		return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: c.Discard(ctx, r.App, tok.AccessToken)}
 	}
-	if err := rn.Info.CheckRenewal(prev); err != nil {
-		return rn, err
+	if r.Refreshed != nil {
+		if herr := r.Refreshed(tok.AccessToken); herr != nil {
+			return nil, fail(StepCreated, herr)
+		}
 	}
-	return rn, nil
+	info, err := c.DebugToken(ctx, r.App, tok.AccessToken)
+	if err != nil {
+		return nil, fail(StepInspect, err)
+	}
+	if cerr := info.CheckRenewal(prev); cerr != nil {
+		return nil, fail(StepCheck, cerr)
+	}
+	return &Renewal{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info, Previous: prev}, nil
 }
 
 // CheckRenewal reports every way i, a refreshed token's debug_token answer,

@@ -47,11 +47,16 @@ func TestRenewAccessToken(t *testing.T) {
 	t.Run("due token renewed, old one kept", func(t *testing.T) {
 		t.Parallel()
 		s, c, app, old := renewWorld(t, 10*day)
-		rn, err := c.RenewAccessToken(t.Context(), mint.RefreshRequest{App: app, AccessToken: old})
+		var hidden []string
+		rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old},
+			Refreshed: func(tok string) error { hidden = append(hidden, tok); return nil }})
 		if err != nil {
 			t.Fatalf("RenewAccessToken() = %v", err)
 		}
-		if rn.Token.AccessToken == old {
+		if len(hidden) != 1 || hidden[0] != rn.AccessToken {
+			t.Errorf("Refreshed got %d tokens; want the new token once", len(hidden))
+		}
+		if rn.AccessToken == old {
 			t.Errorf("the emulator issued a new value; RenewAccessToken returned the old one")
 		}
 		if !rn.Info.ExpiresAt.After(rn.Previous.ExpiresAt) || rn.Info.UserID != rn.Previous.UserID {
@@ -72,7 +77,7 @@ func TestRenewAccessToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, c, app, old := renewWorld(t, tt.life)
-			rn, err := c.RenewAccessToken(t.Context(), mint.RefreshRequest{App: app, AccessToken: old})
+			rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old}})
 			if !errors.Is(err, mint.ErrInvalidRequest) || rn != nil {
 				t.Fatalf("RenewAccessToken() = %v, %v; want nil and ErrInvalidRequest", rn, err)
 			}
@@ -83,8 +88,7 @@ func TestRenewAccessToken(t *testing.T) {
 	}
 
 	// Graph answers the new token's debug_token with another system user:
-	// the token is returned with ErrRenewalMismatch so the caller can
-	// revoke it.
+	// the new token is revoked, the old one is not.
 	t.Run("new token of another system user", func(t *testing.T) {
 		t.Parallel()
 		s, c, app, old := renewWorld(t, 10*day)
@@ -95,15 +99,40 @@ func TestRenewAccessToken(t *testing.T) {
 		body := fmt.Sprintf(`{"data":{"app_id":%q,"type":"SYSTEM_USER","is_valid":true,"user_id":"999","scopes":["ads_read","business_management"],"expires_at":%d}}`,
 			app.ID, s.Now().Add(60*day).Unix())
 		s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(body)})
-		rn, err := c.RenewAccessToken(t.Context(), mint.RefreshRequest{App: app, AccessToken: old, Info: prev})
-		if !errors.Is(err, mint.ErrRenewalMismatch) {
-			t.Fatalf("RenewAccessToken() error = %v; want ErrRenewalMismatch", err)
+		rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old, Info: prev}})
+		var ferr *mint.FlowError
+		if !errors.Is(err, mint.ErrRenewalMismatch) || !errors.As(err, &ferr) || rn != nil {
+			t.Fatalf("RenewAccessToken() = %v, %v; want a *FlowError matching ErrRenewalMismatch", rn, err)
 		}
-		if rn == nil || rn.Token == nil || rn.Token.AccessToken == old {
-			t.Fatalf("RenewAccessToken() renewal = %v; want the new token beside the error", rn)
+		if !ferr.Minted || ferr.RevokeErr != nil || ferr.Step != mint.StepCheck {
+			t.Errorf("FlowError = %+v; want step check, the new token revoked", ferr)
 		}
-		if st, _ := s.Token(rn.Token.AccessToken); st.Revoked {
-			t.Errorf("RenewAccessToken revoked the new token itself; the caller decides")
+		// The system user's tokens: the old one, kept; the refreshed one,
+		// revoked.
+		for _, tok := range s.Tokens() {
+			if tok.UserID == prev.UserID && tok.Revoked != (tok.Value != old) {
+				t.Errorf("token (old: %v) revoked = %v; want %v", tok.Value == old, tok.Revoked, tok.Value != old)
+			}
+		}
+	})
+
+	// Graph answers the refresh with the old token's own value: the check
+	// refuses it (no later expiry), and it is not revoked.
+	t.Run("old token echoed", func(t *testing.T) {
+		t.Parallel()
+		s, c, app, old := renewWorld(t, 10*day)
+		s.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+			Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, old)})
+		_, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old}})
+		var ferr *mint.FlowError
+		if !errors.Is(err, mint.ErrRenewalMismatch) || !errors.As(err, &ferr) || ferr.Minted {
+			t.Fatalf("RenewAccessToken() = %v; want ErrRenewalMismatch, nothing revoked", err)
+		}
+		if st, _ := s.Token(old); st.Revoked {
+			t.Errorf("the old token was revoked")
+		}
+		if n := countEndpoint(s, minttest.EndpointRevoke); n != 0 {
+			t.Errorf("revoke calls = %d; want 0", n)
 		}
 	})
 }
