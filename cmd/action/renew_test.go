@@ -240,6 +240,9 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 			},
 			stdout: "so nothing was stored. The old token still works until"},
+		{name: "refusal with a hostile message", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
+			setup:  func(w *renewWorld, in map[string]string) { w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x") },
+			stdout: `GitHub answered HTTP 403 "no\n::warning::f`},
 		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
 			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
 			stdout: "GitHub's answer to the first write was lost"},
@@ -312,6 +315,11 @@ func TestBinaryRenew(t *testing.T) {
 			for _, tok := range w.newTokens() {
 				if tok.Revoked != tt.newRevoked {
 					t.Errorf("the new token revoked: %v; want %v", tok.Revoked, tt.newRevoked)
+				}
+			}
+			for _, line := range strings.Split(m.stdout, "\n") {
+				if strings.HasPrefix(line, "::warning::forged") || strings.ContainsRune(line, '\x1b') {
+					t.Errorf("GitHub's text reached stdout raw: %q", line)
 				}
 			}
 			checkRenewRun(t, w, in, m.result())
