@@ -297,3 +297,60 @@ func TestTargetCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileAnswers: GitHub's answers are untrusted. A key that is not 32
+// bytes of base64, a visibility the client does not know, and a redirect
+// are refused; nothing is written.
+func TestHostileAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		body   string
+		call   func(c *ghsecrets.Client, tb testing.TB) error
+		want   string
+	}{
+		{name: "short key", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 200, body: `{"key_id":"1","key":"AAAA"}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "no 32-byte base64 key"},
+		{name: "unknown visibility", path: "GET /orgs/octo-org/actions/secrets/T", status: 200, body: `{"visibility":"everyone\u001b[31m"}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.OrgSecret(tb.Context(), ghsecrets.Target{Name: "T", Org: org})
+				return err
+			}, want: `visibility "everyone\x1b[31m"`},
+		{name: "redirect not followed", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 302, body: `{}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "HTTP 302"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mux := http.NewServeMux()
+			mux.HandleFunc(tt.path, func(w http.ResponseWriter, r *http.Request) {
+				if tt.status == 302 {
+					w.Header().Set("Location", "http://127.0.0.2:1/steal")
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			s := httptest.NewServer(mux)
+			t.Cleanup(s.Close)
+			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.call(c, t)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v; want it to say %s", err, tt.want)
+			}
+			if strings.ContainsRune(err.Error(), '\x1b') {
+				t.Errorf("the error holds a raw escape character")
+			}
+		})
+	}
+}
