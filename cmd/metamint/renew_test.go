@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +193,48 @@ func TestRenew(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBinaryRenew builds the CLI and runs renew as a person runs it: the
+// secrets only in the environment, nothing of them in argv, stdout or
+// stderr.
+func TestBinaryRenew(t *testing.T) {
+	t.Parallel()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("exec.LookPath(%q) = %v; the binary test builds with the go command, which must be on PATH", "go", err)
+	}
+	bin := filepath.Join(t.TempDir(), "metamint")
+	if out, err := exec.CommandContext(t.Context(), goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build = %v\n%s", err, out)
+	}
+	w := newRenewSetup(t, 10*24*time.Hour)
+	args := []string{"renew", "--app-id", w.fx.AppID, "--repo", renewRepo, "--github-secret", renewSecret, "--within", "30"}
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	for k, v := range w.env() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("metamint renew = %v\nstderr:\n%s", err, stderr.String())
+	}
+	fresh := w.fresh()
+	if len(fresh) != 1 {
+		t.Fatalf("refreshed tokens = %d; want 1", len(fresh))
+	}
+	if got, _ := w.gh.Secret(ghsecretstest.RepoScope(renewRepo), renewSecret); got.Value != fresh[0].Value {
+		t.Errorf("the secret does not hold the refreshed token")
+	}
+	if want := `{"renewed":true,"expires_at":"` + fresh[0].ExpiresAt.UTC().Truncate(time.Second).Format(time.RFC3339) + "\"}\n"; stdout.String() != want {
+		t.Errorf("stdout = %q; want %q", stdout.String(), want)
+	}
+	for _, sec := range w.secrets() {
+		for _, s := range append([]string{stdout.String(), stderr.String()}, args...) {
+			if strings.Contains(s, sec) {
+				t.Errorf("a secret appears in argv, stdout or stderr: %q", s)
+			}
+		}
 	}
 }
