@@ -241,7 +241,9 @@ func TestBinaryRenew(t *testing.T) {
 			},
 			stdout: "so nothing was stored. The old token still works until"},
 		{name: "refusal with a hostile message", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
-			setup:  func(w *renewWorld, in map[string]string) { w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x") },
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x")
+			},
 			stdout: `GitHub answered HTTP 403 "no\n::warning::f`},
 		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
 			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
