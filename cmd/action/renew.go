@@ -40,6 +40,27 @@ const defaultRenewWithin = 30
 // renewing reports whether the step runs in renewal mode.
 func renewing(a *githubactions.Action) bool { return a.GetInput(inRenewSecret) != "" }
 
+// strayRenewInputs refuses, on the mint path, the renewal inputs that only
+// make sense with renew-secret: a step meant to renew a secret must not
+// mint a job token instead because renew-secret was left out.
+func strayRenewInputs(a *githubactions.Action) error {
+	var set []string
+	for _, name := range []string{inRenewEnvironment, inRenewOrg, inGitHubToken} {
+		if a.GetInput(name) != "" {
+			set = append(set, name)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	what := "input " + set[0] + " is"
+	if len(set) > 1 {
+		what = "inputs " + strings.Join(set, " and ") + " are"
+	}
+	return fmt.Errorf("%s set, but %s is empty: they are for renewal mode. Set %s to the name of the secret to renew, or remove them",
+		what, inRenewSecret, inRenewSecret)
+}
+
 // renewParams are the checked inputs of a renewal.
 type renewParams struct {
 	app                  mint.App

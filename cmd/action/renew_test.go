@@ -235,6 +235,12 @@ func TestBinaryRenew(t *testing.T) {
 		{name: "renew-secret beside aws-secret-id", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
 			setup:  func(w *renewWorld, in map[string]string) { in["INPUT_AWS-SECRET-ID"] = "metamint/prod" },
 			stdout: "input renew-secret is set, and so is aws-secret-id"},
+		{name: "renew-org without renew-secret", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				in["INPUT_RENEW-SECRET"] = ""
+				in["INPUT_RENEW-ORG"] = "octo-org"
+			},
+			stdout: "inputs renew-org and github-token are set, but renew-secret is empty"},
 		{name: "refused write", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")

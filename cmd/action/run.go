@@ -341,6 +341,8 @@ func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {
 func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) error {
 	if renewing(a) {
 		return runRenew(ctx, a, in, cfg)
+	} else if err := strayRenewInputs(a); err != nil {
+		return err
 	}
 	p, err := validate(in)
 	if err != nil {
