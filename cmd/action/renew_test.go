@@ -93,7 +93,7 @@ func (w *renewWorld) inputs(scope string) map[string]string {
 
 // secrets lists every secret of the world, the GitHub token included.
 func (w *renewWorld) secrets() []string {
-	return append(w.world.secrets(), canaryGitHubToken, "ghs_CANARYwrongTOKEN000000000005", "ghs_CANARYsecretsONLY00000000006", w.appID+"|"+w.appSecret)
+	return append(w.world.secrets(), canaryGitHubToken, "ghs_CANARYwrongTOKEN000000000005", "ghs_CANARYsecretsONLY00000000006", "ghs_CANARYreadONLY000000000000010", w.appID+"|"+w.appSecret)
 }
 
 // newTokens returns the tokens the emulator issued over HTTP by refreshing.
@@ -246,6 +246,12 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 			},
 			stdout: "so nothing was stored. The old token still works until"},
+		{name: "GitHub token that may read but not write secrets", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.AddToken("ghs_CANARYreadONLY000000000000010", ghsecretstest.SecretsRead)
+				in["INPUT_GITHUB-TOKEN"] = "ghs_CANARYreadONLY000000000000010"
+			},
+			stdout: `so nothing was stored; input github-token: the token lacks a permission: it needs the "Secrets" repository permission (write)`},
 		{name: "refusal with a hostile message", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x")

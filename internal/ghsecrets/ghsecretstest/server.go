@@ -43,12 +43,27 @@ import (
 // Permission is one permission a token holds, named as a GitHub App's.
 type Permission string
 
-// Permissions the stand-in checks. Write implies read.
+// Permissions the stand-in checks. Write implies read: reading a public
+// key or an organization secret needs read, a PUT needs write, as GitHub's
+// REST reference lists them.
 const (
+	SecretsRead              Permission = "secrets:read"
 	SecretsWrite             Permission = "secrets:write"
+	EnvironmentsRead         Permission = "environments:read"
 	EnvironmentsWrite        Permission = "environments:write"
+	OrganizationSecretsRead  Permission = "organization_secrets:read"
 	OrganizationSecretsWrite Permission = "organization_secrets:write"
 )
+
+// allows reports whether perms hold need, a write permission standing for
+// its read.
+func allows(perms []Permission, need Permission) bool {
+	if slices.Contains(perms, need) {
+		return true
+	}
+	name, level, _ := strings.Cut(string(need), ":")
+	return level == "read" && slices.Contains(perms, Permission(name+":write"))
+}
 
 // Scope names the home of secrets: RepoScope, EnvScope or OrgScope.
 type Scope string
@@ -302,15 +317,19 @@ func (s *Server) route(r *http.Request, lost *bool) (int, []byte, *apiError) {
 		return 0, nil, aerr
 	}
 	k := s.scopes[scope]
-	need := []Permission{SecretsWrite}
+	level := "read"
+	if r.Method != http.MethodGet {
+		level = "write"
+	}
+	need := []Permission{Permission("secrets:" + level)}
 	switch {
 	case strings.HasPrefix(string(scope), "org:"):
-		need = []Permission{OrganizationSecretsWrite}
+		need = []Permission{Permission("organization_secrets:" + level)}
 	case k.environment:
-		need = append(need, EnvironmentsWrite)
+		need = append(need, Permission("environments:"+level))
 	}
 	for _, p := range need {
-		if !slices.Contains(perms, p) {
+		if !allows(perms, p) {
 			return 0, nil, &apiError{http.StatusForbidden, "Resource not accessible by integration"}
 		}
 	}
