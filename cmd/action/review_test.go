@@ -271,6 +271,32 @@ func TestPermanentWhenExpiringAsked(t *testing.T) {
 	}
 }
 
+// TestGraphEchoesStoredToken: with minting_token_ref, Graph answers the
+// managed secret's stored token, which is not the calling token, as the
+// new token: refused, named as the stored token, neither output nor
+// revoked.
+func TestGraphEchoesStoredToken(t *testing.T) {
+	t.Parallel()
+	k := newKeyless(t)
+	stored := k.storedToken()
+	f := k.managedFields(t, stored)
+	f["minting_token_ref"] = k.put(t, "minting-token", k.adminToken)
+	env := k.keylessEnv(k.putJSON(t, "managed", f))
+	revokes := k.count(minttest.EndpointRevoke)
+	k.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + stored + `"}`)})
+	r := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+	if r.err == nil || !strings.Contains(r.err.Error(), "the managed secret's own token (its access_token)") || strings.Contains(r.err.Error(), "calling token") {
+		t.Fatalf("run() = %v; want the echoed stored token refused and named as such", r.err)
+	}
+	if r.output != "" || r.state != "" {
+		t.Errorf("outputs %q, state %q; want none", r.output, r.state)
+	}
+	if st, _ := k.srv.Token(stored); st.Revoked || k.count(minttest.EndpointRevoke) != revokes {
+		t.Errorf("the stored token was revoked, or a revoke was tried")
+	}
+	checkNoLeaks(t, k.keylessSecrets(), r)
+}
+
 // TestKeylessMintingTokenExpiring: the minting token behind
 // minting_token_ref expires soon. The Lambda does not rotate it, so the
 // warning names minting_token_ref and never blames the Lambda.

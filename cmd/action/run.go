@@ -15,6 +15,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -459,8 +460,13 @@ func (m *minted) failed(err error, cfg *config) error {
 	case mint.StepInstall:
 		return stepFailed("installing the app (POST /{system-user-id}/applications)", ferr.Err, cfg)
 	case mint.StepCreate:
-		if errors.Is(ferr.Err, mint.ErrHeldTokenEchoed) {
-			return errors.New("creating the token: Graph answered the managed secret's own token as the new token; refusing it (it is not output and not revoked)")
+		switch {
+		case errors.Is(ferr.Err, mint.ErrHeldTokenEchoed):
+			return fmt.Errorf("creating the token: Graph answered the managed secret's own token (its %s) as the new token; refusing it (it is not output and not revoked)",
+				secret.FieldAccessToken)
+		case errors.Is(ferr.Err, mint.ErrCallerTokenEchoed) && m.p.callerField != "":
+			return fmt.Errorf("creating the token: Graph answered the calling token itself (the managed secret's %s) as the new token; refusing it (it is not output and not revoked)",
+				m.p.callerField)
 		}
 		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", ferr.Err, cfg)
 	case mint.StepInspect:

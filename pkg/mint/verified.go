@@ -114,15 +114,15 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 		return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: c.Discard(ctx, r.App, tok.AccessToken)}
 	}
 	if r.Created != nil {
-		if err := r.Created(tok.AccessToken); err != nil {
-			return nil, fail(StepCreated, err)
+		if cerr := r.Created(tok.AccessToken); cerr != nil {
+			return nil, fail(StepCreated, cerr)
 		}
 	}
 	info, err := c.DebugToken(ctx, r.App, tok.AccessToken)
 	if err != nil {
 		return nil, fail(StepInspect, err)
 	}
-	if err := info.Check(Expectation{AppID: r.App.ID, SystemUserID: r.SystemUserID, Scopes: r.Scopes}); err != nil {
+	if err = info.Check(Expectation{AppID: r.App.ID, SystemUserID: r.SystemUserID, Scopes: r.Scopes}); err != nil {
 		return nil, fail(StepCheck, err)
 	}
 	return &VerifiedToken{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info}, nil
