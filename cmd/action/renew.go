@@ -197,10 +197,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if err != nil {
 		return err
 	}
-	expiresAt := ""
-	if !res.ExpiresAt.IsZero() {
-		expiresAt = res.ExpiresAt.UTC().Format(time.RFC3339)
-	}
+	expiresAt := front.Time(res.ExpiresAt)
 	for _, kv := range [][2]string{{outRenewed, strconv.FormatBool(res.Outcome == renew.Renewed)}, {outExpiresAt, expiresAt}} {
 		if err := setFileValue(a, "GITHUB_OUTPUT", kv[0], kv[1]); err != nil {
 			return fmt.Errorf("writing output %s: %w", kv[0], err)
@@ -218,7 +215,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 			again = " (GitHub's answer to the first write was lost; the second write stored it)"
 		}
 		a.Infof("Renewed the token in the %s%s: it now expires at %s. The old token was not revoked and works until %s.",
-			where, again, expiresAt, res.Previous.ExpiresAt.UTC().Format(time.RFC3339))
+			where, again, expiresAt, front.Time(res.Previous.ExpiresAt))
 	}
 	if err := writeRenewSummary(a, p, res); err != nil {
 		a.Warningf("Could not write the job summary: %s", err)
@@ -240,9 +237,9 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 	case renew.NotDue:
 		title, outcome = "### Meta system user token: no renewal needed", fmt.Sprintf("not due: expires in more than %d days", p.within)
 	}
-	expiry := "never"
-	if !res.ExpiresAt.IsZero() {
-		expiry = res.ExpiresAt.UTC().Format(time.RFC3339)
+	expiry := front.Time(res.ExpiresAt)
+	if expiry == "" {
+		expiry = "never"
 	}
 	var b strings.Builder
 	b.WriteString(title + "\n\n| | |\n|---|---|\n")
@@ -250,7 +247,7 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 	fmt.Fprintf(&b, "| Outcome | %s |\n", outcome)
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
 	if res.Outcome == renew.Renewed {
-		fmt.Fprintf(&b, "| Previous token expires | %s |\n", res.Previous.ExpiresAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "| Previous token expires | %s |\n", front.Time(res.Previous.ExpiresAt))
 	}
 	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.app.ID))
 	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(res.Previous.UserID))

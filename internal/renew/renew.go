@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -159,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Kept: true, Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
-			cfg.Target, trimPkg(err), trimPkg(err2), rfc3339(rn.ExpiresAt), rfc3339(prev.ExpiresAt))}
+			cfg.Target, trimPkg(err), trimPkg(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
 	}
 	if err != nil {
 		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, trimPkg(err))
@@ -170,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
 		}
-		msg += fmt.Sprintf(". The old token still works until %s. %s", rfc3339(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken))
+		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken))
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil
@@ -228,5 +229,3 @@ func (cfg *Config) discard(ctx context.Context, token string) string {
 }
 
 func trimPkg(err error) string { return strings.TrimPrefix(err.Error(), "ghsecrets: ") }
-
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
