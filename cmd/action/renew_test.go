@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
+	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -89,6 +90,13 @@ func (w *renewWorld) inputs(scope string) map[string]string {
 		in["INPUT_RENEW-ORG"] = "octo-org"
 	}
 	return runnerEnv(w.tb, in)
+}
+
+// normalize is normalize with the old token's proof too: the old token is
+// the calling token of a renewal.
+func (w *renewWorld) normalize(s string) string {
+	s = strings.ReplaceAll(s, mint.AppSecretProof(w.appSecret, w.old), "<OLD_TOKEN_PROOF>")
+	return normalize(w.world, s)
 }
 
 // secrets lists every secret of the world, the GitHub token included.
@@ -190,6 +198,9 @@ func TestBinaryRenew(t *testing.T) {
 				t.Errorf("summary = %q; want what was renewed, where", m.summary)
 			}
 			checkRenewRun(t, w, in, r)
+			golden(t, "binary_renew_"+scope+".stdout", w.normalize(m.stdout))
+			golden(t, "binary_renew_"+scope+".output", w.normalize(m.output))
+			golden(t, "binary_renew_"+scope+".summary", w.normalize(m.summary))
 
 			// The post step has nothing to revoke.
 			p := runBinary(t, post, postEnv(in, r))
