@@ -162,7 +162,7 @@ func (e *APIError) Advice() string {
 	case http.StatusForbidden:
 		return "the token lacks a permission: it needs " + perm
 	case http.StatusNotFound:
-		return "GitHub found no " + e.Target.Where() + " that the token can see: check the name, and that the token has access to it with " + perm
+		return "GitHub found nothing there that the token can see: check the names (the " + e.Target.Where() + ", and for an organization secret the secret itself), and that the token has access with " + perm
 	}
 	return ""
 }
