@@ -47,7 +47,7 @@ func reportCaller(a *githubactions.Action, p *params, cc *front.CallerCheck, now
 			quoteID(p.awsSecretID), front.Time(at), front.Days(left))
 	default:
 		a.Warningf("The %s this step mints with expires at %s (in %s). When it expires, every workflow that mints with it stops: "+
-			"refresh it with `metamint refresh` and update the secret, or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
+			"let a scheduled workflow renew it in its secret (this action with renew-secret; see docs/renew.md), or keep it in a Lambda-managed secret (aws-secret-id) that rotates it.",
 			inAccessToken, front.Time(at), front.Days(left))
 	}
 }

@@ -105,7 +105,7 @@ func TestCallerExpiryWarning(t *testing.T) {
 			if got != tt.warn {
 				t.Errorf("warning = %v; want %v\n%s", got, tt.warn, r.stdout)
 			}
-			if tt.warn && !strings.Contains(r.stdout, "metamint refresh") {
+			if tt.warn && (!strings.Contains(r.stdout, "renew-secret") || !strings.Contains(r.stdout, "docs/renew.md")) {
 				t.Errorf("warning does not name the remedy:\n%s", r.stdout)
 			}
 		})

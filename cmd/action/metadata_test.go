@@ -142,6 +142,12 @@ func TestActionMetadata(t *testing.T) {
 		inAllowUnlistedScopes: {"false", ""},
 		inMintingAppSecret:    {"false", ""},
 		inAWSSecretID:         {"false", ""},
+		inRenewSecret:         {"false", ""},
+		inRenewWithin:         {"false", "30"},
+		inRenewEnvironment:    {"false", ""},
+		inRenewOrg:            {"false", ""},
+		inGitHubToken:         {"false", ""},
+		inGitHubAPIURL:        {"false", "${{ github.api_url }}"},
 	}
 	got := map[string]input{}
 	for name, v := range meta.node(t, "inputs") {
@@ -173,7 +179,7 @@ func TestActionMetadata(t *testing.T) {
 		outputs = append(outputs, name)
 	}
 	slices.Sort(outputs)
-	if diff := cmp.Diff([]string{outExpiresAt, outScopes, outToken}, outputs); diff != "" {
+	if diff := cmp.Diff([]string{outExpiresAt, outRenewed, outScopes, outToken}, outputs); diff != "" {
 		t.Errorf("action.yml outputs mismatch (-want +got):\n%s", diff)
 	}
 

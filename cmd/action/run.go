@@ -109,6 +109,7 @@ func run(ctx context.Context, a *githubactions.Action, args []string, opts ...op
 	}
 	in := readInputs(a)
 	maskSecrets(a, in, a.Getenv("STATE_"+stateToken))
+	maskValue(a, a.GetInput(inGitHubToken))
 
 	post, err := isPost(args)
 	if err != nil {
@@ -339,6 +340,11 @@ func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {
 
 // runMain is the main step: validate, install, mint, inspect, output.
 func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) error {
+	if renewing(a) {
+		return runRenew(ctx, a, in, cfg)
+	} else if err := strayRenewInputs(a); err != nil {
+		return err
+	}
 	p, err := validate(in)
 	if err != nil {
 		return err

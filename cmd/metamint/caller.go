@@ -16,6 +16,6 @@ func (c *cli) reportCaller(cc *front.CallerCheck, now func() time.Time) {
 		return
 	}
 	c.stderr.printf("metamint mint: warning: the calling token ($%s) expires %s (in %s); when it does, "+
-		"everything that mints with it stops: refresh it with 'metamint refresh', or keep it in a Lambda-managed secret\n",
+		"everything that mints with it stops: renew it where it is kept with 'metamint renew' or the action's scheduled renewal workflow (docs/renew.md), or keep it in a Lambda-managed secret\n",
 		envAccessToken, front.Time(at), front.Days(left))
 }

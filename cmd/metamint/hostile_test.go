@@ -66,7 +66,7 @@ func TestMintWarnsOfExpiringCaller(t *testing.T) {
 			t.Fatalf("mint = %d, stderr %q", r.code, r.stderr)
 		}
 		got := strings.Contains(r.stderr, "warning: the calling token ($METAMINT_ACCESS_TOKEN) expires") &&
-			strings.Contains(r.stderr, "metamint refresh")
+			strings.Contains(r.stderr, "metamint renew") && strings.Contains(r.stderr, "docs/renew.md")
 		if got != tt.warn {
 			t.Errorf("caller expiring in %s: warning = %v; want %v\nstderr: %s", tt.life, got, tt.warn, r.stderr)
 		}

@@ -5,7 +5,7 @@
 //
 //	metamint <command> [flags]
 //
-// Commands: mint, install, inspect, refresh, revoke, system-users, proof,
+// Commands: mint, install, inspect, refresh, revoke, system-users, proof, renew,
 // emulator, version, help. Run "metamint help <command>" for its flags.
 //
 // Identifiers (app, system user, business) are flags. Secrets are never
@@ -89,7 +89,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		mintCommand, installCommand, inspectCommand, refreshCommand, revokeCommand,
-		systemUsersCommand, proofCommand, emulatorCommand, versionCommand, helpCommand,
+		systemUsersCommand, proofCommand, renewCommand, emulatorCommand, versionCommand, helpCommand,
 	}
 }
 
@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	red.addKey(getenv(envMintingAppSecret))
 	red.addToken(getenv(envAccessToken))
 	red.addToken(getenv(envToken))
+	red.addToken(getenv(envGitHubToken))
 	// Graph's texts reach both streams: control characters are escaped,
 	// so a hostile answer cannot drive the terminal.
 	c := &cli{
@@ -303,6 +304,7 @@ var secretFlags = map[string]string{
 	"client-secret":      envAppSecret,
 	"secret":             envAppSecret,
 	"access-token":       envAccessToken,
+	"github-token":       envGitHubToken,
 	"admin-token":        envAccessToken,
 	"token":              envToken + " (or pipe it to --token-stdin)",
 	"input-token":        envToken + " (or pipe it to --token-stdin)",

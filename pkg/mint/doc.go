@@ -23,7 +23,10 @@
 //     CleanupTimeout, even when the context is done), so the caller never
 //     holds a live token it was not given.
 //  5. Keep it fresh. Client.RefreshAccessToken exchanges a valid expiring
-//     token for a new 60-day one (never a permanent one), and
+//     token for a new 60-day one (never a permanent one);
+//     Client.RenewAccessToken does so and proves the new token renews the
+//     old (TokenInfo.CheckRenewal: same app, system user and scopes, a later
+//     expiry), revoking a new token that fails, never the old one.
 //     Client.RevokeAccessToken and Client.RevokeAllAccessTokens end tokens.
 //     Client.SystemUsers lists a business's system users.
 //

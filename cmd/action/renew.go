@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/ghsecrets"
+	"github.com/metamint/metamint/internal/renew"
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// The renewal mode (renew-secret): the step renews access-token, kept in a
+// GitHub Actions secret, and writes the new token back sealed. It mints no
+// job token, saves no state, and its post step has nothing to revoke. The
+// flow is internal/renew's; this file reads the inputs and renders.
+
+// Inputs of the renewal mode.
+const (
+	inRenewSecret      = "renew-secret"
+	inRenewWithin      = "renew-within"
+	inRenewEnvironment = "renew-environment"
+	inRenewOrg         = "renew-org"
+	inGitHubToken      = "github-token"
+	inGitHubAPIURL     = "github-api-url"
+)
+
+// Outputs of the renewal mode (expires-at is outExpiresAt).
+const outRenewed = "renewed"
+
+// defaultRenewWithin is renew-within's default, in days.
+const defaultRenewWithin = 30
+
+// renewing reports whether the step runs in renewal mode.
+func renewing(a *githubactions.Action) bool { return a.GetInput(inRenewSecret) != "" }
+
+// strayRenewInputs refuses, on the mint path, the renewal inputs that only
+// make sense with renew-secret: a step meant to renew a secret must not
+// mint a job token instead because renew-secret was left out.
+func strayRenewInputs(a *githubactions.Action) error {
+	var set []string
+	for _, name := range []string{inRenewEnvironment, inRenewOrg, inGitHubToken} {
+		if a.GetInput(name) != "" {
+			set = append(set, name)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	what := "input " + set[0] + " is"
+	if len(set) > 1 {
+		what = "inputs " + strings.Join(set, " and ") + " are"
+	}
+	return fmt.Errorf("%s set, but %s is empty: they are for renewal mode. Set %s to the name of the secret to renew, or remove them",
+		what, inRenewSecret, inRenewSecret)
+}
+
+// renewParams are the checked inputs of a renewal.
+type renewParams struct {
+	app                  mint.App
+	accessToken          string
+	githubToken          string
+	githubAPIURL         string
+	graphAPIURL, version string
+	target               ghsecrets.Target
+	within               int // days
+}
+
+// renewInputs checks every input of the renewal mode before any call, and
+// reports every problem at once, each naming its input.
+func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
+	var problems []string
+	if in.awsSecretID != "" {
+		problems = append(problems, fmt.Sprintf("input %s is set, and so is %s: a renewal rewrites a GitHub secret, while a Lambda-managed secret is rotated by the Lambda; remove one of them",
+			inRenewSecret, inAWSSecretID))
+	}
+	p := &renewParams{
+		app:         mint.App{ID: in.appID, Secret: in.appSecret},
+		accessToken: in.accessToken,
+		githubToken: a.GetInput(inGitHubToken),
+		target: ghsecrets.Target{
+			Name:        a.GetInput(inRenewSecret),
+			Environment: a.GetInput(inRenewEnvironment),
+			Org:         a.GetInput(inRenewOrg),
+		},
+	}
+	var missing []string
+	for _, f := range []struct{ name, value string }{
+		{inAppID, in.appID}, {inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}, {inGitHubToken, p.githubToken},
+	} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		problems = append(problems, fmt.Sprintf("missing required input for %s: %s. %s is a token allowed to write the secret: "+
+			"a GitHub App installation token (actions/create-github-app-token) or a fine-grained token; GITHUB_TOKEN cannot write secrets. %s",
+			inRenewSecret, strings.Join(missing, ", "), inGitHubToken, secretsHint))
+	}
+	if in.appID != "" && !mint.IsGraphID(in.appID) {
+		problems = append(problems, fmt.Sprintf("input %s must be a numeric Graph ID (digits only)", inAppID))
+	}
+	for _, s := range []struct{ name, value string }{{inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}, {inGitHubToken, p.githubToken}} {
+		if hasSpaceOrControl(s.value) {
+			problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", s.name))
+		}
+	}
+	if in.mintingAppSecret != "" {
+		problems = append(problems, fmt.Sprintf("input %s is set: a token is refreshed with the app it was generated with; pass that app as %s and %s",
+			inMintingAppSecret, inAppID, inAppSecret))
+	}
+
+	p.within = defaultRenewWithin
+	if raw := a.GetInput(inRenewWithin); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 365 {
+			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to 365, got %s", inRenewWithin, mint.QuoteCut(raw)))
+		}
+		p.within = n
+	}
+	switch {
+	case p.target.Org != "" && p.target.Environment != "":
+		problems = append(problems, fmt.Sprintf("inputs %s and %s are both set: a secret is an organization's or an environment's", inRenewOrg, inRenewEnvironment))
+	case p.target.Org == "":
+		p.target.Repo = a.Getenv("GITHUB_REPOSITORY")
+		if p.target.Repo == "" {
+			problems = append(problems, "GITHUB_REPOSITORY is not set: this program runs as a GitHub Actions step")
+		}
+	}
+	if p.target.Repo != "" || p.target.Org != "" {
+		if err := p.target.Check(); err != nil {
+			problems = append(problems, fmt.Sprintf("inputs %s, %s, %s: %s", inRenewSecret, inRenewEnvironment, inRenewOrg, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
+		}
+	}
+
+	p.githubAPIURL = a.GetInput(inGitHubAPIURL)
+	if p.githubAPIURL == "" {
+		p.githubAPIURL = a.Getenv("GITHUB_API_URL")
+	}
+	if p.githubAPIURL == "" {
+		p.githubAPIURL = ghsecrets.DefaultBaseURL
+	}
+	var err error
+	if p.githubAPIURL, err = ghsecrets.CheckBaseURL(p.githubAPIURL); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
+	}
+	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
+	}
+	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
+	}
+	if len(problems) > 0 {
+		return nil, &inputError{problems: problems}
+	}
+	return p, nil
+}
+
+// runRenew is the main step in renewal mode.
+func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) error {
+	p, err := renewInputs(a, in)
+	if err != nil {
+		return err
+	}
+	if a.Getenv("GITHUB_OUTPUT") == "" {
+		return errors.New("GITHUB_OUTPUT is not set: this program runs as a GitHub Actions step")
+	}
+	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL))
+	if err != nil {
+		return fmt.Errorf("input %s: %s", inGitHubToken, strings.TrimPrefix(err.Error(), "ghsecrets: "))
+	}
+	c, err := newClient(cfg, p.graphAPIURL, p.version)
+	if err != nil {
+		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
+	}
+	within := time.Duration(p.within) * 24 * time.Hour
+	res, err := renew.Run(ctx, renew.Config{
+		Graph:       c,
+		App:         p.app,
+		AccessToken: p.accessToken,
+		GitHub:      gh,
+		Target:      p.target,
+		Within:      within,
+		Now:         cfg.now,
+		// The new token exists: hide it, whole and line by line, before
+		// anything else is written.
+		Hide:        func(tok string) { maskValue(a, tok) },
+		Describe:    front.Describe,
+		GitHubToken: "input " + inGitHubToken,
+	})
+	if err != nil {
+		return err
+	}
+	expiresAt := front.Time(res.ExpiresAt)
+	for _, kv := range [][2]string{{outRenewed, strconv.FormatBool(res.Outcome == renew.Renewed)}, {outExpiresAt, expiresAt}} {
+		if err := setFileValue(a, "GITHUB_OUTPUT", kv[0], kv[1]); err != nil {
+			return fmt.Errorf("writing output %s: %w", kv[0], err)
+		}
+	}
+	where := front.LogLine(p.target.String())
+	switch res.Outcome {
+	case renew.NeverExpires:
+		a.Infof("The token in the %s never expires: nothing to renew (refreshing it would make it expire).", where)
+	case renew.NotDue:
+		a.Infof("The token in the %s expires at %s, more than %d days from now (%s): nothing to renew yet.", where, expiresAt, p.within, inRenewWithin)
+	case renew.Renewed:
+		again := ""
+		if res.Retried {
+			again = " (GitHub's answer to the first write was lost; the second write stored it)"
+		}
+		a.Infof("Renewed the token in the %s%s: it now expires at %s. The old token was not revoked and works until %s.",
+			where, again, expiresAt, front.Time(res.Previous.ExpiresAt))
+	}
+	if err := writeRenewSummary(a, p, res); err != nil {
+		a.Warningf("Could not write the job summary: %s", err)
+	}
+	return nil
+}
+
+// writeRenewSummary appends what was renewed, where and until when; never
+// a token.
+func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Result) error {
+	file := a.Getenv("GITHUB_STEP_SUMMARY")
+	if file == "" {
+		return nil
+	}
+	title, outcome := "### Meta system user token renewed", "renewed: a new token is in the secret; the old one was not revoked"
+	switch res.Outcome {
+	case renew.NeverExpires:
+		title, outcome = "### Meta system user token: no renewal needed", "never expires: nothing to renew"
+	case renew.NotDue:
+		title, outcome = "### Meta system user token: no renewal needed", fmt.Sprintf("not due: expires in more than %d days", p.within)
+	}
+	expiry := front.Time(res.ExpiresAt)
+	if expiry == "" {
+		expiry = "never"
+	}
+	var b strings.Builder
+	b.WriteString(title + "\n\n| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| Secret | %s |\n", front.Markdown(p.target.String()))
+	fmt.Fprintf(&b, "| Outcome | %s |\n", outcome)
+	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
+	if res.Outcome == renew.Renewed {
+		fmt.Fprintf(&b, "| Previous token expires | %s |\n", front.Time(res.Previous.ExpiresAt))
+	}
+	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.app.ID))
+	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(res.Previous.UserID))
+	b.WriteString("\n")
+	return appendFile(file, b.String())
+}

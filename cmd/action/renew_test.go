@@ -1,0 +1,360 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+const (
+	canaryGitHubToken = "ghs_CANARYgithubTOKENfeedface00000004"
+	renewRepo         = "octo-org/deploy"
+	renewSecretName   = "META_ADMIN_TOKEN"
+	day               = 24 * time.Hour
+)
+
+// renewWorld is an emulator holding a system user token the secret keeps,
+// and a GitHub stand-in holding that secret.
+type renewWorld struct {
+	*world
+	gh    *ghsecretstest.Server
+	old   string // the token in the secret
+	scope ghsecretstest.Scope
+}
+
+// newRenewWorld issues a token expiring in life (0: never; negative:
+// expired) and stores it in the secret named renewSecretName of scope:
+// "repo", "env" (environment "prod/eu") or "org" (visibility selected,
+// two repositories).
+func newRenewWorld(t *testing.T, life time.Duration, scope string) *renewWorld {
+	t.Helper()
+	w := &renewWorld{world: newWorld(t), gh: ghsecretstest.NewServer()}
+	t.Cleanup(w.gh.Close)
+	installed(w.world)
+	spec := minttest.TokenSpec{UserID: w.systemUserID, AppID: w.appID, Scopes: []string{"ads_read", "business_management"}}
+	if life != 0 {
+		spec.ExpiresAt = w.srv.Now().Add(life)
+	}
+	w.old = w.srv.IssueToken(spec)
+	w.gh.AddRepo(renewRepo)
+	w.gh.AddRepo("octo-org/site")
+	w.gh.AddEnvironment(renewRepo, "prod/eu")
+	w.gh.AddOrg("octo-org")
+	w.gh.AddToken(canaryGitHubToken, ghsecretstest.SecretsWrite, ghsecretstest.EnvironmentsWrite, ghsecretstest.OrganizationSecretsWrite)
+	switch scope {
+	case "repo":
+		w.scope = ghsecretstest.RepoScope(renewRepo)
+		w.gh.SetSecret(w.scope, renewSecretName, w.old, "")
+	case "env":
+		w.scope = ghsecretstest.EnvScope(renewRepo, "prod/eu")
+		w.gh.SetSecret(w.scope, renewSecretName, w.old, "")
+	case "org":
+		w.scope = ghsecretstest.OrgScope("octo-org")
+		w.gh.SetSecret(w.scope, renewSecretName, w.old, "selected", renewRepo, "octo-org/site")
+	default:
+		t.Fatalf("unknown scope %q", scope)
+	}
+	return w
+}
+
+// inputs returns the environment the runner gives a renewal step: every
+// input action.yml declares, defaults included (runnerEnv), the values a
+// renewal workflow sets, and the runner's variables the renewal reads.
+// github-api-url's default is the expression ${{ github.api_url }}, which
+// the runner evaluates to GITHUB_API_URL: the evaluated value is given.
+func (w *renewWorld) inputs(scope string) map[string]string {
+	in := map[string]string{
+		"INPUT_APP-ID":         w.appID,
+		"INPUT_APP-SECRET":     w.appSecret,
+		"INPUT_ACCESS-TOKEN":   w.old,
+		"INPUT_GRAPH-API-URL":  w.srv.URL,
+		"INPUT_RENEW-SECRET":   renewSecretName,
+		"INPUT_GITHUB-TOKEN":   canaryGitHubToken,
+		"INPUT_GITHUB-API-URL": w.gh.URL,
+		"GITHUB_REPOSITORY":    renewRepo,
+		"GITHUB_API_URL":       w.gh.URL,
+	}
+	switch scope {
+	case "env":
+		in["INPUT_RENEW-ENVIRONMENT"] = "prod/eu"
+	case "org":
+		in["INPUT_RENEW-ORG"] = "octo-org"
+	}
+	return runnerEnv(w.tb, in)
+}
+
+// normalize is normalize with the old token's proof too: the old token is
+// the calling token of a renewal.
+func (w *renewWorld) normalize(s string) string {
+	s = strings.ReplaceAll(s, mint.AppSecretProof(w.appSecret, w.old), "<OLD_TOKEN_PROOF>")
+	return normalize(w.world, s)
+}
+
+// secrets lists every secret of the world, the GitHub token included.
+func (w *renewWorld) secrets() []string {
+	return append(w.world.secrets(), canaryGitHubToken, "ghs_CANARYwrongTOKEN000000000005", "ghs_CANARYsecretsONLY00000000006", "ghs_CANARYreadONLY000000000000010", w.appID+"|"+w.appSecret)
+}
+
+// newTokens returns the tokens the emulator issued over HTTP by refreshing.
+func (w *renewWorld) newTokens() []minttest.TokenState {
+	var out []minttest.TokenState
+	for _, tok := range w.srv.Tokens() {
+		if tok.Value != w.adminToken && tok.Value != w.old {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
+// stored returns the value of the secret, opened by the stand-in.
+func (w *renewWorld) stored(t *testing.T) ghsecretstest.Secret {
+	t.Helper()
+	s, ok := w.gh.Secret(w.scope, renewSecretName)
+	if !ok {
+		t.Fatalf("the secret is gone")
+	}
+	return s
+}
+
+// checkRenewRun checks what every renewal run must show: the GitHub token
+// masked with the other inputs before anything else, every new token masked
+// before any other line, no secret anywhere in the clear, no state saved.
+func checkRenewRun(t *testing.T, w *renewWorld, in map[string]string, r result) {
+	t.Helper()
+	checkMasksFirst(t, w.world, in, r)
+	checkNoLeaks(t, w.secrets(), r)
+	lines := strings.Split(r.stdout, "\n")
+	n := 0
+	for n < len(lines) && strings.HasPrefix(lines[n], "::add-mask::") {
+		n++
+	}
+	if tok := in["INPUT_GITHUB-TOKEN"]; tok != "" && !slices.Contains(lines[:n], "::add-mask::"+tok) {
+		t.Errorf("stdout does not start with an ::add-mask:: line for the GitHub token; it starts:\n%s", strings.Join(lines[:n+1], "\n"))
+	}
+	for _, tok := range w.newTokens() {
+		i := slices.Index(lines, "::add-mask::"+tok.Value)
+		if i < 0 {
+			t.Errorf("a refreshed token was never masked")
+			continue
+		}
+		if i > n {
+			t.Errorf("line %d, before the new token's mask line, is %q", n+1, lines[n])
+		}
+	}
+	if r.state != "" {
+		t.Errorf("the renewal saved state %q; want none (the post step has nothing to revoke)", r.state)
+	}
+}
+
+// TestBinaryRenew runs the built program as the runner runs a renewal step,
+// with every input action.yml declares, against minttest and the GitHub
+// stand-in.
+func TestBinaryRenew(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	post := filepath.Join(dir, postName)
+
+	for _, scope := range []string{"repo", "env", "org"} {
+		t.Run("due token renewed into "+scope+" secret", func(t *testing.T) {
+			t.Parallel()
+			w := newRenewWorld(t, 10*day, scope)
+			in := w.inputs(scope)
+			m := runBinary(t, bin, in)
+			r := m.result()
+			if m.code != 0 || m.stderr != "" {
+				t.Fatalf("exit code = %d, stderr %q; want 0 and nothing\nstdout:\n%s", m.code, m.stderr, m.stdout)
+			}
+			fresh := w.newTokens()
+			if len(fresh) != 1 {
+				t.Fatalf("refreshed tokens = %d; want 1", len(fresh))
+			}
+			got := w.stored(t)
+			if got.Value != fresh[0].Value {
+				t.Errorf("the secret does not hold the refreshed token")
+			}
+			if scope == "org" {
+				if got.Visibility != "selected" || !slices.Equal(got.Repos, []string{renewRepo, "octo-org/site"}) {
+					t.Errorf("org secret visibility %q, repos %v; want selected, both repositories kept", got.Visibility, got.Repos)
+				}
+			}
+			if st, _ := w.srv.Token(w.old); st.Revoked {
+				t.Errorf("the old token was revoked; jobs running now may hold it")
+			}
+			want := map[string]string{outRenewed: "true", outExpiresAt: fresh[0].ExpiresAt.UTC().Truncate(time.Second).Format(time.RFC3339)}
+			if diff := cmp.Diff(want, m.outputs); diff != "" {
+				t.Errorf("outputs (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(m.summary, renewSecretName) || !strings.Contains(m.summary, "renewed") {
+				t.Errorf("summary = %q; want what was renewed, where", m.summary)
+			}
+			checkRenewRun(t, w, in, r)
+			golden(t, "binary_renew_"+scope+".stdout", w.normalize(m.stdout))
+			golden(t, "binary_renew_"+scope+".output", w.normalize(m.output))
+			golden(t, "binary_renew_"+scope+".summary", w.normalize(m.summary))
+
+			// The post step has nothing to revoke.
+			p := runBinary(t, post, postEnv(in, r))
+			if p.code != 0 || !strings.Contains(p.stdout, "No token to revoke") {
+				t.Errorf("post exit code = %d, stdout %q; want 0 and nothing to revoke", p.code, p.stdout)
+			}
+			if st, _ := w.srv.Token(fresh[0].Value); st.Revoked {
+				t.Errorf("the post step revoked the renewed token")
+			}
+			checkNoLeaks(t, w.secrets(), p.result())
+		})
+	}
+
+	tests := []struct {
+		name   string
+		life   time.Duration
+		setup  func(w *renewWorld, in map[string]string)
+		code   int
+		stdout string // a fragment of stdout
+		// what must hold after the run
+		renewed, expiresAt string // outputs; "-" for no outputs
+		graphCalls         int    // -1: any
+		exchanges, writes  int
+		secretIsNew        bool
+		newRevoked         bool
+		noGitHubCall       bool
+	}{
+		{name: "not due", life: 45 * day, stdout: "nothing to renew yet", renewed: "false", expiresAt: "old", graphCalls: 1},
+		{name: "never expires", life: 0, stdout: "never expires: nothing to renew", renewed: "false", expiresAt: "", graphCalls: 1},
+		{name: "expired", life: -day, code: 1, stdout: "Generate a new one in Business Settings", renewed: "-", graphCalls: 1},
+		{name: "bad GitHub token", life: 10 * day, code: 1, renewed: "-",
+			setup: func(w *renewWorld, in map[string]string) {
+				in["INPUT_GITHUB-TOKEN"] = "ghs_CANARYwrongTOKEN000000000005"
+			},
+			stdout: `input github-token: reading the public key of the repository octo-org/deploy failed: GET /repos/{owner}/{repo}/actions/secrets/public-key: GitHub answered HTTP 401 "Bad credentials"; the token is not valid`},
+		{name: "GitHub token without the environments permission", life: 10 * day, code: 1, renewed: "-",
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.AddToken("ghs_CANARYsecretsONLY00000000006", ghsecretstest.SecretsWrite)
+				in["INPUT_GITHUB-TOKEN"] = "ghs_CANARYsecretsONLY00000000006"
+				in["INPUT_RENEW-ENVIRONMENT"] = "prod/eu"
+			},
+			stdout: `the "Secrets" and "Environments" repository permissions (write)`},
+		{name: "renew-secret beside aws-secret-id", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
+			setup:  func(w *renewWorld, in map[string]string) { in["INPUT_AWS-SECRET-ID"] = "metamint/prod" },
+			stdout: "input renew-secret is set, and so is aws-secret-id"},
+		{name: "inputs checked before any call", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				in["INPUT_GITHUB-TOKEN"] = ""
+				in["INPUT_RENEW-WITHIN"] = "sixty"
+				in["INPUT_RENEW-SECRET"] = "GITHUB_META"
+			},
+			stdout: `got "sixty"%0Ainputs renew-secret, renew-environment, renew-org: a secret name must not start with GITHUB_`},
+		{name: "renew-org without renew-secret", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				in["INPUT_RENEW-SECRET"] = ""
+				in["INPUT_RENEW-ORG"] = "octo-org"
+			},
+			stdout: "inputs renew-org and github-token are set, but renew-secret is empty"},
+		{name: "refused write", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+			},
+			stdout: "so nothing was stored. The old token still works until"},
+		{name: "GitHub token that may read but not write secrets", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.AddToken("ghs_CANARYreadONLY000000000000010", ghsecretstest.SecretsRead)
+				in["INPUT_GITHUB-TOKEN"] = "ghs_CANARYreadONLY000000000000010"
+			},
+			stdout: `so nothing was stored; input github-token: the token lacks a permission: it needs the "Secrets" repository permission (write)`},
+		{name: "refusal with a hostile message", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x")
+			},
+			stdout: `GitHub answered HTTP 403 "no\n::warning::f`},
+		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
+			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
+			stdout: "GitHub's answer to the first write was lost"},
+		{name: "lost write answer twice", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
+			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(2) },
+			stdout: "GitHub may have stored the new token, so it is kept, not revoked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			scope := "repo"
+			w := newRenewWorld(t, tt.life, scope)
+			in := w.inputs(scope)
+			if tt.setup != nil {
+				tt.setup(w, in)
+			}
+			m := runBinary(t, bin, in)
+			if m.code != tt.code {
+				t.Fatalf("exit code = %d; want %d\nstdout:\n%s", m.code, tt.code, m.stdout)
+			}
+			if !strings.Contains(m.stdout, tt.stdout) {
+				t.Errorf("stdout does not say %q:\n%s", tt.stdout, m.stdout)
+			}
+			if tt.code != 0 && !strings.Contains(m.stdout, "::error::") {
+				t.Errorf("a failed run wrote no ::error:: annotation")
+			}
+			switch tt.renewed {
+			case "-":
+				if len(m.outputs) != 0 {
+					t.Errorf("outputs = %v; want none", m.outputs)
+				}
+			default:
+				want := map[string]string{outRenewed: tt.renewed, outExpiresAt: tt.expiresAt}
+				switch tt.expiresAt {
+				case "old":
+					st, _ := w.srv.Token(w.old)
+					want[outExpiresAt] = st.ExpiresAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+				case "new":
+					want[outExpiresAt] = w.newTokens()[0].ExpiresAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+				}
+				if diff := cmp.Diff(want, m.outputs); diff != "" {
+					t.Errorf("outputs (-want +got):\n%s", diff)
+				}
+			}
+			if tt.graphCalls >= 0 {
+				if got := len(w.srv.Requests()); got != tt.graphCalls {
+					t.Errorf("Graph calls = %d; want %d", got, tt.graphCalls)
+				}
+			}
+			if got := w.count(minttest.EndpointExchange); got != tt.exchanges {
+				t.Errorf("refresh calls = %d; want %d", got, tt.exchanges)
+			}
+			if got := w.gh.Writes(); got != tt.writes {
+				t.Errorf("GitHub writes = %d; want %d", got, tt.writes)
+			}
+			if st, _ := w.srv.Token(w.old); st.Revoked {
+				t.Errorf("the old token was revoked")
+			}
+			if got := len(w.gh.Requests()); tt.noGitHubCall && got != 0 {
+				t.Errorf("GitHub calls = %d; want 0", got)
+			}
+			for _, sec := range w.secrets() {
+				if strings.Contains(m.stderr, sec) {
+					t.Errorf("stderr holds a secret: %q", m.stderr)
+				}
+			}
+			if got := w.stored(t).Value; (got != w.old) != tt.secretIsNew {
+				t.Errorf("the secret holds a new token: %v; want %v", got != w.old, tt.secretIsNew)
+			}
+			for _, tok := range w.newTokens() {
+				if tok.Revoked != tt.newRevoked {
+					t.Errorf("the new token revoked: %v; want %v", tok.Revoked, tt.newRevoked)
+				}
+			}
+			for _, line := range strings.Split(m.stdout, "\n") {
+				if strings.HasPrefix(line, "::warning::forged") || strings.ContainsRune(line, '\x1b') {
+					t.Errorf("GitHub's text reached stdout raw: %q", line)
+				}
+			}
+			checkRenewRun(t, w, in, m.result())
+		})
+	}
+}

@@ -1,0 +1,262 @@
+package ghsecrets
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// DefaultBaseURL is GitHub.com's REST API.
+const DefaultBaseURL = "https://api.github.com"
+
+// apiVersion is the REST API version every request names.
+const apiVersion = "2022-11-28"
+
+// maxBody bounds every response body read.
+const maxBody = 1 << 20
+
+// defaultTimeout bounds one exchange with the default HTTP client.
+const defaultTimeout = 30 * time.Second
+
+// Client calls GitHub's REST API for Actions secrets with one token. It is
+// safe for concurrent use. The zero value is not usable: call NewClient.
+type Client struct {
+	hc      *http.Client
+	baseURL string
+	token   string
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithHTTPClient sends requests through a copy of hc (tests pass the
+// stand-in's client).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("ghsecrets: nil HTTP client")
+		}
+		cp := *hc
+		c.hc = &cp
+		return nil
+	}
+}
+
+// WithBaseURL sets the REST API base URL, such as a GitHub Enterprise
+// Server's "https://HOST/api/v3"; see CheckBaseURL.
+func WithBaseURL(raw string) Option {
+	return func(c *Client) error {
+		u, err := CheckBaseURL(raw)
+		if err != nil {
+			return err
+		}
+		c.baseURL = u
+		return nil
+	}
+}
+
+// CheckBaseURL validates a REST API base URL: https, or http for a
+// loopback host only (the token must not cross a network in the clear), no
+// query, no user info. It returns the URL without a trailing slash.
+func CheckBaseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", errors.New("ghsecrets: the GitHub API URL must be an absolute http(s) URL")
+	}
+	switch {
+	case u.User != nil, u.RawQuery != "", u.Fragment != "":
+		return "", errors.New("ghsecrets: the GitHub API URL must not hold user info, a query or a fragment")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return "", errors.New("ghsecrets: the GitHub API URL must use https (http only for a loopback host)")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewClient returns a Client that authenticates with token (an installation
+// token of a GitHub App or a fine-grained personal access token), calling
+// DefaultBaseURL unless an option says otherwise.
+func NewClient(token string, opts ...Option) (*Client, error) {
+	if token == "" {
+		return nil, errors.New("ghsecrets: empty token")
+	}
+	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return nil, errors.New("ghsecrets: the token holds white space, control or non-ASCII characters")
+	}
+	c := &Client{hc: &http.Client{Timeout: defaultTimeout}, baseURL: DefaultBaseURL, token: token}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	// Never follow a redirect: it could carry the token to another host.
+	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c, nil
+}
+
+// ErrNoAnswer is matched (errors.Is) by the error of a write GitHub may or
+// may not have stored: the connection failed after the request was sent,
+// no answer came before the deadline, or GitHub answered a server error.
+var ErrNoAnswer = errors.New("ghsecrets: no answer from GitHub")
+
+// noAnswerError is a write whose outcome is unknown.
+type noAnswerError struct {
+	call string
+	why  string
+	err  error
+}
+
+func (e *noAnswerError) Error() string {
+	return "ghsecrets: " + e.call + ": no answer from GitHub (" + e.why + ")"
+}
+func (e *noAnswerError) Unwrap() []error { return []error{ErrNoAnswer, e.err} }
+
+// APIError is an answer of GitHub with a 4xx status: GitHub refused the
+// request, and a write it refused stored nothing.
+type APIError struct {
+	Call       string // such as "GET /repos/{owner}/{repo}/actions/secrets/public-key"
+	StatusCode int
+	// Message is GitHub's message, quoted with Go escapes and cut short.
+	Message string
+	// Target is the secret the call was for.
+	Target Target
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("ghsecrets: %s: GitHub answered HTTP %d", e.Call, e.StatusCode)
+	if e.Message != "" {
+		msg += " " + e.Message
+	}
+	return msg
+}
+
+// Advice says what the token or the target lacks, naming the fine-grained
+// permission GitHub requires for the target, or "" for other refusals.
+func (e *APIError) Advice() string {
+	perm := e.Target.Permission()
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		return "the token is not valid (expired, revoked or mistyped); it needs " + perm
+	case http.StatusForbidden:
+		return "the token lacks a permission: it needs " + perm
+	case http.StatusNotFound:
+		return "GitHub found nothing there that the token can see: check the names (the " + e.Target.Where() + ", and for an organization secret the secret itself), and that the token has access with " + perm
+	}
+	return ""
+}
+
+// request is one REST call.
+type request struct {
+	method string
+	route  string // the documented route, for errors
+	path   string // escaped
+	body   any
+	target Target
+	write  bool
+}
+
+// do sends r and decodes a 2xx JSON answer into out (nil: none expected).
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	var body io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return fmt.Errorf("ghsecrets: encoding %s: %w", r.route, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, c.baseURL+r.path, body)
+	if err != nil {
+		return fmt.Errorf("ghsecrets: %s: %w", r.route, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", apiVersion)
+	req.Header.Set("User-Agent", "metamint")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	call := r.method + " " + r.route
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		why := "the connection failed"
+		if ctx.Err() != nil {
+			why = "the step's deadline passed"
+		} else if uerr := (*url.Error)(nil); errors.As(err, &uerr) && uerr.Timeout() {
+			why = "no answer within the client's timeout"
+		}
+		if r.write {
+			return &noAnswerError{call: call, why: why, err: cause(ctx, err)}
+		}
+		return fmt.Errorf("ghsecrets: %s: %s: %w", call, why, cause(ctx, err))
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	switch {
+	case resp.StatusCode >= 500:
+		if r.write {
+			return &noAnswerError{call: call, why: fmt.Sprintf("HTTP %d", resp.StatusCode), err: errors.New(resp.Status)}
+		}
+		return fmt.Errorf("ghsecrets: %s: GitHub answered HTTP %d%s", call, resp.StatusCode, messageOf(data, c.token))
+	case resp.StatusCode >= 300:
+		return &APIError{Call: call, StatusCode: resp.StatusCode, Message: strings.TrimSpace(messageOf(data, c.token)), Target: r.target}
+	}
+	if rerr != nil {
+		if r.write {
+			return &noAnswerError{call: call, why: "the answer was cut off", err: rerr}
+		}
+		return fmt.Errorf("ghsecrets: %s: reading the answer: %w", call, rerr)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("ghsecrets: %s: the answer is not the JSON GitHub documents", call)
+	}
+	return nil
+}
+
+// cause prefers the context's error, so errors.Is(err,
+// context.DeadlineExceeded) holds when the step ran out of time. The
+// transport's error never holds the token (it is a header), and the URL
+// holds no secret.
+func cause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// messageOf returns GitHub's error message from body, quoted and cut short,
+// with the token removed should GitHub ever echo it; "" when there is none.
+func messageOf(body []byte, token string) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Message == "" {
+		return ""
+	}
+	return " " + mint.QuoteCut(strings.ReplaceAll(e.Message, token, "[token]"))
+}

@@ -1,0 +1,356 @@
+package ghsecrets_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/nacl/box"
+
+	"github.com/metamint/metamint/internal/ghsecrets"
+	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
+)
+
+const (
+	canaryGitHubToken = "ghs_CANARYgithubTOKEN0000000000000001"
+	canaryValue       = "EAACANARYsecretVALUE0000000000000002"
+	repo              = "octo-org/deploy"
+	env               = "prod/eu"
+	org               = "octo-org"
+)
+
+// standIn starts a stand-in with a repository, an environment, an
+// organization and a token allowed everything.
+func standIn(t *testing.T) (*ghsecretstest.Server, *ghsecrets.Client) {
+	t.Helper()
+	s := ghsecretstest.NewServer()
+	t.Cleanup(s.Close)
+	s.AddRepo(repo)
+	s.AddRepo("octo-org/other")
+	s.AddRepo("octo-org/third")
+	s.AddEnvironment(repo, env)
+	s.AddOrg(org)
+	s.AddToken(canaryGitHubToken, ghsecretstest.SecretsWrite, ghsecretstest.EnvironmentsWrite, ghsecretstest.OrganizationSecretsWrite)
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithHTTPClient(s.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+// TestPutSecretRoundTrip seals a value to each kind of target's key and
+// checks that the stand-in opened it with its private key; an organization
+// secret keeps its visibility and selected repositories.
+func TestPutSecretRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		target    ghsecrets.Target
+		scope     ghsecretstest.Scope
+		orgBefore []string // selected repositories, for an organization secret
+		vis       string
+	}{
+		{name: "repository", target: ghsecrets.Target{Name: "META_TOKEN", Repo: repo}, scope: ghsecretstest.RepoScope(repo)},
+		{name: "environment with a slash", target: ghsecrets.Target{Name: "META_TOKEN", Repo: repo, Environment: env}, scope: ghsecretstest.EnvScope(repo, env)},
+		{name: "organization, selected", target: ghsecrets.Target{Name: "META_TOKEN", Org: org}, scope: ghsecretstest.OrgScope(org),
+			vis: "selected", orgBefore: []string{repo, "octo-org/third"}},
+		{name: "organization, private", target: ghsecrets.Target{Name: "META_TOKEN", Org: org}, scope: ghsecretstest.OrgScope(org), vis: "private"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, c := standIn(t)
+			var kept *ghsecrets.OrgSecret
+			if tt.vis != "" {
+				s.SetSecret(tt.scope, tt.target.Name, "old", tt.vis, tt.orgBefore...)
+				var err error
+				if kept, err = c.OrgSecret(t.Context(), tt.target); err != nil {
+					t.Fatalf("OrgSecret() = %v", err)
+				}
+			}
+			key, err := c.PublicKey(t.Context(), tt.target)
+			if err != nil {
+				t.Fatalf("PublicKey() = %v", err)
+			}
+			if err := c.PutSecret(t.Context(), tt.target, key, canaryValue, kept); err != nil {
+				t.Fatalf("PutSecret() = %v", err)
+			}
+			got, ok := s.Secret(tt.scope, tt.target.Name)
+			if !ok || got.Value != canaryValue {
+				t.Fatalf("stored secret opened = %v; want the value sealed", ok)
+			}
+			if got.Visibility != tt.vis {
+				t.Errorf("visibility = %q; want %q", got.Visibility, tt.vis)
+			}
+			if diff := cmp.Diff(tt.orgBefore, got.Repos); diff != "" {
+				t.Errorf("selected repositories changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPutSecretWrongKey seals to a key the stand-in never handed out,
+// under its key ID: the stand-in cannot open it and answers 422, as GitHub
+// does; the client reports a refusal, not a lost answer.
+func TestPutSecretWrongKey(t *testing.T) {
+	t.Parallel()
+	s, c := standIn(t)
+	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
+	key, err := c.PublicKey(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := &ghsecrets.PublicKey{KeyID: key.KeyID, Key: *pub}
+	err = c.PutSecret(t.Context(), target, wrong, canaryValue, nil)
+	var aerr *ghsecrets.APIError
+	if !errors.As(err, &aerr) || aerr.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("PutSecret(wrong key) = %v; want an *APIError with 422", err)
+	}
+	if errors.Is(err, ghsecrets.ErrNoAnswer) {
+		t.Errorf("PutSecret(wrong key) matches ErrNoAnswer; want a refusal")
+	}
+	if _, ok := s.Secret(ghsecretstest.RepoScope(repo), "META_TOKEN"); ok {
+		t.Errorf("a value sealed to the wrong key was stored")
+	}
+	// The stand-in's own key opens what Seal made: the oracle is sound.
+	id, b64 := s.PublicKey(ghsecretstest.RepoScope(repo))
+	if id != key.KeyID || b64 != base64.StdEncoding.EncodeToString(key.Key[:]) {
+		t.Errorf("PublicKey() = %q; want the stand-in's key %q", key.KeyID, id)
+	}
+}
+
+// TestPermissionErrors checks that a bad token and a token without the
+// permission fail at the public key, with an error naming the permission
+// the target needs.
+func TestPermissionErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		token      string
+		perms      []ghsecretstest.Permission
+		target     ghsecrets.Target
+		wantStatus int
+		wantPerm   string
+	}{
+		{name: "bad token", token: "ghs_unknown", target: ghsecrets.Target{Name: "T", Repo: repo},
+			wantStatus: 401, wantPerm: `"Secrets" repository permission (write)`},
+		{name: "repository without secrets", token: "ghs_x", perms: []ghsecretstest.Permission{ghsecretstest.EnvironmentsWrite},
+			target: ghsecrets.Target{Name: "T", Repo: repo}, wantStatus: 403, wantPerm: `"Secrets" repository permission (write)`},
+		{name: "environment without environments", token: "ghs_x", perms: []ghsecretstest.Permission{ghsecretstest.SecretsWrite},
+			target: ghsecrets.Target{Name: "T", Repo: repo, Environment: env}, wantStatus: 403, wantPerm: `"Environments" repository permissions (write)`},
+		{name: "organization with repository secrets only", token: "ghs_x", perms: []ghsecretstest.Permission{ghsecretstest.SecretsWrite},
+			target: ghsecrets.Target{Name: "T", Org: org}, wantStatus: 403, wantPerm: `"Secrets" organization permission (write)`},
+		{name: "unknown repository", token: canaryGitHubToken,
+			target: ghsecrets.Target{Name: "T", Repo: "octo-org/nowhere"}, wantStatus: 404, wantPerm: `"Secrets" repository permission (write)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := standIn(t)
+			if tt.perms != nil {
+				s.AddToken(tt.token, tt.perms...)
+			}
+			c, err := ghsecrets.NewClient(tt.token, ghsecrets.WithBaseURL(s.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.PublicKey(t.Context(), tt.target)
+			var aerr *ghsecrets.APIError
+			if !errors.As(err, &aerr) || aerr.StatusCode != tt.wantStatus {
+				t.Fatalf("PublicKey() = %v; want an *APIError with HTTP %d", err, tt.wantStatus)
+			}
+			if !strings.Contains(aerr.Advice(), tt.wantPerm) {
+				t.Errorf("Advice() = %q; want it to name %s", aerr.Advice(), tt.wantPerm)
+			}
+			if strings.Contains(err.Error(), tt.token) {
+				t.Errorf("the error holds the token")
+			}
+		})
+	}
+}
+
+// TestPutSecretFaults injects a refused write and a lost answer.
+func TestPutSecretFaults(t *testing.T) {
+	t.Parallel()
+	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
+
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		s, c := standIn(t)
+		key, err := c.PublicKey(t.Context(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.FailNextWrite(http.StatusForbidden, "Resource not accessible by integration "+canaryGitHubToken)
+		err = c.PutSecret(t.Context(), target, key, canaryValue, nil)
+		var aerr *ghsecrets.APIError
+		if !errors.As(err, &aerr) || aerr.StatusCode != http.StatusForbidden || errors.Is(err, ghsecrets.ErrNoAnswer) {
+			t.Fatalf("PutSecret() = %v; want a 403 *APIError", err)
+		}
+		if strings.Contains(err.Error(), canaryGitHubToken) || strings.Contains(err.Error(), canaryValue) {
+			t.Errorf("PutSecret() error %q holds a secret GitHub echoed", err)
+		}
+		if _, ok := s.Secret(ghsecretstest.RepoScope(repo), "META_TOKEN"); ok {
+			t.Errorf("a refused write stored the secret")
+		}
+	})
+
+	t.Run("lost answer", func(t *testing.T) {
+		t.Parallel()
+		s, c := standIn(t)
+		key, err := c.PublicKey(t.Context(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.LoseNextWrites(1)
+		err = c.PutSecret(t.Context(), target, key, canaryValue, nil)
+		if !errors.Is(err, ghsecrets.ErrNoAnswer) {
+			t.Fatalf("PutSecret() = %v; want ErrNoAnswer", err)
+		}
+		if got, ok := s.Secret(ghsecretstest.RepoScope(repo), "META_TOKEN"); !ok || got.Value != canaryValue {
+			t.Errorf("the stand-in did not store the write whose answer it dropped")
+		}
+		if got := s.Writes(); got != 1 {
+			t.Errorf("writes = %d; want 1 (the client never retries)", got)
+		}
+	})
+
+	t.Run("server error", func(t *testing.T) {
+		t.Parallel()
+		s, c := standIn(t)
+		key, err := c.PublicKey(t.Context(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.FailNextWrite(http.StatusBadGateway, "Server Error")
+		if err := c.PutSecret(t.Context(), target, key, canaryValue, nil); !errors.Is(err, ghsecrets.ErrNoAnswer) {
+			t.Fatalf("PutSecret() = %v; want ErrNoAnswer for a 5xx", err)
+		}
+	})
+}
+
+// TestPutSecretBody pins the wire form of an organization write.
+func TestPutSecretBody(t *testing.T) {
+	t.Parallel()
+	var got map[string]any
+	srv := http.NewServeMux()
+	srv.HandleFunc("PUT /orgs/octo-org/actions/secrets/META_TOKEN", func(w http.ResponseWriter, r *http.Request) {
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+		if r.Header.Get("Authorization") != "Bearer "+canaryGitHubToken {
+			t.Errorf("Authorization header is not the bearer token")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	s := httptest.NewServer(srv)
+	t.Cleanup(s.Close)
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := box.GenerateKey(rand.Reader)
+	err = c.PutSecret(t.Context(), ghsecrets.Target{Name: "META_TOKEN", Org: org}, &ghsecrets.PublicKey{KeyID: "k1", Key: *pub}, canaryValue,
+		&ghsecrets.OrgSecret{Visibility: "selected", SelectedRepositoryIDs: []int64{7, 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["key_id"] != "k1" || got["visibility"] != "selected" || got["encrypted_value"] == canaryValue {
+		t.Errorf("body = %v; want key_id k1, visibility selected, a sealed value", got)
+	}
+	if diff := cmp.Diff([]any{7.0, 9.0}, got["selected_repository_ids"]); diff != "" {
+		t.Errorf("selected_repository_ids (-want +got):\n%s", diff)
+	}
+}
+
+// TestTargetCheck refuses what GitHub would, before any call.
+func TestTargetCheck(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		target ghsecrets.Target
+		ok     bool
+	}{
+		{"repository", ghsecrets.Target{Name: "META_TOKEN", Repo: repo}, true},
+		{"GITHUB_ prefix", ghsecrets.Target{Name: "github_token", Repo: repo}, false},
+		{"leading digit", ghsecrets.Target{Name: "1TOKEN", Repo: repo}, false},
+		{"hyphen", ghsecrets.Target{Name: "META-TOKEN", Repo: repo}, false},
+		{"no repository", ghsecrets.Target{Name: "T"}, false},
+		{"path in repository", ghsecrets.Target{Name: "T", Repo: "a/b/../c"}, false},
+		{"dot-dot repository", ghsecrets.Target{Name: "T", Repo: "a/.."}, false},
+		{"org and environment", ghsecrets.Target{Name: "T", Org: org, Repo: repo, Environment: "prod"}, false},
+		{"bad org", ghsecrets.Target{Name: "T", Org: "a/b"}, false},
+		{"control in environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "a\nb"}, false},
+	} {
+		if err := tt.target.Check(); (err == nil) != tt.ok {
+			t.Errorf("%s: Check() = %v; want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+// TestHostileAnswers: GitHub's answers are untrusted. A key that is not 32
+// bytes of base64, a visibility the client does not know, and a redirect
+// are refused; nothing is written.
+func TestHostileAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		body   string
+		call   func(c *ghsecrets.Client, tb testing.TB) error
+		want   string
+	}{
+		{name: "short key", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 200, body: `{"key_id":"1","key":"AAAA"}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "no 32-byte base64 key"},
+		{name: "unknown visibility", path: "GET /orgs/octo-org/actions/secrets/T", status: 200, body: `{"visibility":"everyone\u001b[31m"}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.OrgSecret(tb.Context(), ghsecrets.Target{Name: "T", Org: org})
+				return err
+			}, want: `visibility "everyone\x1b[31m"`},
+		{name: "redirect not followed", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 302, body: `{}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "HTTP 302"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mux := http.NewServeMux()
+			mux.HandleFunc(tt.path, func(w http.ResponseWriter, r *http.Request) {
+				if tt.status == 302 {
+					w.Header().Set("Location", "http://127.0.0.2:1/steal")
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			s := httptest.NewServer(mux)
+			t.Cleanup(s.Close)
+			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.call(c, t)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v; want it to say %s", err, tt.want)
+			}
+			if strings.ContainsRune(err.Error(), '\x1b') {
+				t.Errorf("the error holds a raw escape character")
+			}
+		})
+	}
+}

@@ -1,0 +1,231 @@
+// Package renew renews the token that mints, kept in a GitHub Actions
+// secret: it checks that the GitHub token may write the secret, inspects the
+// Meta token, refreshes it when it expires soon, proves the new token, and
+// writes it back sealed to the secret's public key. The action's renewal
+// mode and `metamint renew` both run it; each renders the Result and errors
+// in its own way.
+//
+// It never revokes the old token: jobs running now may hold it. A new
+// token GitHub refused to store is revoked; one whose write got no answer
+// twice may be stored, so it is kept.
+package renew
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/ghsecrets"
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// GenerateTokenPage is Meta's page on generating system user tokens in
+// Business Settings, where an expired token is replaced.
+const GenerateTokenPage = "https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/" //nolint:gosec // G101: a URL, not a credential
+
+// Config is one renewal. Every field but Now is required.
+type Config struct {
+	Graph       *mint.Client
+	App         mint.App // the app the token was generated with
+	AccessToken string   // the token the secret holds
+	GitHub      *ghsecrets.Client
+	Target      ghsecrets.Target
+	// Within: renew when the token expires within this long.
+	Within time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Hide is called with the new token the moment Graph issues it, before
+	// anything else happens (the action masks it). Required.
+	Hide func(token string)
+	// Describe renders an error of pkg/mint for a person.
+	Describe func(error) string
+	// GitHubToken names where the GitHub token comes from, for messages:
+	// "input github-token" or "GITHUB_TOKEN".
+	GitHubToken string
+}
+
+// Outcome is what a renewal did.
+type Outcome int
+
+// Outcomes.
+const (
+	// NeverExpires: the token never expires; nothing to renew.
+	NeverExpires Outcome = iota + 1
+	// NotDue: the token expires later than Within from now.
+	NotDue
+	// Renewed: a new token is in the secret.
+	Renewed
+)
+
+// Result is a renewal that succeeded.
+type Result struct {
+	Outcome Outcome
+	// ExpiresAt is when the token now in the secret expires; zero for
+	// NeverExpires.
+	ExpiresAt time.Time
+	// Previous is debug_token's answer for the token the secret held.
+	Previous *mint.TokenInfo
+	// Info is debug_token's answer for the new token (Renewed only).
+	Info *mint.TokenInfo
+	// Retried is true when the first write's answer was lost and the second
+	// stored the token.
+	Retried bool
+	// SameValue is true when Graph answered the old token's value again
+	// (with a later expiry).
+	SameValue bool
+}
+
+// Error is a failed renewal. Its text is complete, for a person, and holds
+// no secret; Err is the cause, for errors.As.
+type Error struct {
+	Msg string
+	Err error
+	// Kept is true when a new token exists that may be in the secret; it
+	// was not revoked.
+	Kept bool
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Run renews the token of cfg.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	if err := cfg.Target.Check(); err != nil {
+		return nil, &Error{Msg: strings.TrimPrefix(err.Error(), "ghsecrets: "), Err: err}
+	}
+	// GitHub first: a token that cannot write the secret fails the step
+	// before Graph is called.
+	key, err := cfg.GitHub.PublicKey(ctx, cfg.Target)
+	if err != nil {
+		return nil, cfg.githubError("reading the public key of the "+cfg.Target.Where(), err)
+	}
+	var org *ghsecrets.OrgSecret
+	if cfg.Target.Org != "" {
+		if org, err = cfg.GitHub.OrgSecret(ctx, cfg.Target); err != nil {
+			return nil, cfg.githubError("reading the visibility of the "+cfg.Target.String()+" (it must exist: its visibility and repositories are kept)", err)
+		}
+	}
+
+	prev, err := cfg.Graph.DebugToken(ctx, cfg.App, cfg.AccessToken)
+	if err != nil {
+		return nil, &Error{Msg: "inspecting the token (GET /debug_token) failed: " + cfg.Describe(err), Err: err}
+	}
+	if !prev.IsValid || (!prev.NeverExpires() && !prev.ExpiresAt.After(now())) {
+		reason := "it has expired"
+		if !prev.IsValid {
+			reason = "debug_token says it is not valid"
+			if prev.Error != nil {
+				reason += ": " + mint.QuoteCut(prev.Error.Message)
+			}
+		}
+		return nil, &Error{Msg: fmt.Sprintf("the token in the %s cannot be refreshed: %s. Generate a new one in Business Settings "+
+			"(System users, Generate token; see %s) and store it in the secret; the next scheduled run keeps it fresh.",
+			cfg.Target, reason, GenerateTokenPage), Err: mint.ErrInvalidToken}
+	}
+	if prev.AppID != cfg.App.ID {
+		return nil, &Error{Msg: fmt.Sprintf("the token in the %s belongs to app %s, not app %s: a token is refreshed with the app it was generated with",
+			cfg.Target, mint.QuoteCut(prev.AppID), cfg.App.ID)}
+	}
+	if prev.NeverExpires() {
+		return &Result{Outcome: NeverExpires, Previous: prev}, nil
+	}
+	if prev.ExpiresAt.After(now().Add(cfg.Within)) {
+		return &Result{Outcome: NotDue, ExpiresAt: prev.ExpiresAt, Previous: prev}, nil
+	}
+
+	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{
+		RefreshRequest: mint.RefreshRequest{App: cfg.App, AccessToken: cfg.AccessToken, Info: prev},
+		Refreshed:      func(tok string) error { cfg.Hide(tok); return nil },
+	})
+	if err != nil {
+		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
+	}
+	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev, Info: rn.Info, SameValue: rn.AccessToken == cfg.AccessToken}
+
+	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
+	if errors.Is(err, ghsecrets.ErrNoAnswer) {
+		// GitHub may have stored it: send it once more.
+		res.Retried = true
+		err2 := cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
+		if err2 == nil {
+			return res, nil
+		}
+		return nil, &Error{Kept: true, Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
+			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
+			"Check the secret's update time in the settings, or run the renewal again.",
+			cfg.Target, trimPkg(err), trimPkg(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+	}
+	if err != nil {
+		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, trimPkg(err))
+		var aerr *ghsecrets.APIError
+		if errors.As(err, &aerr) {
+			msg = fmt.Sprintf("GitHub refused to write the %s (%s), so nothing was stored", cfg.Target, trimPkg(err))
+			if a := aerr.Advice(); a != "" {
+				msg += "; " + cfg.GitHubToken + ": " + a
+			}
+		}
+		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken))
+		return nil, &Error{Msg: msg, Err: err}
+	}
+	return res, nil
+}
+
+// githubError renders a failed GitHub read, naming the token's source and
+// the permission it needs.
+func (cfg *Config) githubError(doing string, err error) error {
+	msg := fmt.Sprintf("%s: %s failed: %s", cfg.GitHubToken, doing, trimPkg(err))
+	var aerr *ghsecrets.APIError
+	if errors.As(err, &aerr) {
+		if a := aerr.Advice(); a != "" {
+			msg += "; " + a
+		}
+	}
+	return &Error{Msg: msg + ". Nothing was called at Meta.", Err: err}
+}
+
+// refreshFailed renders a failed RenewAccessToken: the step, the cause,
+// and what became of a new token.
+func (cfg *Config) refreshFailed(err error) string {
+	var ferr *mint.FlowError
+	if !errors.As(err, &ferr) {
+		return "refreshing the token failed: " + cfg.Describe(err)
+	}
+	steps := map[mint.FlowStep]string{
+		mint.StepInspect: "inspecting the token (GET /debug_token)",
+		mint.StepRefresh: "refreshing the token (GET /oauth/access_token)",
+		mint.StepCreated: "hiding the new token",
+		mint.StepCheck:   "checking the new token with debug_token",
+	}
+	msg := steps[ferr.Step] + " failed: " + cfg.Describe(ferr.Err)
+	switch {
+	case ferr.Minted && ferr.RevokeErr != nil:
+		msg += " Revoking the new token failed too: " + cfg.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
+	case ferr.Minted:
+		msg += " The new token was revoked."
+	case ferr.Step != mint.StepRefresh:
+		// A token existed and was not revoked: it is the old one's value.
+		msg += " Graph answered the old token's own value, which is never revoked."
+	}
+	return msg + " The token in the secret is unchanged."
+}
+
+// discard revokes a new token that is not in the secret, unless it is the
+// old token's value, and says what happened.
+func (cfg *Config) discard(ctx context.Context, token string) string {
+	if token == cfg.AccessToken {
+		return "Graph answered the old token's own value, which is never revoked."
+	}
+	if err := cfg.Graph.Discard(ctx, cfg.App, token); err != nil {
+		return "Revoking the new token failed too: " + cfg.Describe(err) + " It stays valid until it expires: revoke it in Business Settings."
+	}
+	return "The new token was revoked."
+}
+
+func trimPkg(err error) string { return strings.TrimPrefix(err.Error(), "ghsecrets: ") }

@@ -1,0 +1,122 @@
+package renew_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metamint/metamint/internal/ghsecrets"
+	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
+	"github.com/metamint/metamint/internal/renew"
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+const (
+	ghToken = "ghs_CANARYrenewTOKEN000000000000009"
+	repo    = "octo-org/deploy"
+	name    = "META_TOKEN"
+	day     = 24 * time.Hour
+)
+
+type fixture struct {
+	graph  *minttest.Server
+	gh     *ghsecretstest.Server
+	old    string
+	cfg    renew.Config
+	hidden []string
+}
+
+func newFixture(t *testing.T, life time.Duration) *fixture {
+	t.Helper()
+	f := &fixture{graph: minttest.NewServer(), gh: ghsecretstest.NewServer()}
+	t.Cleanup(f.graph.Close)
+	t.Cleanup(f.gh.Close)
+	fx := f.graph.Seed()
+	f.graph.InstallApp(fx.SystemUserID, fx.AppID)
+	f.old = f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(life)})
+	f.gh.AddRepo(repo)
+	f.gh.AddToken(ghToken, ghsecretstest.SecretsWrite)
+	f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, f.old, "")
+	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(f.graph.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg = renew.Config{
+		Graph: mc, App: mint.App{ID: fx.AppID, Secret: fx.AppSecret}, AccessToken: f.old, GitHub: gc,
+		Target: ghsecrets.Target{Name: name, Repo: repo}, Within: 30 * day, Now: f.graph.Now,
+		Hide:        func(tok string) { f.hidden = append(f.hidden, tok) },
+		Describe:    func(err error) string { return err.Error() },
+		GitHubToken: "github-token",
+	}
+	return f
+}
+
+// TestRunEchoedOldToken: Graph answers the refresh with the old token's own
+// value and no later expiry. The check refuses it, and the old token, the
+// one in the secret, is not revoked and not rewritten.
+func TestRunEchoedOldToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, f.old)})
+	res, err := renew.Run(t.Context(), f.cfg)
+	var rerr *renew.Error
+	if !errors.As(err, &rerr) || !errors.Is(err, mint.ErrRenewalMismatch) || res != nil {
+		t.Fatalf("Run() = %v, %v; want a renew.Error matching ErrRenewalMismatch", res, err)
+	}
+	if !strings.Contains(err.Error(), "never revoked") {
+		t.Errorf("Run() error = %q; want it to say the old value is never revoked", err)
+	}
+	if st, _ := f.graph.Token(f.old); st.Revoked {
+		t.Errorf("the old token was revoked")
+	}
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0", n)
+	}
+	if strings.Contains(err.Error(), f.old) {
+		t.Errorf("the error holds the token")
+	}
+}
+
+// TestRunHidesFirst: the new token reaches Hide, once, and is what the
+// secret holds; nothing Run returns holds it.
+func TestRunHidesFirst(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err != nil || res.Outcome != renew.Renewed {
+		t.Fatalf("Run() = %v, %v; want Renewed", res, err)
+	}
+	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
+	if len(f.hidden) != 1 || f.hidden[0] != got.Value || got.Value == f.old {
+		t.Errorf("hidden %d tokens; want exactly the new token the secret holds", len(f.hidden))
+	}
+	if !res.ExpiresAt.After(res.Previous.ExpiresAt) {
+		t.Errorf("ExpiresAt %v is not after the old %v", res.ExpiresAt, res.Previous.ExpiresAt)
+	}
+}
+
+// TestRunRevokeFails: GitHub refuses the write and revoking the new token
+// fails too: the error says the token stays valid.
+func TestRunRevokeFails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.gh.FailNextWrite(422, "Bad request")
+	f.graph.FailNext(minttest.EndpointRevoke, minttest.Fault{Status: 500, Error: &minttest.Error{Message: "boom", Code: 2, IsTransient: true}})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "Revoking the new token failed too") {
+		t.Fatalf("Run() = %v; want it to say revoking failed", err)
+	}
+	for _, tok := range f.graph.Tokens() {
+		if tok.Revoked {
+			t.Errorf("a token was revoked")
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package mint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrRenewalMismatch is matched (errors.Is) by the error of RenewAccessToken
+// when Graph issued a token that is not the renewal of the old one: not
+// valid, another app, system user or set of scopes, or no later expiry.
+var ErrRenewalMismatch = errors.New("mint: the refreshed token is not a renewal of the old one")
+
+// StepRefresh is the step of RenewAccessToken that refreshes the token
+// (GET /oauth/access_token); StepCreated then names its Refreshed function.
+const StepRefresh FlowStep = "refresh"
+
+// RenewRequest is the input of RenewAccessToken.
+type RenewRequest struct {
+	RefreshRequest
+	// Refreshed, when not nil, is called with the new token as soon as
+	// Graph answered it, before it is inspected: a front end hides it from
+	// its logs. An error it returns fails the call, and the token is
+	// revoked (unless it is the old token's own value).
+	Refreshed func(token string) error
+}
+
+// Renewal is the result of RenewAccessToken.
+type Renewal struct {
+	// Token is the new token, its ExpiresAt from debug_token. It may equal
+	// the old one: Meta does not promise a different value.
+	Token
+	// Info is debug_token's answer for the new token.
+	Info *TokenInfo
+	// Previous is debug_token's answer for the old token.
+	Previous *TokenInfo
+}
+
+// RenewAccessToken refreshes a valid expiring token and proves the new one
+// is its renewal before returning it: it inspects the old token (unless
+// r.Info is set), refreshes it (RefreshAccessToken: GET /oauth/access_token
+// with fb_exchange_token), hands the new token to r.Refreshed, inspects it
+// (GET /debug_token) and checks it with CheckRenewal.
+//
+// A new token that fails a later step is revoked within CleanupTimeout
+// (Discard), even when ctx is done, and the *FlowError says whether that
+// worked (Minted, RevokeErr); a failed check matches ErrRenewalMismatch. The
+// old token is never revoked, and neither is a new token with the old
+// token's value (Minted is false then).
+func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal, error) {
+	if err := requireIDs("app ID", r.App.ID); err != nil {
+		return nil, err
+	}
+	if err := requireSet("app secret", r.App.Secret, "token to refresh", r.AccessToken); err != nil {
+		return nil, err
+	}
+	prev := r.Info
+	if prev == nil {
+		var err error
+		if prev, err = c.DebugToken(ctx, r.App, r.AccessToken); err != nil {
+			return nil, &FlowError{Step: StepInspect, Err: err}
+		}
+	}
+	rr := r.RefreshRequest
+	rr.Info = prev
+	tok, err := c.RefreshAccessToken(ctx, rr)
+	if err != nil {
+		return nil, &FlowError{Step: StepRefresh, Err: err}
+	}
+	fail := func(step FlowStep, err error) error {
+		if tok.AccessToken == r.AccessToken {
+			return &FlowError{Step: step, Err: err}
+		}
+		return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: c.Discard(ctx, r.App, tok.AccessToken)}
+	}
+	if r.Refreshed != nil {
+		if herr := r.Refreshed(tok.AccessToken); herr != nil {
+			return nil, fail(StepCreated, herr)
+		}
+	}
+	info, err := c.DebugToken(ctx, r.App, tok.AccessToken)
+	if err != nil {
+		return nil, fail(StepInspect, err)
+	}
+	if cerr := info.CheckRenewal(prev); cerr != nil {
+		return nil, fail(StepCheck, cerr)
+	}
+	return &Renewal{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info, Previous: prev}, nil
+}
+
+// CheckRenewal reports every way i, a refreshed token's debug_token answer,
+// falls short of renewing prev's token: it must be valid, a system user
+// token of the same app and system user, with the same scopes, and expire
+// later than prev (a refreshed token always expires). The error matches
+// ErrRenewalMismatch, and ErrInvalidToken too when i is not valid.
+func (i *TokenInfo) CheckRenewal(prev *TokenInfo) error {
+	if err := i.Check(Expectation{AppID: prev.AppID, SystemUserID: prev.UserID, Scopes: prev.Scopes}); err != nil {
+		return &renewalError{err: err}
+	}
+	var problems []string
+	var extra []string
+	for _, s := range i.Scopes {
+		if !slices.Contains(prev.Scopes, s) {
+			extra = append(extra, s)
+		}
+	}
+	if len(extra) > 0 {
+		problems = append(problems, "scopes the old token did not have: "+quoteList(extra))
+	}
+	switch {
+	case i.NeverExpires():
+		problems = append(problems, "it never expires, but a refreshed token expires")
+	case !prev.NeverExpires() && !i.ExpiresAt.After(prev.ExpiresAt):
+		problems = append(problems, fmt.Sprintf("it expires %s, not after the old token (%s)",
+			i.ExpiresAt.UTC().Format(time.RFC3339), prev.ExpiresAt.UTC().Format(time.RFC3339)))
+	}
+	if len(problems) > 0 {
+		return &renewalError{err: errors.New("mint: the token does not match the request: " + strings.Join(problems, "; "))}
+	}
+	return nil
+}
+
+// renewalError matches ErrRenewalMismatch and keeps the check's error.
+type renewalError struct{ err error }
+
+func (e *renewalError) Error() string {
+	return "mint: the refreshed token is not a renewal of the old one: " + strings.TrimPrefix(strings.TrimPrefix(e.err.Error(), "mint: "), "the token does not match the request: ")
+}
+func (e *renewalError) Unwrap() []error { return []error{ErrRenewalMismatch, e.err} }

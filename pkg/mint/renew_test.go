@@ -1,0 +1,179 @@
+package mint_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/metamint/metamint/pkg/mint"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// renewWorld seeds an emulator with a system user token of the seeded app
+// that expires in life (0: never; negative: already expired).
+func renewWorld(t *testing.T, life time.Duration) (*minttest.Server, *mint.Client, mint.App, string) {
+	t.Helper()
+	s := minttest.NewServer()
+	t.Cleanup(s.Close)
+	fx := s.Seed()
+	s.InstallApp(fx.SystemUserID, fx.AppID)
+	spec := minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read", "business_management"}}
+	if life != 0 {
+		spec.ExpiresAt = s.Now().Add(life)
+	}
+	tok := s.IssueToken(spec)
+	c, err := mint.NewClient(mint.WithBaseURL(s.URL), mint.WithHTTPClient(s.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c, mint.App{ID: fx.AppID, Secret: fx.AppSecret}, tok
+}
+
+func countEndpoint(s *minttest.Server, e minttest.Endpoint) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Endpoint == e {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRenewAccessToken(t *testing.T) {
+	t.Parallel()
+	const day = 24 * time.Hour
+
+	t.Run("due token renewed, old one kept", func(t *testing.T) {
+		t.Parallel()
+		s, c, app, old := renewWorld(t, 10*day)
+		var hidden []string
+		rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old},
+			Refreshed: func(tok string) error { hidden = append(hidden, tok); return nil }})
+		if err != nil {
+			t.Fatalf("RenewAccessToken() = %v", err)
+		}
+		if len(hidden) != 1 || hidden[0] != rn.AccessToken {
+			t.Errorf("Refreshed got %d tokens; want the new token once", len(hidden))
+		}
+		if rn.AccessToken == old {
+			t.Errorf("the emulator issued a new value; RenewAccessToken returned the old one")
+		}
+		if !rn.Info.ExpiresAt.After(rn.Previous.ExpiresAt) || rn.Info.UserID != rn.Previous.UserID {
+			t.Errorf("Info = %+v; want a later expiry for the same user than %+v", rn.Info, rn.Previous)
+		}
+		if st, _ := s.Token(old); st.Revoked {
+			t.Errorf("the old token was revoked")
+		}
+	})
+
+	for _, tt := range []struct {
+		name string
+		life time.Duration
+	}{
+		{"permanent token refused", 0},
+		{"expired token refused", -day},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, c, app, old := renewWorld(t, tt.life)
+			rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old}})
+			if !errors.Is(err, mint.ErrInvalidRequest) || rn != nil {
+				t.Fatalf("RenewAccessToken() = %v, %v; want nil and ErrInvalidRequest", rn, err)
+			}
+			if n := countEndpoint(s, minttest.EndpointExchange); n != 0 {
+				t.Errorf("refresh calls = %d; want 0", n)
+			}
+		})
+	}
+
+	// Graph answers the new token's debug_token with another system user:
+	// the new token is revoked, the old one is not.
+	t.Run("new token of another system user", func(t *testing.T) {
+		t.Parallel()
+		s, c, app, old := renewWorld(t, 10*day)
+		prev, err := c.DebugToken(t.Context(), app, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"data":{"app_id":%q,"type":"SYSTEM_USER","is_valid":true,"user_id":"999","scopes":["ads_read","business_management"],"expires_at":%d}}`,
+			app.ID, s.Now().Add(60*day).Unix())
+		s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(body)})
+		rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old, Info: prev}})
+		var ferr *mint.FlowError
+		if !errors.Is(err, mint.ErrRenewalMismatch) || !errors.As(err, &ferr) || rn != nil {
+			t.Fatalf("RenewAccessToken() = %v, %v; want a *FlowError matching ErrRenewalMismatch", rn, err)
+		}
+		if !ferr.Minted || ferr.RevokeErr != nil || ferr.Step != mint.StepCheck {
+			t.Errorf("FlowError = %+v; want step check, the new token revoked", ferr)
+		}
+		// The system user's tokens: the old one, kept; the refreshed one,
+		// revoked.
+		for _, tok := range s.Tokens() {
+			if tok.UserID == prev.UserID && tok.Revoked != (tok.Value != old) {
+				t.Errorf("token (old: %v) revoked = %v; want %v", tok.Value == old, tok.Revoked, tok.Value != old)
+			}
+		}
+	})
+
+	// Graph answers the refresh with the old token's own value: the check
+	// refuses it (no later expiry), and it is not revoked.
+	t.Run("old token echoed", func(t *testing.T) {
+		t.Parallel()
+		s, c, app, old := renewWorld(t, 10*day)
+		s.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+			Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, old)})
+		_, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old}})
+		var ferr *mint.FlowError
+		if !errors.Is(err, mint.ErrRenewalMismatch) || !errors.As(err, &ferr) || ferr.Minted {
+			t.Fatalf("RenewAccessToken() = %v; want ErrRenewalMismatch, nothing revoked", err)
+		}
+		if st, _ := s.Token(old); st.Revoked {
+			t.Errorf("the old token was revoked")
+		}
+		if n := countEndpoint(s, minttest.EndpointRevoke); n != 0 {
+			t.Errorf("revoke calls = %d; want 0", n)
+		}
+	})
+}
+
+func TestCheckRenewal(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	prev := &mint.TokenInfo{AppID: "1", UserID: "2", Type: "SYSTEM_USER", IsValid: true, Scopes: []string{"ads_read", "business_management"}, ExpiresAt: now}
+	good := *prev
+	good.ExpiresAt = now.Add(time.Hour)
+	mod := func(f func(i *mint.TokenInfo)) *mint.TokenInfo {
+		i := good
+		i.Scopes = append([]string(nil), good.Scopes...)
+		f(&i)
+		return &i
+	}
+	tests := []struct {
+		name string
+		info *mint.TokenInfo
+		ok   bool
+	}{
+		{"renewal", &good, true},
+		{"invalid", mod(func(i *mint.TokenInfo) { i.IsValid = false }), false},
+		{"another app", mod(func(i *mint.TokenInfo) { i.AppID = "9" }), false},
+		{"another system user", mod(func(i *mint.TokenInfo) { i.UserID = "9" }), false},
+		{"a scope lost", mod(func(i *mint.TokenInfo) { i.Scopes = i.Scopes[:1] }), false},
+		{"a scope added", mod(func(i *mint.TokenInfo) { i.Scopes = append(i.Scopes, "ads_management") }), false},
+		{"same expiry", mod(func(i *mint.TokenInfo) { i.ExpiresAt = now }), false},
+		{"never expires", mod(func(i *mint.TokenInfo) { i.ExpiresAt = time.Time{} }), false},
+		{"user token", mod(func(i *mint.TokenInfo) { i.Type = "USER" }), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.info.CheckRenewal(prev)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckRenewal() = %v; want ok %v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, mint.ErrRenewalMismatch) {
+				t.Errorf("CheckRenewal() = %v; want it to match ErrRenewalMismatch", err)
+			}
+		})
+	}
+}
