@@ -118,6 +118,8 @@ type Proxy struct {
 	changed chan struct{} // closed and replaced on every change of a Rule's counts
 
 	puts keyedMutex // serialises PutSecretValue per SecretId for the ResourceExists check
+
+	limits []*Limit // quotas, under mu
 }
 
 // StartProxy starts a Proxy in front of target (a Moto's URL) on a free
@@ -321,7 +323,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	p.mu.Lock()
 	p.calls[op]++
+	l := p.throttleLocked(op)
 	p.mu.Unlock()
+	if l != nil {
+		writeAWSError(w, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+		return
+	}
 
 	if r := p.strike(BeforeCommit, op, body); r != nil {
 		defer r.finish()
