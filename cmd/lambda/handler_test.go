@@ -147,23 +147,23 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline"},
+			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline", writeRate: 25},
 		},
 		{
 			name: "everything set",
 			env: map[string]string{
 				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
 				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
-				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ",
+				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ", "METAMINT_SECRETS_WRITE_RATE": " 12.5 ",
 			},
 			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
-				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"}},
+				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"}, writeRate: 12.5},
 		},
 		{
 			name: "tag key alone",
 			env:  map[string]string{"METAMINT_SECRET_TAG": "metamint:managed"},
 			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8,
-				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}},
+				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}, writeRate: 25},
 		},
 		{name: "unknown mode", env: map[string]string{"METAMINT_MODE": "fan-out"}, wantErr: "METAMINT_MODE"},
 		{name: "tag with an empty value", env: map[string]string{"METAMINT_SECRET_TAG": "metamint:managed="}, wantErr: "METAMINT_SECRET_TAG"},
@@ -175,6 +175,12 @@ func TestLoadConfig(t *testing.T) {
 		{name: "Graph version without v", env: map[string]string{"METAMINT_GRAPH_API_VERSION": "27.0"}, wantErr: "METAMINT_GRAPH_API_VERSION"},
 		{name: "concurrency zero", env: map[string]string{"METAMINT_CONCURRENCY": "0"}, wantErr: "METAMINT_CONCURRENCY"},
 		{name: "concurrency too high", env: map[string]string{"METAMINT_CONCURRENCY": "1000"}, wantErr: "METAMINT_CONCURRENCY"},
+		{name: "write rate zero", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "0"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate negative", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "-5"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate over the quota", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "51"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate not a number", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "25/s"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate NaN", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "NaN"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate too small", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "0.001"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,13 +138,12 @@ func (p *Pacer) Throttled() {
 	// new rate.
 }
 
-// Backoff records a throttle of a call (Throttled) and waits before the
-// same call is sent again: a random time below BaseBackoff·2^attempt
+// Backoff waits before a throttled call is sent again (the caller records
+// the throttle with Throttled when it is one of the paced calls): a random time below BaseBackoff·2^attempt
 // (attempt counts the throttles of this call from 0), at most MaxBackoff.
 // A wait that would pass ctx's deadline is not started: Backoff returns a
 // *WaitError at once.
 func (p *Pacer) Backoff(ctx context.Context, attempt int) error {
-	p.Throttled()
 	ceiling := MaxBackoff
 	if attempt < 16 {
 		ceiling = min(MaxBackoff, BaseBackoff<<attempt)

@@ -183,8 +183,8 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) waited %s; want %s (half the ceiling, Rand 0.5)", tc.attempt, got, tc.want)
 		}
 	}
-	if got := p.Stats().Throttles; got != 4 {
-		t.Errorf("Stats().Throttles = %d; want 4", got)
+	if got := p.Rate(); got != 10 {
+		t.Errorf("Rate() after backoffs = %v; want 10: Backoff alone does not cut", got)
 	}
 	ctx, cancel := context.WithDeadline(t.Context(), c.Now().Add(time.Second))
 	defer cancel()
