@@ -535,3 +535,18 @@ func TestTemplateAlarmActions(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateWriteRate: the write-rate parameter keeps within Secrets
+// Manager's quota of 50 writes a second, and defaults to the Lambda's 25.
+func TestTemplateWriteRate(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	p := pathAs[map[string]any](t, tmpl, "Parameters", "SecretsWriteRate")
+	if p["Type"] != "Number" || p["Default"] != 25.0 || p["MinValue"] != 0.1 || p["MaxValue"] != 50.0 {
+		t.Errorf("SecretsWriteRate = %v; want a Number, default 25, from 0.1 to 50", p)
+	}
+	env := pathAs[map[string]any](t, tmpl, "Resources", "MetamintFunction", "Properties", "Environment", "Variables")
+	if ref, ok := env["METAMINT_SECRETS_WRITE_RATE"].(map[string]any); !ok || ref["Ref"] != "SecretsWriteRate" {
+		t.Errorf("METAMINT_SECRETS_WRITE_RATE = %v; want !Ref SecretsWriteRate", env["METAMINT_SECRETS_WRITE_RATE"])
+	}
+}
