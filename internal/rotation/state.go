@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -58,60 +57,6 @@ func (s State) String() string {
 		return stateNames[s]
 	}
 	return fmt.Sprintf("State(%d)", int(s))
-}
-
-// Staging labels.
-const (
-	StageCurrent  = "AWSCURRENT"
-	StagePending  = "AWSPENDING"
-	StagePrevious = "AWSPREVIOUS"
-	// StageDiscarded marks the last pending version metamint discarded as
-	// unusable. A version's value cannot change, so a scheduled rotation
-	// derives its version token from this version too (see VersionToken):
-	// the next attempt gets a fresh version instead of the broken one.
-	StageDiscarded = "METAMINT_DISCARDED"
-)
-
-// labelState is the state the staging labels alone give for token. exists
-// says the version is known to exist (a read-back found it): Secrets
-// Manager's DescribeSecret omits a version without labels, so without it
-// an unlabelled version looks absent. A version that exists without
-// AWSPENDING or AWSCURRENT is NotPending, whether or not another version is
-// pending: its version token cannot be stored under again.
-func labelState(stages map[string][]string, token string, exists bool) State {
-	labels, listed := stages[token]
-	switch {
-	case slices.Contains(labels, StageCurrent):
-		return Current
-	case slices.Contains(labels, StagePending):
-		return PendingStored // refined by readPending
-	case listed || exists:
-		return NotPending
-	case otherPending(stages, token) != "":
-		return OtherPending
-	}
-	return NoPending
-}
-
-// otherPending returns the version other than token and AWSCURRENT's that
-// carries AWSPENDING, or "".
-func otherPending(stages map[string][]string, token string) string {
-	for v, labels := range stages {
-		if v != token && slices.Contains(labels, StagePending) && !slices.Contains(labels, StageCurrent) {
-			return v
-		}
-	}
-	return ""
-}
-
-// versionWith returns the version that holds label, or "".
-func versionWith(stages map[string][]string, label string) string {
-	for v, labels := range stages {
-		if slices.Contains(labels, label) {
-			return v
-		}
-	}
-	return ""
 }
 
 // readPending refines a pending rotation: PendingEmpty when its version has

@@ -7,6 +7,28 @@ import (
 	"github.com/metamint/metamint/internal/secret"
 )
 
+// The rotation steps, as Secrets Manager spells them on the wire.
+const (
+	StepCreate = "createSecret"
+	StepSet    = "setSecret"
+	StepTest   = "testSecret"
+	StepFinish = "finishSecret"
+)
+
+// Steps are the four steps in order.
+var Steps = []string{StepCreate, StepSet, StepTest, StepFinish}
+
+// Outcomes of a step, reported in the response and the logs.
+const (
+	OutcomeAlreadyCurrent = "already_current" // the version is AWSCURRENT: nothing left to do
+	OutcomeCreated        = "created"         // a token was minted or refreshed and stored as AWSPENDING
+	OutcomeExists         = "exists"          // AWSPENDING already held a usable value: nothing minted
+	OutcomeNothingToSet   = "nothing_to_set"
+	OutcomeTested         = "tested"        // the pending token passed debug_token
+	OutcomeConfigTested   = "config_tested" // no pending value (testSecret on its own): the configuration was checked
+	OutcomeFinished       = "finished"      // AWSCURRENT moved
+)
+
 // Event is one step of a rotation Secrets Manager runs.
 type Event struct {
 	SecretID      string // name or ARN
@@ -158,6 +180,38 @@ func (r *Rotator) testSecret(ctx context.Context, rot *rotation, state State) (s
 	default:
 		return "", notPendingErr(rot, step, state)
 	}
+}
+
+// checkConfiguration checks that a rotation could succeed: the JSON parses,
+// the references resolve, and a valid token exists to refresh or mint with.
+func (r *Rotator) checkConfiguration(ctx context.Context, rot *rotation, step string) error {
+	cur, err := r.loadCurrent(ctx, rot, step)
+	if err != nil {
+		return err
+	}
+	app, err := r.app(ctx, rot, step, cur)
+	if err != nil {
+		return err
+	}
+	if _, rerr := rot.refs.MintingToken(ctx, cur); rerr != nil {
+		return referenceErr(step, rot.arn, rerr)
+	}
+	if _, rerr := rot.refs.MintingAppSecret(ctx, cur); rerr != nil {
+		return referenceErr(step, rot.arn, rerr)
+	}
+	info, err := r.inspectCurrent(ctx, rot, step, app)
+	if err != nil {
+		return err
+	}
+	if cur.MintingTokenRef == "" {
+		switch {
+		case info == nil:
+			return mintingTokenErr(step, rot.arn, "the secret has no %s and no %s: a rotation could not mint", secret.FieldAccessToken, secret.FieldMintingTokenRef)
+		case !info.IsValid:
+			return mintingTokenErr(step, rot.arn, "the managed token is not valid (%s), so a rotation could not mint its successor", tokenReason(info))
+		}
+	}
+	return nil
 }
 
 // finishSecret makes the pending version AWSCURRENT (see promote).
