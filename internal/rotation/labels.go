@@ -97,7 +97,7 @@ func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(
 // way: it gets StageDiscarded first (so a scheduled rotation's next version
 // token differs from it), then loses AWSPENDING. Nothing is revoked: the
 // token is already unusable, or, if debug_token erred, stored.
-func (r *Rotator) discard(ctx context.Context, rot *rotation, step, version string) error {
+func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) error {
 	in := &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:        aws.String(rot.arn),
 		VersionStage:    aws.String(StageDiscarded),
@@ -107,7 +107,7 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, step, version stri
 		in.RemoveFromVersionId = aws.String(old)
 	}
 	if _, err := r.SM.UpdateSecretVersionStage(ctx, in); err != nil {
-		return smErr(step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, err)
+		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, err)
 	}
 	rot.recordStage(StageDiscarded, version)
 	if !slices.Contains(rot.stages[version], StagePending) {
@@ -118,10 +118,10 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, step, version stri
 		VersionStage:        aws.String(StagePending),
 		RemoveFromVersionId: aws.String(version),
 	}); err != nil {
-		return smErr(step, rot.arn, "UpdateSecretVersionStage remove AWSPENDING", err)
+		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage remove AWSPENDING", err)
 	}
 	rot.dropStage(StagePending, version)
-	r.Log.WarnContext(ctx, "discarded a pending version that holds an unusable token", "step", step, "secret_arn", rot.arn,
+	rot.log().WarnContext(ctx, "discarded a pending version that holds an unusable token",
 		"discarded_version_id", version, "reason", rot.unusable)
 	return nil
 }
@@ -135,12 +135,12 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, step, version stri
 //
 // A move whose answer is lost is read back (DescribeSecret): when the
 // version holds AWSCURRENT, the move happened.
-func (r *Rotator) promote(ctx context.Context, rot *rotation, step string) error {
+func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	curVersion := versionWith(rot.stages, StageCurrent)
 	if rot.pending.RevokePrevious {
 		prev := versionWith(rot.stages, StagePrevious)
-		if prev != "" && prev != rot.token && prev != curVersion {
-			if err := r.revokeVersion(ctx, rot, step, prev); err != nil {
+		if prev != "" && prev != rot.version && prev != curVersion {
+			if err := r.revokeVersion(ctx, rot, prev); err != nil {
 				return err
 			}
 		}
@@ -148,7 +148,7 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation, step string) error
 	in := &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:        aws.String(rot.arn),
 		VersionStage:    aws.String(StageCurrent),
-		MoveToVersionId: aws.String(rot.token),
+		MoveToVersionId: aws.String(rot.version),
 	}
 	if curVersion != "" {
 		in.RemoveFromVersionId = aws.String(curVersion)
@@ -157,18 +157,17 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation, step string) error
 		cctx, cancel := r.cleanupContext(ctx)
 		defer cancel()
 		desc, derr := r.SM.DescribeSecret(cctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.arn)})
-		if derr != nil || !slices.Contains(desc.VersionIdsToStages[rot.token], StageCurrent) {
-			return smErr(step, rot.arn, "UpdateSecretVersionStage AWSCURRENT", err)
+		if derr != nil || !slices.Contains(desc.VersionIdsToStages[rot.version], StageCurrent) {
+			return smErr(rot.step, rot.arn, "UpdateSecretVersionStage AWSCURRENT", err)
 		}
-		r.Log.WarnContext(ctx, "UpdateSecretVersionStage's answer was lost; the read-back shows AWSCURRENT moved",
-			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", err.Error())
+		rot.log().WarnContext(ctx, "UpdateSecretVersionStage's answer was lost; the read-back shows AWSCURRENT moved", "version_id", rot.version, "error", err.Error())
 		rot.stages = desc.VersionIdsToStages
 	} else {
 		if curVersion != "" { // Secrets Manager gives AWSPREVIOUS to the version AWSCURRENT left
 			rot.recordStage(StagePrevious, curVersion)
 		}
-		rot.recordStage(StageCurrent, rot.token)
+		rot.recordStage(StageCurrent, rot.version)
 	}
-	r.Log.InfoContext(ctx, "AWSCURRENT moved", "step", step, "secret_arn", rot.arn, "version_id", rot.token, "previous_version_id", curVersion)
+	rot.log().InfoContext(ctx, "AWSCURRENT moved", "version_id", rot.version, "previous_version_id", curVersion)
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // It never revokes a token the secret or its references hold (the current
 // token, the minting token), whatever Graph answered: when the minting token
 // cannot be read to compare, nothing is revoked.
-func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, step string, app mint.App, token string) {
+func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App, token string) {
 	rctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
 	if cur := rot.current; cur != nil {
@@ -26,22 +26,19 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, step string, 
 			minter, err = rot.refs.MintingToken(rctx, cur)
 		}
 		if err != nil {
-			r.Log.ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked",
-				"step", step, "secret_arn", rot.name(), "version_id", rot.token, "error", err.Error())
+			rot.log().ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
 			return
 		}
 		if held := heldAs(token, cur.AccessToken, minter); held != "" {
-			r.Log.ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked",
-				"step", step, "secret_arn", rot.name(), "version_id", rot.token)
+			rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
 			return
 		}
 	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
-		r.Log.ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires",
-			"step", step, "secret_arn", rot.name(), "version_id", rot.token, "error", err.Error())
+		rot.log().ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires", "version_id", rot.version, "error", err.Error())
 		return
 	}
-	r.Log.InfoContext(ctx, "revoked a token that was made but not stored", "step", step, "secret_arn", rot.name(), "version_id", rot.token)
+	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
 }
 
 // revokeVersion revokes the token stored in version, the one the stages
@@ -49,7 +46,7 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, step string, 
 // pending version also holds. The read names the label too, so Secrets
 // Manager confirms it: had AWSCURRENT moved since the stages were described
 // (AWSPREVIOUS moves with it), the read fails and nothing is revoked.
-func (r *Rotator) revokeVersion(ctx context.Context, rot *rotation, step, version string) error {
+func (r *Rotator) revokeVersion(ctx context.Context, rot *rotation, version string) error {
 	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId:     aws.String(rot.arn),
 		VersionId:    aws.String(version),
@@ -59,36 +56,35 @@ func (r *Rotator) revokeVersion(ctx context.Context, rot *rotation, step, versio
 		if isNotFound(err) {
 			return nil
 		}
-		return smErr(step, rot.arn, "GetSecretValue AWSPREVIOUS", err)
+		return smErr(rot.step, rot.arn, "GetSecretValue AWSPREVIOUS", err)
 	}
 	doc, err := parseStored(StagePrevious, out)
 	if err != nil || doc.AccessToken == "" {
-		r.Log.WarnContext(ctx, "AWSPREVIOUS holds no token metamint can read; nothing revoked",
-			"step", step, "secret_arn", rot.arn, "previous_version_id", version)
+		rot.log().WarnContext(ctx, "AWSPREVIOUS holds no token metamint can read; nothing revoked", "previous_version_id", version)
 		return nil
 	}
 	if doc.AccessToken == rot.pending.AccessToken {
 		return nil
 	}
-	cur, err := r.loadCurrent(ctx, rot, step)
+	cur, err := r.loadCurrent(ctx, rot)
 	if err != nil {
 		return err
 	}
 	if doc.AccessToken == cur.AccessToken {
 		return nil
 	}
-	app, err := r.app(ctx, rot, step, doc)
+	app, err := r.app(ctx, rot, doc)
 	if err != nil {
 		return err
 	}
 	err = r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: doc.AccessToken})
 	switch {
 	case err == nil:
-		r.Log.InfoContext(ctx, "revoked the token two generations old", "step", step, "secret_arn", rot.arn, "revoked_version_id", version)
+		rot.log().InfoContext(ctx, "revoked the token two generations old", "revoked_version_id", version)
 	case errors.Is(err, mint.ErrInvalidToken):
-		r.Log.InfoContext(ctx, "the token two generations old was already invalid", "step", step, "secret_arn", rot.arn, "revoked_version_id", version)
+		rot.log().InfoContext(ctx, "the token two generations old was already invalid", "revoked_version_id", version)
 	default:
-		return graphErr(step, rot.arn, "revoking the token two generations old", err)
+		return graphErr(rot.step, rot.arn, "revoking the token two generations old", err)
 	}
 	return nil
 }

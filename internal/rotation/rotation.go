@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -15,9 +16,11 @@ import (
 // invocation; a scheduled run carries one through all four steps.
 type rotation struct {
 	secretID      string // as given: name or ARN
-	token         string // ClientRequestToken: the new version's ID
+	version       string // the new version's ID: the ClientRequestToken of the rotation
 	rotationToken string // from the event; passed back to PutSecretValue; never logged
 	refs          *secret.Resolver
+	step          string       // the step running: an event's, or "schedule", createSecret... in a run
+	logger        *slog.Logger // the Rotator's; see log
 
 	arn    string
 	stages map[string][]string // VersionIdsToStages: described, then updated by this rotation's own accepted writes
@@ -40,11 +43,16 @@ func (rot *rotation) name() string {
 
 func (rot *rotation) arnOrID() string { return rot.name() }
 
+// log is the rotation's logger with the step and the secret.
+func (rot *rotation) log() *slog.Logger {
+	return rot.logger.With("step", rot.step, "secret_arn", rot.name())
+}
+
 // describe reads the secret's ARN and stages.
-func (r *Rotator) describe(ctx context.Context, rot *rotation, step string) (*secretsmanager.DescribeSecretOutput, error) {
+func (r *Rotator) describe(ctx context.Context, rot *rotation) (*secretsmanager.DescribeSecretOutput, error) {
 	desc, err := r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.secretID)})
 	if err != nil {
-		return nil, smErr(step, rot.name(), "DescribeSecret", err)
+		return nil, smErr(rot.step, rot.name(), "DescribeSecret", err)
 	}
 	rot.arn = aws.ToString(desc.ARN)
 	rot.stages = desc.VersionIdsToStages
@@ -52,7 +60,7 @@ func (r *Rotator) describe(ctx context.Context, rot *rotation, step string) (*se
 }
 
 // loadCurrent reads and parses AWSCURRENT's value once per rotation.
-func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation, step string) (*secret.Doc, error) {
+func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation) (*secret.Doc, error) {
 	if rot.current != nil {
 		return rot.current, nil
 	}
@@ -62,40 +70,39 @@ func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation, step string) (
 	})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, stateErr(step, rot.name(), "the secret has no AWSCURRENT value: put the secret's JSON (app_id, system_user_id, scopes, app_secret_ref, access_token) first")
+			return nil, stateErr(rot.step, rot.name(), "the secret has no AWSCURRENT value: put the secret's JSON (app_id, system_user_id, scopes, app_secret_ref, access_token) first")
 		}
-		return nil, smErr(step, rot.name(), "GetSecretValue AWSCURRENT", err)
+		return nil, smErr(rot.step, rot.name(), "GetSecretValue AWSCURRENT", err)
 	}
 	doc, err := parseStored(StageCurrent, out)
 	if err != nil {
-		return nil, formatErr(step, rot.name(), err)
+		return nil, formatErr(rot.step, rot.name(), err)
 	}
 	if len(doc.UnlistedScopes) > 0 {
-		r.Log.WarnContext(ctx, "scopes not on the supported list, allowed by allow_unlisted_scopes",
-			"step", step, "secret_arn", rot.name(), "scopes", doc.UnlistedScopes)
+		rot.log().WarnContext(ctx, "scopes not on the supported list, allowed by allow_unlisted_scopes", "scopes", doc.UnlistedScopes)
 	}
 	rot.current = doc
 	return doc, nil
 }
 
 // app resolves the app of doc, secret included.
-func (r *Rotator) app(ctx context.Context, rot *rotation, step string, doc *secret.Doc) (mint.App, error) {
+func (r *Rotator) app(ctx context.Context, rot *rotation, doc *secret.Doc) (mint.App, error) {
 	s, err := rot.refs.AppSecret(ctx, doc)
 	if err != nil {
-		return mint.App{}, referenceErr(step, rot.name(), err)
+		return mint.App{}, referenceErr(rot.step, rot.name(), err)
 	}
 	return mint.App{ID: doc.AppID, Secret: s}, nil
 }
 
 // inspectCurrent returns debug_token of the current token, asked once per
 // rotation; nil when the secret holds no token yet.
-func (r *Rotator) inspectCurrent(ctx context.Context, rot *rotation, step string, app mint.App) (*mint.TokenInfo, error) {
+func (r *Rotator) inspectCurrent(ctx context.Context, rot *rotation, app mint.App) (*mint.TokenInfo, error) {
 	if rot.currentInfo != nil || rot.current.AccessToken == "" {
 		return rot.currentInfo, nil
 	}
 	info, err := r.Graph.DebugToken(ctx, app, rot.current.AccessToken)
 	if err != nil {
-		return nil, graphErr(step, rot.name(), "inspecting the current token (debug_token)", err)
+		return nil, graphErr(rot.step, rot.name(), "inspecting the current token (debug_token)", err)
 	}
 	rot.currentInfo = info
 	return info, nil

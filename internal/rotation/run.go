@@ -58,7 +58,7 @@ type SecretResult struct {
 	// ExpiresAt is the current token's expiry (RFC 3339) after the run: the
 	// new token's once rotated, the old one's otherwise, when known.
 	ExpiresAt string `json:"expires_at,omitempty"`
-	Step      string `json:"step,omitempty"` // the step that failed or was cut short
+	Step      string `json:"rot.step,omitempty"` // the step that failed or was cut short
 	ErrorType string `json:"error_type,omitempty"`
 	Error     string `json:"error,omitempty"`
 
@@ -295,10 +295,10 @@ func rotationConfigured(desc *secretsmanager.DescribeSecretOutput) error {
 	arn := aws.ToString(desc.ARN)
 	switch {
 	case aws.ToString(desc.RotationLambdaARN) == "":
-		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation configured with this function "+
+		return stateErr(stepSchedule, arn, "fan-out mode needs the secret's rotation configured with this function "+
 			"(aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function")
 	case desc.RotationEnabled != nil && !*desc.RotationEnabled:
-		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation turned on; it is off")
+		return stateErr(stepSchedule, arn, "fan-out mode needs the secret's rotation turned on; it is off")
 	}
 	return nil
 }

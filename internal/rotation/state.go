@@ -62,20 +62,20 @@ func (s State) String() string {
 // readPending refines a pending rotation: PendingEmpty when its version has
 // no value (only ResourceNotFound means that), PendingUnusable when the value
 // is not a managed secret, else PendingStored with rot.pending set.
-func (r *Rotator) readPending(ctx context.Context, rot *rotation, step string) (State, error) {
+func (r *Rotator) readPending(ctx context.Context, rot *rotation) (State, error) {
 	if rot.pending != nil {
 		return PendingStored, nil
 	}
 	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId:     aws.String(rot.arnOrID()),
-		VersionId:    aws.String(rot.token),
+		VersionId:    aws.String(rot.version),
 		VersionStage: aws.String(StagePending),
 	})
 	if err != nil {
 		if isNotFound(err) {
 			return PendingEmpty, nil
 		}
-		return 0, smErr(step, rot.name(), "GetSecretValue AWSPENDING", err)
+		return 0, smErr(rot.step, rot.name(), "GetSecretValue AWSPENDING", err)
 	}
 	doc, perr := parseStored(StagePending, out)
 	if perr != nil || doc.AccessToken == "" {
@@ -92,25 +92,25 @@ func (r *Rotator) readPending(ctx context.Context, rot *rotation, step string) (
 // settlePending refines a pending rotation as far as it goes: readPending,
 // then, when the version holds a token, inspectPending. The result is never
 // PendingStored.
-func (r *Rotator) settlePending(ctx context.Context, rot *rotation, step string) (State, error) {
-	state, err := r.readPending(ctx, rot, step)
+func (r *Rotator) settlePending(ctx context.Context, rot *rotation) (State, error) {
+	state, err := r.readPending(ctx, rot)
 	if err != nil || state != PendingStored {
 		return state, err
 	}
-	return r.inspectPending(ctx, rot, step)
+	return r.inspectPending(ctx, rot)
 }
 
 // inspectPending refines PendingStored: debug_token decides PendingUsable
 // or PendingUnusable. An error (Graph unreachable) decides nothing.
-func (r *Rotator) inspectPending(ctx context.Context, rot *rotation, step string) (State, error) {
+func (r *Rotator) inspectPending(ctx context.Context, rot *rotation) (State, error) {
 	if rot.pendingInfo == nil {
-		app, err := r.app(ctx, rot, step, rot.pending)
+		app, err := r.app(ctx, rot, rot.pending)
 		if err != nil {
 			return 0, err
 		}
 		info, err := r.Graph.DebugToken(ctx, app, rot.pending.AccessToken)
 		if err != nil {
-			return 0, graphErr(step, rot.name(), "inspecting the pending token (debug_token)", err)
+			return 0, graphErr(rot.step, rot.name(), "inspecting the pending token (debug_token)", err)
 		}
 		rot.pendingInfo = info
 	}

@@ -38,10 +38,10 @@ const (
 // have committed, and a read-back may lag it) is sent once more (same
 // version token, same value: idempotent), and only that repeat's success
 // decides; failing again, the token is kept.
-func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token string) (stored, error) {
+func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string) (stored, error) {
 	in := &secretsmanager.PutSecretValueInput{
 		SecretId:           aws.String(rot.arn),
-		ClientRequestToken: aws.String(rot.token),
+		ClientRequestToken: aws.String(rot.version),
 		SecretString:       aws.String(value),
 		VersionStages:      []string{StagePending},
 	}
@@ -58,28 +58,23 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, step, value, token s
 	rot.exists = rot.exists || found
 	switch {
 	case err != nil:
-		r.Log.ErrorContext(ctx, "PutSecretValue failed and the version could not be read back; the new token may be stored, so it is kept",
-			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error(), "read_error", err.Error())
-		return storedUnknown, smErr(step, rot.arn, "PutSecretValue AWSPENDING (failed; the read-back failed too, the token may be stored)", putErr)
+		rot.log().ErrorContext(ctx, "PutSecretValue failed and the version could not be read back; the new token may be stored, so it is kept", "version_id", rot.version, "error", putErr.Error(), "read_error", err.Error())
+		return storedUnknown, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (failed; the read-back failed too, the token may be stored)", putErr)
 	case found && held == token:
-		r.Log.WarnContext(ctx, "PutSecretValue's answer was lost; the read-back shows the version stored",
-			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
+		rot.log().WarnContext(ctx, "PutSecretValue's answer was lost; the read-back shows the version stored", "version_id", rot.version, "error", putErr.Error())
 		return storedOurs, nil
 	case found:
-		r.Log.InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored",
-			"step", step, "secret_arn", rot.arn, "version_id", rot.token)
+		rot.log().InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored", "version_id", rot.version)
 		return storedTheirs, nil
 	case refused(putErr):
-		return storedNothing, smErr(step, rot.arn, "PutSecretValue AWSPENDING", putErr)
+		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING", putErr)
 	}
 	if _, err := r.SM.PutSecretValue(cctx, in, oneAttempt); err == nil {
-		r.Log.WarnContext(ctx, "PutSecretValue got no answer; the version was absent, and the same write sent again stored it",
-			"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
+		rot.log().WarnContext(ctx, "PutSecretValue got no answer; the version was absent, and the same write sent again stored it", "version_id", rot.version, "error", putErr.Error())
 		return storedOurs, nil
 	}
-	r.Log.ErrorContext(ctx, "PutSecretValue got no answer and could not be repeated; the new token may still be stored, so it is kept",
-		"step", step, "secret_arn", rot.arn, "version_id", rot.token, "error", putErr.Error())
-	return storedUnknown, smErr(step, rot.arn, "PutSecretValue AWSPENDING (no answer; the token may be stored)", putErr)
+	rot.log().ErrorContext(ctx, "PutSecretValue got no answer and could not be repeated; the new token may still be stored, so it is kept", "version_id", rot.version, "error", putErr.Error())
+	return storedUnknown, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (no answer; the token may be stored)", putErr)
 }
 
 // oneAttempt makes a Secrets Manager call a single attempt: its error is
@@ -120,7 +115,7 @@ func refused(err error) bool {
 func (r *Rotator) readVersion(ctx context.Context, rot *rotation) (token string, found bool, err error) {
 	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId:  aws.String(rot.arn),
-		VersionId: aws.String(rot.token),
+		VersionId: aws.String(rot.version),
 	})
 	if err != nil {
 		if isNotFound(err) {
