@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/pace"
+	"github.com/metamint/metamint/internal/rotation"
 )
 
 // pacedOps are the Secrets Manager writes a run paces with
@@ -22,27 +21,9 @@ import (
 // setting bounds every write the function makes.
 var pacedOps = []string{"PutSecretValue", "UpdateSecret", "UpdateSecretVersionStage", "RotateSecret"}
 
-// throttleCodes are the error codes that say "over a request quota, not
-// now", as Secrets Manager's quota page lists them under "Add retries to
-// your application" (server-side throttling errors). A request answered
-// with one was not carried out. LimitExceededException is left out: from
-// Secrets Manager it means a quota of secrets or versions, which no retry
-// within an invocation fixes.
-var throttleCodes = []string{
-	"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-	"TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-	"RequestLimitExceeded", "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "EC2ThrottledException",
-}
-
-// throttled reports whether err is Secrets Manager's throttle of the
-// request.
-func throttled(err error) bool {
-	var api smithy.APIError
-	return errors.As(err, &api) && slices.Contains(throttleCodes, api.ErrorCode())
-}
-
 // pacedWrites wires p into a Secrets Manager client: each attempt of a
-// paced write waits for its slot, and any call Secrets Manager throttles is
+// paced write waits for its slot, and any call Secrets Manager throttles
+// (rotation.Throttled) is
 // sent again, the same request (the same ClientRequestToken, so a write is
 // idempotent), after a jittered backoff, for as long as the context allows.
 // A throttled write also slows p down. The loop is inside one SDK attempt,
@@ -73,7 +54,7 @@ func (m *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 			}
 		}
 		out, md, err := next.HandleFinalize(ctx, in)
-		if !throttled(err) {
+		if !rotation.Throttled(err) {
 			return out, md, err
 		}
 		if paced {
