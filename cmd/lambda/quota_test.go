@@ -48,3 +48,41 @@ func TestThrottledStoreNotRevoked(t *testing.T) {
 		t.Errorf("orphan live tokens = %d; want 0", len(o))
 	}
 }
+
+// TestThrottledMoveDeferred: every UpdateSecretVersionStage is throttled
+// (a throttle that outlasts the retries). The secret is deferred, not
+// failed; its new token stays AWSPENDING, usable, and the next run moves
+// AWSCURRENT to it without minting again; nothing is revoked.
+func TestThrottledMoveDeferred(t *testing.T) {
+	t.Parallel()
+	proxy := awstest.NewProxy(t, motoURL(t))
+	w := newWorld(t, withEndpoint(proxy.URL))
+	id := w.putSecret("throttled", w.baseFields(w.issue(5*day)))
+	throttle := proxy.Inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	resp, err := w.h.Handle(t.Context(), directEventJSON(false, id))
+	if err != nil {
+		t.Fatalf("Handle() = %v; want no error: a throttled secret is deferred, and the run does not fail", err)
+	}
+	if r := resp.Results[0]; r.Status != rotation.StatusDeferred {
+		t.Fatalf("result = %+v; want deferred", r)
+	}
+	pending := w.versionWith(id, rotation.StagePending)
+	if pending == "" {
+		t.Fatalf("no AWSPENDING after the deferred run; want the new token kept pending")
+	}
+	throttle.Remove()
+	minted := w.srv.Minted()
+	next, err := w.h.Handle(t.Context(), directEventJSON(false, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := next.Results[0]; r.Status != rotation.StatusRotated || r.VersionID != pending {
+		t.Errorf("next run = %+v; want rotated to the pending version %s", r, pending)
+	}
+	if got := w.srv.Minted(); got != minted {
+		t.Errorf("tokens minted by the next run = %d; want 0 (it resumes)", got-minted)
+	}
+	if n := revokedTokens(w); n != 0 {
+		t.Errorf("revoked tokens = %d; want 0", n)
+	}
+}

@@ -37,7 +37,9 @@ const (
 // that got no answer (a timeout, a lost connection, a 5xx: the write may
 // have committed, and a read-back may lag it) is sent once more (same
 // version token, same value: idempotent), and only that repeat's success
-// decides; failing again, the token is kept.
+// decides; failing again, the token is kept. A throttle (Throttled) is
+// "not now", never a reason to revoke: the same write is sent once more
+// too, and only a refusal of that repeat proves nothing stored.
 func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string) (stored, error) {
 	in := &secretsmanager.PutSecretValueInput{
 		SecretId:           aws.String(rot.arn),
@@ -66,12 +68,18 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string)
 	case found:
 		rot.log().InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored", "version_id", rot.version)
 		return storedTheirs, nil
-	case refused(putErr):
+	case refused(putErr) && !Throttled(putErr):
 		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING", putErr)
 	}
-	if _, err := r.SM.PutSecretValue(cctx, in, oneAttempt); err == nil {
-		rot.log().WarnContext(ctx, "PutSecretValue got no answer; the version was absent, and the same write sent again stored it", "version_id", rot.version, "error", putErr.Error())
+	_, repeatErr := r.SM.PutSecretValue(cctx, in, oneAttempt)
+	if repeatErr == nil {
+		rot.log().WarnContext(ctx, "PutSecretValue got no answer, or was throttled; the version was absent, and the same write sent again stored it", "version_id", rot.version, "error", putErr.Error())
 		return storedOurs, nil
+	}
+	if Throttled(putErr) && refused(repeatErr) {
+		// Both requests were refused (throttled, or refused outright):
+		// provably nothing stored.
+		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (throttled, and refused when sent again)", putErr)
 	}
 	rot.log().ErrorContext(ctx, "PutSecretValue got no answer and could not be repeated; the new token may still be stored, so it is kept", "version_id", rot.version, "error", putErr.Error())
 	return storedUnknown, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (no answer; the token may be stored)", putErr)
@@ -87,7 +95,9 @@ func oneAttempt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 // request was not carried out. ResourceExistsException is not one: it says
 // the version exists, and the read-back decides whose it is.
 // ThrottlingException proves nothing about an earlier attempt, but store
-// makes one attempt per call, so it is that request's own answer.
+// makes one attempt per call, so it is that request's own answer (the
+// Lambda's pacing sends a throttled request again within that attempt, so
+// the attempt's answer is that of its one request that was not throttled).
 var refusals = []string{
 	"InvalidParameterException", "InvalidRequestException", "LimitExceededException",
 	"EncryptionFailure", "DecryptionFailure", "ResourceNotFoundException", "MalformedPolicyDocumentException",
