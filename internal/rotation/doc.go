@@ -112,6 +112,15 @@
 // finds the version (PendingStored) or mints anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
 // with DescribeSecret: if the version holds AWSCURRENT, the move happened.
 //
+// # Throttles
+//
+// A Secrets Manager throttle (Throttled: ThrottlingException and the other
+// codes AWS documents) carried nothing out. The Lambda's pacing sends the
+// same request again after a backoff within the call; a throttle that still
+// reaches the engine (the invocation's time ran out) never revokes a token
+// or fails a secret: store sends the write once more, and CutShort defers
+// the secret, whose labels stay as the last accepted write left them.
+//
 // Referenced secrets (app_secret_ref, minting_token_ref,
 // minting_app_secret_ref) are read through internal/secret's Resolver, which
 // keeps only successful reads: a throttled read fails one secret, and the

@@ -245,6 +245,12 @@ func CutShort(ctx context.Context, err error) (string, bool) {
 	if ctx.Err() != nil {
 		return "the invocation's time ran out before this secret was done; the next run picks it up where it stopped", true
 	}
+	// A Secrets Manager throttle that outlasted the waits is AWS saying
+	// "not now": the request was not carried out, and what the secret
+	// holds is as the last accepted write left it.
+	if Throttled(err) {
+		return "Secrets Manager throttled this secret's calls until this invocation could not wait longer (the account's quota is shared); the next run picks it up where it stopped", true
+	}
 	// A throttle that outlasted the retry policy is Meta saying "not now",
 	// not something wrong with the secret: Meta's app-level limit (code 4,
 	// X-App-Usage) gives no time at which access returns, a Business Use
