@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/pace"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -96,6 +97,7 @@ type worldConfig struct {
 	endpoint string        // Secrets Manager endpoint; default moto
 	install  bool          // install the app for fx.SystemUserID (default true)
 	graph    []mint.Option // instead of the fast test retry policy
+	pacer    *pace.Pacer   // Secrets Manager writes paced (pacedWrites) by it; nil: unpaced
 }
 
 func withConfig(f func(*config)) worldOption {
@@ -103,6 +105,10 @@ func withConfig(f func(*config)) worldOption {
 }
 
 func withEndpoint(u string) worldOption { return func(c *worldConfig) { c.endpoint = u } }
+
+// withPacing paces the function's Secrets Manager writes with p, as the
+// function ships (pacedWrites).
+func withPacing(p *pace.Pacer) worldOption { return func(c *worldConfig) { c.pacer = p } }
 
 func withoutInstall() worldOption { return func(c *worldConfig) { c.install = false } }
 
@@ -150,6 +156,9 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	logs, metrics := &syncBuffer{}, &syncBuffer{}
 	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService)
 	sm := newSM(wc.endpoint)
+	if wc.pacer != nil {
+		sm = awstest.SecretsManager(wc.endpoint, pacedWrites(wc.pacer))
+	}
 	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
 	w := &world{
 		t: t, srv: srv, fx: fx, sm: sm, logs: logs, calls: calls, graph: gi,
