@@ -282,7 +282,13 @@ func TestStore(t *testing.T) {
 		// A documented 4xx refusal of this one attempt: provably not stored.
 		{name: "refused as invalid, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ValidationException") }, want: storedNothing, wantErr: true, puts: 1},
 		{name: "refused by a limit, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "LimitExceededException") }, want: storedNothing, wantErr: true, puts: 1},
-		{name: "throttled, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 1},
+		// A throttle is "not now": the same write is sent once more, and
+		// only a refusal of that too proves nothing stored.
+		{name: "throttled, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{answeredErr(400, "ThrottlingException")} }, want: storedOurs, puts: 2},
+		{name: "throttled, absent, the repeat throttled", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 2},
+		{name: "throttled, absent, the repeat gets no answer", prepare: func(sm *fakeSM) {
+			sm.putErrs = []error{answeredErr(400, "ThrottlingException"), answeredErr(500, "InternalServiceError")}
+		}, want: storedUnknown, wantErr: true, puts: 2},
 		// A 4xx Secrets Manager does not document (a proxy's 408, say) is no answer.
 		{name: "an undocumented 4xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(408, "RequestTimeout") }, want: storedUnknown, wantErr: true, puts: 2},
 		{name: "no answer, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{noAnswer} }, want: storedOurs, puts: 2},
