@@ -85,8 +85,10 @@ func TestScheduledRun(t *testing.T) {
 			t.Errorf("results[%d].Method = %q; want %q", i, r.Method, m)
 		}
 		// The secret ends as after a Secrets Manager rotation: the new
-		// version AWSCURRENT, the old AWSPREVIOUS, no AWSPENDING.
-		wantStages := map[string][]string{r.VersionID: {rotation.StageCurrent}, oldCurrent[ids[i]]: {rotation.StagePrevious}}
+		// version AWSCURRENT (AWSPENDING stays on it, as Secrets
+		// Manager's rotations leave it: no third write), the old
+		// AWSPREVIOUS.
+		wantStages := map[string][]string{r.VersionID: {rotation.StageCurrent, rotation.StagePending}, oldCurrent[ids[i]]: {rotation.StagePrevious}}
 		if diff := cmp.Diff(wantStages, w.stages(ids[i])); diff != "" {
 			t.Errorf("stages of %s (-want +got):\n%s", ids[i], diff)
 		}
@@ -169,7 +171,7 @@ func TestScheduledRetryResumes(t *testing.T) {
 	}
 	// The describe showed the version of this token, so the retried run
 	// reads it (AWSPENDING, the app secret) and stores nothing.
-	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "UpdateSecretVersionStage": 2}
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "UpdateSecretVersionStage": 1}
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls of the retried run (-want +got):\n%s", diff)
 	}
@@ -194,8 +196,8 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	// One DescribeSecret, whose stages the four rotation.Steps check; AWSCURRENT and
 	// the app secret are read once each, and AWSPENDING not at all (the
 	// describe showed no version of this token); finishing moves AWSCURRENT
-	// and then takes AWSPENDING off.
-	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "PutSecretValue": 1, "UpdateSecretVersionStage": 2}
+	// and leaves AWSPENDING on it. Two writes in all.
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "PutSecretValue": 1, "UpdateSecretVersionStage": 1}
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls (-want +got):\n%s", diff)
 	}

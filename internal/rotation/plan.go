@@ -239,13 +239,10 @@ func (p *plan) finish(ctx context.Context, reason string) error {
 	if err := p.r.promote(ctx, rot); err != nil {
 		return err
 	}
-	if _, err := p.r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
-		SecretId:            aws.String(rot.arn),
-		VersionStage:        aws.String(StagePending),
-		RemoveFromVersionId: aws.String(rot.version),
-	}); err != nil {
-		rot.log().WarnContext(ctx, "could not remove AWSPENDING from the new current version", "error", err.Error())
-	}
+	// AWSPENDING stays on the new current version, as Secrets Manager's
+	// own rotations leave it: no state reads it there as pending, and the
+	// next rotation's PutSecretValue moves it. Taking it off would be a
+	// third write per rotation against the account's shared write quota.
 	p.res.Status, p.res.Method = StatusRotated, rot.method
 	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
 	p.res.neverExpires = rot.pendingInfo.NeverExpires()
