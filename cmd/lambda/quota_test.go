@@ -101,8 +101,13 @@ func quotaWorld(t *testing.T, n int, proxyRate, writeRate float64, opts ...world
 	p := pace.New(writeRate)
 	w := newWorld(t, append([]worldOption{withEndpoint(proxy.URL), withPacing(p)}, opts...)...)
 	ids := make([]string, n)
+	now := w.srv.Now()
 	for i := range ids {
-		ids[i] = w.putSecret(fmt.Sprintf("s%03d", i), w.baseFields(w.issue(5*day)))
+		f := w.baseFields(w.issue(5 * day))
+		// The stored expiry: the later a secret is created, the sooner.
+		f["expires_at"] = now.Add(5*day + time.Duration(n-i)*time.Hour).UTC().Format(time.RFC3339)
+		f["issued_at"] = now.Add(-55 * day).UTC().Format(time.RFC3339)
+		ids[i] = w.putSecret(fmt.Sprintf("s%03d", i), f)
 	}
 	limit := proxy.Limit(awstest.Quota{Ops: awstest.WriteOps, Rate: proxyRate})
 	proxy.Limit(awstest.Quota{Ops: []string{"RotateSecret"}, Rate: proxyRate})
@@ -177,6 +182,11 @@ func TestQuotaSqueezed(t *testing.T) {
 	s := resp.Summary
 	if s.Failed != 0 || s.Rotated == 0 || s.Deferred == 0 || s.Rotated+s.Deferred != n {
 		t.Fatalf("summary = %+v; want some rotated, the rest deferred, none failed\nresults: %+v", s, resp.Results)
+	}
+	// Most urgent first: the last created (soonest stored expiry) rotated,
+	// the first created (latest) deferred.
+	if first, last := resp.Results[n-1], resp.Results[0]; first.Status != rotation.StatusRotated || last.Status != rotation.StatusDeferred {
+		t.Errorf("the most urgent secret %s, the least %s; want rotated and deferred", first.Status, last.Status)
 	}
 	st := limit.Stats()
 	if st.Throttled == 0 {

@@ -124,7 +124,8 @@ type RunOptions struct {
 	Mode  Mode // Inline when empty
 }
 
-// Run checks ids and returns the results in the order of ids.
+// Run checks ids, most urgent first (see order), and returns the results
+// in the order of ids.
 func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]SecretResult, Summary) {
 	results := make([]SecretResult, len(ids))
 	claims := &claimSet{arns: map[string]string{}}
@@ -134,7 +135,9 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup
 	var deferred atomic.Bool // a secret of this run was deferred
-	for i, id := range ids {
+	order := f.order(work, ids)
+	for k, i := range order {
+		id := ids[i]
 		reason, late := f.late(ctx, &deferred)
 		if !late {
 			sem <- struct{}{} // a slot frees when a running secret is done
@@ -143,7 +146,7 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 			}
 		}
 		if late {
-			for j := i; j < len(ids); j++ {
+			for _, j := range order[k:] {
 				results[j] = SecretResult{SecretID: ids[j], Status: StatusDeferred, Reason: reason}
 			}
 			break
