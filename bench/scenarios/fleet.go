@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -39,6 +40,8 @@ type lab struct {
 	appRef    string
 	users     atomic.Int64
 	runs      int
+	// env is added to the function's environment of the next runs.
+	env map[string]string
 }
 
 func newSecret(name, value string) *secretsmanager.CreateSecretInput {
@@ -173,11 +176,13 @@ func (r *fleetRun) results() string {
 // {"rotate": names, "force": false} and measures it.
 func (l *lab) run(ctx context.Context, label string, names []string, concurrency int, limit *rateLimit) (*fleetRun, error) {
 	l.runs++
-	r, err := l.startRIE(ctx, l.bootstrap, filepath.Join(l.dir, fmt.Sprintf("rie-fleet-%d.log", l.runs)), map[string]string{
+	env := map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": l.proxy.URL,
 		"METAMINT_GRAPH_API_URL":           l.g.URL,
 		"METAMINT_CONCURRENCY":             fmt.Sprint(concurrency),
-	})
+	}
+	maps.Copy(env, l.env)
+	r, err := l.startRIE(ctx, l.bootstrap, filepath.Join(l.dir, fmt.Sprintf("rie-fleet-%d.log", l.runs)), env)
 	if err != nil {
 		return nil, err
 	}

@@ -28,9 +28,11 @@ const (
 	// MinRate is the floor a rate is never cut below, in calls a second.
 	MinRate = 1.0
 	// RecoverTime is how long a rate takes to climb from nothing back to
-	// the configured one without a throttle (at least 1 call a second
-	// every second): from half, half as long.
-	RecoverTime = 30 * time.Second
+	// the configured one without a throttle (at least MinStep a second):
+	// from half, half as long.
+	RecoverTime = 60 * time.Second
+	// MinStep is the least a rate climbs a second, in calls a second.
+	MinStep = 0.25
 	// BaseBackoff and MaxBackoff bound the wait after a throttle: a random
 	// time ("full jitter") below BaseBackoff doubled per throttle of the
 	// same call, at most MaxBackoff.
@@ -187,7 +189,7 @@ func (p *Pacer) recoverLocked(now time.Time) {
 		return
 	}
 	if d := now.Sub(p.updated); d > 0 {
-		step := max(1, p.max/RecoverTime.Seconds()) // calls a second regained a second
+		step := max(MinStep, p.max/RecoverTime.Seconds()) // calls a second regained a second
 		p.rate = min(p.max, p.rate+step*d.Seconds())
 		p.updated = now
 	}

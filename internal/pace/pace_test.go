@@ -122,8 +122,8 @@ func TestWaitDeadline(t *testing.T) {
 }
 
 // TestAIMD: a throttle halves the rate, once for the throttles of one
-// second; the rate climbs back by max(1, rate/30) a second; it never goes
-// below MinRate.
+// second; the rate climbs back by max(MinStep, rate/60) a second; it never
+// goes below MinRate.
 func TestAIMD(t *testing.T) {
 	t.Parallel()
 	p, c := newPacer(45, true)
@@ -136,8 +136,8 @@ func TestAIMD(t *testing.T) {
 		t.Errorf("Stats() = %+v; want %+v", got, want)
 	}
 	c.Advance(2 * time.Second)
-	if got := p.Rate(); got != 25.5 { // 1.5 a second
-		t.Errorf("Rate() 2 s later = %v; want 25.5", got)
+	if got := p.Rate(); got != 24 { // 45/60 = 0.75 a second
+		t.Errorf("Rate() 2 s later = %v; want 24", got)
 	}
 	c.Advance(time.Minute)
 	if got := p.Rate(); got != 45 {
@@ -147,7 +147,7 @@ func TestAIMD(t *testing.T) {
 		p.Throttled()
 		c.Advance(pace.CutEvery)
 	}
-	if got := p.Rate(); got > pace.MinRate+10*1.5 || got < pace.MinRate {
+	if got := p.Rate(); got > pace.MinRate+0.75 || got < pace.MinRate {
 		t.Errorf("Rate() after ten seconds of throttles = %v; want near MinRate %v", got, pace.MinRate)
 	}
 	// Slots follow the cut rate: 8 a second cut to 4, 250 ms apart.
