@@ -239,10 +239,11 @@ func (p *plan) finish(ctx context.Context, reason string) error {
 	if err := p.r.promote(ctx, rot); err != nil {
 		return err
 	}
-	// AWSPENDING stays on the new current version, as Secrets Manager's
-	// own rotations leave it: no state reads it there as pending, and the
-	// next rotation's PutSecretValue moves it. Taking it off would be a
-	// third write per rotation against the account's shared write quota.
+	// AWSPENDING stays on the new current version: a valid end state (a
+	// finishSecret leaves it there too, until Secrets Manager strips it)
+	// that no state reads as pending, and the next rotation's
+	// PutSecretValue moves it. Taking it off would be a third write per
+	// rotation against the account's shared write quota.
 	p.res.Status, p.res.Method = StatusRotated, rot.method
 	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
 	p.res.neverExpires = rot.pendingInfo.NeverExpires()
