@@ -9,10 +9,6 @@ import (
 	"github.com/metamint/metamint/internal/awstest"
 )
 
-// quotaWrites are the Secrets Manager writes an inline rotation makes
-// against the account's write quota.
-var quotaWrites = []string{"PutSecretValue", "UpdateSecretVersionStage"}
-
 // scenarioQuota is (e): -quota-secrets due secrets in one invocation against
 // a Secrets Manager front that enforces a write quota of -quota-rate a second
 // as AWS does (awstest.Proxy.Limit: 400 ThrottlingException, nothing
