@@ -23,9 +23,9 @@ var pacedOps = []string{"PutSecretValue", "UpdateSecret", "UpdateSecretVersionSt
 
 // pacedWrites wires p into a Secrets Manager client: each attempt of a
 // paced write waits for its slot, and any call Secrets Manager throttles
-// (rotation.Throttled) is
-// sent again, the same request (the same ClientRequestToken, so a write is
-// idempotent), after a jittered backoff, for as long as the context allows.
+// (rotation.Throttled) is sent again, the same request (the same
+// ClientRequestToken, so a write is idempotent), after a jittered backoff,
+// for as long as the context allows.
 // A throttled write also slows p down. The loop is inside one SDK attempt,
 // so a call made with a single attempt (PutSecretValue, see
 // internal/rotation) still gets an answer that is its own: a throttle
