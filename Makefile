@@ -20,8 +20,8 @@ export PYYAML_VERSION   := 6.0.3
 FUZZTIME           ?= 5s
 
 .PHONY: help
-help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+help: ## list every target
+	@grep -E '^[A-Za-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 .PHONY: tools
 tools: $(TOOLS)/actionlint $(TOOLS)/aws-lambda-rie $(TOOLS)/golangci-lint $(TOOLS)/goreleaser python-tools ## install or check every tool the tests need
@@ -41,7 +41,7 @@ $(TOOLS)/goreleaser:
 # moto_server, cfn-lint and PyYAML (for scripts/check-dependabot.py): found on PATH, or installed at the
 # pinned versions into .tools/venv (needs python3 and PyPI). Installs nothing when all are there.
 .PHONY: python-tools
-python-tools:
+python-tools: ## moto_server, cfn-lint and PyYAML: from PATH, or pinned into .tools/venv (make tools runs it)
 	@VENV=$(VENV) scripts/python-tools.sh install
 
 .PHONY: deps
@@ -61,12 +61,12 @@ build: deps ## build the CLI, the action and the Lambda bootstrap into bin/
 LAMBDA_GOARCH ?= arm64
 
 .PHONY: build-MetamintFunction
-build-MetamintFunction:
+build-MetamintFunction: ## the Lambda bootstrap into ARTIFACTS_DIR, for sam build (deploy/template.yaml)
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
 	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
 
 .PHONY: lint
-lint: tools ## gofmt, go vet, golangci-lint, actionlint, cfn-lint, dependabot.yml, goreleaser check, tool detection
+lint: tools ## gofmt, go vet, golangci-lint, actionlint, cfn-lint, dependabot.yml, goreleaser check, script tests
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 	$(GO) vet ./...
@@ -76,6 +76,12 @@ lint: tools ## gofmt, go vet, golangci-lint, actionlint, cfn-lint, dependabot.ym
 	python3 scripts/check-dependabot.py .github/dependabot.yml
 	goreleaser check
 	scripts/python-tools_test.sh
+	python3 scripts/check-docs_test.py
+
+# Not in lint yet: the docs pages are being restructured to pass it.
+.PHONY: docs-check
+docs-check: ## prose blocks of at most 600 characters and resolving links in README.md and docs/
+	python3 scripts/check-docs.py
 
 # golangci-lint with .golangci.yml alone (make lint runs it too).
 .PHONY: golangci

@@ -3,13 +3,14 @@
 // and writes managed secrets through it, and the keyless GitHub Action reads
 // them (aws-secret-id), so both agree on every field and rule.
 //
-// A managed secret's SecretString is a JSON object (DESIGN.md, "The Lambda
-// contract"). The user owns app_id, system_user_id, scopes, the app secret
-// (app_secret_ref, or app_secret inline), the optional minting_token_ref and
-// minting_app_secret_ref / minting_app_secret, and the booleans install_app,
-// expiring_token, revoke_previous and allow_unlisted_scopes; metamint owns
-// access_token, expires_at, issued_at and token_scopes. Every other member
-// is kept byte for byte and in its place when metamint writes a new version.
+// A managed secret's SecretString is a JSON object, documented field by
+// field in docs/secret-format.md. The user owns app_id, system_user_id,
+// scopes, the app secret (app_secret_ref, or app_secret inline), the
+// optional minting_token_ref and minting_app_secret_ref /
+// minting_app_secret, and the booleans install_app, expiring_token,
+// revoke_previous and allow_unlisted_scopes; metamint owns access_token,
+// expires_at, issued_at and token_scopes. Every other member is kept byte
+// for byte and in its place when metamint writes a new version.
 //
 // Use:
 //
