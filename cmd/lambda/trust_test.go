@@ -170,6 +170,12 @@ func TestForeignPendingNotAdopted(t *testing.T) {
 	}
 	s.trustCheck(t, id, initial, want)
 	assertNoSecrets(t, "the logs", s.logs.String(), []string{other.Secret})
+	// The foreign token is not this secret's to revoke: no revocation is
+	// tried, none fails, none waits.
+	if s.revoked(foreign) || strings.Contains(s.metrics.String(), `"RevocationsFailed":1`) || len(s.revokeLabelled(id)) != 0 {
+		t.Errorf("foreign token revoked %v, metrics %s, marked versions %v; want it left alone",
+			s.revoked(foreign), s.metrics.String(), s.revokeLabelled(id))
+	}
 }
 
 // TestKilledRunThenEdit (3): a run was killed after the AWSCURRENT move and
@@ -456,6 +462,15 @@ func TestGivenUpRotationIsCounted(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "in progress for") {
 		t.Errorf("the log does not say the rotation is stale")
 	}
+	// An inline run heals it: the cycle's empty version is filled and made
+	// current.
+	initial := s.currentToken(id)
+	want := userFields(s.current(id))
+	resp, _ = s.run(t.Context(), runEvent(rotation.Inline, false, id))
+	if r := resp.Results[0]; r.Status != rotation.StatusRotated {
+		t.Fatalf("inline run = %+v; want rotated", r)
+	}
+	s.trustCheck(t, id, initial, want)
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 	assertNoSecrets(t, "the metrics", s.metrics.String(), secretsOf(s.srv, s.fx))
 }

@@ -168,7 +168,9 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		held[rot.pending.AccessToken] = true
 	}
 	for v, labels := range rot.stages {
-		if slices.Contains(labels, StageCurrent) || slices.Contains(labels, StagePending) {
+		// AWSCURRENT's token is held above; a pending version (another
+		// rotation's, or this one's) is read.
+		if !slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && (rot.pending == nil || v != rot.version) {
 			if doc, _, err := r.readVersionDoc(ctx, rot, v); err == nil && doc != nil {
 				held[doc.AccessToken] = true
 			}
@@ -196,7 +198,14 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			continue
 		}
 		info, err := r.Graph.DebugToken(ctx, app, doc.AccessToken)
-		if err != nil {
+		var gerr *mint.GraphError
+		switch {
+		case errors.As(err, &gerr) && !gerr.Temporary():
+			// Graph refuses to inspect it with this app (a token of
+			// another app, say): not this secret's token to revoke.
+			r.dropRevocation(ctx, rot, label, version, "Graph refuses to inspect the version's token with AWSCURRENT's app; not revoked")
+			continue
+		case err != nil:
 			fail(version, "debug_token of the token to revoke failed", err)
 			continue
 		}

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -548,4 +549,17 @@ func (f *fakeSM) ListSecretVersionIds( //nolint:revive // the SDK's name
 		out.Versions = append(out.Versions, types.SecretVersionsListEntry{VersionId: aws.String(v), VersionStages: f.stages[v]})
 	}
 	return out, nil
+}
+
+// TestSecretResultJSON pins the JSON names of a result's fields, which the
+// answers, the logs and the docs use.
+func TestSecretResultJSON(t *testing.T) {
+	b, err := json.Marshal(SecretResult{SecretID: "i", Status: StatusFailed, Step: StepCreate, ErrorType: "E", RevocationsFailed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"secret_id":"i","status":"failed","step":"createSecret","revocations_failed":1,"error_type":"E"}`
+	if string(b) != want {
+		t.Errorf("json.Marshal(SecretResult) = %s; want %s", b, want)
+	}
 }
