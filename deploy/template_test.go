@@ -214,7 +214,8 @@ func TestTemplatePolicy(t *testing.T) {
 		}
 	}
 	want := map[string][]any{
-		"ManagedSecrets":    {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
+		"ManagedSecrets": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+			"secretsmanager:ListSecretVersionIds"},
 		"ReferencedSecrets": {"secretsmanager:GetSecretValue"},
 		"SecretsKey":        {"kms:Decrypt", "kms:GenerateDataKey"},
 		"ListTaggedSecrets": {"secretsmanager:ListSecrets"},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -78,8 +79,12 @@ func (l *lab) createFleet(ctx context.Context, prefix string, n int) ([]string, 
 		values[i] = string(b)
 	}
 	err := parallel(ctx, n, 8, func(i int) error {
-		_, err := l.sm.CreateSecret(ctx, newSecret(names[i], values[i]))
-		if err != nil {
+		// moto answers an occasional 500 under parallel creates of a large
+		// fleet: retried (more attempts than the SDK's 3), and a create
+		// that committed before its 500 is found on the retry.
+		_, err := l.sm.CreateSecret(ctx, newSecret(names[i], values[i]), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 10 })
+		var exists *types.ResourceExistsException
+		if err != nil && !errors.As(err, &exists) {
 			return fmt.Errorf("CreateSecret %s in moto: %w", names[i], err)
 		}
 		return nil
