@@ -214,7 +214,7 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
 		t.Errorf("Graph calls, second generation (-want +got):\n%s", diff)
 	}
-	wantSM["UpdateSecretVersionStage"] = 3
+	wantSM["UpdateSecretVersionStage"] = 2 // the move and the mark
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls, second generation (-want +got):\n%s", diff)
 	}
