@@ -129,7 +129,7 @@ func TestTemplateFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := regexp.MustCompile(`(?m)^build-MetamintFunction:\n((?:\t.*\n)+)`).FindSubmatch(mk)
+	target := regexp.MustCompile(`(?m)^build-MetamintFunction:.*\n((?:\t.*\n)+)`).FindSubmatch(mk)
 	if target == nil {
 		t.Fatalf("Makefile has no build-MetamintFunction target")
 	}
