@@ -129,7 +129,7 @@ func TestTemplateFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := regexp.MustCompile(`(?m)^build-MetamintFunction:\n((?:\t.*\n)+)`).FindSubmatch(mk)
+	target := regexp.MustCompile(`(?m)^build-MetamintFunction:.*\n((?:\t.*\n)+)`).FindSubmatch(mk)
 	if target == nil {
 		t.Fatalf("Makefile has no build-MetamintFunction target")
 	}
@@ -214,7 +214,8 @@ func TestTemplatePolicy(t *testing.T) {
 		}
 	}
 	want := map[string][]any{
-		"ManagedSecrets":    {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
+		"ManagedSecrets": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+			"secretsmanager:ListSecretVersionIds"},
 		"ReferencedSecrets": {"secretsmanager:GetSecretValue"},
 		"SecretsKey":        {"kms:Decrypt", "kms:GenerateDataKey"},
 		"ListTaggedSecrets": {"secretsmanager:ListSecrets"},
@@ -533,5 +534,20 @@ func TestTemplateAlarmActions(t *testing.T) {
 		if _, err := render(t, tmpl, map[string]string{"AlarmTopicArn": bad}); err == nil {
 			t.Errorf("render(AlarmTopicArn=%q) succeeded; want the parameter refused", bad)
 		}
+	}
+}
+
+// TestTemplateWriteRate: the write-rate parameter keeps within Secrets
+// Manager's quota of 50 writes a second, and defaults to the Lambda's 25.
+func TestTemplateWriteRate(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	p := pathAs[map[string]any](t, tmpl, "Parameters", "SecretsWriteRate")
+	if p["Type"] != "Number" || p["Default"] != 25.0 || p["MinValue"] != 0.1 || p["MaxValue"] != 50.0 {
+		t.Errorf("SecretsWriteRate = %v; want a Number, default 25, from 0.1 to 50", p)
+	}
+	env := pathAs[map[string]any](t, tmpl, "Resources", "MetamintFunction", "Properties", "Environment", "Variables")
+	if ref, ok := env["METAMINT_SECRETS_WRITE_RATE"].(map[string]any); !ok || ref["Ref"] != "SecretsWriteRate" {
+		t.Errorf("METAMINT_SECRETS_WRITE_RATE = %v; want !Ref SecretsWriteRate", env["METAMINT_SECRETS_WRITE_RATE"])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -39,6 +41,8 @@ type lab struct {
 	appRef    string
 	users     atomic.Int64
 	runs      int
+	// env is added to the function's environment of the next runs.
+	env map[string]string
 }
 
 func newSecret(name, value string) *secretsmanager.CreateSecretInput {
@@ -75,8 +79,12 @@ func (l *lab) createFleet(ctx context.Context, prefix string, n int) ([]string, 
 		values[i] = string(b)
 	}
 	err := parallel(ctx, n, 8, func(i int) error {
-		_, err := l.sm.CreateSecret(ctx, newSecret(names[i], values[i]))
-		if err != nil {
+		// moto answers an occasional 500 under parallel creates of a large
+		// fleet: retried (more attempts than the SDK's 3), and a create
+		// that committed before its 500 is found on the retry.
+		_, err := l.sm.CreateSecret(ctx, newSecret(names[i], values[i]), func(o *secretsmanager.Options) { o.RetryMaxAttempts = 10 })
+		var exists *types.ResourceExistsException
+		if err != nil && !errors.As(err, &exists) {
 			return fmt.Errorf("CreateSecret %s in moto: %w", names[i], err)
 		}
 		return nil
@@ -173,11 +181,13 @@ func (r *fleetRun) results() string {
 // {"rotate": names, "force": false} and measures it.
 func (l *lab) run(ctx context.Context, label string, names []string, concurrency int, limit *rateLimit) (*fleetRun, error) {
 	l.runs++
-	r, err := l.startRIE(ctx, l.bootstrap, filepath.Join(l.dir, fmt.Sprintf("rie-fleet-%d.log", l.runs)), map[string]string{
+	env := map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": l.proxy.URL,
 		"METAMINT_GRAPH_API_URL":           l.g.URL,
 		"METAMINT_CONCURRENCY":             fmt.Sprint(concurrency),
-	})
+	}
+	maps.Copy(env, l.env)
+	r, err := l.startRIE(ctx, l.bootstrap, filepath.Join(l.dir, fmt.Sprintf("rie-fleet-%d.log", l.runs)), env)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,10 @@
 //	(b) throttling: the same with the emulator throttling at a set rate;
 //	(c) the bootstrap: cold start (rie's INIT REPORT), peak RSS after the fleet
 //	    run, CPU time per rotation, zipped size for arm64 and amd64;
-//	(d) the action: binary size and the wall time of one mint.
+//	(d) the action: binary size and the wall time of one mint;
+//	(e) quotas: -quota-secrets due secrets in one invocation against a
+//	    Secrets Manager front enforcing a write quota (-quota-rate a second)
+//	    with METAMINT_SECRETS_WRITE_RATE=-write-rate, and the squeezed case.
 //
 // It starts everything it needs (moto_server, the emulator, aws-lambda-rie)
 // on free loopback ports and stops it on exit, on failure and on SIGINT.
@@ -47,6 +50,14 @@ type config struct {
 	rate        rateLimit
 	starts      int
 	actionRuns  int
+	// (e): the fleet at the quota, the front's write quota, the
+	// function's METAMINT_SECRETS_WRITE_RATE, the squeezed fleet and the
+	// function timeout of the squeezed run.
+	quotaSecrets   int
+	quotaRate      float64
+	writeRate      float64
+	squeezeSecrets int
+	squeezeTimeout time.Duration
 	// actionBaseline is a git revision whose action binary (d) measures
 	// beside this tree's; empty: none.
 	actionBaseline string
@@ -79,13 +90,13 @@ func (r *rateLimit) Set(s string) error {
 // perSecond is the limit's average rate.
 func (r rateLimit) perSecond() float64 { return float64(r.calls) / r.window.Seconds() }
 
-var scenarioNames = []string{"a", "b", "c", "d"}
+var scenarioNames = []string{"a", "b", "c", "d", "e"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c := config{rate: rateLimit{calls: 400, window: 10 * time.Second}, args: args}
 	fs := flag.NewFlagSet("scenarios", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	only := fs.String("only", "a,b,c,d", "scenarios to run, comma-separated: a (fleet), b (throttling), c (bootstrap), d (action)")
+	only := fs.String("only", "a,b,c,d", "scenarios to run, comma-separated: a (fleet), b (throttling), c (bootstrap), d (action), e (Secrets Manager quota)")
 	fs.IntVar(&c.secrets, "secrets", 1000, "managed secrets in the fleet runs (a, b, and the peak-RSS run of c)")
 	fs.IntVar(&c.sample, "sample", 100, "secrets of the sequential run in (a), scaled to -secrets")
 	fs.DurationVar(&c.latency, "latency", 200*time.Millisecond, "Graph latency the emulator injects in (a), (b) and (c)")
@@ -94,6 +105,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.starts, "starts", 11, "fresh cold starts of the bootstrap in (c)")
 	fs.IntVar(&c.actionRuns, "action-runs", 31, "timed runs of the action binary in (d)")
 	fs.StringVar(&c.actionBaseline, "action-baseline", "", "a git revision (such as main) whose action binary (d) also measures, for a before/after ratio")
+	fs.IntVar(&c.quotaSecrets, "quota-secrets", 10000, "due secrets of the run at the quota in (e)")
+	fs.Float64Var(&c.quotaRate, "quota-rate", 50, "the Secrets Manager front's write quota in (e), writes a second (AWS: 50)")
+	fs.Float64Var(&c.writeRate, "write-rate", 45, "METAMINT_SECRETS_WRITE_RATE in (e)")
+	fs.IntVar(&c.squeezeSecrets, "squeeze-secrets", 1000, "due secrets of the squeezed run in (e): the front allows -write-rate/2.5")
+	fs.DurationVar(&c.squeezeTimeout, "squeeze-timeout", time.Minute, "the function timeout of the squeezed run in (e)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (builds, rie and moto logs)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -104,7 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	for _, s := range strings.Split(*only, ",") {
 		s = strings.TrimSpace(s)
 		if !slices.Contains(scenarioNames, s) {
-			return c, fmt.Errorf("-only: unknown scenario %q; want a, b, c or d", s)
+			return c, fmt.Errorf("-only: unknown scenario %q; want a, b, c, d or e", s)
 		}
 		if !slices.Contains(c.only, s) {
 			c.only = append(c.only, s)
@@ -120,6 +136,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-latency must not be negative")
 	case c.starts < 1 || c.actionRuns < 1:
 		return c, errors.New("-starts and -action-runs must be at least 1")
+	case c.quotaSecrets < 1 || c.squeezeSecrets < 1 || !(c.quotaRate > 0) || !(c.writeRate >= 0.1 && c.writeRate <= 50):
+		return c, errors.New("want -quota-secrets and -squeeze-secrets >= 1, -quota-rate > 0, -write-rate from 0.1 to 50")
+	case c.squeezeTimeout < 10*time.Second || c.squeezeTimeout > 15*time.Minute:
+		return c, errors.New("-squeeze-timeout is a function timeout: 10s to 15m")
 	}
 	return c, nil
 }
@@ -137,6 +157,11 @@ func (c config) expanded() string {
 		"-rate", c.rate.String(),
 		"-starts", strconv.Itoa(c.starts),
 		"-action-runs", strconv.Itoa(c.actionRuns),
+	}
+	if c.has("e") {
+		args = append(args, "-quota-secrets", strconv.Itoa(c.quotaSecrets), "-quota-rate", strconv.FormatFloat(c.quotaRate, 'f', -1, 64),
+			"-write-rate", strconv.FormatFloat(c.writeRate, 'f', -1, 64), "-squeeze-secrets", strconv.Itoa(c.squeezeSecrets),
+			"-squeeze-timeout", c.squeezeTimeout.String())
 	}
 	if c.actionBaseline != "" {
 		args = append(args, "-action-baseline", c.actionBaseline)
@@ -206,7 +231,7 @@ func run(ctx context.Context, cfg config, cl *cleanups, w io.Writer) error {
 
 	var l *lab
 	var tools []string
-	if cfg.has("a") || cfg.has("b") || cfg.has("c") {
+	if cfg.has("a") || cfg.has("b") || cfg.has("c") || cfg.has("e") {
 		if l, err = setupLab(ctx, cfg, cl, dir); err != nil {
 			return err
 		}
@@ -254,6 +279,8 @@ func run(ctx context.Context, cfg config, cl *cleanups, w io.Writer) error {
 			tables, err = scenarioBootstrap(ctx, cfg, l, fleets, &st, dir)
 		case "d":
 			tables, err = scenarioAction(ctx, cfg, cl, dir)
+		case "e":
+			tables, err = scenarioQuota(ctx, cfg, l, fleets)
 		}
 		if err != nil {
 			return fmt.Errorf("scenario (%s): %w", s, err)
@@ -302,6 +329,7 @@ type state struct {
 // holding the same number of secrets.
 type fleetSets struct {
 	sample, fleet, throttled []string
+	quota, squeezed          []string
 	total                    int
 }
 
@@ -323,7 +351,15 @@ func (l *lab) createSets(ctx context.Context, cfg config) (fleetSets, error) {
 			return f, err
 		}
 	}
-	f.total = len(f.sample) + len(f.fleet) + len(f.throttled)
+	if cfg.has("e") {
+		if f.quota, err = l.createFleet(ctx, "metamint-bench/quota", cfg.quotaSecrets); err != nil {
+			return f, err
+		}
+		if f.squeezed, err = l.createFleet(ctx, "metamint-bench/squeezed", cfg.squeezeSecrets); err != nil {
+			return f, err
+		}
+	}
+	f.total = len(f.sample) + len(f.fleet) + len(f.throttled) + len(f.quota) + len(f.squeezed)
 	return f, nil
 }
 

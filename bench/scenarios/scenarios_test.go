@@ -107,8 +107,19 @@ func TestParseFlags(t *testing.T) {
 	if got, want := c.expanded(), "go run ./bench/scenarios -only d -secrets 1000 -sample 100 -latency 200ms -concurrency 16 -rate 400/10s -starts 11 -action-runs 31 -action-baseline main"; got != want {
 		t.Errorf("expanded = %q; want %q", got, want)
 	}
+	c, err = parseFlags([]string{"-only", "e", "-quota-secrets", "200", "-write-rate", "4.5", "-quota-rate", "5"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.expanded(), "go run ./bench/scenarios -only e -secrets 1000 -sample 100 -latency 200ms -concurrency 16 -rate 400/10s -starts 11 -action-runs 31"+
+		" -quota-secrets 200 -quota-rate 5 -write-rate 4.5 -squeeze-secrets 1000 -squeeze-timeout 1m0s"; got != want {
+		t.Errorf("expanded = %q; want %q", got, want)
+	}
 	for _, bad := range [][]string{
-		{"-only", "e"},
+		{"-only", "f"},
+		{"-only", "e", "-write-rate", "51"},
+		{"-only", "e", "-quota-secrets", "0"},
+		{"-only", "e", "-squeeze-timeout", "1s"},
 		{"-sample", "2000"},
 		{"-concurrency", "65"},
 		{"-rate", "400"},

@@ -19,6 +19,19 @@ const (
 	// defaultService is the log field service when POWERTOOLS_SERVICE_NAME
 	// is unset.
 	defaultService = "metamint"
+	// writeQuota is Secrets Manager's quota of writes (PutSecretValue,
+	// UpdateSecret, UpdateSecretVersionStage) a second per account and
+	// region, not adjustable; RotateSecret has one of the same size.
+	writeQuota = 50
+	// defaultWriteRate is METAMINT_SECRETS_WRITE_RATE's default: half the
+	// quota. The quota is shared with every other writer of the account and
+	// region (deployments, other rotation functions, applications storing
+	// secrets), and a run at 25 a second still rotates 8 secrets a second
+	// (three writes each), as much as the default concurrency gets through
+	// Graph. Past the quota's other half a run is throttled and slows down.
+	defaultWriteRate = 25.0
+	// minWriteRate is the least write rate: one write every 10 s.
+	minWriteRate = 0.1
 )
 
 // config is the Lambda's environment, read once at cold start.
@@ -30,6 +43,9 @@ type config struct {
 	concurrency   int           // METAMINT_CONCURRENCY
 	mode          string        // METAMINT_MODE: rotation.Inline or rotation.FanOut
 	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
+	writeRate     float64       // METAMINT_SECRETS_WRITE_RATE: Secrets Manager writes a second, for the whole run
+	revokeGrace   time.Duration // METAMINT_REVOKE_GRACE
+	staleAfter    time.Duration // METAMINT_STALE_ROTATION_AFTER
 }
 
 // runtimeEnv is what the Lambda runtime and Powertools conventions set, read
@@ -54,8 +70,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		graphURL:      mint.DefaultBaseURL,
 		graphVersion:  mint.DefaultVersion,
 		refreshBefore: rotation.DefaultRefreshBefore,
+		revokeGrace:   rotation.DefaultRevokeGrace,
+		staleAfter:    rotation.DefaultStaleAfter,
 		concurrency:   rotation.DefaultConcurrency,
 		mode:          string(rotation.Inline),
+		writeRate:     defaultWriteRate,
 	}
 	if v := strings.TrimSpace(getenv("METAMINT_GRAPH_API_URL")); v != "" {
 		u, err := mint.CheckBaseURL(v)
@@ -78,6 +97,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.refreshBefore = d
 	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"METAMINT_REVOKE_GRACE", &c.revokeGrace}, {"METAMINT_STALE_ROTATION_AFTER", &c.staleAfter}} {
+		v := strings.TrimSpace(getenv(d.name))
+		if v == "" {
+			continue
+		}
+		p, err := time.ParseDuration(v)
+		if err != nil || p <= 0 {
+			return c, configErr(fmt.Errorf("%s %q is not a positive Go duration such as 24h", d.name, truncate(v)))
+		}
+		*d.dst = p
+	}
 	if v := strings.TrimSpace(getenv("METAMINT_CONCURRENCY")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxConcurrency {
@@ -90,6 +123,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, configErr(fmt.Errorf("METAMINT_MODE %q is neither %s nor %s", truncate(v), rotation.Inline, rotation.FanOut))
 		}
 		c.mode = v
+	}
+	if v := strings.TrimSpace(getenv("METAMINT_SECRETS_WRITE_RATE")); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(r >= minWriteRate && r <= writeQuota) {
+			return c, configErr(fmt.Errorf("METAMINT_SECRETS_WRITE_RATE %q is not a number of writes a second from %v to %d (Secrets Manager's quota)",
+				truncate(v), minWriteRate, writeQuota))
+		}
+		c.writeRate = r
 	}
 	if v := strings.TrimSpace(getenv("METAMINT_SECRET_TAG")); v != "" {
 		t, err := parseSecretTag(v)

@@ -56,13 +56,14 @@ type handler struct {
 // newHandler wires the engine. Logs go through log; metrics (EMF lines) to
 // out.
 func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, out io.Writer, cfg config, rt runtimeEnv, now func() time.Time) *handler {
-	rot := &rotation.Rotator{SM: sm, Graph: graph, Log: log, Now: now}
+	rot := &rotation.Rotator{SM: sm, Graph: graph, Log: log, Now: now, RevokeGrace: cfg.revokeGrace}
 	return &handler{
 		rot: rot,
 		fleet: &rotation.Fleet{
 			Rotator:       rot,
 			Concurrency:   cfg.concurrency,
 			RefreshBefore: cfg.refreshBefore,
+			StaleAfter:    cfg.staleAfter,
 		},
 		list:      sm,
 		secretIDs: cfg.secretIDs,
@@ -237,7 +238,7 @@ func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSe
 	h.log.InfoContext(ctx, "rotation step", "trigger", triggerRotation, "step", ev.Step, "secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
 	ctx, cancel := rotation.WithReserve(ctx, h.reserve)
 	defer cancel()
-	res, err := h.rot.Step(ctx, rotation.Event{SecretID: ev.SecretID, Token: ev.ClientRequestToken, RotationToken: ev.RotationToken, Step: ev.Step})
+	res, err := h.rot.Step(ctx, rotation.Event{SecretID: ev.SecretID, VersionID: ev.ClientRequestToken, RotationToken: ev.RotationToken, Step: ev.Step})
 	props := map[string]string{"trigger": triggerRotation, "step": ev.Step}
 	if err != nil {
 		h.log.ErrorContext(ctx, "rotation step failed", "step", ev.Step, "secret_arn", res.SecretARN, "version_id", ev.ClientRequestToken,
@@ -249,7 +250,11 @@ func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSe
 	if res.Outcome == rotation.OutcomeFinished {
 		rotated = 1
 	}
-	h.metrics.emit([]metric{count("Rotated", rotated), count("Failed", 0)}, props)
+	values := []metric{count("Rotated", rotated), count("Failed", 0)}
+	if ev.Step == rotation.StepFinish {
+		values = append(values, count("RevocationsFailed", res.RevocationsFailed))
+	}
+	h.metrics.emit(values, props)
 	return Response{Trigger: triggerRotation, Step: ev.Step, SecretARN: res.SecretARN, VersionID: ev.ClientRequestToken, Outcome: res.Outcome}, nil
 }
 
@@ -275,9 +280,11 @@ func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, f
 	h.log.InfoContext(ctx, "run started", "trigger", trigger, "mode", string(mode), "secrets", len(ids), "force", force)
 	results, sum := h.fleet.Run(ctx, ids, rotation.RunOptions{Force: force, Mode: mode})
 	attrs := []any{"trigger", trigger, "mode", string(mode), "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
-		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed}
+		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed,
+		"revocations_failed", sum.RevocationsFailed}
 	values := []metric{count("Rotated", sum.Rotated), count("RotationStarted", sum.RotationStarted), count("NotDue", sum.NotDue),
-		count("Skipped", sum.Skipped), count("Deferred", sum.Deferred), count("Failed", sum.Failed)}
+		count("Skipped", sum.Skipped), count("Deferred", sum.Deferred), count("Failed", sum.Failed),
+		count("RevocationsFailed", sum.RevocationsFailed)}
 	if sum.MinDaysToExpiry != nil {
 		attrs = append(attrs, "min_days_to_expiry", *sum.MinDaysToExpiry)
 		values = append(values, metric{"MinDaysToExpiry", "None", *sum.MinDaysToExpiry})

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,7 +39,7 @@ func TestInvokeJSON(t *testing.T) {
 			payload: `{"rotate":["` + id + `"],"force":false}`,
 			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due","state":"no_pending",` +
 				`"reason":"the current token expires at TIME, more than 360h0m0s away","expires_at":"TIME"}],` +
-				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0,"min_days_to_expiry":50}}`,
+				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0,"revocations_failed":0,"min_days_to_expiry":50}}`,
 		},
 		{
 			name:     "direct run in fan-out mode of a secret without rotation",
@@ -147,7 +145,8 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline"},
+			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline",
+				revokeGrace: 24 * time.Hour, staleAfter: 6 * time.Hour, writeRate: 25},
 		},
 		{
 			name: "everything set",
@@ -155,16 +154,20 @@ func TestLoadConfig(t *testing.T) {
 				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
 				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
 				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ",
+				"METAMINT_REVOKE_GRACE": "2h", "METAMINT_STALE_ROTATION_AFTER": "3h", "METAMINT_SECRETS_WRITE_RATE": " 12.5 ",
 			},
 			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
-				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"}},
+				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"},
+				revokeGrace: 2 * time.Hour, staleAfter: 3 * time.Hour, writeRate: 12.5},
 		},
 		{
 			name: "tag key alone",
 			env:  map[string]string{"METAMINT_SECRET_TAG": "metamint:managed"},
 			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8,
-				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}},
+				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}, revokeGrace: 24 * time.Hour, staleAfter: 6 * time.Hour, writeRate: 25},
 		},
+		{name: "grace not a duration", env: map[string]string{"METAMINT_REVOKE_GRACE": "1d"}, wantErr: "METAMINT_REVOKE_GRACE"},
+		{name: "stale limit zero", env: map[string]string{"METAMINT_STALE_ROTATION_AFTER": "0s"}, wantErr: "METAMINT_STALE_ROTATION_AFTER"},
 		{name: "unknown mode", env: map[string]string{"METAMINT_MODE": "fan-out"}, wantErr: "METAMINT_MODE"},
 		{name: "tag with an empty value", env: map[string]string{"METAMINT_SECRET_TAG": "metamint:managed="}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "tag with no key", env: map[string]string{"METAMINT_SECRET_TAG": "=yes"}, wantErr: "METAMINT_SECRET_TAG"},
@@ -175,6 +178,12 @@ func TestLoadConfig(t *testing.T) {
 		{name: "Graph version without v", env: map[string]string{"METAMINT_GRAPH_API_VERSION": "27.0"}, wantErr: "METAMINT_GRAPH_API_VERSION"},
 		{name: "concurrency zero", env: map[string]string{"METAMINT_CONCURRENCY": "0"}, wantErr: "METAMINT_CONCURRENCY"},
 		{name: "concurrency too high", env: map[string]string{"METAMINT_CONCURRENCY": "1000"}, wantErr: "METAMINT_CONCURRENCY"},
+		{name: "write rate zero", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "0"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate negative", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "-5"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate over the quota", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "51"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate not a number", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "25/s"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate NaN", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "NaN"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
+		{name: "write rate too small", env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": "0.001"}, wantErr: "METAMINT_SECRETS_WRITE_RATE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,9 +223,6 @@ func TestMainBinaryImports(t *testing.T) {
 		}
 	}
 }
-
-// discardLogger is a logger for tests that do not read the logs.
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestBadPayloads: a payload that is not UTF-8, not JSON or truncated is an
 // EventError with an ERROR log line, like every other bad payload, and so

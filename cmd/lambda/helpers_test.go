@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/pace"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -97,6 +97,7 @@ type worldConfig struct {
 	endpoint string        // Secrets Manager endpoint; default moto
 	install  bool          // install the app for fx.SystemUserID (default true)
 	graph    []mint.Option // instead of the fast test retry policy
+	pacer    *pace.Pacer   // Secrets Manager writes paced (pacedWrites) by it; nil: unpaced
 }
 
 func withConfig(f func(*config)) worldOption {
@@ -104,6 +105,10 @@ func withConfig(f func(*config)) worldOption {
 }
 
 func withEndpoint(u string) worldOption { return func(c *worldConfig) { c.endpoint = u } }
+
+// withPacing paces the function's Secrets Manager writes with p, as the
+// function ships (pacedWrites).
+func withPacing(p *pace.Pacer) worldOption { return func(c *worldConfig) { c.pacer = p } }
 
 func withoutInstall() worldOption { return func(c *worldConfig) { c.install = false } }
 
@@ -151,6 +156,9 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	logs, metrics := &syncBuffer{}, &syncBuffer{}
 	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService)
 	sm := newSM(wc.endpoint)
+	if wc.pacer != nil {
+		sm = awstest.SecretsManager(wc.endpoint, pacedWrites(wc.pacer))
+	}
 	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
 	w := &world{
 		t: t, srv: srv, fx: fx, sm: sm, logs: logs, calls: calls, graph: gi,
@@ -489,20 +497,6 @@ func (c *chaos) after(op string, n int) {
 // until the client gives up.
 func (c *chaos) hold(op string, n int) {
 	c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
-}
-
-// stageDiff compares two stage maps for messages.
-func stageString(m map[string][]string, names map[string]string) string {
-	keys := slices.Sorted(maps.Keys(m))
-	var b strings.Builder
-	for _, k := range keys {
-		n := names[k]
-		if n == "" {
-			n = k
-		}
-		fmt.Fprintf(&b, "%s=%v ", n, m[k])
-	}
-	return b.String()
 }
 
 // countingSM counts the Secrets Manager calls the handler makes.

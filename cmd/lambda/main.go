@@ -17,7 +17,8 @@
 // Environment: METAMINT_GRAPH_API_URL, METAMINT_GRAPH_API_VERSION,
 // METAMINT_SECRET_IDS, METAMINT_SECRET_TAG (key or key=value),
 // METAMINT_MODE (inline or fanout), METAMINT_REFRESH_BEFORE (default 360h),
-// METAMINT_CONCURRENCY (default 8), POWERTOOLS_SERVICE_NAME (the log field
+// METAMINT_CONCURRENCY (default 8), METAMINT_SECRETS_WRITE_RATE (Secrets
+// Manager writes a second, default 25), POWERTOOLS_SERVICE_NAME (the log field
 // service, default metamint), and the AWS SDK's own variables. See
 // docs/lambda.md.
 package main
@@ -32,6 +33,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/metamint/metamint/internal/pace"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -60,7 +62,11 @@ func main() {
 		log.Error("invalid configuration", "error_type", errorType(err), "error", err.Error())
 		os.Exit(1)
 	}
-	h := newHandler(secretsmanager.NewFromConfig(awsCfg), graph, log, os.Stdout, cfg, rt, time.Now)
+	// One Pacer serves every Secrets Manager write of the instance, and
+	// Lambda runs one invocation at a time in an instance: the rate is the
+	// invocation's, shared by all its secrets and steps.
+	sm := secretsmanager.NewFromConfig(awsCfg, pacedWrites(pace.New(cfg.writeRate)))
+	h := newHandler(sm, graph, log, os.Stdout, cfg, rt, time.Now)
 	// lambda.Start with a lambda.Handler, not StartHandlerFunc: the handler
 	// must see payloads that are not JSON, to answer them with an EventError.
 	lambda.Start(h)

@@ -62,6 +62,17 @@
 //     bytes) in CreateSecret, PutSecretValue or UpdateSecret is refused with
 //     400 ValidationException.
 //
+// # Quotas
+//
+// Proxy.Limit puts a Quota in force: a token bucket shared by some
+// operations (WriteOps: Secrets Manager's write quota), Rate tokens a second
+// and Burst in hand, as AWS enforces its request quotas. A request that
+// finds the bucket empty is answered 400 ThrottlingException "Rate
+// exceeded" before moto sees it: nothing is written. Limit.Stats counts the
+// requests let through and throttled, and the ordinal of the last throttled
+// one, so a test asserts "no throttle after the first burst" by count. The
+// bucket's clock can be injected (Quota.Now).
+//
 // Errors are AWS JSON 1.1 error bodies, {"__type":"...","message":"..."},
 // with the x-amzn-ErrorType header, which the SDK decodes into its typed
 // exceptions (for example *types.ResourceExistsException). No answer the

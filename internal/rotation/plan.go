@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/secret"
 )
+
+// stepSchedule is the step a run's own checks report.
+const stepSchedule = "schedule"
 
 // plan is one secret of a run: it describes the secret once, computes the
 // state of this cycle's rotation, and switches on it (see the package doc's
@@ -33,7 +38,7 @@ func (p *plan) run(ctx context.Context) SecretResult {
 	if p.res.Status != "" {
 		return p.res
 	}
-	state := labelState(p.rot.stages, p.rot.token, false)
+	state := labelState(p.rot.stages, p.rot.version, false)
 	p.res.State = state.String()
 	var err error
 	switch state {
@@ -42,11 +47,15 @@ func (p *plan) run(ctx context.Context) SecretResult {
 	case OtherPending:
 		err = p.other(ctx)
 	case NotPending:
-		err = p.replace(ctx, p.rot.token)
+		err = p.replace(ctx, p.rot.version)
 	case Current:
 		p.res.Status, p.res.Reason = StatusNotDue, "this cycle's rotation is already finished"
 	default: // NoPending
 		err = p.fresh(ctx)
+	}
+	if p.rot.current != nil {
+		p.r.settleRevocations(ctx, p.rot)
+		p.res.RevocationsFailed = p.rot.revocationsFailed
 	}
 	if err != nil {
 		return p.fail(ctx, err)
@@ -60,7 +69,7 @@ func (p *plan) describe(ctx context.Context) error {
 	id := p.res.SecretID
 	desc, err := p.r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
 	if err != nil {
-		return smErr("schedule", id, "DescribeSecret", err)
+		return smErr(stepSchedule, id, "DescribeSecret", err)
 	}
 	p.desc = desc
 	arn := aws.ToString(desc.ARN)
@@ -71,15 +80,16 @@ func (p *plan) describe(ctx context.Context) error {
 	}
 	curVersion := versionWith(desc.VersionIdsToStages, StageCurrent)
 	if curVersion == "" {
-		return stateErr("schedule", arn, "the secret has no AWSCURRENT version: put the secret's JSON first")
+		return stateErr(stepSchedule, arn, "the secret has no AWSCURRENT version: put the secret's JSON first")
 	}
 	if p.mode == FanOut {
 		if err := rotationConfigured(desc); err != nil {
 			return err
 		}
 	}
-	token := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
-	p.rot = &rotation{secretID: arn, token: token, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages)}
+	version := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
+	p.rot = &rotation{secretID: arn, version: version, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages),
+		step: stepSchedule, logger: p.r.Log}
 	return nil
 }
 
@@ -98,12 +108,12 @@ func (p *plan) fresh(ctx context.Context) error {
 func (p *plan) resume(ctx context.Context) error {
 	rot := p.rot
 	if p.mode == FanOut {
-		p.res.Status, p.res.VersionID = StatusSkipped, rot.token
+		p.res.Status, p.res.VersionID = StatusSkipped, rot.version
 		p.res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
 			"and retries a failed step; if it gave up, an inline run finishes it"
-		return nil
+		return p.inProgress(ctx, rot.version)
 	}
-	state, err := p.r.settlePending(ctx, rot, "schedule")
+	state, err := p.r.settlePending(ctx, rot)
 	if err != nil {
 		return err
 	}
@@ -114,7 +124,7 @@ func (p *plan) resume(ctx context.Context) error {
 	case PendingUsable:
 		return p.finish(ctx, "resuming the rotation an earlier run started")
 	default: // PendingUnusable
-		return p.replace(ctx, rot.token)
+		return p.replace(ctx, rot.version)
 	}
 }
 
@@ -126,12 +136,12 @@ func (p *plan) replace(ctx context.Context, version string) error {
 		rot.unusable = "the version lost its AWSPENDING label"
 	}
 	reason := "replacing a pending version that cannot be used: " + rot.unusable
-	if err := p.r.discard(ctx, rot, "schedule", version); err != nil {
+	if err := p.r.discard(ctx, rot, version); err != nil {
 		return err
 	}
-	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages,
-		token:   VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
-		current: rot.current, currentInfo: rot.currentInfo}
+	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
+		version: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
+		current: rot.current, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
 	return p.rotate(ctx, reason)
 }
 
@@ -141,11 +151,11 @@ func (p *plan) replace(ctx context.Context, version string) error {
 // superseded by a new version, which takes AWSPENDING from it.
 func (p *plan) other(ctx context.Context) error {
 	rot := p.rot
-	version := otherPending(rot.stages, rot.token)
+	version := otherPending(rot.stages, rot.version)
 	if p.mode == FanOut {
 		p.res.Status = StatusSkipped
 		p.res.Reason = fmt.Sprintf("another rotation is in progress (AWSPENDING is on version %s); fan-out leaves it to Secrets Manager", version)
-		return nil
+		return p.inProgress(ctx, version)
 	}
 	due, reason, err := p.due(ctx)
 	if err != nil || !due {
@@ -154,29 +164,46 @@ func (p *plan) other(ctx context.Context) error {
 		}
 		return err
 	}
-	theirs := &rotation{secretID: rot.arn, arn: rot.arn, token: version, refs: p.refs, stages: rot.stages,
+	theirs := &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
 		current: rot.current, currentInfo: rot.currentInfo}
-	state, err := p.r.settlePending(ctx, theirs, "schedule")
-	if err != nil {
-		return err
-	}
-	if state == PendingUsable {
+	state, err := p.r.settlePending(ctx, theirs)
+	why := state.String()
+	switch {
+	case err != nil:
+		// A version that cannot be read or judged is superseded, never a
+		// reason to fail the secret.
+		why = "it cannot be judged: " + err.Error()
+	case state == PendingUsable:
 		p.rot = theirs
-		return p.finish(ctx, reason+"; finishing another rotation's usable pending version")
+		return p.finish(ctx, reason+"; finishing another rotation's usable pending version (its fields and token match AWSCURRENT)")
+	case theirs.unusable != "":
+		why = theirs.unusable
 	}
-	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, state))
+	if !slices.Contains(rot.stages[version], StagePrevious) {
+		// Its token, if it holds one (or a rotation event stores one
+		// before this run's version takes AWSPENDING), was never current:
+		// revoked at the end of this run unless AWSCURRENT or AWSPENDING
+		// holds it then. A version holding AWSPREVIOUS is marked when
+		// AWSCURRENT moves, with the grace period.
+		if err := p.r.markForRevocation(ctx, rot, version, p.r.now()); err != nil {
+			return err
+		}
+		rot.superseded = append(rot.superseded, version)
+	}
+	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, why))
 }
 
 // rotate runs the rotation from createSecret (inline) or starts it
 // (fan-out).
 func (p *plan) rotate(ctx context.Context, reason string) error {
 	rot := p.rot
-	p.res.Reason, p.res.VersionID = reason, rot.token
+	p.res.Reason, p.res.VersionID = reason, rot.version
 	if p.mode == FanOut {
 		return p.start(ctx)
 	}
-	p.r.Log.InfoContext(ctx, "rotating", "secret_arn", rot.arn, "version_id", rot.token, "reason", reason)
-	outcome, err := p.r.create(ctx, rot, StepCreate)
+	rot.log().InfoContext(ctx, "rotating", "version_id", rot.version, "reason", reason)
+	rot.step = StepCreate
+	outcome, err := p.r.create(ctx, rot)
 	if err != nil {
 		return err
 	}
@@ -193,13 +220,14 @@ func (p *plan) rotate(ctx context.Context, reason string) error {
 // the rotation moves on to the next version token.
 func (p *plan) concurrent(ctx context.Context, reason string) error {
 	rot := p.rot
-	if _, err := p.r.describe(ctx, rot, StepTest); err != nil {
+	rot.step = StepTest
+	if _, err := p.r.describe(ctx, rot); err != nil {
 		return err
 	}
-	state := labelState(rot.stages, rot.token, rot.exists)
+	state := labelState(rot.stages, rot.version, rot.exists)
 	if state == PendingStored {
 		var err error
-		if state, err = p.r.settlePending(ctx, rot, StepTest); err != nil {
+		if state, err = p.r.settlePending(ctx, rot); err != nil {
 			return err
 		}
 	}
@@ -207,13 +235,18 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 	switch state {
 	case Current:
 		p.res.Status, p.res.Reason = StatusRotated, reason+"; a concurrent run stored and finished this version"
+		// Report the token that is current now: the winner's.
+		rot.current, rot.currentInfo, p.res.dead = nil, nil, false
+		if _, err := p.r.loadCurrent(ctx, rot); err == nil {
+			p.noteCurrentExpiry()
+		}
 		return nil
 	case PendingUsable:
 		return p.finish(ctx, reason+"; a concurrent run stored this version first")
 	case NotPending:
-		return p.replace(ctx, rot.token)
+		return p.replace(ctx, rot.version)
 	default:
-		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.token, state)
+		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.version, state)
 	}
 }
 
@@ -222,23 +255,25 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 // rotations it runs.
 func (p *plan) finish(ctx context.Context, reason string) error {
 	rot := p.rot
-	p.res.Reason, p.res.VersionID = reason, rot.token
-	if state, err := p.r.inspectPending(ctx, rot, StepTest); err != nil {
+	p.res.Reason, p.res.VersionID = reason, rot.version
+	rot.step = StepTest
+	if state, err := p.r.inspectPending(ctx, rot); err != nil {
 		return err
 	} else if state != PendingUsable {
 		return tokenCheckErr(StepTest, rot.arn, errors.New(rot.unusable))
 	}
-	if err := p.r.promote(ctx, rot, StepFinish); err != nil {
+	rot.step = StepFinish
+	if err := p.r.promote(ctx, rot); errors.Is(err, errEdited) {
+		return stateErr(rot.step, rot.arn, "version %s was not made current: %s; the next run rotates afresh", rot.version, rot.unusable)
+	} else if err != nil {
 		return err
 	}
-	if _, err := p.r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
-		SecretId:            aws.String(rot.arn),
-		VersionStage:        aws.String(StagePending),
-		RemoveFromVersionId: aws.String(rot.token),
-	}); err != nil {
-		p.r.Log.WarnContext(ctx, "could not remove AWSPENDING from the new current version", "step", StepFinish, "secret_arn", rot.arn, "error", err.Error())
-	}
-	p.res.Status, p.res.Method = StatusRotated, rot.method
+	// AWSPENDING stays on the new current version: a valid end state (a
+	// finishSecret leaves it there too, until Secrets Manager strips it)
+	// that no state reads as pending, and the next rotation's
+	// PutSecretValue moves it. Taking it off would be a third write per
+	// rotation against the account's shared write quota.
+	p.res.Status, p.res.Method, p.res.dead = StatusRotated, rot.method, false
 	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
 	p.res.neverExpires = rot.pendingInfo.NeverExpires()
 	return nil
@@ -257,14 +292,14 @@ func (p *plan) start(ctx context.Context) error {
 	rot := p.rot
 	_, err := p.r.SM.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
 		SecretId:           aws.String(rot.arn),
-		ClientRequestToken: aws.String(rot.token),
+		ClientRequestToken: aws.String(rot.version),
 		RotationLambdaARN:  p.desc.RotationLambdaARN,
 		RotateImmediately:  aws.Bool(true),
 	})
 	if err != nil {
-		return smErr("schedule", rot.arn, "RotateSecret", err)
+		return smErr(stepSchedule, rot.arn, "RotateSecret", err)
 	}
-	p.r.Log.InfoContext(ctx, "rotation started", "secret_arn", rot.arn, "version_id", rot.token)
+	rot.log().InfoContext(ctx, "rotation started", "version_id", rot.version)
 	p.res.Status = StatusStarted
 	p.noteCurrentExpiry()
 	return nil
@@ -274,20 +309,19 @@ func (p *plan) start(ctx context.Context) error {
 // missing or invalid, no longer matches the secret, expires within
 // RefreshBefore, or force is set. Not due sets the result.
 func (p *plan) due(ctx context.Context) (bool, string, error) {
-	const step = "schedule"
 	r, rot := p.r, p.rot
-	cur, err := r.loadCurrent(ctx, rot, step)
+	cur, err := r.loadCurrent(ctx, rot)
 	if err != nil {
 		return false, "", err
 	}
 	if cur.AccessToken == "" {
 		return true, "the secret holds no token yet", nil
 	}
-	app, err := r.app(ctx, rot, step, cur)
+	app, err := r.app(ctx, rot, cur)
 	if err != nil {
 		return false, "", err
 	}
-	info, err := r.inspectCurrent(ctx, rot, step, app)
+	info, err := r.inspectCurrent(ctx, rot, app)
 	if err != nil {
 		return false, "", err
 	}
@@ -315,12 +349,48 @@ func (p *plan) due(ctx context.Context) (bool, string, error) {
 	return notDue(fmt.Sprintf("the current token expires at %s, more than %s away", formatTime(info.ExpiresAt), before))
 }
 
-// noteCurrentExpiry records the current token's expiry in the result, when
-// debug_token said it and it is valid.
+// inProgress is a secret fan-out leaves to the rotation Secrets Manager
+// runs on version: skipped, with its current token's stored expiry counted.
+// A rotation in progress longer than the Fleet's StaleAfter (from the
+// version's creation) is one Secrets Manager gave up on: the secret fails,
+// so that the Failed alarm fires, and an inline run can finish it.
+func (p *plan) inProgress(ctx context.Context, version string) error {
+	if _, err := p.r.loadCurrent(ctx, p.rot); err == nil {
+		p.noteCurrentExpiry()
+	}
+	out, err := p.r.SM.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(p.rot.arn)})
+	if err != nil {
+		p.r.Log.WarnContext(ctx, "could not list the secret's versions to tell how long its rotation has been in progress",
+			"secret_arn", p.rot.arn, "error", err.Error())
+		return nil
+	}
+	for _, v := range out.Versions {
+		if aws.ToString(v.VersionId) != version || v.CreatedDate == nil {
+			continue
+		}
+		age, limit := p.r.now().Sub(*v.CreatedDate), p.f.staleAfter()
+		if age > limit {
+			p.res.Status = ""
+			return stateErr(stepSchedule, p.rot.arn, "a rotation has been in progress for %s (AWSPENDING on version %s), longer than %s: "+
+				"Secrets Manager has given up on it; run metamint inline ({\"rotate\": [...], \"mode\": \"inline\"}) or cancel it",
+				age.Round(time.Minute), version, limit)
+		}
+	}
+	return nil
+}
+
+// noteCurrentExpiry records the current token's expiry in the result:
+// debug_token's when it was asked (an invalid, revoked or expired token is
+// dead: 0 days), else the expires_at AWSCURRENT stores.
 func (p *plan) noteCurrentExpiry() {
 	info := p.rot.currentInfo
 	switch {
-	case info == nil || !info.IsValid:
+	case info == nil:
+		if cur := p.rot.current; cur != nil && !cur.ExpiresAt.IsZero() {
+			p.res.ExpiresAt, p.res.expiresAt = formatTime(cur.ExpiresAt), cur.ExpiresAt
+		}
+	case !info.IsValid || (!info.NeverExpires() && !info.ExpiresAt.After(p.r.now())):
+		p.res.dead = true
 	case info.NeverExpires():
 		p.res.neverExpires = true
 	default:
@@ -337,9 +407,9 @@ func (p *plan) fail(ctx context.Context, err error) SecretResult {
 		res.Step = sf.FailedStep()
 	}
 	res.ErrorType, res.Error = ErrorType(err), err.Error()
-	if p.rot != nil && res.expiresAt.IsZero() && !res.neverExpires {
+	if p.rot != nil && res.expiresAt.IsZero() && !res.neverExpires && !res.dead {
 		p.noteCurrentExpiry()
-		res.ExpiresAt, res.expiresAt, res.neverExpires = p.res.ExpiresAt, p.res.expiresAt, p.res.neverExpires
+		res.ExpiresAt, res.expiresAt, res.neverExpires, res.dead = p.res.ExpiresAt, p.res.expiresAt, p.res.neverExpires, p.res.dead
 	}
 	if reason, cut := CutShort(ctx, err); cut {
 		res.Status, res.Reason = StatusDeferred, reason

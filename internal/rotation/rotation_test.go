@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
@@ -65,15 +67,6 @@ func (f *fakeSM) count(op string) {
 		f.calls = map[string]int{}
 	}
 	f.calls[op]++
-}
-
-// takeCalls returns the calls so far and starts counting again.
-func (f *fakeSM) takeCalls() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := f.calls
-	f.calls = nil
-	return c
 }
 
 // moveLabel puts label on version and takes it off every other; f.mu is held.
@@ -291,7 +284,13 @@ func TestStore(t *testing.T) {
 		// A documented 4xx refusal of this one attempt: provably not stored.
 		{name: "refused as invalid, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ValidationException") }, want: storedNothing, wantErr: true, puts: 1},
 		{name: "refused by a limit, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "LimitExceededException") }, want: storedNothing, wantErr: true, puts: 1},
-		{name: "throttled, absent", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 1},
+		// A throttle is "not now": the same write is sent once more, and
+		// only a refusal of that too proves nothing stored.
+		{name: "throttled, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{answeredErr(400, "ThrottlingException")} }, want: storedOurs, puts: 2},
+		{name: "throttled, absent, the repeat throttled", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 2},
+		{name: "throttled, absent, the repeat gets no answer", prepare: func(sm *fakeSM) {
+			sm.putErrs = []error{answeredErr(400, "ThrottlingException"), answeredErr(500, "InternalServiceError")}
+		}, want: storedUnknown, wantErr: true, puts: 2},
 		// A 4xx Secrets Manager does not document (a proxy's 408, say) is no answer.
 		{name: "an undocumented 4xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(408, "RequestTimeout") }, want: storedUnknown, wantErr: true, puts: 2},
 		{name: "no answer, absent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{noAnswer} }, want: storedOurs, puts: 2},
@@ -305,9 +304,9 @@ func TestStore(t *testing.T) {
 			t.Parallel()
 			r, sm, _ := fakeWorld(t)
 			tc.prepare(sm)
-			rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t"}
+			rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", step: StepCreate, logger: r.Log}
 			value := `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret":"s","access_token":"ours"}`
-			got, err := r.store(t.Context(), rot, StepCreate, value, "ours")
+			got, err := r.store(t.Context(), rot, value, "ours")
 			if got != tc.want || (err != nil) != tc.wantErr {
 				t.Errorf("store() = %d, %v; want %d (error %v)", got, err, tc.want, tc.wantErr)
 			}
@@ -331,7 +330,7 @@ func TestCreateSecretHeadroom(t *testing.T) {
 	sm.stages["v1"] = []string{StagePending}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
-	_, err := r.Step(ctx, Event{SecretID: sm.arn, Token: "v1", Step: StepCreate})
+	_, err := r.Step(ctx, Event{SecretID: sm.arn, VersionID: "v1", Step: StepCreate})
 	var unavailable *GraphUnavailableError
 	if !errors.As(err, &unavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Step(createSecret, 2s left, headroom 5s) = %v; want a GraphUnavailableError matching context.DeadlineExceeded", err)
@@ -351,7 +350,7 @@ func TestUnreadablePendingIsDiscarded(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
 	sm.values["v1"], sm.stages["v1"] = `not json`, []string{StagePending}
-	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, Token: "v1", Step: StepCreate})
+	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "v1", Step: StepCreate})
 	var state *RotationStateError
 	if !errors.As(err, &state) || !strings.Contains(err.Error(), "discarded") {
 		t.Fatalf("Step(createSecret) = %v; want a RotationStateError saying the version was discarded", err)
@@ -379,7 +378,7 @@ func TestConcurrentCreate(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
-		wg.Go(func() { _, errs[i] = r.Step(t.Context(), Event{SecretID: sm.arn, Token: "v1", Step: StepCreate}) })
+		wg.Go(func() { _, errs[i] = r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "v1", Step: StepCreate}) })
 	}
 	for {
 		sm.mu.Lock()
@@ -467,14 +466,14 @@ func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t", refs: secret.NewResolver(sm), current: cur}
-	app, err := r.app(t.Context(), rot, StepCreate, cur)
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
+	app, err := r.app(t.Context(), rot, cur)
 	if err != nil {
 		t.Fatal(err)
 	}
 	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
 	for _, tok := range []string{cur.AccessToken, orphan} {
-		r.revokeOrphan(t.Context(), rot, StepCreate, app, tok)
+		r.revokeOrphan(t.Context(), rot, app, tok)
 	}
 	if got, _ := srv.Token(cur.AccessToken); got.Revoked {
 		t.Errorf("revokeOrphan(the current token) revoked it; want it kept")
@@ -527,16 +526,92 @@ func TestUnlabelledVersionHeals(t *testing.T) {
 	if diff := cmp.Diff([]string{StageDiscarded}, sm.stages[cycle]); diff != "" {
 		t.Errorf("labels of the stranded version (-want +got):\n%s", diff)
 	}
-	revoked := 0
+	// Exactly the revocation the doc promises: the token made for the
+	// taken version (the first mint), provably not stored. The initial,
+	// the stranded and the new current token stay live.
+	if got := srv.Minted(); got != 2 {
+		t.Errorf("Minted() = %d; want 2 (one for the taken version, one under the next version token)", got)
+	}
+	var revoked []string
 	for _, tok := range srv.Tokens() {
 		if tok.Revoked {
-			revoked++
-		}
-		if tok.Value == stranded && tok.Revoked {
-			t.Errorf("the stranded version's token was revoked; want it kept (it is stored)")
+			revoked = append(revoked, tok.Value)
 		}
 	}
-	if revoked > 1 {
-		t.Errorf("%d tokens revoked; want at most 1 (the one made for the taken version)", revoked)
+	if len(revoked) != 1 {
+		t.Fatalf("%d tokens revoked; want exactly 1 (the one made for the taken version)", len(revoked))
+	}
+	if r := revoked[0]; r == cur.AccessToken || r == stranded || r == now.AccessToken {
+		t.Errorf("the revoked token is the initial, the stranded or the current one; want the one made for the taken version")
+	}
+}
+
+func (f *fakeSM) ListSecretVersionIds( //nolint:revive // the SDK's name
+	context.Context, *secretsmanager.ListSecretVersionIdsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("ListSecretVersionIds")
+	out := &secretsmanager.ListSecretVersionIdsOutput{}
+	for v := range f.values {
+		out.Versions = append(out.Versions, types.SecretVersionsListEntry{VersionId: aws.String(v), VersionStages: f.stages[v]})
+	}
+	return out, nil
+}
+
+// TestSecretResultJSON pins the JSON names of a result's fields, which the
+// answers, the logs and the docs use.
+func TestSecretResultJSON(t *testing.T) {
+	b, err := json.Marshal(SecretResult{SecretID: "i", Status: StatusFailed, Step: StepCreate, ErrorType: "E", RevocationsFailed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"secret_id":"i","status":"failed","step":"createSecret","revocations_failed":1,"error_type":"E"}`
+	if string(b) != want {
+		t.Errorf("json.Marshal(SecretResult) = %s; want %s", b, want)
+	}
+}
+
+// TestSettleRevocationsProtectsHeldTokens: two versions are marked for
+// revocation and due. One holds the token another version holds as
+// AWSPENDING: it is not revoked (never a token of AWSCURRENT, AWSPENDING or
+// behind minting_token_ref). The other holds a live token of the secret's
+// app and system user: it is revoked with AWSCURRENT's app secret. Both
+// labels go; nothing counts as failed. A mark not yet due stays.
+func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func() (string, string) {
+		tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
+		v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, v
+	}
+	pendingTok, pendingValue := issue()
+	oldTok, oldValue := issue()
+	laterTok, laterValue := issue()
+	past, future := srv.Now().Add(-time.Minute), srv.Now().Add(time.Hour)
+	sm.values["vP"], sm.stages["vP"] = pendingValue, []string{StagePending}
+	sm.values["vSame"], sm.stages["vSame"] = pendingValue, []string{revokeLabel(past, "vSame")}
+	sm.values["vOld"], sm.stages["vOld"] = oldValue, []string{revokeLabel(past, "vOld")}
+	sm.values["vLater"], sm.stages["vLater"] = laterValue, []string{revokeLabel(future, "vLater")}
+	f := &Fleet{Rotator: r}
+	res, sum := f.Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 0 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, no failed revocation", res[0], sum)
+	}
+	for tok, want := range map[string]bool{pendingTok: false, oldTok: true, laterTok: false, cur.AccessToken: false} {
+		if got, _ := srv.Token(tok); got.Revoked != want {
+			t.Errorf("token %.6s... revoked %v; want %v", tok, got.Revoked, want)
+		}
+	}
+	want := map[string][]string{"v0": {StageCurrent}, "vP": {StagePending}, "vSame": {}, "vOld": {}, "vLater": {revokeLabel(future, "vLater")}}
+	if diff := cmp.Diff(want, sm.stages, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
 	}
 }

@@ -2,11 +2,8 @@ package rotation
 
 import (
 	"context"
-	"crypto/sha1" //nolint:gosec // G505: for UUID version 5 only
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"net/url"
 	"sync"
@@ -62,11 +59,15 @@ type SecretResult struct {
 	// new token's once rotated, the old one's otherwise, when known.
 	ExpiresAt string `json:"expires_at,omitempty"`
 	Step      string `json:"step,omitempty"` // the step that failed or was cut short
-	ErrorType string `json:"error_type,omitempty"`
-	Error     string `json:"error,omitempty"`
+	// RevocationsFailed counts the revocations of versions marked for
+	// revocation that failed in this run; a later run tries again.
+	RevocationsFailed int    `json:"revocations_failed,omitempty"`
+	ErrorType         string `json:"error_type,omitempty"`
+	Error             string `json:"error,omitempty"`
 
 	expiresAt    time.Time // ExpiresAt as a time; zero when unknown or never
 	neverExpires bool      // the current token is known never to expire
+	dead         bool      // the current token is invalid, revoked or expired: 0 days
 }
 
 // Summary counts the results of a run by status.
@@ -77,10 +78,15 @@ type Summary struct {
 	Skipped         int `json:"skipped"`
 	Deferred        int `json:"deferred"`
 	Failed          int `json:"failed"`
+	// RevocationsFailed counts the revocations that failed (the secrets'
+	// RevocationsFailed summed); they never fail a secret.
+	RevocationsFailed int `json:"revocations_failed"`
 	// MinDaysToExpiry is the least days-to-expiry among the current tokens
 	// of the secrets checked, after the run; a token that never expires
-	// counts as NeverExpiresDays. nil when no current token could be
-	// inspected (none checked, or every check failed before debug_token).
+	// counts as NeverExpiresDays, one that is invalid, revoked or expired
+	// as 0. A secret whose token was not inspected (skipped, or failed
+	// before debug_token) counts with the expires_at its AWSCURRENT
+	// stores. nil when no secret gave an expiry.
 	MinDaysToExpiry *float64 `json:"min_days_to_expiry,omitempty"`
 }
 
@@ -93,6 +99,10 @@ const NeverExpiresDays = 36500
 const (
 	DefaultConcurrency   = 8
 	DefaultRefreshBefore = 360 * time.Hour
+	// DefaultStaleAfter is how long a rotation may be in progress before
+	// it counts as failed: Secrets Manager retries a failed step for a few
+	// hours at most, so past six it has given up.
+	DefaultStaleAfter = 6 * time.Hour
 	// DefaultMargin is the time a run keeps in hand before the deadline: it
 	// starts no new secret past that point.
 	DefaultMargin = 15 * time.Second
@@ -117,8 +127,12 @@ type Fleet struct {
 	// means only invalid, mismatched or expired tokens are
 	// (DefaultRefreshBefore is the Lambda's default).
 	RefreshBefore time.Duration
-	Margin        time.Duration
-	Reserve       time.Duration
+	// StaleAfter is how long a rotation may stay in progress (AWSPENDING
+	// on a version) before a fan-out run counts the secret as failed;
+	// zero means DefaultStaleAfter.
+	StaleAfter time.Duration
+	Margin     time.Duration
+	Reserve    time.Duration
 }
 
 // RunOptions are the choices of one run.
@@ -127,7 +141,8 @@ type RunOptions struct {
 	Mode  Mode // Inline when empty
 }
 
-// Run checks ids and returns the results in the order of ids.
+// Run checks ids, most urgent first (see order), and returns the results
+// in the order of ids.
 func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]SecretResult, Summary) {
 	results := make([]SecretResult, len(ids))
 	claims := &claimSet{arns: map[string]string{}}
@@ -137,7 +152,9 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup
 	var deferred atomic.Bool // a secret of this run was deferred
-	for i, id := range ids {
+	order := f.order(work, ids)
+	for k, i := range order {
+		id := ids[i]
 		reason, late := f.late(ctx, &deferred)
 		if !late {
 			sem <- struct{}{} // a slot frees when a running secret is done
@@ -146,7 +163,7 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 			}
 		}
 		if late {
-			for j := i; j < len(ids); j++ {
+			for _, j := range order[k:] {
 				results[j] = SecretResult{SecretID: ids[j], Status: StatusDeferred, Reason: reason}
 			}
 			break
@@ -181,17 +198,28 @@ func summarize(results []SecretResult, now time.Time) Summary {
 		case StatusFailed:
 			sum.Failed++
 		}
+		sum.RevocationsFailed += r.RevocationsFailed
 		days := float64(NeverExpiresDays)
-		if !r.expiresAt.IsZero() {
-			days = math.Round(r.expiresAt.Sub(now).Hours()/24*100) / 100
+		switch {
+		case r.dead:
+			days = 0
+		case !r.expiresAt.IsZero():
+			days = max(0, math.Round(r.expiresAt.Sub(now).Hours()/24*100)/100)
 		}
-		if !r.expiresAt.IsZero() || r.neverExpires {
+		if !r.expiresAt.IsZero() || r.neverExpires || r.dead {
 			if sum.MinDaysToExpiry == nil || days < *sum.MinDaysToExpiry {
 				sum.MinDaysToExpiry = &days
 			}
 		}
 	}
 	return sum
+}
+
+func (f *Fleet) staleAfter() time.Duration {
+	if f.StaleAfter > 0 {
+		return f.StaleAfter
+	}
+	return DefaultStaleAfter
 }
 
 func (f *Fleet) concurrency() int {
@@ -248,6 +276,12 @@ func CutShort(ctx context.Context, err error) (string, bool) {
 	if ctx.Err() != nil {
 		return "the invocation's time ran out before this secret was done; the next run picks it up where it stopped", true
 	}
+	// A Secrets Manager throttle that outlasted the waits is AWS saying
+	// "not now": the request was not carried out, and what the secret
+	// holds is as the last accepted write left it.
+	if Throttled(err) {
+		return "Secrets Manager throttled this secret's calls until this invocation could not wait longer (the account's quota is shared); the next run picks it up where it stopped", true
+	}
 	// A throttle that outlasted the retry policy is Meta saying "not now",
 	// not something wrong with the secret: Meta's app-level limit (code 4,
 	// X-App-Usage) gives no time at which access returns, a Business Use
@@ -291,34 +325,6 @@ func (c *claimSet) claim(arn, id string) (string, bool) {
 	return "", true
 }
 
-// versionNamespace is the UUID namespace of metamint's version tokens.
-var versionNamespace = [16]byte{0x6d, 0x65, 0x74, 0x61, 0x6d, 0x69, 0x6e, 0x74, 0x8a, 0x1e, 0x4c, 0x2b, 0x9f, 0x03, 0x5d, 0x71}
-
-// VersionToken is the ClientRequestToken of a scheduled rotation: a
-// name-based (version 5) UUID of the secret's ARN, its AWSCURRENT version
-// ID and the version holding StageDiscarded ("" when none). A run retried
-// before the rotation finished derives the same token and resumes (nothing
-// is minted twice); once AWSCURRENT moved, or a pending version was
-// discarded, the next attempt derives a new one, so a broken version never
-// comes back.
-func VersionToken(arn, currentVersion, discarded string) string {
-	h := sha1.New() //nolint:gosec // G401: UUID version 5 is defined on SHA-1; no security rests on it
-	h.Write(versionNamespace[:])
-	h.Write([]byte(arn + "\n" + currentVersion))
-	if discarded != "" {
-		h.Write([]byte("\n" + discarded))
-	}
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50 // version 5
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	b := hex.EncodeToString(u[:])
-	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:32]
-}
-
-// cloneStages copies VersionIdsToStages so a rotation can update its copy.
-func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(m) }
-
 // rotationConfigured checks that Secrets Manager can rotate the secret
 // itself, as fan-out mode asks it to: a rotation function is attached and
 // rotation is not turned off.
@@ -326,10 +332,10 @@ func rotationConfigured(desc *secretsmanager.DescribeSecretOutput) error {
 	arn := aws.ToString(desc.ARN)
 	switch {
 	case aws.ToString(desc.RotationLambdaARN) == "":
-		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation configured with this function "+
+		return stateErr(stepSchedule, arn, "fan-out mode needs the secret's rotation configured with this function "+
 			"(aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function")
 	case desc.RotationEnabled != nil && !*desc.RotationEnabled:
-		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation turned on; it is off")
+		return stateErr(stepSchedule, arn, "fan-out mode needs the secret's rotation turned on; it is off")
 	}
 	return nil
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+
+	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/pace"
+)
+
+// fakeClock is a clock whose Sleep moves it forward at once.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.slept = append(c.slept, d)
+	c.t = c.t.Add(d)
+	return nil
+}
+
+// fakePacer is a Pacer of rate on a fake clock, with jitter 0.5.
+func fakePacer(rate float64) (*pace.Pacer, *fakeClock) {
+	c := &fakeClock{t: time.Now()}
+	p := pace.New(rate)
+	p.Now, p.Sleep, p.Rand = c.Now, c.Sleep, func() float64 { return 0.5 }
+	return p, c
+}
+
+func oneAttemptOpt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
+
+// TestThrottledWriteSentAgain: PutSecretValue, made as one SDK attempt,
+// answered ThrottlingException twice, is sent again with the same
+// ClientRequestToken and value after a backoff, and stores the version; the
+// pacer slows down. A throttled read is sent again too, without slowing the
+// writes.
+func TestThrottledWriteSentAgain(t *testing.T) {
+	t.Parallel()
+	proxy := awstest.NewProxy(t, motoURL(t))
+	direct := newSM(motoURL(t))
+	p, clock := fakePacer(25)
+	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
+	name := "metamint-test/pacing-" + randHex(4)
+	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
+		t.Fatal(err)
+	}
+	token := newUUID()
+	var mu sync.Mutex
+	var seen []string // ClientRequestToken of every PutSecretValue the proxy saw
+	proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Match: func(b map[string]any) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		tok, _ := b["ClientRequestToken"].(string)
+		seen = append(seen, tok)
+		return false
+	}})
+	throttle := proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	_, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	}, oneAttemptOpt)
+	if err != nil {
+		t.Fatalf("PutSecretValue() throttled twice = %v; want success", err)
+	}
+	if got := throttle.Hits(); got != 2 {
+		t.Errorf("throttled attempts = %d; want 2", got)
+	}
+	mu.Lock()
+	if len(seen) != 3 || seen[0] != token || seen[1] != token || seen[2] != token {
+		t.Errorf("PutSecretValue requests carried tokens %q; want 3 times %s", seen, token)
+	}
+	mu.Unlock()
+	out, err := direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionId: aws.String(token)})
+	if err != nil || aws.ToString(out.SecretString) != `{"v":1}` {
+		t.Errorf("moto GetSecretValue(version) = %v; want the value stored", err)
+	}
+	if got := p.Stats(); got.Throttles != 2 || got.Cuts != 1 {
+		t.Errorf("pacer Stats() = %+v; want 2 throttles, 1 cut", got)
+	}
+	if got := p.Rate(); got >= 25 {
+		t.Errorf("pacer Rate() after throttles = %v; want below 25", got)
+	}
+	clock.mu.Lock()
+	backoffs := len(clock.slept)
+	clock.mu.Unlock()
+	if backoffs < 2 {
+		t.Errorf("sleeps = %d; want a backoff before each repeat", backoffs)
+	}
+
+	// A throttled read is sent again; it does not slow the writes.
+	before := p.Stats()
+	rt := proxy.Inject(awstest.Fault{Op: "DescribeSecret", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	if _, err := sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}, oneAttemptOpt); err != nil {
+		t.Errorf("DescribeSecret() throttled once = %v; want success", err)
+	}
+	if rt.Hits() != 1 || p.Stats() != before {
+		t.Errorf("read throttle: hits %d, pacer %+v; want 1 hit and the pacer unchanged (%+v)", rt.Hits(), p.Stats(), before)
+	}
+}
+
+// TestThrottleOutlastsDeadline: a write throttled until the deadline is
+// sent again while a backoff fits before it, then the call fails with
+// the throttle, matching context.DeadlineExceeded (the run defers) and not
+// retryable; nothing was written.
+func TestThrottleOutlastsDeadline(t *testing.T) {
+	t.Parallel()
+	proxy := awstest.NewProxy(t, motoURL(t))
+	direct := newSM(motoURL(t))
+	p, clock := fakePacer(25)
+	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
+	name := "metamint-test/pacing-" + randHex(4)
+	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
+		t.Fatal(err)
+	}
+	throttle := proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	// The fake clock's deadline: 10 s. Backoffs at jitter 0.5: 0.1, 0.2,
+	// 0.4, 0.8, 1.6, 2.5, 2.5 s (8.1 s after 8 requests); the next 2.5 s
+	// would pass it.
+	ctx, cancel := context.WithDeadline(t.Context(), clock.Now().Add(10*time.Second))
+	defer cancel()
+	token := newUUID()
+	_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	})
+	var api smithy.APIError
+	var te *throttleError
+	if !errors.As(err, &te) || !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("PutSecretValue() throttled past the deadline = %v; want the throttle, matching DeadlineExceeded", err)
+	}
+	if got := throttle.Hits(); got != 8 {
+		t.Errorf("requests sent = %d; want 8 (the SDK's retryer adds none)", got)
+	}
+	if _, err := direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionId: aws.String(token)}); err == nil {
+		t.Errorf("moto has the version of a write throttled every time")
+	}
+}
+
+// TestPacedOps: reads are never paced; every write is.
+func TestPacedOps(t *testing.T) {
+	t.Parallel()
+	proxy := awstest.NewProxy(t, motoURL(t))
+	direct := newSM(motoURL(t))
+	p, clock := fakePacer(2) // 500 ms apart
+	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
+	name := "metamint-test/pacing-" + randHex(4)
+	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
+		t.Fatal(err)
+	}
+	start := clock.Now()
+	for range 5 {
+		if _, err := sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := clock.Now().Sub(start); got != 0 {
+		t.Errorf("5 reads waited %s; want no wait", got)
+	}
+	for i := range 3 {
+		if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
+		}); err != nil {
+			t.Fatalf("PutSecretValue #%d = %v", i+1, err)
+		}
+	}
+	if got := clock.Now().Sub(start); got != time.Second {
+		t.Errorf("3 writes at 2 a second took %s of the clock; want 1s", got)
+	}
+}
