@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ type config struct {
 	concurrency   int           // METAMINT_CONCURRENCY
 	mode          string        // METAMINT_MODE: rotation.Inline or rotation.FanOut
 	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
+	logLevel      slog.Level    // METAMINT_LOG_LEVEL, default INFO
 }
 
 // runtimeEnv is what the Lambda runtime and Powertools conventions set, read
@@ -91,6 +93,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.mode = v
 	}
+	if v := strings.TrimSpace(getenv("METAMINT_LOG_LEVEL")); v != "" {
+		l, ok := logLevels[v]
+		if !ok {
+			return c, configErr(fmt.Errorf("METAMINT_LOG_LEVEL %q is not DEBUG, INFO, WARN or ERROR", truncate(v)))
+		}
+		c.logLevel = l
+	}
 	if v := strings.TrimSpace(getenv("METAMINT_SECRET_TAG")); v != "" {
 		t, err := parseSecretTag(v)
 		if err != nil {
@@ -100,6 +109,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
+
+// logLevels are the values of METAMINT_LOG_LEVEL, the template's LogLevel.
+var logLevels = map[string]slog.Level{"DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo, "WARN": slog.LevelWarn, "ERROR": slog.LevelError}
 
 // retryPolicy is the Lambda's Graph retry policy: mint.DefaultRetryPolicy
 // (four attempts, about 0.5 s, 1 s and 2 s apart), except that a wait Meta

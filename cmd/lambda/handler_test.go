@@ -154,10 +154,11 @@ func TestLoadConfig(t *testing.T) {
 			env: map[string]string{
 				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
 				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
-				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ",
+				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ", "METAMINT_LOG_LEVEL": "WARN",
 			},
 			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
-				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"}},
+				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"},
+				logLevel: slog.LevelWarn},
 		},
 		{
 			name: "tag key alone",
@@ -166,6 +167,7 @@ func TestLoadConfig(t *testing.T) {
 				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}},
 		},
 		{name: "unknown mode", env: map[string]string{"METAMINT_MODE": "fan-out"}, wantErr: "METAMINT_MODE"},
+		{name: "unknown log level", env: map[string]string{"METAMINT_LOG_LEVEL": "warning"}, wantErr: "METAMINT_LOG_LEVEL"},
 		{name: "tag with an empty value", env: map[string]string{"METAMINT_SECRET_TAG": "metamint:managed="}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "tag with no key", env: map[string]string{"METAMINT_SECRET_TAG": "=yes"}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "tag key too long", env: map[string]string{"METAMINT_SECRET_TAG": strings.Repeat("k", 129)}, wantErr: "METAMINT_SECRET_TAG"},

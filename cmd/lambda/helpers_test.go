@@ -149,7 +149,7 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 		t.Fatalf("mint.NewClient() = %v", err)
 	}
 	logs, metrics := &syncBuffer{}, &syncBuffer{}
-	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService)
+	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService, slog.LevelDebug)
 	sm := newSM(wc.endpoint)
 	calls := &countingSM{secretsAPI: sm, counts: map[string]int{}}
 	w := &world{
