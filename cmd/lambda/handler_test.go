@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -216,9 +214,6 @@ func TestMainBinaryImports(t *testing.T) {
 		}
 	}
 }
-
-// discardLogger is a logger for tests that do not read the logs.
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestBadPayloads: a payload that is not UTF-8, not JSON or truncated is an
 // EventError with an ERROR log line, like every other bad payload, and so

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -489,20 +488,6 @@ func (c *chaos) after(op string, n int) {
 // until the client gives up.
 func (c *chaos) hold(op string, n int) {
 	c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
-}
-
-// stageDiff compares two stage maps for messages.
-func stageString(m map[string][]string, names map[string]string) string {
-	keys := slices.Sorted(maps.Keys(m))
-	var b strings.Builder
-	for _, k := range keys {
-		n := names[k]
-		if n == "" {
-			n = k
-		}
-		fmt.Fprintf(&b, "%s=%v ", n, m[k])
-	}
-	return b.String()
 }
 
 // countingSM counts the Secrets Manager calls the handler makes.

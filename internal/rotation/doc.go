@@ -8,6 +8,16 @@
 // It lives in internal/ because it is the Lambda's engine, shared only with
 // the Lambda's tests and benchmarks, and its API may change with them.
 //
+// # Files
+//
+// rotator.go holds the Rotator and its settings; rotation.go one rotation
+// and what it read (AWSCURRENT, references); events.go the four steps of a
+// rotation event; run.go the Fleet and its results; plan.go one secret of
+// a run; state.go the states and how a pending version is judged;
+// labels.go staging labels (discard, promote); minting.go making a token;
+// storing.go PutSecretValue and its read-back; revoking.go revocations;
+// versiontoken.go a run's version token; errors.go the error classes.
+//
 // # States
 //
 // Every step first computes the State of its rotation (a secret and a version

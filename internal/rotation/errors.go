@@ -140,12 +140,6 @@ func isNotFound(err error) bool {
 	return isException[*types.ResourceNotFoundException](err, "ResourceNotFoundException")
 }
 
-// isExists reports whether err is Secrets Manager's ResourceExistsException:
-// a PutSecretValue with a version ID that already holds another value.
-func isExists(err error) bool {
-	return isException[*types.ResourceExistsException](err, "ResourceExistsException")
-}
-
 // isException reports whether err is the Secrets Manager exception E: as
 // its typed error, or as any API error with its code.
 func isException[E error](err error, code string) bool {

@@ -11,6 +11,9 @@ import (
 	"github.com/metamint/metamint/internal/secret"
 )
 
+// stepSchedule is the step a run's own checks report.
+const stepSchedule = "schedule"
+
 // plan is one secret of a run: it describes the secret once, computes the
 // state of this cycle's rotation, and switches on it (see the package doc's
 // table, column "run").
@@ -33,7 +36,7 @@ func (p *plan) run(ctx context.Context) SecretResult {
 	if p.res.Status != "" {
 		return p.res
 	}
-	state := labelState(p.rot.stages, p.rot.token, false)
+	state := labelState(p.rot.stages, p.rot.version, false)
 	p.res.State = state.String()
 	var err error
 	switch state {
@@ -42,7 +45,7 @@ func (p *plan) run(ctx context.Context) SecretResult {
 	case OtherPending:
 		err = p.other(ctx)
 	case NotPending:
-		err = p.replace(ctx, p.rot.token)
+		err = p.replace(ctx, p.rot.version)
 	case Current:
 		p.res.Status, p.res.Reason = StatusNotDue, "this cycle's rotation is already finished"
 	default: // NoPending
@@ -60,7 +63,7 @@ func (p *plan) describe(ctx context.Context) error {
 	id := p.res.SecretID
 	desc, err := p.r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
 	if err != nil {
-		return smErr("schedule", id, "DescribeSecret", err)
+		return smErr(stepSchedule, id, "DescribeSecret", err)
 	}
 	p.desc = desc
 	arn := aws.ToString(desc.ARN)
@@ -71,15 +74,16 @@ func (p *plan) describe(ctx context.Context) error {
 	}
 	curVersion := versionWith(desc.VersionIdsToStages, StageCurrent)
 	if curVersion == "" {
-		return stateErr("schedule", arn, "the secret has no AWSCURRENT version: put the secret's JSON first")
+		return stateErr(stepSchedule, arn, "the secret has no AWSCURRENT version: put the secret's JSON first")
 	}
 	if p.mode == FanOut {
 		if err := rotationConfigured(desc); err != nil {
 			return err
 		}
 	}
-	token := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
-	p.rot = &rotation{secretID: arn, token: token, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages)}
+	version := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
+	p.rot = &rotation{secretID: arn, version: version, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages),
+		step: stepSchedule, logger: p.r.Log}
 	return nil
 }
 
@@ -98,12 +102,12 @@ func (p *plan) fresh(ctx context.Context) error {
 func (p *plan) resume(ctx context.Context) error {
 	rot := p.rot
 	if p.mode == FanOut {
-		p.res.Status, p.res.VersionID = StatusSkipped, rot.token
+		p.res.Status, p.res.VersionID = StatusSkipped, rot.version
 		p.res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
 			"and retries a failed step; if it gave up, an inline run finishes it"
 		return nil
 	}
-	state, err := p.r.settlePending(ctx, rot, "schedule")
+	state, err := p.r.settlePending(ctx, rot)
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func (p *plan) resume(ctx context.Context) error {
 	case PendingUsable:
 		return p.finish(ctx, "resuming the rotation an earlier run started")
 	default: // PendingUnusable
-		return p.replace(ctx, rot.token)
+		return p.replace(ctx, rot.version)
 	}
 }
 
@@ -126,11 +130,11 @@ func (p *plan) replace(ctx context.Context, version string) error {
 		rot.unusable = "the version lost its AWSPENDING label"
 	}
 	reason := "replacing a pending version that cannot be used: " + rot.unusable
-	if err := p.r.discard(ctx, rot, "schedule", version); err != nil {
+	if err := p.r.discard(ctx, rot, version); err != nil {
 		return err
 	}
-	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages,
-		token:   VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
+	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
+		version: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
 		current: rot.current, currentInfo: rot.currentInfo}
 	return p.rotate(ctx, reason)
 }
@@ -141,7 +145,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 // superseded by a new version, which takes AWSPENDING from it.
 func (p *plan) other(ctx context.Context) error {
 	rot := p.rot
-	version := otherPending(rot.stages, rot.token)
+	version := otherPending(rot.stages, rot.version)
 	if p.mode == FanOut {
 		p.res.Status = StatusSkipped
 		p.res.Reason = fmt.Sprintf("another rotation is in progress (AWSPENDING is on version %s); fan-out leaves it to Secrets Manager", version)
@@ -154,9 +158,9 @@ func (p *plan) other(ctx context.Context) error {
 		}
 		return err
 	}
-	theirs := &rotation{secretID: rot.arn, arn: rot.arn, token: version, refs: p.refs, stages: rot.stages,
+	theirs := &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
 		current: rot.current, currentInfo: rot.currentInfo}
-	state, err := p.r.settlePending(ctx, theirs, "schedule")
+	state, err := p.r.settlePending(ctx, theirs)
 	if err != nil {
 		return err
 	}
@@ -171,12 +175,13 @@ func (p *plan) other(ctx context.Context) error {
 // (fan-out).
 func (p *plan) rotate(ctx context.Context, reason string) error {
 	rot := p.rot
-	p.res.Reason, p.res.VersionID = reason, rot.token
+	p.res.Reason, p.res.VersionID = reason, rot.version
 	if p.mode == FanOut {
 		return p.start(ctx)
 	}
-	p.r.Log.InfoContext(ctx, "rotating", "secret_arn", rot.arn, "version_id", rot.token, "reason", reason)
-	outcome, err := p.r.create(ctx, rot, StepCreate)
+	rot.log().InfoContext(ctx, "rotating", "version_id", rot.version, "reason", reason)
+	rot.step = StepCreate
+	outcome, err := p.r.create(ctx, rot)
 	if err != nil {
 		return err
 	}
@@ -193,13 +198,14 @@ func (p *plan) rotate(ctx context.Context, reason string) error {
 // the rotation moves on to the next version token.
 func (p *plan) concurrent(ctx context.Context, reason string) error {
 	rot := p.rot
-	if _, err := p.r.describe(ctx, rot, StepTest); err != nil {
+	rot.step = StepTest
+	if _, err := p.r.describe(ctx, rot); err != nil {
 		return err
 	}
-	state := labelState(rot.stages, rot.token, rot.exists)
+	state := labelState(rot.stages, rot.version, rot.exists)
 	if state == PendingStored {
 		var err error
-		if state, err = p.r.settlePending(ctx, rot, StepTest); err != nil {
+		if state, err = p.r.settlePending(ctx, rot); err != nil {
 			return err
 		}
 	}
@@ -211,9 +217,9 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 	case PendingUsable:
 		return p.finish(ctx, reason+"; a concurrent run stored this version first")
 	case NotPending:
-		return p.replace(ctx, rot.token)
+		return p.replace(ctx, rot.version)
 	default:
-		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.token, state)
+		return stateErr(StepTest, rot.arn, "a concurrent run stored version %s, and it is not usable now (%s); the next run replaces it", rot.version, state)
 	}
 }
 
@@ -222,21 +228,23 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 // rotations it runs.
 func (p *plan) finish(ctx context.Context, reason string) error {
 	rot := p.rot
-	p.res.Reason, p.res.VersionID = reason, rot.token
-	if state, err := p.r.inspectPending(ctx, rot, StepTest); err != nil {
+	p.res.Reason, p.res.VersionID = reason, rot.version
+	rot.step = StepTest
+	if state, err := p.r.inspectPending(ctx, rot); err != nil {
 		return err
 	} else if state != PendingUsable {
 		return tokenCheckErr(StepTest, rot.arn, errors.New(rot.unusable))
 	}
-	if err := p.r.promote(ctx, rot, StepFinish); err != nil {
+	rot.step = StepFinish
+	if err := p.r.promote(ctx, rot); err != nil {
 		return err
 	}
 	if _, err := p.r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:            aws.String(rot.arn),
 		VersionStage:        aws.String(StagePending),
-		RemoveFromVersionId: aws.String(rot.token),
+		RemoveFromVersionId: aws.String(rot.version),
 	}); err != nil {
-		p.r.Log.WarnContext(ctx, "could not remove AWSPENDING from the new current version", "step", StepFinish, "secret_arn", rot.arn, "error", err.Error())
+		rot.log().WarnContext(ctx, "could not remove AWSPENDING from the new current version", "error", err.Error())
 	}
 	p.res.Status, p.res.Method = StatusRotated, rot.method
 	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
@@ -257,14 +265,14 @@ func (p *plan) start(ctx context.Context) error {
 	rot := p.rot
 	_, err := p.r.SM.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
 		SecretId:           aws.String(rot.arn),
-		ClientRequestToken: aws.String(rot.token),
+		ClientRequestToken: aws.String(rot.version),
 		RotationLambdaARN:  p.desc.RotationLambdaARN,
 		RotateImmediately:  aws.Bool(true),
 	})
 	if err != nil {
-		return smErr("schedule", rot.arn, "RotateSecret", err)
+		return smErr(stepSchedule, rot.arn, "RotateSecret", err)
 	}
-	p.r.Log.InfoContext(ctx, "rotation started", "secret_arn", rot.arn, "version_id", rot.token)
+	rot.log().InfoContext(ctx, "rotation started", "version_id", rot.version)
 	p.res.Status = StatusStarted
 	p.noteCurrentExpiry()
 	return nil
@@ -274,20 +282,19 @@ func (p *plan) start(ctx context.Context) error {
 // missing or invalid, no longer matches the secret, expires within
 // RefreshBefore, or force is set. Not due sets the result.
 func (p *plan) due(ctx context.Context) (bool, string, error) {
-	const step = "schedule"
 	r, rot := p.r, p.rot
-	cur, err := r.loadCurrent(ctx, rot, step)
+	cur, err := r.loadCurrent(ctx, rot)
 	if err != nil {
 		return false, "", err
 	}
 	if cur.AccessToken == "" {
 		return true, "the secret holds no token yet", nil
 	}
-	app, err := r.app(ctx, rot, step, cur)
+	app, err := r.app(ctx, rot, cur)
 	if err != nil {
 		return false, "", err
 	}
-	info, err := r.inspectCurrent(ctx, rot, step, app)
+	info, err := r.inspectCurrent(ctx, rot, app)
 	if err != nil {
 		return false, "", err
 	}

@@ -67,15 +67,6 @@ func (f *fakeSM) count(op string) {
 	f.calls[op]++
 }
 
-// takeCalls returns the calls so far and starts counting again.
-func (f *fakeSM) takeCalls() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := f.calls
-	f.calls = nil
-	return c
-}
-
 // moveLabel puts label on version and takes it off every other; f.mu is held.
 func (f *fakeSM) moveLabel(label, version string) {
 	for v, l := range f.stages {
@@ -305,9 +296,9 @@ func TestStore(t *testing.T) {
 			t.Parallel()
 			r, sm, _ := fakeWorld(t)
 			tc.prepare(sm)
-			rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t"}
+			rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", step: StepCreate, logger: r.Log}
 			value := `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret":"s","access_token":"ours"}`
-			got, err := r.store(t.Context(), rot, StepCreate, value, "ours")
+			got, err := r.store(t.Context(), rot, value, "ours")
 			if got != tc.want || (err != nil) != tc.wantErr {
 				t.Errorf("store() = %d, %v; want %d (error %v)", got, err, tc.want, tc.wantErr)
 			}
@@ -467,14 +458,14 @@ func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rot := &rotation{arn: sm.arn, secretID: sm.arn, token: "t", refs: secret.NewResolver(sm), current: cur}
-	app, err := r.app(t.Context(), rot, StepCreate, cur)
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
+	app, err := r.app(t.Context(), rot, cur)
 	if err != nil {
 		t.Fatal(err)
 	}
 	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
 	for _, tok := range []string{cur.AccessToken, orphan} {
-		r.revokeOrphan(t.Context(), rot, StepCreate, app, tok)
+		r.revokeOrphan(t.Context(), rot, app, tok)
 	}
 	if got, _ := srv.Token(cur.AccessToken); got.Revoked {
 		t.Errorf("revokeOrphan(the current token) revoked it; want it kept")

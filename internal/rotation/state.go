@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -60,77 +59,23 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// Staging labels.
-const (
-	StageCurrent  = "AWSCURRENT"
-	StagePending  = "AWSPENDING"
-	StagePrevious = "AWSPREVIOUS"
-	// StageDiscarded marks the last pending version metamint discarded as
-	// unusable. A version's value cannot change, so a scheduled rotation
-	// derives its version token from this version too (see VersionToken):
-	// the next attempt gets a fresh version instead of the broken one.
-	StageDiscarded = "METAMINT_DISCARDED"
-)
-
-// labelState is the state the staging labels alone give for token. exists
-// says the version is known to exist (a read-back found it): Secrets
-// Manager's DescribeSecret omits a version without labels, so without it
-// an unlabelled version looks absent. A version that exists without
-// AWSPENDING or AWSCURRENT is NotPending, whether or not another version is
-// pending: its version token cannot be stored under again.
-func labelState(stages map[string][]string, token string, exists bool) State {
-	labels, listed := stages[token]
-	switch {
-	case slices.Contains(labels, StageCurrent):
-		return Current
-	case slices.Contains(labels, StagePending):
-		return PendingStored // refined by readPending
-	case listed || exists:
-		return NotPending
-	case otherPending(stages, token) != "":
-		return OtherPending
-	}
-	return NoPending
-}
-
-// otherPending returns the version other than token and AWSCURRENT's that
-// carries AWSPENDING, or "".
-func otherPending(stages map[string][]string, token string) string {
-	for v, labels := range stages {
-		if v != token && slices.Contains(labels, StagePending) && !slices.Contains(labels, StageCurrent) {
-			return v
-		}
-	}
-	return ""
-}
-
-// versionWith returns the version that holds label, or "".
-func versionWith(stages map[string][]string, label string) string {
-	for v, labels := range stages {
-		if slices.Contains(labels, label) {
-			return v
-		}
-	}
-	return ""
-}
-
 // readPending refines a pending rotation: PendingEmpty when its version has
 // no value (only ResourceNotFound means that), PendingUnusable when the value
 // is not a managed secret, else PendingStored with rot.pending set.
-func (r *Rotator) readPending(ctx context.Context, rot *rotation, step string) (State, error) {
+func (r *Rotator) readPending(ctx context.Context, rot *rotation) (State, error) {
 	if rot.pending != nil {
 		return PendingStored, nil
 	}
 	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId:     aws.String(rot.arnOrID()),
-		VersionId:    aws.String(rot.token),
+		VersionId:    aws.String(rot.version),
 		VersionStage: aws.String(StagePending),
 	})
 	if err != nil {
 		if isNotFound(err) {
 			return PendingEmpty, nil
 		}
-		return 0, smErr(step, rot.name(), "GetSecretValue AWSPENDING", err)
+		return 0, smErr(rot.step, rot.name(), "GetSecretValue AWSPENDING", err)
 	}
 	doc, perr := parseStored(StagePending, out)
 	if perr != nil || doc.AccessToken == "" {
@@ -147,25 +92,25 @@ func (r *Rotator) readPending(ctx context.Context, rot *rotation, step string) (
 // settlePending refines a pending rotation as far as it goes: readPending,
 // then, when the version holds a token, inspectPending. The result is never
 // PendingStored.
-func (r *Rotator) settlePending(ctx context.Context, rot *rotation, step string) (State, error) {
-	state, err := r.readPending(ctx, rot, step)
+func (r *Rotator) settlePending(ctx context.Context, rot *rotation) (State, error) {
+	state, err := r.readPending(ctx, rot)
 	if err != nil || state != PendingStored {
 		return state, err
 	}
-	return r.inspectPending(ctx, rot, step)
+	return r.inspectPending(ctx, rot)
 }
 
 // inspectPending refines PendingStored: debug_token decides PendingUsable
 // or PendingUnusable. An error (Graph unreachable) decides nothing.
-func (r *Rotator) inspectPending(ctx context.Context, rot *rotation, step string) (State, error) {
+func (r *Rotator) inspectPending(ctx context.Context, rot *rotation) (State, error) {
 	if rot.pendingInfo == nil {
-		app, err := r.app(ctx, rot, step, rot.pending)
+		app, err := r.app(ctx, rot, rot.pending)
 		if err != nil {
 			return 0, err
 		}
 		info, err := r.Graph.DebugToken(ctx, app, rot.pending.AccessToken)
 		if err != nil {
-			return 0, graphErr(step, rot.name(), "inspecting the pending token (debug_token)", err)
+			return 0, graphErr(rot.step, rot.name(), "inspecting the pending token (debug_token)", err)
 		}
 		rot.pendingInfo = info
 	}

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +105,11 @@ type Doc struct {
 	RevokePrevious      bool   // default true
 	AllowUnlistedScopes bool   // default false
 	AccessToken         string
+	// ExpiresAt and IssuedAt are the stored expires_at and issued_at; zero
+	// when absent, empty or not RFC 3339 (they are metamint's, and read
+	// only to estimate).
+	ExpiresAt time.Time
+	IssuedAt  time.Time
 	// UnlistedScopes are requested scopes missing from mint's list, allowed
 	// by allow_unlisted_scopes; the caller logs them as a warning.
 	UnlistedScopes []string
@@ -153,6 +159,7 @@ func Parse(s string) (*Doc, error) {
 	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
 		return nil, err
 	}
+	d.ExpiresAt, d.IssuedAt = d.timestamp(FieldExpiresAt), d.timestamp(FieldIssuedAt)
 	for _, b := range []struct {
 		name string
 		dst  *bool
@@ -243,6 +250,61 @@ func (d *Doc) raw(key string) (json.RawMessage, bool) {
 		}
 	}
 	return nil, false
+}
+
+// timestamp reads an optional RFC 3339 field; anything else reads as zero.
+func (d *Doc) timestamp(key string) time.Time {
+	v, ok := d.raw(key)
+	if !ok {
+		return time.Time{}
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// ownFields are the fields metamint writes; every other field is the
+// user's.
+var ownFields = []string{FieldAccessToken, FieldExpiresAt, FieldIssuedAt, FieldTokenScopes}
+
+// SameUserFields reports whether d and o hold the same user-owned fields
+// (every field but access_token, expires_at, issued_at and token_scopes),
+// each with the same JSON value, in any order and spacing.
+func (d *Doc) SameUserFields(o *Doc) bool {
+	a, b := d.userFields(), o.userFields()
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || v != w {
+			return false
+		}
+	}
+	return true
+}
+
+// userFields maps each user-owned field to its compacted JSON value.
+func (d *Doc) userFields() map[string]string {
+	m := map[string]string{}
+	for _, f := range d.members {
+		if slices.Contains(ownFields, f.key) {
+			continue
+		}
+		var b bytes.Buffer
+		if json.Compact(&b, f.value) != nil {
+			m[f.key] = string(f.value)
+			continue
+		}
+		m[f.key] = b.String()
+	}
+	return m
 }
 
 // str reads an optional string field; absent and null read as "".

@@ -200,3 +200,35 @@ func FuzzParseSecret(f *testing.F) {
 		}
 	})
 }
+
+// TestSameUserFields: metamint's own fields, order and spacing do not
+// count; a changed, added or removed user field does.
+func TestSameUserFields(t *testing.T) {
+	base := `{"app_id":"1","system_user_id":"2","scopes":["ads_read"],"app_secret_ref":"r","team":{"a":1},"access_token":"t1","expires_at":"2030-01-01T00:00:00Z"}`
+	tests := []struct {
+		other string
+		want  bool
+	}{
+		{`{"team": {"a":1}, "scopes":["ads_read"],"app_id":"1","system_user_id":"2","app_secret_ref":"r","access_token":"t2","issued_at":"2029-01-01T00:00:00Z","token_scopes":[]}`, true},
+		{`{"app_id":"1","system_user_id":"2","scopes":["ads_read","business_management"],"app_secret_ref":"r","team":{"a":1},"access_token":"t1"}`, false},
+		{`{"app_id":"1","system_user_id":"2","scopes":["ads_read"],"app_secret_ref":"r","access_token":"t1"}`, false},
+		{`{"app_id":"1","system_user_id":"2","scopes":["ads_read"],"app_secret_ref":"r","team":{"a":1},"extra":true,"access_token":"t1"}`, false},
+		{`{"app_id":"3","system_user_id":"2","scopes":["ads_read"],"app_secret_ref":"r","team":{"a":1},"access_token":"t1"}`, false},
+	}
+	a, err := Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		b, err := Parse(tc.other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.SameUserFields(b); got != tc.want {
+			t.Errorf("SameUserFields(%s) = %v; want %v", tc.other, got, tc.want)
+		}
+	}
+	if want := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC); !a.ExpiresAt.Equal(want) {
+		t.Errorf("ExpiresAt = %v; want %v", a.ExpiresAt, want)
+	}
+}

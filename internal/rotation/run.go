@@ -2,11 +2,8 @@ package rotation
 
 import (
 	"context"
-	"crypto/sha1" //nolint:gosec // G505: for UUID version 5 only
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"net/url"
 	"sync"
@@ -61,7 +58,7 @@ type SecretResult struct {
 	// ExpiresAt is the current token's expiry (RFC 3339) after the run: the
 	// new token's once rotated, the old one's otherwise, when known.
 	ExpiresAt string `json:"expires_at,omitempty"`
-	Step      string `json:"step,omitempty"` // the step that failed or was cut short
+	Step      string `json:"rot.step,omitempty"` // the step that failed or was cut short
 	ErrorType string `json:"error_type,omitempty"`
 	Error     string `json:"error,omitempty"`
 
@@ -291,34 +288,6 @@ func (c *claimSet) claim(arn, id string) (string, bool) {
 	return "", true
 }
 
-// versionNamespace is the UUID namespace of metamint's version tokens.
-var versionNamespace = [16]byte{0x6d, 0x65, 0x74, 0x61, 0x6d, 0x69, 0x6e, 0x74, 0x8a, 0x1e, 0x4c, 0x2b, 0x9f, 0x03, 0x5d, 0x71}
-
-// VersionToken is the ClientRequestToken of a scheduled rotation: a
-// name-based (version 5) UUID of the secret's ARN, its AWSCURRENT version
-// ID and the version holding StageDiscarded ("" when none). A run retried
-// before the rotation finished derives the same token and resumes (nothing
-// is minted twice); once AWSCURRENT moved, or a pending version was
-// discarded, the next attempt derives a new one, so a broken version never
-// comes back.
-func VersionToken(arn, currentVersion, discarded string) string {
-	h := sha1.New() //nolint:gosec // G401: UUID version 5 is defined on SHA-1; no security rests on it
-	h.Write(versionNamespace[:])
-	h.Write([]byte(arn + "\n" + currentVersion))
-	if discarded != "" {
-		h.Write([]byte("\n" + discarded))
-	}
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50 // version 5
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	b := hex.EncodeToString(u[:])
-	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:32]
-}
-
-// cloneStages copies VersionIdsToStages so a rotation can update its copy.
-func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(m) }
-
 // rotationConfigured checks that Secrets Manager can rotate the secret
 // itself, as fan-out mode asks it to: a rotation function is attached and
 // rotation is not turned off.
@@ -326,10 +295,10 @@ func rotationConfigured(desc *secretsmanager.DescribeSecretOutput) error {
 	arn := aws.ToString(desc.ARN)
 	switch {
 	case aws.ToString(desc.RotationLambdaARN) == "":
-		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation configured with this function "+
+		return stateErr(stepSchedule, arn, "fan-out mode needs the secret's rotation configured with this function "+
 			"(aws secretsmanager rotate-secret --rotation-lambda-arn); it has no rotation function")
 	case desc.RotationEnabled != nil && !*desc.RotationEnabled:
-		return stateErr("schedule", arn, "fan-out mode needs the secret's rotation turned on; it is off")
+		return stateErr(stepSchedule, arn, "fan-out mode needs the secret's rotation turned on; it is off")
 	}
 	return nil
 }
