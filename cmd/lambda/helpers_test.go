@@ -214,6 +214,14 @@ func (w *world) putTagged(name, value string, tags map[string]string) string {
 	return aws.ToString(out.ARN)
 }
 
+// putMintingToken creates a secret holding a minting token (a
+// minting_token_ref) that consents to every secret of this world: its tag
+// metamint:minting-for lists the world's prefix. It returns its ARN.
+func (w *world) putMintingToken(name, value string) string {
+	w.t.Helper()
+	return w.putTagged(name, value, map[string]string{rotation.MintingForTag: w.prefix})
+}
+
 // configureRotation attaches the rotation function to the secret, as
 // `aws secretsmanager rotate-secret --no-rotate-immediately` would, and
 // leaves it with no rotation in progress. (moto then leaves AWSPENDING on a
