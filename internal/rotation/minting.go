@@ -25,6 +25,9 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err = r.checkConsent(ctx, rot, cur); err != nil {
+		return "", err
+	}
 	m, err := r.mintToken(ctx, rot, cur, app, info)
 	if err != nil {
 		return "", err
