@@ -63,7 +63,7 @@ func TestMintingConsent(t *testing.T) {
 				}
 				// The rotation-event path passes the check too.
 				token := w.placeholder(id)
-				if _, err := w.step(rotation.StepCreate, id, token); err != nil {
+				if _, err = w.step(rotation.StepCreate, id, token); err != nil {
 					t.Errorf("createSecret of a listed secret = %v", err)
 				}
 				return

@@ -5,30 +5,30 @@ import "testing"
 func TestMintingFor(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		value string
-		for_  string
-		want  bool
+		name   string
+		value  string
+		secret string
+		want   bool
 	}{
-		{name: "full name", value: "metamint/ads", for_: "metamint/ads", want: true},
-		{name: "one of several", value: "metamint/x  metamint/ads metamint/y", for_: "metamint/ads", want: true},
-		{name: "prefix", value: "metamint/team/", for_: "metamint/team/ads", want: true},
-		{name: "prefix, deeper", value: "metamint/", for_: "metamint/team/ads", want: true},
-		{name: "a full name is no prefix", value: "metamint/ads", for_: "metamint/ads-evil", want: false},
-		{name: "a name without / is no prefix", value: "metamint/team", for_: "metamint/team/ads", want: false},
-		{name: "a prefix covers no neighbour", value: "metamint/team/", for_: "metamint/team-evil/ads", want: false},
-		{name: "the prefix itself", value: "metamint/team/", for_: "metamint/team/", want: true},
-		{name: "not listed", value: "metamint/other", for_: "metamint/ads", want: false},
-		{name: "empty", value: "", for_: "metamint/ads", want: false},
-		{name: "spaces only", value: "   ", for_: "metamint/ads", want: false},
-		{name: "no wildcard", value: "*", for_: "metamint/ads", want: false},
-		{name: "case matters", value: "Metamint/ads", for_: "metamint/ads", want: false},
+		{name: "full name", value: "metamint/ads", secret: "metamint/ads", want: true},
+		{name: "one of several", value: "metamint/x  metamint/ads metamint/y", secret: "metamint/ads", want: true},
+		{name: "prefix", value: "metamint/team/", secret: "metamint/team/ads", want: true},
+		{name: "prefix, deeper", value: "metamint/", secret: "metamint/team/ads", want: true},
+		{name: "a full name is no prefix", value: "metamint/ads", secret: "metamint/ads-evil", want: false},
+		{name: "a name without / is no prefix", value: "metamint/team", secret: "metamint/team/ads", want: false},
+		{name: "a prefix covers no neighbour", value: "metamint/team/", secret: "metamint/team-evil/ads", want: false},
+		{name: "the prefix itself", value: "metamint/team/", secret: "metamint/team/", want: true},
+		{name: "not listed", value: "metamint/other", secret: "metamint/ads", want: false},
+		{name: "empty", value: "", secret: "metamint/ads", want: false},
+		{name: "spaces only", value: "   ", secret: "metamint/ads", want: false},
+		{name: "no wildcard", value: "*", secret: "metamint/ads", want: false},
+		{name: "case matters", value: "Metamint/ads", secret: "metamint/ads", want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := mintingFor(tt.value, tt.for_); got != tt.want {
-				t.Errorf("mintingFor(%q, %q) = %v; want %v", tt.value, tt.for_, got, tt.want)
+			if got := mintingFor(tt.value, tt.secret); got != tt.want {
+				t.Errorf("mintingFor(%q, %q) = %v; want %v", tt.value, tt.secret, got, tt.want)
 			}
 		})
 	}
