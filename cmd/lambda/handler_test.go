@@ -118,7 +118,7 @@ func TestTestdataEvents(t *testing.T) {
 		"rotation-create-secret.json": triggerRotation,
 		"scheduled-event.json":        triggerSchedule,
 		"direct.json":                 triggerDirect,
-		"scheduler-input.json":        triggerDirect,
+		"scheduler-input.json":        triggerSchedule, // the template's schedule, its ARN filled in
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Clean(f))
