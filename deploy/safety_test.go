@@ -63,7 +63,8 @@ func TestTemplateRules(t *testing.T) {
 
 // TestTemplateSchedule checks the refresh schedule: only when SecretIds or
 // SecretTag names something to check (a stack that only attaches
-// RotatedSecretArn has no schedule, which would fail every run), invoking
+// RotatedSecretArn has no schedule, which would fail every run, and no
+// expiry alarm, which only scheduled runs feed), invoking
 // the function alone, with the direct shape plus the schedule's ARN.
 func TestTemplateSchedule(t *testing.T) {
 	t.Parallel()
@@ -84,8 +85,11 @@ func TestTemplateSchedule(t *testing.T) {
 		res := as[map[string]any](t, got["Resources"], "Resources")
 		_, sched := res["RefreshSchedule"]
 		_, role := res["RefreshScheduleRole"]
-		if sched != tt.want || role != tt.want {
-			t.Errorf("render(%v): RefreshSchedule %v, RefreshScheduleRole %v; want both %v", tt.values, sched, role, tt.want)
+		// Only scheduled runs emit MinDaysToExpiry: without them the
+		// expiry alarm (missing data breaching) would never clear.
+		_, expiry := res["ExpiryAlarm"]
+		if sched != tt.want || role != tt.want || expiry != tt.want {
+			t.Errorf("render(%v): RefreshSchedule %v, RefreshScheduleRole %v, ExpiryAlarm %v; want all %v", tt.values, sched, role, expiry, tt.want)
 		}
 	}
 
