@@ -232,10 +232,23 @@ type call struct {
 
 func (cl *call) name() string { return cl.method + " " + cl.path }
 
-// redactor removes cl's secrets, and its proof, from a text. A proof is
-// derived from secrets; Graph may echo it, so it is one too.
+// redactor removes cl's secrets, and every proof, from a text. A proof is
+// derived from secrets; Graph may echo it, so it is one too: the one sent
+// (timed or not), and the classic proof of each of the call's tokens keyed
+// with each of its secrets (mint cannot tell a token from an app secret
+// here, so it takes every pair), whether or not the call sent it. A refresh
+// or a revoke sends none, yet the proof of its calling token is a
+// credential.
 func (cl *call) redactor() *redactor {
-	secrets := append([]string{cl.token, cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof")}, cl.secrets...)
+	values := append([]string{cl.token}, cl.secrets...)
+	secrets := append([]string{cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof")}, values...)
+	for _, key := range values {
+		for _, token := range values {
+			if key != "" && token != "" && key != token {
+				secrets = append(secrets, AppSecretProof(key, token))
+			}
+		}
+	}
 	return newRedactor(secrets...)
 }
 

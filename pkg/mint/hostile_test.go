@@ -366,3 +366,42 @@ func TestCheckQuotesGraphText(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryProofScrubbed: refresh and revoke send no appsecret_proof, but a
+// Graph that echoes the proof of the calling token (or of the token to
+// revoke) in its error must leak neither: every proof mint could compute
+// from a call's secrets is scrubbed from every text, on every call.
+func TestEveryProofScrubbed(t *testing.T) {
+	t.Parallel()
+	const other = "CANARY-the-token-to-revoke-77d1"
+	app := mint.App{ID: "2000", Secret: canarySecret}
+	proofs := []string{mint.AppSecretProof(canarySecret, canaryMinted), mint.AppSecretProof(canarySecret, other)}
+	body := `{"error":{"message":"proofs ` + proofs[0] + ` ` + proofs[1] + `","type":"OAuthException","code":100,"fbtrace_id":"T"}}`
+	ws := newWireServer(t, reply(400, body))
+	c := newTestClient(t, ws.URL)
+	errs := map[string]error{
+		"refresh": func() error {
+			_, err := c.RefreshAccessToken(t.Context(), mint.RefreshRequest{App: app, AccessToken: canaryMinted,
+				Info: &mint.TokenInfo{IsValid: true, ExpiresAt: time.Now().Add(time.Hour)}})
+			return err
+		}(),
+		"revoke":           c.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: app, Token: other}),
+		"revoke by caller": c.RevokeAccessToken(t.Context(), mint.RevokeRequest{App: app, Token: other, AccessToken: canaryMinted}),
+	}
+	for name, err := range errs {
+		if err == nil {
+			t.Fatalf("%s: no error; want Graph's", name)
+		}
+		var gerr *mint.GraphError
+		text := err.Error()
+		if errors.As(err, &gerr) {
+			text += fmt.Sprintf(" %+v", *gerr)
+		}
+		for i, p := range proofs {
+			known := name == "revoke by caller" || (name == "refresh") == (i == 0) // the call's own tokens
+			if known && strings.Contains(text, p) {
+				t.Errorf("%s: the error holds a proof (%.8s...): %s", name, p, text)
+			}
+		}
+	}
+}
