@@ -141,7 +141,8 @@ func TestTemplateSchedule(t *testing.T) {
 // Lambda's log-level filtering treats a JSON line without a level key, as
 // every EMF line is, as INFO, and drops it when the application log level
 // is WARN or ERROR; the alarms then lose their data. The runtime's filter
-// therefore stays at INFO for every LogLevel, and LogLevel reaches the
+// therefore stays at DEBUG (INFO at most) for every LogLevel, passing every
+// record the function is told to write, and LogLevel reaches the
 // function as METAMINT_LOG_LEVEL, which it applies to its own records
 // (TestLogLevelKeepsMetrics in cmd/lambda runs that under aws-lambda-rie).
 func TestTemplateLogLevel(t *testing.T) {
@@ -168,6 +169,9 @@ func TestTemplateLogLevel(t *testing.T) {
 		app, ok := path(t, props, "LoggingConfig", "ApplicationLogLevel").(string)
 		if !ok || rank(app) > rank("INFO") {
 			t.Errorf("render(LogLevel=%s) ApplicationLogLevel = %v; want INFO or more verbose, so that Lambda keeps the EMF lines (level INFO)", lvl, app)
+		}
+		if ok && rank(app) > rank(lvl) {
+			t.Errorf("render(LogLevel=%s) ApplicationLogLevel = %s; Lambda would drop records the function writes at LogLevel", lvl, app)
 		}
 		if env := path(t, props, "Environment", "Variables", "METAMINT_LOG_LEVEL"); env != lvl {
 			t.Errorf("render(LogLevel=%s) METAMINT_LOG_LEVEL = %v; want %s", lvl, env, lvl)
