@@ -129,6 +129,9 @@ func TestMintingConsentBootstrap(t *testing.T) {
 	if got := w.srv.Minted(); got != 1 {
 		t.Errorf("%d tokens minted after the refused rotation; want still 1", got)
 	}
+	// The refusal names the tag, the reference and the secret, never a
+	// token: the admin's token is among the canaries.
+	assertNoSecrets(t, "rie output", r.Output(), append(secretsOf(w.srv, w.fx), w.fx.AdminToken))
 	if t.Failed() {
 		t.Logf("rie output:\n%s", r.Output())
 	}
