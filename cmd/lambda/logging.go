@@ -31,9 +31,9 @@ func (h powertoolsHandler) WithGroup(name string) slog.Handler {
 
 // levelHandler drops the records below min. The function applies its log
 // level (METAMINT_LOG_LEVEL) itself, so that Lambda's own filter can stay at
-// INFO: that filter counts a line without a level key, as every metric (EMF)
-// line is, as INFO, and a WARN or ERROR setting there would drop the metrics
-// the alarms watch.
+// DEBUG (deploy/template.yaml): that filter counts a line without a level
+// key, as every metric (EMF) line is, as INFO, and a WARN or ERROR setting
+// there would drop the metrics the alarms watch.
 type levelHandler struct {
 	slog.Handler
 	min slog.Leveler
