@@ -39,10 +39,12 @@ type config struct {
 type runtimeEnv struct {
 	service      string // POWERTOOLS_SERVICE_NAME, default "metamint": the log field service
 	functionName string // AWS_LAMBDA_FUNCTION_NAME: the metrics' dimension FunctionName
+	logLevel     string // AWS_LAMBDA_LOG_LEVEL: Lambda's application log level, its filter
 }
 
 func loadRuntime(getenv func(string) string) runtimeEnv {
-	rt := runtimeEnv{service: defaultService, functionName: strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME"))}
+	rt := runtimeEnv{service: defaultService, functionName: strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
+		logLevel: strings.TrimSpace(getenv("AWS_LAMBDA_LOG_LEVEL"))}
 	if v := strings.TrimSpace(getenv("POWERTOOLS_SERVICE_NAME")); v != "" {
 		rt.service = v
 	}

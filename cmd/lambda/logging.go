@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 )
 
 // coldStartKey carries, in an invocation's context, whether it is the first
@@ -62,4 +63,18 @@ func (h levelHandler) WithGroup(name string) slog.Handler {
 // only records at least or above are written.
 func newLogger(h slog.Handler, service string, least slog.Leveler) *slog.Logger {
 	return slog.New(powertoolsHandler{levelHandler{h, least}}).With("service", service)
+}
+
+// checkLambdaLogLevel logs, at cold start, an ERROR line when Lambda's
+// application log level (AWS_LAMBDA_LOG_LEVEL, set in the console or the
+// template) drops the metric lines: they carry no level, so Lambda counts
+// them as INFO, and at WARN or above FailedAlarm cannot fire and ExpiryAlarm
+// stays in ALARM. (At FATAL this line is dropped too.)
+func checkLambdaLogLevel(log *slog.Logger, rt runtimeEnv) {
+	switch strings.ToUpper(rt.logLevel) {
+	case "WARN", "ERROR", "FATAL":
+		log.Error("Lambda's application log level drops the metric lines", "application_log_level", rt.logLevel,
+			"error", "the metric (EMF) lines count as INFO, so the alarms get no data: set the application log level to DEBUG "+
+				"(the template's) and choose the function's own level with METAMINT_LOG_LEVEL (the template's LogLevel)")
+	}
 }

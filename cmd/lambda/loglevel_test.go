@@ -111,6 +111,9 @@ func TestLogLevelKeepsMetrics(t *testing.T) {
 			if !containsLine(kept, metric...) {
 				t.Errorf("LogLevel=%s: Lambda's filter at %s drops the metric line; FailedAlarm could not fire", lvl, appLevel)
 			}
+			if containsLine(kept, `"message":"Lambda's application log level drops the metric lines"`) {
+				t.Errorf("LogLevel=%s: the function reports the template's application log level %s as dropping the metrics", lvl, appLevel)
+			}
 			if !containsLine(kept, `"level":"ERROR"`, `"message":"run done"`) {
 				t.Errorf("LogLevel=%s: the ERROR record of the failed run is not kept:\n%s", lvl, strings.Join(kept, "\n"))
 			}
@@ -122,6 +125,25 @@ func TestLogLevelKeepsMetrics(t *testing.T) {
 				t.Errorf("Lambda's filter at %s keeps a line without a level; the model of the filter is wrong", lvl)
 			}
 		})
+	}
+}
+
+// TestRaisedLambdaLogLevelIsReported runs the bootstrap with Lambda's
+// application log level raised to WARN (as a change in the console would):
+// Lambda then drops the metric lines, and the function says so at cold start
+// in an ERROR line that the filter keeps.
+func TestRaisedLambdaLogLevelIsReported(t *testing.T) {
+	w := newWorld(t)
+	r := startRIE(t, map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": motoURL(t),
+		"METAMINT_GRAPH_API_URL":           w.srv.URL,
+		"AWS_LAMBDA_LOG_LEVEL":             "WARN",
+	})
+	// rie starts the function on the first invocation.
+	r.invoke(directEventJSON(false, w.appRef))
+	const line = `"message":"Lambda's application log level drops the metric lines"`
+	if !r.waitOutput(func(out string) bool { return containsLine(lambdaFilter(out, "WARN"), `"level":"ERROR"`, line) }) {
+		t.Errorf("no ERROR line %s kept at WARN:\n%s", line, r.Output())
 	}
 }
 

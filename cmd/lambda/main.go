@@ -52,6 +52,7 @@ func main() {
 		os.Exit(1)
 	}
 	level.Set(cfg.logLevel)
+	checkLambdaLogLevel(log, rt)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("loading the AWS configuration", "error", err.Error())
