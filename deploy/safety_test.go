@@ -257,6 +257,9 @@ func TestTemplateParameters(t *testing.T) {
 			[]string{"alias/aws/secretsmanager", "arn:aws:kms:eu-west-1:123456789012:alias/x", "*"}},
 		{"SecretIds", []string{"metamint/ads", "metamint/ads,metamint/catalog", secretARN}, []string{"metamint/*", "a;b"}},
 		{"ReservedConcurrency", []string{"", "1", "50"}, []string{"0", "-1", "x", "1.5"}},
+		// Positive Go durations, as cmd/lambda's loadConfig takes them.
+		{"RevokeGrace", []string{"24h", "90m", "0.5h"}, []string{"0s", "0h", "1d", "", "-1h"}},
+		{"StaleRotationAfter", []string{"6h", "30m"}, []string{"0m", "6", "6 h"}},
 		{"RetainLogGroup", []string{"true", "false"}, []string{"yes", ""}},
 		{"RefreshScheduleExpression", []string{"rate(1 day)", "rate(12 hours)", "cron(0 6 * * ? *)"}, []string{"rate(0 days)", "every day", "rate(1 day"}},
 		{"RotationScheduleExpression", []string{"rate(30 days)", "rate(4 hours)", "cron(0 6 ? * MON *)"}, []string{"rate(30 minutes)", "30 days"}},

@@ -113,6 +113,10 @@ func TestBootstrap(t *testing.T) {
 		"METAMINT_SECRET_IDS":              due + "," + notDue,
 		"METAMINT_SECRET_TAG":              tagKey,
 		"METAMINT_CONCURRENCY":             "4",
+		// No grace period: the token two generations old is due for
+		// revocation as soon as it is marked, so the generations below
+		// see it revoked (the grace itself is tested on the handler).
+		"METAMINT_REVOKE_GRACE": "1ns",
 	})
 	var answers bytes.Buffer // every response body, for the canary
 	invoke := func(t *testing.T, payload []byte) invocation {

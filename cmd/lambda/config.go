@@ -32,6 +32,8 @@ type config struct {
 	mode          string        // METAMINT_MODE: rotation.Inline or rotation.FanOut
 	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
 	logLevel      slog.Level    // METAMINT_LOG_LEVEL, default INFO
+	revokeGrace   time.Duration // METAMINT_REVOKE_GRACE
+	staleAfter    time.Duration // METAMINT_STALE_ROTATION_AFTER
 }
 
 // runtimeEnv is what the Lambda runtime and Powertools conventions set, read
@@ -58,6 +60,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		graphURL:      mint.DefaultBaseURL,
 		graphVersion:  mint.DefaultVersion,
 		refreshBefore: rotation.DefaultRefreshBefore,
+		revokeGrace:   rotation.DefaultRevokeGrace,
+		staleAfter:    rotation.DefaultStaleAfter,
 		concurrency:   rotation.DefaultConcurrency,
 		mode:          string(rotation.Inline),
 	}
@@ -81,6 +85,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, configErr(fmt.Errorf("METAMINT_REFRESH_BEFORE %q is not a non-negative Go duration such as 360h", truncate(v)))
 		}
 		c.refreshBefore = d
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"METAMINT_REVOKE_GRACE", &c.revokeGrace}, {"METAMINT_STALE_ROTATION_AFTER", &c.staleAfter}} {
+		v := strings.TrimSpace(getenv(d.name))
+		if v == "" {
+			continue
+		}
+		p, err := time.ParseDuration(v)
+		if err != nil || p <= 0 {
+			return c, configErr(fmt.Errorf("%s %q is not a positive Go duration such as 24h", d.name, truncate(v)))
+		}
+		*d.dst = p
 	}
 	if v := strings.TrimSpace(getenv("METAMINT_CONCURRENCY")); v != "" {
 		n, err := strconv.Atoi(v)

@@ -292,9 +292,11 @@ func TestRotationCalls(t *testing.T) {
 					graph: []string{"debug_token current", "oauth/access_token current", "debug_token new"},
 					sm:    map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "PutSecretValue": 1},
 				},
-				{sm: map[string]int{"DescribeSecret": 1}},                                                          // setSecret
-				{graph: []string{"debug_token new"}, sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2}}, // testSecret: AWSPENDING, the app secret
-				{sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 1, "UpdateSecretVersionStage": 1}},      // finishSecret: AWSPENDING
+				{sm: map[string]int{"DescribeSecret": 1}}, // setSecret
+				// testSecret: AWSPENDING, judged by AWSCURRENT (its value, its app secret)
+				{graph: []string{"debug_token new"}, sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 3}},
+				// finishSecret: AWSPENDING, and AWSCURRENT to compare the user's fields
+				{sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "UpdateSecretVersionStage": 1}},
 			},
 		},
 	}

@@ -56,13 +56,14 @@ type handler struct {
 // newHandler wires the engine. Logs go through log; metrics (EMF lines) to
 // out.
 func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, out io.Writer, cfg config, rt runtimeEnv, now func() time.Time) *handler {
-	rot := &rotation.Rotator{SM: sm, Graph: graph, Log: log, Now: now}
+	rot := &rotation.Rotator{SM: sm, Graph: graph, Log: log, Now: now, RevokeGrace: cfg.revokeGrace}
 	return &handler{
 		rot: rot,
 		fleet: &rotation.Fleet{
 			Rotator:       rot,
 			Concurrency:   cfg.concurrency,
 			RefreshBefore: cfg.refreshBefore,
+			StaleAfter:    cfg.staleAfter,
 		},
 		list:      sm,
 		secretIDs: cfg.secretIDs,
@@ -269,7 +270,11 @@ func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSe
 	if res.Outcome == rotation.OutcomeFinished {
 		rotated = 1
 	}
-	h.metrics.emit([]metric{count("Rotated", rotated), count("Failed", 0)}, props)
+	values := []metric{count("Rotated", rotated), count("Failed", 0)}
+	if ev.Step == rotation.StepFinish {
+		values = append(values, count("RevocationsFailed", res.RevocationsFailed))
+	}
+	h.metrics.emit(values, props)
 	return Response{Trigger: triggerRotation, Step: ev.Step, SecretARN: res.SecretARN, VersionID: ev.ClientRequestToken, Outcome: res.Outcome}, nil
 }
 
@@ -295,9 +300,11 @@ func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, f
 	h.log.InfoContext(ctx, "run started", "trigger", trigger, "mode", string(mode), "secrets", len(ids), "force", force)
 	results, sum := h.fleet.Run(ctx, ids, rotation.RunOptions{Force: force, Mode: mode})
 	attrs := []any{"trigger", trigger, "mode", string(mode), "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
-		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed}
+		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed,
+		"revocations_failed", sum.RevocationsFailed}
 	values := []metric{count("Rotated", sum.Rotated), count("RotationStarted", sum.RotationStarted), count("NotDue", sum.NotDue),
-		count("Skipped", sum.Skipped), count("Deferred", sum.Deferred), count("Failed", sum.Failed)}
+		count("Skipped", sum.Skipped), count("Deferred", sum.Deferred), count("Failed", sum.Failed),
+		count("RevocationsFailed", sum.RevocationsFailed)}
 	if sum.MinDaysToExpiry != nil {
 		attrs = append(attrs, "min_days_to_expiry", *sum.MinDaysToExpiry)
 		values = append(values, metric{"MinDaysToExpiry", "None", *sum.MinDaysToExpiry})

@@ -40,7 +40,7 @@ func TestInvokeJSON(t *testing.T) {
 			payload: `{"rotate":["` + id + `"],"force":false}`,
 			want: `{"trigger":"direct","mode":"inline","results":[{"secret_id":"ID","secret_arn":"ID","status":"not_due","state":"no_pending",` +
 				`"reason":"the current token expires at TIME, more than 360h0m0s away","expires_at":"TIME"}],` +
-				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0,"min_days_to_expiry":50}}`,
+				`"summary":{"rotated":0,"rotation_started":0,"not_due":1,"skipped":0,"deferred":0,"failed":0,"revocations_failed":0,"min_days_to_expiry":50}}`,
 		},
 		{
 			name:     "direct run in fan-out mode of a secret without rotation",
@@ -146,7 +146,8 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline"},
+			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8, mode: "inline",
+				revokeGrace: 24 * time.Hour, staleAfter: 6 * time.Hour},
 		},
 		{
 			name: "everything set",
@@ -154,17 +155,20 @@ func TestLoadConfig(t *testing.T) {
 				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
 				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
 				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ", "METAMINT_LOG_LEVEL": "WARN",
+				"METAMINT_REVOKE_GRACE": "2h", "METAMINT_STALE_ROTATION_AFTER": "3h",
 			},
 			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
 				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"},
-				logLevel: slog.LevelWarn},
+				logLevel: slog.LevelWarn, revokeGrace: 2 * time.Hour, staleAfter: 3 * time.Hour},
 		},
 		{
 			name: "tag key alone",
 			env:  map[string]string{"METAMINT_SECRET_TAG": "metamint:managed"},
 			want: config{graphURL: mint.DefaultBaseURL, graphVersion: mint.DefaultVersion, refreshBefore: 360 * time.Hour, concurrency: 8,
-				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}},
+				mode: "inline", secretTag: &secretTag{Key: "metamint:managed"}, revokeGrace: 24 * time.Hour, staleAfter: 6 * time.Hour},
 		},
+		{name: "grace not a duration", env: map[string]string{"METAMINT_REVOKE_GRACE": "1d"}, wantErr: "METAMINT_REVOKE_GRACE"},
+		{name: "stale limit zero", env: map[string]string{"METAMINT_STALE_ROTATION_AFTER": "0s"}, wantErr: "METAMINT_STALE_ROTATION_AFTER"},
 		{name: "unknown mode", env: map[string]string{"METAMINT_MODE": "fan-out"}, wantErr: "METAMINT_MODE"},
 		{name: "unknown log level", env: map[string]string{"METAMINT_LOG_LEVEL": "warning"}, wantErr: "METAMINT_LOG_LEVEL"},
 		{name: "tag with an empty value", env: map[string]string{"METAMINT_SECRET_TAG": "metamint:managed="}, wantErr: "METAMINT_SECRET_TAG"},

@@ -19,6 +19,8 @@ import (
 //	NotDue           Count  secrets checked and not due
 //	Skipped          Count  secrets left alone (another rotation in progress, listed twice)
 //	RotationStarted  Count  fan-out: rotations started with RotateSecret
+//	RevocationsFailed Count revocations of tokens that stopped being current that failed; they never fail a
+//	                        rotation, and a later run tries again until the token is revoked or expired
 //	MinDaysToExpiry  None   the least days-to-expiry among the current tokens a run checked, after the run;
 //	                        a token that never expires counts as 36500 (absent when no token could be inspected)
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestRotation(t *testing.T) {
 			}
 
 			for gen := 1; gen <= 3; gen++ {
-				before := w.stages(id)
+				before := revokeMarks(w.stages(id))
 				curV := labelled(before, rotation.StageCurrent)
 				prevV := labelled(before, rotation.StagePrevious)
 				token := w.placeholder(id)
@@ -103,6 +104,11 @@ func TestRotation(t *testing.T) {
 				pendingOnly := cloneStages(before)
 				pendingOnly[token] = []string{rotation.StagePending}
 				finished := map[string][]string{token: {rotation.StageCurrent, rotation.StagePending}, curV: {rotation.StagePrevious}}
+				for v, labels := range before { // versions waiting for revocation stay marked
+					if slices.Contains(labels, revokeMark) {
+						finished[v] = []string{revokeMark}
+					}
+				}
 
 				for _, step := range rotation.Steps {
 					for attempt := 1; attempt <= 2; attempt++ {
@@ -121,7 +127,7 @@ func TestRotation(t *testing.T) {
 					if step == rotation.StepFinish {
 						want = finished
 					}
-					if diff := cmp.Diff(want, w.stages(id)); diff != "" {
+					if diff := cmp.Diff(want, revokeMarks(w.stages(id))); diff != "" {
 						t.Fatalf("gen %d: stages after %s (-want +got):\n%s\nnames: %v", gen, step, diff, names)
 					}
 					if got := w.srv.Minted(); got != gen {
@@ -145,7 +151,11 @@ func TestRotation(t *testing.T) {
 				}
 
 				// Revocation: the version that lost AWSPREVIOUS held the token
-				// two generations old; the one generation old stays live.
+				// two generations old. The clock moves past the grace period
+				// between generations (below), so that token stopped being
+				// current long enough ago: finishSecret marks and revokes it at
+				// once. (TestBackToBackForcedRuns covers the grace period.)
+				// The one generation old stays live.
 				if prevV != "" {
 					if old := tokens[gen-2]; old != "" {
 						if st, _ := w.srv.Token(old); !st.Revoked && (st.ExpiresAt.IsZero() || st.ExpiresAt.After(w.srv.Now())) {
@@ -163,10 +173,29 @@ func TestRotation(t *testing.T) {
 				}
 				w.srv.ResetRequests()
 				w.endRotation(id, token)
+				w.srv.Advance(rotation.DefaultRevokeGrace + time.Minute)
 			}
 			assertNoSecrets(t, "logs", w.logs.String(), secretsOf(w.srv, w.fx))
 		})
 	}
+}
+
+// revokeMark stands, in revokeMarks, for a revocation label (whose name
+// holds a time).
+const revokeMark = rotation.StageRevokePrefix + "*"
+
+// revokeMarks returns stages with every revocation label replaced by
+// revokeMark.
+func revokeMarks(m map[string][]string) map[string][]string {
+	c := cloneStages(m)
+	for _, labels := range c {
+		for i, l := range labels {
+			if strings.HasPrefix(l, rotation.StageRevokePrefix) {
+				labels[i] = revokeMark
+			}
+		}
+	}
+	return c
 }
 
 func cloneStages(m map[string][]string) map[string][]string {
@@ -469,17 +498,6 @@ func TestRotationFailures(t *testing.T) {
 			smFails:  "UpdateSecretVersionStage",
 			failStep: rotation.StepFinish, wantType: new(*rotation.SecretsManagerError), wantMinted: 1,
 		},
-		{
-			name: "revoking the token two generations old fails",
-			setup: func(t *testing.T, w *world) string {
-				id := w.putSecret("managed", w.baseFields(w.issue(10*day)))
-				rotateOnce(t, w, id) // so that AWSPREVIOUS holds a token
-				w.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{
-					Error: &minttest.Error{Message: "(#100) client_id, revoke_token and access_token must belong to the same app", Code: 100}, Times: 10})
-				return id
-			},
-			failStep: rotation.StepFinish, wantType: new(*rotation.GraphRefusedError), wantMinted: 2,
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -570,6 +588,38 @@ func rotateOnce(t *testing.T, w *world, id string) {
 		}
 	}
 	w.endRotation(id, token)
+}
+
+// TestFinishSecretRevocationRefused: Graph refuses, for good (code 100),
+// the revocation finishSecret makes of the token two generations old. The
+// step still succeeds, the refusal is counted (RevocationsFailed 1 on the
+// step's metrics line), and the version stays marked for a later attempt.
+func TestFinishSecretRevocationRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	first := w.issue(10 * day)
+	id := w.putSecret("managed", w.baseFields(first))
+	rotateOnce(t, w, id)
+	w.srv.Advance(rotation.DefaultRevokeGrace + time.Hour) // the first token stopped being current more than a grace period ago
+	w.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{Times: 10,
+		Error: &minttest.Error{Message: "(#100) client_id, revoke_token and access_token must belong to the same app", Code: 100}})
+	rotateOnce(t, w, id)
+	if st, _ := w.srv.Token(first); st.Revoked {
+		t.Fatalf("the token was revoked though Graph refused")
+	}
+	if !strings.Contains(w.metrics.String(), `"RevocationsFailed":1`) {
+		t.Errorf("no metrics line with RevocationsFailed 1:\n%s", w.metrics.String())
+	}
+	marked := 0
+	for _, labels := range revokeMarks(w.stages(id)) {
+		if slices.Contains(labels, revokeMark) {
+			marked++
+		}
+	}
+	if marked != 1 {
+		t.Errorf("%d versions marked for revocation; want 1 (the refused one)", marked)
+	}
+	assertNoSecrets(t, "the logs", w.logs.String(), secretsOf(w.srv, w.fx))
 }
 
 // TestTestSecretAlone checks testSecret invoked on its own, as Secrets

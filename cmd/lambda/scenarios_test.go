@@ -371,6 +371,12 @@ func TestConcurrentRuns(t *testing.T) {
 								t.Errorf("result = %+v; want rotated (or not due, after the other run)", r)
 							}
 						}
+						// Winner or loser, a run reports the token current now:
+						// every secret holds a new 60-day token, none the old
+						// 5-day one.
+						if m := resp.Summary.MinDaysToExpiry; m == nil || *m < 50 {
+							t.Errorf("MinDaysToExpiry = %s; want the new tokens' (about 60)", fmtDays(m))
+						}
 					})
 				}
 				wg.Wait()
@@ -625,4 +631,11 @@ func TestCycleVersionWithoutLabelsHeals(t *testing.T) {
 		t.Errorf("the stranded version's token was revoked; want it kept (it is stored)")
 	}
 	s.check(t, ids, initial)
+}
+
+func fmtDays(d *float64) string {
+	if d == nil {
+		return "absent"
+	}
+	return fmt.Sprint(*d)
 }

@@ -168,8 +168,9 @@ func TestScheduledRetryResumes(t *testing.T) {
 		t.Errorf("AWSCURRENT is on %s; want %s", got, r.VersionID)
 	}
 	// The describe showed the version of this token, so the retried run
-	// reads it (AWSPENDING, the app secret) and stores nothing.
-	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "UpdateSecretVersionStage": 2}
+	// reads it (AWSPENDING), judges it by AWSCURRENT (its value, its app
+	// secret) and stores nothing.
+	wantSM := map[string]int{"DescribeSecret": 1, "GetSecretValue": 3, "UpdateSecretVersionStage": 2}
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls of the retried run (-want +got):\n%s", diff)
 	}
@@ -200,20 +201,34 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 		t.Errorf("Secrets Manager calls (-want +got):\n%s", diff)
 	}
 
-	// The next generation also revokes the token two generations old: one
-	// more read (AWSPREVIOUS) and one revoke.
+	// The next generation also marks the version two generations old for
+	// revocation: one more write (its label), no read and no revoke yet
+	// (the grace period).
 	w.srv.ResetRequests()
 	resp, err = w.h.Handle(t.Context(), directEventJSON(true, id))
 	if err != nil || resp.Results[0].Status != rotation.StatusRotated {
 		t.Fatalf("Handle = %+v, %v", resp, err)
 	}
-	wantGraph[minttest.EndpointRevoke] = 1
 	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
 		t.Errorf("Graph calls, second generation (-want +got):\n%s", diff)
 	}
-	wantSM["GetSecretValue"] = 3
+	wantSM["UpdateSecretVersionStage"] = 3
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls, second generation (-want +got):\n%s", diff)
+	}
+
+	// Past the grace period, a run that finds nothing due revokes it: it
+	// reads the version and AWSCURRENT's references, asks debug_token and
+	// revokes, then drops the label.
+	w.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+	w.srv.ResetRequests()
+	resp, err = w.h.Handle(t.Context(), directEventJSON(false, id))
+	if err != nil || resp.Results[0].Status != rotation.StatusNotDue {
+		t.Fatalf("Handle = %+v, %v", resp, err)
+	}
+	wantGraph = map[minttest.Endpoint]int{minttest.EndpointDebugToken: 2, minttest.EndpointRevoke: 1}
+	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
+		t.Errorf("Graph calls, the revocation (-want +got):\n%s", diff)
 	}
 }
 

@@ -86,6 +86,13 @@ type Fault struct {
 	// Drop closes the connection instead of answering (BeforeCommit and
 	// AfterCommit; Hold never answers anyway).
 	Drop bool
+	// Do, when set on a BeforeCommit fault, is run (outside the Proxy's
+	// lock, so it may call moto through the Proxy itself) before the
+	// matching attempt, which then goes on to moto as usual instead of
+	// failing: the way to make another writer act at an exact point, such
+	// as a rotation event storing its version between a run's read and its
+	// write.
+	Do func()
 }
 
 // Rule is an injected Fault. Its methods are safe for concurrent use.
@@ -324,9 +331,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	p.mu.Unlock()
 
 	if r := p.strike(BeforeCommit, op, body); r != nil {
-		defer r.finish()
-		r.fail(w)
-		return
+		if r.f.Do == nil {
+			defer r.finish()
+			r.fail(w)
+			return
+		}
+		r.f.Do()
+		r.finish()
 	}
 	switch op {
 	case "CreateSecret", "PutSecretValue", "UpdateSecret":

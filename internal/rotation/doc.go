@@ -31,8 +31,10 @@
 //	NotPending       the rotation's version exists without AWSPENDING or AWSCURRENT
 //	PendingEmpty     the rotation's version is AWSPENDING without a value (Secrets Manager's placeholder)
 //	PendingStored    ... with a value not yet proven (refined by debug_token into the next two)
-//	PendingUsable    ... whose token is valid, of the app and system user, with every scope, not expired
-//	PendingUnusable  ... whose value is unreadable or whose token is invalid, revoked, expired or wrong
+//	PendingUsable    ... judged by AWSCURRENT: its user-owned fields equal AWSCURRENT's, and its token
+//	                 is valid, of AWSCURRENT's app and system user, with every scope, not expired
+//	PendingUnusable  ... whose value is unreadable, whose fields differ from AWSCURRENT's, or whose
+//	                 token is invalid, revoked, expired or wrong
 //
 // # State × step → action
 //
@@ -43,13 +45,20 @@
 //
 //	state            createSecret          setSecret        testSecret            finishSecret
 //	Current          nothing               nothing          nothing               nothing
-//	PendingStored    nothing               nothing_to_set   (read, debug_token)   move AWSCURRENT
-//	PendingEmpty     mint, store           n/a              check configuration   error: nothing stored
+//	PendingStored    nothing               nothing_to_set   (read, debug_token)   move AWSCURRENT (1)
+//	PendingEmpty     mint, store (2)       n/a              check configuration   error: nothing stored
 //	PendingUsable    n/a                   n/a              pass                  n/a
 //	PendingUnusable  discard, error        n/a              discard, error        discard, error
 //	NoPending        error                 error            error                 error
 //	NotPending       error                 error            error                 error
 //	OtherPending     error                 error            error                 error
+//
+// (1) only when the value's user-owned fields equal AWSCURRENT's (else the
+// version is discarded and the step fails: the secret was edited during the
+// rotation); with revoke_previous, the version losing AWSPREVIOUS is first
+// marked for revocation (see Revocations). finishSecret, Current included,
+// then revokes what is due. (2) a refresh that answers the token it was
+// given is no new token: the step mints instead, once.
 //
 // setSecret answers nothing_to_set for every version holding AWSPENDING,
 // empty, usable or not. createSecret and finishSecret read the value, so
@@ -67,11 +76,18 @@
 //	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not
 //	PendingUnusable  discard; mint under the next version token, store, test, move
 //	NotPending       discard; as PendingUnusable
-//	OtherPending     not due: not_due, left alone. Due or forced: the other version's
-//	                 token usable → test, move AWSCURRENT to it; empty or unusable →
-//	                 mint under this cycle's token (AWSPENDING moves to it); the
-//	                 other version is superseded, not discarded
+//	OtherPending     not due: not_due, left alone. Due or forced: the other version
+//	                 judged by AWSCURRENT (never by its own JSON or references);
+//	                 usable → test, move AWSCURRENT to it; empty, unusable, or
+//	                 unreadable or not judgeable (a reference of its own that cannot
+//	                 be read, debug_token failing) → mint under this cycle's token
+//	                 (AWSPENDING moves to it): the other version is superseded, not
+//	                 discarded, and (unless it holds AWSPREVIOUS) marked for
+//	                 revocation due at once
 //	Current          not_due
+//
+// Every inline run then revokes what is due (see Revocations), whatever
+// the secret's status.
 //
 // A run's PutSecretValue can find the version already holding another
 // value (ResourceExistsException; the read-back shows the value). The token
@@ -83,7 +99,36 @@
 // token and meets the same state.
 //
 // In fan-out mode a run never mints: due secrets get RotateSecret, and a
-// pending version (its own or another's) is left to Secrets Manager.
+// pending version (its own or another's) is left to Secrets Manager: the
+// secret is skipped, and its current token's stored expires_at still counts
+// in MinDaysToExpiry. A pending version older than Fleet.StaleAfter
+// (default 6h; ListSecretVersionIds' CreatedDate) is a rotation Secrets
+// Manager gave up on: the secret fails (RotationStateError, logged), so the
+// Failed alarm fires; an inline run heals it.
+//
+// # Revocations
+//
+// No path revokes a token held by AWSCURRENT, by a version holding
+// AWSPENDING, or behind minting_token_ref. A version whose token is to be
+// revoked gets the label METAMINT_REVOKE_<unix seconds>_<version>, the time
+// from which the revocation is due (StageRevokePrefix): the label keeps the
+// version, and so the token, in the secret, and is how later runs remember
+// a revocation across invocations. promote marks the version that loses
+// AWSPREVIOUS (the token two generations old) due RevokeGrace (default 24h,
+// METAMINT_REVOKE_GRACE) after its token stopped being current (AWSCURRENT's
+// issued_at, or now when unknown): a consumer that cached it keeps working.
+// A superseded version is marked due at once: its token was never current.
+// An inline run, and finishSecret, revoke the due ones judged by AWSCURRENT:
+// its app secret (never the old version's references), its minting token.
+// A token already invalid or expired, of another app or system user, or
+// that Graph refuses to inspect with AWSCURRENT's app (a permanent error),
+// is not revoked; its label goes. A revocation that fails keeps its label and
+// is counted in RevocationsFailed (an EMF metric): it never fails a
+// rotation, and later runs try again until it succeeds or the token
+// expires. The versions a run superseded are judged at its end even if a
+// concurrent write took their label (a rotation event storing its token in
+// its version just before the run's version took AWSPENDING): no live
+// token is left in an unlabelled version.
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/metamint/metamint/internal/secret"
@@ -18,7 +19,7 @@ const (
 // Steps are the four steps in order.
 var Steps = []string{StepCreate, StepSet, StepTest, StepFinish}
 
-// Outcomes of a rot.step, reported in the response and the logs.
+// Outcomes of a step, reported in the response and the logs.
 const (
 	OutcomeAlreadyCurrent = "already_current" // the version is AWSCURRENT: nothing left to do
 	OutcomeCreated        = "created"         // a token was minted or refreshed and stored as AWSPENDING
@@ -42,6 +43,9 @@ type StepResult struct {
 	SecretARN string
 	State     State  // the state the step found
 	Outcome   string // one of the Outcome constants
+	// RevocationsFailed counts the revocations finishSecret tried and
+	// failed (see the package doc, "Revocations"); they never fail it.
+	RevocationsFailed int
 }
 
 // Step runs one step of a rotation that Secrets Manager drives. Every step
@@ -76,7 +80,7 @@ func (r *Rotator) Step(ctx context.Context, ev Event) (StepResult, error) {
 		return StepResult{SecretARN: rot.name(), State: state}, err
 	}
 	outcome, err := fn(ctx, rot, state)
-	res := StepResult{SecretARN: rot.name(), State: state, Outcome: outcome}
+	res := StepResult{SecretARN: rot.name(), State: state, Outcome: outcome, RevocationsFailed: rot.revocationsFailed}
 	if err != nil {
 		return res, err
 	}
@@ -211,13 +215,19 @@ func (r *Rotator) checkConfiguration(ctx context.Context, rot *rotation) error {
 func (r *Rotator) finishSecret(ctx context.Context, rot *rotation, state State) (string, error) {
 	switch state {
 	case Current:
+		// A retried finishSecret settles the revocations that are due,
+		// as a run does.
+		r.settleRevocations(ctx, rot)
 		return OutcomeAlreadyCurrent, nil
 	case PendingEmpty:
 		return "", stateErr(rot.step, rot.arn, "AWSPENDING version %s has no value: createSecret has not stored one", rot.version)
 	case PendingStored:
-		if err := r.promote(ctx, rot); err != nil {
+		if err := r.promote(ctx, rot); errors.Is(err, errEdited) {
+			return "", r.discardAndFail(ctx, rot)
+		} else if err != nil {
 			return "", err
 		}
+		r.settleRevocations(ctx, rot)
 		return OutcomeFinished, nil
 	case PendingUnusable:
 		return "", r.discardAndFail(ctx, rot)

@@ -19,6 +19,12 @@ const (
 	// derives its version token from this version too (see VersionToken):
 	// the next attempt gets a fresh version instead of the broken one.
 	StageDiscarded = "METAMINT_DISCARDED"
+	// StageRevokePrefix starts the label of a version whose token is to be
+	// revoked once its grace period is over: METAMINT_REVOKE_<unix
+	// seconds>_<version>, the time after which the revocation is due. The
+	// label keeps the version (and so its token) in the secret until a run
+	// revoked it or it expired; see the package doc, "Revocations".
+	StageRevokePrefix = "METAMINT_REVOKE_"
 )
 
 // labelState is the state the staging labels alone give for token. exists
@@ -126,21 +132,37 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) er
 	return nil
 }
 
-// promote makes the rotation's version AWSCURRENT. With revoke_previous, it
-// first revokes the token of the version holding AWSPREVIOUS, which the move
-// takes AWSPREVIOUS from (the token two generations old), so at most two
-// tokens stay live. Revoking first makes the pair safe to retry: if the
-// revoke fails, nothing moved and the next attempt tries again; if the move
-// fails after it, the revoked token was already out of use.
+// promote makes the rotation's version AWSCURRENT, judged by the
+// AWSCURRENT it replaces: a value whose user-owned fields differ from it
+// (the secret was edited during the rotation) never becomes current. With
+// revoke_previous (AWSCURRENT's), the version holding AWSPREVIOUS, which
+// the move takes AWSPREVIOUS from (the token two generations old), is first
+// marked for revocation: due RevokeGrace after its token stopped being
+// current (when AWSCURRENT's token was issued; now when unknown). A run
+// revokes it once due (settleRevocations), so at most two tokens stay live
+// past the grace period, and none is revoked while a consumer may still
+// hold it as current.
 //
 // A move whose answer is lost is read back (DescribeSecret): when the
 // version holds AWSCURRENT, the move happened.
 func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	curVersion := versionWith(rot.stages, StageCurrent)
-	if rot.pending.RevokePrevious {
+	cur, err := r.loadCurrent(ctx, rot)
+	if err != nil {
+		return err
+	}
+	if !rot.pending.SameUserFields(cur) {
+		rot.unusable = "its fields differ from AWSCURRENT's (the secret was edited during the rotation)"
+		return errEdited
+	}
+	if cur.RevokePrevious {
 		prev := versionWith(rot.stages, StagePrevious)
 		if prev != "" && prev != rot.version && prev != curVersion {
-			if err := r.revokeVersion(ctx, rot, prev); err != nil {
+			stopped := r.now()
+			if !cur.IssuedAt.IsZero() && cur.IssuedAt.Before(stopped) {
+				stopped = cur.IssuedAt
+			}
+			if err := r.markForRevocation(ctx, rot, prev, stopped.Add(r.revokeGrace())); err != nil {
 				return err
 			}
 		}

@@ -28,7 +28,13 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 	if err = r.checkConsent(ctx, rot, cur); err != nil {
 		return "", err
 	}
-	m, err := r.mintToken(ctx, rot, cur, app, info)
+	m, err := r.mintToken(ctx, rot, cur, app, info, true)
+	if err == nil && m.method == "refreshed" && m.token.AccessToken == cur.AccessToken {
+		// Meta does not promise a new token on refresh. The same token
+		// is no rotation: mint one instead, once.
+		rot.log().WarnContext(ctx, "the refresh answered the token it was given; minting a new token instead", "version_id", rot.version)
+		m, err = r.mintToken(ctx, rot, cur, app, info, false)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -83,15 +89,15 @@ type minted struct {
 // mintToken makes the new token: a refresh of the current token when it is
 // a valid expiring token that matches the secret, else a new token from
 // POST /{system-user-id}/access_tokens called with the minting token, which
-// it returns too ("" after a refresh).
-func (r *Rotator) mintToken(ctx context.Context, rot *rotation, cur *secret.Doc, app mint.App, info *mint.TokenInfo) (minted, error) {
+// it returns too ("" after a refresh). refresh false skips the refresh.
+func (r *Rotator) mintToken(ctx context.Context, rot *rotation, cur *secret.Doc, app mint.App, info *mint.TokenInfo, refresh bool) (minted, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < r.headroom() {
 			return minted{}, graphErr(rot.step, rot.arn, "making a token", fmt.Errorf(
 				"not started with %s left before the deadline, too little to store the token: %w", left.Round(time.Millisecond), context.DeadlineExceeded))
 		}
 	}
-	if cur.ExpiringToken && info != nil && info.IsValid && !info.NeverExpires() && info.Check(cur.Expectation()) == nil {
+	if refresh && cur.ExpiringToken && info != nil && info.IsValid && !info.NeverExpires() && info.Check(cur.Expectation()) == nil {
 		tok, err := r.Graph.RefreshAccessToken(ctx, mint.RefreshRequest{App: app, AccessToken: cur.AccessToken, Info: info})
 		if err != nil {
 			return minted{}, graphErr(rot.step, rot.arn, "refreshing the current token", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -50,6 +52,10 @@ func (p *plan) run(ctx context.Context) SecretResult {
 		p.res.Status, p.res.Reason = StatusNotDue, "this cycle's rotation is already finished"
 	default: // NoPending
 		err = p.fresh(ctx)
+	}
+	if p.mode != FanOut && p.rot.current != nil {
+		p.r.settleRevocations(ctx, p.rot)
+		p.res.RevocationsFailed = p.rot.revocationsFailed
 	}
 	if err != nil {
 		return p.fail(ctx, err)
@@ -105,7 +111,7 @@ func (p *plan) resume(ctx context.Context) error {
 		p.res.Status, p.res.VersionID = StatusSkipped, rot.version
 		p.res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
 			"and retries a failed step; if it gave up, an inline run finishes it"
-		return nil
+		return p.inProgress(ctx, rot.version)
 	}
 	state, err := p.r.settlePending(ctx, rot)
 	if err != nil {
@@ -149,7 +155,7 @@ func (p *plan) other(ctx context.Context) error {
 	if p.mode == FanOut {
 		p.res.Status = StatusSkipped
 		p.res.Reason = fmt.Sprintf("another rotation is in progress (AWSPENDING is on version %s); fan-out leaves it to Secrets Manager", version)
-		return nil
+		return p.inProgress(ctx, version)
 	}
 	due, reason, err := p.due(ctx)
 	if err != nil || !due {
@@ -161,14 +167,30 @@ func (p *plan) other(ctx context.Context) error {
 	theirs := &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
 		current: rot.current, currentInfo: rot.currentInfo}
 	state, err := p.r.settlePending(ctx, theirs)
-	if err != nil {
-		return err
-	}
-	if state == PendingUsable {
+	why := state.String()
+	switch {
+	case err != nil:
+		// A version that cannot be read or judged is superseded, never a
+		// reason to fail the secret.
+		why = "it cannot be judged: " + err.Error()
+	case state == PendingUsable:
 		p.rot = theirs
-		return p.finish(ctx, reason+"; finishing another rotation's usable pending version")
+		return p.finish(ctx, reason+"; finishing another rotation's usable pending version (its fields and token match AWSCURRENT)")
+	case theirs.unusable != "":
+		why = theirs.unusable
 	}
-	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, state))
+	if !slices.Contains(rot.stages[version], StagePrevious) {
+		// Its token, if it holds one (or a rotation event stores one
+		// before this run's version takes AWSPENDING), was never current:
+		// revoked at the end of this run unless AWSCURRENT or AWSPENDING
+		// holds it then. A version holding AWSPREVIOUS is marked when
+		// AWSCURRENT moves, with the grace period.
+		if err := p.r.markForRevocation(ctx, rot, version, p.r.now()); err != nil {
+			return err
+		}
+		rot.superseded = append(rot.superseded, version)
+	}
+	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, why))
 }
 
 // rotate runs the rotation from createSecret (inline) or starts it
@@ -213,6 +235,11 @@ func (p *plan) concurrent(ctx context.Context, reason string) error {
 	switch state {
 	case Current:
 		p.res.Status, p.res.Reason = StatusRotated, reason+"; a concurrent run stored and finished this version"
+		// Report the token that is current now: the winner's.
+		rot.current, rot.currentInfo, p.res.dead = nil, nil, false
+		if _, err := p.r.loadCurrent(ctx, rot); err == nil {
+			p.noteCurrentExpiry()
+		}
 		return nil
 	case PendingUsable:
 		return p.finish(ctx, reason+"; a concurrent run stored this version first")
@@ -236,7 +263,9 @@ func (p *plan) finish(ctx context.Context, reason string) error {
 		return tokenCheckErr(StepTest, rot.arn, errors.New(rot.unusable))
 	}
 	rot.step = StepFinish
-	if err := p.r.promote(ctx, rot); err != nil {
+	if err := p.r.promote(ctx, rot); errors.Is(err, errEdited) {
+		return stateErr(rot.step, rot.arn, "version %s was not made current: %s; the next run rotates afresh", rot.version, rot.unusable)
+	} else if err != nil {
 		return err
 	}
 	if _, err := p.r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
@@ -246,7 +275,7 @@ func (p *plan) finish(ctx context.Context, reason string) error {
 	}); err != nil {
 		rot.log().WarnContext(ctx, "could not remove AWSPENDING from the new current version", "error", err.Error())
 	}
-	p.res.Status, p.res.Method = StatusRotated, rot.method
+	p.res.Status, p.res.Method, p.res.dead = StatusRotated, rot.method, false
 	p.res.ExpiresAt, p.res.expiresAt = formatTime(rot.pendingInfo.ExpiresAt), rot.pendingInfo.ExpiresAt
 	p.res.neverExpires = rot.pendingInfo.NeverExpires()
 	return nil
@@ -322,12 +351,48 @@ func (p *plan) due(ctx context.Context) (bool, string, error) {
 	return notDue(fmt.Sprintf("the current token expires at %s, more than %s away", formatTime(info.ExpiresAt), before))
 }
 
-// noteCurrentExpiry records the current token's expiry in the result, when
-// debug_token said it and it is valid.
+// inProgress is a secret fan-out leaves to the rotation Secrets Manager
+// runs on version: skipped, with its current token's stored expiry counted.
+// A rotation in progress longer than the Fleet's StaleAfter (from the
+// version's creation) is one Secrets Manager gave up on: the secret fails,
+// so that the Failed alarm fires, and an inline run can finish it.
+func (p *plan) inProgress(ctx context.Context, version string) error {
+	if _, err := p.r.loadCurrent(ctx, p.rot); err == nil {
+		p.noteCurrentExpiry()
+	}
+	out, err := p.r.SM.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(p.rot.arn)})
+	if err != nil {
+		p.r.Log.WarnContext(ctx, "could not list the secret's versions to tell how long its rotation has been in progress",
+			"secret_arn", p.rot.arn, "error", err.Error())
+		return nil
+	}
+	for _, v := range out.Versions {
+		if aws.ToString(v.VersionId) != version || v.CreatedDate == nil {
+			continue
+		}
+		age, limit := p.r.now().Sub(*v.CreatedDate), p.f.staleAfter()
+		if age > limit {
+			p.res.Status = ""
+			return stateErr(stepSchedule, p.rot.arn, "a rotation has been in progress for %s (AWSPENDING on version %s), longer than %s: "+
+				"Secrets Manager has given up on it; run metamint inline ({\"rotate\": [...], \"mode\": \"inline\"}) or cancel it",
+				age.Round(time.Minute), version, limit)
+		}
+	}
+	return nil
+}
+
+// noteCurrentExpiry records the current token's expiry in the result:
+// debug_token's when it was asked (an invalid, revoked or expired token is
+// dead: 0 days), else the expires_at AWSCURRENT stores.
 func (p *plan) noteCurrentExpiry() {
 	info := p.rot.currentInfo
 	switch {
-	case info == nil || !info.IsValid:
+	case info == nil:
+		if cur := p.rot.current; cur != nil && !cur.ExpiresAt.IsZero() {
+			p.res.ExpiresAt, p.res.expiresAt = formatTime(cur.ExpiresAt), cur.ExpiresAt
+		}
+	case !info.IsValid || (!info.NeverExpires() && !info.ExpiresAt.After(p.r.now())):
+		p.res.dead = true
 	case info.NeverExpires():
 		p.res.neverExpires = true
 	default:
@@ -344,9 +409,9 @@ func (p *plan) fail(ctx context.Context, err error) SecretResult {
 		res.Step = sf.FailedStep()
 	}
 	res.ErrorType, res.Error = ErrorType(err), err.Error()
-	if p.rot != nil && res.expiresAt.IsZero() && !res.neverExpires {
+	if p.rot != nil && res.expiresAt.IsZero() && !res.neverExpires && !res.dead {
 		p.noteCurrentExpiry()
-		res.ExpiresAt, res.expiresAt, res.neverExpires = p.res.ExpiresAt, p.res.expiresAt, p.res.neverExpires
+		res.ExpiresAt, res.expiresAt, res.neverExpires, res.dead = p.res.ExpiresAt, p.res.expiresAt, p.res.neverExpires, p.res.dead
 	}
 	if reason, cut := CutShort(ctx, err); cut {
 		res.Status, res.Reason = StatusDeferred, reason

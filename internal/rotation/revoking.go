@@ -3,10 +3,17 @@ package rotation
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -41,50 +48,220 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
 }
 
-// revokeVersion revokes the token stored in version, the one the stages
-// show with AWSPREVIOUS. It never revokes a token that the current or
-// pending version also holds. The read names the label too, so Secrets
-// Manager confirms it: had AWSCURRENT moved since the stages were described
-// (AWSPREVIOUS moves with it), the read fails and nothing is revoked.
-func (r *Rotator) revokeVersion(ctx context.Context, rot *rotation, version string) error {
-	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId:     aws.String(rot.arn),
-		VersionId:    aws.String(version),
-		VersionStage: aws.String(StagePrevious),
-	})
+// revokeLabel is the label that marks version for revocation after t.
+func revokeLabel(t time.Time, version string) string {
+	return fmt.Sprintf("%s%d_%s", StageRevokePrefix, t.Unix(), version)
+}
+
+// revokeDue parses a revocation label: when the revocation is due, and
+// whether label is one.
+func revokeDue(label string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(label, StageRevokePrefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	secs, _, _ := strings.Cut(rest, "_")
+	n, err := strconv.ParseInt(secs, 10, 64)
 	if err != nil {
-		if isNotFound(err) {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0), true
+}
+
+// markForRevocation gives version a revocation label due at after. A
+// version already marked keeps its label. The label holds the version (and
+// so its token) in the secret until a run revoked the token or it expired.
+func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version string, after time.Time) error {
+	for _, l := range rot.stages[version] {
+		if _, ok := revokeDue(l); ok {
 			return nil
 		}
-		return smErr(rot.step, rot.arn, "GetSecretValue AWSPREVIOUS", err)
 	}
-	doc, err := parseStored(StagePrevious, out)
-	if err != nil || doc.AccessToken == "" {
-		rot.log().WarnContext(ctx, "AWSPREVIOUS holds no token metamint can read; nothing revoked", "previous_version_id", version)
-		return nil
+	label := revokeLabel(after, version)
+	if _, err := r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:        aws.String(rot.arn),
+		VersionStage:    aws.String(label),
+		MoveToVersionId: aws.String(version),
+	}); err != nil {
+		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageRevokePrefix+"...", err)
 	}
-	if doc.AccessToken == rot.pending.AccessToken {
-		return nil
+	rot.recordStage(label, version)
+	rot.log().InfoContext(ctx, "version marked for revocation", "marked_version_id", version, "revoke_after", formatTime(after))
+	return nil
+}
+
+// dueRevocations returns the labels and versions whose revocation is due.
+func dueRevocations(stages map[string][]string, now time.Time) map[string]string {
+	due := map[string]string{}
+	for v, labels := range stages {
+		for _, l := range labels {
+			if t, ok := revokeDue(l); ok && !t.After(now) {
+				due[l] = v
+			}
+		}
+	}
+	return due
+}
+
+// settleRevocations revokes the tokens of the versions whose revocation is
+// due, judged by AWSCURRENT: its app secret, its minting token. It never
+// revokes the token of AWSCURRENT, of a version holding AWSPENDING, or
+// behind minting_token_ref; a token already invalid or expired, or of
+// another app or system user, is not revoked (not metamint's to revoke).
+// Each of those, and each revocation that succeeded, drops its label. A
+// revocation that fails keeps it: a later run tries again. Nothing here
+// fails the rotation; failures are counted in rot.revocationsFailed and
+// logged.
+//
+// rot.superseded are judged the same way, labelled or not: a version this
+// run superseded may have lost its label to a concurrent write (a rotation
+// event storing its token there), and its token must not stay live outside
+// the secret. One whose revocation fails is marked for a later run.
+func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
+	if len(dueRevocations(rot.stages, r.now())) == 0 && len(rot.superseded) == 0 {
+		return
+	}
+	desc, err := r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.arn)})
+	if err != nil {
+		rot.revocationsFailed++
+		rot.log().WarnContext(ctx, "revocations due, and the secret could not be described; a later run revokes", "error", err.Error())
+		return
+	}
+	rot.stages = desc.VersionIdsToStages
+	due := dueRevocations(rot.stages, r.now())
+	for _, v := range rot.superseded {
+		if !slices.Contains(slices.Collect(maps.Values(due)), v) {
+			due[supersededKey+v] = v
+		}
+	}
+	rot.superseded = nil
+	if len(due) == 0 {
+		return
+	}
+	fail := func(version, msg string, err error) {
+		rot.revocationsFailed++
+		rot.log().WarnContext(ctx, msg+"; a later run tries again", "revoke_version_id", version, "error", err.Error())
+		if version != "" && !slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l); return ok }) {
+			if merr := r.markForRevocation(ctx, rot, version, r.now()); merr != nil {
+				rot.log().ErrorContext(ctx, "a superseded version could not be marked for revocation; its token stays live until it expires",
+					"revoke_version_id", version, "error", merr.Error())
+			}
+		}
 	}
 	cur, err := r.loadCurrent(ctx, rot)
 	if err != nil {
-		return err
+		fail("", "revocations due, and AWSCURRENT could not be read", err)
+		return
 	}
-	if doc.AccessToken == cur.AccessToken {
-		return nil
-	}
-	app, err := r.app(ctx, rot, doc)
+	app, err := r.app(ctx, rot, cur)
 	if err != nil {
-		return err
+		fail("", "revocations due, and AWSCURRENT's app secret could not be read", err)
+		return
 	}
-	err = r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: doc.AccessToken})
-	switch {
-	case err == nil:
-		rot.log().InfoContext(ctx, "revoked the token two generations old", "revoked_version_id", version)
-	case errors.Is(err, mint.ErrInvalidToken):
-		rot.log().InfoContext(ctx, "the token two generations old was already invalid", "revoked_version_id", version)
-	default:
-		return graphErr(rot.step, rot.arn, "revoking the token two generations old", err)
+	minter, err := rot.refs.MintingToken(ctx, cur)
+	if err != nil {
+		fail("", "revocations due, and the minting token could not be read to compare", err)
+		return
 	}
-	return nil
+	held := map[string]bool{cur.AccessToken: true, minter: true}
+	if rot.pending != nil {
+		held[rot.pending.AccessToken] = true
+	}
+	for v, labels := range rot.stages {
+		// AWSCURRENT's token is held above; a pending version (another
+		// rotation's, or this one's) is read.
+		if !slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && (rot.pending == nil || v != rot.version) {
+			if doc, _, err := r.readVersionDoc(ctx, rot, v); err == nil && doc != nil {
+				held[doc.AccessToken] = true
+			}
+		}
+	}
+	for _, label := range slices.Sorted(maps.Keys(due)) {
+		version := due[label]
+		if slices.Contains(rot.stages[version], StageCurrent) || slices.Contains(rot.stages[version], StagePending) {
+			r.dropRevocation(ctx, rot, label, version, "the version holds AWSCURRENT or AWSPENDING again; not revoked")
+			continue
+		}
+		doc, found, err := r.readVersionDoc(ctx, rot, version)
+		switch {
+		case err != nil:
+			fail(version, "the version to revoke could not be read", err)
+			continue
+		case !found || doc == nil || doc.AccessToken == "":
+			r.dropRevocation(ctx, rot, label, version, "the version holds no token metamint can read; nothing to revoke")
+			continue
+		case held[doc.AccessToken]:
+			r.dropRevocation(ctx, rot, label, version, "the version's token is held by AWSCURRENT, AWSPENDING or minting_token_ref; not revoked")
+			continue
+		case !doc.ExpiresAt.IsZero() && !doc.ExpiresAt.After(r.now()):
+			r.dropRevocation(ctx, rot, label, version, "the version's token has expired; nothing to revoke")
+			continue
+		}
+		info, err := r.Graph.DebugToken(ctx, app, doc.AccessToken)
+		var gerr *mint.GraphError
+		switch {
+		case errors.As(err, &gerr) && !gerr.Temporary():
+			// Graph refuses to inspect it with this app (a token of
+			// another app, say): not this secret's token to revoke.
+			r.dropRevocation(ctx, rot, label, version, "Graph refuses to inspect the version's token with AWSCURRENT's app; not revoked")
+			continue
+		case err != nil:
+			fail(version, "debug_token of the token to revoke failed", err)
+			continue
+		}
+		if !info.IsValid || info.Check(mint.Expectation{AppID: cur.AppID, SystemUserID: cur.SystemUserID}) != nil {
+			r.dropRevocation(ctx, rot, label, version, "the version's token is not a live token of this secret's app and system user; not revoked")
+			continue
+		}
+		err = r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: doc.AccessToken})
+		if err != nil && !errors.Is(err, mint.ErrInvalidToken) {
+			fail(version, "could not revoke the token of a version marked for revocation", err)
+			continue
+		}
+		r.dropRevocation(ctx, rot, label, version, "revoked the token of a version marked for revocation")
+	}
+}
+
+// supersededKey prefixes, in settleRevocations, a superseded version
+// that holds no revocation label.
+const supersededKey = "superseded "
+
+// dropRevocation takes a revocation label off version, saying why.
+func (r *Rotator) dropRevocation(ctx context.Context, rot *rotation, label, version, why string) {
+	if strings.HasPrefix(label, supersededKey) {
+		rot.log().InfoContext(ctx, why, "revoke_version_id", version)
+		return
+	}
+	if _, err := r.SM.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:            aws.String(rot.arn),
+		VersionStage:        aws.String(label),
+		RemoveFromVersionId: aws.String(version),
+	}); err != nil {
+		rot.log().WarnContext(ctx, why+"; its revocation label could not be removed, a later run looks again",
+			"revoke_version_id", version, "error", err.Error())
+		return
+	}
+	rot.dropStage(label, version)
+	rot.log().InfoContext(ctx, why, "revoke_version_id", version)
+}
+
+// readVersionDoc reads and parses version, whatever its labels. found is
+// false only on ResourceNotFound; a value that does not parse is found
+// with a nil doc.
+func (r *Rotator) readVersionDoc(ctx context.Context, rot *rotation, version string) (*secret.Doc, bool, error) {
+	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+		SecretId:  aws.String(rot.arn),
+		VersionId: aws.String(version),
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	doc, err := parseStored("the version", out)
+	if err != nil {
+		return nil, true, nil
+	}
+	return doc, true, nil
 }

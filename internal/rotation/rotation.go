@@ -32,6 +32,9 @@ type rotation struct {
 	pendingInfo *mint.TokenInfo // debug_token of pending.AccessToken
 	unusable    string          // why the pending value is unusable
 	method      string          // "refreshed" or "minted", once a token was made
+
+	revocationsFailed int      // revocations that failed in this run (settleRevocations)
+	superseded        []string // versions this run superseded, judged for revocation at its end
 }
 
 func (rot *rotation) name() string {

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -18,6 +19,7 @@ type SecretsManager interface {
 	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 	UpdateSecretVersionStage(context.Context, *secretsmanager.UpdateSecretVersionStageInput, ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
 	RotateSecret(context.Context, *secretsmanager.RotateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
+	ListSecretVersionIds(context.Context, *secretsmanager.ListSecretVersionIdsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error)
 }
 
 var _ SecretsManager = (*secretsmanager.Client)(nil)
@@ -31,7 +33,15 @@ const (
 	// context ended (a read-back after a lost write, the revoke of a token
 	// that provably was not stored) may take.
 	DefaultCleanup = 4 * time.Second
+	// DefaultRevokeGrace is how long a token that stopped being current
+	// stays live: a day, longer than any sane cache of a secret's value
+	// (AWS's caching clients default to an hour).
+	DefaultRevokeGrace = 24 * time.Hour
 )
+
+// errEdited is promote's refusal of a version whose user-owned fields
+// differ from AWSCURRENT's; rot.unusable says it.
+var errEdited = errors.New("the pending version's fields differ from AWSCURRENT's")
 
 // expiringLifetime is how long Meta says an expiring system user token
 // lives. It estimates expires_at only when debug_token cannot say.
@@ -53,6 +63,17 @@ type Rotator struct {
 	// Cleanup bounds the calls made after the context ended; zero means
 	// DefaultCleanup.
 	Cleanup time.Duration
+	// RevokeGrace is how long a token that stopped being current stays
+	// live before a run revokes it, for consumers that cached it. Zero
+	// means DefaultRevokeGrace.
+	RevokeGrace time.Duration
+}
+
+func (r *Rotator) revokeGrace() time.Duration {
+	if r.RevokeGrace > 0 {
+		return r.RevokeGrace
+	}
+	return DefaultRevokeGrace
 }
 
 func (r *Rotator) now() time.Time {

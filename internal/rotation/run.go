@@ -58,12 +58,16 @@ type SecretResult struct {
 	// ExpiresAt is the current token's expiry (RFC 3339) after the run: the
 	// new token's once rotated, the old one's otherwise, when known.
 	ExpiresAt string `json:"expires_at,omitempty"`
-	Step      string `json:"rot.step,omitempty"` // the step that failed or was cut short
-	ErrorType string `json:"error_type,omitempty"`
-	Error     string `json:"error,omitempty"`
+	Step      string `json:"step,omitempty"` // the step that failed or was cut short
+	// RevocationsFailed counts the revocations of versions marked for
+	// revocation that failed in this run; a later run tries again.
+	RevocationsFailed int    `json:"revocations_failed,omitempty"`
+	ErrorType         string `json:"error_type,omitempty"`
+	Error             string `json:"error,omitempty"`
 
 	expiresAt    time.Time // ExpiresAt as a time; zero when unknown or never
 	neverExpires bool      // the current token is known never to expire
+	dead         bool      // the current token is invalid, revoked or expired: 0 days
 }
 
 // Summary counts the results of a run by status.
@@ -74,10 +78,15 @@ type Summary struct {
 	Skipped         int `json:"skipped"`
 	Deferred        int `json:"deferred"`
 	Failed          int `json:"failed"`
+	// RevocationsFailed counts the revocations that failed (the secrets'
+	// RevocationsFailed summed); they never fail a secret.
+	RevocationsFailed int `json:"revocations_failed"`
 	// MinDaysToExpiry is the least days-to-expiry among the current tokens
 	// of the secrets checked, after the run; a token that never expires
-	// counts as NeverExpiresDays. nil when no current token could be
-	// inspected (none checked, or every check failed before debug_token).
+	// counts as NeverExpiresDays, one that is invalid, revoked or expired
+	// as 0. A secret whose token was not inspected (skipped, or failed
+	// before debug_token) counts with the expires_at its AWSCURRENT
+	// stores. nil when no secret gave an expiry.
 	MinDaysToExpiry *float64 `json:"min_days_to_expiry,omitempty"`
 }
 
@@ -90,6 +99,10 @@ const NeverExpiresDays = 36500
 const (
 	DefaultConcurrency   = 8
 	DefaultRefreshBefore = 360 * time.Hour
+	// DefaultStaleAfter is how long a rotation may be in progress before
+	// it counts as failed: Secrets Manager retries a failed step for a few
+	// hours at most, so past six it has given up.
+	DefaultStaleAfter = 6 * time.Hour
 	// DefaultMargin is the time a run keeps in hand before the deadline: it
 	// starts no new secret past that point.
 	DefaultMargin = 15 * time.Second
@@ -114,8 +127,12 @@ type Fleet struct {
 	// means only invalid, mismatched or expired tokens are
 	// (DefaultRefreshBefore is the Lambda's default).
 	RefreshBefore time.Duration
-	Margin        time.Duration
-	Reserve       time.Duration
+	// StaleAfter is how long a rotation may stay in progress (AWSPENDING
+	// on a version) before a fan-out run counts the secret as failed;
+	// zero means DefaultStaleAfter.
+	StaleAfter time.Duration
+	Margin     time.Duration
+	Reserve    time.Duration
 }
 
 // RunOptions are the choices of one run.
@@ -178,17 +195,28 @@ func summarize(results []SecretResult, now time.Time) Summary {
 		case StatusFailed:
 			sum.Failed++
 		}
+		sum.RevocationsFailed += r.RevocationsFailed
 		days := float64(NeverExpiresDays)
-		if !r.expiresAt.IsZero() {
-			days = math.Round(r.expiresAt.Sub(now).Hours()/24*100) / 100
+		switch {
+		case r.dead:
+			days = 0
+		case !r.expiresAt.IsZero():
+			days = max(0, math.Round(r.expiresAt.Sub(now).Hours()/24*100)/100)
 		}
-		if !r.expiresAt.IsZero() || r.neverExpires {
+		if !r.expiresAt.IsZero() || r.neverExpires || r.dead {
 			if sum.MinDaysToExpiry == nil || days < *sum.MinDaysToExpiry {
 				sum.MinDaysToExpiry = &days
 			}
 		}
 	}
 	return sum
+}
+
+func (f *Fleet) staleAfter() time.Duration {
+	if f.StaleAfter > 0 {
+		return f.StaleAfter
+	}
+	return DefaultStaleAfter
 }
 
 func (f *Fleet) concurrency() int {

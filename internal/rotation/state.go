@@ -100,11 +100,23 @@ func (r *Rotator) settlePending(ctx context.Context, rot *rotation) (State, erro
 	return r.inspectPending(ctx, rot)
 }
 
-// inspectPending refines PendingStored: debug_token decides PendingUsable
-// or PendingUnusable. An error (Graph unreachable) decides nothing.
+// inspectPending refines PendingStored, judged by AWSCURRENT, never by
+// the pending value's own JSON: its user-owned fields must equal
+// AWSCURRENT's, and debug_token (asked with AWSCURRENT's app secret) must
+// find its token valid, of AWSCURRENT's app and system user, with every
+// scope AWSCURRENT asks for, and not expired. Otherwise PendingUnusable. An
+// error (Graph or AWSCURRENT's reference unreachable) decides nothing.
 func (r *Rotator) inspectPending(ctx context.Context, rot *rotation) (State, error) {
+	cur, err := r.loadCurrent(ctx, rot)
+	if err != nil {
+		return 0, err
+	}
+	if !rot.pending.SameUserFields(cur) {
+		rot.unusable = "its fields differ from AWSCURRENT's"
+		return PendingUnusable, nil
+	}
 	if rot.pendingInfo == nil {
-		app, err := r.app(ctx, rot, rot.pending)
+		app, err := r.app(ctx, rot, cur)
 		if err != nil {
 			return 0, err
 		}
@@ -114,7 +126,7 @@ func (r *Rotator) inspectPending(ctx context.Context, rot *rotation) (State, err
 		}
 		rot.pendingInfo = info
 	}
-	if err := rot.pendingInfo.Check(rot.pending.Expectation()); err != nil {
+	if err := rot.pendingInfo.Check(cur.Expectation()); err != nil {
 		rot.unusable = "the pending token " + err.Error()
 		return PendingUnusable, nil
 	}
