@@ -215,7 +215,8 @@ func TestTemplatePolicy(t *testing.T) {
 		}
 	}
 	want := map[string][]any{
-		"ManagedSecrets":    {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
+		"ManagedSecrets": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+			"secretsmanager:ListSecretVersionIds"},
 		"ReferencedSecrets": {"secretsmanager:GetSecretValue"},
 		// The consent check reads the minting token's tags, nothing more.
 		"MintingTokenConsent": {"secretsmanager:DescribeSecret"},

@@ -258,7 +258,7 @@ func (h *handler) handleRotation(ctx context.Context, ev events.SecretsManagerSe
 	h.log.InfoContext(ctx, "rotation step", "trigger", triggerRotation, "step", ev.Step, "secret_id", ev.SecretID, "version_id", ev.ClientRequestToken)
 	ctx, cancel := rotation.WithReserve(ctx, h.reserve)
 	defer cancel()
-	res, err := h.rot.Step(ctx, rotation.Event{SecretID: ev.SecretID, Token: ev.ClientRequestToken, RotationToken: ev.RotationToken, Step: ev.Step})
+	res, err := h.rot.Step(ctx, rotation.Event{SecretID: ev.SecretID, VersionID: ev.ClientRequestToken, RotationToken: ev.RotationToken, Step: ev.Step})
 	props := map[string]string{"trigger": triggerRotation, "step": ev.Step}
 	if err != nil {
 		h.log.ErrorContext(ctx, "rotation step failed", "step", ev.Step, "secret_arn", res.SecretARN, "version_id", ev.ClientRequestToken,

@@ -12,17 +12,21 @@ import (
 // namespace is "metamint" and the one dimension is FunctionName. Every run
 // and every rotation step writes one line:
 //
-//	Rotated          Count  secrets whose AWSCURRENT now holds a new token (a run: how many; a step: 1 when finishSecret moved AWSCURRENT)
-//	Failed           Count  secrets (a run) or steps (a rotation event) that failed
-//	Deferred         Count  secrets a run left to the next run: the invocation's time ran out, or Meta's
-//	                        rate limits (a throttle that outlasted the retries or ends past the deadline)
-//	NotDue           Count  secrets checked and not due
-//	Skipped          Count  secrets left alone (another rotation in progress, listed twice)
-//	RotationStarted  Count  fan-out: rotations started with RotateSecret
-//	RevocationsFailed Count revocations of tokens that stopped being current that failed; they never fail a
-//	                        rotation, and a later run tries again until the token is revoked or expired
-//	MinDaysToExpiry  None   the least days-to-expiry among the current tokens a run checked, after the run;
-//	                        a token that never expires counts as 36500 (absent when no token could be inspected)
+//	Rotated            Count  secrets whose AWSCURRENT now holds a new token (a run: how many; a step: 1 when finishSecret moved AWSCURRENT)
+//	Failed             Count  secrets (a run) or steps (a rotation event) that failed; a run counts a fan-out
+//	                          rotation in progress past METAMINT_STALE_ROTATION_AFTER as failed
+//	Deferred           Count  secrets a run left to the next run: the invocation's time ran out, or Meta's
+//	                          rate limits (a throttle that outlasted the retries or ends past the deadline)
+//	NotDue             Count  secrets checked and not due
+//	Skipped            Count  secrets left alone (another rotation in progress, listed twice)
+//	RotationStarted    Count  fan-out: rotations started with RotateSecret
+//	RevocationsFailed  Count  revocations of tokens marked for revocation that failed (a run; a finishSecret
+//	                          step); they never fail a rotation, and later runs try again until the token
+//	                          is revoked or expired
+//	MinDaysToExpiry    None   the least days-to-expiry among the current tokens of the secrets a run was asked
+//	                          about, after the run; an invalid, revoked or expired token counts as 0, one not
+//	                          inspected with its stored expires_at, one that never expires as 36500 (absent
+//	                          when no secret gave an expiry)
 //
 // The template alarms on Failed > 0 and on MinDaysToExpiry below a threshold.
 // Properties trigger, mode and step (not dimensions) say what wrote the line.

@@ -300,7 +300,7 @@ func TestPreviousWithDeletedReference(t *testing.T) {
 func TestMintingTokenNeverRevoked(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	ref := s.putRaw("minting-token", `{"access_token":"`+s.fx.AdminToken+`"}`)
+	ref := s.putMintingToken("minting-token", `{"access_token":"`+s.fx.AdminToken+`"}`)
 	fields := s.baseFields(s.fx.AdminToken)
 	fields["minting_token_ref"] = ref
 	id := s.putSecret("s00", fields)
@@ -473,4 +473,41 @@ func TestGivenUpRotationIsCounted(t *testing.T) {
 	s.trustCheck(t, id, initial, want)
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 	assertNoSecrets(t, "the metrics", s.metrics.String(), secretsOf(s.srv, s.fx))
+}
+
+// TestRefreshAndRevokeErrorsEchoingProofs (10): Graph's refusals of a
+// refresh and of a revocation echo the appsecret_proof of the calling
+// token (a credential, with the token). Neither reaches the "rotation
+// failed" or "run done" log lines, the metrics or the answers; the secret
+// rotates in the next run, and the revocation is retried.
+func TestRefreshAndRevokeErrorsEchoingProofs(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	initial := s.currentToken(id)
+	want := userFields(s.current(id))
+	echo := func(tok string) *minttest.Error {
+		return &minttest.Error{Message: "(#100) refused, proof " + mint.AppSecretProof(s.fx.AppSecret, tok), Type: "OAuthException", Code: 100}
+	}
+	s.srv.FailNext(minttest.EndpointExchange, minttest.Fault{Error: echo(initial)})
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusFailed {
+		t.Fatalf("first run = %+v; want failed on the refused refresh", r)
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("second run = %+v; want rotated", r)
+	}
+	// Two more generations, past the grace period, with the revocation of
+	// the initial token refused once, echoing its proof.
+	s.runOnce(t, directEventJSON(true, id))
+	s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+	s.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{Error: echo(initial)})
+	s.runOnce(t, directEventJSON(false, id))
+	if !strings.Contains(s.logs.String(), "could not revoke") {
+		t.Fatalf("no refused revocation in the logs: the scenario did not happen")
+	}
+	s.runOnce(t, directEventJSON(false, id))
+	if !s.revoked(initial) {
+		t.Errorf("the initial token is live after the retried revocation; want it revoked")
+	}
+	s.trustCheck(t, id, initial, want)
 }

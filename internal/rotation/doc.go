@@ -86,8 +86,8 @@
 //	                 revocation due at once
 //	Current          not_due
 //
-// Every inline run then revokes what is due (see Revocations), whatever
-// the secret's status.
+// Every run (fan-out too) then revokes what is due (see Revocations),
+// whatever the secret's status, once it has read AWSCURRENT.
 //
 // A run's PutSecretValue can find the version already holding another
 // value (ResourceExistsException; the read-back shows the value). The token
@@ -118,7 +118,7 @@
 // METAMINT_REVOKE_GRACE) after its token stopped being current (AWSCURRENT's
 // issued_at, or now when unknown): a consumer that cached it keeps working.
 // A superseded version is marked due at once: its token was never current.
-// An inline run, and finishSecret, revoke the due ones judged by AWSCURRENT:
+// A run, and finishSecret, revoke the due ones judged by AWSCURRENT:
 // its app secret (never the old version's references), its minting token.
 // A token already invalid or expired, of another app or system user, or
 // that Graph refuses to inspect with AWSCURRENT's app (a permanent error),

@@ -33,7 +33,7 @@ const (
 // Event is one step of a rotation Secrets Manager runs.
 type Event struct {
 	SecretID      string // name or ARN
-	Token         string // ClientRequestToken: the new version's ID
+	VersionID     string // the new version's ID: the event's ClientRequestToken
 	RotationToken string // passed back to PutSecretValue; never logged
 	Step          string // createSecret, setSecret, testSecret or finishSecret
 }
@@ -56,7 +56,7 @@ type StepResult struct {
 // debug_token), and switches on it. A step that fails returns one of the
 // package's error classes.
 func (r *Rotator) Step(ctx context.Context, ev Event) (StepResult, error) {
-	rot := &rotation{secretID: ev.SecretID, version: ev.Token, rotationToken: ev.RotationToken, refs: secret.NewResolver(r.SM),
+	rot := &rotation{secretID: ev.SecretID, version: ev.VersionID, rotationToken: ev.RotationToken, refs: secret.NewResolver(r.SM),
 		step: ev.Step, logger: r.Log}
 	var fn func(context.Context, *rotation, State) (string, error)
 	refine := r.readPending

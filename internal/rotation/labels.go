@@ -27,14 +27,14 @@ const (
 	StageRevokePrefix = "METAMINT_REVOKE_"
 )
 
-// labelState is the state the staging labels alone give for token. exists
+// labelState is the state the staging labels alone give for version. exists
 // says the version is known to exist (a read-back found it): Secrets
 // Manager's DescribeSecret omits a version without labels, so without it
 // an unlabelled version looks absent. A version that exists without
 // AWSPENDING or AWSCURRENT is NotPending, whether or not another version is
 // pending: its version token cannot be stored under again.
-func labelState(stages map[string][]string, token string, exists bool) State {
-	labels, listed := stages[token]
+func labelState(stages map[string][]string, version string, exists bool) State {
+	labels, listed := stages[version]
 	switch {
 	case slices.Contains(labels, StageCurrent):
 		return Current
@@ -42,17 +42,17 @@ func labelState(stages map[string][]string, token string, exists bool) State {
 		return PendingStored // refined by readPending
 	case listed || exists:
 		return NotPending
-	case otherPending(stages, token) != "":
+	case otherPending(stages, version) != "":
 		return OtherPending
 	}
 	return NoPending
 }
 
-// otherPending returns the version other than token and AWSCURRENT's that
+// otherPending returns the version other than version and AWSCURRENT's that
 // carries AWSPENDING, or "".
-func otherPending(stages map[string][]string, token string) string {
+func otherPending(stages map[string][]string, version string) string {
 	for v, labels := range stages {
-		if v != token && slices.Contains(labels, StagePending) && !slices.Contains(labels, StageCurrent) {
+		if v != version && slices.Contains(labels, StagePending) && !slices.Contains(labels, StageCurrent) {
 			return v
 		}
 	}

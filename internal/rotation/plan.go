@@ -53,7 +53,7 @@ func (p *plan) run(ctx context.Context) SecretResult {
 	default: // NoPending
 		err = p.fresh(ctx)
 	}
-	if p.mode != FanOut && p.rot.current != nil {
+	if p.rot.current != nil {
 		p.r.settleRevocations(ctx, p.rot)
 		p.res.RevocationsFailed = p.rot.revocationsFailed
 	}

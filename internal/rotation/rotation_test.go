@@ -323,7 +323,7 @@ func TestCreateSecretHeadroom(t *testing.T) {
 	sm.stages["v1"] = []string{StagePending}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
-	_, err := r.Step(ctx, Event{SecretID: sm.arn, Token: "v1", Step: StepCreate})
+	_, err := r.Step(ctx, Event{SecretID: sm.arn, VersionID: "v1", Step: StepCreate})
 	var unavailable *GraphUnavailableError
 	if !errors.As(err, &unavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Step(createSecret, 2s left, headroom 5s) = %v; want a GraphUnavailableError matching context.DeadlineExceeded", err)
@@ -343,7 +343,7 @@ func TestUnreadablePendingIsDiscarded(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
 	sm.values["v1"], sm.stages["v1"] = `not json`, []string{StagePending}
-	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, Token: "v1", Step: StepCreate})
+	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "v1", Step: StepCreate})
 	var state *RotationStateError
 	if !errors.As(err, &state) || !strings.Contains(err.Error(), "discarded") {
 		t.Fatalf("Step(createSecret) = %v; want a RotationStateError saying the version was discarded", err)
@@ -371,7 +371,7 @@ func TestConcurrentCreate(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
-		wg.Go(func() { _, errs[i] = r.Step(t.Context(), Event{SecretID: sm.arn, Token: "v1", Step: StepCreate}) })
+		wg.Go(func() { _, errs[i] = r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "v1", Step: StepCreate}) })
 	}
 	for {
 		sm.mu.Lock()
