@@ -466,6 +466,25 @@ func TestRotationFailures(t *testing.T) {
 			failStep: rotation.StepCreate, wantType: new(*rotation.RotationStateError),
 		},
 		{
+			// The pending value was made from the JSON before the user
+			// edited AWSCURRENT: it is never made current (that would roll
+			// the edit back); testSecret discards it and fails.
+			name:  "pending fields differ from AWSCURRENT's",
+			setup: func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
+			pending: func(t *testing.T, w *world, id, token string) {
+				fields := w.baseFields(w.issue(60 * day))
+				fields["team"] = "before-the-edit"
+				b, _ := json.Marshal(fields)
+				if _, err := w.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+					SecretId: aws.String(id), ClientRequestToken: aws.String(token),
+					SecretString: aws.String(string(b)), VersionStages: []string{rotation.StagePending},
+				}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			failStep: rotation.StepTest, wantType: new(*rotation.RotationStateError),
+		},
+		{
 			name:  "pending token lacks a scope",
 			setup: func(t *testing.T, w *world) string { return w.putSecret("managed", w.baseFields(w.issue(10*day))) },
 			pending: func(t *testing.T, w *world, id, token string) {

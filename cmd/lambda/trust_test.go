@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -508,6 +509,61 @@ func TestRefreshAndRevokeErrorsEchoingProofs(t *testing.T) {
 	s.runOnce(t, directEventJSON(false, id))
 	if !s.revoked(initial) {
 		t.Errorf("the initial token is live after the retried revocation; want it revoked")
+	}
+	s.trustCheck(t, id, initial, want)
+}
+
+// TestEditBeforeFinishSecret (1, 3 on the rotation-event path): the user
+// edits AWSCURRENT after testSecret passed and before finishSecret. The
+// pending value was made from the JSON before the edit: finishSecret
+// refuses it (never rolling the edit back), discards it and fails; the
+// next run rotates with the edited fields.
+func TestEditBeforeFinishSecret(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	initial := s.currentToken(id)
+	version := s.placeholder(id)
+	for _, step := range []string{rotation.StepCreate, rotation.StepSet, rotation.StepTest} {
+		if _, err := s.run(t.Context(), rotationEvent(step, id, version)); err != nil {
+			t.Fatalf("%s = %v", step, err)
+		}
+	}
+	pending, _ := s.value(id, version, rotation.StagePending)["access_token"].(string)
+	// The edit, as Secrets Manager does it during a rotation: a new
+	// version takes AWSCURRENT, AWSPENDING stays where it is. (moto's
+	// PutSecretValue with AWSCURRENT leaves two versions AWSCURRENT while a
+	// rotation runs: the label is moved by hand.)
+	edited := s.current(id)
+	edited["owner"] = "growth"
+	want := userFields(edited)
+	editV, curV := newUUID(), s.versionWith(id, rotation.StageCurrent)
+	s.putVersion(t, id, editV, edited, "EDIT")
+	for _, in := range []*secretsmanager.UpdateSecretVersionStageInput{
+		{SecretId: aws.String(id), VersionStage: aws.String(rotation.StageCurrent), MoveToVersionId: aws.String(editV), RemoveFromVersionId: aws.String(curV)},
+		{SecretId: aws.String(id), VersionStage: aws.String("EDIT"), RemoveFromVersionId: aws.String(editV)},
+	} {
+		if _, err := s.sm.UpdateSecretVersionStage(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if labels := s.stages(id)[version]; !slices.Contains(labels, rotation.StagePending) {
+		t.Fatalf("labels of the pending version after the edit = %v; want AWSPENDING", labels)
+	}
+	_, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, version))
+	var stateErr *rotation.RotationStateError
+	if !errors.As(err, &stateErr) {
+		t.Fatalf("finishSecret = %v; want a RotationStateError", err)
+	}
+	if got := userFields(s.current(id)); !jsonEqual(got, want) {
+		t.Fatalf("AWSCURRENT's user fields = %v; want the edit kept", got)
+	}
+	if labels := s.stages(id)[version]; !slices.Contains(labels, rotation.StageDiscarded) || slices.Contains(labels, rotation.StagePending) {
+		t.Errorf("labels of the refused version = %v; want %s, no AWSPENDING", labels, rotation.StageDiscarded)
+	}
+	s.baseline[pending] = true // stored in the discarded version
+	if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("next run = %+v; want rotated", r)
 	}
 	s.trustCheck(t, id, initial, want)
 }

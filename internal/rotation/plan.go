@@ -141,7 +141,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 	}
 	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
 		version: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
-		current: rot.current, currentInfo: rot.currentInfo}
+		current: rot.current, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
 	return p.rotate(ctx, reason)
 }
 

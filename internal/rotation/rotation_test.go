@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
@@ -561,5 +562,50 @@ func TestSecretResultJSON(t *testing.T) {
 	want := `{"secret_id":"i","status":"failed","step":"createSecret","revocations_failed":1,"error_type":"E"}`
 	if string(b) != want {
 		t.Errorf("json.Marshal(SecretResult) = %s; want %s", b, want)
+	}
+}
+
+// TestSettleRevocationsProtectsHeldTokens: two versions are marked for
+// revocation and due. One holds the token another version holds as
+// AWSPENDING: it is not revoked (never a token of AWSCURRENT, AWSPENDING or
+// behind minting_token_ref). The other holds a live token of the secret's
+// app and system user: it is revoked with AWSCURRENT's app secret. Both
+// labels go; nothing counts as failed. A mark not yet due stays.
+func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func() (string, string) {
+		tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
+		v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, v
+	}
+	pendingTok, pendingValue := issue()
+	oldTok, oldValue := issue()
+	laterTok, laterValue := issue()
+	past, future := srv.Now().Add(-time.Minute), srv.Now().Add(time.Hour)
+	sm.values["vP"], sm.stages["vP"] = pendingValue, []string{StagePending}
+	sm.values["vSame"], sm.stages["vSame"] = pendingValue, []string{revokeLabel(past, "vSame")}
+	sm.values["vOld"], sm.stages["vOld"] = oldValue, []string{revokeLabel(past, "vOld")}
+	sm.values["vLater"], sm.stages["vLater"] = laterValue, []string{revokeLabel(future, "vLater")}
+	f := &Fleet{Rotator: r}
+	res, sum := f.Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 0 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, no failed revocation", res[0], sum)
+	}
+	for tok, want := range map[string]bool{pendingTok: false, oldTok: true, laterTok: false, cur.AccessToken: false} {
+		if got, _ := srv.Token(tok); got.Revoked != want {
+			t.Errorf("token %.6s... revoked %v; want %v", tok, got.Revoked, want)
+		}
+	}
+	want := map[string][]string{"v0": {StageCurrent}, "vP": {StagePending}, "vSame": {}, "vOld": {}, "vLater": {revokeLabel(future, "vLater")}}
+	if diff := cmp.Diff(want, sm.stages, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
 	}
 }
