@@ -567,3 +567,58 @@ func TestEditBeforeFinishSecret(t *testing.T) {
 	}
 	s.trustCheck(t, id, initial, want)
 }
+
+// TestBootstrapTrustsOnlyAWSCURRENT runs two of the scenarios above through
+// the shipped bootstrap under aws-lambda-rie, moto behind the fault proxy:
+// a stale AWSPENDING with an edit after it (1), and a revocation Graph
+// refuses for good (5), with no grace period so that it is due at once. The
+// edit is kept, both secrets rotate, the refusal is counted in the EMF line
+// and fails nothing, and the function's output holds no secret.
+func TestBootstrapTrustsOnlyAWSCURRENT(t *testing.T) {
+	s := newScenario(t)
+	ids := s.secrets(2)
+	stale := s.issue(50 * day)
+	s.putVersion(t, ids[0], newUUID(), s.baseFields(stale), rotation.StagePending)
+	s.baseline[stale] = true
+	want := s.edit(t, ids[0], func(v map[string]any) { v["owner"] = "payments" })
+	r := startRIE(t, map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.c.srv.URL,
+		"METAMINT_GRAPH_API_URL":           s.srv.URL,
+		"METAMINT_REVOKE_GRACE":            "1ns",
+	})
+	invoke := func(payload []byte) invocation {
+		inv := r.invoke(payload)
+		_, _ = s.answers.Write(inv.Body)
+		return inv
+	}
+	initial := s.currentToken(ids[0])
+	if inv := invoke(directEventJSON(false, ids[0])); inv.ErrorType != "" || inv.Response.Summary == nil || inv.Response.Summary.Rotated != 1 {
+		t.Fatalf("stale pending: %s %s %+v; want rotated", inv.ErrorType, inv.ErrorMessage, inv.Response.Summary)
+	}
+	if got := userFields(s.current(ids[0])); !jsonEqual(got, want) {
+		t.Errorf("AWSCURRENT's user fields = %v; want the edit kept %v", got, want)
+	}
+
+	first := s.currentToken(ids[1])
+	if inv := invoke(directEventJSON(true, ids[1])); inv.ErrorType != "" || inv.Response.Summary.Rotated != 1 {
+		t.Fatalf("first rotation: %s %s; want rotated", inv.ErrorType, inv.ErrorMessage)
+	}
+	s.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{Times: 1000,
+		Error: &minttest.Error{Message: "(#100) refused", Type: "OAuthException", Code: 100}})
+	inv := invoke(directEventJSON(true, ids[1]))
+	if inv.ErrorType != "" || inv.Response.Summary.Rotated != 1 || inv.Response.Summary.RevocationsFailed != 1 {
+		t.Fatalf("second rotation: %s %s %+v; want rotated with one failed revocation", inv.ErrorType, inv.ErrorMessage, inv.Response.Summary)
+	}
+	if s.revoked(first) {
+		t.Errorf("the token was revoked though Graph refused")
+	}
+	if !r.waitOutput(func(out string) bool { return strings.Contains(out, `"RevocationsFailed":1`) }) {
+		t.Errorf("no EMF line with RevocationsFailed 1 in the function's output")
+	}
+	for _, v := range s.revokeLabelled(ids[1]) { // waits, marked, for a later run
+		tok, _ := s.value(ids[1], v, "")["access_token"].(string)
+		s.baseline[tok] = true
+	}
+	s.check(t, ids, map[string]string{ids[0]: initial, ids[1]: first})
+	assertNoSecrets(t, "the bootstrap's output", r.Output(), secretsOf(s.srv, s.fx))
+}

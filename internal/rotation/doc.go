@@ -63,7 +63,8 @@
 // setSecret answers nothing_to_set for every version holding AWSPENDING,
 // empty, usable or not. createSecret and finishSecret read the value, so
 // "PendingUnusable" there is an unreadable value; testSecret's is also a
-// token debug_token refuses. A rotation event never sees an unlabelled
+// value whose fields differ from AWSCURRENT's, or a token debug_token
+// refuses. A rotation event never sees an unlabelled
 // version as NotPending (DescribeSecret omits it): it is NoPending there.
 //
 // Scheduled and direct runs (Fleet.Run, inline mode; the version token is
@@ -79,8 +80,8 @@
 //	OtherPending     not due: not_due, left alone. Due or forced: the other version
 //	                 judged by AWSCURRENT (never by its own JSON or references);
 //	                 usable → test, move AWSCURRENT to it; empty, unusable, or
-//	                 unreadable or not judgeable (a reference of its own that cannot
-//	                 be read, debug_token failing) → mint under this cycle's token
+//	                 not judgeable (its value unreadable, debug_token failing; its
+//	                 own references are never read) → mint under this cycle's token
 //	                 (AWSPENDING moves to it): the other version is superseded, not
 //	                 discarded, and (unless it holds AWSPREVIOUS) marked for
 //	                 revocation due at once
@@ -92,7 +93,8 @@
 // A run's PutSecretValue can find the version already holding another
 // value (ResourceExistsException; the read-back shows the value). The token
 // made for it is revoked (provably not stored), the labels are read again,
-// and the state decides: Current → rotated (a concurrent run finished it);
+// and the state decides: Current → rotated (a concurrent run finished it;
+// the result reports the token current now, the winner's);
 // PendingUsable → test, move AWSCURRENT; NotPending (the version exists
 // without labels, its AWSPENDING removed by hand) → discard, mint under the
 // next version token; anything else fails, and the next run derives the same
