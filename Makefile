@@ -56,14 +56,12 @@ build: deps ## build the CLI, the action and the Lambda bootstrap into bin/
 	GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o bin/bootstrap ./cmd/lambda
 
 # sam build runs this target for MetamintFunction (deploy/template.yaml,
-# BuildMethod: makefile) with ARTIFACTS_DIR set. LAMBDA_GOARCH=amd64 for an
-# x86_64 function.
-LAMBDA_GOARCH ?= arm64
-
+# BuildMethod: makefile) with ARTIFACTS_DIR set. The function is arm64 only
+# (the template's Architectures), so this builds arm64 only.
 .PHONY: build-MetamintFunction
 build-MetamintFunction: ## the Lambda bootstrap into ARTIFACTS_DIR, for sam build (deploy/template.yaml)
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
-	GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
 
 .PHONY: lint
 lint: tools ## gofmt, go vet, golangci-lint, actionlint, cfn-lint, dependabot.yml, goreleaser check, script tests
@@ -72,7 +70,7 @@ lint: tools ## gofmt, go vet, golangci-lint, actionlint, cfn-lint, dependabot.ym
 	$(GO) vet ./...
 	golangci-lint run ./...
 	actionlint
-	cfn-lint deploy/*.yaml
+	cfn-lint --include-checks I --include-experimental --configure-rule E3012:strict=true I3042:region=true I3042:accountId=true -- deploy/*.yaml
 	python3 scripts/check-dependabot.py .github/dependabot.yml
 	goreleaser check
 	scripts/python-tools_test.sh

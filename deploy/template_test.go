@@ -36,7 +36,7 @@ func TestTemplateLint(t *testing.T) {
 	for _, tmpl := range templates {
 		t.Run(tmpl, func(t *testing.T) {
 			t.Parallel()
-			out, lintErr := exec.Command(lint, tmpl).CombinedOutput()
+			out, lintErr := exec.Command(lint, append(cfnLintAll, tmpl)...).CombinedOutput()
 			if lintErr != nil {
 				t.Errorf("cfn-lint %s: %v\n%s", tmpl, lintErr, out)
 			}
@@ -49,16 +49,36 @@ func TestTemplateLint(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := regexp.MustCompile(`(?m)^lint:.*\n((?:\t.*\n)+)`).FindSubmatch(mk)
-	if target == nil || !strings.Contains(string(target[1]), "cfn-lint deploy/*.yaml") {
-		t.Errorf("the Makefile's lint target does not run cfn-lint deploy/*.yaml")
+	want := "cfn-lint " + strings.Join(cfnLintAll, " ") + " deploy/*.yaml"
+	if target == nil || !strings.Contains(string(target[1]), want) {
+		t.Errorf("the Makefile's lint target does not run %s", want)
 	}
+
+	// The options do enable more rules: an informational finding fails.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err = os.WriteFile(bad, []byte("Resources:\n  Group:\n    Type: AWS::Logs::LogGroup\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(lint, append(cfnLintAll, bad)...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "I3011") {
+		t.Errorf("cfn-lint %v on a log group without a deletion policy = %v\n%s; want informational rule I3011 to fail it", cfnLintAll, err, out)
+	}
+}
+
+// cfnLintAll are the cfn-lint 1.51 options that enable every rule:
+// informational rules (I), experimental ones, strict type checks (E3012),
+// and ARNs built from the region and account pseudo parameters (I3042).
+var cfnLintAll = []string{
+	"--include-checks", "I", "--include-experimental",
+	"--configure-rule", "E3012:strict=true", "I3042:region=true", "I3042:accountId=true", "--",
 }
 
 func TestTemplateFunction(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	if got := path(t, tmpl, "Transform"); got != "AWS::Serverless-2016-10-31" {
-		t.Errorf("Transform = %v; want the SAM transform", got)
+	// LanguageExtensions for the log group's DeletionPolicy, then SAM.
+	if got := path(t, tmpl, "Transform"); !cmp.Equal(got, []any{"AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"}) {
+		t.Errorf("Transform = %v; want the language extensions and the SAM transform", got)
 	}
 	fn := pathAs[map[string]any](t, tmpl, "Resources", "MetamintFunction")
 	props := pathAs[map[string]any](t, fn, "Properties")
@@ -79,9 +99,16 @@ func TestTemplateFunction(t *testing.T) {
 	if got := path(t, props, "LoggingConfig", "LogFormat"); got != "JSON" {
 		t.Errorf("LoggingConfig.LogFormat = %v; want JSON", got)
 	}
-	arch := pathAs[map[string]any](t, tmpl, "Parameters", "Architecture")
-	if arch["Default"] != "arm64" || !cmp.Equal(arch["AllowedValues"], []any{"arm64", "x86_64"}) {
-		t.Errorf("Architecture parameter = %v; want default arm64, arm64 or x86_64", arch)
+	// One architecture, the one the Makefile target builds (sam build runs
+	// it and passes it no architecture).
+	if _, ok := pathAs[map[string]any](t, tmpl, "Parameters")["Architecture"]; ok {
+		t.Errorf("an Architecture parameter: sam build would still build what the Makefile says")
+	}
+	if got := props["Architectures"]; !cmp.Equal(got, []any{"arm64"}) {
+		t.Errorf("Architectures = %v; want [arm64], what build-MetamintFunction builds", got)
+	}
+	if _, ok := props["Events"]; ok {
+		t.Errorf("MetamintFunction has SAM Events; want the schedule as a resource of its own (RefreshSchedule), which can have a Condition")
 	}
 
 	// The environment is exactly what the Lambda reads.
@@ -95,35 +122,6 @@ func TestTemplateFunction(t *testing.T) {
 		t.Errorf("Environment.Variables vs the METAMINT_* names cmd/lambda reads (-read +template):\n%s", diff)
 	}
 
-	// The scheduled input is a direct invocation (docs: the Lambda contract):
-	// {"rotate": [...], "force": bool, "mode": "inline"|"fanout"|""}, with
-	// the rotate key present and no other key.
-	ev := pathAs[map[string]any](t, props, "Events", "Refresh")
-	if ev["Type"] != "ScheduleV2" {
-		t.Errorf("Events.Refresh.Type = %v; want ScheduleV2 (EventBridge Scheduler)", ev["Type"])
-	}
-	input := pathAs[string](t, ev, "Properties", "Input")
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(input), &keys); err != nil {
-		t.Fatalf("Events.Refresh.Input %q: %v", input, err)
-	}
-	if _, ok := keys["rotate"]; !ok {
-		t.Errorf("Events.Refresh.Input %q has no rotate key, which marks a direct invocation", input)
-	}
-	dec := json.NewDecoder(strings.NewReader(input))
-	dec.DisallowUnknownFields()
-	var direct struct {
-		Rotate []string `json:"rotate"`
-		Force  bool     `json:"force"`
-		Mode   string   `json:"mode"`
-	}
-	if err := dec.Decode(&direct); err != nil {
-		t.Errorf("Events.Refresh.Input %q is not a direct invocation: %v", input, err)
-	}
-	if len(direct.Rotate) != 0 || direct.Force || direct.Mode != "" {
-		t.Errorf("Events.Refresh.Input = %+v; want every configured secret, unforced, in METAMINT_MODE", direct)
-	}
-
 	// The Makefile has the target sam build runs.
 	mk, err := os.ReadFile(filepath.Join("..", "Makefile"))
 	if err != nil {
@@ -133,7 +131,7 @@ func TestTemplateFunction(t *testing.T) {
 	if target == nil {
 		t.Fatalf("Makefile has no build-MetamintFunction target")
 	}
-	for _, want := range []string{"lambda.norpc", "$(ARTIFACTS_DIR)/bootstrap", "GOOS=linux", "CGO_ENABLED=0", "./cmd/lambda"} {
+	for _, want := range []string{"lambda.norpc", "$(ARTIFACTS_DIR)/bootstrap", "GOOS=linux", "GOARCH=arm64 ", "CGO_ENABLED=0", "./cmd/lambda"} {
 		if !strings.Contains(string(target[1]), want) {
 			t.Errorf("build-MetamintFunction does not mention %s", want)
 		}
@@ -183,11 +181,11 @@ func lambdaEnvironment(t *testing.T) []string {
 func TestTemplatePolicy(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	policies := pathAs[[]any](t, tmpl, "Resources", "MetamintFunction", "Properties", "Policies")
+	policies := pathAs[[]any](t, tmpl, "Resources", "MetamintFunctionRole", "Properties", "Policies")
 	if len(policies) != 1 {
-		t.Fatalf("Policies has %d entries; want one inline policy", len(policies))
+		t.Fatalf("the role's Policies has %d entries; want one inline policy", len(policies))
 	}
-	stmts := pathAs[[]any](t, policies[0], "Statement")
+	stmts := pathAs[[]any](t, policies[0], "PolicyDocument", "Statement")
 	bySid := map[string]map[string]any{}
 	condition := map[string]any{} // Sid -> the condition of its Fn::If
 	for _, s := range stmts {
@@ -209,6 +207,9 @@ func TestTemplatePolicy(t *testing.T) {
 				t.Errorf("statement %s allows %s", sid, s)
 			}
 		}
+		if sid == "OwnLogGroup" {
+			continue // TestTemplateRole
+		}
 		if m["Resource"] == "*" && sid != "ListTaggedSecrets" {
 			t.Errorf("statement %s applies to every resource", sid)
 		}
@@ -217,19 +218,23 @@ func TestTemplatePolicy(t *testing.T) {
 		"ManagedSecrets": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
 			"secretsmanager:ListSecretVersionIds"},
 		"ReferencedSecrets": {"secretsmanager:GetSecretValue"},
-		"SecretsKey":        {"kms:Decrypt", "kms:GenerateDataKey"},
-		"ListTaggedSecrets": {"secretsmanager:ListSecrets"},
+		// The consent check reads the minting token's tags, nothing more.
+		"MintingTokenConsent": {"secretsmanager:DescribeSecret"},
+		"SecretsKey":          {"kms:Decrypt", "kms:GenerateDataKey"},
+		"ListTaggedSecrets":   {"secretsmanager:ListSecrets"},
 	}
 	for sid, actions := range want {
 		if diff := cmp.Diff(actions, bySid[sid]["Action"]); diff != "" {
 			t.Errorf("statement %s actions (-want +got):\n%s", sid, diff)
 		}
 	}
-	wantCondition := map[string]any{"ManagedSecrets": nil, "ReferencedSecrets": nil, "SecretsKey": "HasKmsKey", "ListTaggedSecrets": "HasSecretTag"}
+	wantCondition := map[string]any{"OwnLogGroup": nil, "ManagedSecrets": nil, "ReferencedSecrets": nil, "MintingTokenConsent": nil,
+		"SecretsKey": "HasKmsKey", "ListTaggedSecrets": "HasSecretTag"}
 	if diff := cmp.Diff(wantCondition, condition); diff != "" {
 		t.Errorf("statement conditions (-want +got):\n%s", diff)
 	}
-	for sid, prefix := range map[string]string{"ManagedSecrets": "${ManagedSecretPrefix}*", "ReferencedSecrets": "${ReferencedSecretPrefix}*"} {
+	for sid, prefix := range map[string]string{"ManagedSecrets": "${ManagedSecretPrefix}*", "ReferencedSecrets": "${ReferencedSecretPrefix}*",
+		"MintingTokenConsent": "${ReferencedSecretPrefix}*"} {
 		res, _ := json.Marshal(bySid[sid]["Resource"])
 		if !strings.Contains(string(res), ":secret:"+prefix) {
 			t.Errorf("statement %s resource = %s; want the secrets under %s", sid, res, prefix)
@@ -269,7 +274,7 @@ func TestTemplateFanOut(t *testing.T) {
 		t.Errorf("FanOutPolicy statements (-want +got):\n%s", diff)
 	}
 	for mode, wantPolicy := range map[string]bool{"inline": false, "fanout": true} {
-		got, err := render(t, tmpl, map[string]string{"Mode": mode})
+		got, err := renderStack(t, tmpl, map[string]string{"Mode": mode})
 		if err != nil {
 			t.Fatalf("render(Mode=%s) = %v", mode, err)
 		}
@@ -359,7 +364,7 @@ func TestTemplateLogGroup(t *testing.T) {
 		if days != "" {
 			values["LogRetentionInDays"] = days
 		}
-		got, err := render(t, tmpl, values)
+		got, err := renderStack(t, tmpl, values)
 		if err != nil {
 			t.Fatalf("render(%v) = %v", values, err)
 		}
@@ -368,7 +373,8 @@ func TestTemplateLogGroup(t *testing.T) {
 			want = "90"
 		}
 		group := pathAs[map[string]any](t, got, "Resources", "MetamintLogGroup")
-		wantGroup := map[string]any{"Type": "AWS::Logs::LogGroup", "Properties": map[string]any{"RetentionInDays": want}}
+		wantGroup := map[string]any{"Type": "AWS::Logs::LogGroup", "Properties": map[string]any{"RetentionInDays": want},
+			"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
 		if diff := cmp.Diff(wantGroup, group); diff != "" {
 			t.Errorf("render(%v) MetamintLogGroup (-want +got):\n%s", values, diff)
 		}
@@ -380,7 +386,7 @@ func TestTemplateLogGroup(t *testing.T) {
 		}
 	}
 	for _, days := range []string{"0", "2", "90.5", "10000"} {
-		if _, err := render(t, tmpl, map[string]string{"LogRetentionInDays": days}); err == nil {
+		if _, err := renderStack(t, tmpl, map[string]string{"LogRetentionInDays": days}); err == nil {
 			t.Errorf("render(LogRetentionInDays=%s) succeeded; want the parameter refused", days)
 		}
 	}
@@ -395,7 +401,7 @@ var emittedMetrics = []string{"Rotated", "Failed", "Deferred", "NotDue", "MinDay
 func TestTemplateAlarms(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t, lambdaTemplate)
-	got, err := render(t, tmpl, nil)
+	got, err := renderStack(t, tmpl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +463,7 @@ func TestTemplateAlarms(t *testing.T) {
 			t.Errorf("%s.Period = %v; want the parameter AlarmPeriodSeconds", a, got)
 		}
 	}
-	set, err := render(t, tmpl, map[string]string{"ExpiryAlarmDays": "3", "AlarmPeriodSeconds": "43200"})
+	set, err := renderStack(t, tmpl, map[string]string{"ExpiryAlarmDays": "3", "AlarmPeriodSeconds": "43200"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,8 +486,8 @@ func TestTemplateAlarms(t *testing.T) {
 	if days != 7 || time.Duration(days)*24*time.Hour >= before {
 		t.Errorf("ExpiryAlarmDays default %v; want 7, below RefreshBefore's %v", days, before)
 	}
-	for _, v := range []string{"0", "3599", "604801"} {
-		if _, err := render(t, tmpl, map[string]string{"AlarmPeriodSeconds": v}); err == nil {
+	for _, v := range []string{"0", "3599", "3660", "5000", "604801"} {
+		if _, err := renderStack(t, tmpl, map[string]string{"AlarmPeriodSeconds": v}); err == nil {
 			t.Errorf("render(AlarmPeriodSeconds=%s) succeeded; want the parameter refused", v)
 		}
 	}
@@ -516,7 +522,7 @@ func TestTemplateAlarmActions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := render(t, tmpl, map[string]string{"AlarmTopicArn": tt.topic})
+			got, err := renderStack(t, tmpl, map[string]string{"AlarmTopicArn": tt.topic})
 			if err != nil {
 				t.Fatalf("render(AlarmTopicArn=%q) = %v", tt.topic, err)
 			}
@@ -531,7 +537,7 @@ func TestTemplateAlarmActions(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"*", "metamint-alarms", "arn:aws:sqs:eu-west-1:123456789012:q", topic + ",x"} {
-		if _, err := render(t, tmpl, map[string]string{"AlarmTopicArn": bad}); err == nil {
+		if _, err := renderStack(t, tmpl, map[string]string{"AlarmTopicArn": bad}); err == nil {
 			t.Errorf("render(AlarmTopicArn=%q) succeeded; want the parameter refused", bad)
 		}
 	}

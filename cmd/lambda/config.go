@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ type config struct {
 	mode          string        // METAMINT_MODE: rotation.Inline or rotation.FanOut
 	secretTag     *secretTag    // METAMINT_SECRET_TAG; nil when unset
 	writeRate     float64       // METAMINT_SECRETS_WRITE_RATE: Secrets Manager writes a second, for the whole run
+	logLevel      slog.Level    // METAMINT_LOG_LEVEL, default INFO
 	revokeGrace   time.Duration // METAMINT_REVOKE_GRACE
 	staleAfter    time.Duration // METAMINT_STALE_ROTATION_AFTER
 }
@@ -53,10 +55,12 @@ type config struct {
 type runtimeEnv struct {
 	service      string // POWERTOOLS_SERVICE_NAME, default "metamint": the log field service
 	functionName string // AWS_LAMBDA_FUNCTION_NAME: the metrics' dimension FunctionName
+	logLevel     string // AWS_LAMBDA_LOG_LEVEL: Lambda's application log level, its filter
 }
 
 func loadRuntime(getenv func(string) string) runtimeEnv {
-	rt := runtimeEnv{service: defaultService, functionName: strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME"))}
+	rt := runtimeEnv{service: defaultService, functionName: strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
+		logLevel: strings.TrimSpace(getenv("AWS_LAMBDA_LOG_LEVEL"))}
 	if v := strings.TrimSpace(getenv("POWERTOOLS_SERVICE_NAME")); v != "" {
 		rt.service = v
 	}
@@ -132,6 +136,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.writeRate = r
 	}
+	if v := strings.TrimSpace(getenv("METAMINT_LOG_LEVEL")); v != "" {
+		l, ok := logLevels[v]
+		if !ok {
+			return c, configErr(fmt.Errorf("METAMINT_LOG_LEVEL %q is not DEBUG, INFO, WARN or ERROR", truncate(v)))
+		}
+		c.logLevel = l
+	}
 	if v := strings.TrimSpace(getenv("METAMINT_SECRET_TAG")); v != "" {
 		t, err := parseSecretTag(v)
 		if err != nil {
@@ -141,6 +152,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
+
+// logLevels are the values of METAMINT_LOG_LEVEL, the template's LogLevel.
+var logLevels = map[string]slog.Level{"DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo, "WARN": slog.LevelWarn, "ERROR": slog.LevelError}
 
 // retryPolicy is the Lambda's Graph retry policy: mint.DefaultRetryPolicy
 // (four attempts, about 0.5 s, 1 s and 2 s apart), except that a wait Meta

@@ -113,14 +113,27 @@ type event struct {
 // Scheduler target: {"rotate": ["secret-id", ...], "force": false}. An empty
 // list means the configured secrets: METAMINT_SECRET_IDS and those tagged
 // METAMINT_SECRET_TAG. Mode, "inline" or "fanout", overrides METAMINT_MODE
-// for this run; empty means METAMINT_MODE.
+// for this run; empty means METAMINT_MODE. Schedule, set by the template's
+// schedule to its ARN (the context attribute <aws.scheduler.schedule-arn>),
+// makes the run a scheduled one (trigger "schedule").
 type directEvent struct {
-	Rotate []string      `json:"rotate"`
-	Force  bool          `json:"force"`
-	Mode   rotation.Mode `json:"mode"`
+	Rotate   []string      `json:"rotate"`
+	Force    bool          `json:"force"`
+	Mode     rotation.Mode `json:"mode"`
+	Schedule string        `json:"schedule"`
 }
 
-const directShape = `{"rotate": ["secret-id", ...], "force": false, "mode": "inline"}`
+const directShape = `{"rotate": ["secret-id", ...], "force": false, "mode": "inline", "schedule": "arn"}`
+
+// truncateARN bounds a schedule ARN the event carries for the log: the
+// payload is the invoker's text.
+func truncateARN(s string) string {
+	const n = 256
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
 
 // parseEvent discriminates the payload on its keys, matched exactly (not
 // case-insensitively as encoding/json would), then decodes the shape.
@@ -163,7 +176,7 @@ func parseEvent(payload []byte) (event, error) {
 	case has("rotate"):
 		var unknown []string
 		for k := range keys {
-			if k != "rotate" && k != "force" && k != "mode" {
+			if k != "rotate" && k != "force" && k != "mode" && k != "schedule" {
 				unknown = append(unknown, truncate(k))
 			}
 		}
@@ -182,6 +195,9 @@ func parseEvent(payload []byte) (event, error) {
 			if strings.TrimSpace(id) == "" {
 				return event{}, eventErr(errors.New("direct invocation: rotate holds an empty secret ID"))
 			}
+		}
+		if ev.Schedule != "" {
+			return event{trigger: triggerSchedule, direct: ev}, nil
 		}
 		return event{trigger: triggerDirect, direct: ev}, nil
 	}
@@ -227,6 +243,10 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 	case triggerRotation:
 		return h.handleRotation(ctx, ev.rotation)
 	case triggerSchedule:
+		if ev.direct.Schedule != "" { // EventBridge Scheduler
+			h.log.InfoContext(ctx, "scheduled run", "trigger", ev.trigger, "schedule", truncateARN(ev.direct.Schedule))
+			return h.handleRun(ctx, ev.trigger, ev.direct.Rotate, ev.direct.Force, ev.direct.Mode)
+		}
 		h.log.InfoContext(ctx, "scheduled run", "trigger", ev.trigger, "event_id", ev.schedule.ID, "resources", ev.schedule.Resources)
 		return h.handleRun(ctx, ev.trigger, nil, false, "")
 	default:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -117,7 +118,7 @@ func TestTestdataEvents(t *testing.T) {
 		"rotation-create-secret.json": triggerRotation,
 		"scheduled-event.json":        triggerSchedule,
 		"direct.json":                 triggerDirect,
-		"scheduler-input.json":        triggerDirect,
+		"scheduler-input.json":        triggerSchedule, // the template's schedule, its ARN filled in
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Clean(f))
@@ -153,12 +154,12 @@ func TestLoadConfig(t *testing.T) {
 			env: map[string]string{
 				"METAMINT_GRAPH_API_URL": "http://127.0.0.1:8080/", "METAMINT_GRAPH_API_VERSION": "v26.0",
 				"METAMINT_SECRET_IDS": "a, b\nc,a", "METAMINT_REFRESH_BEFORE": "72h", "METAMINT_CONCURRENCY": "16",
-				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ",
+				"METAMINT_MODE": "fanout", "METAMINT_SECRET_TAG": " metamint:managed = yes ", "METAMINT_LOG_LEVEL": "WARN",
 				"METAMINT_REVOKE_GRACE": "2h", "METAMINT_STALE_ROTATION_AFTER": "3h", "METAMINT_SECRETS_WRITE_RATE": " 12.5 ",
 			},
 			want: config{graphURL: "http://127.0.0.1:8080", graphVersion: "v26.0", secretIDs: []string{"a", "b", "c"},
 				refreshBefore: 72 * time.Hour, concurrency: 16, mode: "fanout", secretTag: &secretTag{Key: "metamint:managed", Value: "yes"},
-				revokeGrace: 2 * time.Hour, staleAfter: 3 * time.Hour, writeRate: 12.5},
+				logLevel: slog.LevelWarn, revokeGrace: 2 * time.Hour, staleAfter: 3 * time.Hour, writeRate: 12.5},
 		},
 		{
 			name: "tag key alone",
@@ -169,6 +170,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "grace not a duration", env: map[string]string{"METAMINT_REVOKE_GRACE": "1d"}, wantErr: "METAMINT_REVOKE_GRACE"},
 		{name: "stale limit zero", env: map[string]string{"METAMINT_STALE_ROTATION_AFTER": "0s"}, wantErr: "METAMINT_STALE_ROTATION_AFTER"},
 		{name: "unknown mode", env: map[string]string{"METAMINT_MODE": "fan-out"}, wantErr: "METAMINT_MODE"},
+		{name: "unknown log level", env: map[string]string{"METAMINT_LOG_LEVEL": "warning"}, wantErr: "METAMINT_LOG_LEVEL"},
 		{name: "tag with an empty value", env: map[string]string{"METAMINT_SECRET_TAG": "metamint:managed="}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "tag with no key", env: map[string]string{"METAMINT_SECRET_TAG": "=yes"}, wantErr: "METAMINT_SECRET_TAG"},
 		{name: "tag key too long", env: map[string]string{"METAMINT_SECRET_TAG": strings.Repeat("k", 129)}, wantErr: "METAMINT_SECRET_TAG"},

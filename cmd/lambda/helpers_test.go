@@ -154,7 +154,7 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 		t.Fatalf("mint.NewClient() = %v", err)
 	}
 	logs, metrics := &syncBuffer{}, &syncBuffer{}
-	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService)
+	log := newLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), defaultService, slog.LevelDebug)
 	sm := newSM(wc.endpoint)
 	if wc.pacer != nil {
 		sm = awstest.SecretsManager(wc.endpoint, pacedWrites(wc.pacer))
@@ -221,6 +221,14 @@ func (w *world) putTagged(name, value string, tags map[string]string) string {
 		w.t.Fatalf("CreateSecret(%s) = %v", name, err)
 	}
 	return aws.ToString(out.ARN)
+}
+
+// putMintingToken creates a secret holding a minting token (a
+// minting_token_ref) that consents to every secret of this world: its tag
+// metamint:minting-for lists the world's prefix. It returns its ARN.
+func (w *world) putMintingToken(name, value string) string {
+	w.t.Helper()
+	return w.putTagged(name, value, map[string]string{rotation.MintingForTag: w.prefix})
 }
 
 // configureRotation attaches the rotation function to the secret, as

@@ -18,13 +18,15 @@
 // METAMINT_SECRET_IDS, METAMINT_SECRET_TAG (key or key=value),
 // METAMINT_MODE (inline or fanout), METAMINT_REFRESH_BEFORE (default 360h),
 // METAMINT_CONCURRENCY (default 8), METAMINT_SECRETS_WRITE_RATE (Secrets
-// Manager writes a second, default 25), POWERTOOLS_SERVICE_NAME (the log field
+// Manager writes a second, default 25), METAMINT_LOG_LEVEL (DEBUG, INFO, WARN
+// or ERROR; default INFO), POWERTOOLS_SERVICE_NAME (the log field
 // service, default metamint), and the AWS SDK's own variables. See
 // docs/lambda.md.
 package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 
@@ -40,15 +42,19 @@ import (
 func main() {
 	// The Lambda log handler writes JSON when the function's log format is
 	// JSON (AWS_LAMBDA_LOG_FORMAT), honours AWS_LAMBDA_LOG_LEVEL, and adds
-	// the request ID to every record logged with a context.
+	// the request ID to every record logged with a context. The function's
+	// own level is METAMINT_LOG_LEVEL (INFO until it is read).
 	base := lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())
 	rt := loadRuntime(os.Getenv)
-	log := newLogger(base, rt.service)
+	level := new(slog.LevelVar)
+	log := newLogger(base, rt.service, level)
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		log.Error("invalid configuration", "error_type", errorType(err), "error", err.Error())
 		os.Exit(1)
 	}
+	level.Set(cfg.logLevel)
+	checkLambdaLogLevel(log, rt)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("loading the AWS configuration", "error", err.Error())

@@ -36,7 +36,7 @@ func TestMintingAppSecret(t *testing.T) {
 			caller := w.srv.IssueToken(minttest.TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: mintingID, Scopes: []string{"business_management"}})
 			fields := w.baseFields(w.issue(50 * day))
 			fields["expiring_token"] = false // permanent: every rotation mints with the minting token
-			fields["minting_token_ref"] = w.putRaw("minting-token", `{"access_token":"`+caller+`"}`)
+			fields["minting_token_ref"] = w.putMintingToken("minting-token", `{"access_token":"`+caller+`"}`)
 			if tc.withRef {
 				fields["minting_app_secret_ref"] = w.putRaw("minting-app", mintingSecret)
 			}
@@ -94,7 +94,7 @@ func TestAnsweredHeldTokenIsRefused(t *testing.T) {
 			admin := s.srv.IssueToken(minttest.TokenSpec{UserID: s.fx.AdminSystemUserID, AppID: s.fx.AppID, Scopes: []string{"business_management"}})
 			fields := s.baseFields(s.issue(0))
 			fields["expiring_token"] = false
-			fields["minting_token_ref"] = s.putRaw("minting-token", `{"access_token":"`+admin+`"}`)
+			fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+admin+`"}`)
 			id := s.putSecret("managed", fields)
 			s.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + admin + `"}`)})
 			return id, admin

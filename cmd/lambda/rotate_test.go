@@ -55,7 +55,7 @@ func TestRotation(t *testing.T) {
 			opts: []worldOption{withoutInstall()},
 			fields: func(w *world) map[string]any {
 				f := w.baseFields("")
-				f["minting_token_ref"] = w.putRaw("admin-token", `{"access_token":"`+w.fx.AdminToken+`"}`)
+				f["minting_token_ref"] = w.putMintingToken("admin-token", `{"access_token":"`+w.fx.AdminToken+`"}`)
 				f["install_app"] = "true" // as the console's key/value editor writes it
 				return f
 			},
@@ -65,7 +65,7 @@ func TestRotation(t *testing.T) {
 			name: "expired token is replaced through minting_token_ref",
 			fields: func(w *world) map[string]any {
 				f := w.baseFields(w.issue(-day))
-				f["minting_token_ref"] = w.putRaw("admin-token", w.fx.AdminToken)
+				f["minting_token_ref"] = w.putMintingToken("admin-token", w.fx.AdminToken)
 				return f
 			},
 			wantMethod: []string{"minted", "refreshed", "refreshed"},
@@ -380,7 +380,7 @@ func TestRotationFailures(t *testing.T) {
 			name: "minting token reference without the field",
 			setup: func(t *testing.T, w *world) string {
 				f := w.baseFields(w.issue(-day))
-				f["minting_token_ref"] = w.putRaw("admin-token", `{"token":"x"}`)
+				f["minting_token_ref"] = w.putMintingToken("admin-token", `{"token":"x"}`)
 				return w.putSecret("managed", f)
 			},
 			failStep: rotation.StepCreate, wantType: new(*rotation.ReferenceError),
@@ -401,7 +401,7 @@ func TestRotationFailures(t *testing.T) {
 				expired := w.srv.IssueToken(minttest.TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: w.fx.AppID,
 					Scopes: []string{"business_management"}, ExpiresAt: w.srv.Now().Add(-time.Hour)})
 				f := w.baseFields("")
-				f["minting_token_ref"] = w.putRaw("admin-token", expired)
+				f["minting_token_ref"] = w.putMintingToken("admin-token", expired)
 				return w.putSecret("managed", f)
 			},
 			failStep: rotation.StepCreate, wantType: new(*rotation.MintingTokenError),
@@ -411,7 +411,7 @@ func TestRotationFailures(t *testing.T) {
 			opts: []worldOption{withoutInstall()},
 			setup: func(t *testing.T, w *world) string {
 				f := w.baseFields("")
-				f["minting_token_ref"] = w.putRaw("admin-token", w.fx.AdminToken)
+				f["minting_token_ref"] = w.putMintingToken("admin-token", w.fx.AdminToken)
 				return w.putSecret("managed", f)
 			},
 			failStep: rotation.StepCreate, wantType: new(*rotation.GraphRefusedError),

@@ -48,7 +48,7 @@ func statuses(resp Response) []string {
 func TestScheduledRun(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	admin := w.putRaw("admin-token", w.fx.AdminToken)
+	admin := w.putMintingToken("admin-token", w.fx.AdminToken)
 	withRef := func(f map[string]any) map[string]any { f["minting_token_ref"] = admin; return f }
 	permanent := w.baseFields(w.issue(0))
 	permanent["expiring_token"] = false

@@ -301,7 +301,7 @@ func TestPreviousWithDeletedReference(t *testing.T) {
 func TestMintingTokenNeverRevoked(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	ref := s.putRaw("minting-token", `{"access_token":"`+s.fx.AdminToken+`"}`)
+	ref := s.putMintingToken("minting-token", `{"access_token":"`+s.fx.AdminToken+`"}`)
 	fields := s.baseFields(s.fx.AdminToken)
 	fields["minting_token_ref"] = ref
 	id := s.putSecret("s00", fields)

@@ -25,6 +25,9 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err = r.checkConsent(ctx, rot, cur); err != nil {
+		return "", err
+	}
 	m, err := r.mintToken(ctx, rot, cur, app, info, true)
 	if err == nil && m.method == "refreshed" && m.token.AccessToken == cur.AccessToken {
 		// Meta does not promise a new token on refresh. The same token

@@ -1,0 +1,320 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// stackValues are the least a deployable stack is given: something to
+// rotate (the template's rule refuses the defaults alone).
+var stackValues = map[string]string{"SecretIds": "metamint/ads"}
+
+// renderStack renders the Lambda template with values over stackValues.
+func renderStack(t *testing.T, tmpl map[string]any, values map[string]string) (map[string]any, error) {
+	t.Helper()
+	all := map[string]string{}
+	for k, v := range stackValues {
+		all[k] = v
+	}
+	for k, v := range values {
+		all[k] = v
+	}
+	return render(t, tmpl, all)
+}
+
+// TestTemplateRules checks that a stack with nothing to rotate is refused
+// before it is created, with a message naming the three parameters, and
+// that each of them alone is enough. Without the rule, every scheduled run
+// of such a stack fails with "no secrets to rotate" and both alarms fire for
+// good.
+func TestTemplateRules(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-AbCdEf"
+	tests := []struct {
+		name    string
+		values  map[string]string
+		wantErr string
+	}{
+		{name: "defaults", values: nil, wantErr: "rule SomethingToRotate: Set at least one of SecretIds, SecretTag or RotatedSecretArn"},
+		{name: "SecretIds", values: map[string]string{"SecretIds": "metamint/ads,metamint/catalog"}},
+		{name: "SecretTag", values: map[string]string{"SecretTag": "metamint:managed"}},
+		{name: "RotatedSecretArn", values: map[string]string{"RotatedSecretArn": arn}},
+		{name: "one prefix for both", values: map[string]string{"SecretIds": "metamint/ads", "ReferencedSecretPrefix": "metamint/"},
+			wantErr: "rule SeparatePrefixes: ManagedSecretPrefix and ReferencedSecretPrefix must differ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := render(t, tmpl, tt.values)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("render(%v) = %v; want a stack", tt.values, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("render(%v) = %v; want the refusal %q", tt.values, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestTemplateSchedule checks the refresh schedule: only when SecretIds or
+// SecretTag names something to check (a stack that only attaches
+// RotatedSecretArn has no schedule, which would fail every run, and no
+// expiry alarm, which only scheduled runs feed), invoking
+// the function alone, with the direct shape plus the schedule's ARN.
+func TestTemplateSchedule(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-AbCdEf"
+	for _, tt := range []struct {
+		values map[string]string
+		want   bool
+	}{
+		{map[string]string{"SecretIds": "metamint/ads"}, true},
+		{map[string]string{"SecretIds": "", "SecretTag": "metamint:managed"}, true},
+		{map[string]string{"SecretIds": "", "RotatedSecretArn": arn}, false},
+	} {
+		got, err := renderStack(t, tmpl, tt.values)
+		if err != nil {
+			t.Fatalf("render(%v) = %v", tt.values, err)
+		}
+		res := as[map[string]any](t, got["Resources"], "Resources")
+		_, sched := res["RefreshSchedule"]
+		_, role := res["RefreshScheduleRole"]
+		// Only scheduled runs emit MinDaysToExpiry: without them the
+		// expiry alarm (missing data breaching) would never clear.
+		_, expiry := res["ExpiryAlarm"]
+		if sched != tt.want || role != tt.want || expiry != tt.want {
+			t.Errorf("render(%v): RefreshSchedule %v, RefreshScheduleRole %v, ExpiryAlarm %v; want all %v", tt.values, sched, role, expiry, tt.want)
+		}
+	}
+
+	got, err := renderStack(t, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := pathAs[map[string]any](t, got, "Resources", "RefreshSchedule", "Properties")
+	if got := path(t, sched, "Target", "Arn"); !cmp.Equal(got, map[string]any{"Fn::GetAtt": []any{"MetamintFunction", "Arn"}}) {
+		t.Errorf("RefreshSchedule target = %v; want the function", got)
+	}
+	if got := path(t, sched, "Target", "RoleArn"); !cmp.Equal(got, map[string]any{"Fn::GetAtt": []any{"RefreshScheduleRole", "Arn"}}) {
+		t.Errorf("RefreshSchedule role = %v; want RefreshScheduleRole", got)
+	}
+	// The input: the direct shape (an empty rotate list means the
+	// configured secrets), unforced, in METAMINT_MODE, plus the schedule's
+	// ARN, which EventBridge Scheduler puts in place of its context
+	// attribute and which marks the run as scheduled.
+	// TestScheduledRunLogsSchedule (cmd/lambda) sends this input.
+	input := pathAs[string](t, sched, "Target", "Input")
+	var direct map[string]any
+	if err := json.Unmarshal([]byte(input), &direct); err != nil {
+		t.Fatalf("RefreshSchedule input %q: %v", input, err)
+	}
+	want := map[string]any{"rotate": []any{}, "force": false, "schedule": "<aws.scheduler.schedule-arn>"}
+	if diff := cmp.Diff(want, direct); diff != "" {
+		t.Errorf("RefreshSchedule input (-want +got):\n%s", diff)
+	}
+
+	role := pathAs[map[string]any](t, got, "Resources", "RefreshScheduleRole", "Properties")
+	trust := statements(t, role["AssumeRolePolicyDocument"])
+	wantTrust := []map[string]any{{"Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"}}}}
+	if diff := cmp.Diff(wantTrust, trust); diff != "" {
+		t.Errorf("RefreshScheduleRole trust (-want +got):\n%s", diff)
+	}
+	policies := pathAs[[]any](t, role, "Policies")
+	if len(policies) != 1 {
+		t.Fatalf("RefreshScheduleRole has %d policies; want 1", len(policies))
+	}
+	wantStmt := []map[string]any{{"Sid": "InvokeFunction", "Effect": "Allow", "Action": []any{"lambda:InvokeFunction"},
+		"Resource": map[string]any{"Fn::GetAtt": []any{"MetamintFunction", "Arn"}}}}
+	if diff := cmp.Diff(wantStmt, statements(t, path(t, policies[0], "PolicyDocument"))); diff != "" {
+		t.Errorf("RefreshScheduleRole policy (-want +got):\n%s", diff)
+	}
+}
+
+// TestTemplateLogLevel checks that no LogLevel can drop the metric lines.
+// Lambda's log-level filtering treats a JSON line without a level key, as
+// every EMF line is, as INFO, and drops it when the application log level
+// is WARN or ERROR; the alarms then lose their data. The runtime's filter
+// therefore stays at DEBUG (INFO at most) for every LogLevel, passing every
+// record the function is told to write, and LogLevel reaches the
+// function as METAMINT_LOG_LEVEL, which it applies to its own records
+// (TestLogLevelKeepsMetrics in cmd/lambda runs that under aws-lambda-rie).
+func TestTemplateLogLevel(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	// Lambda's application log levels, most verbose first.
+	levels := []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+	rank := func(l string) int {
+		for i, x := range levels {
+			if x == l {
+				return i
+			}
+		}
+		t.Fatalf("%q is not a Lambda application log level", l)
+		return 0
+	}
+	for _, lvl := range pathAs[[]any](t, tmpl, "Parameters", "LogLevel", "AllowedValues") {
+		lvl := as[string](t, lvl, "LogLevel value")
+		got, err := renderStack(t, tmpl, map[string]string{"LogLevel": lvl})
+		if err != nil {
+			t.Fatalf("render(LogLevel=%s) = %v", lvl, err)
+		}
+		props := pathAs[map[string]any](t, got, "Resources", "MetamintFunction", "Properties")
+		app, ok := path(t, props, "LoggingConfig", "ApplicationLogLevel").(string)
+		if !ok || rank(app) > rank("INFO") {
+			t.Errorf("render(LogLevel=%s) ApplicationLogLevel = %v; want INFO or more verbose, so that Lambda keeps the EMF lines (level INFO)", lvl, app)
+		}
+		if ok && rank(app) > rank(lvl) {
+			t.Errorf("render(LogLevel=%s) ApplicationLogLevel = %s; Lambda would drop records the function writes at LogLevel", lvl, app)
+		}
+		if env := path(t, props, "Environment", "Variables", "METAMINT_LOG_LEVEL"); env != lvl {
+			t.Errorf("render(LogLevel=%s) METAMINT_LOG_LEVEL = %v; want %s", lvl, env, lvl)
+		}
+	}
+}
+
+// TestTemplateRole checks the function's explicit role: trusted by Lambda,
+// no managed policy (AWSLambdaBasicExecutionRole may write to every log
+// group), and logs written to MetamintLogGroup only.
+func TestTemplateRole(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	got, err := renderStack(t, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := pathAs[map[string]any](t, got, "Resources", "MetamintFunction", "Properties")
+	if !cmp.Equal(fn["Role"], map[string]any{"Fn::GetAtt": []any{"MetamintFunctionRole", "Arn"}}) {
+		t.Errorf("MetamintFunction.Role = %v; want MetamintFunctionRole's ARN", fn["Role"])
+	}
+	for _, k := range []string{"Policies", "Events"} {
+		if _, ok := fn[k]; ok {
+			t.Errorf("MetamintFunction.%s is set; SAM would then attach a role or policies of its own", k)
+		}
+	}
+	role := pathAs[map[string]any](t, got, "Resources", "MetamintFunctionRole")
+	if role["Type"] != "AWS::IAM::Role" {
+		t.Fatalf("MetamintFunctionRole.Type = %v", role["Type"])
+	}
+	props := pathAs[map[string]any](t, role, "Properties")
+	if _, ok := props["ManagedPolicyArns"]; ok {
+		t.Errorf("MetamintFunctionRole has ManagedPolicyArns %v; want none", props["ManagedPolicyArns"])
+	}
+	trust := statements(t, props["AssumeRolePolicyDocument"])
+	if diff := cmp.Diff([]map[string]any{{"Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}}, trust); diff != "" {
+		t.Errorf("MetamintFunctionRole trust (-want +got):\n%s", diff)
+	}
+	var logs []map[string]any
+	for _, p := range pathAs[[]any](t, props, "Policies") {
+		for _, s := range statements(t, path(t, p, "PolicyDocument")) {
+			b, _ := json.Marshal(s["Action"])
+			if strings.Contains(string(b), `"logs:`) {
+				logs = append(logs, s)
+			}
+		}
+	}
+	want := []map[string]any{{
+		"Sid": "OwnLogGroup", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"},
+		"Resource": map[string]any{"Fn::Sub": "arn:aws:logs:eu-west-1:123456789012:log-group:${MetamintLogGroup}:log-stream:*"},
+	}}
+	if diff := cmp.Diff(want, logs); diff != "" {
+		t.Errorf("the role's logs statements (-want +got):\n%s", diff)
+	}
+	// Nothing else in the stack grants logs or names the managed policy.
+	raw, _ := json.Marshal(tmpl)
+	if n := strings.Count(string(raw), `"logs:`); n != 2 {
+		t.Errorf("the template names %d logs: actions; want the 2 of OwnLogGroup", n)
+	}
+	if strings.Contains(string(raw), "AWSLambdaBasicExecutionRole") {
+		t.Errorf("the template names AWSLambdaBasicExecutionRole")
+	}
+}
+
+// TestTemplateParameters checks that every parameter refuses what would
+// deploy a broken or wider stack.
+func TestTemplateParameters(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	const secretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-AbCdEf"
+	tests := []struct {
+		param string
+		ok    []string
+		bad   []string
+	}{
+		// A prefix without its / also covers its neighbours: metamint-refs
+		// covers metamint-refs-evil/.
+		{"ManagedSecretPrefix", []string{"metamint/", "team/metamint/"}, []string{"metamint", "", "/", "metamint/*", "a b/"}},
+		{"ReferencedSecretPrefix", []string{"metamint-refs/", "refs/admin/"}, []string{"metamint-refs", "", "/", "refs*/"}},
+		{"RotatedSecretArn", []string{"", secretARN, "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x"},
+			[]string{"metamint/ads", "arn:aws:secretsmanager:eu-west-1:123:secret:x", "arn:aws:s3:::bucket", secretARN + "*"}},
+		{"SecretsKmsKeyArn", []string{"", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+			[]string{"alias/aws/secretsmanager", "arn:aws:kms:eu-west-1:123456789012:alias/x", "*"}},
+		{"SecretIds", []string{"metamint/ads", "metamint/ads,metamint/catalog", secretARN}, []string{"metamint/*", "a;b"}},
+		{"ReservedConcurrency", []string{"", "1", "50"}, []string{"0", "-1", "x", "1.5"}},
+		// Positive Go durations, as cmd/lambda's loadConfig takes them.
+		{"RevokeGrace", []string{"24h", "90m", "0.5h"}, []string{"0s", "0h", "1d", "", "-1h"}},
+		{"StaleRotationAfter", []string{"6h", "30m"}, []string{"0m", "6", "6 h"}},
+		{"RetainLogGroup", []string{"true", "false"}, []string{"yes", ""}},
+		{"RefreshScheduleExpression", []string{"rate(1 day)", "rate(12 hours)", "cron(0 6 * * ? *)"}, []string{"rate(0 days)", "every day", "rate(1 day"}},
+		{"RotationScheduleExpression", []string{"rate(30 days)", "rate(4 hours)", "cron(0 6 ? * MON *)"}, []string{"rate(30 minutes)", "30 days"}},
+		{"GraphApiUrl", []string{"https://graph.facebook.com", "https://graph.example.com:8443/base"}, []string{"http://graph.facebook.com", "graph.facebook.com", "https://x y"}},
+		{"Concurrency", []string{"1", "64"}, []string{"0", "65"}},
+		{"ExpiryAlarmDays", []string{"1", "59"}, []string{"0", "60"}},
+		{"AlarmPeriodSeconds", []string{"3600", "43200", "86400", "604800"}, []string{"3660", "60", "1209600"}},
+	}
+	for _, tt := range tests {
+		for _, v := range tt.ok {
+			if _, err := renderStack(t, tmpl, map[string]string{tt.param: v}); err != nil {
+				t.Errorf("render(%s=%q) = %v; want it accepted", tt.param, v, err)
+			}
+		}
+		for _, v := range tt.bad {
+			if _, err := renderStack(t, tmpl, map[string]string{tt.param: v}); err == nil {
+				t.Errorf("render(%s=%q) succeeded; want the parameter refused", tt.param, v)
+			}
+		}
+	}
+	// Every String parameter is checked: a pattern or a list of values.
+	for name, p := range pathAs[map[string]any](t, tmpl, "Parameters") {
+		p := as[map[string]any](t, p, name)
+		_, pattern := p["AllowedPattern"]
+		_, values := p["AllowedValues"]
+		_, lo := p["MinValue"]
+		_, hi := p["MaxValue"]
+		if !pattern && !values && (!lo || !hi) {
+			t.Errorf("parameter %s is not validated: no AllowedPattern, AllowedValues or MinValue and MaxValue", name)
+		}
+		if pat, ok := p["AllowedPattern"].(string); ok && (!strings.HasPrefix(pat, "^") || !strings.HasSuffix(pat, "$")) {
+			t.Errorf("parameter %s AllowedPattern %q is not anchored", name, pat)
+		}
+		if pat, ok := p["AllowedPattern"].(string); ok {
+			regexp.MustCompile(pat)
+		}
+	}
+
+	// ReservedConcurrency and RetainLogGroup reach their resources.
+	got, err := renderStack(t, tmpl, map[string]string{"ReservedConcurrency": "5", "RetainLogGroup": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := path(t, got, "Resources", "MetamintFunction", "Properties", "ReservedConcurrentExecutions"); got != "5" {
+		t.Errorf("ReservedConcurrentExecutions = %v; want 5", got)
+	}
+	group := pathAs[map[string]any](t, got, "Resources", "MetamintLogGroup")
+	if group["DeletionPolicy"] != "Retain" || group["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("RetainLogGroup=true: MetamintLogGroup DeletionPolicy %v, UpdateReplacePolicy %v; want Retain", group["DeletionPolicy"], group["UpdateReplacePolicy"])
+	}
+	def, err := renderStack(t, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := pathAs[map[string]any](t, def, "Resources", "MetamintFunction", "Properties")["ReservedConcurrentExecutions"]; ok {
+		t.Errorf("ReservedConcurrentExecutions is set by default; want none reserved")
+	}
+}
