@@ -367,6 +367,12 @@ func (w *world) current(id string) map[string]any { return w.value(id, "", rotat
 // version whose ID is the returned token.
 func (w *world) placeholder(id string) string {
 	w.t.Helper()
+	// A finished run leaves AWSPENDING on the current version, a valid end
+	// state that AWS's RotateSecret accepts and moto refuses as "still in
+	// progress": take it off first, as AWS's backend would.
+	if v := w.versionWith(id, rotation.StagePending); v != "" && v == w.versionWith(id, rotation.StageCurrent) {
+		w.endRotation(id, v)
+	}
 	token := newUUID()
 	_, err := w.sm.RotateSecret(w.t.Context(), &secretsmanager.RotateSecretInput{
 		SecretId:           aws.String(id),
