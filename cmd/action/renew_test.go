@@ -358,3 +358,36 @@ func TestBinaryRenew(t *testing.T) {
 		})
 	}
 }
+
+// TestPostInRenewalModeRevokesNothing: the inputs of a renewal step, not
+// GITHUB_STATE, decide that its post step revokes nothing. A tampered state
+// naming the token the renewal just wrote into the secret must not get it
+// revoked: every job would then read a dead token from the secret.
+func TestPostInRenewalModeRevokesNothing(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "repo")
+	in := w.inputs("repo")
+	m := runStep(t, w.world, in, nil)
+	if m.err != nil {
+		t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+	}
+	renewed := w.stored(t).Value
+	if renewed == w.old {
+		t.Fatalf("the renewal stored no new token")
+	}
+	penv := postEnv(in, m)
+	penv["STATE_"+stateToken] = renewed
+	penv["STATE_"+stateAppID] = w.appID
+	revokes := w.count(minttest.EndpointRevoke)
+	p := runStep(t, w.world, penv, postArgs)
+	if p.err != nil {
+		t.Fatalf("post run() = %v; want nil", p.err)
+	}
+	if st, _ := w.srv.Token(renewed); st.Revoked || w.count(minttest.EndpointRevoke) != revokes {
+		t.Errorf("the post step of a renewal revoked, or tried to revoke, the token in the secret\nstdout:\n%s", p.stdout)
+	}
+	if !strings.Contains(p.stdout, inRenewSecret) {
+		t.Errorf("post stdout = %q; want it to say renewal mode (%s) revokes nothing", p.stdout, inRenewSecret)
+	}
+	checkNoLeaks(t, w.secrets(), p)
+}
