@@ -15,7 +15,8 @@ import (
 
 // runPost is the post step: it revokes the token the main step minted. It
 // never fails the job. It skips quietly when skip-token-revoke is true, when
-// the main step saved no token (it failed before minting, or revoked the
+// the step renews a secret (renew-secret: its inputs decide, not the state),
+// when the main step saved no token (it failed before minting, or revoked the
 // token itself) and when the token has already expired; a failed revoke is
 // a warning. The token, the app ID and the Graph URL and version come from
 // the state the main step saved; the app, the Graph URL and version from
@@ -44,6 +45,12 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	}
 	if skip {
 		a.Infof("skip-token-revoke is true: the token stays valid after the job.")
+		return
+	}
+	if renewing(a) {
+		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
+		// job token, and the token it wrote is the secret's.
+		a.Infof("No token to revoke: %s is set, and a renewal mints no job token.", inRenewSecret)
 		return
 	}
 	token := a.Getenv("STATE_" + stateToken)
