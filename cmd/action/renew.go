@@ -150,12 +150,9 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	if p.githubAPIURL, err = ghsecrets.CheckBaseURL(p.githubAPIURL); err != nil {
 		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
 	}
-	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
-	}
-	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
-	}
+	var graphProblems []string
+	p.graphAPIURL, p.version, graphProblems = graphInputs(in)
+	problems = append(problems, graphProblems...)
 	if len(problems) > 0 {
 		return nil, &inputError{problems: problems}
 	}
