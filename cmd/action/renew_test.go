@@ -69,19 +69,18 @@ func newRenewWorld(t *testing.T, life time.Duration, scope string) *renewWorld {
 // inputs returns the environment the runner gives a renewal step: every
 // input action.yml declares, defaults included (runnerEnv), the values a
 // renewal workflow sets, and the runner's variables the renewal reads.
-// github-api-url's default is the expression ${{ github.api_url }}, which
-// the runner evaluates to GITHUB_API_URL: the evaluated value is given.
+// github-api-url is left to its default, ${{ github.api_url }}, which
+// runnerEnv evaluates to GITHUB_API_URL as the runner does.
 func (w *renewWorld) inputs(scope string) map[string]string {
 	in := map[string]string{
-		"INPUT_APP-ID":         w.appID,
-		"INPUT_APP-SECRET":     w.appSecret,
-		"INPUT_ACCESS-TOKEN":   w.old,
-		"INPUT_GRAPH-API-URL":  w.srv.URL,
-		"INPUT_RENEW-SECRET":   renewSecretName,
-		"INPUT_GITHUB-TOKEN":   canaryGitHubToken,
-		"INPUT_GITHUB-API-URL": w.gh.URL,
-		"GITHUB_REPOSITORY":    renewRepo,
-		"GITHUB_API_URL":       w.gh.URL,
+		"INPUT_APP-ID":        w.appID,
+		"INPUT_APP-SECRET":    w.appSecret,
+		"INPUT_ACCESS-TOKEN":  w.old,
+		"INPUT_GRAPH-API-URL": w.srv.URL,
+		"INPUT_RENEW-SECRET":  renewSecretName,
+		"INPUT_GITHUB-TOKEN":  canaryGitHubToken,
+		"GITHUB_REPOSITORY":   renewRepo,
+		"GITHUB_API_URL":      w.gh.URL,
 	}
 	switch scope {
 	case "env":
