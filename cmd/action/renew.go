@@ -135,7 +135,7 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	}
 	if p.target.Repo != "" || p.target.Org != "" {
 		if err := p.target.Check(); err != nil {
-			problems = append(problems, fmt.Sprintf("inputs %s, %s, %s: %s", inRenewSecret, inRenewEnvironment, inRenewOrg, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
+			problems = append(problems, fmt.Sprintf("inputs %s, %s, %s: %s", inRenewSecret, inRenewEnvironment, inRenewOrg, front.Message(err)))
 		}
 	}
 
@@ -148,7 +148,7 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	}
 	var err error
 	if p.githubAPIURL, err = ghsecrets.CheckBaseURL(p.githubAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, front.Message(err)))
 	}
 	var graphProblems []string
 	p.graphAPIURL, p.version, graphProblems = graphInputs(in)
@@ -170,7 +170,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	}
 	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL))
 	if err != nil {
-		return fmt.Errorf("input %s: %s", inGitHubToken, strings.TrimPrefix(err.Error(), "ghsecrets: "))
+		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}
 	c, err := newClient(cfg, p.graphAPIURL, p.version)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/metamint/metamint/internal/front"
@@ -72,7 +71,7 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			}
 			target := ghsecrets.Target{Name: *name, Repo: *repo, Environment: *env, Org: *org}
 			if cerr := target.Check(); cerr != nil {
-				return usagef("%s", strings.TrimPrefix(cerr.Error(), "ghsecrets: "))
+				return usagef("%s", front.Message(cerr))
 			}
 			secret, err := c.appSecret()
 			if err != nil {
@@ -88,7 +87,7 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			}
 			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL))
 			if err != nil {
-				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, strings.TrimPrefix(err.Error(), "ghsecrets: "))
+				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, front.Message(err))
 			}
 			res, err := renew.Run(ctx, renew.Config{
 				Graph:       cl,

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/metamint/metamint/internal/front"
@@ -98,7 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		now = cfg.Now
 	}
 	if err := cfg.Target.Check(); err != nil {
-		return nil, &Error{Msg: strings.TrimPrefix(err.Error(), "ghsecrets: "), Err: err}
+		return nil, &Error{Msg: front.Message(err), Err: err}
 	}
 	// GitHub first: a token that cannot write the secret fails the step
 	// before Graph is called.
@@ -160,13 +159,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Kept: true, Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
-			cfg.Target, trimPkg(err), trimPkg(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
 	}
 	if err != nil {
-		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, trimPkg(err))
+		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, front.Message(err))
 		var aerr *ghsecrets.APIError
 		if errors.As(err, &aerr) {
-			msg = fmt.Sprintf("GitHub refused to write the %s (%s), so nothing was stored", cfg.Target, trimPkg(err))
+			msg = fmt.Sprintf("GitHub refused to write the %s (%s), so nothing was stored", cfg.Target, front.Message(err))
 			if a := aerr.Advice(); a != "" {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
@@ -180,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // githubError renders a failed GitHub read, naming the token's source and
 // the permission it needs.
 func (cfg *Config) githubError(doing string, err error) error {
-	msg := fmt.Sprintf("%s: %s failed: %s", cfg.GitHubToken, doing, trimPkg(err))
+	msg := fmt.Sprintf("%s: %s failed: %s", cfg.GitHubToken, doing, front.Message(err))
 	var aerr *ghsecrets.APIError
 	if errors.As(err, &aerr) {
 		if a := aerr.Advice(); a != "" {
@@ -227,5 +226,3 @@ func (cfg *Config) discard(ctx context.Context, token string) string {
 	}
 	return "The new token was revoked."
 }
-
-func trimPkg(err error) string { return strings.TrimPrefix(err.Error(), "ghsecrets: ") }
