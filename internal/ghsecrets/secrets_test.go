@@ -289,6 +289,8 @@ func TestTargetCheck(t *testing.T) {
 		{"path in repository", ghsecrets.Target{Name: "T", Repo: "a/b/../c"}, false},
 		{"dot-dot repository", ghsecrets.Target{Name: "T", Repo: "a/.."}, false},
 		{"org and environment", ghsecrets.Target{Name: "T", Org: org, Repo: repo, Environment: "prod"}, false},
+		{"org and environment without repository", ghsecrets.Target{Name: "T", Org: org, Environment: "prod"}, false},
+		{"org and repository", ghsecrets.Target{Name: "T", Org: org, Repo: repo}, false},
 		{"bad org", ghsecrets.Target{Name: "T", Org: "a/b"}, false},
 		{"control in environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "a\nb"}, false},
 	} {
