@@ -67,14 +67,9 @@ type Result struct {
 	ExpiresAt time.Time
 	// Previous is debug_token's answer for the token the secret held.
 	Previous *mint.TokenInfo
-	// Info is debug_token's answer for the new token (Renewed only).
-	Info *mint.TokenInfo
 	// Retried is true when the first write's answer was lost and the second
 	// stored the token.
 	Retried bool
-	// SameValue is true when Graph answered the old token's value again
-	// (with a later expiry).
-	SameValue bool
 }
 
 // Error is a failed renewal. Its text is complete, for a person, and holds
@@ -82,9 +77,6 @@ type Result struct {
 type Error struct {
 	Msg string
 	Err error
-	// Kept is true when a new token exists that may be in the secret; it
-	// was not revoked.
-	Kept bool
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -146,7 +138,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
 	}
-	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev, Info: rn.Info, SameValue: rn.AccessToken == cfg.AccessToken}
+	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
 
 	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
@@ -156,7 +148,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err2 == nil {
 			return res, nil
 		}
-		return nil, &Error{Kept: true, Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
+		return nil, &Error{Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
 			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
