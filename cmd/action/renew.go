@@ -34,9 +34,6 @@ const (
 // Outputs of the renewal mode (expires-at is outExpiresAt).
 const outRenewed = "renewed"
 
-// defaultRenewWithin is renew-within's default, in days.
-const defaultRenewWithin = 30
-
 // renewing reports whether the step runs in renewal mode.
 func renewing(a *githubactions.Action) bool { return a.GetInput(inRenewSecret) != "" }
 
@@ -116,11 +113,11 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 			inMintingAppSecret, inAppID, inAppSecret))
 	}
 
-	p.within = defaultRenewWithin
+	p.within = renew.DefaultWithinDays
 	if raw := a.GetInput(inRenewWithin); raw != "" {
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 365 {
-			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to 365, got %s", inRenewWithin, mint.QuoteCut(raw)))
+		if err != nil || n < 1 || n > renew.MaxWithinDays {
+			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to %d, got %s", inRenewWithin, renew.MaxWithinDays, mint.QuoteCut(raw)))
 		}
 		p.within = n
 	}

@@ -25,6 +25,14 @@ import (
 // Business Settings, where an expired token is replaced.
 const GenerateTokenPage = "https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/" //nolint:gosec // G101: a URL, not a credential
 
+// Renewal windows, in days: the default of the action's renew-within and
+// the CLI's --within, and the longest either accepts (a token lives 60
+// days, so a longer window renews at every run).
+const (
+	DefaultWithinDays = 30
+	MaxWithinDays     = 365
+)
+
 // Config is one renewal. Every field but Now is required.
 type Config struct {
 	Graph       *mint.Client
