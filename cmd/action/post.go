@@ -14,30 +14,30 @@ import (
 )
 
 // runPost is the post step: it revokes the token the main step minted. It
-// never fails the job. It skips quietly when skip-token-revoke is true, when
-// the step renews a secret (renew-secret: its inputs decide, not the state),
-// when the main step saved no token (it failed before minting, or revoked the
-// token itself) and when the token has already expired; a failed revoke is
-// a warning. The token and the app ID come from the state the main step
-// saved; the app, the Graph URL and version from
-// the inputs, which the runner passes to the post step too, or with
-// aws-secret-id from the managed secret, read again (postSecret): no secret
-// is saved in the state. A failed read is a warning naming its cause. It
-// refuses a token the step mints with (the calling token, every token the
-// managed secret or its references hold).
+// never fails the job. It skips quietly when the step renews a secret
+// (renew-secret: its inputs decide, not the state), when skip-token-revoke
+// is true, when the main step saved no token (it failed before minting, or
+// revoked the token itself) and when the token has already expired; a
+// failed revoke is a warning. The token and the app ID come from the state
+// the main step saved; the app, the Graph URL and version from the inputs,
+// which the runner passes to the post step too, or with aws-secret-id from
+// the managed secret, read again (postSecret): no secret is saved in the
+// state. A failed read is a warning naming its cause. It refuses a token
+// the step mints with (the calling token, every token the managed secret
+// or its references hold).
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
+	if renewing(a) {
+		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
+		// job token, and the token it wrote is the secret's.
+		a.Infof("No token to revoke: %s is set, and a renewal mints no job token.", inRenewSecret)
+		return
+	}
 	skip, err := parseBool(inSkipTokenRevoke, in.skipTokenRevoke, false)
 	if err != nil {
 		a.Warningf("%s; revoking the token anyway", err)
 	}
 	if skip {
 		a.Infof("skip-token-revoke is true: the token stays valid after the job.")
-		return
-	}
-	if renewing(a) {
-		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
-		// job token, and the token it wrote is the secret's.
-		a.Infof("No token to revoke: %s is set, and a renewal mints no job token.", inRenewSecret)
 		return
 	}
 	token := a.Getenv("STATE_" + stateToken)
