@@ -133,12 +133,19 @@ type result struct {
 // unset marks an environment variable the test wants absent.
 const unset = "\x00unset"
 
-// runStep runs the program in-process as main does: args, env (plus temp
-// files for GITHUB_OUTPUT, GITHUB_STATE and GITHUB_STEP_SUMMARY unless env
-// names them), stdout into a buffer, and on error the ::error:: line main
-// writes.
+// runStep runs the program in-process as main does: args, env (built
+// with runnerEnv: every declared input; plus temp files for GITHUB_OUTPUT,
+// GITHUB_STATE and GITHUB_STEP_SUMMARY unless env names them), stdout into
+// a buffer, and on error the ::error:: line main writes.
 func runStep(t *testing.T, w *world, env map[string]string, args []string, opts ...option) result {
 	t.Helper()
+	// The runner passes every input action.yml declares: an env built
+	// without runnerEnv would test a step no runner runs.
+	for name := range declaredInputs(t) {
+		if _, ok := env[inputEnv(name)]; !ok {
+			t.Fatalf("runStep: env lacks %s: build it with runnerEnv", inputEnv(name))
+		}
+	}
 	dir := t.TempDir()
 	full := map[string]string{}
 	for _, k := range []string{"GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {

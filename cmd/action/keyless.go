@@ -97,11 +97,10 @@ func keylessConflicts(in inputs) []string {
 // managed is what a managed secret supplied.
 type managed struct {
 	doc *secret.Doc
-	// stored is the managed token (access_token): never output, never
-	// revoked.
-	stored string
 	// tokens are every token the secret and its references hold: the
-	// stored token and the minting token behind minting_token_ref.
+	// stored token (access_token) and the minting token behind
+	// minting_token_ref. The step never outputs them and never revokes
+	// them.
 	tokens []string
 }
 
@@ -140,7 +139,7 @@ func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter,
 	maskValue(a, doc.AppSecret)
 	maskValue(a, doc.MintingAppSecret)
 	maskValue(a, doc.AccessToken)
-	return &managed{doc: doc, stored: doc.AccessToken, tokens: []string{doc.AccessToken}}, nil
+	return &managed{doc: doc, tokens: []string{doc.AccessToken}}, nil
 }
 
 // awsMessage renders an AWS error for the annotation: the error code, the

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
@@ -14,30 +14,24 @@ import (
 )
 
 // runPost is the post step: it revokes the token the main step minted. It
-// never fails the job. It skips quietly when skip-token-revoke is true, when
-// the main step saved no token (it failed before minting, or revoked the
-// token itself) and when the token has already expired; a failed revoke is
-// a warning. The token, the app ID and the Graph URL and version come from
-// the state the main step saved; the app, the Graph URL and version from
-// the inputs, which the runner passes to the post step too, or with
-// aws-secret-id from the managed secret, read again (postSecret): no secret
-// is saved in the state. A failed read is a warning naming its cause. It
-// refuses a token the step mints with (the calling token, every token the
-// managed secret or its references hold).
-//
-// postGraph returns the Graph URL and version of the inputs, checked.
-func postGraph(in inputs) (graphAPIURL, version string, err error) {
-	if graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
-		return "", "", fmt.Errorf("input %s: %s", inGraphAPIURL, front.Message(err))
-	}
-	if version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
-		return "", "", fmt.Errorf("input %s: %s", inGraphAPIVersion, front.Message(err))
-	}
-	return graphAPIURL, version, nil
-}
-
-// runPost is the post step.
+// never fails the job. It skips quietly when the step renews a secret
+// (renew-secret: its inputs decide, not the state), when skip-token-revoke
+// is true, when the main step saved no token (it failed before minting, or
+// revoked the token itself) and when the token has already expired; a
+// failed revoke is a warning. The token and the app ID come from the state
+// the main step saved; the app, the Graph URL and version from the inputs,
+// which the runner passes to the post step too, or with aws-secret-id from
+// the managed secret, read again (postSecret): no secret is saved in the
+// state. A failed read is a warning naming its cause. It refuses a token
+// the step mints with (the calling token, every token the managed secret
+// or its references hold).
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
+	if renewing(a) {
+		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
+		// job token, and the token it wrote is the secret's.
+		a.Infof("No token to revoke: %s is set, and a renewal mints no job token.", inRenewSecret)
+		return
+	}
 	skip, err := parseBool(inSkipTokenRevoke, in.skipTokenRevoke, false)
 	if err != nil {
 		a.Warningf("%s; revoking the token anyway", err)
@@ -65,9 +59,9 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	// GITHUB_STATE is a file every step of the job may write: the post step
 	// calls only the Graph API of its inputs, which the runner passes to
 	// it too, and never revokes a token the step mints with.
-	graphAPIURL, version, err := postGraph(in)
-	if err != nil {
-		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", err)
+	graphAPIURL, version, problems := graphInputs(in)
+	if len(problems) > 0 {
+		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", strings.Join(problems, "; "))
 		return
 	}
 	app := mint.App{ID: in.appID, Secret: in.appSecret}

@@ -34,9 +34,6 @@ const (
 // Outputs of the renewal mode (expires-at is outExpiresAt).
 const outRenewed = "renewed"
 
-// defaultRenewWithin is renew-within's default, in days.
-const defaultRenewWithin = 30
-
 // renewing reports whether the step runs in renewal mode.
 func renewing(a *githubactions.Action) bool { return a.GetInput(inRenewSecret) != "" }
 
@@ -116,11 +113,11 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 			inMintingAppSecret, inAppID, inAppSecret))
 	}
 
-	p.within = defaultRenewWithin
+	p.within = renew.DefaultWithinDays
 	if raw := a.GetInput(inRenewWithin); raw != "" {
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 365 {
-			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to 365, got %s", inRenewWithin, mint.QuoteCut(raw)))
+		if err != nil || n < 1 || n > renew.MaxWithinDays {
+			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to %d, got %s", inRenewWithin, renew.MaxWithinDays, mint.QuoteCut(raw)))
 		}
 		p.within = n
 	}
@@ -135,7 +132,7 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	}
 	if p.target.Repo != "" || p.target.Org != "" {
 		if err := p.target.Check(); err != nil {
-			problems = append(problems, fmt.Sprintf("inputs %s, %s, %s: %s", inRenewSecret, inRenewEnvironment, inRenewOrg, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
+			problems = append(problems, fmt.Sprintf("inputs %s, %s, %s: %s", inRenewSecret, inRenewEnvironment, inRenewOrg, front.Message(err)))
 		}
 	}
 
@@ -148,14 +145,11 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	}
 	var err error
 	if p.githubAPIURL, err = ghsecrets.CheckBaseURL(p.githubAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, strings.TrimPrefix(err.Error(), "ghsecrets: ")))
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, front.Message(err)))
 	}
-	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
-	}
-	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
-	}
+	var graphProblems []string
+	p.graphAPIURL, p.version, graphProblems = graphInputs(in)
+	problems = append(problems, graphProblems...)
 	if len(problems) > 0 {
 		return nil, &inputError{problems: problems}
 	}
@@ -173,7 +167,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	}
 	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL))
 	if err != nil {
-		return fmt.Errorf("input %s: %s", inGitHubToken, strings.TrimPrefix(err.Error(), "ghsecrets: "))
+		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}
 	c, err := newClient(cfg, p.graphAPIURL, p.version)
 	if err != nil {

@@ -69,19 +69,18 @@ func newRenewWorld(t *testing.T, life time.Duration, scope string) *renewWorld {
 // inputs returns the environment the runner gives a renewal step: every
 // input action.yml declares, defaults included (runnerEnv), the values a
 // renewal workflow sets, and the runner's variables the renewal reads.
-// github-api-url's default is the expression ${{ github.api_url }}, which
-// the runner evaluates to GITHUB_API_URL: the evaluated value is given.
+// github-api-url is left to its default, ${{ github.api_url }}, which
+// runnerEnv evaluates to GITHUB_API_URL as the runner does.
 func (w *renewWorld) inputs(scope string) map[string]string {
 	in := map[string]string{
-		"INPUT_APP-ID":         w.appID,
-		"INPUT_APP-SECRET":     w.appSecret,
-		"INPUT_ACCESS-TOKEN":   w.old,
-		"INPUT_GRAPH-API-URL":  w.srv.URL,
-		"INPUT_RENEW-SECRET":   renewSecretName,
-		"INPUT_GITHUB-TOKEN":   canaryGitHubToken,
-		"INPUT_GITHUB-API-URL": w.gh.URL,
-		"GITHUB_REPOSITORY":    renewRepo,
-		"GITHUB_API_URL":       w.gh.URL,
+		"INPUT_APP-ID":        w.appID,
+		"INPUT_APP-SECRET":    w.appSecret,
+		"INPUT_ACCESS-TOKEN":  w.old,
+		"INPUT_GRAPH-API-URL": w.srv.URL,
+		"INPUT_RENEW-SECRET":  renewSecretName,
+		"INPUT_GITHUB-TOKEN":  canaryGitHubToken,
+		"GITHUB_REPOSITORY":   renewRepo,
+		"GITHUB_API_URL":      w.gh.URL,
 	}
 	switch scope {
 	case "env":
@@ -357,4 +356,37 @@ func TestBinaryRenew(t *testing.T) {
 			checkRenewRun(t, w, in, m.result())
 		})
 	}
+}
+
+// TestPostInRenewalModeRevokesNothing: the inputs of a renewal step, not
+// GITHUB_STATE, decide that its post step revokes nothing. A tampered state
+// naming the token the renewal just wrote into the secret must not get it
+// revoked: every job would then read a dead token from the secret.
+func TestPostInRenewalModeRevokesNothing(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "repo")
+	in := w.inputs("repo")
+	m := runStep(t, w.world, in, nil)
+	if m.err != nil {
+		t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+	}
+	renewed := w.stored(t).Value
+	if renewed == w.old {
+		t.Fatalf("the renewal stored no new token")
+	}
+	penv := postEnv(in, m)
+	penv["STATE_"+stateToken] = renewed
+	penv["STATE_"+stateAppID] = w.appID
+	revokes := w.count(minttest.EndpointRevoke)
+	p := runStep(t, w.world, penv, postArgs)
+	if p.err != nil {
+		t.Fatalf("post run() = %v; want nil", p.err)
+	}
+	if st, _ := w.srv.Token(renewed); st.Revoked || w.count(minttest.EndpointRevoke) != revokes {
+		t.Errorf("the post step of a renewal revoked, or tried to revoke, the token in the secret\nstdout:\n%s", p.stdout)
+	}
+	if !strings.Contains(p.stdout, inRenewSecret) {
+		t.Errorf("post stdout = %q; want it to say renewal mode (%s) revokes nothing", p.stdout, inRenewSecret)
+	}
+	checkNoLeaks(t, w.secrets(), p)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,18 +33,7 @@ func debugBody(w *world, scopes []string, application string, expiresAt int64) s
 		q[i] = jsonQuote(s)
 	}
 	return `{"data":{"app_id":"` + w.appID + `","type":"SYSTEM_USER","application":` + jsonQuote(application) +
-		`,"is_valid":true,"expires_at":` + itoa(expiresAt) + `,"scopes":[` + strings.Join(q, ",") + `],"user_id":"` + w.systemUserID + `"}}`
-}
-
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
+		`,"is_valid":true,"expires_at":` + strconv.FormatInt(expiresAt, 10) + `,"scopes":[` + strings.Join(q, ",") + `],"user_id":"` + w.systemUserID + `"}}`
 }
 
 // legacyCommand matches what the runner's legacy parser takes for a

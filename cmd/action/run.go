@@ -299,17 +299,27 @@ func validate(in inputs) (*params, error) {
 		}
 	}
 
-	if p.graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
-	}
-	if p.version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
-	}
+	var graphProblems []string
+	p.graphAPIURL, p.version, graphProblems = graphInputs(in)
+	problems = append(problems, graphProblems...)
 
 	if len(problems) > 0 {
 		return nil, &inputError{problems: problems}
 	}
 	return p, nil
+}
+
+// graphInputs checks the Graph URL and version inputs, as every step
+// (main, renewal, post) calls Graph: a problem names its input.
+func graphInputs(in inputs) (graphAPIURL, version string, problems []string) {
+	var err error
+	if graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
+	}
+	if version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
+		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
+	}
+	return graphAPIURL, version, problems
 }
 
 // inputError lists every input problem, one per line.

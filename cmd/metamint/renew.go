@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/metamint/metamint/internal/front"
@@ -52,7 +51,7 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 		name := fs.String("github-secret", "", "the name of the GitHub Actions secret that holds the token; required")
 		env := fs.String("environment", "", "the secret is an environment secret of this environment of --repo")
 		org := fs.String("org", "", "the secret is an organization secret of this organization")
-		within := fs.Int("within", 30, "renew when the token expires within this many days (1 to 365)")
+		within := fs.Int("within", renew.DefaultWithinDays, fmt.Sprintf("renew when the token expires within this many days (1 to %d)", renew.MaxWithinDays))
 		apiURL := fs.String("github-api-url", c.envOr(envGitHubAPIURL, ghsecrets.DefaultBaseURL),
 			"GitHub REST API base URL; $"+envGitHubAPIURL+" sets the default")
 		return func(ctx context.Context) error {
@@ -67,12 +66,12 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			switch {
 			case *org != "" && (*env != "" || *repo != ""):
 				return usagef("--org names an organization secret: leave out --repo and --environment")
-			case *within < 1 || *within > 365:
-				return usagef("--within must be a whole number of days from 1 to 365")
+			case *within < 1 || *within > renew.MaxWithinDays:
+				return usagef("--within must be a whole number of days from 1 to %d", renew.MaxWithinDays)
 			}
 			target := ghsecrets.Target{Name: *name, Repo: *repo, Environment: *env, Org: *org}
 			if cerr := target.Check(); cerr != nil {
-				return usagef("%s", strings.TrimPrefix(cerr.Error(), "ghsecrets: "))
+				return usagef("%s", front.Message(cerr))
 			}
 			secret, err := c.appSecret()
 			if err != nil {
@@ -88,7 +87,7 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			}
 			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL))
 			if err != nil {
-				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, strings.TrimPrefix(err.Error(), "ghsecrets: "))
+				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, front.Message(err))
 			}
 			res, err := renew.Run(ctx, renew.Config{
 				Graph:       cl,

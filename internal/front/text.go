@@ -9,14 +9,20 @@ import (
 	"github.com/metamint/metamint/pkg/mint"
 )
 
-// Message is err's text for a person, without mint's prefixes: a refused
-// request shows its reason alone.
+// Message is err's text for a person, without the prefix of the package
+// that made it (mint, ghsecrets): a refused request shows its reason alone.
 func Message(err error) string {
 	var rerr *mint.RequestError
 	if errors.As(err, &rerr) {
 		return rerr.Reason
 	}
-	return strings.TrimPrefix(err.Error(), "mint: ")
+	msg := err.Error()
+	for _, prefix := range []string{"mint: ", "ghsecrets: "} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok {
+			return rest
+		}
+	}
+	return msg
 }
 
 // GraphReport is a Graph error rendered for a person, in parts each front

@@ -69,3 +69,21 @@ func TestScopesAndTime(t *testing.T) {
 		t.Errorf("Days = %q; want %q", got, want)
 	}
 }
+
+func TestMessage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{errors.New("mint: graph API URL is not an absolute URL"), "graph API URL is not an absolute URL"},
+		{errors.New("ghsecrets: empty token"), "empty token"},
+		{errors.New("something else: mint: kept"), "something else: mint: kept"},
+		{errors.New("mint: ghsecrets: only one prefix goes"), "ghsecrets: only one prefix goes"},
+	}
+	for _, tt := range tests {
+		if got := Message(tt.err); got != tt.want {
+			t.Errorf("Message(%q) = %q; want %q", tt.err, got, tt.want)
+		}
+	}
+}

@@ -118,7 +118,8 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 
 // ErrNoAnswer is matched (errors.Is) by the error of a write GitHub may or
 // may not have stored: the connection failed after the request was sent,
-// no answer came before the deadline, or GitHub answered a server error.
+// no answer came before the deadline, or GitHub answered a server error or
+// a redirect (which proves no refusal).
 var ErrNoAnswer = errors.New("ghsecrets: no answer from GitHub")
 
 // noAnswerError is a write whose outcome is unknown.
@@ -220,8 +221,15 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			return &noAnswerError{call: call, why: fmt.Sprintf("HTTP %d", resp.StatusCode), err: errors.New(resp.Status)}
 		}
 		return fmt.Errorf("ghsecrets: %s: GitHub answered HTTP %d%s", call, resp.StatusCode, messageOf(data, c.token))
-	case resp.StatusCode >= 300:
+	case resp.StatusCode >= 400:
 		return &APIError{Call: call, StatusCode: resp.StatusCode, Message: strings.TrimSpace(messageOf(data, c.token)), Target: r.target}
+	case resp.StatusCode >= 300:
+		// A redirect, not followed. It proves no refusal: 303 is how a
+		// server answers a write it has done.
+		if r.write {
+			return &noAnswerError{call: call, why: fmt.Sprintf("HTTP %d, a redirect, not followed", resp.StatusCode), err: errors.New(resp.Status)}
+		}
+		return fmt.Errorf("ghsecrets: %s: GitHub answered HTTP %d, a redirect, not followed: check the GitHub API URL", call, resp.StatusCode)
 	}
 	if rerr != nil {
 		if r.write {

@@ -43,8 +43,8 @@ func (t Target) Check() error {
 		problems = append(problems, "a secret name must not start with GITHUB_")
 	}
 	switch {
-	case t.Org != "" && (t.Repo != "" && t.Environment != ""):
-		problems = append(problems, "a secret is an organization's or an environment's, not both")
+	case t.Org != "" && (t.Repo != "" || t.Environment != ""):
+		problems = append(problems, "a secret is an organization's or a repository's (or its environment's), not both")
 	case t.Org != "":
 		if !orgRE.MatchString(t.Org) || len(t.Org) > 39 {
 			problems = append(problems, "the organization must be a GitHub login (letters, digits and hyphens)")

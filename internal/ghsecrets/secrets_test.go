@@ -225,6 +225,26 @@ func TestPutSecretFaults(t *testing.T) {
 		}
 	})
 
+	// A 3xx is no refusal: 303 See Other is how a server answers a write
+	// it has done. The redirect is not followed, so the outcome is
+	// unknown, and the caller must not revoke the value it sent.
+	t.Run("redirect", func(t *testing.T) {
+		t.Parallel()
+		for _, status := range []int{http.StatusSeeOther, http.StatusTemporaryRedirect} {
+			s, c := standIn(t)
+			key, err := c.PublicKey(t.Context(), target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.FailNextWrite(status, "Moved")
+			err = c.PutSecret(t.Context(), target, key, canaryValue, nil)
+			var aerr *ghsecrets.APIError
+			if !errors.Is(err, ghsecrets.ErrNoAnswer) || errors.As(err, &aerr) {
+				t.Errorf("PutSecret() answered HTTP %d = %v; want ErrNoAnswer, not an *APIError (a refusal)", status, err)
+			}
+		}
+	})
+
 	t.Run("server error", func(t *testing.T) {
 		t.Parallel()
 		s, c := standIn(t)
@@ -289,6 +309,8 @@ func TestTargetCheck(t *testing.T) {
 		{"path in repository", ghsecrets.Target{Name: "T", Repo: "a/b/../c"}, false},
 		{"dot-dot repository", ghsecrets.Target{Name: "T", Repo: "a/.."}, false},
 		{"org and environment", ghsecrets.Target{Name: "T", Org: org, Repo: repo, Environment: "prod"}, false},
+		{"org and environment without repository", ghsecrets.Target{Name: "T", Org: org, Environment: "prod"}, false},
+		{"org and repository", ghsecrets.Target{Name: "T", Org: org, Repo: repo}, false},
 		{"bad org", ghsecrets.Target{Name: "T", Org: "a/b"}, false},
 		{"control in environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "a\nb"}, false},
 	} {

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/metamint/metamint/internal/front"
@@ -25,6 +24,14 @@ import (
 // GenerateTokenPage is Meta's page on generating system user tokens in
 // Business Settings, where an expired token is replaced.
 const GenerateTokenPage = "https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/" //nolint:gosec // G101: a URL, not a credential
+
+// Renewal windows, in days: the default of the action's renew-within and
+// the CLI's --within, and the longest either accepts (a token lives 60
+// days, so a longer window renews at every run).
+const (
+	DefaultWithinDays = 30
+	MaxWithinDays     = 365
+)
 
 // Config is one renewal. Every field but Now is required.
 type Config struct {
@@ -68,14 +75,9 @@ type Result struct {
 	ExpiresAt time.Time
 	// Previous is debug_token's answer for the token the secret held.
 	Previous *mint.TokenInfo
-	// Info is debug_token's answer for the new token (Renewed only).
-	Info *mint.TokenInfo
 	// Retried is true when the first write's answer was lost and the second
 	// stored the token.
 	Retried bool
-	// SameValue is true when Graph answered the old token's value again
-	// (with a later expiry).
-	SameValue bool
 }
 
 // Error is a failed renewal. Its text is complete, for a person, and holds
@@ -83,9 +85,6 @@ type Result struct {
 type Error struct {
 	Msg string
 	Err error
-	// Kept is true when a new token exists that may be in the secret; it
-	// was not revoked.
-	Kept bool
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -98,7 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		now = cfg.Now
 	}
 	if err := cfg.Target.Check(); err != nil {
-		return nil, &Error{Msg: strings.TrimPrefix(err.Error(), "ghsecrets: "), Err: err}
+		return nil, &Error{Msg: front.Message(err), Err: err}
 	}
 	// GitHub first: a token that cannot write the secret fails the step
 	// before Graph is called.
@@ -147,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
 	}
-	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev, Info: rn.Info, SameValue: rn.AccessToken == cfg.AccessToken}
+	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
 
 	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
@@ -157,16 +156,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err2 == nil {
 			return res, nil
 		}
-		return nil, &Error{Kept: true, Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
+		return nil, &Error{Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
-			cfg.Target, trimPkg(err), trimPkg(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
 	}
 	if err != nil {
-		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, trimPkg(err))
+		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, front.Message(err))
 		var aerr *ghsecrets.APIError
 		if errors.As(err, &aerr) {
-			msg = fmt.Sprintf("GitHub refused to write the %s (%s), so nothing was stored", cfg.Target, trimPkg(err))
+			msg = fmt.Sprintf("GitHub refused to write the %s (%s), so nothing was stored", cfg.Target, front.Message(err))
 			if a := aerr.Advice(); a != "" {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
@@ -180,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // githubError renders a failed GitHub read, naming the token's source and
 // the permission it needs.
 func (cfg *Config) githubError(doing string, err error) error {
-	msg := fmt.Sprintf("%s: %s failed: %s", cfg.GitHubToken, doing, trimPkg(err))
+	msg := fmt.Sprintf("%s: %s failed: %s", cfg.GitHubToken, doing, front.Message(err))
 	var aerr *ghsecrets.APIError
 	if errors.As(err, &aerr) {
 		if a := aerr.Advice(); a != "" {
@@ -227,5 +226,3 @@ func (cfg *Config) discard(ctx context.Context, token string) string {
 	}
 	return "The new token was revoked."
 }
-
-func trimPkg(err error) string { return strings.TrimPrefix(err.Error(), "ghsecrets: ") }

@@ -549,20 +549,15 @@ var ErrCallerTokenEchoed = errors.New("mint: Graph answered the calling token it
 var ErrMalformedToken = errors.New("mint: Graph issued a malformed token")
 
 // revokeMalformed revokes token, which Graph issued for app but which fails
-// CheckTokenValue, and returns the error that says so. The revocation runs
-// even when ctx is done, within CleanupTimeout: a live token nobody holds
-// must not stay live.
+// CheckTokenValue (Discard: even when ctx is done, since a live token nobody
+// holds must not stay live), and returns the error that says so.
 func (c *Client) revokeMalformed(ctx context.Context, name string, app App, token string, why error) error {
 	reason := why.Error()
 	var rerr *RequestError
 	if errors.As(why, &rerr) {
 		reason = rerr.Reason
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
-	defer cancel()
-	err := c.RevokeAccessToken(rctx, RevokeRequest{App: app, Token: token})
-	if err != nil {
-		err = newRedactor(token).wrap(err)
+	if err := c.Discard(ctx, app, token); err != nil {
 		return fmt.Errorf("%w: %s: %s; revoking it failed, revoke every token of the system user: %v", ErrMalformedToken, name, reason, err)
 	}
 	return fmt.Errorf("%w: %s: %s; it was revoked", ErrMalformedToken, name, reason)
