@@ -615,3 +615,34 @@ func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
 		t.Errorf("stages (-want +got):\n%s", diff)
 	}
 }
+
+// TestRevokeLabelNamesItsVersion: a revocation label counts only on the
+// version it names (METAMINT_REVOKE_<time>_<version>). A label due now
+// that names another version (moved, copied or forged onto AWSPREVIOUS)
+// revokes nothing: the previous token stays live through its grace period,
+// and the label is left as found.
+func TestRevokeLabelNamesItsVersion(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
+	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := revokeLabel(srv.Now().Add(-time.Minute), "vElse")
+	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, label}
+	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 0 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, no failed revocation", res[0], sum)
+	}
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Error("AWSPREVIOUS's token was revoked by a label naming another version")
+	}
+	if got := sm.stages["vPrev"]; !slices.Equal(got, []string{StagePrevious, label}) {
+		t.Errorf("vPrev's labels = %q; want them as found", got)
+	}
+}
