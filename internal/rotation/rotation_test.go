@@ -646,3 +646,32 @@ func TestRevokeLabelNamesItsVersion(t *testing.T) {
 		t.Errorf("vPrev's labels = %q; want them as found", got)
 	}
 }
+
+// TestInvalidTokenReasonIsQuoted: debug_token's error.message is Graph's
+// text: a run's reason and error quote it (Go escapes), so a hostile
+// message brings no line break or control character into a result.
+func TestInvalidTokenReasonIsQuoted(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(map[string]any{"data": map[string]any{
+		"app_id": cur.AppID, "type": "SYSTEM_USER", "is_valid": false, "scopes": []string{}, "user_id": cur.SystemUserID,
+		"error": map[string]any{"code": 190, "subcode": 463, "message": "expired\n{\"level\":\"INFO\"}\x1b[2J"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: http.StatusOK, Body: body, Times: 10})
+	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusFailed {
+		t.Fatalf("Run() = %+v; want failed (the managed token is invalid and mints its successor)", res[0])
+	}
+	for name, text := range map[string]string{"reason": res[0].Reason, "error": res[0].Error} {
+		if strings.ContainsAny(text, "\n\x1b") || !strings.Contains(text, `"expired\n{\"level\":\"INFO\"}\x1b[2J"`) {
+			t.Errorf("%s = %q; want Graph's message quoted with Go escapes", name, text)
+		}
+	}
+}
