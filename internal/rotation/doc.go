@@ -121,6 +121,8 @@
 // METAMINT_REVOKE_GRACE) after its token stopped being current (AWSCURRENT's
 // issued_at, or now when unknown): a consumer that cached it keeps working.
 // A superseded version is marked due at once: its token was never current.
+// A version already marked keeps its label when due no later; a later one
+// is replaced.
 // A run, and finishSecret, revoke the due ones judged by AWSCURRENT:
 // its app secret (never the old version's references), its minting token.
 // A token already invalid or expired, of another app or system user, or

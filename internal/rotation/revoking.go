@@ -75,12 +75,18 @@ func revokeDue(label, version string) (time.Time, bool) {
 }
 
 // markForRevocation gives version a revocation label due at after. A
-// version already marked keeps its label. The label holds the version (and
-// so its token) in the secret until a run revoked the token or it expired.
+// version already marked no later than after keeps its label; a label due
+// later (left by hand, or forged) is replaced, so no label someone else
+// wrote keeps a token live past after. The label holds the version (and so
+// its token) in the secret until a run revoked the token or it expired.
 func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version string, after time.Time) error {
+	var later []string
 	for _, l := range rot.stages[version] {
-		if _, ok := revokeDue(l, version); ok {
-			return nil
+		if t, ok := revokeDue(l, version); ok {
+			if !t.After(after) {
+				return nil
+			}
+			later = append(later, l)
 		}
 	}
 	label := revokeLabel(after, version)
@@ -93,6 +99,9 @@ func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version 
 	}
 	rot.recordStage(label, version)
 	rot.log().InfoContext(ctx, "version marked for revocation", "marked_version_id", version, "revoke_after", formatTime(after))
+	for _, l := range later {
+		r.dropRevocation(ctx, rot, l, version, "a later revocation label replaced")
+	}
 	return nil
 }
 

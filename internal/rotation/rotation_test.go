@@ -675,3 +675,32 @@ func TestInvalidTokenReasonIsQuoted(t *testing.T) {
 		}
 	}
 }
+
+// TestLaterRevokeLabelIsReplaced: the version losing AWSPREVIOUS already
+// carries a revocation label of its own, due far in the future (left by
+// hand, or forged). promote marks it due RevokeGrace from now instead, and
+// takes the later label off: a label someone else wrote never keeps a
+// token two generations old live past the grace period.
+func TestLaterRevokeLabelIsReplaced(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
+	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := revokeLabel(srv.Now().AddDate(900, 0, 0), "vPrev")
+	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, forged}
+	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Force: true})
+	if res[0].Status != StatusRotated {
+		t.Fatalf("Run() = %+v; want rotated", res[0])
+	}
+	want := revokeLabel(srv.Now().Add(DefaultRevokeGrace), "vPrev")
+	if got := sm.stages["vPrev"]; !slices.Equal(got, []string{want}) {
+		t.Errorf("vPrev's labels = %q; want only %q (due a grace period from now)", got, want)
+	}
+}
