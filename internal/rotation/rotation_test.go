@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -702,5 +703,55 @@ func TestLaterRevokeLabelIsReplaced(t *testing.T) {
 	want := revokeLabel(srv.Now().Add(DefaultRevokeGrace), "vPrev")
 	if got := sm.stages["vPrev"]; !slices.Equal(got, []string{want}) {
 		t.Errorf("vPrev's labels = %q; want only %q (due a grace period from now)", got, want)
+	}
+}
+
+// pagedSM lists a fakeSM's versions one a page, in version order, each
+// created at created, and describes the secret with a rotation function:
+// a secret with more versions than ListSecretVersionIds answers at once.
+type pagedSM struct {
+	*fakeSM
+	created time.Time
+}
+
+func (p *pagedSM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	out, err := p.fakeSM.DescribeSecret(ctx, in, opts...)
+	if err == nil {
+		out.RotationLambdaARN = aws.String("arn:aws:lambda:us-east-1:123456789012:function:metamint")
+	}
+	return out, err
+}
+
+func (p *pagedSM) ListSecretVersionIds( //nolint:revive // the SDK's name
+	_ context.Context, in *secretsmanager.ListSecretVersionIdsInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	versions := slices.Sorted(maps.Keys(p.stages))
+	i := 0
+	if tok := aws.ToString(in.NextToken); tok != "" {
+		i = slices.Index(versions, tok)
+	}
+	out := &secretsmanager.ListSecretVersionIdsOutput{Versions: []types.SecretVersionsListEntry{{
+		VersionId: aws.String(versions[i]), VersionStages: p.stages[versions[i]], CreatedDate: aws.Time(p.created)}}}
+	if i+1 < len(versions) {
+		out.NextToken = aws.String(versions[i+1])
+	}
+	return out, nil
+}
+
+// TestStaleRotationOnALaterPage: fan-out fails a secret whose rotation has
+// been in progress longer than StaleAfter, even when its pending version
+// is not on ListSecretVersionIds' first page.
+func TestStaleRotationOnALaterPage(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	for _, v := range []string{"va", "vb"} {
+		sm.values[v], sm.stages[v] = sm.values["v0"], []string{"OLD_" + v}
+	}
+	sm.values["vz"], sm.stages["vz"] = sm.values["v0"], []string{StagePending}
+	r.SM = &pagedSM{fakeSM: sm, created: srv.Now().Add(-7 * time.Hour)}
+	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Mode: FanOut})
+	if res[0].Status != StatusFailed || res[0].ErrorType != "RotationStateError" {
+		t.Errorf("Run() = %+v; want failed, RotationStateError (a rotation in progress for 7h)", res[0])
 	}
 }
