@@ -198,8 +198,10 @@ func splitIDs(s string) []string {
 	return ids
 }
 
-func truncate(s string) string {
-	const n = 40
+func truncate(s string) string { return truncateN(s, 40) }
+
+// truncateN cuts s to its first n bytes, marking the cut.
+func truncateN(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."
 	}

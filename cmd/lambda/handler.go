@@ -125,15 +125,9 @@ type directEvent struct {
 
 const directShape = `{"rotate": ["secret-id", ...], "force": false, "mode": "inline", "schedule": "arn"}`
 
-// truncateARN bounds a schedule ARN the event carries for the log: the
+// maxScheduleARN bounds a schedule ARN the event carries, for the log: the
 // payload is the invoker's text.
-func truncateARN(s string) string {
-	const n = 256
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
+const maxScheduleARN = 256
 
 // parseEvent discriminates the payload on its keys, matched exactly (not
 // case-insensitively as encoding/json would), then decodes the shape.
@@ -244,7 +238,7 @@ func (h *handler) Handle(ctx context.Context, payload json.RawMessage) (Response
 		return h.handleRotation(ctx, ev.rotation)
 	case triggerSchedule:
 		if ev.direct.Schedule != "" { // EventBridge Scheduler
-			h.log.InfoContext(ctx, "scheduled run", "trigger", ev.trigger, "schedule", truncateARN(ev.direct.Schedule))
+			h.log.InfoContext(ctx, "scheduled run", "trigger", ev.trigger, "schedule", truncateN(ev.direct.Schedule, maxScheduleARN))
 			return h.handleRun(ctx, ev.trigger, ev.direct.Rotate, ev.direct.Force, ev.direct.Mode)
 		}
 		h.log.InfoContext(ctx, "scheduled run", "trigger", ev.trigger, "event_id", ev.schedule.ID, "resources", ev.schedule.Resources)

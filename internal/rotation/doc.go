@@ -113,13 +113,16 @@
 // No path revokes a token held by AWSCURRENT, by a version holding
 // AWSPENDING, or behind minting_token_ref. A version whose token is to be
 // revoked gets the label METAMINT_REVOKE_<unix seconds>_<version>, the time
-// from which the revocation is due (StageRevokePrefix): the label keeps the
+// from which the revocation is due (StageRevokePrefix; it counts only on
+// the version it names, other labels are left as found): the label keeps the
 // version, and so the token, in the secret, and is how later runs remember
 // a revocation across invocations. promote marks the version that loses
 // AWSPREVIOUS (the token two generations old) due RevokeGrace (default 24h,
 // METAMINT_REVOKE_GRACE) after its token stopped being current (AWSCURRENT's
 // issued_at, or now when unknown): a consumer that cached it keeps working.
 // A superseded version is marked due at once: its token was never current.
+// A version already marked keeps its label when due no later; a later one
+// is replaced.
 // A run, and finishSecret, revoke the due ones judged by AWSCURRENT:
 // its app secret (never the old version's references), its minting token.
 // A token already invalid or expired, of another app or system user, or

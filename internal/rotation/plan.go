@@ -29,6 +29,7 @@ type plan struct {
 	refs   *secret.Resolver
 	desc   *secretsmanager.DescribeSecretOutput
 	rot    *rotation
+	read   *currentRead // AWSCURRENT as the run's ordering read it, or nil
 }
 
 func (p *plan) run(ctx context.Context) SecretResult {
@@ -90,6 +91,9 @@ func (p *plan) describe(ctx context.Context) error {
 	version := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
 	p.rot = &rotation{secretID: arn, version: version, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages),
 		step: stepSchedule, logger: p.r.Log}
+	if p.read != nil && p.read.version == curVersion {
+		p.rot.setCurrent(ctx, p.read.doc)
+	}
 	return nil
 }
 
@@ -358,22 +362,27 @@ func (p *plan) inProgress(ctx context.Context, version string) error {
 	if _, err := p.r.loadCurrent(ctx, p.rot); err == nil {
 		p.noteCurrentExpiry()
 	}
-	out, err := p.r.SM.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(p.rot.arn)})
-	if err != nil {
-		p.r.Log.WarnContext(ctx, "could not list the secret's versions to tell how long its rotation has been in progress",
-			"secret_arn", p.rot.arn, "error", err.Error())
-		return nil
-	}
-	for _, v := range out.Versions {
-		if aws.ToString(v.VersionId) != version || v.CreatedDate == nil {
-			continue
+	// The pending version may be on any page.
+	pages := secretsmanager.NewListSecretVersionIdsPaginator(p.r.SM, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String(p.rot.arn)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			p.r.Log.WarnContext(ctx, "could not list the secret's versions to tell how long its rotation has been in progress",
+				"secret_arn", p.rot.arn, "error", err.Error())
+			return nil
 		}
-		age, limit := p.r.now().Sub(*v.CreatedDate), p.f.staleAfter()
-		if age > limit {
-			p.res.Status = ""
-			return stateErr(stepSchedule, p.rot.arn, "a rotation has been in progress for %s (AWSPENDING on version %s), longer than %s: "+
-				"Secrets Manager has given up on it; run metamint inline ({\"rotate\": [...], \"mode\": \"inline\"}) or cancel it",
-				age.Round(time.Minute), version, limit)
+		for _, v := range out.Versions {
+			if aws.ToString(v.VersionId) != version || v.CreatedDate == nil {
+				continue
+			}
+			age, limit := p.r.now().Sub(*v.CreatedDate), p.f.staleAfter()
+			if age > limit {
+				p.res.Status = ""
+				return stateErr(stepSchedule, p.rot.arn, "a rotation has been in progress for %s (AWSPENDING on version %s), longer than %s: "+
+					"Secrets Manager has given up on it; run metamint inline ({\"rotate\": [...], \"mode\": \"inline\"}) or cancel it",
+					age.Round(time.Minute), version, limit)
+			}
+			return nil
 		}
 	}
 	return nil

@@ -53,14 +53,20 @@ func revokeLabel(t time.Time, version string) string {
 	return fmt.Sprintf("%s%d_%s", StageRevokePrefix, t.Unix(), version)
 }
 
-// revokeDue parses a revocation label: when the revocation is due, and
-// whether label is one.
-func revokeDue(label string) (time.Time, bool) {
+// revokeDue parses label, found on version: when the revocation is due,
+// and whether label is a revocation label of version. A label naming
+// another version (moved or copied onto this one) or whose time does not
+// parse is not: labels are anyone's to write, and only revokeLabel's own
+// form, on the version it names, marks a token for revocation.
+func revokeDue(label, version string) (time.Time, bool) {
 	rest, ok := strings.CutPrefix(label, StageRevokePrefix)
 	if !ok {
 		return time.Time{}, false
 	}
-	secs, _, _ := strings.Cut(rest, "_")
+	secs, named, ok := strings.Cut(rest, "_")
+	if !ok || named != version {
+		return time.Time{}, false
+	}
 	n, err := strconv.ParseInt(secs, 10, 64)
 	if err != nil {
 		return time.Time{}, false
@@ -69,12 +75,18 @@ func revokeDue(label string) (time.Time, bool) {
 }
 
 // markForRevocation gives version a revocation label due at after. A
-// version already marked keeps its label. The label holds the version (and
-// so its token) in the secret until a run revoked the token or it expired.
+// version already marked no later than after keeps its label; a label due
+// later (left by hand, or forged) is replaced, so no label someone else
+// wrote keeps a token live past after. The label holds the version (and so
+// its token) in the secret until a run revoked the token or it expired.
 func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version string, after time.Time) error {
+	var later []string
 	for _, l := range rot.stages[version] {
-		if _, ok := revokeDue(l); ok {
-			return nil
+		if t, ok := revokeDue(l, version); ok {
+			if !t.After(after) {
+				return nil
+			}
+			later = append(later, l)
 		}
 	}
 	label := revokeLabel(after, version)
@@ -87,6 +99,9 @@ func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version 
 	}
 	rot.recordStage(label, version)
 	rot.log().InfoContext(ctx, "version marked for revocation", "marked_version_id", version, "revoke_after", formatTime(after))
+	for _, l := range later {
+		r.dropRevocation(ctx, rot, l, version, "a later revocation label replaced")
+	}
 	return nil
 }
 
@@ -95,7 +110,7 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 	due := map[string]string{}
 	for v, labels := range stages {
 		for _, l := range labels {
-			if t, ok := revokeDue(l); ok && !t.After(now) {
+			if t, ok := revokeDue(l, v); ok && !t.After(now) {
 				due[l] = v
 			}
 		}
@@ -141,7 +156,7 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	fail := func(version, msg string, err error) {
 		rot.revocationsFailed++
 		rot.log().WarnContext(ctx, msg+"; a later run tries again", "revoke_version_id", version, "error", err.Error())
-		if version != "" && !slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l); return ok }) {
+		if version != "" && !slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l, version); return ok }) {
 			if merr := r.markForRevocation(ctx, rot, version, r.now()); merr != nil {
 				rot.log().ErrorContext(ctx, "a superseded version could not be marked for revocation; its token stays live until it expires",
 					"revoke_version_id", version, "error", merr.Error())

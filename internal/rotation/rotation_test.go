@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -613,5 +614,144 @@ func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
 	want := map[string][]string{"v0": {StageCurrent}, "vP": {StagePending}, "vSame": {}, "vOld": {}, "vLater": {revokeLabel(future, "vLater")}}
 	if diff := cmp.Diff(want, sm.stages, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+}
+
+// TestRevokeLabelNamesItsVersion: a revocation label counts only on the
+// version it names (METAMINT_REVOKE_<time>_<version>). A label due now
+// that names another version (moved, copied or forged onto AWSPREVIOUS)
+// revokes nothing: the previous token stays live through its grace period,
+// and the label is left as found.
+func TestRevokeLabelNamesItsVersion(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
+	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := revokeLabel(srv.Now().Add(-time.Minute), "vElse")
+	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, label}
+	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 0 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, no failed revocation", res[0], sum)
+	}
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Error("AWSPREVIOUS's token was revoked by a label naming another version")
+	}
+	if got := sm.stages["vPrev"]; !slices.Equal(got, []string{StagePrevious, label}) {
+		t.Errorf("vPrev's labels = %q; want them as found", got)
+	}
+}
+
+// TestInvalidTokenReasonIsQuoted: debug_token's error.message is Graph's
+// text: a run's reason and error quote it (Go escapes), so a hostile
+// message brings no line break or control character into a result.
+func TestInvalidTokenReasonIsQuoted(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(map[string]any{"data": map[string]any{
+		"app_id": cur.AppID, "type": "SYSTEM_USER", "is_valid": false, "scopes": []string{}, "user_id": cur.SystemUserID,
+		"error": map[string]any{"code": 190, "subcode": 463, "message": "expired\n{\"level\":\"INFO\"}\x1b[2J"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: http.StatusOK, Body: body, Times: 10})
+	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusFailed {
+		t.Fatalf("Run() = %+v; want failed (the managed token is invalid and mints its successor)", res[0])
+	}
+	for name, text := range map[string]string{"reason": res[0].Reason, "error": res[0].Error} {
+		if strings.ContainsAny(text, "\n\x1b") || !strings.Contains(text, `"expired\n{\"level\":\"INFO\"}\x1b[2J"`) {
+			t.Errorf("%s = %q; want Graph's message quoted with Go escapes", name, text)
+		}
+	}
+}
+
+// TestLaterRevokeLabelIsReplaced: the version losing AWSPREVIOUS already
+// carries a revocation label of its own, due far in the future (left by
+// hand, or forged). promote marks it due RevokeGrace from now instead, and
+// takes the later label off: a label someone else wrote never keeps a
+// token two generations old live past the grace period.
+func TestLaterRevokeLabelIsReplaced(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
+	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := revokeLabel(srv.Now().AddDate(900, 0, 0), "vPrev")
+	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, forged}
+	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Force: true})
+	if res[0].Status != StatusRotated {
+		t.Fatalf("Run() = %+v; want rotated", res[0])
+	}
+	want := revokeLabel(srv.Now().Add(DefaultRevokeGrace), "vPrev")
+	if got := sm.stages["vPrev"]; !slices.Equal(got, []string{want}) {
+		t.Errorf("vPrev's labels = %q; want only %q (due a grace period from now)", got, want)
+	}
+}
+
+// pagedSM lists a fakeSM's versions one a page, in version order, each
+// created at created, and describes the secret with a rotation function:
+// a secret with more versions than ListSecretVersionIds answers at once.
+type pagedSM struct {
+	*fakeSM
+	created time.Time
+}
+
+func (p *pagedSM) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	out, err := p.fakeSM.DescribeSecret(ctx, in, opts...)
+	if err == nil {
+		out.RotationLambdaARN = aws.String("arn:aws:lambda:us-east-1:123456789012:function:metamint")
+	}
+	return out, err
+}
+
+func (p *pagedSM) ListSecretVersionIds( //nolint:revive // the SDK's name
+	_ context.Context, in *secretsmanager.ListSecretVersionIdsInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	versions := slices.Sorted(maps.Keys(p.stages))
+	i := 0
+	if tok := aws.ToString(in.NextToken); tok != "" {
+		i = slices.Index(versions, tok)
+	}
+	out := &secretsmanager.ListSecretVersionIdsOutput{Versions: []types.SecretVersionsListEntry{{
+		VersionId: aws.String(versions[i]), VersionStages: p.stages[versions[i]], CreatedDate: aws.Time(p.created)}}}
+	if i+1 < len(versions) {
+		out.NextToken = aws.String(versions[i+1])
+	}
+	return out, nil
+}
+
+// TestStaleRotationOnALaterPage: fan-out fails a secret whose rotation has
+// been in progress longer than StaleAfter, even when its pending version
+// is not on ListSecretVersionIds' first page.
+func TestStaleRotationOnALaterPage(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	for _, v := range []string{"va", "vb"} {
+		sm.values[v], sm.stages[v] = sm.values["v0"], []string{"OLD_" + v}
+	}
+	sm.values["vz"], sm.stages["vz"] = sm.values["v0"], []string{StagePending}
+	r.SM = &pagedSM{fakeSM: sm, created: srv.Now().Add(-7 * time.Hour)}
+	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Mode: FanOut})
+	if res[0].Status != StatusFailed || res[0].ErrorType != "RotationStateError" {
+		t.Errorf("Run() = %+v; want failed, RotationStateError (a rotation in progress for 7h)", res[0])
 	}
 }

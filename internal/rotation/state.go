@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -150,10 +151,10 @@ func parseStored(stage string, out *secretsmanager.GetSecretValueOutput) (*secre
 	return doc, nil
 }
 
-// tokenReason says why debug_token finds a token unusable.
+// tokenReason says why debug_token finds a token invalid, in the words of
+// mint's TokenInfo.Check, which quotes Graph's error.message (Go escapes,
+// cut short): one line without control characters.
 func tokenReason(info *mint.TokenInfo) string {
-	if info.Error == nil {
-		return "debug_token says is_valid false"
-	}
-	return fmt.Sprintf("%s, code %d, subcode %d", info.Error.Message, info.Error.Code, info.Error.Subcode)
+	err := (&mint.TokenInfo{Error: info.Error}).Check(mint.Expectation{})
+	return strings.TrimPrefix(err.Error(), mint.ErrInvalidToken.Error()+": ")
 }

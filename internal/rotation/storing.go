@@ -121,21 +121,12 @@ func refused(err error) bool {
 }
 
 // readVersion reads the access_token the rotation's version holds, whatever
-// its labels. found is false only on ResourceNotFound.
+// its labels (readVersionDoc): "" when the value is not a managed secret,
+// another value than ours. found is false only on ResourceNotFound.
 func (r *Rotator) readVersion(ctx context.Context, rot *rotation) (token string, found bool, err error) {
-	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId:  aws.String(rot.arn),
-		VersionId: aws.String(rot.version),
-	})
-	if err != nil {
-		if isNotFound(err) {
-			return "", false, nil
-		}
-		return "", false, err
+	doc, found, err := r.readVersionDoc(ctx, rot, rot.version)
+	if doc == nil {
+		return "", found, err
 	}
-	doc, err := parseStored("the version", out)
-	if err != nil {
-		return "", true, nil // another value: not ours
-	}
-	return doc.AccessToken, true, nil
+	return doc.AccessToken, found, err
 }

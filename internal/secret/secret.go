@@ -451,7 +451,7 @@ func (d *Doc) WithToken(t Issued) (string, error) {
 		}
 		write(m.key, m.value)
 	}
-	for _, key := range []string{FieldAccessToken, FieldExpiresAt, FieldIssuedAt, FieldTokenScopes} {
+	for _, key := range ownFields {
 		v, ok := set[key]
 		if !ok || done[key] {
 			continue
