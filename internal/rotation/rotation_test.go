@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/metamint/metamint/internal/pace"
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -265,6 +266,7 @@ func answeredErr(status int, code string) error {
 func TestStore(t *testing.T) {
 	t.Parallel()
 	noAnswer := fmt.Errorf("request canceled: %w", context.DeadlineExceeded)
+	notSent := fmt.Errorf("operation error Secrets Manager: PutSecretValue: %w", &pace.WaitError{What: "a slot", Err: context.DeadlineExceeded})
 	tests := []struct {
 		name    string
 		prepare func(sm *fakeSM)
@@ -291,6 +293,17 @@ func TestStore(t *testing.T) {
 		{name: "throttled, absent, the repeat throttled", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(400, "ThrottlingException") }, want: storedNothing, wantErr: true, puts: 2},
 		{name: "throttled, absent, the repeat gets no answer", prepare: func(sm *fakeSM) {
 			sm.putErrs = []error{answeredErr(400, "ThrottlingException"), answeredErr(500, "InternalServiceError")}
+		}, want: storedUnknown, wantErr: true, puts: 2},
+		// The Lambda's write pacer (internal/pace) gave up waiting for a slot:
+		// the request was never sent, which proves nothing stored, as a
+		// refusal does; the token must not stay live outside the secret.
+		{name: "never sent, the repeat stores", prepare: func(sm *fakeSM) { sm.putErrs = []error{notSent} }, want: storedOurs, puts: 2},
+		{name: "never sent, the repeat never sent", prepare: func(sm *fakeSM) { sm.putErr = notSent }, want: storedNothing, wantErr: true, puts: 2},
+		{name: "throttled, the repeat never sent", prepare: func(sm *fakeSM) {
+			sm.putErrs = []error{answeredErr(400, "ThrottlingException"), notSent}
+		}, want: storedNothing, wantErr: true, puts: 2},
+		{name: "never sent, the repeat gets no answer", prepare: func(sm *fakeSM) {
+			sm.putErrs = []error{notSent, answeredErr(500, "InternalServiceError")}
 		}, want: storedUnknown, wantErr: true, puts: 2},
 		// A 4xx Secrets Manager does not document (a proxy's 408, say) is no answer.
 		{name: "an undocumented 4xx, absent, the repeat fails", prepare: func(sm *fakeSM) { sm.putErr = answeredErr(408, "RequestTimeout") }, want: storedUnknown, wantErr: true, puts: 2},
