@@ -167,9 +167,13 @@
 // A Secrets Manager throttle (Throttled: ThrottlingException and the other
 // codes AWS documents) carried nothing out. The Lambda's pacing sends the
 // same request again after a backoff within the call; a throttle that still
-// reaches the engine (the invocation's time ran out) never revokes a token
-// or fails a secret: store sends the write once more, and CutShort defers
-// the secret, whose labels stay as the last accepted write left them.
+// reaches the engine (the invocation's time ran out) never fails a secret:
+// store sends the write once more, and CutShort defers the secret, whose
+// labels stay as the last accepted write left them. A request the pacing
+// never sent (its wait would pass the deadline) carried nothing out either.
+// When neither the write nor its repeat was carried out, the token made for
+// it is provably not stored, and it is revoked rather than left live outside
+// the secret; any other failure keeps it.
 //
 // Referenced secrets (app_secret_ref, minting_token_ref,
 // minting_app_secret_ref) are read through internal/secret's Resolver, which

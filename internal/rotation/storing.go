@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/metamint/metamint/internal/pace"
 )
 
 // stored is what a PutSecretValue left in Secrets Manager.
@@ -76,10 +78,10 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string)
 		rot.log().WarnContext(ctx, "PutSecretValue got no answer, or was throttled; the version was absent, and the same write sent again stored it", "version_id", rot.version, "error", putErr.Error())
 		return storedOurs, nil
 	}
-	if Throttled(putErr) && refused(repeatErr) {
-		// Both requests were refused (throttled, or refused outright):
-		// provably nothing stored.
-		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (throttled, and refused when sent again)", putErr)
+	if (Throttled(putErr) || unsent(putErr)) && (refused(repeatErr) || unsent(repeatErr)) {
+		// Neither request was carried out (throttled, refused outright, or
+		// never sent): provably nothing stored.
+		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (throttled or never sent, and not carried out when sent again)", putErr)
 	}
 	rot.log().ErrorContext(ctx, "PutSecretValue got no answer and could not be repeated; the new token may still be stored, so it is kept", "version_id", rot.version, "error", putErr.Error())
 	return storedUnknown, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (no answer; the token may be stored)", putErr)
@@ -118,6 +120,14 @@ func refused(err error) bool {
 	}
 	var api smithy.APIError
 	return errors.As(err, &api) && slices.Contains(refusals, api.ErrorCode())
+}
+
+// unsent reports whether err is the write pacer's (internal/pace): the
+// request waited for a slot, or for the backoff after a throttle, and was
+// never sent, so it carried nothing out, as a refusal does.
+func unsent(err error) bool {
+	var w *pace.WaitError
+	return errors.As(err, &w)
 }
 
 // readVersion reads the access_token the rotation's version holds, whatever
