@@ -19,14 +19,14 @@ import (
 func reportCaller(a *githubactions.Action, p *params, cc *front.CallerCheck, now func() time.Time) {
 	if cc.Skipped() {
 		a.Debugf("The %s was generated with another app than %s (%s is set): its expiry cannot be checked with app %s's app token.",
-			inAccessToken, inAppID, inMintingAppSecret, p.app.ID)
+			inAccessToken, inAppID, inMintingAppSecret, p.Token.App.ID)
 		return
 	}
 	var gerr *mint.GraphError
 	switch err := cc.Err(); {
 	case errors.As(err, &gerr) && gerr.Code == 100:
 		a.Debugf("The %s could not be inspected with app %s's app token (it belongs to another app, or is not a user token): its expiry was not checked.",
-			inAccessToken, p.app.ID)
+			inAccessToken, p.Token.App.ID)
 		return
 	case err != nil:
 		a.Debugf("Could not check when the %s expires: %s", inAccessToken, front.Describe(err))

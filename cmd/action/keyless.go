@@ -87,7 +87,7 @@ func keylessConflicts(in inputs) []string {
 		problems = append(problems, fmt.Sprintf("input %s is set, and so is %s: the managed secret supplies the app secret and the calling token; "+
 			"remove %s (GitHub then holds no Meta secret)", inAWSSecretID, strings.Join(given, " and "), strings.Join(given, " and ")))
 	}
-	if hasSpaceOrControl(in.awsSecretID) || len(in.awsSecretID) > maxSecretIDLen {
+	if front.HasSpaceOrControl(in.awsSecretID) || len(in.awsSecretID) > maxSecretIDLen {
 		problems = append(problems, fmt.Sprintf("input %s must be a secret's name or ARN: at most %d characters, no white space or control characters",
 			inAWSSecretID, maxSecretIDLen))
 	}
@@ -198,7 +198,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 		scopes = want
 	}
 	if len(problems) > 0 {
-		return in, &inputError{problems: problems}
+		return in, front.Problems(problems)
 	}
 
 	refs := secret.NewResolver(sm)
@@ -227,7 +227,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 		{mintingSecretField(doc), mintingSecret},
 		{callerField(doc), caller},
 	} {
-		if hasSpaceOrControl(v.value) {
+		if front.HasSpaceOrControl(v.value) {
 			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
 		}
 	}

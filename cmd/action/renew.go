@@ -60,13 +60,11 @@ func strayRenewInputs(a *githubactions.Action) error {
 
 // renewParams are the checked inputs of a renewal.
 type renewParams struct {
-	app                  mint.App
-	accessToken          string
-	githubToken          string
-	githubAPIURL         string
-	graphAPIURL, version string
-	target               ghsecrets.Target
-	within               int // days
+	*front.Plan
+	githubToken  string
+	githubAPIURL string
+	target       ghsecrets.Target
+	within       int // days
 }
 
 // renewInputs checks every input of the renewal mode before any call, and
@@ -78,8 +76,6 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 			inRenewSecret, inAWSSecretID))
 	}
 	p := &renewParams{
-		app:         mint.App{ID: in.appID, Secret: in.appSecret},
-		accessToken: in.accessToken,
 		githubToken: a.GetInput(inGitHubToken),
 		target: ghsecrets.Target{
 			Name:        a.GetInput(inRenewSecret),
@@ -100,13 +96,8 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 			"a GitHub App installation token (actions/create-github-app-token) or a fine-grained token; GITHUB_TOKEN cannot write secrets. %s",
 			inRenewSecret, strings.Join(missing, ", "), inGitHubToken, secretsHint))
 	}
-	if in.appID != "" && !mint.IsGraphID(in.appID) {
-		problems = append(problems, fmt.Sprintf("input %s must be a numeric Graph ID (digits only)", inAppID))
-	}
-	for _, s := range []struct{ name, value string }{{inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}, {inGitHubToken, p.githubToken}} {
-		if hasSpaceOrControl(s.value) {
-			problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", s.name))
-		}
+	if front.HasSpaceOrControl(p.githubToken) {
+		problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", inGitHubToken))
 	}
 	if in.mintingAppSecret != "" {
 		problems = append(problems, fmt.Sprintf("input %s is set: a token is refreshed with the app it was generated with; pass that app as %s and %s",
@@ -147,11 +138,13 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	if p.githubAPIURL, err = ghsecrets.CheckBaseURL(p.githubAPIURL); err != nil {
 		problems = append(problems, fmt.Sprintf("input %s: %s", inGitHubAPIURL, front.Message(err)))
 	}
-	var graphProblems []string
-	p.graphAPIURL, p.version, graphProblems = graphInputs(in)
-	problems = append(problems, graphProblems...)
-	if len(problems) > 0 {
-		return nil, &inputError{problems: problems}
+	var more []string
+	p.Plan, more = front.Values{
+		AppID: in.appID, AppSecret: in.appSecret, AccessToken: in.accessToken,
+		GraphURL: in.graphAPIURL, GraphVersion: in.graphAPIVersion,
+	}.Check(names)
+	if problems = append(problems, more...); len(problems) > 0 {
+		return nil, front.Problems(problems)
 	}
 	return p, nil
 }
@@ -169,15 +162,15 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if err != nil {
 		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}
-	c, err := newClient(cfg, p.graphAPIURL, p.version)
+	c, err := newClient(cfg, p.Plan)
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
 	within := time.Duration(p.within) * 24 * time.Hour
 	res, err := renew.Run(ctx, renew.Config{
 		Graph:       c,
-		App:         p.app,
-		AccessToken: p.accessToken,
+		App:         p.Token.App,
+		AccessToken: p.Token.AccessToken,
 		GitHub:      gh,
 		Target:      p.target,
 		Within:      within,
@@ -243,7 +236,7 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 	if res.Outcome == renew.Renewed {
 		fmt.Fprintf(&b, "| Previous token expires | %s |\n", front.Time(res.Previous.ExpiresAt))
 	}
-	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.app.ID))
+	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.Token.App.ID))
 	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(res.Previous.UserID))
 	b.WriteString("\n")
 	return appendFile(file, b.String())

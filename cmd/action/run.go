@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -194,9 +193,7 @@ func maskSecrets(a *githubactions.Action, in inputs, mintedToken string) {
 
 // params are the validated inputs.
 type params struct {
-	app           mint.App
-	mintingSecret string // the calling token's app secret, when another app's
-	accessToken   string
+	*front.Plan
 	// awsSecretID names the managed secret the values came from; "" on
 	// the plain path.
 	awsSecretID string
@@ -206,16 +203,17 @@ type params struct {
 	// held are tokens besides the calling token that the step never
 	// outputs and never revokes: on the keyless path, the managed secret's
 	// stored token.
-	held          []string
-	systemUserID  string
-	scopes        []string
-	unlisted      []string // scopes missing from mint's list, allowed
-	installApp    bool
-	expiring      bool
-	skipRevoke    bool
-	graphAPIURL   string
-	version       string
-	allowUnlisted bool
+	held       []string
+	installApp bool
+	skipRevoke bool
+}
+
+// names are how the step's messages name the inputs front.Check checks.
+var names = front.Names{
+	AppID: "input " + inAppID, SystemUserID: "input " + inSystemUserID,
+	AppSecret: "input " + inAppSecret, MintingAppSecret: "input " + inMintingAppSecret, AccessToken: "input " + inAccessToken,
+	Scopes: "input " + inScopes, GraphURL: "input " + inGraphAPIURL, GraphVersion: "input " + inGraphAPIVersion,
+	AllowUnlisted: "set " + inAllowUnlistedScopes + ": true",
 }
 
 // secretsHint explains the most common reason for an empty secret input.
@@ -226,17 +224,11 @@ const secretsHint = "If a value comes from a secret: GitHub does not pass secret
 // validate checks every input before any call and reports every problem at
 // once, each naming its input. Secret values are never quoted.
 func validate(in inputs) (*params, error) {
-	var problems []string
+	var problems front.Problems
 	var missing []string
-	for _, f := range []struct{ name, value string }{
-		{inAppID, in.appID},
-		{inAppSecret, in.appSecret},
-		{inAccessToken, in.accessToken},
-		{inSystemUserID, in.systemUserID},
-		{inScopes, in.scopes},
-	} {
-		if f.value == "" {
-			missing = append(missing, f.name)
+	for _, f := range [][2]string{{inAppID, in.appID}, {inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}, {inSystemUserID, in.systemUserID}, {inScopes, in.scopes}} {
+		if f[1] == "" {
+			missing = append(missing, f[0])
 		}
 	}
 	switch {
@@ -252,80 +244,40 @@ func validate(in inputs) (*params, error) {
 			noun, strings.Join(missing, ", "), secretsHint, inAWSSecretID))
 	}
 
-	p := &params{
-		app:           mint.App{ID: in.appID, Secret: in.appSecret},
-		mintingSecret: in.mintingAppSecret,
-		accessToken:   in.accessToken,
-		systemUserID:  in.systemUserID,
-	}
-	for _, id := range []struct{ name, value string }{{inAppID, in.appID}, {inSystemUserID, in.systemUserID}} {
-		if id.value != "" && !mint.IsGraphID(id.value) {
-			problems = append(problems, fmt.Sprintf("input %s must be a numeric Graph ID (digits only)", id.name))
-		}
-	}
-	for _, s := range []struct{ name, value string }{{inAppSecret, in.appSecret}, {inAccessToken, in.accessToken}, {inMintingAppSecret, in.mintingAppSecret}} {
-		if hasSpaceOrControl(s.value) {
-			problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", s.name))
-		}
-	}
-
-	var err error
-	bools := []struct {
-		name string
-		raw  string
-		def  bool
-		dst  *bool
+	p := &params{}
+	var expiring, allowUnlisted bool
+	for _, b := range []struct {
+		name, raw string
+		def       bool
+		dst       *bool
 	}{
 		{inInstallApp, in.installApp, false, &p.installApp},
-		{inExpiringToken, in.expiringToken, true, &p.expiring},
+		{inExpiringToken, in.expiringToken, true, &expiring},
 		{inSkipTokenRevoke, in.skipTokenRevoke, false, &p.skipRevoke},
-		{inAllowUnlistedScopes, in.allowUnlistedScopes, false, &p.allowUnlisted},
-	}
-	for _, b := range bools {
+		{inAllowUnlistedScopes, in.allowUnlistedScopes, false, &allowUnlisted},
+	} {
+		var err error
 		if *b.dst, err = parseBool(b.name, b.raw, b.def); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
-
-	if in.scopes != "" {
-		p.scopes, p.unlisted, err = front.ParseScopes(in.scopes, p.allowUnlisted)
-		var unlisted *mint.UnlistedScopeError
-		switch {
-		case errors.As(err, &unlisted):
-			problems = append(problems, fmt.Sprintf("input %s: %s not on the list of supported system user scopes; "+
-				"check the spelling, or set %s: true if Meta added it recently", inScopes, front.Scopes(unlisted.Scopes), inAllowUnlistedScopes))
-		case err != nil:
-			problems = append(problems, fmt.Sprintf("input %s: %s", inScopes, front.Message(err)))
-		}
-	}
-
-	var graphProblems []string
-	p.graphAPIURL, p.version, graphProblems = graphInputs(in)
-	problems = append(problems, graphProblems...)
-
-	if len(problems) > 0 {
-		return nil, &inputError{problems: problems}
+	var more []string
+	p.Plan, more = in.values(allowUnlisted, !expiring).Check(names)
+	if problems = append(problems, more...); len(problems) > 0 {
+		return nil, problems
 	}
 	return p, nil
 }
 
-// graphInputs checks the Graph URL and version inputs, as every step
-// (main, renewal, post) calls Graph: a problem names its input.
-func graphInputs(in inputs) (graphAPIURL, version string, problems []string) {
-	var err error
-	if graphAPIURL, err = front.GraphURL(in.graphAPIURL); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIURL, front.Message(err)))
+// values are the inputs front.Check checks.
+func (in inputs) values(allowUnlisted, permanent bool) front.Values {
+	return front.Values{
+		AppID: in.appID, SystemUserID: in.systemUserID,
+		AppSecret: in.appSecret, MintingAppSecret: in.mintingAppSecret, AccessToken: in.accessToken,
+		Scopes: in.scopes, GraphURL: in.graphAPIURL, GraphVersion: in.graphAPIVersion,
+		AllowUnlisted: allowUnlisted, Permanent: permanent,
 	}
-	if version, err = front.GraphVersion(in.graphAPIVersion); err != nil {
-		problems = append(problems, fmt.Sprintf("input %s: %s", inGraphAPIVersion, front.Message(err)))
-	}
-	return graphAPIURL, version, problems
 }
-
-// inputError lists every input problem, one per line.
-type inputError struct{ problems []string }
-
-func (e *inputError) Error() string { return strings.Join(e.problems, "\n") }
 
 // parseBool accepts exactly "true" and "false"; empty means def.
 func parseBool(name, raw string, def bool) (bool, error) {
@@ -340,12 +292,8 @@ func parseBool(name, raw string, def bool) (bool, error) {
 	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, mint.QuoteCut(raw))
 }
 
-func hasSpaceOrControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
-
-func newClient(cfg *config, graphAPIURL, version string) (*mint.Client, error) {
-	return front.NewClient(graphAPIURL, version, append([]mint.Option{mint.WithRetry(cfg.retry)}, cfg.mintOptions...)...)
+func newClient(cfg *config, p *front.Plan) (*mint.Client, error) {
+	return p.Client(append([]mint.Option{mint.WithRetry(cfg.retry)}, cfg.mintOptions...)...)
 }
 
 // runMain is the main step: validate, install, mint, inspect, output.
@@ -370,10 +318,10 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		if p, err = validate(full); err != nil {
 			return err
 		}
-		p.held = m.held(p.accessToken)
+		p.held = m.held(p.Token.AccessToken)
 		p.callerField = callerField(m.doc)
 		p.awsSecretID = in.awsSecretID
-		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.app.ID, p.systemUserID)
+		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.Token.App.ID, p.Token.SystemUserID)
 	}
 	// Fail before minting when the token could not be handed over or
 	// revoked: outside a runner there is nowhere to put it.
@@ -383,29 +331,20 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if !p.skipRevoke && a.Getenv("GITHUB_STATE") == "" {
 		return errors.New("GITHUB_STATE is not set: this program runs as a GitHub Actions step")
 	}
-	if len(p.unlisted) > 0 {
-		a.Warningf("%s not on metamint's list of supported system user scopes; sending anyway because %s is true",
-			front.Scopes(p.unlisted), inAllowUnlistedScopes)
+	if w := p.Warning(); w != "" {
+		a.Warningf("%s because %s is true", w, inAllowUnlistedScopes)
 	}
-	c, err := newClient(cfg, p.graphAPIURL, p.version)
+	c, err := newClient(cfg, p.Plan)
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
 	m := &minted{a: a, c: c, p: p}
 	req := mint.VerifiedTokenRequest{
-		TokenRequest: mint.TokenRequest{
-			SystemUserID:        p.systemUserID,
-			App:                 p.app,
-			AccessToken:         p.accessToken,
-			MintingAppSecret:    p.mintingSecret,
-			Scopes:              p.scopes,
-			AllowUnlistedScopes: p.allowUnlisted,
-			Permanent:           !p.expiring,
-		},
-		InstallApp: p.installApp,
-		Installed:  func() { a.Infof("Installed app %s for system user %s.", p.app.ID, p.systemUserID) },
-		Held:       p.held,
-		Created:    m.created,
+		TokenRequest: p.Token,
+		InstallApp:   p.installApp,
+		Installed:    func() { a.Infof("Installed app %s for system user %s.", p.Token.App.ID, p.Token.SystemUserID) },
+		Held:         p.held,
+		Created:      m.created,
 	}
 	v, caller, err := front.Mint(ctx, c, req)
 	// The calling token's own expiry was checked while the step minted.
@@ -447,7 +386,7 @@ func (m *minted) created(token string) error {
 	if m.p.skipRevoke {
 		return nil
 	}
-	for _, kv := range [][2]string{{stateToken, token}, {stateAppID, m.p.app.ID}} {
+	for _, kv := range [][2]string{{stateToken, token}, {stateAppID, m.p.Token.App.ID}} {
 		if err := setFileValue(m.a, "GITHUB_STATE", kv[0], kv[1]); err != nil {
 			return fmt.Errorf("saving state for the post step: %w", err)
 		}
@@ -527,7 +466,7 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 		end = "it is kept after the job (skip-token-revoke)"
 	}
 	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
-		kind, p.systemUserID, p.app.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
+		kind, p.Token.SystemUserID, p.Token.App.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
 	return nil
 }
 
@@ -535,7 +474,7 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 // over, because the step failed after its check. Nobody else knows the
 // token, so nobody else could revoke it.
 func (m *minted) discard(ctx context.Context) {
-	m.discarded(m.c.Discard(ctx, m.p.app, m.token))
+	m.discarded(m.c.Discard(ctx, m.p.Token.App, m.token))
 }
 
 // discarded says what became of a token the step will not hand over:
@@ -634,7 +573,7 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 		a.Debugf("GITHUB_STEP_SUMMARY is not set: no job summary")
 		return nil
 	}
-	app := front.Markdown(p.app.ID)
+	app := front.Markdown(p.Token.App.ID)
 	if info.Application != "" {
 		app += " (" + front.Markdown(info.Application) + ")"
 	}
@@ -654,13 +593,13 @@ func writeSummary(a *githubactions.Action, p *params, info *mint.TokenInfo) erro
 	var b strings.Builder
 	b.WriteString("### Meta system user token minted\n\n")
 	b.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(p.systemUserID))
+	fmt.Fprintf(&b, "| System user | %s |\n", front.Markdown(p.Token.SystemUserID))
 	fmt.Fprintf(&b, "| App | %s |\n", app)
 	fmt.Fprintf(&b, "| Scopes granted | %s |\n", strings.Join(scopes, ", "))
 	fmt.Fprintf(&b, "| Token | %s |\n", kind)
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
 	fmt.Fprintf(&b, "| At job end | %s |\n", atEnd)
-	fmt.Fprintf(&b, "| Graph API | %s at %s |\n", front.Markdown(p.version), front.Markdown(p.graphAPIURL))
+	fmt.Fprintf(&b, "| Graph API | %s at %s |\n", front.Markdown(p.Version), front.Markdown(p.GraphURL))
 	if p.awsSecretID != "" {
 		fmt.Fprintf(&b, "| Minted from | the managed secret %s (aws-secret-id) |\n", front.Markdown(p.awsSecretID))
 	}

@@ -82,17 +82,8 @@ type mintOptions struct {
 }
 
 func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error {
-	cl, err := o.graph.requiredClient(fs, "app-id", "system-user-id", "scopes")
-	if err != nil {
+	if err := requireFlags(fs, "app-id", "system-user-id", "scopes"); err != nil {
 		return err
-	}
-	scopes, unlisted, err := front.ParseScopes(o.scopes, o.allowUnlisted)
-	if err != nil {
-		return err
-	}
-	if len(unlisted) > 0 {
-		c.stderr.printf("metamint mint: warning: %s not on the list of supported system user scopes; "+
-			"sending anyway (--allow-unlisted-scopes)\n", front.Scopes(unlisted))
 	}
 	secret, err := c.appSecret()
 	if err != nil {
@@ -102,17 +93,24 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	if err != nil {
 		return err
 	}
-	app := mint.App{ID: o.appID, Secret: secret}
+	plan, problems := front.Values{
+		AppID: o.appID, SystemUserID: o.systemUserID,
+		AppSecret: secret, MintingAppSecret: c.mintingSecret(), AccessToken: caller,
+		Scopes: o.scopes, GraphURL: o.graph.url, GraphVersion: o.graph.version,
+		AllowUnlisted: o.allowUnlisted, Permanent: !o.expiring,
+	}.Check(cliNames)
+	if len(problems) > 0 {
+		return front.Problems(problems)
+	}
+	if w := plan.Warning(); w != "" {
+		c.stderr.printf("metamint mint: warning: %s (--allow-unlisted-scopes)\n", w)
+	}
+	cl, err := plan.Client()
+	if err != nil {
+		return err
+	}
 	req := mint.VerifiedTokenRequest{
-		TokenRequest: mint.TokenRequest{
-			SystemUserID:        o.systemUserID,
-			App:                 app,
-			AccessToken:         caller,
-			MintingAppSecret:    c.mintingSecret(),
-			Scopes:              scopes,
-			AllowUnlistedScopes: o.allowUnlisted,
-			Permanent:           !o.expiring,
-		},
+		TokenRequest: plan.Token,
 		InstallApp: o.install,
 		Installed: func() {
 			c.stderr.printf("metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)

@@ -270,13 +270,13 @@ func (c *cli) report(name string, err error) int {
 		printGraphError(c.stderr, prefix, gerr)
 		return exitError
 	}
-	var scopeErr *mint.UnlistedScopeError
-	if errors.As(err, &scopeErr) {
-		c.stderr.printf("%s%s not on the list of supported system user scopes; check the spelling, "+
-			"or pass --allow-unlisted-scopes if Meta added it recently\n", prefix, front.Scopes(scopeErr.Scopes))
-		return exitError
+	var problems front.Problems
+	if !errors.As(err, &problems) {
+		problems = front.Problems{front.Message(err)}
 	}
-	c.stderr.printf("%s%s\n", prefix, strings.TrimPrefix(err.Error(), "mint: "))
+	for _, p := range problems {
+		c.stderr.printf("%s%s\n", prefix, p)
+	}
 	return exitError
 }
 
@@ -418,17 +418,21 @@ func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
 		"Graph API version; $"+envGraphVersion+" sets the default")
 }
 
-// client builds the Graph client with the shared retry policy. A bad URL or
-// version is a usage error.
+// cliNames are how the CLI names the values front.Check checks.
+var cliNames = front.Names{
+	AppID: "--app-id", SystemUserID: "--system-user-id",
+	AppSecret: envAppSecret, MintingAppSecret: envMintingAppSecret, AccessToken: envAccessToken,
+	Scopes: "--scopes", GraphURL: "--graph-api-url", GraphVersion: "--graph-api-version",
+	AllowUnlisted: "pass --allow-unlisted-scopes",
+}
+
+// client builds the Graph client with the shared retry policy.
 func (g *graphFlags) client() (*mint.Client, error) {
-	cl, err := front.NewClient(g.url, g.version)
-	if rerr, ok := err.(*mint.RequestError); ok {
-		return nil, usagef("%s", rerr.Reason)
+	plan, problems := front.Values{GraphURL: g.url, GraphVersion: g.version}.Check(cliNames)
+	if len(problems) > 0 {
+		return nil, front.Problems(problems)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return cl, nil
+	return plan.Client()
 }
 
 // requiredClient checks that the flags named in required are set, then

@@ -307,7 +307,7 @@ func TestRun(t *testing.T) {
 			name: "mint unlisted scope allowed", opts: []minttest.Option{minttest.WithExtraScopes("brand_new_scope")},
 			setup: installed, args: fixed("mint", "--app-id", "200000000000002", "--system-user-id", "400000000000004",
 				"--scopes", "brand_new_scope", "--allow-unlisted-scopes"),
-			wantStderr: []string{`warning: scope "brand_new_scope" is not on the list`, "minted"},
+			wantStderr: []string{`warning: scope "brand_new_scope" is not on metamint's list`, "minted"},
 			check:      func(t *testing.T, w *world, r result) { mintedToken(t, w, r) },
 		},
 		{
@@ -398,12 +398,12 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			name: "mint bad --graph-api-url", args: mintArgs("--graph-api-url", "http://graph.example.com"), wantCode: 2,
-			wantStderr: []string{"non-loopback host"}, check: noRequests,
+			name: "mint bad --graph-api-url", args: mintArgs("--graph-api-url", "http://graph.example.com"), wantCode: 1,
+			wantStderr: []string{"--graph-api-url: ", "non-loopback host"}, check: noRequests,
 		},
 		{
-			name: "mint bad --graph-api-version", args: mintArgs("--graph-api-version", "27"), wantCode: 2,
-			wantStderr: []string{"not of the form v27.0"}, check: noRequests,
+			name: "mint bad --graph-api-version", args: mintArgs("--graph-api-version", "27"), wantCode: 1,
+			wantStderr: []string{"--graph-api-version: ", "not of the form v27.0"}, check: noRequests,
 		},
 		{
 			name: "mint deprecated version", setup: installed, args: mintArgs("--graph-api-version", "v20.0"), wantCode: 1,

@@ -1,0 +1,113 @@
+package front
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/metamint/metamint/pkg/mint"
+)
+
+// Values are what a person gave a front end to mint a token or call Graph,
+// trimmed. A value left "" was not given: Check passes over it, and each
+// front end says itself which values it requires.
+type Values struct {
+	AppID, SystemUserID                      string
+	AppSecret, MintingAppSecret, AccessToken string
+	Scopes                                   string // commas and/or white space
+	GraphURL, GraphVersion                   string // "" for the defaults
+	AllowUnlisted, Permanent                 bool
+}
+
+// Names are how a front end names each value in its messages: an input of
+// the action ("input app-id"), a flag ("--app-id") or an environment
+// variable of the CLI ("METAMINT_APP_SECRET").
+type Names struct {
+	AppID, SystemUserID                      string
+	AppSecret, MintingAppSecret, AccessToken string
+	Scopes, GraphURL, GraphVersion           string
+	// AllowUnlisted says how to send a scope missing from mint's list
+	// anyway: "set allow-unlisted-scopes: true", "pass --allow-unlisted-scopes".
+	AllowUnlisted string
+}
+
+// Plan is Values checked: the token request and where to send it.
+type Plan struct {
+	Token mint.TokenRequest
+	// Unlisted are the scopes missing from mint's list, sent because
+	// AllowUnlisted was set: a front end warns of them (Warning).
+	Unlisted []string
+	// GraphURL and Version are checked and never "".
+	GraphURL, Version string
+}
+
+// Check checks every value given, before any call, and returns every
+// problem at once, each naming its value. A secret is never quoted.
+func (v Values) Check(n Names) (*Plan, []string) {
+	p := &Plan{Token: mint.TokenRequest{
+		SystemUserID:        v.SystemUserID,
+		App:                 mint.App{ID: v.AppID, Secret: v.AppSecret},
+		AccessToken:         v.AccessToken,
+		MintingAppSecret:    v.MintingAppSecret,
+		AllowUnlistedScopes: v.AllowUnlisted,
+		Permanent:           v.Permanent,
+	}}
+	var problems []string
+	for _, id := range [][2]string{{n.AppID, v.AppID}, {n.SystemUserID, v.SystemUserID}} {
+		if id[1] != "" && !mint.IsGraphID(id[1]) {
+			problems = append(problems, id[0]+" must be a numeric Graph ID (digits only)")
+		}
+	}
+	for _, s := range [][2]string{{n.AppSecret, v.AppSecret}, {n.AccessToken, v.AccessToken}, {n.MintingAppSecret, v.MintingAppSecret}} {
+		if HasSpaceOrControl(s[1]) {
+			problems = append(problems, s[0]+" contains white space or control characters: pass the value alone")
+		}
+	}
+	if v.Scopes != "" {
+		var err error
+		p.Token.Scopes, p.Unlisted, err = ParseScopes(v.Scopes, v.AllowUnlisted)
+		var unlisted *mint.UnlistedScopeError
+		switch {
+		case errors.As(err, &unlisted):
+			problems = append(problems, fmt.Sprintf("%s: %s not on the list of supported system user scopes; "+
+				"check the spelling, or %s if Meta added it recently", n.Scopes, Scopes(unlisted.Scopes), n.AllowUnlisted))
+		case err != nil:
+			problems = append(problems, n.Scopes+": "+Message(err))
+		}
+	}
+	var err error
+	if p.GraphURL, err = GraphURL(v.GraphURL); err != nil {
+		problems = append(problems, n.GraphURL+": "+Message(err))
+	}
+	if p.Version, err = GraphVersion(v.GraphVersion); err != nil {
+		problems = append(problems, n.GraphVersion+": "+Message(err))
+	}
+	return p, problems
+}
+
+// Warning is what a front end warns of before minting with p, followed by
+// why: the unlisted scopes it sends anyway. It is "" when there are none.
+func (p *Plan) Warning() string {
+	if len(p.Unlisted) == 0 {
+		return ""
+	}
+	return Scopes(p.Unlisted) + " not on metamint's list of supported system user scopes; sending anyway"
+}
+
+// Client builds the Graph client for p (NewClient); opts win.
+func (p *Plan) Client(opts ...mint.Option) (*mint.Client, error) {
+	return NewClient(p.GraphURL, p.Version, opts...)
+}
+
+// HasSpaceOrControl reports whether s holds white space or a control
+// character, which no app secret, token or ID does: a value pasted with
+// another beside it, or with a line break.
+func HasSpaceOrControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+}
+
+// Problems lists every problem of a person's values, one a line.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "\n") }
