@@ -912,3 +912,30 @@ func TestStdoutWriteError(t *testing.T) {
 		}
 	})
 }
+
+// TestMintUndeliveredIsRevoked: a token mint could not print is revoked,
+// since nobody else holds it, and the error says so; as text and as JSON.
+func TestMintUndeliveredIsRevoked(t *testing.T) {
+	t.Parallel()
+	for _, extra := range [][]string{nil, {"--json"}} {
+		t.Run(fmt.Sprint(extra), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			env := w.env()
+			args := append([]string{"mint", "--install-app", "--app-id", w.fx.AppID, "--system-user-id", w.fx.SystemUserID, "--scopes", "ads_read"}, extra...)
+			var stderr bytes.Buffer
+			code := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), failWriter{}, &stderr)
+			if code != exitError {
+				t.Errorf("run(mint) with a failing stdout = %d; want %d", code, exitError)
+			}
+			for _, want := range []string{"no space left on device", "revoked the new token"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr = %q; want it to contain %q", stderr.String(), want)
+				}
+			}
+			if last := w.lastToken(); w.s.Minted() != 1 || !last.Revoked {
+				t.Errorf("minted %d, last token %+v; want the one token revoked", w.s.Minted(), last)
+			}
+		})
+	}
+}
