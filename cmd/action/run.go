@@ -338,7 +338,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
-	m := &minted{a: a, c: c, p: p}
+	m := &minted{a: a, p: p}
 	req := mint.VerifiedTokenRequest{
 		TokenRequest: p.Token,
 		InstallApp:   p.installApp,
@@ -346,23 +346,22 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		Held:         p.held,
 		Created:      m.created,
 	}
-	v, caller, err := front.Mint(ctx, c, req)
+	req.Deliver = func(v *mint.VerifiedToken) error {
+		if v.UnexpectedlyPermanent(req) {
+			end := "If the post step cannot revoke it, it stays valid for good: revoke it in Business Settings then."
+			if p.skipRevoke {
+				end = "It is kept after the job (skip-token-revoke) and stays valid for good: revoke it when it is no longer needed."
+			}
+			a.Warningf("Graph made a token that never expires (debug_token says expires_at 0), though %s is true asked for one that expires in 60 days. %s",
+				inExpiringToken, end)
+		}
+		return m.deliver(v)
+	}
+	_, caller, err := front.Mint(ctx, c, req)
 	// The calling token's own expiry was checked while the step minted.
 	defer reportCaller(a, p, caller, cfg.now)
 	if err != nil {
 		return m.failed(err, cfg)
-	}
-	if v.UnexpectedlyPermanent(req) {
-		end := "If the post step cannot revoke it, it stays valid for good: revoke it in Business Settings then."
-		if p.skipRevoke {
-			end = "It is kept after the job (skip-token-revoke) and stays valid for good: revoke it when it is no longer needed."
-		}
-		a.Warningf("Graph made a token that never expires (debug_token says expires_at 0), though %s is true asked for one that expires in 60 days. %s",
-			inExpiringToken, end)
-	}
-	if err := m.deliver(v); err != nil {
-		m.discard(ctx)
-		return err
 	}
 	return nil
 }
@@ -370,7 +369,6 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 // minted carries a token from its creation to its hand-over.
 type minted struct {
 	a          *githubactions.Action
-	c          *mint.Client
 	p          *params
 	token      string
 	stateSaved bool
@@ -406,8 +404,6 @@ func (m *minted) failed(err error, cfg *config) error {
 		m.discarded(ferr.RevokeErr)
 	}
 	switch ferr.Step {
-	case mint.StepInstall:
-		return stepFailed("installing the app (POST /{system-user-id}/applications)", ferr.Err, cfg)
 	case mint.StepCreate:
 		switch {
 		case errors.Is(ferr.Err, mint.ErrHeldTokenEchoed):
@@ -417,11 +413,11 @@ func (m *minted) failed(err error, cfg *config) error {
 			return fmt.Errorf("creating the token: Graph answered the calling token itself (the managed secret's %s) as the new token; refusing it (it is not output and not revoked)",
 				m.p.callerField)
 		}
-		return stepFailed("creating the token (POST /{system-user-id}/access_tokens)", ferr.Err, cfg)
-	case mint.StepInspect:
-		return stepFailed("inspecting the token (GET /debug_token)", ferr.Err, cfg)
+		fallthrough
+	case mint.StepInstall, mint.StepInspect:
+		return stepFailed(front.StepName(ferr.Step), ferr.Err, cfg)
 	case mint.StepCheck:
-		return fmt.Errorf("checking the token with debug_token: %s", front.LogLine(front.Message(ferr.Err)))
+		return fmt.Errorf("%s: %s", front.StepName(ferr.Step), front.LogLine(front.Message(ferr.Err)))
 	}
 	return ferr.Err
 }
@@ -468,13 +464,6 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
 		kind, p.Token.SystemUserID, p.Token.App.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
 	return nil
-}
-
-// discard revokes a token that was minted and verified but never handed
-// over, because the step failed after its check. Nobody else knows the
-// token, so nobody else could revoke it.
-func (m *minted) discard(ctx context.Context) {
-	m.discarded(m.c.Discard(ctx, m.p.Token.App, m.token))
 }
 
 // discarded says what became of a token the step will not hand over:

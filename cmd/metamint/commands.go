@@ -111,54 +111,44 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	}
 	req := mint.VerifiedTokenRequest{
 		TokenRequest: plan.Token,
-		InstallApp: o.install,
+		InstallApp:   o.install,
 		Installed: func() {
 			c.stderr.printf("metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
 		},
 		Created: func(token string) error { c.red.addToken(token); return nil },
 	}
-	v, check, err := front.Mint(ctx, cl, req)
+	req.Deliver = func(v *mint.VerifiedToken) error {
+		info := v.Info
+		expiry := "never expires"
+		if !info.NeverExpires() {
+			expiry = "expires " + front.Time(info.ExpiresAt)
+		}
+		c.stderr.printf("metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
+			front.Terminal(info.Type), front.Terminal(info.UserID), front.Terminal(info.AppID), front.Terminal(strings.Join(info.Scopes, ",")), expiry)
+		if v.UnexpectedlyPermanent(req) {
+			c.stderr.printf("metamint mint: warning: Graph made a token that never expires (debug_token says expires_at 0), " +
+				"though --expiring-token asked for one that expires in 60 days; revoke it with 'metamint revoke' when it is no longer needed\n")
+		}
+		out := tokenOutput{AccessToken: v.AccessToken, ExpiresAt: front.Time(info.ExpiresAt), Scopes: info.Scopes}
+		if out.Scopes == nil {
+			out.Scopes = []string{}
+		}
+		return c.printToken(o.json, out)
+	}
+	_, check, err := front.Mint(ctx, cl, req)
 	// The calling token's own expiry was checked while the command minted.
 	defer c.reportCaller(check, time.Now)
-	if err != nil {
-		return c.mintFailed(err)
-	}
-	info := v.Info
-	expiry := "never expires"
-	if !info.NeverExpires() {
-		expiry = "expires " + front.Time(info.ExpiresAt)
-	}
-	c.stderr.printf("metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
-		front.Terminal(info.Type), front.Terminal(info.UserID), front.Terminal(info.AppID), front.Terminal(strings.Join(info.Scopes, ",")), expiry)
-	if v.UnexpectedlyPermanent(req) {
-		c.stderr.printf("metamint mint: warning: Graph made a token that never expires (debug_token says expires_at 0), " +
-			"though --expiring-token asked for one that expires in 60 days; revoke it with 'metamint revoke' when it is no longer needed\n")
-	}
-	out := tokenOutput{AccessToken: v.AccessToken, ExpiresAt: front.Time(info.ExpiresAt), Scopes: info.Scopes}
-	if out.Scopes == nil {
-		out.Scopes = []string{}
-	}
-	return c.printToken(o.json, out)
-}
-
-// mintFailed names the step of the flow that failed, after saying what
-// became of a token that was created and not printed.
-func (c *cli) mintFailed(err error) error {
 	var ferr *mint.FlowError
 	if !errors.As(err, &ferr) {
 		return err
 	}
 	if ferr.Minted && ferr.RevokeErr != nil {
-		c.stderr.printf("metamint mint: warning: could not revoke the unusable new token (%s); "+
+		c.stderr.printf("metamint mint: warning: could not revoke the new token, which was not handed over (%s); "+
 			"it stays valid until it expires, or until 'metamint revoke --all' for the system user\n", front.Message(ferr.RevokeErr))
 	} else if ferr.Minted {
-		c.stderr.printf("metamint mint: revoked the new token, which did not pass the check\n")
+		c.stderr.printf("metamint mint: revoked the new token, which was not handed over\n")
 	}
-	step := map[mint.FlowStep]string{mint.StepInstall: "install app", mint.StepCreate: "create token"}[ferr.Step]
-	if step == "" {
-		step = "check the new token"
-	}
-	return inStep(step, ferr.Err)
+	return inStep(front.StepName(ferr.Step), ferr.Err)
 }
 
 // ---- install ----

@@ -178,7 +178,7 @@ func TestMintCheckHostileText(t *testing.T) {
 			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check
 			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(data)})
 			r := runCLI(t, w.env(), "", mintCmd(w.fx)...)
-			if r.code != 1 || !strings.Contains(r.stderr, "check the new token") {
+			if r.code != 1 || !strings.Contains(r.stderr, "checking the token with debug_token") {
 				t.Fatalf("mint = %d, stderr %q; want 1 and the check failed", r.code, r.stderr)
 			}
 			if strings.Contains(r.stderr, "\x1b") || strings.Contains(r.stderr, "\n::warning::") || strings.Contains(r.stderr, "\r") {

@@ -290,7 +290,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "mint app not installed", args: mintArgs(), wantCode: 1,
-			wantStderr: []string{"create token: Graph API error:", "not installed", "code 200", "hint: The app is not installed for this system user: install it first"},
+			wantStderr: []string{"creating the token (POST /{system-user-id}/access_tokens): Graph API error:", "not installed", "code 200", "hint: The app is not installed for this system user: install it first"},
 			check: func(t *testing.T, w *world, r result) {
 				if got := w.s.Minted(); got != 0 {
 					t.Errorf("Minted() = %d; want 0", got)
@@ -386,7 +386,7 @@ func TestRun(t *testing.T) {
 			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{}),
 				failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})),
 			args: mintArgs(), wantCode: 1,
-			wantStderr: []string{"check the new token: Graph API error: (#100) boom", "revoked the new token"},
+			wantStderr: []string{"inspecting the token (GET /debug_token): Graph API error: (#100) boom", "revoked the new token"},
 			check: func(t *testing.T, w *world, r result) {
 				if r.stdout != "" {
 					t.Errorf("stdout = %q; want nothing", r.stdout)

@@ -83,3 +83,23 @@ func Mint(ctx context.Context, c *mint.Client, r mint.VerifiedTokenRequest) (*mi
 	v, err := c.CreateVerifiedAccessToken(ctx, r)
 	return v, cc, err
 }
+
+// StepName names a step of mint's flow for a person, with the call it
+// makes: "creating the token (POST /{system-user-id}/access_tokens)".
+func StepName(s mint.FlowStep) string {
+	switch s {
+	case mint.StepInstall:
+		return "installing the app (POST /{system-user-id}/applications)"
+	case mint.StepCreate:
+		return "creating the token (POST /{system-user-id}/access_tokens)"
+	case mint.StepInspect:
+		return "inspecting the token (GET /debug_token)"
+	case mint.StepCheck:
+		return "checking the token with debug_token"
+	case mint.StepCreated:
+		return "recording the new token"
+	case mint.StepDeliver:
+		return "handing the token over"
+	}
+	return string(s)
+}

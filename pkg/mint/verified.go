@@ -29,6 +29,11 @@ type VerifiedTokenRequest struct {
 	// logs and records it for a later revocation. An error it returns
 	// fails the call, and the token is revoked.
 	Created func(token string) error
+	// Deliver, when not nil, is called with the token once it passed the
+	// check: a front end hands it over (outputs, standard output). An error
+	// it returns fails the call, and the token is revoked, since nobody
+	// else holds it.
+	Deliver func(*VerifiedToken) error
 }
 
 // VerifiedToken is a new token that debug_token said is valid, a
@@ -56,6 +61,7 @@ const (
 	StepCreated FlowStep = "created"     // the Created function
 	StepInspect FlowStep = "debug_token" // GET /debug_token
 	StepCheck   FlowStep = "check"       // TokenInfo.Check
+	StepDeliver FlowStep = "deliver"     // the Deliver function
 )
 
 // FlowError is the error of CreateVerifiedAccessToken: the step that
@@ -88,8 +94,8 @@ var ErrHeldTokenEchoed = errors.New("mint: Graph answered a token the caller alr
 
 // CreateVerifiedAccessToken installs the app when asked (InstallApp),
 // creates a token (CreateAccessToken), hands it to r.Created, inspects it
-// (DebugToken with r.App's app token) and checks it against the request
-// (TokenInfo.Check). A token that was created but fails a later step is
+// (DebugToken with r.App's app token), checks it against the request
+// (TokenInfo.Check) and hands it to r.Deliver. A token that was created but fails a later step is
 // revoked within CleanupTimeout, even when ctx is done, and the FlowError
 // says whether that worked: the caller is never left holding a live token
 // it was not given.
@@ -125,7 +131,13 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 	if err = info.Check(Expectation{AppID: r.App.ID, SystemUserID: r.SystemUserID, Scopes: r.Scopes}); err != nil {
 		return nil, fail(StepCheck, err)
 	}
-	return &VerifiedToken{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info}, nil
+	v := &VerifiedToken{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info}
+	if r.Deliver != nil {
+		if err := r.Deliver(v); err != nil {
+			return nil, fail(StepDeliver, err)
+		}
+	}
+	return v, nil
 }
 
 // Discard revokes token, a token of app that was created but will not be

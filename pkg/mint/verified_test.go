@@ -21,6 +21,7 @@ func TestCreateVerifiedAccessToken(t *testing.T) {
 		// setup injects the fault; held returns Held tokens.
 		setup       func(s *minttest.Server, fx minttest.Fixture) []string
 		created     error
+		delivered   error
 		wantStep    mint.FlowStep
 		wantIs      error
 		wantMinted  bool
@@ -49,6 +50,12 @@ func TestCreateVerifiedAccessToken(t *testing.T) {
 			setup:    func(*minttest.Server, minttest.Fixture) []string { return nil },
 			created:  errHook,
 			wantStep: mint.StepCreated, wantIs: errHook, wantMinted: true, wantRevoked: true,
+		},
+		{
+			name:      "Deliver fails",
+			setup:     func(*minttest.Server, minttest.Fixture) []string { return nil },
+			delivered: errHook,
+			wantStep:  mint.StepDeliver, wantIs: errHook, wantMinted: true, wantRevoked: true,
 		},
 		{
 			name: "check fails and revoke fails",
@@ -82,17 +89,25 @@ func TestCreateVerifiedAccessToken(t *testing.T) {
 			}
 			held := tt.setup(s, fx)
 			var got []string
+			var delivered []*mint.VerifiedToken
 			app := mint.App{ID: fx.AppID, Secret: fx.AppSecret}
 			v, err := c.CreateVerifiedAccessToken(t.Context(), mint.VerifiedTokenRequest{
 				TokenRequest: mint.TokenRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken, Scopes: []string{"ads_read"}},
 				Held:         held,
 				Created:      func(tok string) error { got = append(got, tok); return tt.created },
+				Deliver:      func(v *mint.VerifiedToken) error { delivered = append(delivered, v); return tt.delivered },
 			})
 			if tt.wantStep == "" {
 				if err != nil || v == nil || len(got) != 1 || v.AccessToken != got[0] || !v.Info.IsValid {
 					t.Fatalf("CreateVerifiedAccessToken = %v, %v (Created saw %d tokens); want a verified token handed to Created", v, err, len(got))
 				}
+				if len(delivered) != 1 || delivered[0] != v {
+					t.Fatalf("Deliver saw %v; want the verified token, once", delivered)
+				}
 				return
+			}
+			if len(delivered) > 0 && tt.wantStep != mint.StepDeliver {
+				t.Errorf("Deliver was called after a failed %s", tt.wantStep)
 			}
 			var ferr *mint.FlowError
 			if !errors.As(err, &ferr) || v != nil {
