@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"io/fs"
 	"os"
@@ -15,9 +16,39 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
+
+// withMintOptions appends options to those run builds the mint.Client with
+// (base URL, version, retry), so they win: tests pass minttest's HTTP client.
+func withMintOptions(opts ...mint.Option) option {
+	return func(c *config) { c.mintOptions = append(c.mintOptions, opts...) }
+}
+
+// withRetryPolicy replaces mint.DefaultRetryPolicy, so tests retry with short
+// waits.
+func withRetryPolicy(p mint.RetryPolicy) option {
+	return withMintOptions(mint.WithRetry(p))
+}
+
+// withClock sets the clock the post step compares the token's expiry with.
+func withClock(now func() time.Time) option {
+	return func(c *config) { c.now = now }
+}
+
+// withSecretsManager replaces the SDK's configuration chain with sm.
+func withSecretsManager(sm secret.Getter) option {
+	return func(c *config) {
+		c.secrets = func(context.Context) (secret.Getter, error) { return sm, nil }
+	}
+}
+
+// withTimeout replaces defaultTimeout.
+func withTimeout(d time.Duration) option {
+	return func(c *config) { c.timeout = d }
+}
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 

@@ -36,13 +36,6 @@ const maxSecretIDLen = 2048
 // through. The default loads the SDK's configuration; tests pass moto's.
 type secretsFunc func(ctx context.Context) (secret.Getter, error)
 
-// withSecretsManager replaces the SDK's configuration chain with sm.
-func withSecretsManager(sm secret.Getter) option {
-	return func(c *config) {
-		c.secrets = func(context.Context) (secret.Getter, error) { return sm, nil }
-	}
-}
-
 // defaultSecrets loads the AWS SDK's default configuration (environment,
 // shared files, web identity, container and instance credentials) and
 // checks what the step needs of it before any call: a region and

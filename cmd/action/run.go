@@ -62,10 +62,10 @@ const postName = "post"
 // defaultTimeout bounds one step, every attempt and wait included.
 const defaultTimeout = 2 * time.Minute
 
-// config is what main may change; tests use the options below.
+// config is what main may change; tests set it with options
+// (helpers_test.go).
 type config struct {
-	mintOptions []mint.Option
-	retry       mint.RetryPolicy
+	mintOptions []mint.Option // after the defaults, so they win
 	now         func() time.Time
 	timeout     time.Duration
 	secrets     secretsFunc // the keyless path's Secrets Manager client
@@ -74,33 +74,11 @@ type config struct {
 // option configures run.
 type option func(*config)
 
-// withMintOptions appends options to those run builds the mint.Client with
-// (base URL, version, retry), so they win: tests pass minttest's HTTP client.
-func withMintOptions(opts ...mint.Option) option {
-	return func(c *config) { c.mintOptions = append(c.mintOptions, opts...) }
-}
-
-// withRetryPolicy replaces mint.DefaultRetryPolicy, so tests retry with short
-// waits.
-func withRetryPolicy(p mint.RetryPolicy) option {
-	return func(c *config) { c.retry = p }
-}
-
-// withClock sets the clock the post step compares the token's expiry with.
-func withClock(now func() time.Time) option {
-	return func(c *config) { c.now = now }
-}
-
-// withTimeout replaces defaultTimeout.
-func withTimeout(d time.Duration) option {
-	return func(c *config) { c.timeout = d }
-}
-
 // run is the whole program: args is os.Args. It masks every secret before it
 // writes anything else, then runs the main or the post step. The error it
 // returns is the text of the ::error:: annotation and holds no secret.
 func run(ctx context.Context, a *githubactions.Action, args []string, opts ...option) error {
-	cfg := config{retry: mint.DefaultRetryPolicy(), now: time.Now, timeout: defaultTimeout, secrets: defaultSecrets}
+	cfg := config{now: time.Now, timeout: defaultTimeout, secrets: defaultSecrets}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&cfg)
@@ -293,7 +271,7 @@ func parseBool(name, raw string, def bool) (bool, error) {
 }
 
 func newClient(cfg *config, p *front.Plan) (*mint.Client, error) {
-	return p.Client(append([]mint.Option{mint.WithRetry(cfg.retry)}, cfg.mintOptions...)...)
+	return p.Client(cfg.mintOptions...)
 }
 
 // runMain is the main step: validate, install, mint, inspect, output.
