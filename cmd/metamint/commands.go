@@ -357,7 +357,7 @@ var refreshCommand = &command{
 	name:     "refresh",
 	synopsis: "--app-id ID [--token-stdin] [--json] [flags]",
 	summary:  "exchange a valid expiring token for a new 60-day one",
-	about: `Exchanges a valid expiring token for a new one valid for 60 days (POST /oauth/access_token with
+	about: `Exchanges a valid expiring token for a new one valid for 60 days (GET /oauth/access_token with
 grant_type=fb_exchange_token). It first inspects the token with debug_token and refuses, without
 asking for an exchange, a token that never expires (refreshing would make it expire) or one that
 is no longer valid (mint a new one instead). The old token keeps working until its own expiry.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -937,5 +938,60 @@ func TestMintUndeliveredIsRevoked(t *testing.T) {
 				t.Errorf("minted %d, last token %+v; want the one token revoked", w.s.Minted(), last)
 			}
 		})
+	}
+}
+
+// TestHelpNamesTheCallsMade: every Graph call a command's help names
+// ("GET /oauth/access_token") is a call the command makes, with that
+// method, when run against the emulator.
+func TestHelpNamesTheCallsMade(t *testing.T) {
+	t.Parallel()
+	endpoint := map[string]minttest.Endpoint{
+		"POST /{system-user-id}/applications":    minttest.EndpointApplications,
+		"POST /{system-user-id}/access_tokens":   minttest.EndpointAccessTokens,
+		"DELETE /{system-user-id}/access_tokens": minttest.EndpointRevokeAll,
+		"GET /debug_token":                       minttest.EndpointDebugToken,
+		"GET /oauth/access_token":                minttest.EndpointExchange,
+		"GET /oauth/revoke":                      minttest.EndpointRevoke,
+		"GET /{business-id}/system_users":        minttest.EndpointSystemUsers,
+	}
+	call := regexp.MustCompile(`\b(GET|POST|DELETE|PUT|PATCH) (/[^\s),]+)`)
+	for _, tt := range []struct {
+		name string
+		args func(w *world) []string
+	}{
+		{"mint", func(w *world) []string {
+			return []string{"mint", "--install-app", "--app-id", w.fx.AppID, "--system-user-id", w.fx.SystemUserID, "--scopes", "ads_read"}
+		}},
+		{"install", func(w *world) []string {
+			return []string{"install", "--app-id", w.fx.AppID, "--system-user-id", w.fx.SystemUserID}
+		}},
+		{"inspect", func(w *world) []string { return []string{"inspect", "--app-id", w.fx.AppID} }},
+		{"refresh", func(w *world) []string { return []string{"refresh", "--app-id", w.fx.AppID} }},
+		{"revoke", func(w *world) []string { return []string{"revoke", "--app-id", w.fx.AppID} }},
+		{"revoke", func(w *world) []string { return []string{"revoke", "--all", "--system-user-id", w.fx.SystemUserID} }},
+		{"system-users", func(w *world) []string { return []string{"system-users", "--business-id", w.fx.BusinessID} }},
+	} {
+		w := newWorld(t)
+		env := w.env()
+		env[envToken] = w.issue(30 * 24 * time.Hour)
+		if r := runCLI(t, env, "", tt.args(w)...); r.code != exitOK {
+			t.Fatalf("%q = %d, %s", tt.args(w), r.code, r.stderr)
+		}
+		made := map[minttest.Endpoint]string{}
+		for _, r := range w.s.Requests() {
+			made[r.Endpoint] = r.Method
+		}
+		help := runCLI(t, nil, "", "help", tt.name).stdout
+		for _, m := range call.FindAllStringSubmatch(help, -1) {
+			e, ok := endpoint[m[0]]
+			if !ok {
+				t.Errorf("help %s names %q, a call no command makes", tt.name, m[0])
+				continue
+			}
+			if method, ok := made[e]; ok && method != m[1] {
+				t.Errorf("help %s names %q; the command sends %s", tt.name, m[0], method)
+			}
+		}
 	}
 }
