@@ -18,10 +18,11 @@
 //  4. Inspect. Client.DebugToken, GET /debug_token with the app access token,
 //     says whether the token is valid, whose it is, its scopes and its expiry.
 //     TokenInfo.Check compares that with what was asked for.
-//     Client.CreateVerifiedAccessToken runs steps 2 to 4 as one flow and
-//     revokes a token that fails a step after its creation (within
-//     CleanupTimeout, even when the context is done), so the caller never
-//     holds a live token it was not given.
+//     Client.CreateVerifiedAccessToken runs steps 2 to 4 as one flow, hands
+//     the checked token to the caller's Deliver function, and revokes a
+//     token that fails a step after its creation, delivery included (within
+//     CleanupTimeout, even when the context is done), so no live token is
+//     left that the caller was not given.
 //  5. Keep it fresh. Client.RefreshAccessToken exchanges a valid expiring
 //     token for a new 60-day one (never a permanent one);
 //     Client.RenewAccessToken does so and proves the new token renews the

@@ -106,6 +106,9 @@ func ExampleClient_CreateVerifiedAccessToken() {
 		},
 		InstallApp: true,
 		Created:    func(token string) error { return nil }, // hide it from logs, save it for clean-up
+		Deliver: func(v *mint.VerifiedToken) error {
+			return nil // hand it over; an error here revokes it
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
