@@ -59,7 +59,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	// GITHUB_STATE is a file every step of the job may write: the post step
 	// calls only the Graph API of its inputs, which the runner passes to
 	// it too, and never revokes a token the step mints with.
-	graph, problems := front.Values{GraphURL: in.graphAPIURL, GraphVersion: in.graphAPIVersion}.Check(names)
+	graph, problems := front.Values{GraphURL: in.graphAPIURL, GraphVersion: in.graphAPIVersion}.Check(inputNames)
 	if len(problems) > 0 {
 		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", strings.Join(problems, "; "))
 		return

@@ -142,7 +142,7 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	p.Plan, more = front.Values{
 		AppID: in.appID, AppSecret: in.appSecret, AccessToken: in.accessToken,
 		GraphURL: in.graphAPIURL, GraphVersion: in.graphAPIVersion,
-	}.Check(names)
+	}.Check(inputNames)
 	if problems = append(problems, more...); len(problems) > 0 {
 		return nil, front.Problems(problems)
 	}

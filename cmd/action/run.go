@@ -186,8 +186,8 @@ type params struct {
 	skipRevoke bool
 }
 
-// names are how the step's messages name the inputs front.Check checks.
-var names = front.Names{
+// inputNames are how the step's messages name the inputs front.Check checks.
+var inputNames = front.Names{
 	AppID: "input " + inAppID, SystemUserID: "input " + inSystemUserID,
 	AppSecret: "input " + inAppSecret, MintingAppSecret: "input " + inMintingAppSecret, AccessToken: "input " + inAccessToken,
 	Scopes: "input " + inScopes, GraphURL: "input " + inGraphAPIURL, GraphVersion: "input " + inGraphAPIVersion,
@@ -240,7 +240,7 @@ func validate(in inputs) (*params, error) {
 		}
 	}
 	var more []string
-	p.Plan, more = in.values(allowUnlisted, !expiring).Check(names)
+	p.Plan, more = in.values(allowUnlisted, !expiring).Check(inputNames)
 	if problems = append(problems, more...); len(problems) > 0 {
 		return nil, problems
 	}
