@@ -28,11 +28,11 @@
 // left to do (success), otherwise it must be AWSPENDING. Every step is safe
 // to run twice or concurrently.
 //
-//   - createSecret reads AWSCURRENT, then the AWSPENDING value of its
-//     version: a value there (a retry) means nothing to do. Only
-//     ResourceNotFoundException means absent; any other error fails the
-//     step. Otherwise it makes a token once (see How a new token is made),
-//     inspects it with debug_token and stores the new JSON as AWSPENDING.
+//   - createSecret reads the AWSPENDING value of its version: a value there
+//     (a retry) means nothing to do. Only ResourceNotFoundException means
+//     absent; any other error fails the step. Otherwise it reads AWSCURRENT,
+//     makes a token once (see How a new token is made), inspects it with
+//     debug_token and stores the new JSON as AWSPENDING.
 //   - setSecret has nothing to do: Meta activates a token when it issues it.
 //   - testSecret proves the pending token with debug_token, judged by
 //     AWSCURRENT (its app secret, app, system user and scopes; the pending
