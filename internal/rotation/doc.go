@@ -16,7 +16,39 @@
 // a run; state.go the states and how a pending version is judged;
 // labels.go staging labels (discard, promote); minting.go making a token;
 // storing.go PutSecretValue and its read-back; revoking.go revocations;
+// consent.go the minting token's consent tag; throttles.go Secrets
+// Manager's throttle codes; urgency.go the order of a run's secrets;
 // versiontoken.go a run's version token; errors.go the error classes.
+//
+// # Steps of a rotation event
+//
+// Every step starts as Secrets Manager's own rotation functions do: rotation
+// must not be explicitly disabled, the ClientRequestToken must be a version
+// of the secret, a version already AWSCURRENT means the step has nothing
+// left to do (success), otherwise it must be AWSPENDING. Every step is safe
+// to run twice or concurrently.
+//
+//   - createSecret reads the AWSPENDING value of its version: a value there
+//     (a retry) means nothing to do. Only ResourceNotFoundException means
+//     absent; any other error fails the step. Otherwise it reads AWSCURRENT,
+//     makes a token once (see How a new token is made), inspects it with
+//     debug_token and stores the new JSON as AWSPENDING.
+//   - setSecret has nothing to do: Meta activates a token when it issues it.
+//   - testSecret proves the pending token with debug_token, judged by
+//     AWSCURRENT (its app secret, app, system user and scopes; the pending
+//     value's user-owned fields must equal AWSCURRENT's): valid,
+//     SYSTEM_USER, every scope, not expired. A pending version that fails is
+//     discarded and the step fails with a TokenCheckError, so the rotation
+//     ends instead of being retried on a version that can never pass. It
+//     needs nothing from createSecret. Invoked with no pending value (a
+//     deploy with RotateImmediatelyOnUpdate false), it checks the
+//     configuration instead: the JSON, the references, and a valid token to
+//     refresh or mint with. It mints nothing.
+//   - finishSecret moves AWSCURRENT to the new version (the old current
+//     becomes AWSPREVIOUS) only when its user-owned fields equal
+//     AWSCURRENT's. With revoke_previous it first marks the version that
+//     loses AWSPREVIOUS, so a retried step loses nothing, then revokes the
+//     marked tokens that are due (see Revocations).
 //
 // # States
 //
@@ -90,6 +122,30 @@
 // Every run (fan-out too) then revokes what is due (see Revocations),
 // whatever the secret's status, once it has read AWSCURRENT.
 //
+// Everything is judged by the current AWSCURRENT, and nothing else is
+// adopted: another version (an older cycle's AWSPENDING, AWSPREVIOUS, a
+// value another tool wrote) is finished only when its user-owned fields
+// equal AWSCURRENT's and its token is valid for AWSCURRENT's app, system
+// user and scopes. AWSCURRENT never moves to a value whose fields differ,
+// nor to a token that did not pass debug_token. Force never resumes an
+// unusable pending version.
+//
+// A run's version token (VersionToken) is a name-based UUID of the secret's
+// ARN, its AWSCURRENT version ID and the version labelled
+// METAMINT_DISCARDED, if any. A run retried before the rotation finished
+// derives the same token, finds the pending value and resumes without
+// minting. Once AWSCURRENT moved, or the pending version was discarded, the
+// next attempt derives a new token, so a broken version never comes back.
+//
+// An inline run describes the secret once: the four steps check the stages
+// it showed, kept up to date with the run's own writes, and createSecret
+// reads AWSPENDING only when they show a version of the cycle's token. A
+// finished inline run leaves AWSPENDING on the new current version, a valid
+// end state (finishSecret leaves it there too, until Secrets Manager strips
+// it) that no state reads as pending. The next rotation's PutSecretValue
+// moves it: a write to take it off would spend the shared write quota for
+// nothing.
+//
 // A run's PutSecretValue can find the version already holding another
 // value (ResourceExistsException; the read-back shows the value). The token
 // made for it is revoked (provably not stored), the labels are read again,
@@ -108,10 +164,30 @@
 // Manager gave up on: the secret fails (RotationStateError, logged), so the
 // Failed alarm fires; an inline run heals it.
 //
+// # How a new token is made
+//
+// When the current token is a valid expiring token that matches the secret,
+// it is refreshed (oauth/access_token). Otherwise a token is minted (POST
+// /{system-user-id}/access_tokens) with the minting token, after installing
+// the app (POST /{system-user-id}/applications) when install_app is on. The
+// minting token is minting_token_ref's, or else the managed token itself,
+// which cannot mint once it is invalid (MintingTokenError). Before a mint
+// with minting_token_ref, the reference's tag metamint:minting-for must
+// list the managed secret (consent.go; ConsentError).
+//
+// When Graph answers, as the new token, a token the secret already holds
+// (the current token, or the minting token), the step fails with a
+// TokenCheckError: storing it would change nothing, and revoking it would
+// cut off AWSCURRENT or every secret that mints with that token. It is
+// neither stored nor revoked. A new token that debug_token says does not
+// match the secret is revoked at once, and the step fails.
+//
 // # Revocations
 //
 // No path revokes a token held by AWSCURRENT, by a version holding
-// AWSPENDING, or behind minting_token_ref. A version whose token is to be
+// AWSPENDING, or behind minting_token_ref. A token is revoked by itself
+// (oauth/revoke with its app's credentials), never by the minting token:
+// Meta requires the caller to be a token of the revoked token's app. A version whose token is to be
 // revoked gets the label METAMINT_REVOKE_<unix seconds>_<version>, the time
 // from which the revocation is due (StageRevokePrefix; it counts only on
 // the version it names, other labels are left as found): the label keeps the
@@ -133,7 +209,8 @@
 // expires. The versions a run superseded are judged at its end even if a
 // concurrent write took their label (a rotation event storing its token in
 // its version just before the run's version took AWSPENDING): no live
-// token is left in an unlabelled version.
+// token is left in an unlabelled version. Past the grace period at most two
+// tokens of a secret stay live: AWSCURRENT's and AWSPREVIOUS's.
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.
@@ -147,20 +224,40 @@
 //
 // # Writes whose answer is lost
 //
-// A PutSecretValue that fails is never judged from its error: the version is
-// read back (with a short context of its own, since the invocation's may be
-// what ended). Holding the token just made: stored, carry on. Holding
-// another value: a concurrent run stored it first; the token made here
-// provably is not stored and is revoked. Absent after Secrets Manager
-// refused the write (a 4xx it documents as a refusal): provably not stored,
-// revoked. Absent after a write that got no answer (timeout, lost
-// connection, a 5xx, an undocumented 4xx): it may have landed, so the same
-// write (same version token, same value, idempotent) is sent once more; each
-// PutSecretValue is one SDK attempt, so no retry's answer hides a committed
-// attempt. If the repeat fails too, or nothing can be read,
-// the token may be stored: it is kept, the step fails, and the next run
-// finds the version (PendingStored) or mints anew. An UpdateSecretVersionStage of AWSCURRENT that fails is read back
-// with DescribeSecret: if the version holds AWSCURRENT, the move happened.
+// Secrets Manager may store a value and lose the answer: a 5xx after the
+// commit, or an answer slower than the invocation's deadline. No write is
+// judged from its error alone (store, in storing.go).
+//
+// A PutSecretValue that fails is read back: GetSecretValue of the version,
+// on a short context of its own, since the invocation's may be what ended.
+//
+//   - The version holds the token just made: it is stored, carry on.
+//   - It holds another value: a concurrent run stored it first. The token
+//     made here provably is not stored and is revoked.
+//   - It is absent after Secrets Manager refused the write (a 4xx it
+//     documents as a refusal of the request, such as ValidationException,
+//     InvalidParameterException, InvalidRequestException,
+//     LimitExceededException or AccessDeniedException; the full list is
+//     refusals): provably not stored, revoked.
+//   - It is absent after a write that got no answer (a timeout, a lost
+//     connection, a 5xx, an undocumented 4xx): it might have committed, and
+//     the read-back can lag it. The same write (same version token, same
+//     value: idempotent) is sent once more, and only its success decides.
+//     A throttled write is sent once more too (see Throttles).
+//   - When the repeat fails too, or nothing can be read, the token may be
+//     stored: it is kept, the step fails, and the next run finds the
+//     version (PendingStored) or mints anew.
+//
+// Each PutSecretValue is a single SDK attempt (RetryMaxAttempts 1 on that
+// call). With the SDK's retries, an attempt that committed and lost its
+// answer would hide behind the next attempts' answers (a
+// ThrottlingException says nothing about an earlier attempt), and a refusal
+// could not be told from a lost commit. The engine repeats the write once
+// itself instead (TestPutSecretValueRetryHidesTheCommit in cmd/lambda).
+//
+// An UpdateSecretVersionStage of AWSCURRENT that fails is read back with
+// DescribeSecret: if the version holds AWSCURRENT, the move happened and the
+// step succeeds.
 //
 // # Throttles
 //
@@ -179,4 +276,126 @@
 // minting_app_secret_ref) are read through internal/secret's Resolver, which
 // keeps only successful reads: a throttled read fails one secret, and the
 // next secret that needs the reference reads it again.
+//
+// # How a stranded rotation heals
+//
+// A rotation can be left half-way: Secrets Manager gave up after a failed
+// step, an invocation timed out, or a pending version holds a token that was
+// revoked or expired since. Nobody needs to edit staging labels: the next
+// inline run (scheduled, or a direct {"rotate": ["id"]}) heals the secret.
+//
+//   - This cycle's own pending version with a usable token is resumed:
+//     tested and made current, nothing minted again.
+//   - This cycle's unusable pending version, or its version left without
+//     labels (AWSPENDING removed by hand, as AWS advises after
+//     CancelRotateSecret), is discarded and replaced by a new version under
+//     the next version token. Nothing that may be in use is revoked.
+//   - Another rotation's empty or unusable pending version (say Secrets
+//     Manager's rotation stuck before createSecret stored anything) is
+//     superseded once the secret is due: the new version takes AWSPENDING
+//     from it. A Secrets Manager rotation still running on it then fails its
+//     next step ("not AWSPENDING"), which is harmless: the secret is rotated.
+//   - AWSCURRENT is never moved to a token that did not pass debug_token, so
+//     it holds a live token throughout.
+//
+// # Inline and fan-out
+//
+// A run checks each secret the same way in both modes: it describes the
+// secret, reads AWSCURRENT once and asks debug_token once about its token.
+// Inline, the run drives the four steps in-process. Fan-out, it calls
+// RotateSecret with RotateImmediately and, as ClientRequestToken, the same
+// per-cycle version token the inline mode uses; Secrets Manager then
+// invokes the function once per step. The call names the rotation function
+// DescribeSecret reports, which leaves the configuration as it was. A
+// secret without rotation configured fails with a RotationStateError.
+//
+// A retried fan-out run finds AWSPENDING on the cycle's version and starts
+// nothing (skipped). Fan-out never takes over another rotation in progress,
+// forced or not: Secrets Manager retries a failed rotation itself. If it
+// gave up, AWSPENDING stays on the cycle's version; past StaleAfter the
+// secret fails (see the run table above). An inline run ({"rotate": [...],
+// "mode": "inline"}) resumes it with the same version token and finishes
+// it, minting at most once.
+//
+// Inline is the cheaper mode: one invocation per run, one Graph client
+// whose pacing sees the whole fleet's usage, referenced secrets read once
+// per run, and two debug_token calls per rotation. Fan-out invocations share
+// nothing: each describes the secret and reads what it needs again, asks
+// debug_token twice more per secret, and paces only itself.
+//
+// # Calls per rotation
+//
+// The minimum, pinned by TestRotationCalls and
+// TestScheduledGraphAndSecretCalls in cmd/lambda, for a secret whose
+// expiring token is valid and due (a refresh; revoke_previous on):
+//
+//	inline, the whole rotation
+//	    Graph: debug_token of the current token, oauth/access_token (refresh), debug_token of the new token
+//	    Secrets Manager: DescribeSecret 1 (its stages serve all four steps), GetSecretValue 2 (AWSCURRENT,
+//	    the app secret), PutSecretValue 1, UpdateSecretVersionStage 1 (move AWSCURRENT)
+//	fan-out, the run's check
+//	    Graph: debug_token of the current token
+//	    Secrets Manager: DescribeSecret 1, GetSecretValue 2 (AWSCURRENT, the app secret), RotateSecret 1
+//	fan-out, createSecret invocation
+//	    Graph: debug_token of the current token, oauth/access_token, debug_token of the new token
+//	    Secrets Manager: DescribeSecret 1, GetSecretValue 3 (AWSCURRENT, the empty AWSPENDING, the app
+//	    secret), PutSecretValue 1
+//	fan-out, setSecret invocation
+//	    Secrets Manager: DescribeSecret 1
+//	fan-out, testSecret invocation
+//	    Graph: debug_token of the pending token
+//	    Secrets Manager: DescribeSecret 1, GetSecretValue 3 (AWSPENDING, AWSCURRENT, the app secret)
+//	fan-out, finishSecret invocation
+//	    Secrets Manager: DescribeSecret 1, GetSecretValue 2 (AWSPENDING, AWSCURRENT),
+//	    UpdateSecretVersionStage 1
+//
+// A secret that is not due costs the check only: DescribeSecret,
+// GetSecretValue of AWSCURRENT and of its app_secret_ref (none for an inline
+// app_secret), and one debug_token. A secret that holds no token yet asks
+// no debug_token.
+//
+// Writes: an inline rotation makes two, fan-out the same two plus
+// RotateSecret. From the second generation on, the move also marks the
+// version two generations old for revocation: one more
+// UpdateSecretVersionStage. Once the grace period is over, the next run (or
+// finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
+// (and of AWSCURRENT, its references and a pending version where not yet
+// read), debug_token and oauth/revoke of its token, and one
+// UpdateSecretVersionStage to drop the label.
+//
+// A token that cannot be refreshed (invalid, permanent, not matching the
+// secret) is minted instead: POST /{system-user-id}/access_tokens in place of
+// oauth/access_token, after POST .../applications with install_app. A
+// minting_token_ref adds one GetSecretValue and, before any token is made,
+// one DescribeSecret of that reference (its consent tag); so does a
+// minting_app_secret_ref, one GetSecretValue.
+//
+// In a run, a referenced secret (app secret, minting token) read
+// successfully is read once however many secrets name it, and every value
+// and token is read or inspected once per rotation. A run of more than
+// Concurrency secrets reads each AWSCURRENT first, to order them by urgency
+// (Fleet.order); the secret's plan reuses that value while AWSCURRENT is
+// still on that version, so the order costs no extra read. A retried run
+// resuming a pending version adds one GetSecretValue of it and stores
+// nothing.
+//
+// Secrets Manager still decides. A PutSecretValue refused because a
+// concurrent run stored the version first revokes the token minted here
+// and costs one more DescribeSecret and a read of the stored value. If
+// AWSCURRENT moved meanwhile, the move (or the read of AWSPREVIOUS before a
+// revoke) fails, and so does the rotation, with nothing revoked.
+//
+// # Tests
+//
+// The lost-answer and healing scenarios run against moto behind the fault
+// proxy of internal/awstest: TestLostPutSecretValueAnswer,
+// TestHeldPutSecretValueAnswer, TestLostUpdateSecretVersionStageAnswer,
+// TestSharedReferenceFailsOnce, TestConcurrentRuns,
+// TestPutSecretValueRetryHidesTheCommit, TestCycleVersionWithoutLabelsHeals
+// and TestAnsweredHeldTokenIsRefused, each on the rotation-event, direct and
+// scheduled paths where it applies, and TestBootstrapLostAnswers through the
+// built bootstrap under aws-lambda-rie (all in cmd/lambda). After each, the
+// secret is rotated in that run or the next, AWSCURRENT holds a live token,
+// no live token is left outside AWSCURRENT and AWSPREVIOUS, and nothing
+// secret is logged.
 package rotation
