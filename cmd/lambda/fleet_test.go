@@ -255,7 +255,7 @@ func TestFanOut(t *testing.T) {
 
 // TestRotationCalls pins the calls of one rotation of an expiring, valid
 // token, inline and by fan-out (the scheduled check, then Secrets Manager's
-// four invocations, each on its own). docs/lambda.md, "Calls per rotation",
+// four invocations, each on its own). internal/rotation/doc.go, "Calls per rotation",
 // lists the same numbers.
 func TestRotationCalls(t *testing.T) {
 	t.Parallel()
@@ -277,7 +277,7 @@ func TestRotationCalls(t *testing.T) {
 				// showed no version of this token, so AWSPENDING is not read.
 				// AWSCURRENT and the app secret are read once each;
 				// finishing moves AWSCURRENT and leaves AWSPENDING on it:
-				// two writes (docs/lambda.md, "Calls per rotation").
+				// two writes (internal/rotation/doc.go, "Calls per rotation").
 				sm: map[string]int{"DescribeSecret": 1, "GetSecretValue": 2, "PutSecretValue": 1, "UpdateSecretVersionStage": 1},
 			}},
 		},
