@@ -284,8 +284,8 @@ func TestTemplateFanOut(t *testing.T) {
 	}
 
 	// The Mode and SecretTag parameters accept what METAMINT_MODE and
-	// METAMINT_SECRET_TAG accept (docs: the Lambda contract; cmd/lambda's
-	// loadConfig and parseSecretTag).
+	// METAMINT_SECRET_TAG accept (docs/lambda.md's configuration table;
+	// cmd/lambda's loadConfig and parseSecretTag).
 	mode := pathAs[map[string]any](t, tmpl, "Parameters", "Mode")
 	if mode["Default"] != "inline" || !cmp.Equal(mode["AllowedValues"], []any{"inline", "fanout"}) {
 		t.Errorf("Mode = default %v, allowed %v; want default inline, inline or fanout", mode["Default"], mode["AllowedValues"])

@@ -639,7 +639,7 @@ func TestKeylessEndToEnd(t *testing.T) {
 	initial := k.storedToken()
 	id := k.putJSON(t, "managed", k.managedFields(t, initial))
 	v0, _ := k.current(t, id)
-	// The direct invocation contract (DESIGN.md): rotate this secret now.
+	// A direct invocation (docs/lambda.md; cmd/lambda's event): rotate this secret now.
 	payload, _ := json.Marshal(map[string]any{"rotate": []string{id}, "force": true})
 	inv, err := rie.Invoke(t.Context(), payload)
 	if err != nil {

@@ -105,8 +105,9 @@ func (n yamlNode) node(t *testing.T, key string) yamlNode {
 	return c
 }
 
-// TestActionMetadata checks action.yml against DESIGN.md's contract and
-// against the names the program reads.
+// TestActionMetadata checks action.yml's inputs, their defaults and its
+// outputs (docs/action.md documents them) against the names the program
+// reads.
 func TestActionMetadata(t *testing.T) {
 	t.Parallel()
 	meta := parseYAML(t, repoFile(t, "action.yml"))
