@@ -826,10 +826,10 @@ func TestEmulatorAddr(t *testing.T) {
 		wantCode   int
 		wantStderr string
 	}{
-		{"all interfaces refused", []string{"emulator", "--addr", ":0"}, 2, "not a loopback address"},
-		{"public address refused", []string{"emulator", "--addr", "0.0.0.0:0"}, 2, "--allow-remote"},
-		{"host name refused", []string{"emulator", "--addr", "example.com:8080"}, 2, "not a loopback address"},
-		{"not host:port", []string{"emulator", "--addr", "127.0.0.1"}, 2, "is not host:port"},
+		{"all interfaces refused", []string{"emulator", "--addr", ":0"}, 1, "not a loopback address"},
+		{"public address refused", []string{"emulator", "--addr", "0.0.0.0:0"}, 1, "--allow-remote"},
+		{"host name refused", []string{"emulator", "--addr", "example.com:8080"}, 1, "not a loopback address"},
+		{"not host:port", []string{"emulator", "--addr", "127.0.0.1"}, 1, "is not host:port"},
 		{"port taken", nil, 1, "listen:"},
 	}
 	for _, tt := range tests {

@@ -118,6 +118,12 @@ func TestRenew(t *testing.T) {
 			stderr: "GITHUB_TOKEN is not set"},
 		{name: "GitHub token as a flag", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: 0, code: 2,
 			args: []string{"--repo", renewRepo, "--github-token=" + canaryGitHubToken}, stderr: "GITHUB_TOKEN"},
+		{name: "--within out of range", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: 0, code: 1,
+			args: []string{"--repo", renewRepo, "--within", "366"}, stderr: "--within must be a whole number of days from 1 to 365"},
+		{name: "bad repository", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: 0, code: 1,
+			args: []string{"--repo", "not a repository"}, stderr: "repository"},
+		{name: "--org with --repo", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: 0, code: 2,
+			args: []string{"--repo", renewRepo, "--org", "octo-org"}, stderr: "--org names an organization secret"},
 		{name: "refused write", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: -1, code: 1, revoked: true,
 			args: []string{"--repo", renewRepo},
 			setup: func(w *renewSetup, env map[string]string) {
