@@ -48,8 +48,8 @@ func main() {
 // Exit statuses.
 const (
 	exitOK    = 0
-	exitError = 1 // a Graph error, an input error, a missing secret
-	exitUsage = 2 // an unknown command or flag, a missing required flag
+	exitError = 1 // a Graph error, an input error (a bad value, a missing secret)
+	exitUsage = 2 // a malformed command line: an unknown command or flag, a missing required flag, flags that do not go together
 )
 
 // Environment variables the CLI reads.

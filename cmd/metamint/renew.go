@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -67,11 +68,11 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			case *org != "" && (*env != "" || *repo != ""):
 				return usagef("--org names an organization secret: leave out --repo and --environment")
 			case *within < 1 || *within > renew.MaxWithinDays:
-				return usagef("--within must be a whole number of days from 1 to %d", renew.MaxWithinDays)
+				return fmt.Errorf("--within must be a whole number of days from 1 to %d", renew.MaxWithinDays)
 			}
 			target := ghsecrets.Target{Name: *name, Repo: *repo, Environment: *env, Org: *org}
 			if cerr := target.Check(); cerr != nil {
-				return usagef("%s", front.Message(cerr))
+				return errors.New(front.Message(cerr))
 			}
 			secret, err := c.appSecret()
 			if err != nil {
