@@ -601,6 +601,10 @@ func TestInputErrors(t *testing.T) {
 		{"bad graph-api-version", map[string]string{"INPUT_GRAPH-API-VERSION": "27"}, []string{`input graph-api-version: graph API version "27" is not of the form v27.0`}},
 		{"several problems", map[string]string{"INPUT_APP-SECRET": "", "INPUT_INSTALL-APP": "maybe", "INPUT_GRAPH-API-VERSION": "latest"},
 			[]string{"missing required input: app-secret.", "input install-app", "input graph-api-version"}},
+		// A secret pasted into the wrong input is not echoed, not even cut
+		// short: the runner masks a secret whole, never a piece of it.
+		{"a token in a boolean input", map[string]string{"INPUT_INSTALL-APP": canaryWrongInput},
+			[]string{`input install-app must be "true" or "false", got a value that is not shown`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -628,9 +632,15 @@ func TestInputErrors(t *testing.T) {
 			}
 			checkMasksFirst(t, w, in, r)
 			checkNoLeaks(t, w.secrets(), r)
+			if piece := canaryWrongInput[:16]; strings.Contains(r.stdout, piece) || strings.Contains(r.err.Error(), piece) {
+				t.Errorf("run(main) with %s echoed a piece of the value: %q", tt.name, r.err)
+			}
 		})
 	}
 }
+
+// canaryWrongInput is a token pasted into an input that takes no secret.
+const canaryWrongInput = "EAACANARYwrongINPUT0token0000000000000000000000000000000000000000000000000000000000000001"
 
 func TestInputErrors_Golden(t *testing.T) {
 	t.Parallel()
