@@ -605,6 +605,10 @@ func TestInputErrors(t *testing.T) {
 		// short: the runner masks a secret whole, never a piece of it.
 		{"a token in a boolean input", map[string]string{"INPUT_INSTALL-APP": canaryWrongInput},
 			[]string{`input install-app must be "true" or "false", got a value that is not shown`}},
+		{"a token in scopes", map[string]string{"INPUT_SCOPES": "ads_read," + canaryWrongInput},
+			[]string{"input scopes: scopes: a value that is not shown", "is not a valid scope name"}},
+		{"a lowercase secret in scopes", map[string]string{"INPUT_SCOPES": "ads_read " + strings.ToLower(canaryWrongInput)},
+			[]string{"input scopes: scope a value that is not shown", "is not on the list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -632,7 +636,8 @@ func TestInputErrors(t *testing.T) {
 			}
 			checkMasksFirst(t, w, in, r)
 			checkNoLeaks(t, w.secrets(), r)
-			if piece := canaryWrongInput[:16]; strings.Contains(r.stdout, piece) || strings.Contains(r.err.Error(), piece) {
+			if piece := canaryWrongInput[3:19]; strings.Contains(strings.ToLower(r.stdout), strings.ToLower(piece)) ||
+				strings.Contains(strings.ToLower(r.err.Error()), strings.ToLower(piece)) {
 				t.Errorf("run(main) with %s echoed a piece of the value: %q", tt.name, r.err)
 			}
 		})
