@@ -172,7 +172,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 	} {
 		if id.given != "" && id.given != id.stored {
 			problems = append(problems, fmt.Sprintf("input %s is %s, but the secret %s has %s %s: they must match (or leave %s empty)",
-				id.input, mint.QuoteCut(id.given), quoteID(in.awsSecretID), id.field, id.stored, id.input))
+				id.input, mint.QuoteInput(id.given), quoteID(in.awsSecretID), id.field, id.stored, id.input))
 		}
 	}
 	scopes := doc.Scopes

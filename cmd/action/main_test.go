@@ -604,11 +604,11 @@ func TestInputErrors(t *testing.T) {
 		// A secret pasted into the wrong input is not echoed, not even cut
 		// short: the runner masks a secret whole, never a piece of it.
 		{"a token in a boolean input", map[string]string{"INPUT_INSTALL-APP": canaryWrongInput},
-			[]string{`input install-app must be "true" or "false", got a value that is not shown`}},
+			[]string{`input install-app must be "true" or "false", got a value of 89 bytes that is not shown`}},
 		{"a token in scopes", map[string]string{"INPUT_SCOPES": "ads_read," + canaryWrongInput},
-			[]string{"input scopes: scopes: a value that is not shown", "is not a valid scope name"}},
+			[]string{"input scopes: scopes: a value of 89 bytes that is not shown", "is not a valid scope name"}},
 		{"a lowercase secret in scopes", map[string]string{"INPUT_SCOPES": "ads_read " + strings.ToLower(canaryWrongInput)},
-			[]string{"input scopes: scope a value that is not shown", "is not on the list"}},
+			[]string{"input scopes: scope a value of 89 bytes that is not shown", "is not on the list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/internal/renew"
+	"github.com/metamint/metamint/pkg/mint"
 )
 
 // The renewal mode (renew-secret): the step renews access-token, kept in a
@@ -107,7 +108,7 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 	if raw := a.GetInput(inRenewWithin); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > renew.MaxWithinDays {
-			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to %d, got %s", inRenewWithin, renew.MaxWithinDays, front.Show(raw)))
+			problems = append(problems, fmt.Sprintf("input %s must be a whole number of days from 1 to %d, got %s", inRenewWithin, renew.MaxWithinDays, mint.QuoteInput(raw)))
 		}
 		p.within = n
 	}

@@ -254,7 +254,7 @@ func TestBinaryRenew(t *testing.T) {
 			stdout: `got "sixty"%0Ainputs renew-secret, renew-environment, renew-org: a secret name must not start with GITHUB_`},
 		{name: "a token in renew-within", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
 			setup:  func(w *renewWorld, in map[string]string) { in["INPUT_RENEW-WITHIN"] = canaryWrongInput },
-			stdout: "input renew-within must be a whole number of days from 1 to 365, got a value that is not shown"},
+			stdout: "input renew-within must be a whole number of days from 1 to 365, got a value of 89 bytes that is not shown"},
 		{name: "renew-org without renew-secret", life: 10 * day, code: 1, renewed: "-", noGitHubCall: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				in["INPUT_RENEW-SECRET"] = ""

@@ -267,7 +267,7 @@ func parseBool(name, raw string, def bool) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, front.Show(raw))
+	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, mint.QuoteInput(raw))
 }
 
 func newClient(cfg *config, p *front.Plan) (*mint.Client, error) {

@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -143,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if strings.HasPrefix(name, "-") {
 			c.stderr.printf("metamint: flags go after the command; run 'metamint help' for the commands\n")
 		} else {
-			c.stderr.printf("metamint: unknown command %s; run 'metamint help' for the commands\n", front.Show(name))
+			c.stderr.printf("metamint: unknown command %s; run 'metamint help' for the commands\n", showWord(name))
 		}
 		return exitUsage
 	}
@@ -179,6 +180,20 @@ func (c *cli) finish(name string) int {
 	return exitOK
 }
 
+// wordPattern matches what a command or flag name looks like. Anything else
+// typed where a name goes may be a secret pasted by mistake, so it is not
+// echoed: a terminal masks nothing.
+var wordPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z-]{0,29}$`)
+
+// showWord quotes s when it looks like a name, and otherwise says that an
+// argument is not shown.
+func showWord(s string) string {
+	if wordPattern.MatchString(s) {
+		return strconv.Quote(s)
+	}
+	return "(not shown: it does not look like a name and may be a secret)"
+}
+
 // flagValueError matches the flag package's errors that quote a value.
 var (
 	flagValueError   = regexp.MustCompile(`^invalid (boolean )?value ".*" for (?:flag )?-(\S+): `)
@@ -197,7 +212,7 @@ func flagError(err error) string {
 	}
 	if m := flagUnknownError.FindStringSubmatch(msg); m != nil {
 		name := strings.TrimLeft(m[1], "-")
-		if !front.IsWord(name) {
+		if !wordPattern.MatchString(name) {
 			return "flag provided but not defined (its name is not shown: it may be a secret)"
 		}
 		return "flag provided but not defined: --" + name
@@ -562,7 +577,7 @@ var helpCommand = &command{
 					for i, c := range commands {
 						names[i] = c.name
 					}
-					return usagef("unknown command %s; the commands are %s", front.Show(fs.Arg(0)), strings.Join(names, ", "))
+					return usagef("unknown command %s; the commands are %s", showWord(fs.Arg(0)), strings.Join(names, ", "))
 				}
 				printCommandUsage(c.stdout, cmd)
 				return nil

@@ -3,8 +3,6 @@ package front
 import (
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -84,23 +82,4 @@ func Markdown(s string) string {
 		return ""
 	}
 	return "`" + strings.NewReplacer("`", "'", "|", `\|`).Replace(s) + "`"
-}
-
-// wordPattern is what a word a person types looks like: a name, a number, a
-// mistyped boolean. Anything else may be a secret typed in the wrong place.
-var wordPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$`)
-
-// IsWord reports whether s looks like a word a person typed, and not like a
-// secret: at most 30 letters, digits, '_', '.' and '-'.
-func IsWord(s string) bool { return wordPattern.MatchString(s) }
-
-// Show quotes s when it looks like a word (IsWord), for a message about a
-// value a person gave in the wrong form; otherwise it says that the value is
-// not shown. A value is never cut short: a runner masks a secret whole, never
-// a piece of one.
-func Show(s string) string {
-	if IsWord(s) {
-		return strconv.Quote(s)
-	}
-	return "a value that is not shown (it does not look like a word, and may be a secret)"
 }

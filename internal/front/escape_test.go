@@ -2,7 +2,6 @@ package front
 
 import (
 	"bytes"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -60,33 +59,5 @@ func TestMarkdown(t *testing.T) {
 	}
 	if got := Markdown(""); got != "" {
 		t.Errorf(`Markdown("") = %q; want ""`, got)
-	}
-}
-
-func TestShow(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		in   string
-		word bool
-	}{
-		{"yes", true}, {"1", true}, {"True", true}, {"allow-unlisted-scopes", true}, {"30d", true},
-		{"", false},
-		{"two words", false},
-		{"-flag", false},
-		{"EAACANARYwrongINPUT0token0000000000000000000000000000", false}, // longer than 30
-		{"line\nbreak", false},
-		{"ghs_" + strings.Repeat("x", 36), false},
-		{"a|b", false},
-	} {
-		if got := IsWord(tt.in); got != tt.word {
-			t.Errorf("IsWord(%q) = %v; want %v", tt.in, got, tt.word)
-		}
-		got := Show(tt.in)
-		if tt.word && got != strconv.Quote(tt.in) {
-			t.Errorf("Show(%q) = %q; want it quoted", tt.in, got)
-		}
-		if !tt.word && ((tt.in != "" && strings.Contains(got, tt.in)) || !strings.Contains(got, "not shown")) {
-			t.Errorf("Show(%q) = %q; want it not shown, not even in part", tt.in, got)
-		}
 	}
 }

@@ -99,11 +99,11 @@ func Describe(err error) string {
 }
 
 // Scopes quotes scopes for a sentence with its verb: `scope "a" is` or
-// `scopes "a", "b" are`, each cut short and escaped (mint.QuoteCut).
+// `scopes "a", "b" are`, each shown whole or not at all (mint.QuoteInput).
 func Scopes(scopes []string) string {
 	q := make([]string, len(scopes))
 	for i, s := range scopes {
-		q[i] = mint.QuoteCut(s)
+		q[i] = mint.QuoteInput(s)
 	}
 	if len(q) == 1 {
 		return "scope " + q[0] + " is"

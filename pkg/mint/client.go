@@ -123,19 +123,19 @@ func WithBaseURL(raw string) Option {
 func CheckBaseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "", invalidf("graph API URL %s is not an absolute URL", QuoteCut(raw))
+		return "", invalidf("graph API URL %s is not an absolute URL", QuoteInput(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", invalidf("graph API URL %s must not carry user info, a query or a fragment", QuoteCut(u.Redacted()))
+		return "", invalidf("graph API URL %s must not carry user info, a query or a fragment", QuoteInput(u.Redacted()))
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return "", invalidf("graph API URL %s uses http on a non-loopback host; use https", QuoteCut(raw))
+			return "", invalidf("graph API URL %s uses http on a non-loopback host; use https", QuoteInput(raw))
 		}
 	default:
-		return "", invalidf("graph API URL %s must use https", QuoteCut(raw))
+		return "", invalidf("graph API URL %s must use https", QuoteInput(raw))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
@@ -157,7 +157,7 @@ func CheckVersion(v string) error {
 	major, minor, ok := strings.Cut(strings.TrimPrefix(v, "v"), ".")
 	if !strings.HasPrefix(v, "v") || !ok || major == "" || major[0] == '0' || !isDigits(major) ||
 		minor == "" || !isDigits(minor) {
-		return invalidf("graph API version %s is not of the form v27.0", QuoteCut(v))
+		return invalidf("graph API version %s is not of the form v27.0", QuoteInput(v))
 	}
 	return nil
 }

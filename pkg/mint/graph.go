@@ -590,7 +590,7 @@ func requireIDs(pairs ...string) error {
 			return invalidf("%s is empty", name)
 		}
 		if !IsGraphID(v) {
-			return invalidf("%s %s is not a numeric Graph ID", name, QuoteCut(v))
+			return invalidf("%s %s is not a numeric Graph ID", name, QuoteInput(v))
 		}
 	}
 	return nil

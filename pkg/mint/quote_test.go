@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestQuotesAreCut: a huge input is named by a short prefix, never echoed
-// whole, in every message that quotes one.
-func TestQuotesAreCut(t *testing.T) {
+// TestInputsAreNeverCut: a long input is named by its size, never echoed
+// whole or in part, in every message that quotes one.
+func TestInputsAreNeverCut(t *testing.T) {
 	t.Parallel()
 	huge := strings.Repeat("q", 127<<10)
 	for name, err := range map[string]error{
@@ -17,13 +17,30 @@ func TestQuotesAreCut(t *testing.T) {
 		"url":     func() error { _, err := CheckBaseURL("https://" + huge + "/?x"); return err }(),
 		"id":      requireIDs("app ID", huge),
 	} {
-		if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "bytes)") {
-			t.Errorf("%s: error of %d bytes; want a short quote naming the size", name, len(fmt.Sprint(err)))
+		if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "bytes that is not shown") || strings.Contains(err.Error(), "qqq") {
+			t.Errorf("%s: error %.300q; want it to name the size and show no piece", name, fmt.Sprint(err))
 		}
 	}
 }
 
-// TestQuoteCut pins the exported quoting the front ends share.
+// TestQuoteInput pins how an input is quoted: whole up to 40 characters,
+// escaped, and otherwise by its size alone.
+func TestQuoteInput(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"", `""`},
+		{"yes", `"yes"`},
+		{"1\x1b[31m\n::warning::x", `"1\x1b[31m\n::warning::x"`},
+		{strings.Repeat("é", 40), `"` + strings.Repeat("é", 40) + `"`},
+		{strings.Repeat("é", 41), "a value of 82 bytes that is not shown (it may be a secret)"},
+	} {
+		if got := QuoteInput(tt.in); got != tt.want {
+			t.Errorf("QuoteInput(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestQuoteCut pins the exported quoting of Graph's texts.
 func TestQuoteCut(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("é", 50)

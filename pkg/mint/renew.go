@@ -108,7 +108,7 @@ func (i *TokenInfo) CheckRenewal(prev *TokenInfo) error {
 		}
 	}
 	if len(extra) > 0 {
-		problems = append(problems, "scopes the old token did not have: "+quoteList(extra))
+		problems = append(problems, "scopes the old token did not have: "+quoteList(extra, QuoteCut))
 	}
 	switch {
 	case i.NeverExpires():

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // supportedScopes is the union of the scopes Meta lists for system user
@@ -100,7 +101,7 @@ func (e *UnlistedScopeError) Error() string {
 	}
 	return fmt.Sprintf("mint: %s %s not on the list of supported system user scopes; "+
 		"check the spelling, or allow unlisted scopes if Meta added it recently",
-		noun, quoteList(e.Scopes))
+		noun, quoteList(e.Scopes, QuoteInput))
 }
 
 // Is reports whether target is ErrInvalidRequest.
@@ -117,7 +118,7 @@ func CheckScopes(scopes []string) error {
 	var unlisted []string
 	for _, s := range scopes {
 		if !validScopeName(s) {
-			return invalidf("scopes: %s is not a valid scope name (lowercase letters, digits and underscores)", QuoteCut(s))
+			return invalidf("scopes: %s is not a valid scope name (lowercase letters, digits and underscores)", QuoteInput(s))
 		}
 		if !IsSupportedScope(s) {
 			unlisted = append(unlisted, s)
@@ -141,10 +142,12 @@ func validScopeName(s string) bool {
 	return true
 }
 
-func quoteList(ss []string) string {
+// quoteList quotes each of ss with quote (QuoteInput for inputs, QuoteCut
+// for Graph's texts) and joins them with commas.
+func quoteList(ss []string, quote func(string) string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {
-		q[i] = QuoteCut(s)
+		q[i] = quote(s)
 	}
 	return strings.Join(q, ", ")
 }
@@ -159,6 +162,18 @@ const maxQuote = 40
 // package quotes inputs and Graph's texts with it in its errors; front ends
 // use it for theirs.
 func QuoteCut(s string) string { return quoteCutN(s, maxQuote) }
+
+// QuoteInput quotes a value a person gave, for a message saying it is
+// wrong: whole, with Go escapes, when it has at most 40 characters, and
+// otherwise by its size alone. It never cuts a value short: a secret pasted
+// in the wrong place is masked whole by a CI runner, never a piece of it.
+// The package quotes every input with it; front ends use it for theirs.
+func QuoteInput(s string) string {
+	if utf8.RuneCountInString(s) <= maxQuote {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("a value of %d bytes that is not shown (it may be a secret)", len(s))
+}
 
 // quoteCutN quotes s, cut to its first n characters.
 func quoteCutN(s string, n int) string {

@@ -164,7 +164,7 @@ func (i *TokenInfo) Check(want Expectation) error {
 		}
 	}
 	if len(missing) > 0 {
-		problems = append(problems, "scopes not granted: "+quoteList(missing))
+		problems = append(problems, "scopes not granted: "+quoteList(missing, QuoteCut))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("mint: the token does not match the request: %s", strings.Join(problems, "; "))
