@@ -374,8 +374,10 @@
 // successfully is read once however many secrets name it, and every value
 // and token is read or inspected once per rotation. A run of more than
 // Concurrency secrets reads each AWSCURRENT first, to order them by urgency
-// (Fleet.order); the secret's plan reuses that value while AWSCURRENT is
-// still on that version, so the order costs no extra read. A retried run
+// (Fleet.order), and keeps only the order: the secret's plan reads
+// AWSCURRENT again, so a run holds no value or token of a secret it is not
+// working on, and its memory does not grow with the fleet (the order costs
+// one GetSecretValue per secret; reads are quota's cheap side). A retried run
 // resuming a pending version adds one GetSecretValue of it and stores
 // nothing.
 //

@@ -29,7 +29,6 @@ type plan struct {
 	refs   *secret.Resolver
 	desc   *secretsmanager.DescribeSecretOutput
 	rot    *rotation
-	read   *currentRead // AWSCURRENT as the run's ordering read it, or nil
 }
 
 func (p *plan) run(ctx context.Context) SecretResult {
@@ -91,9 +90,6 @@ func (p *plan) describe(ctx context.Context) error {
 	version := VersionToken(arn, curVersion, versionWith(desc.VersionIdsToStages, StageDiscarded))
 	p.rot = &rotation{secretID: arn, version: version, refs: p.refs, arn: arn, stages: cloneStages(desc.VersionIdsToStages),
 		step: stepSchedule, logger: p.r.Log}
-	if p.read != nil && p.read.version == curVersion {
-		p.rot.setCurrent(ctx, p.read.doc)
-	}
 	return nil
 }
 

@@ -81,17 +81,11 @@ func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation) (*secret.Doc, 
 	if err != nil {
 		return nil, formatErr(rot.step, rot.name(), err)
 	}
-	rot.setCurrent(ctx, doc)
-	return doc, nil
-}
-
-// setCurrent keeps doc as AWSCURRENT's value, read by loadCurrent or, for
-// the version AWSCURRENT is still on, by a run's ordering.
-func (rot *rotation) setCurrent(ctx context.Context, doc *secret.Doc) {
 	if len(doc.UnlistedScopes) > 0 {
 		rot.log().WarnContext(ctx, "scopes not on the supported list, allowed by allow_unlisted_scopes", "scopes", doc.UnlistedScopes)
 	}
 	rot.current = doc
+	return doc, nil
 }
 
 // app resolves the app of doc, secret included.

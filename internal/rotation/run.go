@@ -152,7 +152,7 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup
 	var deferred atomic.Bool // a secret of this run was deferred
-	order, reads := f.order(work, ids)
+	order := f.order(work, ids)
 	for k, i := range order {
 		id := ids[i]
 		reason, late := f.late(ctx, &deferred)
@@ -171,9 +171,6 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 		wg.Go(func() {
 			defer func() { <-sem }()
 			p := &plan{f: f, r: f.Rotator, res: SecretResult{SecretID: id}, force: opts.Force, mode: opts.Mode, claims: claims, refs: refs}
-			if reads != nil {
-				p.read = reads[i]
-			}
 			results[i] = p.run(work)
 			if results[i].Status == StatusDeferred {
 				deferred.Store(true)

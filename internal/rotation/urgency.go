@@ -22,17 +22,6 @@ type urgency struct {
 	class int       // urgentUnknown, urgentExpires or urgentNever
 	hour  time.Time // the stored expires_at, to the hour (urgentExpires)
 	tie   uint64    // the day's tie-break
-	// read is the AWSCURRENT value read for it, nil when none was read or
-	// parsed: the secret's plan uses it when AWSCURRENT is still on
-	// read.version (a version's value never changes), instead of reading
-	// it again.
-	read *currentRead
-}
-
-// currentRead is an AWSCURRENT value read and parsed, and its version.
-type currentRead struct {
-	version string
-	doc     *secret.Doc
 }
 
 const (
@@ -57,15 +46,13 @@ func (f *Fleet) ordered(n int) bool { return n > f.concurrency() }
 // reads each AWSCURRENT value (GetSecretValue, reads only: Secrets
 // Manager's read quota is thousands a second), Concurrency·4 at a time;
 // a read that fails leaves the secret unknown, and the run meets it again.
-// reads holds, by position in ids, the values read (nil where none was),
-// for the plans to reuse; nil when the run is not ordered.
-func (f *Fleet) order(ctx context.Context, ids []string) (pos []int, reads []*currentRead) {
-	pos = make([]int, len(ids))
+func (f *Fleet) order(ctx context.Context, ids []string) []int {
+	pos := make([]int, len(ids))
 	for i := range pos {
 		pos[i] = i
 	}
 	if !f.ordered(len(ids)) {
-		return pos, nil
+		return pos
 	}
 	day := f.Rotator.now().UTC().Format(time.DateOnly)
 	keys := make([]urgency, len(ids))
@@ -83,11 +70,7 @@ func (f *Fleet) order(ctx context.Context, ids []string) (pos []int, reads []*cu
 		ka, kb := keys[a], keys[b]
 		return cmp.Or(cmp.Compare(ka.class, kb.class), ka.hour.Compare(kb.hour), cmp.Compare(ka.tie, kb.tie))
 	})
-	reads = make([]*currentRead, len(ids))
-	for i, k := range keys {
-		reads[i] = k.read
-	}
-	return pos, reads
+	return pos
 }
 
 // urgencyOf reads id's AWSCURRENT value and returns its urgency.
@@ -100,17 +83,12 @@ func (f *Fleet) urgencyOf(ctx context.Context, id, day string) urgency {
 	out, err := f.Rotator.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
 		SecretId: aws.String(id), VersionStage: aws.String(StageCurrent),
 	})
-	if err != nil {
+	if err != nil || out.SecretString == nil {
 		return u
 	}
-	doc, err := parseStored(StageCurrent, out)
-	if err != nil {
-		return u
-	}
-	if v := aws.ToString(out.VersionId); v != "" {
-		u.read = &currentRead{version: v, doc: doc}
-	}
+	doc, err := secret.Parse(aws.ToString(out.SecretString))
 	switch {
+	case err != nil:
 	case !doc.ExpiresAt.IsZero():
 		u.class, u.hour = urgentExpires, doc.ExpiresAt.UTC().Truncate(time.Hour)
 	case !doc.IssuedAt.IsZero():

@@ -10,8 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/metamint/metamint/internal/secret"
 )
 
 // valuesSM answers GetSecretValue of AWSCURRENT from a map by SecretId; a
@@ -65,8 +63,7 @@ func TestOrder(t *testing.T) {
 	f := &Fleet{Rotator: &Rotator{SM: sm, Now: func() time.Time { return now }}, Concurrency: 1}
 	ids := []string{"exp10d", "exp2d", "unknown", "broken", "never", "exp5d", "unread", "expired"}
 	var got []string
-	pos, _ := f.order(t.Context(), ids)
-	for _, i := range pos {
+	for _, i := range f.order(t.Context(), ids) {
 		got = append(got, ids[i])
 	}
 	first := slices.Clone(got[:3])
@@ -81,7 +78,7 @@ func TestOrder(t *testing.T) {
 	// No more secrets than Concurrency: given order, nothing read.
 	small := &valuesSM{values: sm.values}
 	g := &Fleet{Rotator: &Rotator{SM: small, Now: func() time.Time { return now }}, Concurrency: 8}
-	if got, _ := g.order(t.Context(), ids[:3]); !slices.Equal(got, []int{0, 1, 2}) || small.reads != 0 {
+	if got := g.order(t.Context(), ids[:3]); !slices.Equal(got, []int{0, 1, 2}) || small.reads != 0 {
 		t.Errorf("order of 3 at concurrency 8 = %v after %d reads; want [0 1 2], no read", got, small.reads)
 	}
 }
@@ -105,7 +102,7 @@ func TestOrderTieRotates(t *testing.T) {
 	for d := range 7 {
 		now := day0.Add(time.Duration(d) * 24 * time.Hour)
 		f := &Fleet{Rotator: &Rotator{SM: sm, Now: func() time.Time { return now }}, Concurrency: 1}
-		order, _ := f.order(t.Context(), ids)
+		order := f.order(t.Context(), ids)
 		if s := slices.Sorted(slices.Values(order)); !slices.Equal(s, []int{0, 1, 2, 3, 4, 5, 6, 7}) {
 			t.Fatalf("day %d: order %v is not a permutation", d, order)
 		}
@@ -113,37 +110,5 @@ func TestOrderTieRotates(t *testing.T) {
 	}
 	if len(last) < 2 {
 		t.Errorf("last secret over 7 days: %v; want it to change", last)
-	}
-}
-
-// TestOrderReadIsReused: a run that orders its secrets reads each
-// AWSCURRENT once: the plan uses the value the ordering read while
-// AWSCURRENT is still on the version read, and reads it again once
-// AWSCURRENT has moved.
-func TestOrderReadIsReused(t *testing.T) {
-	t.Parallel()
-	r, sm, _ := fakeWorld(t)
-	// Listed twice (the second is a duplicate): more secrets than
-	// Concurrency, so the run orders them, one read each.
-	res, _ := (&Fleet{Rotator: r, Concurrency: 1}).Run(t.Context(), []string{sm.arn, sm.arn}, RunOptions{})
-	if res[0].Status != StatusNotDue || res[1].Status != StatusSkipped {
-		t.Fatalf("Run() = %+v; want not_due, then skipped", res)
-	}
-	if got := sm.calls["GetSecretValue"]; got != 2 {
-		t.Errorf("GetSecretValue calls = %d; want 2 (the ordering's, one per ID; none again in the plan)", got)
-	}
-
-	// AWSCURRENT moved after the ordering read it: the plan reads it again.
-	stale, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &plan{f: &Fleet{Rotator: r}, r: r, res: SecretResult{SecretID: sm.arn}, claims: &claimSet{arns: map[string]string{}},
-		read: &currentRead{version: "vGone", doc: stale}}
-	if err := p.describe(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if p.rot.current != nil {
-		t.Error("the plan kept a value read from a version AWSCURRENT is no longer on")
 	}
 }
