@@ -5,7 +5,7 @@
 //	(a) fleet: a direct invocation of the real bootstrap under aws-lambda-rie
 //	    over N managed secrets in moto, Graph (minttest) answering after an
 //	    injected latency, METAMINT_CONCURRENCY=16 against sequential (run on a
-//	    sample and scaled);
+//	    sample and scaled), writes paced at METAMINT_SECRETS_WRITE_RATE=-write-rate;
 //	(b) throttling: the same with the emulator throttling at a set rate;
 //	(c) the bootstrap: cold start (rie's INIT REPORT), peak RSS after the fleet
 //	    run, CPU time per rotation, zipped size for arm64 and amd64;
@@ -107,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.actionBaseline, "action-baseline", "", "a git revision (such as main) whose action binary (d) also measures, for a before/after ratio")
 	fs.IntVar(&c.quotaSecrets, "quota-secrets", 10000, "due secrets of the run at the quota in (e)")
 	fs.Float64Var(&c.quotaRate, "quota-rate", 50, "the Secrets Manager front's write quota in (e), writes a second (AWS: 50)")
-	fs.Float64Var(&c.writeRate, "write-rate", 45, "METAMINT_SECRETS_WRITE_RATE in (e)")
+	fs.Float64Var(&c.writeRate, "write-rate", 45, "METAMINT_SECRETS_WRITE_RATE of every fleet run: (a), (b), (c) and (e)")
 	fs.IntVar(&c.squeezeSecrets, "squeeze-secrets", 1000, "due secrets of the squeezed run in (e): the front allows -write-rate/2.5")
 	fs.DurationVar(&c.squeezeTimeout, "squeeze-timeout", time.Minute, "the function timeout of the squeezed run in (e)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (builds, rie and moto logs)")
@@ -369,7 +369,10 @@ func setupLab(ctx context.Context, cfg config, cl *cleanups, dir string) (*lab, 
 	if _, _, err := awstest.RIEPath(); err != nil { // fail before building anything
 		return nil, err
 	}
-	l := &lab{cl: cl, dir: dir, bootstrap: dir + "/rie/bootstrap"}
+	// Every fleet run paces its writes at -write-rate: at the default (25 a
+	// second) the writes, not the concurrency, would bound (a) and (b).
+	l := &lab{cl: cl, dir: dir, bootstrap: dir + "/rie/bootstrap",
+		env: map[string]string{"METAMINT_SECRETS_WRITE_RATE": strconv.FormatFloat(cfg.writeRate, 'f', -1, 64)}}
 	progress("building the bootstrap (GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags '-s -w')")
 	if err := awstest.BuildBootstrap(ctx, l.bootstrap); err != nil {
 		return nil, err

@@ -25,10 +25,10 @@ func scenarioQuota(ctx context.Context, cfg config, l *lab, f fleetSets) ([]*tab
 	if err != nil {
 		return nil, err
 	}
-	saved := l.proxy
+	saved, savedEnv := l.proxy, l.env
 	l.proxy = counted
 	l.env = map[string]string{"METAMINT_SECRETS_WRITE_RATE": strconv.FormatFloat(cfg.writeRate, 'f', -1, 64)}
-	defer func() { l.proxy, l.env = saved, nil }()
+	defer func() { l.proxy, l.env = saved, savedEnv }()
 
 	rotate := front.Limit(awstest.Quota{Ops: []string{"RotateSecret"}, Rate: cfg.quotaRate})
 	defer rotate.Remove()

@@ -34,7 +34,8 @@ func scenarioFleet(ctx context.Context, cfg config, l *lab, f fleetSets, st *sta
 	ratio := seqScaled.Seconds() / conc.wall.Seconds()
 
 	t := &table{
-		title:  fmt.Sprintf("(a) fleet: %d secrets, Graph latency %s, METAMINT_CONCURRENCY=%d against sequential", cfg.secrets, cfg.latency, cfg.concurrency),
+		title: fmt.Sprintf("(a) fleet: %d secrets, Graph latency %s, METAMINT_CONCURRENCY=%d against sequential, METAMINT_SECRETS_WRITE_RATE=%v",
+			cfg.secrets, cfg.latency, cfg.concurrency, cfg.writeRate),
 		header: []string{"", fmt.Sprintf("sequential (METAMINT_CONCURRENCY=1), sample of %d", cfg.sample), fmt.Sprintf("METAMINT_CONCURRENCY=%d, all %d", cfg.concurrency, cfg.secrets)},
 	}
 	runRows(t, cfg, seq, conc)
@@ -159,8 +160,8 @@ func scenarioThrottling(ctx context.Context, cfg config, l *lab, f fleetSets, st
 		return nil, err
 	}
 	t := &table{
-		title: fmt.Sprintf("(b) throttling: %d secrets, Graph latency %s, METAMINT_CONCURRENCY=%d, the emulator allowing %d calls per %s",
-			cfg.secrets, cfg.latency, cfg.concurrency, cfg.rate.calls, cfg.rate.window),
+		title: fmt.Sprintf("(b) throttling: %d secrets, Graph latency %s, METAMINT_CONCURRENCY=%d, METAMINT_SECRETS_WRITE_RATE=%v, the emulator allowing %d calls per %s",
+			cfg.secrets, cfg.latency, cfg.concurrency, cfg.writeRate, cfg.rate.calls, cfg.rate.window),
 		header: []string{"", "throttled run"},
 	}
 	unpaced := "not measured in this run (add a to -only)"
