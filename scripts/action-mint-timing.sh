@@ -27,14 +27,24 @@ emu=$!
 for _ in $(seq 50); do grep -q '^export METAMINT_SYSTEM_USER_ID' "$dir/emu.env" 2>/dev/null && break; sleep 0.1; done
 # shellcheck disable=SC1090
 source <(grep '^export' "$dir/emu.env")
+# The runner passes every input action.yml declares, each default evaluated; the given ones go on top.
+mapfile -t defaults < <(python3 - action.yml <<'PY'
+import sys, yaml
+for name, spec in yaml.safe_load(open(sys.argv[1]))["inputs"].items():
+    value = str((spec or {}).get("default", ""))
+    value = value.replace("${{ github.api_url }}", "https://api.github.com")
+    print(f"INPUT_{name.upper()}={value}")
+PY
+)
 mint() {
-  env -i "INPUT_APP-ID=$METAMINT_APP_ID" "INPUT_APP-SECRET=$METAMINT_APP_SECRET" \
+  env -i "${defaults[@]}" "INPUT_APP-ID=$METAMINT_APP_ID" "INPUT_APP-SECRET=$METAMINT_APP_SECRET" \
     "INPUT_ACCESS-TOKEN=$METAMINT_ACCESS_TOKEN" "INPUT_SYSTEM-USER-ID=$METAMINT_SYSTEM_USER_ID" \
     "INPUT_SCOPES=ads_read,business_management" "INPUT_GRAPH-API-URL=$METAMINT_GRAPH_API_URL" \
     "INPUT_INSTALL-APP=$2" "GITHUB_OUTPUT=$dir/output" "GITHUB_STATE=$dir/state" \
     "$dir/$1" >/dev/null
 }
 mint head true # installs the app once; the timed runs only mint and inspect
+grep -q '^token<<' "$dir/output" || { echo "the first mint wrote no token output" >&2; exit 1; }
 for _ in $(seq "$runs"); do
   for b in "${bins[@]}"; do
     start=$(date +%s%N); mint "$b" false; end=$(date +%s%N)
