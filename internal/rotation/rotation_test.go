@@ -61,6 +61,8 @@ type fakeSM struct {
 	// starts: another run or actor changing the secret at that moment.
 	beforePut func()
 	calls     map[string]int // calls by operation
+	// versionErrs are returned by GetSecretValue of these versions.
+	versionErrs map[string]error
 }
 
 // count records a call; f.mu is held.
@@ -109,6 +111,9 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 		return nil, f.getErr
 	}
 	v := aws.ToString(in.VersionId)
+	if err := f.versionErrs[v]; v != "" && err != nil {
+		return nil, err
+	}
 	if v == "" {
 		v = versionWith(f.stages, stage)
 	}
@@ -766,5 +771,70 @@ func TestStaleRotationOnALaterPage(t *testing.T) {
 	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Mode: FanOut})
 	if res[0].Status != StatusFailed || res[0].ErrorType != "RotationStateError" {
 		t.Errorf("Run() = %+v; want failed, RotationStateError (a rotation in progress for 7h)", res[0])
+	}
+}
+
+// issueStored issues a live token of cur's app and system user, expiring at
+// expires, and returns it and cur's value holding it, stored as expiresAt.
+func issueStored(t *testing.T, srv *minttest.Server, cur *secret.Doc, expires, storedExpiry time.Time) (string, string) {
+	t.Helper()
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: expires})
+	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: storedExpiry, IssuedAt: srv.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, v
+}
+
+// TestRevocationIgnoresStoredExpiry: a version marked for revocation and
+// due says, in its own JSON, that its token expired (another tool wrote it,
+// or wrote it wrong); debug_token says the token is live. The version's JSON
+// decides nothing: the token is revoked.
+func TestRevocationIgnoresStoredExpiry(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(-day))
+	sm.values["vOld"], sm.stages["vOld"] = v, []string{revokeLabel(srv.Now().Add(-time.Minute), "vOld")}
+	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 0 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, no failed revocation", res[0], sum)
+	}
+	if got, _ := srv.Token(tok); !got.Revoked {
+		t.Error("a live token marked for revocation was kept because its version's JSON says it expired")
+	}
+	if got := sm.stages["vOld"]; len(got) != 0 {
+		t.Errorf("vOld's labels = %q; want none", got)
+	}
+}
+
+// TestRevocationWaitsForUnreadablePending: a version marked for revocation
+// and due holds the token that the AWSPENDING version holds, and AWSPENDING
+// cannot be read (a throttle, say). Nothing is revoked: no token AWSPENDING
+// may hold is, and the mark stays for a later run, counted as failed.
+func TestRevocationWaitsForUnreadablePending(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
+	label := revokeLabel(srv.Now().Add(-time.Minute), "vSame")
+	sm.values["vP"], sm.stages["vP"] = v, []string{StagePending}
+	sm.values["vSame"], sm.stages["vSame"] = v, []string{label}
+	sm.versionErrs = map[string]error{"vP": answeredErr(http.StatusBadRequest, "ThrottlingException")}
+	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 1 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, one failed revocation", res[0], sum)
+	}
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Error("revoked a token AWSPENDING may hold: AWSPENDING could not be read")
+	}
+	if got := sm.stages["vSame"]; !slices.Equal(got, []string{label}) {
+		t.Errorf("vSame's labels = %q; want %q kept", got, label)
 	}
 }
