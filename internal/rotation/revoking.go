@@ -208,10 +208,9 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		case held[doc.AccessToken]:
 			r.dropRevocation(ctx, rot, label, version, "the version's token is held by AWSCURRENT, AWSPENDING or minting_token_ref; not revoked")
 			continue
-		case !doc.ExpiresAt.IsZero() && !doc.ExpiresAt.After(r.now()):
-			r.dropRevocation(ctx, rot, label, version, "the version's token has expired; nothing to revoke")
-			continue
 		}
+		// Whether the token expired is debug_token's to say, never the
+		// version's own expires_at.
 		info, err := r.Graph.DebugToken(ctx, app, doc.AccessToken)
 		var gerr *mint.GraphError
 		switch {
