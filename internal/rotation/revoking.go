@@ -184,9 +184,15 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	}
 	for v, labels := range rot.stages {
 		// AWSCURRENT's token is held above; a pending version (another
-		// rotation's, or this one's) is read.
+		// rotation's, or this one's) is read. One that cannot be read may
+		// hold any token: nothing is revoked.
 		if !slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && (rot.pending == nil || v != rot.version) {
-			if doc, _, err := r.readVersionDoc(ctx, rot, v); err == nil && doc != nil {
+			doc, _, err := r.readVersionDoc(ctx, rot, v)
+			if err != nil {
+				fail("", "revocations due, and the AWSPENDING version could not be read to compare", err)
+				return
+			}
+			if doc != nil {
 				held[doc.AccessToken] = true
 			}
 		}
