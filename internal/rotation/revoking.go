@@ -27,19 +27,15 @@ import (
 func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App, token string) {
 	rctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
-	if cur := rot.current; cur != nil {
-		minter, err := cur.AccessToken, error(nil)
-		if rot.refs != nil {
-			minter, err = rot.refs.MintingToken(rctx, cur)
-		}
-		if err != nil {
-			rot.log().ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
-			return
-		}
-		if held := heldAs(token, cur.AccessToken, minter); held != "" {
-			rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
-			return
-		}
+	// A token is made only once AWSCURRENT was read (create).
+	minter, err := rot.refs.MintingToken(rctx, rot.current)
+	if err != nil {
+		rot.log().ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
+		return
+	}
+	if held := heldAs(token, rot.current.AccessToken, minter); held != "" {
+		rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
+		return
 	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
 		rot.log().ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires", "version_id", rot.version, "error", err.Error())
