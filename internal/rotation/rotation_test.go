@@ -603,17 +603,10 @@ func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issue := func() (string, string) {
-		tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
-		v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok, v
-	}
-	pendingTok, pendingValue := issue()
-	oldTok, oldValue := issue()
-	laterTok, laterValue := issue()
+	expires := srv.Now().Add(50 * day)
+	pendingTok, pendingValue := issueStored(t, srv, cur, expires, expires)
+	oldTok, oldValue := issueStored(t, srv, cur, expires, expires)
+	laterTok, laterValue := issueStored(t, srv, cur, expires, expires)
 	past, future := srv.Now().Add(-time.Minute), srv.Now().Add(time.Hour)
 	sm.values["vP"], sm.stages["vP"] = pendingValue, []string{StagePending}
 	sm.values["vSame"], sm.stages["vSame"] = pendingValue, []string{revokeLabel(past, "vSame")}
@@ -647,11 +640,7 @@ func TestRevokeLabelNamesItsVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
-	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	label := revokeLabel(srv.Now().Add(-time.Minute), "vElse")
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, label}
 	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
@@ -707,11 +696,7 @@ func TestLaterRevokeLabelIsReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
-	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	forged := revokeLabel(srv.Now().AddDate(900, 0, 0), "vPrev")
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, forged}
 	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Force: true})
@@ -775,7 +760,8 @@ func TestStaleRotationOnALaterPage(t *testing.T) {
 }
 
 // issueStored issues a live token of cur's app and system user, expiring at
-// expires, and returns it and cur's value holding it, stored as expiresAt.
+// expires, and returns it and cur's value holding it with storedExpiry as
+// its expires_at.
 func issueStored(t *testing.T, srv *minttest.Server, cur *secret.Doc, expires, storedExpiry time.Time) (string, string) {
 	t.Helper()
 	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: expires})
