@@ -824,3 +824,21 @@ func TestRevocationWaitsForUnreadablePending(t *testing.T) {
 		t.Errorf("vSame's labels = %q; want %q kept", got, label)
 	}
 }
+
+// TestHostileLabelIsQuoted: staging labels are anyone's to write, and a
+// step refusing a version that is not AWSPENDING names its labels: it
+// quotes them (Go escapes), so a hostile label brings no line break or
+// control character into the error.
+func TestHostileLabelIsQuoted(t *testing.T) {
+	t.Parallel()
+	r, sm, _ := fakeWorld(t)
+	hostile := "X\n{\"level\":\"INFO\"}\x1b[2J"
+	sm.values["t"], sm.stages["t"] = sm.values["v0"], []string{hostile}
+	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "t", Step: StepCreate})
+	if err == nil {
+		t.Fatal("Step(createSecret) of a version that is not AWSPENDING succeeded; want an error")
+	}
+	if msg := err.Error(); strings.ContainsAny(msg, "\n\x1b") || !strings.Contains(msg, `"X\n{\"level\":\"INFO\"}\x1b[2J"`) {
+		t.Errorf("error = %q; want the label quoted with Go escapes", msg)
+	}
+}
