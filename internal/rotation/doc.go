@@ -201,9 +201,11 @@
 // is replaced.
 // A run, and finishSecret, revoke the due ones judged by AWSCURRENT:
 // its app secret (never the old version's references), its minting token.
-// A token already invalid or expired, of another app or system user, or
-// that Graph refuses to inspect with AWSCURRENT's app (a permanent error),
-// is not revoked; its label goes. A revocation that fails keeps its label and
+// A token debug_token finds invalid or expired (the version's own
+// expires_at decides nothing), of another app or system user, or that Graph
+// refuses to inspect with AWSCURRENT's app (a permanent error), is not
+// revoked; its label goes. While a pending version cannot be read, no token
+// is revoked: it may hold it. A revocation that fails keeps its label and
 // is counted in RevocationsFailed (an EMF metric): it never fails a
 // rotation, and later runs try again until it succeeds or the token
 // expires. The versions a run superseded are judged at its end even if a

@@ -106,7 +106,7 @@ func notPendingErr(rot *rotation, state State) error {
 	if state == NoPending || (state == OtherPending && rot.stages[rot.version] == nil) {
 		return stateErr(rot.step, rot.arn, "version %s is not a version of the secret with a staging label", rot.version)
 	}
-	return stateErr(rot.step, rot.arn, "version %s is not AWSPENDING (its labels: %v)", rot.version, rot.stages[rot.version])
+	return stateErr(rot.step, rot.arn, "version %s is not AWSPENDING (its labels: %q)", rot.version, rot.stages[rot.version])
 }
 
 // createSecret mints (or refreshes) a token and stores it as AWSPENDING,

@@ -27,19 +27,15 @@ import (
 func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App, token string) {
 	rctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
-	if cur := rot.current; cur != nil {
-		minter, err := cur.AccessToken, error(nil)
-		if rot.refs != nil {
-			minter, err = rot.refs.MintingToken(rctx, cur)
-		}
-		if err != nil {
-			rot.log().ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
-			return
-		}
-		if held := heldAs(token, cur.AccessToken, minter); held != "" {
-			rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
-			return
-		}
+	// A token is made only once AWSCURRENT was read (create).
+	minter, err := rot.refs.MintingToken(rctx, rot.current)
+	if err != nil {
+		rot.log().ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
+		return
+	}
+	if held := heldAs(token, rot.current.AccessToken, minter); held != "" {
+		rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
+		return
 	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
 		rot.log().ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires", "version_id", rot.version, "error", err.Error())
@@ -184,9 +180,15 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	}
 	for v, labels := range rot.stages {
 		// AWSCURRENT's token is held above; a pending version (another
-		// rotation's, or this one's) is read.
+		// rotation's, or this one's) is read. One that cannot be read may
+		// hold any token: nothing is revoked.
 		if !slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && (rot.pending == nil || v != rot.version) {
-			if doc, _, err := r.readVersionDoc(ctx, rot, v); err == nil && doc != nil {
+			doc, _, err := r.readVersionDoc(ctx, rot, v)
+			if err != nil {
+				fail("", "revocations due, and the AWSPENDING version could not be read to compare", err)
+				return
+			}
+			if doc != nil {
 				held[doc.AccessToken] = true
 			}
 		}
@@ -208,10 +210,9 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		case held[doc.AccessToken]:
 			r.dropRevocation(ctx, rot, label, version, "the version's token is held by AWSCURRENT, AWSPENDING or minting_token_ref; not revoked")
 			continue
-		case !doc.ExpiresAt.IsZero() && !doc.ExpiresAt.After(r.now()):
-			r.dropRevocation(ctx, rot, label, version, "the version's token has expired; nothing to revoke")
-			continue
 		}
+		// Whether the token expired is debug_token's to say, never the
+		// version's own expires_at.
 		info, err := r.Graph.DebugToken(ctx, app, doc.AccessToken)
 		var gerr *mint.GraphError
 		switch {

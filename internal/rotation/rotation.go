@@ -44,8 +44,6 @@ func (rot *rotation) name() string {
 	return rot.secretID
 }
 
-func (rot *rotation) arnOrID() string { return rot.name() }
-
 // log is the rotation's logger with the step and the secret.
 func (rot *rotation) log() *slog.Logger {
 	return rot.logger.With("step", rot.step, "secret_arn", rot.name())
@@ -68,7 +66,7 @@ func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation) (*secret.Doc, 
 		return rot.current, nil
 	}
 	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId:     aws.String(rot.arnOrID()),
+		SecretId:     aws.String(rot.name()),
 		VersionStage: aws.String(StageCurrent),
 	})
 	if err != nil {

@@ -61,6 +61,8 @@ type fakeSM struct {
 	// starts: another run or actor changing the secret at that moment.
 	beforePut func()
 	calls     map[string]int // calls by operation
+	// versionErrs are returned by GetSecretValue of these versions.
+	versionErrs map[string]error
 }
 
 // count records a call; f.mu is held.
@@ -109,6 +111,9 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 		return nil, f.getErr
 	}
 	v := aws.ToString(in.VersionId)
+	if err := f.versionErrs[v]; v != "" && err != nil {
+		return nil, err
+	}
 	if v == "" {
 		v = versionWith(f.stages, stage)
 	}
@@ -598,17 +603,10 @@ func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issue := func() (string, string) {
-		tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
-		v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok, v
-	}
-	pendingTok, pendingValue := issue()
-	oldTok, oldValue := issue()
-	laterTok, laterValue := issue()
+	expires := srv.Now().Add(50 * day)
+	pendingTok, pendingValue := issueStored(t, srv, cur, expires, expires)
+	oldTok, oldValue := issueStored(t, srv, cur, expires, expires)
+	laterTok, laterValue := issueStored(t, srv, cur, expires, expires)
 	past, future := srv.Now().Add(-time.Minute), srv.Now().Add(time.Hour)
 	sm.values["vP"], sm.stages["vP"] = pendingValue, []string{StagePending}
 	sm.values["vSame"], sm.stages["vSame"] = pendingValue, []string{revokeLabel(past, "vSame")}
@@ -642,11 +640,7 @@ func TestRevokeLabelNamesItsVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
-	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	label := revokeLabel(srv.Now().Add(-time.Minute), "vElse")
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, label}
 	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
@@ -702,11 +696,7 @@ func TestLaterRevokeLabelIsReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(50 * day)})
-	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: srv.Now().Add(50 * day), IssuedAt: srv.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	forged := revokeLabel(srv.Now().AddDate(900, 0, 0), "vPrev")
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, forged}
 	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Force: true})
@@ -766,5 +756,89 @@ func TestStaleRotationOnALaterPage(t *testing.T) {
 	res, _ := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{Mode: FanOut})
 	if res[0].Status != StatusFailed || res[0].ErrorType != "RotationStateError" {
 		t.Errorf("Run() = %+v; want failed, RotationStateError (a rotation in progress for 7h)", res[0])
+	}
+}
+
+// issueStored issues a live token of cur's app and system user, expiring at
+// expires, and returns it and cur's value holding it with storedExpiry as
+// its expires_at.
+func issueStored(t *testing.T, srv *minttest.Server, cur *secret.Doc, expires, storedExpiry time.Time) (string, string) {
+	t.Helper()
+	tok := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: expires})
+	v, err := cur.WithToken(secret.Issued{Token: tok, ExpiresAt: storedExpiry, IssuedAt: srv.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, v
+}
+
+// TestRevocationIgnoresStoredExpiry: a version marked for revocation and
+// due says, in its own JSON, that its token expired (another tool wrote it,
+// or wrote it wrong); debug_token says the token is live. The version's JSON
+// decides nothing: the token is revoked.
+func TestRevocationIgnoresStoredExpiry(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(-day))
+	sm.values["vOld"], sm.stages["vOld"] = v, []string{revokeLabel(srv.Now().Add(-time.Minute), "vOld")}
+	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 0 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, no failed revocation", res[0], sum)
+	}
+	if got, _ := srv.Token(tok); !got.Revoked {
+		t.Error("a live token marked for revocation was kept because its version's JSON says it expired")
+	}
+	if got := sm.stages["vOld"]; len(got) != 0 {
+		t.Errorf("vOld's labels = %q; want none", got)
+	}
+}
+
+// TestRevocationWaitsForUnreadablePending: a version marked for revocation
+// and due holds the token that the AWSPENDING version holds, and AWSPENDING
+// cannot be read (a throttle, say). Nothing is revoked: no token AWSPENDING
+// may hold is, and the mark stays for a later run, counted as failed.
+func TestRevocationWaitsForUnreadablePending(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
+	label := revokeLabel(srv.Now().Add(-time.Minute), "vSame")
+	sm.values["vP"], sm.stages["vP"] = v, []string{StagePending}
+	sm.values["vSame"], sm.stages["vSame"] = v, []string{label}
+	sm.versionErrs = map[string]error{"vP": answeredErr(http.StatusBadRequest, "ThrottlingException")}
+	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
+	if res[0].Status != StatusNotDue || sum.RevocationsFailed != 1 {
+		t.Fatalf("Run() = %+v, %+v; want not_due, one failed revocation", res[0], sum)
+	}
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Error("revoked a token AWSPENDING may hold: AWSPENDING could not be read")
+	}
+	if got := sm.stages["vSame"]; !slices.Equal(got, []string{label}) {
+		t.Errorf("vSame's labels = %q; want %q kept", got, label)
+	}
+}
+
+// TestHostileLabelIsQuoted: staging labels are anyone's to write, and a
+// step refusing a version that is not AWSPENDING names its labels: it
+// quotes them (Go escapes), so a hostile label brings no line break or
+// control character into the error.
+func TestHostileLabelIsQuoted(t *testing.T) {
+	t.Parallel()
+	r, sm, _ := fakeWorld(t)
+	hostile := "X\n{\"level\":\"INFO\"}\x1b[2J"
+	sm.values["t"], sm.stages["t"] = sm.values["v0"], []string{hostile}
+	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "t", Step: StepCreate})
+	if err == nil {
+		t.Fatal("Step(createSecret) of a version that is not AWSPENDING succeeded; want an error")
+	}
+	if msg := err.Error(); strings.ContainsAny(msg, "\n\x1b") || !strings.Contains(msg, `"X\n{\"level\":\"INFO\"}\x1b[2J"`) {
+		t.Errorf("error = %q; want the label quoted with Go escapes", msg)
 	}
 }

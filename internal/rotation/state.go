@@ -68,7 +68,7 @@ func (r *Rotator) readPending(ctx context.Context, rot *rotation) (State, error)
 		return PendingStored, nil
 	}
 	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-		SecretId:     aws.String(rot.arnOrID()),
+		SecretId:     aws.String(rot.name()),
 		VersionId:    aws.String(rot.version),
 		VersionStage: aws.String(StagePending),
 	})
