@@ -437,6 +437,14 @@ func TestRun(t *testing.T) {
 			wantCode: 2, wantStderr: []string{"missing required --system-user-id"}, check: noRequests,
 		},
 		{
+			name: "install bad --app-id", args: fixed("install", "--app-id", "x1", "--system-user-id", "400000000000004"),
+			wantCode: 1, wantStderr: []string{"--app-id must be a numeric Graph ID"}, check: noRequests,
+		},
+		{
+			name: "install bad --system-user-id", args: fixed("install", "--app-id", "200000000000002", "--system-user-id", "y2"),
+			wantCode: 1, wantStderr: []string{"--system-user-id must be a numeric Graph ID"}, check: noRequests,
+		},
+		{
 			name: "install unknown app", args: fixed("install", "--app-id", "999", "--system-user-id", "400000000000004"),
 			wantCode: 1, wantStderr: []string{"install app: Graph API error:", "code 100"},
 		},
@@ -598,6 +606,10 @@ func TestRun(t *testing.T) {
 		{
 			name: "revoke --all missing --system-user-id", args: fixed("revoke", "--all"), wantCode: 2,
 			wantStderr: []string{"missing required --system-user-id"}, check: noRequests,
+		},
+		{
+			name: "revoke --all bad --system-user-id", args: fixed("revoke", "--all", "--system-user-id", "y2"), wantCode: 1,
+			wantStderr: []string{"--system-user-id must be a numeric Graph ID"}, check: noRequests,
 		},
 		{
 			name: "revoke --all with --token-stdin", args: fixed("revoke", "--all", "--system-user-id", "1", "--token-stdin"),
