@@ -196,13 +196,7 @@ func (cfg *Config) refreshFailed(err error) string {
 	if !errors.As(err, &ferr) {
 		return "refreshing the token failed: " + cfg.Describe(err)
 	}
-	steps := map[mint.FlowStep]string{
-		mint.StepInspect: "inspecting the token (GET /debug_token)",
-		mint.StepRefresh: "refreshing the token (GET /oauth/access_token)",
-		mint.StepCreated: "hiding the new token",
-		mint.StepCheck:   "checking the new token with debug_token",
-	}
-	msg := steps[ferr.Step] + " failed: " + cfg.Describe(ferr.Err)
+	msg := front.StepName(ferr.Step) + " failed: " + cfg.Describe(ferr.Err)
 	switch {
 	case ferr.Minted && ferr.RevokeErr != nil:
 		msg += " Revoking the new token failed too: " + cfg.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
