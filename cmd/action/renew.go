@@ -178,7 +178,6 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		// The new token exists: hide it, whole and line by line, before
 		// anything else is written.
 		Hide:        func(tok string) { maskValue(a, tok) },
-		Describe:    front.Describe,
 		GitHubToken: "input " + inGitHubToken,
 	})
 	if err != nil {

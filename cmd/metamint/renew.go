@@ -98,7 +98,6 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				Within:      time.Duration(*within) * 24 * time.Hour,
 				// The new token is redacted from every later line.
 				Hide:        c.red.addToken,
-				Describe:    front.Describe,
 				GitHubToken: envGitHubToken,
 			})
 			if err != nil {
