@@ -112,16 +112,16 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 		}
 		p.within = n
 	}
+	if p.target.Org == "" {
+		p.target.Repo = a.Getenv("GITHUB_REPOSITORY")
+	}
 	switch {
 	case p.target.Org != "" && p.target.Environment != "":
+		// Target.Check would say so too, without naming the inputs.
 		problems = append(problems, fmt.Sprintf("inputs %s and %s are both set: a secret is an organization's or an environment's", inRenewOrg, inRenewEnvironment))
-	case p.target.Org == "":
-		p.target.Repo = a.Getenv("GITHUB_REPOSITORY")
-		if p.target.Repo == "" {
-			problems = append(problems, "GITHUB_REPOSITORY is not set: this program runs as a GitHub Actions step")
-		}
-	}
-	if p.target.Repo != "" || p.target.Org != "" {
+	case p.target.Org == "" && p.target.Repo == "":
+		problems = append(problems, "GITHUB_REPOSITORY is not set: this program runs as a GitHub Actions step")
+	default:
 		if err := p.target.Check(); err != nil {
 			problems = append(problems, fmt.Sprintf("inputs %s, %s, %s: %s", inRenewSecret, inRenewEnvironment, inRenewOrg, front.Message(err)))
 		}
@@ -178,7 +178,6 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		// The new token exists: hide it, whole and line by line, before
 		// anything else is written.
 		Hide:        func(tok string) { maskValue(a, tok) },
-		Describe:    front.Describe,
 		GitHubToken: "input " + inGitHubToken,
 	})
 	if err != nil {

@@ -393,3 +393,22 @@ func TestPostInRenewalModeRevokesNothing(t *testing.T) {
 	}
 	checkNoLeaks(t, w.secrets(), p)
 }
+
+// TestRenewOrgBesideEnvironment: renew-org with renew-environment is one
+// problem, said once, naming both inputs, before any call.
+func TestRenewOrgBesideEnvironment(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "org")
+	in := w.inputs("org")
+	in["INPUT_RENEW-ENVIRONMENT"] = "prod"
+	r := runStep(t, w.world, in, nil)
+	if r.err == nil {
+		t.Fatalf("run() = nil; want an input error")
+	}
+	if got := r.err.Error(); got != "inputs renew-org and renew-environment are both set: a secret is an organization's or an environment's" {
+		t.Errorf("run() = %q; want the one problem, said once", got)
+	}
+	if n := len(w.srv.Requests()); n != 0 {
+		t.Errorf("%d Graph calls; want none", n)
+	}
+}

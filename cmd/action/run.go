@@ -348,7 +348,6 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 type minted struct {
 	a          *githubactions.Action
 	p          *params
-	token      string
 	stateSaved bool
 }
 
@@ -357,7 +356,6 @@ type minted struct {
 // saves it for the post step at once, so that a step cancelled from here on
 // still has its token revoked at the end of the job.
 func (m *minted) created(token string) error {
-	m.token = token
 	maskValue(m.a, token)
 	if m.p.skipRevoke {
 		return nil
@@ -406,7 +404,7 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 	a, p, info := m.a, m.p, v.Info
 	expiresAt := front.Time(info.ExpiresAt)
 	outputs := [][2]string{
-		{outToken, m.token},
+		{outToken, v.AccessToken},
 		{outExpiresAt, expiresAt},
 		{outScopes, strings.Join(info.Scopes, ",")},
 	}

@@ -426,22 +426,29 @@ var cliNames = front.Names{
 	AllowUnlisted: "pass --allow-unlisted-scopes",
 }
 
-// client builds the Graph client with the shared retry policy.
-func (g *graphFlags) client() (*mint.Client, error) {
-	plan, problems := front.Values{GraphURL: g.url, GraphVersion: g.version}.Check(cliNames)
-	if len(problems) > 0 {
-		return nil, front.Problems(problems)
-	}
-	return plan.Client()
-}
-
-// requiredClient checks that the flags named in required are set, then
-// builds the client.
+// requiredClient checks that the flags named in required are set, and every
+// value front.Check checks that the command's flags give (--app-id and
+// --system-user-id when it has them, the Graph URL and version), each
+// problem naming its flag; then it builds the client with the shared retry
+// policy.
 func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint.Client, error) {
 	if err := requireFlags(fs, required...); err != nil {
 		return nil, err
 	}
-	return g.client()
+	flagValue := func(name string) string {
+		if f := fs.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	plan, problems := front.Values{
+		AppID: flagValue("app-id"), SystemUserID: flagValue("system-user-id"),
+		GraphURL: g.url, GraphVersion: g.version,
+	}.Check(cliNames)
+	if len(problems) > 0 {
+		return nil, front.Problems(problems)
+	}
+	return plan.Client()
 }
 
 // callerClient starts a command that calls Graph with the calling token: it

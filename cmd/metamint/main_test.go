@@ -383,6 +383,23 @@ func TestRun(t *testing.T) {
 				"code 10", "subcode 2069007", "fbtrace_id ", "Meta says: No permission Ask an admin.", "hint: Graph refused for a permission"},
 		},
 		{
+			// Graph's answer to the revoke is untrusted: a line break in it
+			// must not start a line of its own on the terminal.
+			name: "mint cannot revoke, Graph says so with a line break",
+			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{}),
+				failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}}),
+				failNext(minttest.EndpointRevoke, minttest.Fault{Error: &minttest.Error{Message: "nope\r\nmetamint mint: FORGED", Code: 100}})),
+			args: mintArgs(), wantCode: 1,
+			wantStderr: []string{"could not revoke the new token", "nope"},
+			check: func(t *testing.T, w *world, r result) {
+				for _, line := range strings.FieldsFunc(r.stderr, func(c rune) bool { return c == '\n' || c == '\r' }) {
+					if strings.HasPrefix(line, "metamint mint: FORGED") {
+						t.Errorf("stderr has the forged line %q:\n%s", line, r.stderr)
+					}
+				}
+			},
+		},
+		{
 			name: "mint revokes a token that fails the check",
 			setup: steps(installed, failNext(minttest.EndpointDebugToken, minttest.Fault{}),
 				failNext(minttest.EndpointDebugToken, minttest.Fault{Error: &minttest.Error{Message: "(#100) boom", Code: 100}})),
@@ -435,6 +452,14 @@ func TestRun(t *testing.T) {
 		{
 			name: "install missing --system-user-id", args: fixed("install", "--app-id", "200000000000002"),
 			wantCode: 2, wantStderr: []string{"missing required --system-user-id"}, check: noRequests,
+		},
+		{
+			name: "install bad --app-id", args: fixed("install", "--app-id", "x1", "--system-user-id", "400000000000004"),
+			wantCode: 1, wantStderr: []string{"--app-id must be a numeric Graph ID"}, check: noRequests,
+		},
+		{
+			name: "install bad --system-user-id", args: fixed("install", "--app-id", "200000000000002", "--system-user-id", "y2"),
+			wantCode: 1, wantStderr: []string{"--system-user-id must be a numeric Graph ID"}, check: noRequests,
 		},
 		{
 			name: "install unknown app", args: fixed("install", "--app-id", "999", "--system-user-id", "400000000000004"),
@@ -598,6 +623,10 @@ func TestRun(t *testing.T) {
 		{
 			name: "revoke --all missing --system-user-id", args: fixed("revoke", "--all"), wantCode: 2,
 			wantStderr: []string{"missing required --system-user-id"}, check: noRequests,
+		},
+		{
+			name: "revoke --all bad --system-user-id", args: fixed("revoke", "--all", "--system-user-id", "y2"), wantCode: 1,
+			wantStderr: []string{"--system-user-id must be a numeric Graph ID"}, check: noRequests,
 		},
 		{
 			name: "revoke --all with --token-stdin", args: fixed("revoke", "--all", "--system-user-id", "1", "--token-stdin"),

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -72,7 +71,7 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			}
 			target := ghsecrets.Target{Name: *name, Repo: *repo, Environment: *env, Org: *org}
 			if cerr := target.Check(); cerr != nil {
-				return errors.New(front.Message(cerr))
+				return fmt.Errorf("--github-secret, --repo, --environment, --org: %s", front.Message(cerr))
 			}
 			secret, err := c.appSecret()
 			if err != nil {
@@ -99,7 +98,6 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				Within:      time.Duration(*within) * 24 * time.Hour,
 				// The new token is redacted from every later line.
 				Hide:        c.red.addToken,
-				Describe:    front.Describe,
 				GitHubToken: envGitHubToken,
 			})
 			if err != nil {

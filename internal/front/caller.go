@@ -84,8 +84,9 @@ func Mint(ctx context.Context, c *mint.Client, r mint.VerifiedTokenRequest) (*mi
 	return v, cc, err
 }
 
-// StepName names a step of mint's flow for a person, with the call it
-// makes: "creating the token (POST /{system-user-id}/access_tokens)".
+// StepName names a step of mint's flows (CreateVerifiedAccessToken,
+// RenewAccessToken) for a person, with the call it makes: "creating the
+// token (POST /{system-user-id}/access_tokens)".
 func StepName(s mint.FlowStep) string {
 	switch s {
 	case mint.StepInstall:
@@ -94,6 +95,8 @@ func StepName(s mint.FlowStep) string {
 		return "creating the token (POST /{system-user-id}/access_tokens)"
 	case mint.StepInspect:
 		return "inspecting the token (GET /debug_token)"
+	case mint.StepRefresh:
+		return "refreshing the token (GET /oauth/access_token)"
 	case mint.StepCheck:
 		return "checking the token with debug_token"
 	case mint.StepCreated:

@@ -47,8 +47,6 @@ type Config struct {
 	// Hide is called with the new token the moment Graph issues it, before
 	// anything else happens (the action masks it). Required.
 	Hide func(token string)
-	// Describe renders an error of pkg/mint for a person.
-	Describe func(error) string
 	// GitHubToken names where the GitHub token comes from, for messages:
 	// "input github-token" or "GITHUB_TOKEN".
 	GitHubToken string
@@ -114,7 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	prev, err := cfg.Graph.DebugToken(ctx, cfg.App, cfg.AccessToken)
 	if err != nil {
-		return nil, &Error{Msg: "inspecting the token (GET /debug_token) failed: " + cfg.Describe(err), Err: err}
+		return nil, &Error{Msg: front.StepName(mint.StepInspect) + " failed: " + front.Describe(err), Err: err}
 	}
 	if !prev.IsValid || (!prev.NeverExpires() && !prev.ExpiresAt.After(now())) {
 		reason := "it has expired"
@@ -194,18 +192,12 @@ func (cfg *Config) githubError(doing string, err error) error {
 func (cfg *Config) refreshFailed(err error) string {
 	var ferr *mint.FlowError
 	if !errors.As(err, &ferr) {
-		return "refreshing the token failed: " + cfg.Describe(err)
+		return "refreshing the token failed: " + front.Describe(err)
 	}
-	steps := map[mint.FlowStep]string{
-		mint.StepInspect: "inspecting the token (GET /debug_token)",
-		mint.StepRefresh: "refreshing the token (GET /oauth/access_token)",
-		mint.StepCreated: "hiding the new token",
-		mint.StepCheck:   "checking the new token with debug_token",
-	}
-	msg := steps[ferr.Step] + " failed: " + cfg.Describe(ferr.Err)
+	msg := front.StepName(ferr.Step) + " failed: " + front.Describe(ferr.Err)
 	switch {
 	case ferr.Minted && ferr.RevokeErr != nil:
-		msg += " Revoking the new token failed too: " + cfg.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
+		msg += " Revoking the new token failed too: " + front.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
 	case ferr.Minted:
 		msg += " The new token was revoked."
 	case ferr.Step != mint.StepRefresh:
@@ -222,7 +214,7 @@ func (cfg *Config) discard(ctx context.Context, token string) string {
 		return "Graph answered the old token's own value, which is never revoked."
 	}
 	if err := cfg.Graph.Discard(ctx, cfg.App, token); err != nil {
-		return "Revoking the new token failed too: " + cfg.Describe(err) + " It stays valid until it expires: revoke it in Business Settings."
+		return "Revoking the new token failed too: " + front.Describe(err) + " It stays valid until it expires: revoke it in Business Settings."
 	}
 	return "The new token was revoked."
 }

@@ -52,7 +52,6 @@ func newFixture(t *testing.T, life time.Duration) *fixture {
 		Graph: mc, App: mint.App{ID: fx.AppID, Secret: fx.AppSecret}, AccessToken: f.old, GitHub: gc,
 		Target: ghsecrets.Target{Name: name, Repo: repo}, Within: 30 * day, Now: f.graph.Now,
 		Hide:        func(tok string) { f.hidden = append(f.hidden, tok) },
-		Describe:    func(err error) string { return err.Error() },
 		GitHubToken: "github-token",
 	}
 	return f

@@ -16,6 +16,8 @@ func TestInputsAreNeverCut(t *testing.T) {
 		"version": CheckVersion(huge),
 		"url":     func() error { _, err := CheckBaseURL("https://" + huge + "/?x"); return err }(),
 		"id":      requireIDs("app ID", huge),
+		// The scopes a token lacks are the ones the request asked for.
+		"scope not granted": (&TokenInfo{IsValid: true, Type: "SYSTEM_USER", Scopes: []string{"ads_read"}}).Check(Expectation{Scopes: []string{"ads_read", huge}}),
 	} {
 		if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "bytes that is not shown") || strings.Contains(err.Error(), "qqq") {
 			t.Errorf("%s: error %.300q; want it to name the size and show no piece", name, fmt.Sprint(err))

@@ -136,8 +136,9 @@ type Expectation struct {
 // Check reports every way the token falls short of want: invalid, not a
 // system user token, another app or system user, or scopes missing. The
 // error wraps ErrInvalidToken when the token is not valid. Graph's texts in
-// it (type, app_id, user_id, scopes, error.message) are quoted with Go
-// escapes and cut short, so the error is one line without control
+// it (type, app_id, user_id, error.message) are quoted with Go escapes and
+// cut short (QuoteCut); the scopes missing are want's, an input, quoted
+// whole or by size (QuoteInput). The error is one line without control
 // characters.
 func (i *TokenInfo) Check(want Expectation) error {
 	if !i.IsValid {
@@ -164,7 +165,7 @@ func (i *TokenInfo) Check(want Expectation) error {
 		}
 	}
 	if len(missing) > 0 {
-		problems = append(problems, "scopes not granted: "+quoteList(missing, QuoteCut))
+		problems = append(problems, "scopes not granted: "+quoteList(missing, QuoteInput))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("mint: the token does not match the request: %s", strings.Join(problems, "; "))
