@@ -46,6 +46,28 @@ func fakePacer(rate float64) (*pace.Pacer, *fakeClock) {
 
 func oneAttemptOpt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 
+// pacedEnv is a fault proxy in front of the shared moto, a client of moto
+// itself, a Pacer on a fake clock, a client through the proxy whose writes
+// that Pacer paces, and a secret created in moto.
+type pacedEnv struct {
+	proxy      *awstest.Proxy
+	direct, sm *secretsmanager.Client
+	p          *pace.Pacer
+	clock      *fakeClock
+	name       string
+}
+
+func newPacedEnv(t *testing.T, rate float64) pacedEnv {
+	t.Helper()
+	e := pacedEnv{proxy: awstest.NewProxy(t, motoURL(t)), direct: newSM(motoURL(t)), name: "metamint-test/pacing-" + randHex(4)}
+	e.p, e.clock = fakePacer(rate)
+	e.sm = awstest.SecretsManager(e.proxy.URL, pacedWrites(e.p))
+	if _, err := e.direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(e.name), SecretString: aws.String(`{"v":0}`)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestThrottledWriteSentAgain: PutSecretValue, made as one SDK attempt,
 // answered ThrottlingException twice, is sent again with the same
 // ClientRequestToken and value after a backoff, and stores the version; the
@@ -53,27 +75,20 @@ func oneAttemptOpt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 // writes.
 func TestThrottledWriteSentAgain(t *testing.T) {
 	t.Parallel()
-	proxy := awstest.NewProxy(t, motoURL(t))
-	direct := newSM(motoURL(t))
-	p, clock := fakePacer(25)
-	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
-	name := "metamint-test/pacing-" + randHex(4)
-	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
-		t.Fatal(err)
-	}
+	e := newPacedEnv(t, 25)
 	token := newUUID()
 	var mu sync.Mutex
 	var seen []string // ClientRequestToken of every PutSecretValue the proxy saw
-	proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Match: func(b map[string]any) bool {
+	e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Match: func(b map[string]any) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		tok, _ := b["ClientRequestToken"].(string)
 		seen = append(seen, tok)
 		return false
 	}})
-	throttle := proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
-	_, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	_, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
 	}, oneAttemptOpt)
 	if err != nil {
 		t.Fatalf("PutSecretValue() throttled twice = %v; want success", err)
@@ -86,31 +101,31 @@ func TestThrottledWriteSentAgain(t *testing.T) {
 		t.Errorf("PutSecretValue requests carried tokens %q; want 3 times %s", seen, token)
 	}
 	mu.Unlock()
-	out, err := direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionId: aws.String(token)})
+	out, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)})
 	if err != nil || aws.ToString(out.SecretString) != `{"v":1}` {
 		t.Errorf("moto GetSecretValue(version) = %v; want the value stored", err)
 	}
-	if got := p.Stats(); got.Throttles != 2 || got.Cuts != 1 {
+	if got := e.p.Stats(); got.Throttles != 2 || got.Cuts != 1 {
 		t.Errorf("pacer Stats() = %+v; want 2 throttles, 1 cut", got)
 	}
-	if got := p.Rate(); got >= 25 {
+	if got := e.p.Rate(); got >= 25 {
 		t.Errorf("pacer Rate() after throttles = %v; want below 25", got)
 	}
-	clock.mu.Lock()
-	backoffs := len(clock.slept)
-	clock.mu.Unlock()
+	e.clock.mu.Lock()
+	backoffs := len(e.clock.slept)
+	e.clock.mu.Unlock()
 	if backoffs < 2 {
 		t.Errorf("sleeps = %d; want a backoff before each repeat", backoffs)
 	}
 
 	// A throttled read is sent again; it does not slow the writes.
-	before := p.Stats()
-	rt := proxy.Inject(awstest.Fault{Op: "DescribeSecret", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
-	if _, err := sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}, oneAttemptOpt); err != nil {
+	before := e.p.Stats()
+	rt := e.proxy.Inject(awstest.Fault{Op: "DescribeSecret", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	if _, err := e.sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(e.name)}, oneAttemptOpt); err != nil {
 		t.Errorf("DescribeSecret() throttled once = %v; want success", err)
 	}
-	if rt.Hits() != 1 || p.Stats() != before {
-		t.Errorf("read throttle: hits %d, pacer %+v; want 1 hit and the pacer unchanged (%+v)", rt.Hits(), p.Stats(), before)
+	if rt.Hits() != 1 || e.p.Stats() != before {
+		t.Errorf("read throttle: hits %d, pacer %+v; want 1 hit and the pacer unchanged (%+v)", rt.Hits(), e.p.Stats(), before)
 	}
 }
 
@@ -120,23 +135,16 @@ func TestThrottledWriteSentAgain(t *testing.T) {
 // retryable; nothing was written.
 func TestThrottleOutlastsDeadline(t *testing.T) {
 	t.Parallel()
-	proxy := awstest.NewProxy(t, motoURL(t))
-	direct := newSM(motoURL(t))
-	p, clock := fakePacer(25)
-	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
-	name := "metamint-test/pacing-" + randHex(4)
-	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
-		t.Fatal(err)
-	}
-	throttle := proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	e := newPacedEnv(t, 25)
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
 	// The fake clock's deadline: 10 s. Backoffs at jitter 0.5: 0.1, 0.2,
 	// 0.4, 0.8, 1.6, 2.5, 2.5 s (8.1 s after 8 requests); the next 2.5 s
 	// would pass it.
-	ctx, cancel := context.WithDeadline(t.Context(), clock.Now().Add(10*time.Second))
+	ctx, cancel := context.WithDeadline(t.Context(), e.clock.Now().Add(10*time.Second))
 	defer cancel()
 	token := newUUID()
-	_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	_, err := e.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
 	})
 	var api smithy.APIError
 	var te *throttleError
@@ -146,7 +154,7 @@ func TestThrottleOutlastsDeadline(t *testing.T) {
 	if got := throttle.Hits(); got != 8 {
 		t.Errorf("requests sent = %d; want 8 (the SDK's retryer adds none)", got)
 	}
-	if _, err := direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionId: aws.String(token)}); err == nil {
+	if _, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)}); err == nil {
 		t.Errorf("moto has the version of a write throttled every time")
 	}
 }
@@ -154,31 +162,24 @@ func TestThrottleOutlastsDeadline(t *testing.T) {
 // TestPacedOps: reads are never paced; every write is.
 func TestPacedOps(t *testing.T) {
 	t.Parallel()
-	proxy := awstest.NewProxy(t, motoURL(t))
-	direct := newSM(motoURL(t))
-	p, clock := fakePacer(2) // 500 ms apart
-	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
-	name := "metamint-test/pacing-" + randHex(4)
-	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
-		t.Fatal(err)
-	}
-	start := clock.Now()
+	e := newPacedEnv(t, 2) // 500 ms apart
+	start := e.clock.Now()
 	for range 5 {
-		if _, err := sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)}); err != nil {
+		if _, err := e.sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := clock.Now().Sub(start); got != 0 {
+	if got := e.clock.Now().Sub(start); got != 0 {
 		t.Errorf("5 reads waited %s; want no wait", got)
 	}
 	for i := range 3 {
-		if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
-			SecretId: aws.String(name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
+		if _, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(e.name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
 		}); err != nil {
 			t.Fatalf("PutSecretValue #%d = %v", i+1, err)
 		}
 	}
-	if got := clock.Now().Sub(start); got != time.Second {
+	if got := e.clock.Now().Sub(start); got != time.Second {
 		t.Errorf("3 writes at 2 a second took %s of the clock; want 1s", got)
 	}
 }
