@@ -13,6 +13,7 @@ import (
 
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/pace"
+	"github.com/metamint/metamint/internal/rotation"
 )
 
 // fakeClock is a clock whose Sleep moves it forward at once.
@@ -181,5 +182,33 @@ func TestPacedOps(t *testing.T) {
 	}
 	if got := e.clock.Now().Sub(start); got != time.Second {
 		t.Errorf("3 writes at 2 a second took %s of the clock; want 1s", got)
+	}
+}
+
+// TestThrottleThenLostAnswer: a write throttled once, then sent again and
+// carried out, whose answer is lost. The pacing sends it no third time and
+// hands back the lost answer, neither a throttle nor a wait (both say
+// "nothing written"): the write may have happened, and the engine reads
+// back before it decides.
+func TestThrottleThenLostAnswer(t *testing.T) {
+	t.Parallel()
+	e := newPacedEnv(t, 25)
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	lost := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.AfterCommit, Times: awstest.Forever, Drop: true})
+	token := newUUID()
+	_, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	}, oneAttemptOpt)
+	var we *pace.WaitError
+	var te *throttleError
+	if err == nil || rotation.Throttled(err) || errors.As(err, &we) || errors.As(err, &te) {
+		t.Fatalf("PutSecretValue() throttled, then its answer lost = %v; want the lost answer, not a throttle or a wait", err)
+	}
+	if throttle.Hits() != 1 || lost.Hits() != 1 || e.proxy.Calls("PutSecretValue") != 2 {
+		t.Errorf("throttled %d, lost %d, requests %d; want 1, 1 and 2: nothing sent after the lost answer",
+			throttle.Hits(), lost.Hits(), e.proxy.Calls("PutSecretValue"))
+	}
+	if _, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)}); err != nil {
+		t.Errorf("moto GetSecretValue(version) = %v; want the version the lost answer wrote", err)
 	}
 }
