@@ -18,7 +18,6 @@ type clock struct {
 	t       time.Time
 	advance bool
 	wakes   []time.Time
-	slept   time.Duration
 }
 
 func (c *clock) Now() time.Time {
@@ -31,7 +30,6 @@ func (c *clock) Sleep(_ context.Context, d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.wakes = append(c.wakes, c.t.Add(d))
-	c.slept += d
 	if c.advance {
 		c.t = c.t.Add(d)
 	}
