@@ -208,3 +208,25 @@ func TestNewMisuse(t *testing.T) {
 		}()
 	}
 }
+
+// TestThrottledBelowMinRate: a configured rate below MinRate (the Lambda
+// accepts 0.1 a second) is neither cut nor raised to MinRate by a
+// throttle: a throttle never speeds the writes up.
+func TestThrottledBelowMinRate(t *testing.T) {
+	t.Parallel()
+	p, c := newPacer(0.1, true)
+	p.Throttled()
+	if got := p.Rate(); got != 0.1 {
+		t.Fatalf("Rate() after a throttle at 0.1 a second = %v; want 0.1", got)
+	}
+	if err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Now()
+	if err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Now().Sub(before); got != 10*time.Second {
+		t.Errorf("spacing after a throttle at 0.1 a second = %s; want 10s", got)
+	}
+}
