@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -210,5 +211,33 @@ func TestThrottleThenLostAnswer(t *testing.T) {
 	}
 	if _, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)}); err != nil {
 		t.Errorf("moto GetSecretValue(version) = %v; want the version the lost answer wrote", err)
+	}
+}
+
+// TestThrottledResendTakesASlot: the resend of a throttled write waits for
+// a slot of its own, not only for the backoff: at 1 write a second, a write
+// throttled once (backoff 100 ms) is sent again a second after the first
+// request, so resends never push the writes past the rate.
+func TestThrottledResendTakesASlot(t *testing.T) {
+	t.Parallel()
+	e := newPacedEnv(t, 1)
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	start := e.clock.Now()
+	if _, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
+	}, oneAttemptOpt); err != nil {
+		t.Fatalf("PutSecretValue() throttled once = %v; want success", err)
+	}
+	if throttle.Hits() != 1 || e.proxy.Calls("PutSecretValue") != 2 {
+		t.Fatalf("throttled %d, requests %d; want 1 and 2", throttle.Hits(), e.proxy.Calls("PutSecretValue"))
+	}
+	e.clock.mu.Lock()
+	slept := slices.Clone(e.clock.slept)
+	e.clock.mu.Unlock()
+	if want := []time.Duration{100 * time.Millisecond, 900 * time.Millisecond}; !slices.Equal(slept, want) {
+		t.Errorf("sleeps %v; want %v: the backoff, then the rest of the wait for the next slot", slept, want)
+	}
+	if got := e.clock.Now().Sub(start); got != time.Second {
+		t.Errorf("the resend went %s after the first request; want 1s (the rate)", got)
 	}
 }
