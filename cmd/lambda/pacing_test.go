@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/pace"
@@ -239,5 +244,47 @@ func TestThrottledResendTakesASlot(t *testing.T) {
 	}
 	if got := e.clock.Now().Sub(start); got != time.Second {
 		t.Errorf("the resend went %s after the first request; want 1s (the rate)", got)
+	}
+}
+
+// TestResendFromTheStart: each resend of a throttled write hands the layers
+// below (the payload hash, the signature, the transport) the request body
+// from its start. moto checks no signature, so this drives the middleware
+// alone: next reads the body, as the transport does, and is answered
+// ThrottlingException twice.
+func TestResendFromTheStart(t *testing.T) {
+	t.Parallel()
+	p, _ := fakePacer(25)
+	body := `{"SecretId":"s","ClientRequestToken":"t","SecretString":"{\"v\":1}"}`
+	req, ok := smithyhttp.NewStackRequest().(*smithyhttp.Request)
+	if !ok {
+		t.Fatal("smithyhttp.NewStackRequest() is not a *smithyhttp.Request")
+	}
+	req, err := req.SetStream(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	next := middleware.FinalizeHandlerFunc(func(_ context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		r, ok := in.Request.(*smithyhttp.Request)
+		if !ok {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, errors.New("the request is not a *smithyhttp.Request")
+		}
+		b, err := io.ReadAll(r.GetStream())
+		if err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+		seen = append(seen, string(b))
+		if len(seen) <= 2 {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+		}
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, nil
+	})
+	ctx := awsmiddleware.SetOperationName(t.Context(), "PutSecretValue")
+	if _, _, err := (&pacing{p: p}).HandleFinalize(ctx, middleware.FinalizeInput{Request: req}, next); err != nil {
+		t.Fatalf("HandleFinalize() throttled twice = %v; want success", err)
+	}
+	if want := []string{body, body, body}; !slices.Equal(seen, want) {
+		t.Errorf("bodies the layers below read: %q; want the whole body 3 times", seen)
 	}
 }
