@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -27,7 +28,7 @@ func scenarioQuota(ctx context.Context, cfg config, l *lab, f fleetSets) ([]*tab
 	}
 	saved, savedEnv := l.proxy, l.env
 	l.proxy = counted
-	l.env = map[string]string{"METAMINT_SECRETS_WRITE_RATE": strconv.FormatFloat(cfg.writeRate, 'f', -1, 64)}
+	l.env = maps.Clone(savedEnv) // METAMINT_SECRETS_WRITE_RATE (setupLab); the squeezed run adds its timeout
 	defer func() { l.proxy, l.env = saved, savedEnv }()
 
 	rotate := front.Limit(awstest.Quota{Ops: []string{"RotateSecret"}, Rate: cfg.quotaRate})

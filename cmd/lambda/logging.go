@@ -60,7 +60,7 @@ func (h levelHandler) WithGroup(name string) slog.Handler {
 }
 
 // newLogger wraps h so every record carries service and cold_start, and
-// only records at least or above are written.
+// only records at level least or above are written.
 func newLogger(h slog.Handler, service string, least slog.Leveler) *slog.Logger {
 	return slog.New(powertoolsHandler{levelHandler{h, least}}).With("service", service)
 }

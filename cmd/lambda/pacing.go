@@ -63,6 +63,8 @@ func (m *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 		if werr := m.p.Backoff(ctx, attempt); werr != nil {
 			return out, md, &throttleError{err: err, wait: werr}
 		}
+		// The layers below (the payload hash, the signature, the
+		// transport) read the body again from where the last send left it.
 		if req, ok := in.Request.(*smithyhttp.Request); ok {
 			if rerr := req.RewindStream(); rerr != nil {
 				return out, md, err

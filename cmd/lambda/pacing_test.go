@@ -3,16 +3,23 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/pace"
+	"github.com/metamint/metamint/internal/rotation"
 )
 
 // fakeClock is a clock whose Sleep moves it forward at once.
@@ -46,6 +53,28 @@ func fakePacer(rate float64) (*pace.Pacer, *fakeClock) {
 
 func oneAttemptOpt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 
+// pacedEnv is a fault proxy in front of the shared moto, a client of moto
+// itself, a Pacer on a fake clock, a client through the proxy whose writes
+// that Pacer paces, and a secret created in moto.
+type pacedEnv struct {
+	proxy      *awstest.Proxy
+	direct, sm *secretsmanager.Client
+	p          *pace.Pacer
+	clock      *fakeClock
+	name       string
+}
+
+func newPacedEnv(t *testing.T, rate float64) pacedEnv {
+	t.Helper()
+	e := pacedEnv{proxy: awstest.NewProxy(t, motoURL(t)), direct: newSM(motoURL(t)), name: "metamint-test/pacing-" + randHex(4)}
+	e.p, e.clock = fakePacer(rate)
+	e.sm = awstest.SecretsManager(e.proxy.URL, pacedWrites(e.p))
+	if _, err := e.direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(e.name), SecretString: aws.String(`{"v":0}`)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestThrottledWriteSentAgain: PutSecretValue, made as one SDK attempt,
 // answered ThrottlingException twice, is sent again with the same
 // ClientRequestToken and value after a backoff, and stores the version; the
@@ -53,27 +82,20 @@ func oneAttemptOpt(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 }
 // writes.
 func TestThrottledWriteSentAgain(t *testing.T) {
 	t.Parallel()
-	proxy := awstest.NewProxy(t, motoURL(t))
-	direct := newSM(motoURL(t))
-	p, clock := fakePacer(25)
-	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
-	name := "metamint-test/pacing-" + randHex(4)
-	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
-		t.Fatal(err)
-	}
+	e := newPacedEnv(t, 25)
 	token := newUUID()
 	var mu sync.Mutex
 	var seen []string // ClientRequestToken of every PutSecretValue the proxy saw
-	proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Match: func(b map[string]any) bool {
+	e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Match: func(b map[string]any) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		tok, _ := b["ClientRequestToken"].(string)
 		seen = append(seen, tok)
 		return false
 	}})
-	throttle := proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
-	_, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	_, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
 	}, oneAttemptOpt)
 	if err != nil {
 		t.Fatalf("PutSecretValue() throttled twice = %v; want success", err)
@@ -86,31 +108,31 @@ func TestThrottledWriteSentAgain(t *testing.T) {
 		t.Errorf("PutSecretValue requests carried tokens %q; want 3 times %s", seen, token)
 	}
 	mu.Unlock()
-	out, err := direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionId: aws.String(token)})
+	out, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)})
 	if err != nil || aws.ToString(out.SecretString) != `{"v":1}` {
 		t.Errorf("moto GetSecretValue(version) = %v; want the value stored", err)
 	}
-	if got := p.Stats(); got.Throttles != 2 || got.Cuts != 1 {
+	if got := e.p.Stats(); got.Throttles != 2 || got.Cuts != 1 {
 		t.Errorf("pacer Stats() = %+v; want 2 throttles, 1 cut", got)
 	}
-	if got := p.Rate(); got >= 25 {
+	if got := e.p.Rate(); got >= 25 {
 		t.Errorf("pacer Rate() after throttles = %v; want below 25", got)
 	}
-	clock.mu.Lock()
-	backoffs := len(clock.slept)
-	clock.mu.Unlock()
+	e.clock.mu.Lock()
+	backoffs := len(e.clock.slept)
+	e.clock.mu.Unlock()
 	if backoffs < 2 {
 		t.Errorf("sleeps = %d; want a backoff before each repeat", backoffs)
 	}
 
 	// A throttled read is sent again; it does not slow the writes.
-	before := p.Stats()
-	rt := proxy.Inject(awstest.Fault{Op: "DescribeSecret", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
-	if _, err := sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}, oneAttemptOpt); err != nil {
+	before := e.p.Stats()
+	rt := e.proxy.Inject(awstest.Fault{Op: "DescribeSecret", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	if _, err := e.sm.DescribeSecret(t.Context(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(e.name)}, oneAttemptOpt); err != nil {
 		t.Errorf("DescribeSecret() throttled once = %v; want success", err)
 	}
-	if rt.Hits() != 1 || p.Stats() != before {
-		t.Errorf("read throttle: hits %d, pacer %+v; want 1 hit and the pacer unchanged (%+v)", rt.Hits(), p.Stats(), before)
+	if rt.Hits() != 1 || e.p.Stats() != before {
+		t.Errorf("read throttle: hits %d, pacer %+v; want 1 hit and the pacer unchanged (%+v)", rt.Hits(), e.p.Stats(), before)
 	}
 }
 
@@ -120,23 +142,16 @@ func TestThrottledWriteSentAgain(t *testing.T) {
 // retryable; nothing was written.
 func TestThrottleOutlastsDeadline(t *testing.T) {
 	t.Parallel()
-	proxy := awstest.NewProxy(t, motoURL(t))
-	direct := newSM(motoURL(t))
-	p, clock := fakePacer(25)
-	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
-	name := "metamint-test/pacing-" + randHex(4)
-	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
-		t.Fatal(err)
-	}
-	throttle := proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	e := newPacedEnv(t, 25)
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
 	// The fake clock's deadline: 10 s. Backoffs at jitter 0.5: 0.1, 0.2,
 	// 0.4, 0.8, 1.6, 2.5, 2.5 s (8.1 s after 8 requests); the next 2.5 s
 	// would pass it.
-	ctx, cancel := context.WithDeadline(t.Context(), clock.Now().Add(10*time.Second))
+	ctx, cancel := context.WithDeadline(t.Context(), e.clock.Now().Add(10*time.Second))
 	defer cancel()
 	token := newUUID()
-	_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	_, err := e.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
 	})
 	var api smithy.APIError
 	var te *throttleError
@@ -146,7 +161,7 @@ func TestThrottleOutlastsDeadline(t *testing.T) {
 	if got := throttle.Hits(); got != 8 {
 		t.Errorf("requests sent = %d; want 8 (the SDK's retryer adds none)", got)
 	}
-	if _, err := direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionId: aws.String(token)}); err == nil {
+	if _, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)}); err == nil {
 		t.Errorf("moto has the version of a write throttled every time")
 	}
 }
@@ -154,31 +169,122 @@ func TestThrottleOutlastsDeadline(t *testing.T) {
 // TestPacedOps: reads are never paced; every write is.
 func TestPacedOps(t *testing.T) {
 	t.Parallel()
-	proxy := awstest.NewProxy(t, motoURL(t))
-	direct := newSM(motoURL(t))
-	p, clock := fakePacer(2) // 500 ms apart
-	sm := awstest.SecretsManager(proxy.URL, pacedWrites(p))
-	name := "metamint-test/pacing-" + randHex(4)
-	if _, err := direct.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"v":0}`)}); err != nil {
-		t.Fatal(err)
-	}
-	start := clock.Now()
+	e := newPacedEnv(t, 2) // 500 ms apart
+	start := e.clock.Now()
 	for range 5 {
-		if _, err := sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)}); err != nil {
+		if _, err := e.sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := clock.Now().Sub(start); got != 0 {
+	if got := e.clock.Now().Sub(start); got != 0 {
 		t.Errorf("5 reads waited %s; want no wait", got)
 	}
 	for i := range 3 {
-		if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
-			SecretId: aws.String(name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
+		if _, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(e.name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
 		}); err != nil {
 			t.Fatalf("PutSecretValue #%d = %v", i+1, err)
 		}
 	}
-	if got := clock.Now().Sub(start); got != time.Second {
+	if got := e.clock.Now().Sub(start); got != time.Second {
 		t.Errorf("3 writes at 2 a second took %s of the clock; want 1s", got)
+	}
+}
+
+// TestThrottleThenLostAnswer: a write throttled once, then sent again and
+// carried out, whose answer is lost. The pacing sends it no third time and
+// hands back the lost answer, neither a throttle nor a wait (both say
+// "nothing written"): the write may have happened, and the engine reads
+// back before it decides.
+func TestThrottleThenLostAnswer(t *testing.T) {
+	t.Parallel()
+	e := newPacedEnv(t, 25)
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	lost := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.AfterCommit, Times: awstest.Forever, Drop: true})
+	token := newUUID()
+	_, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(token), SecretString: aws.String(`{"v":1}`),
+	}, oneAttemptOpt)
+	var we *pace.WaitError
+	var te *throttleError
+	if err == nil || rotation.Throttled(err) || errors.As(err, &we) || errors.As(err, &te) {
+		t.Fatalf("PutSecretValue() throttled, then its answer lost = %v; want the lost answer, not a throttle or a wait", err)
+	}
+	if throttle.Hits() != 1 || lost.Hits() != 1 || e.proxy.Calls("PutSecretValue") != 2 {
+		t.Errorf("throttled %d, lost %d, requests %d; want 1, 1 and 2: nothing sent after the lost answer",
+			throttle.Hits(), lost.Hits(), e.proxy.Calls("PutSecretValue"))
+	}
+	if _, err := e.direct.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(e.name), VersionId: aws.String(token)}); err != nil {
+		t.Errorf("moto GetSecretValue(version) = %v; want the version the lost answer wrote", err)
+	}
+}
+
+// TestThrottledResendTakesASlot: the resend of a throttled write waits for
+// a slot of its own, not only for the backoff: at 1 write a second, a write
+// throttled once (backoff 100 ms) is sent again a second after the first
+// request, so resends never push the writes past the rate.
+func TestThrottledResendTakesASlot(t *testing.T) {
+	t.Parallel()
+	e := newPacedEnv(t, 1)
+	throttle := e.proxy.Inject(awstest.Fault{Op: "PutSecretValue", Times: 1, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	start := e.clock.Now()
+	if _, err := e.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(e.name), ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(`{"v":1}`),
+	}, oneAttemptOpt); err != nil {
+		t.Fatalf("PutSecretValue() throttled once = %v; want success", err)
+	}
+	if throttle.Hits() != 1 || e.proxy.Calls("PutSecretValue") != 2 {
+		t.Fatalf("throttled %d, requests %d; want 1 and 2", throttle.Hits(), e.proxy.Calls("PutSecretValue"))
+	}
+	e.clock.mu.Lock()
+	slept := slices.Clone(e.clock.slept)
+	e.clock.mu.Unlock()
+	if want := []time.Duration{100 * time.Millisecond, 900 * time.Millisecond}; !slices.Equal(slept, want) {
+		t.Errorf("sleeps %v; want %v: the backoff, then the rest of the wait for the next slot", slept, want)
+	}
+	if got := e.clock.Now().Sub(start); got != time.Second {
+		t.Errorf("the resend went %s after the first request; want 1s (the rate)", got)
+	}
+}
+
+// TestResendFromTheStart: each resend of a throttled write hands the layers
+// below (the payload hash, the signature, the transport) the request body
+// from its start. moto checks no signature, so this drives the middleware
+// alone: next reads the body, as the transport does, and is answered
+// ThrottlingException twice.
+func TestResendFromTheStart(t *testing.T) {
+	t.Parallel()
+	p, _ := fakePacer(25)
+	body := `{"SecretId":"s","ClientRequestToken":"t","SecretString":"{\"v\":1}"}`
+	req, ok := smithyhttp.NewStackRequest().(*smithyhttp.Request)
+	if !ok {
+		t.Fatal("smithyhttp.NewStackRequest() is not a *smithyhttp.Request")
+	}
+	req, err := req.SetStream(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	next := middleware.FinalizeHandlerFunc(func(_ context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		r, ok := in.Request.(*smithyhttp.Request)
+		if !ok {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, errors.New("the request is not a *smithyhttp.Request")
+		}
+		b, err := io.ReadAll(r.GetStream())
+		if err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+		seen = append(seen, string(b))
+		if len(seen) <= 2 {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+		}
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, nil
+	})
+	ctx := awsmiddleware.SetOperationName(t.Context(), "PutSecretValue")
+	if _, _, err := (&pacing{p: p}).HandleFinalize(ctx, middleware.FinalizeInput{Request: req}, next); err != nil {
+		t.Fatalf("HandleFinalize() throttled twice = %v; want success", err)
+	}
+	if want := []string{body, body, body}; !slices.Equal(seen, want) {
+		t.Errorf("bodies the layers below read: %q; want the whole body 3 times", seen)
 	}
 }

@@ -59,11 +59,11 @@ type LimitStats struct {
 }
 
 // Limit puts q in force and returns it. It panics on a Quota without Ops or
-// Rate, or with an operation another active Limit already covers, as a
-// misuse.
+// Rate, with a negative Burst, or with an operation another active Limit
+// already covers, as a misuse.
 func (p *Proxy) Limit(q Quota) *Limit {
 	if len(q.Ops) == 0 || !(q.Rate > 0) || q.Burst < 0 {
-		panic(fmt.Sprintf("awstest: Limit(Quota{Ops: %q, Rate: %v, Burst: %d}): Ops and a Rate > 0 are required", q.Ops, q.Rate, q.Burst))
+		panic(fmt.Sprintf("awstest: Limit(Quota{Ops: %q, Rate: %v, Burst: %d}): Ops, a Rate > 0 and a Burst >= 0 are required", q.Ops, q.Rate, q.Burst))
 	}
 	if q.Burst == 0 {
 		q.Burst = int(math.Ceil(q.Rate))

@@ -107,8 +107,8 @@ func TestQuota(t *testing.T) {
 	}
 }
 
-// TestQuotaMisuse: a Limit without operations or rate, or a second quota on
-// an operation, is a misuse.
+// TestQuotaMisuse: a Limit without operations or rate, with a negative
+// burst, or a second quota on an operation, is a misuse.
 func TestQuotaMisuse(t *testing.T) {
 	t.Parallel()
 	p, err := awstest.StartProxy("http://127.0.0.1:9")
@@ -120,6 +120,7 @@ func TestQuotaMisuse(t *testing.T) {
 	for _, q := range []awstest.Quota{
 		{Rate: 1},
 		{Ops: awstest.WriteOps},
+		{Ops: []string{"GetSecretValue"}, Rate: 1, Burst: -1},
 		{Ops: []string{"RotateSecret"}, Rate: 1},
 	} {
 		func() {

@@ -18,7 +18,6 @@ type clock struct {
 	t       time.Time
 	advance bool
 	wakes   []time.Time
-	slept   time.Duration
 }
 
 func (c *clock) Now() time.Time {
@@ -31,7 +30,6 @@ func (c *clock) Sleep(_ context.Context, d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.wakes = append(c.wakes, c.t.Add(d))
-	c.slept += d
 	if c.advance {
 		c.t = c.t.Add(d)
 	}
@@ -208,5 +206,27 @@ func TestNewMisuse(t *testing.T) {
 			}()
 			pace.New(r)
 		}()
+	}
+}
+
+// TestThrottledBelowMinRate: a configured rate below MinRate (the Lambda
+// accepts 0.1 a second) is neither cut nor raised to MinRate by a
+// throttle: a throttle never speeds the writes up.
+func TestThrottledBelowMinRate(t *testing.T) {
+	t.Parallel()
+	p, c := newPacer(0.1, true)
+	p.Throttled()
+	if got := p.Rate(); got != 0.1 {
+		t.Fatalf("Rate() after a throttle at 0.1 a second = %v; want 0.1", got)
+	}
+	if err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Now()
+	if err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Now().Sub(before); got != 10*time.Second {
+		t.Errorf("spacing after a throttle at 0.1 a second = %s; want 10s", got)
 	}
 }
