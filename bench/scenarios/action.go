@@ -5,16 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/metamint/metamint/internal/actionyml"
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
@@ -88,25 +91,33 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) (
 		return nil, err
 	}
 
-	plainEnv := []string{
-		"INPUT_APP-ID=" + fx.AppID,
-		"INPUT_APP-SECRET=" + fx.AppSecret,
-		"INPUT_ACCESS-TOKEN=" + fx.AdminToken,
-		"INPUT_SYSTEM-USER-ID=" + fx.SystemUserID,
-		"INPUT_SCOPES=" + strings.Join(scopes, ","),
-		"INPUT_GRAPH-API-URL=" + srv.URL,
+	// The runner passes every input action.yml declares, each default
+	// evaluated, with the workflow's on top.
+	plainEnv, err := runnerEnv(map[string]string{
+		"INPUT_APP-ID":         fx.AppID,
+		"INPUT_APP-SECRET":     fx.AppSecret,
+		"INPUT_ACCESS-TOKEN":   fx.AdminToken,
+		"INPUT_SYSTEM-USER-ID": fx.SystemUserID,
+		"INPUT_SCOPES":         strings.Join(scopes, ","),
+		"INPUT_GRAPH-API-URL":  srv.URL,
+	})
+	if err != nil {
+		return nil, err
 	}
-	keylessEnv := []string{
-		"INPUT_AWS-SECRET-ID=" + managed,
-		"INPUT_GRAPH-API-URL=" + srv.URL,
-		"HOME=" + base,
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_SESSION_TOKEN=test",
-		"AWS_REGION=us-east-1",
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto.URL,
-		"AWS_EC2_METADATA_DISABLED=true",
+	keylessEnv, err := runnerEnv(map[string]string{
+		"INPUT_AWS-SECRET-ID":              managed,
+		"INPUT_GRAPH-API-URL":              srv.URL,
+		"HOME":                             base,
+		"AWS_ACCESS_KEY_ID":                "test",
+		"AWS_SECRET_ACCESS_KEY":            "test",
+		"AWS_SESSION_TOKEN":                "test",
+		"AWS_REGION":                       "us-east-1",
+		"AWS_DEFAULT_REGION":               "us-east-1",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.URL,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+	})
+	if err != nil {
+		return nil, err
 	}
 	variants := []*actionVariant{
 		{name: "plain path (app-secret, access-token), this tree", bin: bin, env: plainEnv},
@@ -167,7 +178,7 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) (
 	}
 	t.add(fmt.Sprintf("wall time of one mint, %s, %d runs", keyless.name, cfg.actionRuns), spread(keyless.times), "", "")
 	t.add("Graph calls per mint", fmt.Sprintf("%.1f (%d tokens minted in %d runs)", float64(calls)/float64(cfg.actionRuns*len(variants)), srv.Minted()-minted, cfg.actionRuns*len(variants)), "", "")
-	t.note("Each run is a fresh process started with exactly the runner's environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STATE, " +
+	t.note("Each run is a fresh process started with exactly the runner's environment (every input action.yml declares, defaults evaluated, GITHUB_OUTPUT, GITHUB_STATE, " +
 		"GITHUB_STEP_SUMMARY; for the keyless path also the AWS_* variables configure-aws-credentials exports, with " +
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER pointing at moto_server) against minttest in this process on a loopback port, without injected " +
 		"latency; wall time is from exec to exit. The app is installed beforehand, so a run mints and inspects; the keyless path " +
@@ -245,4 +256,31 @@ func buildBaselineAction(ctx context.Context, rev, dir string) (string, error) {
 		return "", fmt.Errorf("go build at %s: %w\n%s", rev, err, out)
 	}
 	return bin, nil
+}
+
+// runnerEnv is the environment the runner gives the action's binary
+// (actionyml.RunnerEnv over the repository's action.yml, read from the
+// working directory) with given on top, as KEY=value lines.
+func runnerEnv(given map[string]string) ([]string, error) {
+	b, err := os.ReadFile("action.yml")
+	if err != nil {
+		return nil, fmt.Errorf("reading action.yml (run the scenarios from the repository root): %w", err)
+	}
+	meta, err := actionyml.Parse(string(b))
+	if err != nil {
+		return nil, err
+	}
+	declared, err := actionyml.Inputs(meta)
+	if err != nil {
+		return nil, err
+	}
+	env, err := actionyml.RunnerEnv(declared, given)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		lines = append(lines, k+"="+env[k])
+	}
+	return lines, nil
 }

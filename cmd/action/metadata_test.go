@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/internal/actionyml"
 )
 
 // repoFile reads a file at the repository root (go test runs in cmd/action).
@@ -25,78 +27,21 @@ func repoFile(t testing.TB, name string) string {
 	return string(b)
 }
 
-// yamlNode is a mapping parsed by parseYAML: nested maps and string values.
-type yamlNode map[string]any
+// yamlNode is a mapping parseYAML read.
+type yamlNode = actionyml.Node
 
-// parseYAML reads the block-mapping subset of YAML action.yml uses: nested
-// "key: value" lines, quoted and plain scalars, and folded (>-) or literal
-// (|) block scalars. It fails on anything else, so the test notices when
-// action.yml outgrows it.
+// parseYAML reads action.yml's subset of YAML (actionyml.Parse).
 func parseYAML(t testing.TB, text string) yamlNode {
 	t.Helper()
-	root := yamlNode{}
-	type level struct {
-		indent int
-		node   yamlNode
+	n, err := actionyml.Parse(text)
+	if err != nil {
+		t.Fatal(err)
 	}
-	stack := []level{{-1, root}}
-	lines := strings.Split(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		raw := lines[i]
-		trimmed := strings.TrimSpace(raw)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		indent := len(raw) - len(strings.TrimLeft(raw, " "))
-		key, val, ok := strings.Cut(trimmed, ":")
-		if !ok || strings.HasPrefix(trimmed, "- ") {
-			t.Fatalf("action.yml line %d: %q is not a key: value line this test can read", i+1, raw)
-		}
-		for stack[len(stack)-1].indent >= indent {
-			stack = stack[:len(stack)-1]
-		}
-		parent := stack[len(stack)-1].node
-		val = strings.TrimSpace(val)
-		switch val {
-		case "":
-			child := yamlNode{}
-			parent[key] = child
-			stack = append(stack, level{indent, child})
-		case ">-", "|", ">":
-			var parts []string
-			for i+1 < len(lines) {
-				next := lines[i+1]
-				nextIndent := len(next) - len(strings.TrimLeft(next, " "))
-				if strings.TrimSpace(next) != "" && nextIndent <= indent {
-					break
-				}
-				parts = append(parts, strings.TrimSpace(next))
-				i++
-			}
-			parent[key] = strings.TrimSpace(strings.Join(parts, " "))
-		default:
-			if unq, err := unquoteYAML(val); err == nil {
-				val = unq
-			}
-			parent[key] = val
-		}
-	}
-	return root
+	return n
 }
 
-func unquoteYAML(v string) (string, error) {
-	switch {
-	case strings.HasPrefix(v, `"`):
-		var s string
-		err := json.Unmarshal([]byte(v), &s)
-		return s, err
-	case strings.HasPrefix(v, `'`) && strings.HasSuffix(v, `'`) && len(v) >= 2:
-		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
-	}
-	return v, nil
-}
-
-func (n yamlNode) node(t *testing.T, key string) yamlNode {
+// node returns the mapping n holds at key.
+func node(t *testing.T, n yamlNode, key string) yamlNode {
 	t.Helper()
 	c, ok := n[key].(yamlNode)
 	if !ok {
@@ -116,7 +61,7 @@ func TestActionMetadata(t *testing.T) {
 			t.Errorf("action.yml %s is empty", k)
 		}
 	}
-	branding := meta.node(t, "branding")
+	branding := node(t, meta, "branding")
 	if branding["icon"] == "" || branding["color"] == "" {
 		t.Errorf("action.yml branding = %v; want an icon and a color", branding)
 	}
@@ -151,7 +96,7 @@ func TestActionMetadata(t *testing.T) {
 		inGitHubAPIURL:        {"false", "${{ github.api_url }}"},
 	}
 	got := map[string]input{}
-	for name, v := range meta.node(t, "inputs") {
+	for name, v := range node(t, meta, "inputs") {
 		in, ok := v.(yamlNode)
 		if !ok {
 			t.Fatalf("input %s is not a mapping", name)
@@ -173,7 +118,7 @@ func TestActionMetadata(t *testing.T) {
 	}
 
 	var outputs []string
-	for name, v := range meta.node(t, "outputs") {
+	for name, v := range node(t, meta, "outputs") {
 		if d, _ := v.(yamlNode)["description"].(string); d == "" {
 			t.Errorf("output %s has no description", name)
 		}
@@ -184,7 +129,7 @@ func TestActionMetadata(t *testing.T) {
 		t.Errorf("action.yml outputs mismatch (-want +got):\n%s", diff)
 	}
 
-	runs := meta.node(t, "runs")
+	runs := node(t, meta, "runs")
 	if runs["using"] != "docker" {
 		t.Errorf("runs.using = %v; want docker", runs["using"])
 	}
@@ -387,7 +332,7 @@ func TestDockerfile(t *testing.T) {
 	if ok, _ := isPost(argv); ok {
 		t.Errorf("isPost(%q) = true; want the entrypoint to run the main step", argv)
 	}
-	runs := parseYAML(t, repoFile(t, "action.yml")).node(t, "runs")
+	runs := node(t, parseYAML(t, repoFile(t, "action.yml")), "runs")
 	post, _ := runs["post-entrypoint"].(string)
 	if post != "/"+postName || path.Dir(post) != path.Dir(argv[0]) {
 		t.Errorf("action.yml post-entrypoint = %q; want /%s, the link next to the ENTRYPOINT %s", post, postName, argv[0])

@@ -1,0 +1,156 @@
+// Package actionyml reads action.yml as the runner does for the program:
+// the inputs it declares and their defaults, and the environment a step
+// gets from them. The action's tests and the benchmarks start the action
+// with it, so that both run it as a runner runs it.
+package actionyml
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Node is a mapping Parse read: nested Nodes and string values.
+type Node map[string]any
+
+// Parse reads the block-mapping subset of YAML action.yml uses: nested
+// "key: value" lines, quoted and plain scalars, and folded (>-, >) or
+// literal (|) block scalars. It fails on anything else, so that a reader
+// notices when action.yml outgrows it.
+func Parse(text string) (Node, error) {
+	root := Node{}
+	type level struct {
+		indent int
+		node   Node
+	}
+	stack := []level{{-1, root}}
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		raw := lines[i]
+		trimmed := strings.TrimSpace(raw)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		indent := len(raw) - len(strings.TrimLeft(raw, " "))
+		key, val, ok := strings.Cut(trimmed, ":")
+		if !ok || strings.HasPrefix(trimmed, "- ") {
+			return nil, fmt.Errorf("action.yml line %d: %q is not a key: value line", i+1, raw)
+		}
+		for stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		parent := stack[len(stack)-1].node
+		val = strings.TrimSpace(val)
+		switch val {
+		case "":
+			child := Node{}
+			parent[key] = child
+			stack = append(stack, level{indent, child})
+		case ">-", "|", ">":
+			var parts []string
+			for i+1 < len(lines) {
+				next := lines[i+1]
+				nextIndent := len(next) - len(strings.TrimLeft(next, " "))
+				if strings.TrimSpace(next) != "" && nextIndent <= indent {
+					break
+				}
+				parts = append(parts, strings.TrimSpace(next))
+				i++
+			}
+			parent[key] = strings.TrimSpace(strings.Join(parts, " "))
+		default:
+			if unq, err := unquote(val); err == nil {
+				val = unq
+			}
+			parent[key] = val
+		}
+	}
+	return root, nil
+}
+
+func unquote(v string) (string, error) {
+	switch {
+	case strings.HasPrefix(v, `"`):
+		var s string
+		err := json.Unmarshal([]byte(v), &s)
+		return s, err
+	case strings.HasPrefix(v, `'`) && strings.HasSuffix(v, `'`) && len(v) >= 2:
+		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
+	}
+	return v, nil
+}
+
+// Inputs returns the inputs the parsed action.yml declares, each with its
+// default ("" for none).
+func Inputs(meta Node) (map[string]string, error) {
+	in, ok := meta["inputs"].(Node)
+	if !ok {
+		return nil, fmt.Errorf("action.yml declares no inputs")
+	}
+	out := map[string]string{}
+	for name, v := range in {
+		spec, ok := v.(Node)
+		if !ok {
+			return nil, fmt.Errorf("action.yml input %q is not a mapping", name)
+		}
+		def, _ := spec["default"].(string)
+		out[name] = def
+	}
+	return out, nil
+}
+
+// Env is the environment variable the runner passes input name in: INPUT_
+// and the name upper-cased, spaces turned into underscores, hyphens kept.
+func Env(name string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
+}
+
+// DefaultGitHubAPIURL is what ${{ github.api_url }} evaluates to on
+// GitHub.com.
+const DefaultGitHubAPIURL = "https://api.github.com"
+
+// Default returns the value the runner passes for input name's default
+// def: an expression is evaluated first, as the runner does. The only one
+// action.yml uses is ${{ github.api_url }}, the job's GITHUB_API_URL (from
+// given when it sets it); any other is an error, so that a new one is
+// evaluated here too.
+func Default(name, def string, given map[string]string) (string, error) {
+	if !strings.Contains(def, "${{") {
+		return def, nil
+	}
+	if strings.TrimSpace(def) != "${{ github.api_url }}" {
+		return "", fmt.Errorf("input %s has the default %q, an expression this package cannot evaluate", name, def)
+	}
+	if u := given["GITHUB_API_URL"]; u != "" {
+		return u, nil
+	}
+	return DefaultGitHubAPIURL, nil
+}
+
+// RunnerEnv returns the environment the runner gives the program: every
+// input declared (Inputs) with its default evaluated (Default) as its
+// value, "false" being a value the runner passes and an input without a
+// default passed empty, then given on top. A key of given that starts with
+// INPUT_ but names no declared input is an error: a misspelt input would
+// otherwise test nothing.
+func RunnerEnv(declared, given map[string]string) (map[string]string, error) {
+	env := map[string]string{}
+	names := map[string]bool{}
+	for name, def := range declared {
+		v, err := Default(name, def, given)
+		if err != nil {
+			return nil, err
+		}
+		env[Env(name)] = v
+		names[Env(name)] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(given)) {
+		if strings.HasPrefix(k, "INPUT_") && !names[k] {
+			return nil, fmt.Errorf("%s is not an input action.yml declares", k)
+		}
+		env[k] = given[k]
+	}
+	return env, nil
+}
