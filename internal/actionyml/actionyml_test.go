@@ -19,7 +19,9 @@ func TestParse(t *testing.T) {
 	if in["a-b"] != "false" || in["c"] != "it's" {
 		t.Errorf("Inputs = %q", in)
 	}
-	if d := n["inputs"].(Node)["a-b"].(Node)["description"]; d != "one two" {
+	inputs, _ := n["inputs"].(Node)
+	ab, _ := inputs["a-b"].(Node)
+	if d := ab["description"]; d != "one two" {
 		t.Errorf("folded description = %q", d)
 	}
 	if _, err := Parse("inputs:\n  - a\n"); err == nil {
