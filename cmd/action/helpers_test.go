@@ -293,7 +293,9 @@ func normalize(w *world, s string) string {
 			w.adminToken, "<ACCESS_TOKEN>",
 		}
 		for i, tok := range w.minted() {
-			pairs = append(pairs, tok.Value, "<MINTED_TOKEN_"+string(rune('A'+i))+">")
+			name := string(rune('A' + i))
+			pairs = append(pairs, mint.AppSecretProof(canaryAppSecret, tok.Value), "<MINTED_PROOF_"+name+">",
+				tok.Value, "<MINTED_TOKEN_"+name+">")
 		}
 		s = strings.NewReplacer(pairs...).Replace(s)
 	}

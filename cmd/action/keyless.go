@@ -12,7 +12,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
-	"github.com/sethvargo/go-githubactions"
 
 	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/secret"
@@ -112,7 +111,7 @@ func (m *managed) held(caller string) []string {
 // readManaged reads the managed secret (AWSCURRENT) and parses it, masking
 // every secret value in it the moment it is known, before anything else is
 // written. Errors name the secret and the field, never a value.
-func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter, id string) (*managed, error) {
+func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, id string) (*managed, error) {
 	// AWSCURRENT named explicitly, as Resolver does: it is Secrets
 	// Manager's default, but moto answers a stage-less read with the
 	// version it created last by PutSecretValue, not the one the Lambda's
@@ -129,9 +128,9 @@ func readManaged(ctx context.Context, a *githubactions.Action, sm secret.Getter,
 		return nil, fmt.Errorf("the secret %s is not a metamint managed secret: %s", quoteID(id), err)
 	}
 	// The inline values: the app secrets and the managed token.
-	maskValue(a, doc.AppSecret)
-	maskValue(a, doc.MintingAppSecret)
-	maskValue(a, doc.AccessToken)
+	hidden.AddKey(doc.AppSecret)
+	hidden.AddKey(doc.MintingAppSecret)
+	hidden.AddToken(doc.AccessToken)
 	return &managed{doc: doc, tokens: []string{doc.AccessToken}}, nil
 }
 
@@ -163,7 +162,7 @@ func awsMessage(err error) string {
 // with what it supplies: app-id, system-user-id and scopes (narrowed by the
 // scopes input), the app secret, the minting app's secret and the calling
 // token. Each value read is masked before anything else is written.
-func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secret.Getter, in inputs) (inputs, error) {
+func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.Getter, in inputs) (inputs, error) {
 	doc := m.doc
 	var problems []string
 	for _, id := range []struct{ input, field, given, stored string }{
@@ -196,17 +195,17 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 
 	refs := secret.NewResolver(sm)
 	appSecret, err := refs.AppSecret(ctx, doc)
-	maskValue(a, appSecret)
+	hidden.AddKey(appSecret)
 	if err != nil {
 		return in, m.refError(in.awsSecretID, err)
 	}
 	mintingSecret, err := refs.MintingAppSecret(ctx, doc)
-	maskValue(a, mintingSecret)
+	hidden.AddKey(mintingSecret)
 	if err != nil {
 		return in, m.refError(in.awsSecretID, err)
 	}
 	caller, err := refs.MintingToken(ctx, doc)
-	maskValue(a, caller)
+	hidden.AddToken(caller)
 	if err != nil {
 		return in, m.refError(in.awsSecretID, err)
 	}
@@ -234,8 +233,7 @@ func (m *managed) resolve(ctx context.Context, a *githubactions.Action, sm secre
 	if doc.AllowUnlistedScopes && in.allowUnlistedScopes == "" {
 		in.allowUnlistedScopes = "true"
 	}
-	// The derived values: proofs and the app access token.
-	maskSecrets(a, in, "")
+	in.hide(hidden) // the app access token
 	return in, nil
 }
 
@@ -280,16 +278,16 @@ func callerField(d *secret.Doc) string {
 
 // keylessInputs reads the managed secret named by aws-secret-id and returns
 // the inputs it completes, and the token it protects (the stored token).
-func keylessInputs(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) (inputs, *managed, error) {
+func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *managed, error) {
 	sm, err := cfg.secrets(ctx)
 	if err != nil {
 		return in, nil, fmt.Errorf("%s: %s", inAWSSecretID, err)
 	}
-	m, err := readManaged(ctx, a, sm, in.awsSecretID)
+	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID)
 	if err != nil {
 		return in, nil, err
 	}
-	in, err = m.resolve(ctx, a, sm, in)
+	in, err = m.resolve(ctx, cfg.hidden, sm, in)
 	if err != nil {
 		return in, nil, err
 	}
@@ -308,28 +306,28 @@ type postSecrets struct {
 // no Meta secret from GitHub: the app secret (app_secret or the value
 // behind app_secret_ref) and the tokens it holds (access_token and the
 // value behind minting_token_ref). It masks every value it reads.
-func postSecret(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) (*postSecrets, error) {
+func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, error) {
 	sm, err := cfg.secrets(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := readManaged(ctx, a, sm, in.awsSecretID)
+	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID)
 	if err != nil {
 		return nil, err
 	}
 	refs := secret.NewResolver(sm)
 	minting, err := refs.MintingToken(ctx, m.doc)
-	maskValue(a, minting)
+	cfg.hidden.AddToken(minting)
 	if err != nil {
 		return nil, m.refError(in.awsSecretID, err)
 	}
 	appSecret, err := refs.AppSecret(ctx, m.doc)
-	maskValue(a, appSecret)
+	cfg.hidden.AddKey(appSecret)
 	if err != nil {
 		return nil, m.refError(in.awsSecretID, err)
 	}
 	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
-	maskValue(a, app.AccessToken())
+	cfg.hidden.Add(app.AccessToken())
 	return &postSecrets{app: app, tokens: append(m.tokens, minting)}, nil
 }
 

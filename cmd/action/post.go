@@ -70,7 +70,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		// The keyless path: GitHub holds no app secret, so read it again
 		// from the managed secret with the job's AWS credentials. Nothing
 		// secret was saved in the state.
-		got, readErr := postSecret(ctx, a, in, cfg)
+		got, readErr := postSecret(ctx, in, cfg)
 		if readErr != nil {
 			a.Warningf("Could not revoke the token: %s: %s. It stays valid until it expires; revoke it in Business Settings if it must not outlive the job.",
 				inAWSSecretID, readErr)

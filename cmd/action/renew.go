@@ -175,9 +175,8 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		Target:      p.target,
 		Within:      within,
 		Now:         cfg.now,
-		// The new token exists: hide it, whole and line by line, before
-		// anything else is written.
-		Hide:        func(tok string) { maskValue(a, tok) },
+		// The new token exists: hide it before anything else is written.
+		Hide:        cfg.hidden.AddToken,
 		GitHubToken: "input " + inGitHubToken,
 	})
 	if err != nil {

@@ -69,6 +69,9 @@ type config struct {
 	now         func() time.Time
 	timeout     time.Duration
 	secrets     secretsFunc // the keyless path's Secrets Manager client
+	// hidden holds every secret the step knows of; each is masked the
+	// moment it is added.
+	hidden *front.Secrets
 }
 
 // option configures run.
@@ -85,8 +88,10 @@ func run(ctx context.Context, a *githubactions.Action, args []string, opts ...op
 		}
 	}
 	in := readInputs(a)
-	maskSecrets(a, in, a.Getenv("STATE_"+stateToken))
-	maskValue(a, a.GetInput(inGitHubToken))
+	cfg.hidden = &front.Secrets{Hide: func(v string) { maskValue(a, v) }}
+	in.hide(cfg.hidden)
+	cfg.hidden.AddToken(a.Getenv("STATE_" + stateToken))
+	cfg.hidden.Add(a.GetInput(inGitHubToken))
 
 	post, err := isPost(args)
 	if err != nil {
@@ -145,28 +150,18 @@ func readInputs(a *githubactions.Action) inputs {
 	}
 }
 
-// maskSecrets registers every secret the step knows of, and every value
-// derived from them, with ::add-mask::, so the runner hides them in all
-// later log lines: the app secret, the calling token, its appsecret_proof
-// (mint computes it; it would let anyone holding it call Graph as the
-// calling token's app), the app access token "id|secret", and in the post
-// step the token the main step minted.
-func maskSecrets(a *githubactions.Action, in inputs, mintedToken string) {
-	// The runner masks line by line: a value with a line break (an input
-	// error, refused later) is masked in each of its lines too.
-	mask := func(v string) { maskValue(a, v) }
-	mask(in.appSecret)
-	mask(in.mintingAppSecret)
-	mask(in.accessToken)
-	for _, key := range []string{in.appSecret, in.mintingAppSecret} {
-		if key != "" && in.accessToken != "" {
-			mask(mint.AppSecretProof(key, in.accessToken))
-		}
-	}
+// hide adds the secrets among the inputs to s, which masks them and what
+// derives from them (front.Secrets) before anything else is written: the
+// app secrets, the calling token and its appsecret_proof under each (mint
+// computes it; it would let anyone holding it call Graph as the calling
+// token's app), and the app access token "id|secret".
+func (in inputs) hide(s *front.Secrets) {
+	s.AddKey(in.appSecret)
+	s.AddKey(in.mintingAppSecret)
+	s.AddToken(in.accessToken)
 	if in.appSecret != "" {
-		mask(mint.App{ID: in.appID, Secret: in.appSecret}.AccessToken())
+		s.Add(mint.App{ID: in.appID, Secret: in.appSecret}.AccessToken())
 	}
-	mask(mintedToken)
 }
 
 // params are the validated inputs.
@@ -288,7 +283,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if in.awsSecretID != "" {
 		// Every input is checked before the secret is read; then the
 		// secret completes them and they are checked again, whole.
-		full, m, kerr := keylessInputs(ctx, a, in, cfg)
+		full, m, kerr := keylessInputs(ctx, in, cfg)
 		if kerr != nil {
 			return kerr
 		}
@@ -316,7 +311,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
-	m := &minted{a: a, p: p}
+	m := &minted{a: a, p: p, hidden: cfg.hidden}
 	req := mint.VerifiedTokenRequest{
 		TokenRequest: p.Token,
 		InstallApp:   p.installApp,
@@ -348,6 +343,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 type minted struct {
 	a          *githubactions.Action
 	p          *params
+	hidden     *front.Secrets
 	stateSaved bool
 }
 
@@ -356,7 +352,7 @@ type minted struct {
 // saves it for the post step at once, so that a step cancelled from here on
 // still has its token revoked at the end of the job.
 func (m *minted) created(token string) error {
-	maskValue(m.a, token)
+	m.hidden.AddToken(token)
 	if m.p.skipRevoke {
 		return nil
 	}

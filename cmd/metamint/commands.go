@@ -115,7 +115,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		Installed: func() {
 			c.stderr.printf("metamint mint: app %s is installed for system user %s\n", o.appID, o.systemUserID)
 		},
-		Created: func(token string) error { c.red.addToken(token); return nil },
+		Created: func(token string) error { c.red.AddToken(token); return nil },
 	}
 	req.Deliver = func(v *mint.VerifiedToken) error {
 		info := v.Info
@@ -209,7 +209,7 @@ Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
 				return inStep("debug_token", err)
 			}
 			if info.Error != nil { // Graph's text goes to stdout: keep secrets out of it
-				info.Error.Message = c.red.replace(info.Error.Message)
+				info.Error.Message = c.red.Redact(info.Error.Message)
 			}
 			if *asJSON {
 				err = writeJSON(c.stdout, infoJSON(info))
@@ -389,7 +389,7 @@ from the first line of standard input. Prints the new token alone on standard ou
 			if err != nil {
 				return inStep("exchange", err)
 			}
-			c.red.addToken(tok.AccessToken)
+			c.red.AddToken(tok.AccessToken)
 			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
 				"revoke it once the new one is deployed\n", orDash(front.Time(tok.ExpiresAt)), front.Time(info.ExpiresAt))
 			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)})

@@ -70,7 +70,7 @@ type cli struct {
 	stdin  io.Reader
 	stdout *stream
 	stderr *stream // redacts every secret the CLI knows of
-	red    *redactor
+	red    *front.Secrets
 }
 
 // command is one metamint subcommand. setup registers its flags on fs and
@@ -106,19 +106,19 @@ func lookup(name string) *command {
 // one command and returns the exit status. It reads the environment only
 // through getenv.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	red := &redactor{}
-	red.addKey(getenv(envAppSecret))
-	red.addKey(getenv(envMintingAppSecret))
-	red.addToken(getenv(envAccessToken))
-	red.addToken(getenv(envToken))
-	red.addToken(getenv(envGitHubToken))
+	red := newSecrets()
+	red.AddKey(getenv(envAppSecret))
+	red.AddKey(getenv(envMintingAppSecret))
+	red.AddToken(getenv(envAccessToken))
+	red.AddToken(getenv(envToken))
+	red.AddToken(getenv(envGitHubToken))
 	// Graph's texts reach both streams: control characters are escaped,
 	// so a hostile answer cannot drive the terminal.
 	c := &cli{
 		getenv: getenv,
 		stdin:  stdin,
 		stdout: &stream{w: &front.TerminalWriter{W: stdout}},
-		stderr: &stream{w: &redactWriter{w: &front.TerminalWriter{W: stderr}, r: red}},
+		stderr: &stream{w: &redactWriter{w: &front.TerminalWriter{W: stderr}, s: red}},
 		red:    red,
 	}
 	if len(args) == 0 {
@@ -401,7 +401,7 @@ func (c *cli) subjectToken(fromStdin bool) (string, error) {
 	if line == "" {
 		return "", errors.New("--token-stdin: standard input holds no token")
 	}
-	c.red.addToken(line)
+	c.red.AddToken(line)
 	return line, nil
 }
 
@@ -547,7 +547,7 @@ Run 'metamint help <command>' for a command's flags.
 func printCommandUsage(w *stream, cmd *command) {
 	w.printf("Usage: metamint %s %s\n\n%s\n", cmd.name, cmd.synopsis, strings.TrimSpace(cmd.about))
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	cmd.setup(fs, &cli{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &stream{w: io.Discard}, stderr: &stream{w: io.Discard}, red: &redactor{}})
+	cmd.setup(fs, &cli{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &stream{w: io.Discard}, stderr: &stream{w: io.Discard}, red: newSecrets()})
 	first := true
 	fs.VisitAll(func(f *flag.Flag) {
 		if first {

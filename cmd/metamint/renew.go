@@ -97,7 +97,7 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				Target:      target,
 				Within:      time.Duration(*within) * 24 * time.Hour,
 				// The new token is redacted from every later line.
-				Hide:        c.red.addToken,
+				Hide:        c.red.AddToken,
 				GitHubToken: envGitHubToken,
 			})
 			if err != nil {
