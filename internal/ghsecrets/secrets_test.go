@@ -376,3 +376,31 @@ func TestHostileAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimitedWriteIsSentAgain: GitHub answers the write with its
+// secondary rate limit and retry-after. A rate limit is "not now": the
+// request was not carried out, and the client sends it again once the wait
+// GitHub asked for has passed, instead of reporting a refusal.
+func TestRateLimitedWriteIsSentAgain(t *testing.T) {
+	t.Parallel()
+	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
+	s, c := standIn(t)
+	key, err := c.PublicKey(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RateLimitNext(ghsecretstest.RateLimit{
+		Status:  http.StatusForbidden,
+		Message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+		Header:  http.Header{"Retry-After": {"1"}},
+	})
+	if err := c.PutSecret(t.Context(), target, key, canaryValue, nil); err != nil {
+		t.Fatalf("PutSecret() = %v; want the write sent again after the wait, and stored", err)
+	}
+	if got, ok := s.Secret(ghsecretstest.RepoScope(repo), "META_TOKEN"); !ok || got.Value != canaryValue {
+		t.Errorf("the secret was not stored")
+	}
+	if got := s.Writes(); got != 2 {
+		t.Errorf("writes = %d; want 2: the rate-limited one and the one sent after the wait", got)
+	}
+}

@@ -3,6 +3,7 @@ package renew_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,30 @@ func TestRunRevokeFails(t *testing.T) {
 	for _, tok := range f.graph.Tokens() {
 		if tok.Revoked {
 			t.Errorf("a token was revoked")
+		}
+	}
+}
+
+// TestRunRateLimitedWrite: GitHub answers the write of the new token with
+// its secondary rate limit. A rate limit is "not now": the write is sent
+// again after the wait GitHub asks for, the new token is stored, and no
+// token is revoked.
+func TestRunRateLimitedWrite(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
+		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err != nil || res.Outcome != renew.Renewed {
+		t.Fatalf("Run() = %v, %v; want Renewed after the wait", res, err)
+	}
+	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
+	if len(f.hidden) != 1 || got.Value != f.hidden[0] {
+		t.Errorf("the secret does not hold the new token")
+	}
+	for _, tok := range f.graph.Tokens() {
+		if tok.Revoked {
+			t.Errorf("a token was revoked: a rate limit never costs a token")
 		}
 	}
 }

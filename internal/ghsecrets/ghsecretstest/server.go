@@ -14,10 +14,11 @@
 //
 // Faults: FailNextWrite answers the next PUT with a status of the test's
 // choosing (nothing stored); LoseNextWrites stores the next PUTs and then
-// drops the connection without an answer.
+// drops the connection without an answer; RateLimitNext answers the next
+// requests as GitHub answers a client over a rate limit (nothing done).
 //
 // It does not emulate pagination limits beyond per_page and page, rate
-// limits, ETags, Dependabot or Codespaces secrets, the repository_id
+// limits of its own, ETags, Dependabot or Codespaces secrets, the repository_id
 // routes, or listing and deleting secrets. It never imports ghsecrets: it
 // opens sealed boxes with x/crypto directly, so a sealing bug in the client
 // cannot hide behind the same bug here.
@@ -111,7 +112,21 @@ type Server struct {
 	tokens   map[string][]Permission
 	failNext []fault
 	lose     int
+	limited  []RateLimit
 	requests []Request
+}
+
+// RateLimit is how GitHub answers a request over a rate limit: 403 or 429,
+// a message, and the headers that say when to try again. See
+// https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api.
+type RateLimit struct {
+	Method  string // the method it answers, such as "PUT"; "" for any
+	Status  int    // 403 or 429
+	Message string // such as "You have exceeded a secondary rate limit..."
+	// Header is sent with the answer: retry-after (seconds), and
+	// x-ratelimit-remaining "0" with x-ratelimit-reset (UTC epoch seconds)
+	// for a primary limit.
+	Header http.Header
 }
 
 type fault struct {
@@ -239,6 +254,15 @@ func (s *Server) FailNextWrite(status int, message string) {
 	s.failNext = append(s.failNext, fault{status: status, message: message})
 }
 
+// RateLimitNext answers each of the next len(limits) requests of each
+// limit's method, whatever their route, with one of limits in turn, doing
+// nothing.
+func (s *Server) RateLimitNext(limits ...RateLimit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited = append(s.limited, limits...)
+}
+
 // LoseNextWrites makes the next n PUTs of a secret store the value and then
 // drop the connection without an answer.
 func (s *Server) LoseNextWrites(n int) {
@@ -268,6 +292,7 @@ func (s *Server) Writes() int {
 type apiError struct {
 	status  int
 	message string
+	header  http.Header
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -295,6 +320,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if aerr != nil {
+		for k, v := range aerr.header {
+			w.Header()[k] = v
+		}
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	if len(body) > 0 {
@@ -304,13 +334,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // route serves one request with s.mu held.
 func (s *Server) route(r *http.Request, lost *bool) (int, []byte, *apiError) {
+	if len(s.limited) > 0 && (s.limited[0].Method == "" || s.limited[0].Method == r.Method) {
+		l := s.limited[0]
+		s.limited = s.limited[1:]
+		return 0, nil, &apiError{status: l.Status, message: l.Message, header: l.Header.Clone()}
+	}
 	if r.Header.Get("Accept") != "application/vnd.github+json" || r.Header.Get("X-GitHub-Api-Version") == "" {
-		return 0, nil, &apiError{http.StatusBadRequest, "ghsecretstest: want Accept application/vnd.github+json and X-GitHub-Api-Version"}
+		return 0, nil, &apiError{status: http.StatusBadRequest, message: "ghsecretstest: want Accept application/vnd.github+json and X-GitHub-Api-Version"}
 	}
 	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	perms, known := s.tokens[auth]
 	if !ok || !known {
-		return 0, nil, &apiError{http.StatusUnauthorized, "Bad credentials"}
+		return 0, nil, &apiError{status: http.StatusUnauthorized, message: "Bad credentials"}
 	}
 	scope, rest, aerr := s.scopeOf(r.URL.EscapedPath())
 	if aerr != nil {
@@ -330,7 +365,7 @@ func (s *Server) route(r *http.Request, lost *bool) (int, []byte, *apiError) {
 	}
 	for _, p := range need {
 		if !allows(perms, p) {
-			return 0, nil, &apiError{http.StatusForbidden, "Resource not accessible by integration"}
+			return 0, nil, &apiError{status: http.StatusForbidden, message: "Resource not accessible by integration"}
 		}
 	}
 	switch {
@@ -342,20 +377,20 @@ func (s *Server) route(r *http.Request, lost *bool) (int, []byte, *apiError) {
 	case !strings.Contains(rest, "/") && r.Method == http.MethodGet && strings.HasPrefix(string(scope), "org:"):
 		sec, ok := k.secrets[rest]
 		if !ok {
-			return 0, nil, &apiError{http.StatusNotFound, "Not Found"}
+			return 0, nil, &apiError{status: http.StatusNotFound, message: "Not Found"}
 		}
 		b, _ := json.Marshal(map[string]string{"name": rest, "visibility": sec.Visibility})
 		return http.StatusOK, b, nil
 	case !strings.Contains(rest, "/") && rest != "" && r.Method == http.MethodPut:
 		return s.put(k, scope, rest, r, lost)
 	}
-	return 0, nil, &apiError{http.StatusNotFound, "Not Found"}
+	return 0, nil, &apiError{status: http.StatusNotFound, message: "Not Found"}
 }
 
 // scopeOf finds the scope of an escaped path and the part after
 // ".../secrets/".
 func (s *Server) scopeOf(path string) (Scope, string, *apiError) {
-	notFound := &apiError{http.StatusNotFound, "Not Found"}
+	notFound := &apiError{status: http.StatusNotFound, message: "Not Found"}
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	var scope Scope
 	var rest []string
@@ -382,7 +417,7 @@ func (s *Server) scopeOf(path string) (Scope, string, *apiError) {
 func (s *Server) listRepos(k *keyPair, name string, q url.Values) (int, []byte, *apiError) {
 	sec, ok := k.secrets[name]
 	if !ok || sec.Visibility != "selected" {
-		return 0, nil, &apiError{http.StatusNotFound, "Not Found"}
+		return 0, nil, &apiError{status: http.StatusNotFound, message: "Not Found"}
 	}
 	per, _ := strconv.Atoi(q.Get("per_page"))
 	if per <= 0 || per > 100 {
@@ -406,7 +441,7 @@ func (s *Server) put(k *keyPair, scope Scope, name string, r *http.Request, lost
 	if len(s.failNext) > 0 {
 		f := s.failNext[0]
 		s.failNext = s.failNext[1:]
-		return 0, nil, &apiError{f.status, f.message}
+		return 0, nil, &apiError{status: f.status, message: f.message}
 	}
 	var in struct {
 		EncryptedValue        string  `json:"encrypted_value"`
@@ -416,18 +451,18 @@ func (s *Server) put(k *keyPair, scope Scope, name string, r *http.Request, lost
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || json.Unmarshal(data, &in) != nil {
-		return 0, nil, &apiError{http.StatusBadRequest, "Problems parsing JSON"}
+		return 0, nil, &apiError{status: http.StatusBadRequest, message: "Problems parsing JSON"}
 	}
 	if in.KeyID != k.id {
-		return 0, nil, &apiError{http.StatusUnprocessableEntity, "Bad request - key_id is not the current key"}
+		return 0, nil, &apiError{status: http.StatusUnprocessableEntity, message: "Bad request - key_id is not the current key"}
 	}
 	sealed, err := base64.StdEncoding.DecodeString(in.EncryptedValue)
 	if err != nil {
-		return 0, nil, &apiError{http.StatusUnprocessableEntity, "Bad request - encrypted_value is not base64"}
+		return 0, nil, &apiError{status: http.StatusUnprocessableEntity, message: "Bad request - encrypted_value is not base64"}
 	}
 	plain, ok := box.OpenAnonymous(nil, sealed, k.pub, k.priv)
 	if !ok {
-		return 0, nil, &apiError{http.StatusUnprocessableEntity, "Bad request - encrypted_value was not sealed to the public key"}
+		return 0, nil, &apiError{status: http.StatusUnprocessableEntity, message: "Bad request - encrypted_value was not sealed to the public key"}
 	}
 	sec := &Secret{Value: string(plain), KeyID: in.KeyID}
 	if old, ok := k.secrets[name]; ok {
@@ -441,12 +476,12 @@ func (s *Server) put(k *keyPair, scope Scope, name string, r *http.Request, lost
 			for _, id := range in.SelectedRepositoryIDs {
 				repo := s.repoByID(id)
 				if repo == "" {
-					return 0, nil, &apiError{http.StatusUnprocessableEntity, fmt.Sprintf("Bad request - no repository %d", id)}
+					return 0, nil, &apiError{status: http.StatusUnprocessableEntity, message: fmt.Sprintf("Bad request - no repository %d", id)}
 				}
 				sec.Repos = append(sec.Repos, repo)
 			}
 		default:
-			return 0, nil, &apiError{http.StatusUnprocessableEntity, "Invalid request.\n\n\"visibility\" wasn't supplied."}
+			return 0, nil, &apiError{status: http.StatusUnprocessableEntity, message: "Invalid request.\n\n\"visibility\" wasn't supplied."}
 		}
 		sec.Visibility = in.Visibility
 	}
