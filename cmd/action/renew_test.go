@@ -277,6 +277,18 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x")
 			},
 			stdout: `GitHub answered HTTP 403 "no\n::warning::f`},
+		{name: "rate-limited write, sent again after the wait", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusForbidden,
+					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
+			},
+			stdout: "Renewed the token in the repository secret"},
+		{name: "rate limit longer than the step", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
+					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+			},
+			stdout: "input github-token: GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again after "},
 		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
 			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
 			stdout: "GitHub's answer to the first write was lost"},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ type Client struct {
 	hc      *http.Client
 	baseURL string
 	token   string
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
 }
 
 // Option configures a Client.
@@ -48,6 +51,19 @@ func WithHTTPClient(hc *http.Client) Option {
 		}
 		cp := *hc
 		c.hc = &cp
+		return nil
+	}
+}
+
+// WithClock sets the clock the client reads a rate limit's reset time
+// against, and the function it waits with (tests pass fakes that return at
+// once). sleep returns the context's error when it ends first.
+func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) Option {
+	return func(c *Client) error {
+		if now == nil || sleep == nil {
+			return errors.New("ghsecrets: nil clock")
+		}
+		c.now, c.sleep = now, sleep
 		return nil
 	}
 }
@@ -102,7 +118,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return nil, errors.New("ghsecrets: the token holds white space, control or non-ASCII characters")
 	}
-	c := &Client{hc: &http.Client{Timeout: defaultTimeout}, baseURL: DefaultBaseURL, token: token}
+	c := &Client{hc: &http.Client{Timeout: defaultTimeout}, baseURL: DefaultBaseURL, token: token, now: time.Now, sleep: sleep}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -143,6 +159,14 @@ type APIError struct {
 	Message string
 	// Target is the secret the call was for.
 	Target Target
+	// RateLimited is true when GitHub answered that the client is over a
+	// rate limit (rateLimited): the request was not carried out, and may
+	// be sent again after the wait GitHub asks for. The client has already
+	// waited and sent it again while that fitted (see Client).
+	RateLimited bool
+	// RetryAt is when GitHub said to try again (retry-after, or
+	// x-ratelimit-reset when no request is left); zero when it did not say.
+	RetryAt time.Time
 }
 
 func (e *APIError) Error() string {
@@ -154,9 +178,17 @@ func (e *APIError) Error() string {
 }
 
 // Advice says what the token or the target lacks, naming the fine-grained
-// permission GitHub requires for the target, or "" for other refusals.
+// permission GitHub requires for the target, or when to try again over a
+// rate limit; "" for other refusals.
 func (e *APIError) Advice() string {
 	perm := e.Target.Permission()
+	if e.RateLimited {
+		when := "in a few minutes"
+		if !e.RetryAt.IsZero() {
+			when = "after " + e.RetryAt.UTC().Format(time.RFC3339)
+		}
+		return "GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again " + when
+	}
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
 		return "the token is not valid (expired, revoked or mistyped); it needs " + perm
@@ -178,8 +210,83 @@ type request struct {
 	write  bool
 }
 
-// do sends r and decodes a 2xx JSON answer into out (nil: none expected).
+// Rate limits. GitHub answers a client over its primary or a secondary
+// rate limit with 403 or 429, and says when to try again: retry-after in
+// seconds, or x-ratelimit-remaining 0 and x-ratelimit-reset; otherwise the
+// client waits at least a minute, longer at each further limit
+// (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+// Such a request was not carried out, so sending it again is safe, a write
+// too: do waits and sends it again, up to rateLimitTries times, while the
+// wait is at most maxRateLimitWait and ends before ctx's deadline.
+// Otherwise the *APIError says RateLimited and RetryAt.
+const (
+	rateLimitTries   = 4
+	maxRateLimitWait = 2 * time.Minute
+	// secondaryWait is the first wait when GitHub names none.
+	secondaryWait = time.Minute
+)
+
+// do sends r, and again after each rate limit while it may wait (see Rate
+// limits), and decodes a 2xx JSON answer into out (nil: none expected).
 func (c *Client) do(ctx context.Context, r request, out any) error {
+	for try := 1; ; try++ {
+		err := c.send(ctx, r, out)
+		var aerr *APIError
+		if !errors.As(err, &aerr) || !aerr.RateLimited || try == rateLimitTries {
+			return err
+		}
+		wait := secondaryWait << (try - 1)
+		if !aerr.RetryAt.IsZero() {
+			wait = max(aerr.RetryAt.Sub(c.now()), 0)
+		}
+		if deadline, ok := ctx.Deadline(); wait > maxRateLimitWait || (ok && c.now().Add(wait).After(deadline)) {
+			return err
+		}
+		if c.sleep(ctx, wait) != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// rateLimited reports whether a 4xx answer says the client is over a rate
+// limit, and when GitHub said to try again (zero when it did not).
+func (c *Client) rateLimited(resp *http.Response, message string) (bool, time.Time) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return false, time.Time{}
+	}
+	h := resp.Header
+	var at time.Time
+	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s >= 0 {
+		at = c.now().Add(time.Duration(s) * time.Second)
+	} else if t, err := http.ParseTime(h.Get("Retry-After")); err == nil {
+		at = t
+	}
+	exhausted := strings.TrimSpace(h.Get("X-Ratelimit-Remaining")) == "0"
+	if reset, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Ratelimit-Reset")), 10, 64); exhausted && at.IsZero() && err == nil {
+		at = time.Unix(reset, 0)
+	}
+	limited := resp.StatusCode == http.StatusTooManyRequests || exhausted || h.Get("Retry-After") != "" ||
+		strings.Contains(strings.ToLower(message), "rate limit")
+	if !limited {
+		return false, time.Time{}
+	}
+	return true, at
+}
+
+// send sends r once and decodes a 2xx JSON answer into out.
+func (c *Client) send(ctx context.Context, r request, out any) error {
 	var body io.Reader
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -222,7 +329,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		return fmt.Errorf("ghsecrets: %s: GitHub answered HTTP %d%s", call, resp.StatusCode, messageOf(data, c.token))
 	case resp.StatusCode >= 400:
-		return &APIError{Call: call, StatusCode: resp.StatusCode, Message: strings.TrimSpace(messageOf(data, c.token)), Target: r.target}
+		aerr := &APIError{Call: call, StatusCode: resp.StatusCode, Message: strings.TrimSpace(messageOf(data, c.token)), Target: r.target}
+		aerr.RateLimited, aerr.RetryAt = c.rateLimited(resp, rawMessage(data))
+		return aerr
 	case resp.StatusCode >= 300:
 		// A redirect, not followed. It proves no refusal: 303 is how a
 		// server answers a write it has done.
@@ -257,14 +366,22 @@ func cause(ctx context.Context, err error) error {
 	return err
 }
 
-// messageOf returns GitHub's error message from body, quoted and cut short,
-// with the token removed should GitHub ever echo it; "" when there is none.
-func messageOf(body []byte, token string) string {
+// rawMessage returns GitHub's error message from body as it came, for
+// matching only: it is never shown.
+func rawMessage(body []byte) string {
 	var e struct {
 		Message string `json:"message"`
 	}
-	if json.Unmarshal(body, &e) != nil || e.Message == "" {
+	_ = json.Unmarshal(body, &e)
+	return e.Message
+}
+
+// messageOf returns GitHub's error message from body, quoted and cut short,
+// with the token removed should GitHub ever echo it; "" when there is none.
+func messageOf(body []byte, token string) string {
+	msg := rawMessage(body)
+	if msg == "" {
 		return ""
 	}
-	return " " + mint.QuoteCut(strings.ReplaceAll(e.Message, token, "[token]"))
+	return " " + mint.QuoteCut(strings.ReplaceAll(msg, token, "[token]"))
 }

@@ -1,14 +1,19 @@
 package ghsecrets_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/nacl/box"
@@ -402,5 +407,126 @@ func TestRateLimitedWriteIsSentAgain(t *testing.T) {
 	}
 	if got := s.Writes(); got != 2 {
 		t.Errorf("writes = %d; want 2: the rate-limited one and the one sent after the wait", got)
+	}
+}
+
+// fakeClock is a clock whose sleeps return at once and move it on.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
+}
+
+func (f *fakeClock) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeClock) sleep(_ context.Context, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slept = append(f.slept, d)
+	f.t = f.t.Add(d)
+	return nil
+}
+
+// TestRateLimits: each way GitHub says "over a rate limit", and how long
+// the client waits before it sends the request again, read from an
+// injected clock; a refusal that is no rate limit is never sent again.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	// The client compares a context's deadline with its clock: the clock
+	// starts now, whole seconds, as x-ratelimit-reset counts them.
+	start := time.Now().Truncate(time.Second)
+	secondary := "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+	primary := func(after time.Duration) ghsecretstest.RateLimit {
+		return ghsecretstest.RateLimit{Status: http.StatusForbidden, Message: "API rate limit exceeded for installation ID 1.",
+			Header: http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(start.Add(after).Unix(), 10)}}}
+	}
+	tests := []struct {
+		name      string
+		limits    []ghsecretstest.RateLimit
+		deadline  time.Duration // 0: none
+		wantSlept []time.Duration
+		wantErr   bool // still rate limited when the client stops
+		wantRetry time.Time
+	}{
+		{name: "primary: wait for x-ratelimit-reset", limits: []ghsecretstest.RateLimit{primary(30 * time.Second)},
+			wantSlept: []time.Duration{30 * time.Second}},
+		{name: "secondary with retry-after", limits: []ghsecretstest.RateLimit{{Status: http.StatusTooManyRequests, Message: secondary, Header: http.Header{"Retry-After": {"7"}}}},
+			wantSlept: []time.Duration{7 * time.Second}},
+		{name: "secondary without a header: a minute, then longer", limits: []ghsecretstest.RateLimit{{Status: http.StatusForbidden, Message: secondary}, {Status: http.StatusForbidden, Message: secondary}},
+			wantSlept: []time.Duration{time.Minute, 2 * time.Minute}},
+		{name: "a wait past the deadline is not started", limits: []ghsecretstest.RateLimit{primary(90 * time.Second)}, deadline: time.Minute,
+			wantErr: true, wantRetry: start.Add(90 * time.Second)},
+		{name: "a reset an hour away is not waited for", limits: []ghsecretstest.RateLimit{primary(time.Hour)},
+			wantErr: true, wantRetry: start.Add(time.Hour)},
+		{name: "every try limited: stop after four", limits: []ghsecretstest.RateLimit{
+			{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}, {Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}},
+			{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}, {Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}},
+			wantSlept: []time.Duration{time.Second, time.Second, time.Second}, wantErr: true, wantRetry: start.Add(4 * time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := standIn(t)
+			clock := &fakeClock{t: start}
+			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(clock.now, clock.sleep))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, start.Add(tt.deadline))
+				defer cancel()
+			}
+			s.RateLimitNext(tt.limits...)
+			_, err = c.PublicKey(ctx, ghsecrets.Target{Name: "META_TOKEN", Repo: repo})
+			if !slices.Equal(clock.slept, tt.wantSlept) {
+				t.Errorf("waited %v; want %v", clock.slept, tt.wantSlept)
+			}
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatalf("PublicKey() = %v; want the request sent again after the wait", err)
+				}
+				return
+			}
+			var aerr *ghsecrets.APIError
+			if !errors.As(err, &aerr) || !aerr.RateLimited {
+				t.Fatalf("PublicKey() = %v; want an *APIError that says RateLimited", err)
+			}
+			if !aerr.RetryAt.Equal(tt.wantRetry) {
+				t.Errorf("RetryAt = %v; want %v", aerr.RetryAt, tt.wantRetry)
+			}
+			if a := aerr.Advice(); !strings.Contains(a, "rate limit") || strings.Contains(a, "permission") {
+				t.Errorf("Advice() = %q; want it to name the rate limit, not a permission", a)
+			}
+		})
+	}
+}
+
+// TestForbiddenIsNoRateLimit: a 403 that names no rate limit is a refusal
+// of the token: it is reported at once, with the permission it needs.
+func TestForbiddenIsNoRateLimit(t *testing.T) {
+	t.Parallel()
+	s, _ := standIn(t)
+	clock := &fakeClock{t: time.Now()}
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(clock.now, clock.sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RateLimitNext(ghsecretstest.RateLimit{Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
+	_, err = c.PublicKey(t.Context(), ghsecrets.Target{Name: "META_TOKEN", Repo: repo})
+	var aerr *ghsecrets.APIError
+	if !errors.As(err, &aerr) || aerr.RateLimited || len(clock.slept) != 0 {
+		t.Fatalf("PublicKey() = %v after waits %v; want a refusal at once, not a rate limit", err, clock.slept)
+	}
+	if a := aerr.Advice(); !strings.Contains(a, "permission") {
+		t.Errorf("Advice() = %q; want the permission", a)
+	}
+	if n := len(s.Requests()); n != 1 {
+		t.Errorf("requests = %d; want 1", n)
 	}
 }
