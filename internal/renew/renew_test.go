@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 )
 
 type fixture struct {
+	fx     minttest.Fixture
 	graph  *minttest.Server
 	gh     *ghsecretstest.Server
 	old    string
@@ -36,8 +38,10 @@ func newFixture(t *testing.T, life time.Duration) *fixture {
 	t.Cleanup(f.graph.Close)
 	t.Cleanup(f.gh.Close)
 	fx := f.graph.Seed()
+	f.fx = fx
 	f.graph.InstallApp(fx.SystemUserID, fx.AppID)
 	f.old = f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(life)})
+	f.gh.SetClock(f.graph.Now)
 	f.gh.AddRepo(repo)
 	f.gh.AddToken(ghToken, ghsecretstest.SecretsWrite)
 	f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, f.old, "")
@@ -141,6 +145,64 @@ func TestRunRateLimitedWrite(t *testing.T) {
 	for _, tok := range f.graph.Tokens() {
 		if tok.Revoked {
 			t.Errorf("a token was revoked: a rate limit never costs a token")
+		}
+	}
+}
+
+// onExchange is a transport that calls hook once, when the refresh request
+// (GET /oauth/access_token) passes, before Graph answers it.
+type onExchange struct {
+	next http.RoundTripper
+	once sync.Once
+	hook func()
+}
+
+func (o *onExchange) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/oauth/access_token") {
+		o.once.Do(o.hook)
+	}
+	return o.next.RoundTrip(r)
+}
+
+// TestRunSecretWrittenDuringRenewal: while the renewal refreshes the token,
+// a person stores another token in the secret (or another renewal stores
+// its own). The renewal must not overwrite it: the secret keeps the
+// person's token, the new token (nobody holds it) is revoked, the old one
+// is not.
+func TestRunSecretWrittenDuringRenewal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	fx := f.fx
+	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+	hc := f.graph.Client()
+	hc.Transport = &onExchange{next: hc.Transport, hook: func() {
+		f.graph.Advance(time.Minute)
+		f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
+	}}
+	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Graph = mc
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatalf("Run() = %+v; want an error: the secret was written during the renewal", res)
+	}
+	if !strings.Contains(err.Error(), "not overwritten") || !strings.Contains(err.Error(), "The new token was revoked") {
+		t.Errorf("Run() error = %q; want it to say the secret is not overwritten and the new token was revoked", err)
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != theirs {
+		t.Errorf("the renewal overwrote the token a person stored during it")
+	}
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0", n)
+	}
+	if len(f.hidden) != 1 {
+		t.Fatalf("hidden %d tokens; want the new one", len(f.hidden))
+	}
+	for tok, want := range map[string]bool{f.hidden[0]: true, f.old: false, theirs: false} {
+		if st, _ := f.graph.Token(tok); st.Revoked != want {
+			t.Errorf("token revoked = %v; want %v (new: revoked; old and theirs: never)", st.Revoked, want)
 		}
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/nacl/box"
 )
@@ -85,6 +86,9 @@ type Secret struct {
 	Visibility string   // organization secrets
 	Repos      []string // organization secrets with "selected" visibility: "owner/name"
 	Writes     int      // how many writes stored it
+	// CreatedAt and UpdatedAt are the server clock's time (SetClock) of
+	// the first and the last write, in whole seconds as GitHub answers them.
+	CreatedAt, UpdatedAt time.Time
 }
 
 // Request is one request the server received.
@@ -114,6 +118,7 @@ type Server struct {
 	lose     int
 	limited  []RateLimit
 	requests []Request
+	now      func() time.Time
 }
 
 // RateLimit is how GitHub answers a request over a rate limit: 403 or 429,
@@ -136,10 +141,26 @@ type fault struct {
 
 // NewServer starts a stand-in with no repository, organization or token.
 func NewServer() *Server {
-	s := &Server{scopes: map[Scope]*keyPair{}, repoIDs: map[string]int64{}, nextID: 1000, tokens: map[string][]Permission{}}
+	s := &Server{scopes: map[Scope]*keyPair{}, repoIDs: map[string]int64{}, nextID: 1000, tokens: map[string][]Permission{}, now: time.Now}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
+}
+
+// SetClock sets the clock that dates each write (created_at, updated_at).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// stamp dates a write of sec, keeping the creation time of old.
+func (s *Server) stamp(sec, old *Secret) {
+	sec.UpdatedAt = s.now().UTC().Truncate(time.Second)
+	sec.CreatedAt = sec.UpdatedAt
+	if old != nil {
+		sec.CreatedAt = old.CreatedAt
+	}
 }
 
 // Client returns an HTTP client for the server.
@@ -207,7 +228,9 @@ func (s *Server) SetSecret(scope Scope, name, value, visibility string, repos ..
 			panic("ghsecretstest: SetSecret: no repository " + r)
 		}
 	}
-	k.secrets[name] = &Secret{Value: value, KeyID: k.id, Visibility: visibility, Repos: slices.Clone(repos)}
+	sec := &Secret{Value: value, KeyID: k.id, Visibility: visibility, Repos: slices.Clone(repos)}
+	s.stamp(sec, k.secrets[name])
+	k.secrets[name] = sec
 }
 
 // AddToken makes token valid with perms.
@@ -374,12 +397,16 @@ func (s *Server) route(r *http.Request, lost *bool) (int, []byte, *apiError) {
 		return http.StatusOK, b, nil
 	case strings.HasPrefix(string(scope), "org:") && strings.HasSuffix(rest, "/repositories") && r.Method == http.MethodGet:
 		return s.listRepos(k, strings.TrimSuffix(rest, "/repositories"), r.URL.Query())
-	case !strings.Contains(rest, "/") && r.Method == http.MethodGet && strings.HasPrefix(string(scope), "org:"):
+	case !strings.Contains(rest, "/") && rest != "" && r.Method == http.MethodGet:
 		sec, ok := k.secrets[rest]
 		if !ok {
 			return 0, nil, &apiError{status: http.StatusNotFound, message: "Not Found"}
 		}
-		b, _ := json.Marshal(map[string]string{"name": rest, "visibility": sec.Visibility})
+		meta := map[string]string{"name": rest, "created_at": sec.CreatedAt.Format(time.RFC3339), "updated_at": sec.UpdatedAt.Format(time.RFC3339)}
+		if strings.HasPrefix(string(scope), "org:") {
+			meta["visibility"] = sec.Visibility
+		}
+		b, _ := json.Marshal(meta)
 		return http.StatusOK, b, nil
 	case !strings.Contains(rest, "/") && rest != "" && r.Method == http.MethodPut:
 		return s.put(k, scope, rest, r, lost)
@@ -465,10 +492,12 @@ func (s *Server) put(k *keyPair, scope Scope, name string, r *http.Request, lost
 		return 0, nil, &apiError{status: http.StatusUnprocessableEntity, message: "Bad request - encrypted_value was not sealed to the public key"}
 	}
 	sec := &Secret{Value: string(plain), KeyID: in.KeyID}
-	if old, ok := k.secrets[name]; ok {
+	old := k.secrets[name]
+	if old != nil {
 		sec.Writes = old.Writes
 	}
 	sec.Writes++
+	s.stamp(sec, old)
 	if strings.HasPrefix(string(scope), "org:") {
 		switch in.Visibility {
 		case "all", "private":
