@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/nacl/box"
 
@@ -239,6 +241,36 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 	return nil, fmt.Errorf("ghsecrets: the organization secret %s has more than %d selected repositories", t.Name, maxRepoPages*100)
 }
 
+// Updated reads when t was last written: GET .../secrets/{secret_name},
+// its updated_at. found is false when the secret does not exist (404). A
+// writer that read it before deciding reads it again before writing: a
+// change means someone else wrote the secret in between (GitHub offers no
+// conditional write).
+//
+// See https://docs.github.com/rest/actions/secrets#get-a-repository-secret.
+func (c *Client) Updated(ctx context.Context, t Target) (at time.Time, found bool, err error) {
+	if err := t.Check(); err != nil {
+		return time.Time{}, false, err
+	}
+	path, route := t.base()
+	var meta struct {
+		UpdatedAt string `json:"updated_at"`
+	}
+	err = c.do(ctx, request{method: "GET", route: route + "/{secret_name}", path: path + "/" + t.Name, target: t}, &meta)
+	var aerr *APIError
+	if errors.As(err, &aerr) && aerr.StatusCode == http.StatusNotFound {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	at, perr := time.Parse(time.RFC3339, meta.UpdatedAt)
+	if perr != nil {
+		return time.Time{}, false, fmt.Errorf("ghsecrets: GET %s/{secret_name}: GitHub's answer holds no updated_at time", route)
+	}
+	return at, true, nil
+}
+
 // PutSecret seals value to key and writes it as t:
 // PUT /repos/{owner}/{repo}/actions/secrets/{secret_name},
 // PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}
@@ -247,7 +279,9 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 // repositories stay as they were; it is required then.
 //
 // A refusal (4xx) is an *APIError: nothing was stored. An error matching
-// ErrNoAnswer leaves the outcome unknown. PutSecret never retries.
+// ErrNoAnswer leaves the outcome unknown. PutSecret never sends a write
+// again that may have been carried out; a rate-limited one was not, and is
+// sent again after the wait (see Client).
 //
 // See https://docs.github.com/rest/actions/secrets#create-or-update-a-repository-secret.
 func (c *Client) PutSecret(ctx context.Context, t Target, key *PublicKey, value string, org *OrgSecret) error {

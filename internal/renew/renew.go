@@ -7,7 +7,9 @@
 //
 // It never revokes the old token: jobs running now may hold it. A new
 // token GitHub refused to store is revoked; one whose write got no answer
-// twice may be stored, so it is kept.
+// twice may be stored, so it is kept. It never overwrites a write it did
+// not make: the secret's updated_at, read before the refresh and again
+// before the write, must not have changed, nor be later than Config.Given.
 package renew
 
 import (
@@ -44,6 +46,11 @@ type Config struct {
 	Within time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Given is when the caller was given AccessToken, such as the step's
+	// start: a secret written later may hold a newer token, which the
+	// renewal must not overwrite with a refresh of this one. Zero skips
+	// that check; the one against a write during the renewal stays.
+	Given time.Time
 	// Hide is called with the new token the moment Graph issues it, before
 	// anything else happens (the action masks it). Required.
 	Hide func(token string)
@@ -137,6 +144,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return &Result{Outcome: NotDue, ExpiresAt: prev.ExpiresAt, Previous: prev}, nil
 	}
 
+	// GitHub has no conditional write: read when the secret was last
+	// written now, and again just before writing it.
+	before, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
+	if err != nil {
+		return nil, cfg.githubError("reading when the "+cfg.Target.String()+" was last written", err)
+	}
+	if exists && !cfg.Given.IsZero() && before.After(cfg.Given) {
+		return nil, &Error{Msg: fmt.Sprintf("the %s was written at %s, after this run was given its token (%s): it may hold a newer token, "+
+			"so it is not overwritten with a refresh of the older one. Nothing was refreshed; the next run renews the token the secret holds now.",
+			cfg.Target, front.Time(before), front.Time(cfg.Given))}
+	}
+
 	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{
 		RefreshRequest: mint.RefreshRequest{App: cfg.App, AccessToken: cfg.AccessToken, Info: prev},
 		Refreshed:      func(tok string) error { cfg.Hide(tok); return nil },
@@ -146,6 +165,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
 
+	if err := cfg.unchanged(ctx, before, exists); err != nil {
+		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", err, front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken)), Err: err}
+	}
 	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
 		// GitHub may have stored it: send it once more.
@@ -172,6 +194,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil
+}
+
+// unchanged reads when the secret was last written again, and reports an
+// error unless it is as before: someone else wrote it during the renewal
+// (a person, or another renewal), or the read failed and the renewal
+// cannot tell. Either way the secret is not written.
+func (cfg *Config) unchanged(ctx context.Context, before time.Time, existed bool) error {
+	at, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
+			cfg.GitHubToken, cfg.Target, front.Message(err))
+	case exists != existed || !at.Equal(before):
+		when := "deleted"
+		if exists {
+			when = "written at " + front.Time(at)
+		}
+		return fmt.Errorf("the %s was %s while this run refreshed its token (by a person, or by another renewal): it is not overwritten", cfg.Target, when)
+	}
+	return nil
 }
 
 // githubError renders a failed GitHub read, naming the token's source and

@@ -10,7 +10,8 @@
 // token gets 401 "Bad credentials", a token without the permission 403
 // "Resource not accessible by integration", as GitHub answers. An
 // organization secret keeps the visibility and selected repositories each
-// write sends.
+// write sends. Each secret has a created_at and an updated_at from the
+// server's clock (SetClock), which GET .../secrets/{name} answers.
 //
 // Faults: FailNextWrite answers the next PUT with a status of the test's
 // choosing (nothing stored); LoseNextWrites stores the next PUTs and then
