@@ -151,7 +151,6 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 
 // runRenew is the main step in renewal mode.
 func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) error {
-	given := cfg.now() // the runner evaluated access-token before the step started
 	p, err := renewInputs(a, in)
 	if err != nil {
 		return err
@@ -176,7 +175,6 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		Target:      p.target,
 		Within:      within,
 		Now:         cfg.now,
-		Given:       given,
 		// The new token exists: hide it before anything else is written.
 		Hide:        cfg.hidden.AddToken,
 		GitHubToken: "input " + inGitHubToken,

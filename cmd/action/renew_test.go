@@ -289,14 +289,6 @@ func TestBinaryRenew(t *testing.T) {
 					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
 			},
 			stdout: "input github-token: GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again after "},
-		{name: "secret written after the step started", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, secretIsNew: true,
-			setup: func(w *renewWorld, in map[string]string) {
-				// A person stored another token as the job started: its
-				// updated_at is later than the step's start.
-				w.gh.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
-				w.gh.SetSecret(w.scope, renewSecretName, "EAACANARYtheirsTOKEN00000000000011", "")
-			},
-			stdout: "after this run was given its token"},
 		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
 			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
 			stdout: "GitHub's answer to the first write was lost"},

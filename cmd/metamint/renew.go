@@ -37,8 +37,8 @@ within --within days refreshes it (GET /oauth/access_token), checks the new toke
 app, system user and scopes, later expiry) and writes it to the secret, sealed to its public key.
 An organization secret keeps its visibility and selected repositories. The old token is never
 revoked. A new token GitHub refused to store is revoked; one whose write got no answer twice is
-kept, since GitHub may have stored it. A secret written since the command started (by a person,
-or by another renewal) is never overwritten: the new token is revoked instead.
+kept, since GitHub may have stored it. A secret written during the renewal (by a person, or by
+another renewal) is never overwritten: the new token is revoked instead.
 
 Reads METAMINT_APP_SECRET (the secret of --app-id, the app the token was generated with),
 METAMINT_ACCESS_TOKEN and GITHUB_TOKEN (a GitHub App installation token or a fine-grained token
@@ -56,7 +56,6 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 		apiURL := fs.String("github-api-url", c.envOr(envGitHubAPIURL, ghsecrets.DefaultBaseURL),
 			"GitHub REST API base URL; $"+envGitHubAPIURL+" sets the default")
 		return func(ctx context.Context) error {
-			given := time.Now() // METAMINT_ACCESS_TOKEN was read before this
 			required := []string{"app-id", "github-secret"}
 			if *org == "" {
 				required = append(required, "repo")
@@ -98,7 +97,6 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				GitHub:      gh,
 				Target:      target,
 				Within:      time.Duration(*within) * 24 * time.Hour,
-				Given:       given,
 				// The new token is redacted from every later line.
 				Hide:        c.red.AddToken,
 				GitHubToken: envGitHubToken,

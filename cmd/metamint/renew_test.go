@@ -132,15 +132,6 @@ func TestRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 			},
 			stderr: "The new token was revoked."},
-		{name: "secret written after the command started", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: 1, code: 1,
-			args: []string{"--repo", renewRepo},
-			setup: func(w *renewSetup, env map[string]string) {
-				// Written again (its value cannot be read) after the
-				// command was given METAMINT_ACCESS_TOKEN.
-				w.gh.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
-				w.gh.SetSecret(ghsecretstest.RepoScope(renewRepo), renewSecret, w.old, "")
-			},
-			stderr: "after this run was given its token"},
 		{name: "lost write answer twice", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: -1, code: 1, newStored: true,
 			args:   []string{"--repo", renewRepo},
 			setup:  func(w *renewSetup, env map[string]string) { w.gh.LoseNextWrites(2) },

@@ -7,9 +7,9 @@
 //
 // It never revokes the old token: jobs running now may hold it. A new
 // token GitHub refused to store is revoked; one whose write got no answer
-// twice may be stored, so it is kept. It never overwrites a write it did
-// not make: the secret's updated_at, read before the refresh and again
-// before the write, must not have changed, nor be later than Config.Given.
+// twice may be stored, so it is kept. It never overwrites a write made
+// during the renewal: the secret's updated_at, read before the refresh,
+// must be unchanged just before the write.
 package renew
 
 import (
@@ -46,11 +46,6 @@ type Config struct {
 	Within time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Given is when the caller was given AccessToken, such as the step's
-	// start: a secret written later may hold a newer token, which the
-	// renewal must not overwrite with a refresh of this one. Zero skips
-	// that check; the one against a write during the renewal stays.
-	Given time.Time
 	// Hide is called with the new token the moment Graph issues it, before
 	// anything else happens (the action masks it). Required.
 	Hide func(token string)
@@ -145,15 +140,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	// GitHub has no conditional write: read when the secret was last
-	// written now, and again just before writing it.
+	// written now, and again just before writing it (unchanged).
 	before, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
 	if err != nil {
 		return nil, cfg.githubError("reading when the "+cfg.Target.String()+" was last written", err)
-	}
-	if exists && !cfg.Given.IsZero() && before.After(cfg.Given) {
-		return nil, &Error{Msg: fmt.Sprintf("the %s was written at %s, after this run was given its token (%s): it may hold a newer token, "+
-			"so it is not overwritten with a refresh of the older one. Nothing was refreshed; the next run renews the token the secret holds now.",
-			cfg.Target, front.Time(before), front.Time(cfg.Given))}
 	}
 
 	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{

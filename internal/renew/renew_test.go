@@ -55,7 +55,7 @@ func newFixture(t *testing.T, life time.Duration) *fixture {
 	}
 	f.cfg = renew.Config{
 		Graph: mc, App: mint.App{ID: fx.AppID, Secret: fx.AppSecret}, AccessToken: f.old, GitHub: gc,
-		Target: ghsecrets.Target{Name: name, Repo: repo}, Within: 30 * day, Now: f.graph.Now, Given: f.graph.Now(),
+		Target: ghsecrets.Target{Name: name, Repo: repo}, Within: 30 * day, Now: f.graph.Now,
 		Hide:        func(tok string) { f.hidden = append(f.hidden, tok) },
 		GitHubToken: "github-token",
 	}
@@ -204,33 +204,6 @@ func TestRunSecretWrittenDuringRenewal(t *testing.T) {
 		if st, _ := f.graph.Token(tok); st.Revoked != want {
 			t.Errorf("token revoked = %v; want %v (new: revoked; old and theirs: never)", st.Revoked, want)
 		}
-	}
-}
-
-// TestRunSecretWrittenAfterGiven: the secret was written after the run was
-// given its token (a person stored a new token as the job started). The
-// renewal does not refresh the older token it was given, and writes
-// nothing.
-func TestRunSecretWrittenAfterGiven(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 10*day)
-	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: f.fx.SystemUserID, AppID: f.fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
-	f.graph.Advance(time.Minute)
-	f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
-	res, err := renew.Run(t.Context(), f.cfg)
-	if err == nil || !strings.Contains(err.Error(), "after this run was given its token") {
-		t.Fatalf("Run() = %+v, %v; want an error saying the secret was written after the run was given its token", res, err)
-	}
-	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != theirs {
-		t.Errorf("the secret changed")
-	}
-	for _, r := range f.graph.Requests() {
-		if r.Endpoint == minttest.EndpointExchange {
-			t.Errorf("a refresh was asked for")
-		}
-	}
-	if n := f.gh.Writes(); n != 0 {
-		t.Errorf("GitHub writes = %d; want 0", n)
 	}
 }
 
