@@ -249,7 +249,7 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 //
 // See https://docs.github.com/rest/actions/secrets#get-a-repository-secret.
 func (c *Client) Updated(ctx context.Context, t Target) (at time.Time, found bool, err error) {
-	if err := t.Check(); err != nil {
+	if err = t.Check(); err != nil {
 		return time.Time{}, false, err
 	}
 	path, route := t.base()

@@ -1,8 +1,11 @@
 package renew_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -233,4 +236,106 @@ func TestRunCannotTellIfWritten(t *testing.T) {
 	if st, _ := f.graph.Token(f.old); st.Revoked {
 		t.Errorf("the old token was revoked")
 	}
+}
+
+// afterExchange is a transport that calls hook once with the new token,
+// after Graph answered the refresh (GET /oauth/access_token).
+type afterExchange struct {
+	next http.RoundTripper
+	once sync.Once
+	hook func(token string)
+}
+
+func (a *afterExchange) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.next.RoundTrip(r)
+	if err != nil || !strings.HasSuffix(r.URL.Path, "/oauth/access_token") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal(body, &tok) == nil && tok.AccessToken != "" {
+		a.once.Do(func() { a.hook(tok.AccessToken) })
+	}
+	return resp, nil
+}
+
+// TestRunOtherWriterStoredTheSameToken: another renewal, refreshing the
+// same old token, was answered the same new token and stored it while this
+// one ran. This renewal sees the secret changed and does not write; it
+// must not revoke its new token either, since the secret may hold it (it
+// cannot read the secret to tell).
+func TestRunOtherWriterStoredTheSameToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	hc := f.graph.Client()
+	hc.Transport = &afterExchange{next: hc.Transport, hook: func(tok string) {
+		f.graph.Advance(time.Minute)
+		f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
+	}}
+	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Graph = mc
+	_, err = renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "not overwritten") {
+		t.Fatalf("Run() = %v; want it to say the secret is not overwritten", err)
+	}
+	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
+	if st, _ := f.graph.Token(got.Value); st.Revoked {
+		t.Errorf("the token the secret holds was revoked: every workflow that mints with it stops")
+	}
+	if !strings.Contains(err.Error(), "not revoked") {
+		t.Errorf("Run() error = %q; want it to say the new token is not revoked, and why", err)
+	}
+}
+
+// TestRunRefusedWhileOtherWriterStored: GitHub refuses this renewal's
+// write, but meanwhile another renewal stored the same new token. A
+// refusal proves this write stored nothing, not that the secret does not
+// hold the token: the renewal reads updated_at again before revoking.
+func TestRunRefusedWhileOtherWriterStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithHTTPClient(&http.Client{Transport: &beforeWrite{
+		next: http.DefaultTransport,
+		hook: func() {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, f.hidden[0], "")
+			f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+		},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub = gc
+	_, err = renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatal("Run() = nil; want the refused write reported")
+	}
+	if st, _ := f.graph.Token(f.hidden[0]); st.Revoked {
+		t.Errorf("the token the secret holds was revoked after a refusal of this run's own write")
+	}
+}
+
+// beforeWrite is a transport that calls hook once, before the first PUT
+// reaches the server.
+type beforeWrite struct {
+	next http.RoundTripper
+	once sync.Once
+	hook func()
+}
+
+func (b *beforeWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut {
+		b.once.Do(b.hook)
+	}
+	return b.next.RoundTrip(r)
 }
