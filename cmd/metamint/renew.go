@@ -38,7 +38,7 @@ app, system user and scopes, later expiry) and writes it to the secret, sealed t
 An organization secret keeps its visibility and selected repositories. The old token is never
 revoked. A new token GitHub refused to store is revoked; one whose write got no answer twice is
 kept, since GitHub may have stored it. A secret written during the renewal (by a person, or by
-another renewal) is never overwritten: the new token is revoked instead.
+another renewal) is never overwritten, and the new token is then kept: the other write may hold it.
 
 Reads METAMINT_APP_SECRET (the secret of --app-id, the app the token was generated with),
 METAMINT_ACCESS_TOKEN and GITHUB_TOKEN (a GitHub App installation token or a fine-grained token

@@ -5,11 +5,12 @@
 // mode and `metamint renew` both run it; each renders the Result and errors
 // in its own way.
 //
-// It never revokes the old token: jobs running now may hold it. A new
-// token GitHub refused to store is revoked; one whose write got no answer
-// twice may be stored, so it is kept. It never overwrites a write made
-// during the renewal: the secret's updated_at, read before the refresh,
-// must be unchanged just before the write.
+// It never revokes the old token: jobs running now may hold it. It never
+// overwrites a write made during the renewal: the secret's updated_at,
+// read before the refresh, must be unchanged just before the write. A new
+// token GitHub refused to store is revoked while updated_at still shows
+// the secret unchanged; otherwise, and when a write got no answer twice,
+// the secret may hold it, so it is kept.
 package renew
 
 import (
@@ -155,8 +156,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
 
-	if err := cfg.unchanged(ctx, before, exists); err != nil {
-		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", err, front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken)), Err: err}
+	if cerr := cfg.unchanged(ctx, before, exists); cerr != nil {
+		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", cerr, front.Time(prev.ExpiresAt), keptUnsure(rn)), Err: cerr}
 	}
 	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
@@ -180,7 +181,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
 		}
-		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken))
+		// The refusal proves this write stored nothing, not that no one
+		// else stored the same token (Graph may answer two refreshes of
+		// one token alike): revoke it only if the secret is unchanged.
+		end := keptUnsure(rn)
+		if cfg.unchanged(ctx, before, exists) == nil {
+			end = cfg.discard(ctx, rn.AccessToken)
+		}
+		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), end)
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil
@@ -237,6 +245,15 @@ func (cfg *Config) refreshFailed(err error) string {
 		msg += " Graph answered the old token's own value, which is never revoked."
 	}
 	return msg + " The token in the secret is unchanged."
+}
+
+// keptUnsure says why a new token that may be in the secret is not
+// revoked: someone else wrote the secret during the renewal, or this run
+// cannot tell, and a secret's value cannot be read to see which token it
+// holds.
+func keptUnsure(rn *mint.Renewal) string {
+	return fmt.Sprintf("The new token is not revoked: another writer may have stored the same token (Graph can answer two refreshes of one token alike), "+
+		"and revoking it would stop every workflow that mints with the secret. It expires on its own at %s.", front.Time(rn.ExpiresAt))
 }
 
 // discard revokes a new token that is not in the secret, unless it is the
