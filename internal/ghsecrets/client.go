@@ -224,6 +224,8 @@ const (
 	maxRateLimitWait = 2 * time.Minute
 	// secondaryWait is the first wait when GitHub names none.
 	secondaryWait = time.Minute
+	// maxRetryAfter bounds a retry-after, in seconds.
+	maxRetryAfter = 365 * 24 * 60 * 60
 )
 
 // do sends r, and again after each rate limit while it may wait (see Rate
@@ -268,8 +270,10 @@ func (c *Client) rateLimited(resp *http.Response, message string) (bool, time.Ti
 	}
 	h := resp.Header
 	var at time.Time
-	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s >= 0 {
-		at = c.now().Add(time.Duration(s) * time.Second)
+	if s, err := strconv.ParseInt(strings.TrimSpace(h.Get("Retry-After")), 10, 64); err == nil && s >= 0 {
+		// Clamped, so that the sum cannot overflow: a year is as good
+		// as never for a step.
+		at = c.now().Add(time.Duration(min(s, maxRetryAfter)) * time.Second)
 	} else if t, err := http.ParseTime(h.Get("Retry-After")); err == nil {
 		at = t
 	}

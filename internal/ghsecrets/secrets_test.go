@@ -462,6 +462,8 @@ func TestRateLimits(t *testing.T) {
 			wantErr: true, wantRetry: start.Add(90 * time.Second)},
 		{name: "a reset an hour away is not waited for", limits: []ghsecretstest.RateLimit{primary(time.Hour)},
 			wantErr: true, wantRetry: start.Add(time.Hour)},
+		{name: "a retry-after too large for a duration is not waited for", limits: []ghsecretstest.RateLimit{{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"99999999999"}}}},
+			wantErr: true, wantRetry: start.Add(365 * 24 * time.Hour)},
 		{name: "every try limited: stop after four", limits: []ghsecretstest.RateLimit{
 			{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}, {Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}},
 			{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}, {Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}},
