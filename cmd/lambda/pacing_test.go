@@ -18,34 +18,14 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/pace"
 	"github.com/metamint/metamint/internal/rotation"
 )
 
-// fakeClock is a clock whose Sleep moves it forward at once.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.slept = append(c.slept, d)
-	c.t = c.t.Add(d)
-	return nil
-}
-
 // fakePacer is a Pacer of rate on a fake clock, with jitter 0.5.
-func fakePacer(rate float64) (*pace.Pacer, *fakeClock) {
-	c := &fakeClock{t: time.Now()}
+func fakePacer(rate float64) (*pace.Pacer, *clock.Fake) {
+	c := clock.NewFake(time.Now())
 	p := pace.New(rate)
 	p.Now, p.Sleep, p.Rand = c.Now, c.Sleep, func() float64 { return 0.5 }
 	return p, c
@@ -60,7 +40,7 @@ type pacedEnv struct {
 	proxy      *awstest.Proxy
 	direct, sm *secretsmanager.Client
 	p          *pace.Pacer
-	clock      *fakeClock
+	clock      *clock.Fake
 	name       string
 }
 
@@ -118,9 +98,7 @@ func TestThrottledWriteSentAgain(t *testing.T) {
 	if got := e.p.Rate(); got >= 25 {
 		t.Errorf("pacer Rate() after throttles = %v; want below 25", got)
 	}
-	e.clock.mu.Lock()
-	backoffs := len(e.clock.slept)
-	e.clock.mu.Unlock()
+	backoffs := len(e.clock.Slept())
 	if backoffs < 2 {
 		t.Errorf("sleeps = %d; want a backoff before each repeat", backoffs)
 	}
@@ -236,9 +214,7 @@ func TestThrottledResendTakesASlot(t *testing.T) {
 	if throttle.Hits() != 1 || e.proxy.Calls("PutSecretValue") != 2 {
 		t.Fatalf("throttled %d, requests %d; want 1 and 2", throttle.Hits(), e.proxy.Calls("PutSecretValue"))
 	}
-	e.clock.mu.Lock()
-	slept := slices.Clone(e.clock.slept)
-	e.clock.mu.Unlock()
+	slept := e.clock.Slept()
 	if want := []time.Duration{100 * time.Millisecond, 900 * time.Millisecond}; !slices.Equal(slept, want) {
 		t.Errorf("sleeps %v; want %v: the backoff, then the rest of the wait for the next slot", slept, want)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -118,7 +119,7 @@ func NewClient(token string, opts ...Option) (*Client, error) {
 	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return nil, errors.New("ghsecrets: the token holds white space, control or non-ASCII characters")
 	}
-	c := &Client{hc: &http.Client{Timeout: defaultTimeout}, baseURL: DefaultBaseURL, token: token, now: time.Now, sleep: sleep}
+	c := &Client{hc: &http.Client{Timeout: defaultTimeout}, baseURL: DefaultBaseURL, token: token, now: time.Now, sleep: clock.Sleep}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -247,18 +248,6 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		if c.sleep(ctx, wait) != nil {
 			return err
 		}
-	}
-}
-
-// sleep waits for d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

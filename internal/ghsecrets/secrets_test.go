@@ -11,13 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/nacl/box"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
 )
@@ -410,27 +410,6 @@ func TestRateLimitedWriteIsSentAgain(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock whose sleeps return at once and move it on.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept []time.Duration
-}
-
-func (f *fakeClock) now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *fakeClock) sleep(_ context.Context, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.slept = append(f.slept, d)
-	f.t = f.t.Add(d)
-	return nil
-}
-
 // TestRateLimits: each way GitHub says "over a rate limit", and how long
 // the client waits before it sends the request again, read from an
 // injected clock; a refusal that is no rate limit is never sent again.
@@ -473,8 +452,8 @@ func TestRateLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, _ := standIn(t)
-			clock := &fakeClock{t: start}
-			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(clock.now, clock.sleep))
+			fake := clock.NewFake(start)
+			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(fake.Now, fake.Sleep))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -486,8 +465,8 @@ func TestRateLimits(t *testing.T) {
 			}
 			s.RateLimitNext(tt.limits...)
 			_, err = c.PublicKey(ctx, ghsecrets.Target{Name: "META_TOKEN", Repo: repo})
-			if !slices.Equal(clock.slept, tt.wantSlept) {
-				t.Errorf("waited %v; want %v", clock.slept, tt.wantSlept)
+			if slept := fake.Slept(); !slices.Equal(slept, tt.wantSlept) {
+				t.Errorf("waited %v; want %v", slept, tt.wantSlept)
 			}
 			if !tt.wantErr {
 				if err != nil {
@@ -514,16 +493,16 @@ func TestRateLimits(t *testing.T) {
 func TestForbiddenIsNoRateLimit(t *testing.T) {
 	t.Parallel()
 	s, _ := standIn(t)
-	clock := &fakeClock{t: time.Now()}
-	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(clock.now, clock.sleep))
+	fake := clock.NewFake(time.Now())
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(fake.Now, fake.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.RateLimitNext(ghsecretstest.RateLimit{Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
 	_, err = c.PublicKey(t.Context(), ghsecrets.Target{Name: "META_TOKEN", Repo: repo})
 	var aerr *ghsecrets.APIError
-	if !errors.As(err, &aerr) || aerr.RateLimited || len(clock.slept) != 0 {
-		t.Fatalf("PublicKey() = %v after waits %v; want a refusal at once, not a rate limit", err, clock.slept)
+	if !errors.As(err, &aerr) || aerr.RateLimited || len(fake.Slept()) != 0 {
+		t.Fatalf("PublicKey() = %v after waits %v; want a refusal at once, not a rate limit", err, fake.Slept())
 	}
 	if a := aerr.Advice(); !strings.Contains(a, "permission") {
 		t.Errorf("Advice() = %q; want the permission", a)

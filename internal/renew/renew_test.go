@@ -121,11 +121,7 @@ func TestRunRevokeFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Revoking the new token failed too") {
 		t.Fatalf("Run() = %v; want it to say revoking failed", err)
 	}
-	for _, tok := range f.graph.Tokens() {
-		if tok.Revoked {
-			t.Errorf("a token was revoked")
-		}
-	}
+	f.noneRevoked(t)
 }
 
 // TestRunRateLimitedWrite: GitHub answers the write of the new token with
@@ -145,11 +141,30 @@ func TestRunRateLimitedWrite(t *testing.T) {
 	if len(f.hidden) != 1 || got.Value != f.hidden[0] {
 		t.Errorf("the secret does not hold the new token")
 	}
+	f.noneRevoked(t)
+}
+
+// noneRevoked fails t when any token was revoked.
+func (f *fixture) noneRevoked(t *testing.T) {
+	t.Helper()
 	for _, tok := range f.graph.Tokens() {
 		if tok.Revoked {
-			t.Errorf("a token was revoked: a rate limit never costs a token")
+			t.Errorf("a token was revoked")
 		}
 	}
+}
+
+// graphThrough makes the renewal's Graph client send its requests through
+// wrap(the emulator's transport).
+func (f *fixture) graphThrough(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) {
+	t.Helper()
+	hc := f.graph.Client()
+	hc.Transport = wrap(hc.Transport)
+	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Graph = mc
 }
 
 // onExchange is a transport that calls hook once, when the refresh request
@@ -177,16 +192,12 @@ func TestRunSecretWrittenDuringRenewal(t *testing.T) {
 	f := newFixture(t, 10*day)
 	fx := f.fx
 	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
-	hc := f.graph.Client()
-	hc.Transport = &onExchange{next: hc.Transport, hook: func() {
-		f.graph.Advance(time.Minute)
-		f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
-	}}
-	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.Graph = mc
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
+		}}
+	})
 	res, err := renew.Run(t.Context(), f.cfg)
 	if err == nil {
 		t.Fatalf("Run() = %+v; want an error: the secret was written during the renewal", res)
@@ -203,11 +214,7 @@ func TestRunSecretWrittenDuringRenewal(t *testing.T) {
 	if len(f.hidden) != 1 {
 		t.Fatalf("hidden %d tokens; want the new one", len(f.hidden))
 	}
-	for _, tok := range f.graph.Tokens() {
-		if tok.Revoked {
-			t.Errorf("a token was revoked")
-		}
-	}
+	f.noneRevoked(t)
 }
 
 // TestRunCannotTellIfWritten: reading the secret's update time again,
@@ -217,27 +224,19 @@ func TestRunSecretWrittenDuringRenewal(t *testing.T) {
 func TestRunCannotTellIfWritten(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	hc := f.graph.Client()
-	hc.Transport = &onExchange{next: hc.Transport, hook: func() {
-		f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
-	}}
-	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.Graph = mc
-	_, err = renew.Run(t.Context(), f.cfg)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() {
+			f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
+		}}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil || !strings.Contains(err.Error(), "cannot tell whether someone else wrote it meanwhile") || !strings.Contains(err.Error(), "The new token is not revoked") {
 		t.Fatalf("Run() = %v; want it to say the secret is not written and the new token is not revoked", err)
 	}
 	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old {
 		t.Errorf("the secret changed")
 	}
-	for _, tok := range f.graph.Tokens() {
-		if tok.Revoked {
-			t.Errorf("a token was revoked")
-		}
-	}
+	f.noneRevoked(t)
 }
 
 // afterExchange is a transport that calls hook once with the new token,
@@ -276,17 +275,13 @@ func (a *afterExchange) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRunOtherWriterStoredTheSameToken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	hc := f.graph.Client()
-	hc.Transport = &afterExchange{next: hc.Transport, hook: func(tok string) {
-		f.graph.Advance(time.Minute)
-		f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
-	}}
-	mc, err := mint.NewClient(mint.WithBaseURL(f.graph.URL), mint.WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.Graph = mc
-	_, err = renew.Run(t.Context(), f.cfg)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &afterExchange{next: next, hook: func(tok string) {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
+		}}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil || !strings.Contains(err.Error(), "not overwritten") {
 		t.Fatalf("Run() = %v; want it to say the secret is not overwritten", err)
 	}
