@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -335,4 +336,37 @@ func (b *beforeWrite) RoundTrip(r *http.Request) (*http.Response, error) {
 		b.once.Do(b.hook)
 	}
 	return b.next.RoundTrip(r)
+}
+
+// TestRunOrgReposChangedDuringRenewal: while the renewal refreshes the
+// token of an organization secret, a person changes which repositories may
+// use it. The write sends the secret's visibility and repositories again:
+// it must send them as they are when it writes, not as they were read at
+// the start, or it would undo the person's change.
+func TestRunOrgReposChangedDuringRenewal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
+	f.gh.AddOrg(org)
+	f.gh.AddRepo("octo-org/site")
+	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
+	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
+	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() {
+			f.gh.SetRepos(ghsecretstest.OrgScope(org), name, repo, "octo-org/site")
+		}}
+	})
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err != nil || res.Outcome != renew.Renewed {
+		t.Fatalf("Run() = %v, %v; want Renewed", res, err)
+	}
+	got, _ := f.gh.Secret(ghsecretstest.OrgScope(org), name)
+	if want := []string{repo, "octo-org/site"}; got.Visibility != "selected" || !slices.Equal(got.Repos, want) {
+		t.Errorf("after the write: visibility %q, repositories %q; want selected %q, as the person set them", got.Visibility, got.Repos, want)
+	}
 }

@@ -234,6 +234,25 @@ func (s *Server) SetSecret(scope Scope, name, value, visibility string, repos ..
 	k.secrets[name] = sec
 }
 
+// SetRepos sets who may use an organization secret of "selected"
+// visibility, as a person does in the settings page or with PUT
+// .../secrets/{name}/repositories. It leaves updated_at as it is: GitHub's
+// documentation does not say that it changes.
+func (s *Server) SetRepos(scope Scope, name string, repos ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, ok := s.scopes[scope].secrets[name]
+	if !ok || sec.Visibility != "selected" {
+		panic("ghsecretstest: SetRepos: no secret " + name + " of selected visibility in " + string(scope))
+	}
+	for _, r := range repos {
+		if _, ok := s.repoIDs[r]; !ok {
+			panic("ghsecretstest: SetRepos: no repository " + r)
+		}
+	}
+	sec.Repos = slices.Clone(repos)
+}
+
 // AddToken makes token valid with perms.
 func (s *Server) AddToken(token string, perms ...Permission) {
 	s.mu.Lock()
