@@ -108,6 +108,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	var org *ghsecrets.OrgSecret
 	if cfg.Target.Org != "" {
+		// Read now so that a token without the permission fails before
+		// Graph is called; read again before the write.
 		if org, err = cfg.GitHub.OrgSecret(ctx, cfg.Target); err != nil {
 			return nil, cfg.githubError("reading the visibility of the "+cfg.Target.String()+" (it must exist: its visibility and repositories are kept)", err)
 		}
@@ -158,6 +160,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	if cerr := cfg.unchanged(ctx, before, exists); cerr != nil {
 		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", cerr, front.Time(prev.ExpiresAt), keptUnsure(rn)), Err: cerr}
+	}
+	if cfg.Target.Org != "" {
+		// The write sends who may use the secret again: as it is now, not
+		// as it was at the start (a person may have changed it since).
+		if org, err = cfg.GitHub.OrgSecret(ctx, cfg.Target); err != nil {
+			msg := fmt.Sprintf("%s: reading the visibility of the %s again before writing it failed (%s): it is not written, since the write must keep who may use it",
+				cfg.GitHubToken, cfg.Target, front.Message(err))
+			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken)), Err: err}
+		}
 	}
 	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
