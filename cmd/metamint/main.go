@@ -420,17 +420,17 @@ func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
 
 // cliNames are how the CLI names the values front.Check checks.
 var cliNames = front.Names{
-	AppID: "--app-id", SystemUserID: "--system-user-id",
+	AppID: "--app-id", SystemUserID: "--system-user-id", BusinessID: "--business-id",
 	AppSecret: envAppSecret, MintingAppSecret: envMintingAppSecret, AccessToken: envAccessToken,
 	Scopes: "--scopes", GraphURL: "--graph-api-url", GraphVersion: "--graph-api-version",
 	AllowUnlisted: "pass --allow-unlisted-scopes",
 }
 
 // requiredClient checks that the flags named in required are set, and every
-// value front.Check checks that the command's flags give (--app-id and
-// --system-user-id when it has them, the Graph URL and version), each
-// problem naming its flag; then it builds the client with the shared retry
-// policy.
+// value front.Check checks that the command's flags give (--app-id,
+// --system-user-id and --business-id when it has them, the Graph URL and
+// version), each problem naming its flag; then it builds the client with
+// the shared retry policy.
 func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint.Client, error) {
 	if err := requireFlags(fs, required...); err != nil {
 		return nil, err
@@ -442,7 +442,7 @@ func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint
 		return ""
 	}
 	plan, problems := front.Values{
-		AppID: flagValue("app-id"), SystemUserID: flagValue("system-user-id"),
+		AppID: flagValue("app-id"), SystemUserID: flagValue("system-user-id"), BusinessID: flagValue("business-id"),
 		GraphURL: g.url, GraphVersion: g.version,
 	}.Check(cliNames)
 	if len(problems) > 0 {

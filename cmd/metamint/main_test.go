@@ -657,6 +657,10 @@ func TestRun(t *testing.T) {
 			wantStderr: []string{"missing required --business-id"}, check: noRequests,
 		},
 		{
+			name: "system-users bad --business-id", args: fixed("system-users", "--business-id", "acme"), wantCode: 1,
+			wantStderr: []string{`metamint system-users: --business-id must be a numeric Graph ID`}, check: noRequests,
+		},
+		{
 			name: "system-users invalid token", setup: steps(setEnv(envAccessToken, "EAAnotatoken"), unset(envAppSecret)),
 			args: fixed("system-users", "--business-id", "100000000000001"), wantCode: 1,
 			wantStderr: []string{"list system users: Graph API error:", "code 190", "hint: The access token is invalid"},

@@ -13,7 +13,7 @@ import (
 // trimmed. A value left "" was not given: Check passes over it, and each
 // front end says itself which values it requires.
 type Values struct {
-	AppID, SystemUserID                      string
+	AppID, SystemUserID, BusinessID          string
 	AppSecret, MintingAppSecret, AccessToken string
 	Scopes                                   string // commas and/or white space
 	GraphURL, GraphVersion                   string // "" for the defaults
@@ -24,7 +24,7 @@ type Values struct {
 // the action ("input app-id"), a flag ("--app-id") or an environment
 // variable of the CLI ("METAMINT_APP_SECRET").
 type Names struct {
-	AppID, SystemUserID                      string
+	AppID, SystemUserID, BusinessID          string
 	AppSecret, MintingAppSecret, AccessToken string
 	Scopes, GraphURL, GraphVersion           string
 	// AllowUnlisted says how to send a scope missing from mint's list
@@ -54,7 +54,7 @@ func (v Values) Check(n Names) (*Plan, []string) {
 		Permanent:           v.Permanent,
 	}}
 	var problems []string
-	for _, id := range [][2]string{{n.AppID, v.AppID}, {n.SystemUserID, v.SystemUserID}} {
+	for _, id := range [][2]string{{n.AppID, v.AppID}, {n.SystemUserID, v.SystemUserID}, {n.BusinessID, v.BusinessID}} {
 		if id[1] != "" && !mint.IsGraphID(id[1]) {
 			problems = append(problems, id[0]+" must be a numeric Graph ID (digits only)")
 		}

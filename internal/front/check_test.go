@@ -9,7 +9,7 @@ import (
 )
 
 var testNames = Names{
-	AppID: "APP", SystemUserID: "SU", AppSecret: "SECRET", MintingAppSecret: "MINTING", AccessToken: "CALLER",
+	AppID: "APP", SystemUserID: "SU", BusinessID: "BIZ", AppSecret: "SECRET", MintingAppSecret: "MINTING", AccessToken: "CALLER",
 	Scopes: "SCOPES", GraphURL: "URL", GraphVersion: "VERSION", AllowUnlisted: "ALLOW",
 }
 
@@ -23,7 +23,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "nothing given", v: Values{}},
 		{name: "all good", v: Values{AppID: "1", SystemUserID: "2", AppSecret: "s", AccessToken: "t", Scopes: "ads_read"}},
-		{name: "ids", v: Values{AppID: "1a", SystemUserID: "x"}, want: []string{"APP must be a numeric", "SU must be a numeric"}},
+		{name: "ids", v: Values{AppID: "1a", SystemUserID: "x", BusinessID: "acme"}, want: []string{"APP must be a numeric", "SU must be a numeric", "BIZ must be a numeric"}},
 		{
 			name: "secrets with white space",
 			v:    Values{AppSecret: canary, AccessToken: canary, MintingAppSecret: canary},
