@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // graphTestdata is the top-level testdata/graph: real-shaped Graph responses.
@@ -295,5 +297,27 @@ func TestCheckVersion(t *testing.T) {
 		if got := CheckVersion(v) == nil; got != want {
 			t.Errorf("CheckVersion(%q) == nil is %v; want %v", v, got, want)
 		}
+	}
+}
+
+// TestGraphErrorIsOneLine: Error() holds Graph's message, which a hostile
+// or broken Graph fills with line breaks, terminal escapes, workflow
+// commands and bidirectional controls; wherever a program logs the error,
+// it stays one printable line. A plain message is shown as Graph sent it.
+func TestGraphErrorIsOneLine(t *testing.T) {
+	t.Parallel()
+	hostile := &GraphError{StatusCode: 400, Code: 100, Message: "bad\n::error::forged\r\x1b[31mred\u202eevil\x00\xff"}
+	got := hostile.Error()
+	if strings.ContainsFunc(got, func(r rune) bool { return !strconv.IsGraphic(r) }) || !utf8.ValidString(got) {
+		t.Errorf("Error() = %q; want one line of printable characters", got)
+	}
+	for _, want := range []string{`bad\n::error::forged\r\x1b[31mred\u202eevil\x00\xff`, "(code 100)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Error() = %q; want it to contain %q", got, want)
+		}
+	}
+	plain := &GraphError{StatusCode: 400, Code: 100, Message: `Unsupported get request. Object with ID "123" does not exist.`}
+	if got, want := plain.Error(), `mint: graph: Unsupported get request. Object with ID "123" does not exist. (code 100)`; got != want {
+		t.Errorf("Error() = %q; want %q", got, want)
 	}
 }
