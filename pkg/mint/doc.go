@@ -40,7 +40,9 @@
 // text contains a secret: tokens, app secrets and proofs are redacted, also
 // from the URLs of transport errors, and from every text decoded from Graph
 // (TokenInfo, its Error, SystemUser). Those texts are otherwise as Graph sent
-// them: escape them for where they are shown. A token Graph issues is checked
+// them: escape them for where they are shown. Error strings never need it:
+// GraphError.Error and TokenInfo.Check render Graph's texts on one line of
+// printable characters. A token Graph issues is checked
 // (CheckTokenValue) before anything else; one that fails is revoked and the
 // call returns an error matching ErrMalformedToken.
 //

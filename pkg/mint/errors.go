@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrInvalidRequest is matched (errors.Is) by every error that a Client
@@ -68,7 +70,7 @@ func (e *GraphError) Error() string {
 	var b strings.Builder
 	b.WriteString("mint: graph: ")
 	if e.Message != "" {
-		b.WriteString(e.Message)
+		b.WriteString(printable(e.Message))
 	} else {
 		fmt.Fprintf(&b, "HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	}
@@ -83,6 +85,18 @@ func (e *GraphError) Error() string {
 		fmt.Fprintf(&b, " [fbtrace_id %s]", e.FBTraceID)
 	}
 	return b.String()
+}
+
+// printable renders a text from Graph for an error string: as it is when
+// it is valid UTF-8 of printable characters, and otherwise with Go escapes
+// (\n, \x1b, \u202e), so that it stays one line that cannot drive a
+// terminal or start a line of its own in a log.
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsGraphic(r) }) {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 // Is makes errors.Is(err, ErrInvalidToken) true for codes 190 and 102.
