@@ -158,7 +158,8 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if a.Getenv("GITHUB_OUTPUT") == "" {
 		return errors.New("GITHUB_OUTPUT is not set: this program runs as a GitHub Actions step")
 	}
-	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL))
+	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL),
+		ghsecrets.WithWaitNotice(func(call string, d time.Duration) { a.Infof("%s.", front.GitHubWait(call, d)) }))
 	if err != nil {
 		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}

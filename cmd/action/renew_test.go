@@ -282,7 +282,7 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusForbidden,
 					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
 			},
-			stdout: "Renewed the token in the repository secret"},
+			stdout: "GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again."},
 		{name: "rate limit longer than the step", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,

@@ -86,7 +86,10 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			if err != nil {
 				return err
 			}
-			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL))
+			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL),
+				ghsecrets.WithWaitNotice(func(call string, d time.Duration) {
+					c.stderr.printf("metamint renew: %s\n", front.GitHubWait(call, d))
+				}))
 			if err != nil {
 				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, front.Message(err))
 			}

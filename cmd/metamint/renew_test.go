@@ -132,6 +132,13 @@ func TestRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 			},
 			stderr: "The new token was revoked."},
+		{name: "rate-limited write", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1,
+			args: []string{"--repo", renewRepo}, stdout: "new",
+			setup: func(w *renewSetup, env map[string]string) {
+				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
+					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
+			},
+			stderr: "metamint renew: GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again\n"},
 		{name: "lost write answer twice", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: -1, code: 1, newStored: true,
 			args:   []string{"--repo", renewRepo},
 			setup:  func(w *renewSetup, env map[string]string) { w.gh.LoseNextWrites(2) },

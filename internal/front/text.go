@@ -126,3 +126,9 @@ func Days(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int((d%(24*time.Hour))/time.Hour))
 }
+
+// GitHubWait says that GitHub's rate limit answered call and that the
+// client waits d before sending it again (ghsecrets.WithWaitNotice).
+func GitHubWait(call string, d time.Duration) string {
+	return fmt.Sprintf("GitHub's rate limit answered %s: waiting %s before sending it again", call, d.Round(time.Second))
+}

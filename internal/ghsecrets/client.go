@@ -38,6 +38,7 @@ type Client struct {
 	token   string
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
+	waiting func(call string, wait time.Duration)
 }
 
 // Option configures a Client.
@@ -65,6 +66,17 @@ func WithClock(now func() time.Time, sleep func(context.Context, time.Duration) 
 			return errors.New("ghsecrets: nil clock")
 		}
 		c.now, c.sleep = now, sleep
+		return nil
+	}
+}
+
+// WithWaitNotice calls notice before each wait for a rate limit, with the
+// call that was limited ("PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}")
+// and how long the client waits: a front end says so, so that a wait of a
+// minute or more does not look like a hang.
+func WithWaitNotice(notice func(call string, wait time.Duration)) Option {
+	return func(c *Client) error {
+		c.waiting = notice
 		return nil
 	}
 }
@@ -244,6 +256,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		if deadline, ok := ctx.Deadline(); wait > maxRateLimitWait || (ok && c.now().Add(wait).After(deadline)) {
 			return err
+		}
+		if c.waiting != nil {
+			c.waiting(aerr.Call, wait)
 		}
 		if c.sleep(ctx, wait) != nil {
 			return err

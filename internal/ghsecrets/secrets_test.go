@@ -453,7 +453,14 @@ func TestRateLimits(t *testing.T) {
 			t.Parallel()
 			s, _ := standIn(t)
 			fake := clock.NewFake(start)
-			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(fake.Now, fake.Sleep))
+			var noticed []time.Duration
+			c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithClock(fake.Now, fake.Sleep),
+				ghsecrets.WithWaitNotice(func(call string, d time.Duration) {
+					if call != "GET /repos/{owner}/{repo}/actions/secrets/public-key" {
+						t.Errorf("notice for call %q", call)
+					}
+					noticed = append(noticed, d)
+				}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -465,8 +472,8 @@ func TestRateLimits(t *testing.T) {
 			}
 			s.RateLimitNext(tt.limits...)
 			_, err = c.PublicKey(ctx, ghsecrets.Target{Name: "META_TOKEN", Repo: repo})
-			if slept := fake.Slept(); !slices.Equal(slept, tt.wantSlept) {
-				t.Errorf("waited %v; want %v", slept, tt.wantSlept)
+			if slept := fake.Slept(); !slices.Equal(slept, tt.wantSlept) || !slices.Equal(noticed, slept) {
+				t.Errorf("waited %v, noticed %v; want %v, each noticed before it", slept, noticed, tt.wantSlept)
 			}
 			if !tt.wantErr {
 				if err != nil {
