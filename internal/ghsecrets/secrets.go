@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/nacl/box"
 
@@ -242,15 +241,16 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 }
 
 // Updated reads when t was last written: GET .../secrets/{secret_name},
-// its updated_at. found is false when the secret does not exist (404). A
-// writer that read it before deciding reads it again before writing: a
-// change means someone else wrote the secret in between (GitHub offers no
-// conditional write).
+// its updated_at, as GitHub wrote it (an opaque stamp: only whether it
+// changed matters, so an unexpected format never fails the call). found
+// is false when the secret does not exist (404). A writer that read it
+// before deciding reads it again before writing: a change means someone
+// else wrote the secret in between (GitHub offers no conditional write).
 //
 // See https://docs.github.com/rest/actions/secrets#get-a-repository-secret.
-func (c *Client) Updated(ctx context.Context, t Target) (at time.Time, found bool, err error) {
+func (c *Client) Updated(ctx context.Context, t Target) (stamp string, found bool, err error) {
 	if err = t.Check(); err != nil {
-		return time.Time{}, false, err
+		return "", false, err
 	}
 	path, route := t.base()
 	var meta struct {
@@ -259,16 +259,12 @@ func (c *Client) Updated(ctx context.Context, t Target) (at time.Time, found boo
 	err = c.do(ctx, request{method: "GET", route: route + "/{secret_name}", path: path + "/" + t.Name, target: t}, &meta)
 	var aerr *APIError
 	if errors.As(err, &aerr) && aerr.StatusCode == http.StatusNotFound {
-		return time.Time{}, false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, err
+		return "", false, err
 	}
-	at, perr := time.Parse(time.RFC3339, meta.UpdatedAt)
-	if perr != nil {
-		return time.Time{}, false, fmt.Errorf("ghsecrets: GET %s/{secret_name}: GitHub's answer holds no updated_at time", route)
-	}
-	return at, true, nil
+	return meta.UpdatedAt, true, nil
 }
 
 // PutSecret seals value to key and writes it as t:

@@ -518,3 +518,34 @@ func TestForbiddenIsNoRateLimit(t *testing.T) {
 		t.Errorf("requests = %d; want 1", n)
 	}
 }
+
+// TestUpdated reads a secret's updated_at as GitHub wrote it: a stamp
+// compared for change only, so a format this client does not expect never
+// fails a renewal; a missing secret is found false, not an error.
+func TestUpdated(t *testing.T) {
+	t.Parallel()
+	s, c := standIn(t)
+	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
+	if stamp, found, err := c.Updated(t.Context(), target); err != nil || found || stamp != "" {
+		t.Errorf("Updated(missing) = %q, %v, %v; want not found, no error", stamp, found, err)
+	}
+	s.SetClock(func() time.Time { return time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC) })
+	s.SetSecret(ghsecretstest.RepoScope(repo), "META_TOKEN", canaryValue, "")
+	if stamp, found, err := c.Updated(t.Context(), target); err != nil || !found || stamp != "2026-12-03T12:00:00Z" {
+		t.Errorf("Updated() = %q, %v, %v; want 2026-12-03T12:00:00Z", stamp, found, err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /repos/octo-org/deploy/actions/secrets/META_TOKEN", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"name":"META_TOKEN","created_at":"x","updated_at":"2026-12-03 12:00:00.123456 +0000 UTC"}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	odd, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stamp, found, err := odd.Updated(t.Context(), target); err != nil || !found || stamp != "2026-12-03 12:00:00.123456 +0000 UTC" {
+		t.Errorf("Updated(odd format) = %q, %v, %v; want the stamp as GitHub wrote it", stamp, found, err)
+	}
+}

@@ -209,16 +209,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // error unless it is as before: someone else wrote it during the renewal
 // (a person, or another renewal), or the read failed and the renewal
 // cannot tell. Either way the secret is not written.
-func (cfg *Config) unchanged(ctx context.Context, before time.Time, existed bool) error {
+func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) error {
 	at, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
 			cfg.GitHubToken, cfg.Target, front.Message(err))
-	case exists != existed || !at.Equal(before):
+	case exists != existed || at != before:
 		when := "deleted"
 		if exists {
-			when = "written at " + front.Time(at)
+			when = "written at " + mint.QuoteCut(at)
 		}
 		return fmt.Errorf("the %s was %s while this run refreshed its token (by a person, or by another renewal): it is not overwritten", cfg.Target, when)
 	}
