@@ -195,8 +195,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		// The refusal proves this write stored nothing, not that no one
 		// else stored the same token (Graph may answer two refreshes of
 		// one token alike): revoke it only if the secret is unchanged.
+		// The read runs even when the step's deadline has passed, as the
+		// revocation does: a live token nobody holds must not stay live.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
+		defer cancel()
 		end := keptUnsure(rn)
-		if cfg.unchanged(ctx, before, exists) == nil {
+		if cfg.unchanged(cctx, before, exists) == nil {
 			end = cfg.discard(ctx, rn.AccessToken)
 		}
 		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), end)
