@@ -455,6 +455,24 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"reading minting_token_ref", "looks like JSON but is not"},
 		},
 		{
+			name: "minting_token_ref holds a JSON string",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["minting_token_ref"] = k.put(t, "minting", `"`+k.adminToken+`"`)
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading minting_token_ref", `is JSON but not an object: store the value plain, or as a JSON object with an "access_token" field`},
+		},
+		{
+			name: "app_secret_ref holds a JSON array",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["app_secret_ref"] = k.put(t, "app", `["`+canaryAppSecret+`"]`)
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading app_secret_ref", `is JSON but not an object: store the value plain, or as a JSON object with an "app_secret" field`},
+		},
+		{
 			name: "no token yet",
 			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
 				return k.putJSON(t, "managed", k.managedFields(t, ""))

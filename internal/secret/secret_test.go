@@ -153,6 +153,8 @@ func TestReferencedValue(t *testing.T) {
 		{name: "JSON with a number", in: `{"access_token":5}`, field: "access_token", wantErr: "non-empty string"},
 		{name: "broken JSON", in: `{"access_token":"EAAGx`, field: "access_token", wantErr: "looks like JSON"},
 		{name: "empty", in: " ", field: "access_token", wantErr: "empty"},
+		{name: "JSON string", in: `"EAAGsecretvalue"`, field: "access_token", wantErr: "is JSON but not an object"},
+		{name: "JSON array", in: `["s3cret"]`, field: "app_secret", wantErr: "is JSON but not an object"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
