@@ -502,6 +502,13 @@ func ReferencedValue(secretString, field string) (string, error) {
 	if s == "" {
 		return "", errors.New("the referenced secret is empty")
 	}
+	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "[") {
+		// No token or app secret starts so: a JSON string or array
+		// would be taken whole, quotes included.
+		if json.Valid([]byte(s)) {
+			return "", fmt.Errorf("the referenced secret is JSON but not an object: store the value plain, or as a JSON object with an %q field", field)
+		}
+	}
 	if !strings.HasPrefix(s, "{") {
 		return s, nil
 	}
