@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
 // The tests of this file put the keyless path before managed secrets and
@@ -54,6 +59,112 @@ func TestKeylessRefHoldsTheValue(t *testing.T) {
 			if got := len(k.minted()) - before; got != 0 || r.output != "" || r.state != "" {
 				t.Errorf("minted %d tokens, outputs %q, state %q; want none", got, r.output, r.state)
 			}
+		})
+	}
+}
+
+// TestKeylessPostAfterRotation: the managed secret changes between the main
+// and the post step (the Lambda rotates it, a person edits it). The post
+// step judges by AWSCURRENT as it reads it then: it revokes the job's
+// token and nothing else, never the token AWSCURRENT holds now, masks
+// every new value before any other line, and never fails the job.
+func TestKeylessPostAfterRotation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// change rewrites the managed secret's fields between the steps,
+		// given the new stored token; it returns the values it added.
+		change func(t *testing.T, k *keyless, f map[string]any, fresh string) []string
+		// state, when set, is what another step leaves as the saved token.
+		state       func(fresh string) string
+		wantStdout  string
+		wantRevoked bool // the job's token
+		wantRevokes int  // requests to /oauth/revoke
+	}{
+		{
+			name:        "the Lambda rotated: a new stored token",
+			change:      func(*testing.T, *keyless, map[string]any, string) []string { return nil },
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true, wantRevokes: 1,
+		},
+		{
+			name:       "the Lambda rotated, and the state names the new stored token",
+			change:     func(*testing.T, *keyless, map[string]any, string) []string { return nil },
+			state:      func(fresh string) string { return fresh },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is a token the managed secret",
+		},
+		{
+			name: "the app secret behind a new reference is wrong",
+			change: func(t *testing.T, k *keyless, f map[string]any, _ string) []string {
+				f["app_secret_ref"] = k.put(t, "app-secret-2", `{"app_secret":"`+canaryWrongSecret+`"}`)
+				return []string{canaryWrongSecret, k.appID + "|" + canaryWrongSecret}
+			},
+			wantStdout: "::warning::Could not revoke the token (GET /oauth/revoke): Graph API error:", wantRevokes: 1,
+		},
+		{
+			name: "the secret now names another app",
+			change: func(t *testing.T, k *keyless, f map[string]any, _ string) []string {
+				f["app_id"] = k.mintingID
+				f["app_secret_ref"] = k.put(t, "app-secret-2", canaryMintingSecret)
+				return []string{canaryMintingSecret}
+			},
+			wantStdout: "::warning::Could not revoke the token: it was minted for app 200000000000002, but app 500000000000005 is configured now.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			stored := k.storedToken()
+			f := k.managedFields(t, stored)
+			id := k.putJSON(t, "managed", f)
+			env := k.keylessEnv(id)
+			m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+
+			// A new AWSCURRENT version, as the Lambda's finishSecret leaves it.
+			fresh := k.storedToken()
+			f["access_token"] = fresh
+			added := tt.change(t, k, f, fresh)
+			b, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(string(b))}); err != nil {
+				t.Fatal(err)
+			}
+			if _, now := k.current(t, id); !strings.Contains(now, fresh) {
+				t.Fatalf("AWSCURRENT does not hold the new token")
+			}
+
+			penv := postEnv(env, m)
+			if tt.state != nil {
+				penv["STATE_"+stateToken] = tt.state(fresh)
+			}
+			revokes := k.count(minttest.EndpointRevoke)
+			p := runStep(t, k.world, penv, postArgs, withSecretsManager(k.sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation\nstdout:\n%s", p.err, p.stdout)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if got := k.count(minttest.EndpointRevoke) - revokes; got != tt.wantRevokes {
+				t.Errorf("revoke requests = %d; want %d", got, tt.wantRevokes)
+			}
+			for _, tok := range []string{stored, fresh} {
+				if st, _ := k.srv.Token(tok); st.Revoked {
+					t.Errorf("a token the managed secret held before or holds now was revoked")
+				}
+			}
+			checkMaskedBefore(t, p.stdout, append([]string{fresh}, added...)...)
+			checkNoLeaks(t, append(k.keylessSecrets(), added...), p)
 		})
 	}
 }
