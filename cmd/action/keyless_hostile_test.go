@@ -168,3 +168,103 @@ func TestKeylessPostAfterRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessPostTamperedState: another step of the job rewrites
+// GITHUB_STATE between the main and the post step. A saved token that no
+// run of this step could have saved (a line break, a space, longer than
+// any token) is never sent to Graph: with white space around it, a
+// protected token would escape the post step's exact comparison, and
+// Graph may trim what it reads. A saved expiry is shown only when short:
+// it may hold anything, a secret included. The job never fails.
+func TestKeylessPostTamperedState(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("EAA0", 25_000)
+	tests := []struct {
+		name string
+		// state changes the saved state, given the stored and job tokens.
+		state       func(env map[string]string, stored, job string)
+		wantStdout  string
+		wantRevoked bool // the job's token
+		wantRevokes int  // requests to /oauth/revoke
+		hidden      []string
+	}{
+		{
+			name:       "the stored token with a line break after it",
+			state:      func(env map[string]string, stored, _ string) { env["STATE_"+stateToken] = stored + "\n" },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+		},
+		{
+			name:       "the stored token with a space before it",
+			state:      func(env map[string]string, stored, _ string) { env["STATE_"+stateToken] = " " + stored },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+		},
+		{
+			name:       "the job token and the stored token on two lines",
+			state:      func(env map[string]string, stored, job string) { env["STATE_"+stateToken] = job + "\n" + stored },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+		},
+		{
+			name:       "a huge token",
+			state:      func(env map[string]string, _, _ string) { env["STATE_"+stateToken] = huge },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+			hidden:     []string{huge},
+		},
+		{
+			name:        "a huge expiry",
+			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = huge },
+			wantStdout:  "::warning::The saved expiry a value of 100000 bytes that is not shown (it may be a secret) is not an RFC 3339 time; revoking the token anyway",
+			wantRevoked: true, wantRevokes: 1,
+			hidden: []string{huge},
+		},
+		{
+			name:        "an expiry that holds the stored token",
+			state:       func(env map[string]string, stored, _ string) { env["STATE_"+stateExpiresAt] = stored },
+			wantStdout:  "is not an RFC 3339 time; revoking the token anyway",
+			wantRevoked: true, wantRevokes: 1,
+		},
+		{
+			name:        "an expiry far in the future",
+			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = "9999-12-31T23:59:59Z" },
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true, wantRevokes: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			stored := k.storedToken()
+			env := k.keylessEnv(k.putJSON(t, "managed", k.managedFields(t, stored)))
+			m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+			penv := postEnv(env, m)
+			tt.state(penv, stored, job)
+			revokes := k.count(minttest.EndpointRevoke)
+			p := runStep(t, k.world, penv, postArgs, withSecretsManager(k.sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation", p.err)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %.2000q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if got := k.count(minttest.EndpointRevoke) - revokes; got != tt.wantRevokes {
+				t.Errorf("revoke requests = %d; want %d", got, tt.wantRevokes)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if st, _ := k.srv.Token(stored); st.Revoked {
+				t.Errorf("the stored token was revoked")
+			}
+			for i, line := range strings.Split(p.stdout, "\n") {
+				if !strings.HasPrefix(line, "::add-mask::") && len(line) > 1000 {
+					t.Errorf("stdout line %d is %d bytes long; want a saved value shown short or not at all", i+1, len(line))
+				}
+			}
+			checkNoLeaks(t, append(k.keylessSecrets(), tt.hidden...), p)
+		})
+	}
+}
