@@ -268,3 +268,48 @@ func TestKeylessPostTamperedState(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessReadsAWSCURRENT: the managed secret and its app_secret_ref
+// each have a newer version staged AWSPENDING (a rotation under way,
+// another tool staging a value) that holds a token and an app secret that
+// do not work. The main and the post step read AWSCURRENT only: the job's
+// token is minted and revoked with the current values.
+func TestKeylessReadsAWSCURRENT(t *testing.T) {
+	t.Parallel()
+	k := newKeyless(t)
+	stored := k.storedToken()
+	f := k.managedFields(t, stored)
+	id := k.putJSON(t, "managed", f)
+	pending := func(id, value string) {
+		t.Helper()
+		if _, err := k.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(value),
+			VersionStages: []string{"AWSPENDING"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending(f["app_secret_ref"].(string), `{"app_secret":"`+canaryWrongSecret+`"}`)
+	f["access_token"] = canaryBadToken
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending(id, string(b))
+
+	env := k.keylessEnv(id)
+	m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+	if m.err != nil {
+		t.Fatalf("main run() = %v; want the job's token minted with AWSCURRENT\nstdout:\n%s", m.err, m.stdout)
+	}
+	p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(k.sm))
+	if p.err != nil || !strings.Contains(p.stdout, "Revoked the token the main step minted.") {
+		t.Fatalf("post run() = %v; want the job's token revoked with AWSCURRENT\nstdout:\n%s", p.err, p.stdout)
+	}
+	if st, _ := k.srv.Token(m.outputs[outToken]); !st.Revoked {
+		t.Errorf("the job's token is not revoked")
+	}
+	if st, _ := k.srv.Token(stored); st.Revoked {
+		t.Errorf("the stored token was revoked")
+	}
+	checkNoLeaks(t, k.keylessSecrets(), m)
+	checkNoLeaks(t, k.keylessSecrets(), p)
+}

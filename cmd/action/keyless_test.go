@@ -84,6 +84,17 @@ func (k *keyless) put(t *testing.T, name, value string) string {
 	return id
 }
 
+// putBinary creates a secret holding data as SecretBinary and returns its
+// name.
+func (k *keyless) putBinary(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	id := k.prefix + name
+	if _, err := k.sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretBinary: data}); err != nil {
+		t.Fatalf("CreateSecret(%s) = %v", id, err)
+	}
+	return id
+}
+
 // putJSON creates a secret holding fields as JSON.
 func (k *keyless) putJSON(t *testing.T, name string, fields map[string]any) string {
 	t.Helper()
@@ -453,6 +464,22 @@ func TestKeylessSecretErrors(t *testing.T) {
 				return k.putJSON(t, "managed", f)
 			},
 			wantErr: []string{"reading minting_token_ref", "looks like JSON but is not"},
+		},
+		{
+			name: "the secret holds binary data",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				return k.putBinary(t, "managed", []byte(`{"access_token":"`+canaryExtraField+`"}`))
+			},
+			wantErr: []string{"holds binary data; a metamint managed secret is a JSON SecretString"},
+		},
+		{
+			name: "minting_token_ref holds binary data",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["minting_token_ref"] = k.putBinary(t, "minting", []byte(k.adminToken))
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading minting_token_ref", "the referenced secret holds binary data, not a string"},
 		},
 		{
 			name: "minting_token_ref holds a JSON string",
