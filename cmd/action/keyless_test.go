@@ -514,6 +514,22 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"the value of access_token contains white space"},
 		},
 		{
+			name: "stored token longer than any token",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				return k.putJSON(t, "managed", k.managedFields(t, "EAA"+canaryExtraField+strings.Repeat("x", 5000)))
+			},
+			wantErr: []string{"the value of access_token is not an access token: the token is longer than 4096 bytes"},
+		},
+		{
+			name: "minting token with a non-ASCII character",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["minting_token_ref"] = k.put(t, "minting", "EAA"+canaryExtraField+"é")
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"the value of minting_token_ref is not an access token: the token holds a space, control or non-ASCII character at byte 34"},
+		},
+		{
 			name:    "no such secret",
 			setup:   func(t *testing.T, k *keyless, _ *awstest.Proxy) string { return k.prefix + "absent" },
 			wantErr: []string{"reading the secret", "(GetSecretValue): ResourceNotFoundException", "AWS_REGION"},
