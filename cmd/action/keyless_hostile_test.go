@@ -210,6 +210,11 @@ func TestKeylessPostTamperedState(t *testing.T) {
 			hidden:     []string{huge},
 		},
 		{
+			name:       "a huge app ID",
+			state:      func(env map[string]string, _, _ string) { env["STATE_"+stateAppID] = strings.Repeat("2", 100_000) },
+			wantStdout: "::warning::Could not revoke the token: it was minted for app a value of 100000 bytes that is not shown (it may be a secret), but app 200000000000002 is configured now.",
+		},
+		{
 			name:        "a huge expiry",
 			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = huge },
 			wantStdout:  "::warning::The saved expiry a value of 100000 bytes that is not shown (it may be a secret) is not an RFC 3339 time; revoking the token anyway",
