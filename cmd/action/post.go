@@ -93,8 +93,11 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		return
 	}
 	if saved := a.Getenv("STATE_" + stateAppID); saved != "" && saved != app.ID {
+		if !mint.IsGraphID(saved) {
+			saved = mint.QuoteInput(saved) // another step's, and maybe anything
+		}
 		a.Warningf("Could not revoke the token: it was minted for app %s, but app %s is configured now. It stays valid until it expires.",
-			front.LogLine(saved), app.ID)
+			saved, app.ID)
 		return
 	}
 	if app.Secret == "" {
