@@ -292,7 +292,8 @@ func TestKeylessReadsAWSCURRENT(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pending(f["app_secret_ref"].(string), `{"app_secret":"`+canaryWrongSecret+`"}`)
+	ref, _ := f["app_secret_ref"].(string)
+	pending(ref, `{"app_secret":"`+canaryWrongSecret+`"}`)
 	f["access_token"] = canaryBadToken
 	b, err := json.Marshal(f)
 	if err != nil {
