@@ -223,6 +223,9 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
 		}
 	}
+	if err := mint.CheckTokenValue(caller); err != nil {
+		return in, fmt.Errorf("the secret %s: the value of %s is not an access token: %s", quoteID(in.awsSecretID), callerField(doc), front.Message(err))
+	}
 
 	in.appID = doc.AppID
 	in.systemUserID = doc.SystemUserID

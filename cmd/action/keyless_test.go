@@ -84,6 +84,17 @@ func (k *keyless) put(t *testing.T, name, value string) string {
 	return id
 }
 
+// putBinary creates a secret holding data as SecretBinary and returns its
+// name.
+func (k *keyless) putBinary(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	id := k.prefix + name
+	if _, err := k.sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretBinary: data}); err != nil {
+		t.Fatalf("CreateSecret(%s) = %v", id, err)
+	}
+	return id
+}
+
 // putJSON creates a secret holding fields as JSON.
 func (k *keyless) putJSON(t *testing.T, name string, fields map[string]any) string {
 	t.Helper()
@@ -455,6 +466,40 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"reading minting_token_ref", "looks like JSON but is not"},
 		},
 		{
+			name: "the secret holds binary data",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				return k.putBinary(t, "managed", []byte(`{"access_token":"`+canaryExtraField+`"}`))
+			},
+			wantErr: []string{"holds binary data; a metamint managed secret is a JSON SecretString"},
+		},
+		{
+			name: "minting_token_ref holds binary data",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["minting_token_ref"] = k.putBinary(t, "minting", []byte(k.adminToken))
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading minting_token_ref", "the referenced secret holds binary data, not a string"},
+		},
+		{
+			name: "minting_token_ref holds a JSON string",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["minting_token_ref"] = k.put(t, "minting", `"`+k.adminToken+`"`)
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading minting_token_ref", `is JSON but not an object: store the value plain, or as a JSON object with an "access_token" field`},
+		},
+		{
+			name: "app_secret_ref holds a JSON array",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["app_secret_ref"] = k.put(t, "app", `["`+canaryAppSecret+`"]`)
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading app_secret_ref", `is JSON but not an object: store the value plain, or as a JSON object with an "app_secret" field`},
+		},
+		{
 			name: "no token yet",
 			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
 				return k.putJSON(t, "managed", k.managedFields(t, ""))
@@ -467,6 +512,22 @@ func TestKeylessSecretErrors(t *testing.T) {
 				return k.putJSON(t, "managed", k.managedFields(t, "EAA"+canaryExtraField+"\nX"))
 			},
 			wantErr: []string{"the value of access_token contains white space"},
+		},
+		{
+			name: "stored token longer than any token",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				return k.putJSON(t, "managed", k.managedFields(t, "EAA"+canaryExtraField+strings.Repeat("x", 5000)))
+			},
+			wantErr: []string{"the value of access_token is not an access token: the token is longer than 4096 bytes"},
+		},
+		{
+			name: "minting token with a non-ASCII character",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["minting_token_ref"] = k.put(t, "minting", "EAA"+canaryExtraField+"é")
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"the value of minting_token_ref is not an access token: the token holds a space, control or non-ASCII character at byte 34"},
 		},
 		{
 			name:    "no such secret",

@@ -24,7 +24,7 @@ import (
 // the managed secret, read again (postSecret): no secret is saved in the
 // state. A failed read is a warning naming its cause. It refuses a token
 // the step mints with (the calling token, every token the managed secret
-// or its references hold).
+// or its references hold), and a saved value that is not a token.
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
 	if renewing(a) {
 		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
@@ -45,11 +45,18 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		a.Infof("No token to revoke: the main step did not hand one over.")
 		return
 	}
+	// The main step saves only tokens that passed mint.CheckTokenValue:
+	// any other value is another step's. White space around a protected
+	// token would escape the comparison below, and Graph may trim it.
+	if mint.CheckTokenValue(token) != nil {
+		a.Warningf("Not revoking the token the saved state names: it is not an access token (white space, a control character or over 4096 bytes), so the main step did not save it. Another step of the job may have changed GITHUB_STATE.")
+		return
+	}
 	if raw := a.Getenv("STATE_" + stateExpiresAt); raw != "" {
 		exp, perr := time.Parse(time.RFC3339, raw)
 		switch {
 		case perr != nil:
-			a.Warningf("The saved expiry %q is not an RFC 3339 time; revoking the token anyway", raw)
+			a.Warningf("The saved expiry %s is not an RFC 3339 time; revoking the token anyway", mint.QuoteInput(raw))
 		case !cfg.now().Before(exp):
 			a.Infof("The token expired at %s: nothing to revoke.", exp.UTC().Format(time.RFC3339))
 			return
@@ -86,8 +93,11 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		return
 	}
 	if saved := a.Getenv("STATE_" + stateAppID); saved != "" && saved != app.ID {
+		if !mint.IsGraphID(saved) {
+			saved = mint.QuoteInput(saved) // another step's, and maybe anything
+		}
 		a.Warningf("Could not revoke the token: it was minted for app %s, but app %s is configured now. It stays valid until it expires.",
-			front.LogLine(saved), app.ID)
+			saved, app.ID)
 		return
 	}
 	if app.Secret == "" {

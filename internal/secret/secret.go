@@ -157,6 +157,13 @@ func Parse(s string) (*Doc, error) {
 	if d.MintingAppSecretRef != "" && d.MintingAppSecret != "" {
 		return nil, fieldErr(FieldMintingAppSecretRef, "and %q are both set: keep one", FieldMintingAppSecret)
 	}
+	for _, ref := range []struct{ field, value string }{
+		{FieldAppSecretRef, d.AppSecretRef}, {FieldMintingTokenRef, d.MintingTokenRef}, {FieldMintingAppSecretRef, d.MintingAppSecretRef},
+	} {
+		if what := secretLike(ref.value); what != "" {
+			return nil, fieldErr(ref.field, "holds %s, not the name or ARN of a secret: store it in a secret of its own and name that secret here", what)
+		}
+	}
 	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
 		return nil, err
 	}
@@ -183,6 +190,28 @@ func Parse(s string) (*Doc, error) {
 		d.UnlistedScopes = unlisted.Scopes
 	}
 	return d, nil
+}
+
+// secretLike says what a reference holds when it has the form of a secret
+// rather than of a secret's name or ARN, "" otherwise: an access token
+// (Meta's begin with "EAA" and run to a hundred letters and digits or
+// more) or an app secret (32 hexadecimal digits). A reference is quoted in
+// errors and sent to AWS as a SecretId: a secret put there by mistake
+// must be refused before either.
+func secretLike(ref string) string {
+	alnum, hex := true, true
+	for _, r := range ref {
+		isHex := r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
+		hex = hex && isHex
+		alnum = alnum && (isHex || r >= 'g' && r <= 'z' || r >= 'G' && r <= 'Z')
+	}
+	switch {
+	case alnum && len(ref) >= 100 && strings.HasPrefix(ref, "EAA"):
+		return "an access token"
+	case hex && len(ref) == 32:
+		return "an app secret"
+	}
+	return ""
 }
 
 // decodeObject reads a JSON object's members in order. A key given twice
@@ -472,6 +501,13 @@ func ReferencedValue(secretString, field string) (string, error) {
 	s := strings.TrimSpace(secretString)
 	if s == "" {
 		return "", errors.New("the referenced secret is empty")
+	}
+	if strings.HasPrefix(s, `"`) || strings.HasPrefix(s, "[") {
+		// No token or app secret starts so: a JSON string or array
+		// would be taken whole, quotes included.
+		if json.Valid([]byte(s)) {
+			return "", fmt.Errorf("the referenced secret is JSON but not an object: store the value plain, or as a JSON object with an %q field", field)
+		}
 	}
 	if !strings.HasPrefix(s, "{") {
 		return s, nil

@@ -52,6 +52,12 @@ func TestParseSecret(t *testing.T) {
 		{name: "no app secret", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"]}`, wantErr: `"app_secret_ref" is missing`},
 		{name: "both app secrets", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret":"s","app_secret_ref":"a"}`, wantErr: "both set"},
 		{name: "bad boolean", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret_ref":"a","install_app":"yes"}`, wantErr: `"install_app"`},
+		{name: "a token in minting_token_ref", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret_ref":"a","minting_token_ref":"EAAGm0PZC` + strings.Repeat("x1", 60) + `"}`,
+			wantErr: `field "minting_token_ref" holds an access token`},
+		{name: "an app secret in app_secret_ref", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret_ref":"0123456789abcdef0123456789abcdef"}`,
+			wantErr: `field "app_secret_ref" holds an app secret`},
+		{name: "an app secret in minting_app_secret_ref", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret_ref":"a","minting_app_secret_ref":"0123456789ABCDEF0123456789abcdef"}`,
+			wantErr: `field "minting_app_secret_ref" holds an app secret`},
 		{name: "token not a string", in: `{"app_id":"2","system_user_id":"4","scopes":["ads_read"],"app_secret_ref":"a","access_token":5}`, wantErr: `"access_token"`},
 	}
 	for _, tc := range tests {
@@ -147,6 +153,8 @@ func TestReferencedValue(t *testing.T) {
 		{name: "JSON with a number", in: `{"access_token":5}`, field: "access_token", wantErr: "non-empty string"},
 		{name: "broken JSON", in: `{"access_token":"EAAGx`, field: "access_token", wantErr: "looks like JSON"},
 		{name: "empty", in: " ", field: "access_token", wantErr: "empty"},
+		{name: "JSON string", in: `"EAAGsecretvalue"`, field: "access_token", wantErr: "is JSON but not an object"},
+		{name: "JSON array", in: `["s3cret"]`, field: "app_secret", wantErr: "is JSON but not an object"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// The tests of this file put the keyless path before managed secrets and
+// job state that metamint did not write: another tool's JSON, a person's
+// mistakes, another step of the job writing GITHUB_STATE.
+
+// canaryHexSecret has the form of a Meta app secret: 32 hexadecimal digits.
+const canaryHexSecret = "c0ffee0ddba11cafe0000000000000a5"
+
+// TestKeylessRefHoldsTheValue: a person puts the secret itself where the
+// name or ARN of the secret holding it belongs (the token in
+// minting_token_ref, the app secret in app_secret_ref). The step fails
+// naming the field, never shows the value, never sends it to AWS as a
+// secret's name, and mints nothing.
+func TestKeylessRefHoldsTheValue(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		field string
+		// value returns what the person put in field.
+		value func(k *keyless) string
+	}{
+		{name: "token in minting_token_ref", field: "minting_token_ref", value: func(k *keyless) string { return k.mintingToken }},
+		{name: "app secret in app_secret_ref", field: "app_secret_ref", value: func(*keyless) string { return canaryHexSecret }},
+		{name: "app secret in minting_app_secret_ref", field: "minting_app_secret_ref", value: func(*keyless) string { return canaryHexSecret }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			proxy := awstest.NewProxy(t, k.moto.URL)
+			value := tt.value(k)
+			f := k.managedFields(t, k.storedToken())
+			f[tt.field] = value
+			id := k.putJSON(t, "managed", f)
+			sent := proxy.Inject(awstest.Fault{Op: "GetSecretValue", SecretID: value, Times: awstest.Forever, Status: 400,
+				ErrorType: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret."})
+			before := len(k.minted())
+			r := runStep(t, k.world, k.keylessEnv(id), nil, withSecretsManager(awstest.SecretsManager(proxy.URL)))
+			if r.err == nil || !strings.Contains(r.err.Error(), `field "`+tt.field+`"`) || !strings.Contains(r.err.Error(), "not the name or ARN of a secret") {
+				t.Fatalf("run() = %v; want an error naming field %q as holding a value, not a secret's name", r.err, tt.field)
+			}
+			if n := sent.Hits(); n != 0 {
+				t.Errorf("GetSecretValue sent the value as a SecretId %d times; want never", n)
+			}
+			checkNoLeaks(t, append(k.keylessSecrets(), canaryHexSecret), r)
+			if got := len(k.minted()) - before; got != 0 || r.output != "" || r.state != "" {
+				t.Errorf("minted %d tokens, outputs %q, state %q; want none", got, r.output, r.state)
+			}
+		})
+	}
+}
+
+// TestKeylessPostAfterRotation: the managed secret changes between the main
+// and the post step (the Lambda rotates it, a person edits it). The post
+// step judges by AWSCURRENT as it reads it then: it revokes the job's
+// token and nothing else, never the token AWSCURRENT holds now, masks
+// every new value before any other line, and never fails the job.
+func TestKeylessPostAfterRotation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// change rewrites the managed secret's fields between the steps,
+		// given the new stored token; it returns the values it added.
+		change func(t *testing.T, k *keyless, f map[string]any, fresh string) []string
+		// state, when set, is what another step leaves as the saved token.
+		state       func(fresh string) string
+		wantStdout  string
+		wantRevoked bool // the job's token
+		wantRevokes int  // requests to /oauth/revoke
+	}{
+		{
+			name:        "the Lambda rotated: a new stored token",
+			change:      func(*testing.T, *keyless, map[string]any, string) []string { return nil },
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true, wantRevokes: 1,
+		},
+		{
+			name:       "the Lambda rotated, and the state names the new stored token",
+			change:     func(*testing.T, *keyless, map[string]any, string) []string { return nil },
+			state:      func(fresh string) string { return fresh },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is a token the managed secret",
+		},
+		{
+			name: "the app secret behind a new reference is wrong",
+			change: func(t *testing.T, k *keyless, f map[string]any, _ string) []string {
+				f["app_secret_ref"] = k.put(t, "app-secret-2", `{"app_secret":"`+canaryWrongSecret+`"}`)
+				return []string{canaryWrongSecret, k.appID + "|" + canaryWrongSecret}
+			},
+			wantStdout: "::warning::Could not revoke the token (GET /oauth/revoke): Graph API error:", wantRevokes: 1,
+		},
+		{
+			name: "the secret now names another app",
+			change: func(t *testing.T, k *keyless, f map[string]any, _ string) []string {
+				f["app_id"] = k.mintingID
+				f["app_secret_ref"] = k.put(t, "app-secret-2", canaryMintingSecret)
+				return []string{canaryMintingSecret}
+			},
+			wantStdout: "::warning::Could not revoke the token: it was minted for app 200000000000002, but app 500000000000005 is configured now.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			stored := k.storedToken()
+			f := k.managedFields(t, stored)
+			id := k.putJSON(t, "managed", f)
+			env := k.keylessEnv(id)
+			m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+
+			// A new AWSCURRENT version, as the Lambda's finishSecret leaves it.
+			fresh := k.storedToken()
+			f["access_token"] = fresh
+			added := tt.change(t, k, f, fresh)
+			b, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(string(b))}); err != nil {
+				t.Fatal(err)
+			}
+			if _, now := k.current(t, id); !strings.Contains(now, fresh) {
+				t.Fatalf("AWSCURRENT does not hold the new token")
+			}
+
+			penv := postEnv(env, m)
+			if tt.state != nil {
+				penv["STATE_"+stateToken] = tt.state(fresh)
+			}
+			revokes := k.count(minttest.EndpointRevoke)
+			p := runStep(t, k.world, penv, postArgs, withSecretsManager(k.sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation\nstdout:\n%s", p.err, p.stdout)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if got := k.count(minttest.EndpointRevoke) - revokes; got != tt.wantRevokes {
+				t.Errorf("revoke requests = %d; want %d", got, tt.wantRevokes)
+			}
+			for _, tok := range []string{stored, fresh} {
+				if st, _ := k.srv.Token(tok); st.Revoked {
+					t.Errorf("a token the managed secret held before or holds now was revoked")
+				}
+			}
+			checkMaskedBefore(t, p.stdout, append([]string{fresh}, added...)...)
+			checkNoLeaks(t, append(k.keylessSecrets(), added...), p)
+		})
+	}
+}
+
+// TestKeylessPostTamperedState: another step of the job rewrites
+// GITHUB_STATE between the main and the post step. A saved token that no
+// run of this step could have saved (a line break, a space, longer than
+// any token) is never sent to Graph: with white space around it, a
+// protected token would escape the post step's exact comparison, and
+// Graph may trim what it reads. A saved expiry is shown only when short:
+// it may hold anything, a secret included. The job never fails.
+func TestKeylessPostTamperedState(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("EAA0", 25_000)
+	tests := []struct {
+		name string
+		// state changes the saved state, given the stored and job tokens.
+		state       func(env map[string]string, stored, job string)
+		wantStdout  string
+		wantRevoked bool // the job's token
+		wantRevokes int  // requests to /oauth/revoke
+		hidden      []string
+	}{
+		{
+			name:       "the stored token with a line break after it",
+			state:      func(env map[string]string, stored, _ string) { env["STATE_"+stateToken] = stored + "\n" },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+		},
+		{
+			name:       "the stored token with a space before it",
+			state:      func(env map[string]string, stored, _ string) { env["STATE_"+stateToken] = " " + stored },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+		},
+		{
+			name:       "the job token and the stored token on two lines",
+			state:      func(env map[string]string, stored, job string) { env["STATE_"+stateToken] = job + "\n" + stored },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+		},
+		{
+			name:       "a huge token",
+			state:      func(env map[string]string, _, _ string) { env["STATE_"+stateToken] = huge },
+			wantStdout: "::warning::Not revoking the token the saved state names: it is not an access token",
+			hidden:     []string{huge},
+		},
+		{
+			name:       "a huge app ID",
+			state:      func(env map[string]string, _, _ string) { env["STATE_"+stateAppID] = strings.Repeat("2", 100_000) },
+			wantStdout: "::warning::Could not revoke the token: it was minted for app a value of 100000 bytes that is not shown (it may be a secret), but app 200000000000002 is configured now.",
+		},
+		{
+			name:        "a huge expiry",
+			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = huge },
+			wantStdout:  "::warning::The saved expiry a value of 100000 bytes that is not shown (it may be a secret) is not an RFC 3339 time; revoking the token anyway",
+			wantRevoked: true, wantRevokes: 1,
+			hidden: []string{huge},
+		},
+		{
+			name:        "an expiry that holds the stored token",
+			state:       func(env map[string]string, stored, _ string) { env["STATE_"+stateExpiresAt] = stored },
+			wantStdout:  "is not an RFC 3339 time; revoking the token anyway",
+			wantRevoked: true, wantRevokes: 1,
+		},
+		{
+			name:        "an expiry far in the future",
+			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = "9999-12-31T23:59:59Z" },
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true, wantRevokes: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			stored := k.storedToken()
+			env := k.keylessEnv(k.putJSON(t, "managed", k.managedFields(t, stored)))
+			m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+			penv := postEnv(env, m)
+			tt.state(penv, stored, job)
+			revokes := k.count(minttest.EndpointRevoke)
+			p := runStep(t, k.world, penv, postArgs, withSecretsManager(k.sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation", p.err)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %.2000q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if got := k.count(minttest.EndpointRevoke) - revokes; got != tt.wantRevokes {
+				t.Errorf("revoke requests = %d; want %d", got, tt.wantRevokes)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if st, _ := k.srv.Token(stored); st.Revoked {
+				t.Errorf("the stored token was revoked")
+			}
+			for i, line := range strings.Split(p.stdout, "\n") {
+				if !strings.HasPrefix(line, "::add-mask::") && len(line) > 1000 {
+					t.Errorf("stdout line %d is %d bytes long; want a saved value shown short or not at all", i+1, len(line))
+				}
+			}
+			checkNoLeaks(t, append(k.keylessSecrets(), tt.hidden...), p)
+		})
+	}
+}
+
+// TestKeylessReadsAWSCURRENT: the managed secret and its app_secret_ref
+// each have a newer version staged AWSPENDING (a rotation under way,
+// another tool staging a value) that holds a token and an app secret that
+// do not work. The main and the post step read AWSCURRENT only: the job's
+// token is minted and revoked with the current values.
+func TestKeylessReadsAWSCURRENT(t *testing.T) {
+	t.Parallel()
+	k := newKeyless(t)
+	stored := k.storedToken()
+	f := k.managedFields(t, stored)
+	id := k.putJSON(t, "managed", f)
+	pending := func(id, value string) {
+		t.Helper()
+		if _, err := k.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(value),
+			VersionStages: []string{"AWSPENDING"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref, _ := f["app_secret_ref"].(string)
+	pending(ref, `{"app_secret":"`+canaryWrongSecret+`"}`)
+	f["access_token"] = canaryBadToken
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending(id, string(b))
+
+	env := k.keylessEnv(id)
+	m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+	if m.err != nil {
+		t.Fatalf("main run() = %v; want the job's token minted with AWSCURRENT\nstdout:\n%s", m.err, m.stdout)
+	}
+	p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(k.sm))
+	if p.err != nil || !strings.Contains(p.stdout, "Revoked the token the main step minted.") {
+		t.Fatalf("post run() = %v; want the job's token revoked with AWSCURRENT\nstdout:\n%s", p.err, p.stdout)
+	}
+	if st, _ := k.srv.Token(m.outputs[outToken]); !st.Revoked {
+		t.Errorf("the job's token is not revoked")
+	}
+	if st, _ := k.srv.Token(stored); st.Revoked {
+		t.Errorf("the stored token was revoked")
+	}
+	checkNoLeaks(t, k.keylessSecrets(), m)
+	checkNoLeaks(t, k.keylessSecrets(), p)
+}
