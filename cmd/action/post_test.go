@@ -176,6 +176,19 @@ func TestRunPost(t *testing.T) {
 			wantRevokes: 1,
 		},
 		{
+			// Another step of the job puts in GITHUB_STATE a token of the
+			// same app that the action never minted (a token it holds, or
+			// found): the post step would revoke it with the app secret,
+			// which that step may not have. It revokes only a token whose
+			// saved proof the main step wrote with the app secret.
+			name: "a token the main step did not mint",
+			main: func(*world, map[string]string) {},
+			before: func(w *world, env map[string]string) {
+				env["STATE_"+stateToken] = w.srv.IssueToken(minttest.TokenSpec{UserID: w.systemUserID, AppID: w.appID, Scopes: []string{"ads_read"}})
+			},
+			wantStdout: "::warning::Not revoking the token the saved state names: the main step did not mint it",
+		},
+		{
 			name: "graph unreachable",
 			main: func(*world, map[string]string) {},
 			before: func(_ *world, env map[string]string) {
