@@ -64,9 +64,10 @@ func mainScenarios() []scenario {
 					t.Errorf("minted token ExpiresAt = zero; want an expiring token")
 				}
 				wantState := map[string]string{
-					stateToken:     tok.Value,
-					stateExpiresAt: want[outExpiresAt],
-					stateAppID:     w.appID,
+					stateToken:      tok.Value,
+					stateTokenProof: mint.AppSecretProof(w.appSecret, tok.Value),
+					stateExpiresAt:  want[outExpiresAt],
+					stateAppID:      w.appID,
 				}
 				if diff := cmp.Diff(wantState, r.saved); diff != "" {
 					t.Errorf("state mismatch (-want +got):\n%s", diff)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"strings"
 	"time"
@@ -24,7 +25,9 @@ import (
 // the managed secret, read again (postSecret): no secret is saved in the
 // state. A failed read is a warning naming its cause. It refuses a token
 // the step mints with (the calling token, every token the managed secret
-// or its references hold), and a saved value that is not a token.
+// or its references hold), a saved value that is not a token, and a token
+// whose saved proof does not match the app secret (the main step saves the
+// token's appsecret_proof with it).
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
 	if renewing(a) {
 		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
@@ -102,6 +105,12 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	}
 	if app.Secret == "" {
 		a.Warningf("Could not revoke the token: the %s input is empty in the post step. It stays valid until it expires.", inAppSecret)
+		return
+	}
+	proof := []byte(a.Getenv("STATE_" + stateTokenProof))
+	if !hmac.Equal(proof, []byte(mint.AppSecretProof(app.Secret, token))) {
+		a.Warningf("Not revoking the token the saved state names: the main step did not mint it (its saved proof does not match the app secret). " +
+			"Another step of the job may have changed GITHUB_STATE, or the app secret changed during the job; the token the main step minted stays valid until it expires.")
 		return
 	}
 	c, err := newClient(cfg, graph)

@@ -53,6 +53,10 @@ const (
 	stateToken     = "token"
 	stateExpiresAt = "expires_at"
 	stateAppID     = "app_id"
+	// stateTokenProof is the token's appsecret_proof under the app secret:
+	// the post step revokes only a token whose proof matches, so a step
+	// without the app secret cannot make it revoke another token.
+	stateTokenProof = "token_proof"
 )
 
 // postName is the name the post step runs the program under (post-entrypoint
@@ -356,7 +360,9 @@ func (m *minted) created(token string) error {
 	if m.p.skipRevoke {
 		return nil
 	}
-	for _, kv := range [][2]string{{stateToken, token}, {stateAppID, m.p.Token.App.ID}} {
+	// The token last: whenever it is saved, so is what vouches for it.
+	proof := mint.AppSecretProof(m.p.Token.App.Secret, token)
+	for _, kv := range [][2]string{{stateTokenProof, proof}, {stateAppID, m.p.Token.App.ID}, {stateToken, token}} {
 		if err := setFileValue(m.a, "GITHUB_STATE", kv[0], kv[1]); err != nil {
 			return fmt.Errorf("saving state for the post step: %w", err)
 		}
