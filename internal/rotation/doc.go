@@ -214,6 +214,12 @@
 // token is left in an unlabelled version. Past the grace period at most two
 // tokens of a secret stay live: AWSCURRENT's and AWSPREVIOUS's.
 //
+// The revocations are judged by the labels as they are when they are
+// settled (DescribeSecret again): when another writer moved AWSCURRENT
+// since the run read it (a value restored by hand, say), the token of the
+// version holding it now is read and held too
+// (TestRestoredValueNotRevoked in cmd/lambda).
+//
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.
 // Only this cycle's version is discarded: METAMINT_DISCARDED feeds the

@@ -141,7 +141,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 	}
 	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
 		version: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
-		current: rot.current, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
+		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
 	return p.rotate(ctx, reason)
 }
 
@@ -165,7 +165,7 @@ func (p *plan) other(ctx context.Context) error {
 		return err
 	}
 	theirs := &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
-		current: rot.current, currentInfo: rot.currentInfo}
+		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo}
 	state, err := p.r.settlePending(ctx, theirs)
 	why := state.String()
 	switch {

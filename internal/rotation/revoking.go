@@ -116,7 +116,8 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 
 // settleRevocations revokes the tokens of the versions whose revocation is
 // due, judged by AWSCURRENT: its app secret, its minting token. It never
-// revokes the token of AWSCURRENT, of a version holding AWSPENDING, or
+// revokes the token of AWSCURRENT (as read, and as it is now when another
+// writer moved it since), of a version holding AWSPENDING, or
 // behind minting_token_ref; a token already invalid or expired, or of
 // another app or system user, is not revoked (not metamint's to revoke).
 // Each of those, and each revocation that succeeded, drops its label. A
@@ -179,13 +180,17 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		held[rot.pending.AccessToken] = true
 	}
 	for v, labels := range rot.stages {
-		// AWSCURRENT's token is held above; a pending version (another
-		// rotation's, or this one's) is read. One that cannot be read may
-		// hold any token: nothing is revoked.
-		if !slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && (rot.pending == nil || v != rot.version) {
+		// AWSCURRENT's token, as read, is held above; a pending version
+		// (another rotation's, or this one's), and AWSCURRENT when another
+		// writer moved it since it was read (a value restored, say), are
+		// read. One that cannot be read may hold any token: nothing is
+		// revoked.
+		ours := rot.pending != nil && v == rot.version
+		moved := slices.Contains(labels, StageCurrent) && v != rot.currentVer && !ours
+		if moved || (!slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && !ours) {
 			doc, _, err := r.readVersionDoc(ctx, rot, v)
 			if err != nil {
-				fail("", "revocations due, and the AWSPENDING version could not be read to compare", err)
+				fail("", "revocations due, and the AWSPENDING or AWSCURRENT version could not be read to compare", err)
 				return
 			}
 			if doc != nil {
