@@ -47,3 +47,33 @@ func TestRestoredValueNotRevoked(t *testing.T) {
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
+
+// TestShortLivedPendingNotAdopted: another tool left AWSPENDING holding a
+// valid token of the secret's app, system user and scopes, with
+// AWSCURRENT's fields, that expires sooner than the due current token (two
+// days against five). Finishing it would move AWSCURRENT to a token that
+// is due at once, and expires before the one it replaced: the run
+// supersedes it, and rotates to a fresh token.
+func TestShortLivedPendingNotAdopted(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	id := ids[0]
+	initial := initialTokens(s, ids)
+	short := s.issue(2 * day)
+	s.putVersion(t, id, newUUID(), s.baseFields(short), rotation.StagePending)
+	s.baseline[short] = true
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("result = %+v; want rotated", r)
+	}
+	if cur := s.currentToken(id); cur == short {
+		t.Fatalf("AWSCURRENT holds the short-lived pending token; want a fresh one")
+	}
+	if tok, _ := s.srv.Token(s.currentToken(id)); !tok.ExpiresAt.After(s.srv.Now().Add(30 * day)) {
+		t.Errorf("AWSCURRENT's token expires at %v; want a fresh token", tok.ExpiresAt)
+	}
+	if again := s.runOnce(t, directEventJSON(false, id)); again.Status != rotation.StatusNotDue {
+		t.Errorf("next run = %+v; want not_due", again)
+	}
+	s.check(t, ids, initial)
+}
