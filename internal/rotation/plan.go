@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/secret"
+	"github.com/metamint/metamint/pkg/mint"
 )
 
 // stepSchedule is the step a run's own checks report.
@@ -173,6 +174,10 @@ func (p *plan) other(ctx context.Context) error {
 		// A version that cannot be read or judged is superseded, never a
 		// reason to fail the secret.
 		why = "it cannot be judged: " + err.Error()
+	case state == PendingUsable && p.expiresSoon(theirs.pendingInfo):
+		// Made before AWSCURRENT, maybe long ago: finishing it would
+		// move AWSCURRENT to a token due at once.
+		why = "its token expires at " + formatTime(theirs.pendingInfo.ExpiresAt) + ", within " + p.f.RefreshBefore.String()
 	case state == PendingUsable:
 		p.rot = theirs
 		return p.finish(ctx, reason+"; finishing another rotation's usable pending version (its fields and token match AWSCURRENT)")
@@ -343,10 +348,17 @@ func (p *plan) due(ctx context.Context) (bool, string, error) {
 		return notDue("the current token never expires")
 	}
 	before := p.f.RefreshBefore
-	if info.ExpiresAt.Sub(r.now()) <= before {
+	if p.expiresSoon(info) {
 		return true, fmt.Sprintf("the current token expires at %s, within %s", formatTime(info.ExpiresAt), before), nil
 	}
 	return notDue(fmt.Sprintf("the current token expires at %s, more than %s away", formatTime(info.ExpiresAt), before))
+}
+
+// expiresSoon reports whether a valid token debug_token described expires
+// within RefreshBefore: a current token that is due, or a pending one
+// that would be due as soon as it were current.
+func (p *plan) expiresSoon(info *mint.TokenInfo) bool {
+	return !info.NeverExpires() && info.ExpiresAt.Sub(p.r.now()) <= p.f.RefreshBefore
 }
 
 // inProgress is a secret fan-out leaves to the rotation Secrets Manager
