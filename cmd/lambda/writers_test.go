@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
 // Other writers acting on a secret while a run works on it, at an exact
@@ -76,4 +79,50 @@ func TestShortLivedPendingNotAdopted(t *testing.T) {
 		t.Errorf("next run = %+v; want not_due", again)
 	}
 	s.check(t, ids, initial)
+}
+
+// TestThrottledRevocationWaits: Graph throttles (codes 4, 17, 32, 613,
+// every attempt of the call) the debug_token or the oauth/revoke of a
+// version due for revocation, as a retried finishSecret settles it. A
+// throttle is "not now": the step succeeds, nothing is revoked, the
+// version keeps its label and the failure is counted; the next attempt,
+// once Graph answers, revokes it.
+func TestThrottledRevocationWaits(t *testing.T) {
+	t.Parallel()
+	throttles := map[int]string{4: "Application request limit reached", 17: "User request limit reached",
+		32: "Page request limit reached", 613: "Calls to this api have exceeded the rate limit."}
+	for _, e := range []minttest.Endpoint{minttest.EndpointDebugToken, minttest.EndpointRevoke} {
+		for code, msg := range throttles {
+			t.Run(fmt.Sprintf("%s %d", e, code), func(t *testing.T) {
+				t.Parallel()
+				s := newScenario(t)
+				current := s.issue(50 * day)
+				id := s.putSecret("s00", s.baseFields(current))
+				old, oldV := s.issue(30*day), newUUID()
+				s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+				curV := s.versionWith(id, rotation.StageCurrent)
+				s.srv.FailNext(e, minttest.Fault{Times: 3, // every attempt of the call
+					Error: &minttest.Error{Message: fmt.Sprintf("(#%d) %s", code, msg), Type: "OAuthException", Code: code}})
+				if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, curV)); err != nil {
+					t.Fatalf("finishSecret = %v; want success (a throttled revocation fails nothing)", err)
+				}
+				if s.revoked(old) || s.revoked(current) {
+					t.Fatalf("revoked: the throttled token %v, AWSCURRENT's %v; want neither", s.revoked(old), s.revoked(current))
+				}
+				if got := s.revokeLabelled(id); !slices.Equal(got, []string{oldV}) {
+					t.Errorf("versions waiting for revocation = %v; want [%s]", got, oldV)
+				}
+				if !strings.Contains(s.metrics.String(), `"RevocationsFailed":1`) {
+					t.Errorf("metrics hold no RevocationsFailed 1:\n%s", s.metrics.String())
+				}
+				if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, curV)); err != nil {
+					t.Fatalf("finishSecret again = %v", err)
+				}
+				if !s.revoked(old) || s.revoked(current) || len(s.revokeLabelled(id)) != 0 {
+					t.Errorf("after the throttle: the old token revoked %v, AWSCURRENT's %v, waiting %v; want revoked, live, none",
+						s.revoked(old), s.revoked(current), s.revokeLabelled(id))
+				}
+			})
+		}
+	}
 }
