@@ -126,3 +126,45 @@ func TestThrottledRevocationWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelQuotaDoesNotWedge: Secrets Manager allows 20 staging labels
+// across a secret's versions; other tools' labels, and revocations that
+// keep failing, can use them up. Marking the version that loses
+// AWSPREVIOUS is then refused (LimitExceededException, every time). The
+// mark must not block the rotation on every run: its revocation is due
+// already (the grace period has passed since its token stopped being
+// current), so the run moves AWSCURRENT and revokes it at its end.
+func TestLabelQuotaDoesNotWedge(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	id := ids[0]
+	initial := initialTokens(s, ids)
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("first run = %+v; want rotated", r)
+	}
+	s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+	quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
+		Message: "You have exceeded the quota of staging labels for this secret.",
+		Match: func(body map[string]any) bool {
+			label, _ := body["VersionStage"].(string)
+			_, move := body["MoveToVersionId"]
+			return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+		}})
+	var r rotation.SecretResult
+	for range 2 {
+		if r = s.runOnce(t, directEventJSON(true, id)); r.Status == rotation.StatusRotated {
+			break
+		}
+	}
+	if r.Status != rotation.StatusRotated {
+		t.Fatalf("forced runs with the label quota reached = %+v; want rotated", r)
+	}
+	if quota.Hits() == 0 {
+		t.Fatalf("no revocation label was refused; the scenario did not happen")
+	}
+	if !s.revoked(initial[id]) {
+		t.Errorf("the token two generations old is live past its grace period; want it revoked")
+	}
+	s.check(t, ids, initial)
+}
