@@ -136,35 +136,40 @@ func TestThrottledRevocationWaits(t *testing.T) {
 // current), so the run moves AWSCURRENT and revokes it at its end.
 func TestLabelQuotaDoesNotWedge(t *testing.T) {
 	t.Parallel()
-	s := newScenario(t)
-	ids := s.secrets(1)
-	id := ids[0]
-	initial := initialTokens(s, ids)
-	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
-		t.Fatalf("first run = %+v; want rotated", r)
+	for _, path := range []string{"rotation", "direct"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			id := ids[0]
+			initial := initialTokens(s, ids)
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("first run = %+v; want rotated", r)
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
+				Message: "You have exceeded the quota of staging labels for this secret.",
+				Match: func(body map[string]any) bool {
+					label, _ := body["VersionStage"].(string)
+					_, move := body["MoveToVersionId"]
+					return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+				}})
+			second := s.currentToken(id)
+			if path == "rotation" {
+				s.rotate(t, noDeadline, id)
+			} else if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("forced run with the label quota reached = %+v; want rotated", r)
+			}
+			if s.currentToken(id) == second {
+				t.Fatalf("AWSCURRENT did not move")
+			}
+			if quota.Hits() == 0 {
+				t.Fatalf("no revocation label was refused; the scenario did not happen")
+			}
+			if !s.revoked(initial[id]) {
+				t.Errorf("the token two generations old is live past its grace period; want it revoked")
+			}
+			s.check(t, ids, initial)
+		})
 	}
-	s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
-	quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
-		Message: "You have exceeded the quota of staging labels for this secret.",
-		Match: func(body map[string]any) bool {
-			label, _ := body["VersionStage"].(string)
-			_, move := body["MoveToVersionId"]
-			return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-		}})
-	var r rotation.SecretResult
-	for range 2 {
-		if r = s.runOnce(t, directEventJSON(true, id)); r.Status == rotation.StatusRotated {
-			break
-		}
-	}
-	if r.Status != rotation.StatusRotated {
-		t.Fatalf("forced runs with the label quota reached = %+v; want rotated", r)
-	}
-	if quota.Hits() == 0 {
-		t.Fatalf("no revocation label was refused; the scenario did not happen")
-	}
-	if !s.revoked(initial[id]) {
-		t.Errorf("the token two generations old is live past its grace period; want it revoked")
-	}
-	s.check(t, ids, initial)
 }
