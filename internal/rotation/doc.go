@@ -215,6 +215,12 @@
 // token is left in an unlabelled version. Past the grace period at most two
 // tokens of a secret stay live: AWSCURRENT's and AWSPREVIOUS's.
 //
+// Secrets Manager allows 20 staging labels across a secret's versions.
+// When a mark is refused for that quota (LimitExceededException) and its
+// revocation is due already, the version is judged at the end of the run
+// without a label, as a superseded one is; a mark not yet due fails the
+// step, until it is (TestLabelQuotaDoesNotWedge in cmd/lambda).
+//
 // The revocations are judged by the labels as they are when they are
 // settled (DescribeSecret again): when another writer moved AWSCURRENT
 // since the run read it (a value restored by hand, say), the token of the

@@ -190,7 +190,7 @@ func (p *plan) other(ctx context.Context) error {
 		// revoked at the end of this run unless AWSCURRENT or AWSPENDING
 		// holds it then. A version holding AWSPREVIOUS is marked when
 		// AWSCURRENT moves, with the grace period.
-		if err := p.r.markForRevocation(ctx, rot, version, p.r.now()); err != nil {
+		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
 			return err
 		}
 		rot.superseded = append(rot.superseded, version)

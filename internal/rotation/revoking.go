@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
@@ -97,6 +98,26 @@ func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version 
 	rot.log().InfoContext(ctx, "version marked for revocation", "marked_version_id", version, "revoke_after", formatTime(after))
 	for _, l := range later {
 		r.dropRevocation(ctx, rot, l, version, "a later revocation label replaced")
+	}
+	return nil
+}
+
+// markOrJudge marks version for revocation after after (markForRevocation).
+// When the secret's staging labels are used up (LimitExceededException:
+// Secrets Manager allows 20 across its versions, and other tools' labels
+// and revocations that keep failing count) and the revocation is due
+// already, the version is judged at the end of the run instead, labelled
+// or not (rot.superseded): a label that cannot be written never blocks a
+// rotation on every run.
+func (r *Rotator) markOrJudge(ctx context.Context, rot *rotation, version string, after time.Time) error {
+	err := r.markForRevocation(ctx, rot, version, after)
+	if err == nil || !isException[*types.LimitExceededException](err, "LimitExceededException") || after.After(r.now()) {
+		return err
+	}
+	rot.log().WarnContext(ctx, "the secret's staging labels are used up: the version is judged for revocation at the end of this run, without a label",
+		"revoke_version_id", version, "error", err.Error())
+	if !slices.Contains(rot.superseded, version) {
+		rot.superseded = append(rot.superseded, version)
 	}
 	return nil
 }
