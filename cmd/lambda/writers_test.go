@@ -173,3 +173,75 @@ func TestLabelQuotaDoesNotWedge(t *testing.T) {
 		})
 	}
 }
+
+// TestLostLabelAnswers: in a second-generation rotation every
+// UpdateSecretVersionStage commits and loses its answer: the revocation
+// mark of the version losing AWSPREVIOUS, the move of AWSCURRENT, and the
+// removal of the mark after the revocation. The secret rotates in that run
+// or the next (a retried finishSecret), the mark written once is reused, the
+// token two generations old is revoked, and no live token is left outside
+// AWSCURRENT and AWSPREVIOUS.
+func TestLostLabelAnswers(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"rotation", "direct"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			id := ids[0]
+			initial := initialTokens(s, ids)
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("first run = %+v; want rotated", r)
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			second := s.currentToken(id)
+			var token string
+			if path == "rotation" {
+				token = s.placeholder(id)
+			}
+			isMark := func(body map[string]any) bool {
+				label, _ := body["VersionStage"].(string)
+				_, move := body["MoveToVersionId"]
+				return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+			}
+			mark := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever, Match: isMark})
+			lost := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever})
+			if path == "rotation" {
+				for _, step := range rotation.Steps {
+					_, err := s.run(t.Context(), rotationEvent(step, id, token))
+					if err != nil { // Secrets Manager retries a failed step
+						_, err = s.run(t.Context(), rotationEvent(step, id, token))
+					}
+					if err != nil {
+						t.Fatalf("Handle(%s) twice = %v", step, err)
+					}
+				}
+			} else {
+				resps := s.runUntilRotated(t, noDeadline, directEventJSON(true, id), 1)
+				if last := resps[len(resps)-1]; last.Summary == nil || last.Summary.Rotated != 1 {
+					t.Fatalf("runs = %+v; want rotated in the first or second", resps)
+				}
+			}
+			mark.Remove()
+			lost.Remove()
+			if path == "rotation" {
+				s.endRotation(id, token)
+			}
+			if mark.Hits() == 0 || lost.Hits() == 0 {
+				t.Fatalf("answers lost: %d of marks, %d of other label writes; want both: the scenario did not happen", mark.Hits(), lost.Hits())
+			}
+			if s.currentToken(id) == second {
+				t.Fatalf("AWSCURRENT did not move")
+			}
+			if !s.revoked(initial[id]) {
+				t.Errorf("the token two generations old is live past its grace period; want it revoked")
+			}
+			for v := range s.stages(id) {
+				if n := len(s.stages(id)[v]); n > 4 {
+					t.Errorf("version %s holds %d labels (%v); want no label piling up", v, n, s.stages(id)[v])
+				}
+			}
+			s.check(t, ids, initial)
+		})
+	}
+}
