@@ -245,3 +245,41 @@ func TestLostLabelAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestCurrentPutDuringRun: a person puts a new AWSCURRENT (PutSecretValue
+// with default stages, a token of their own) after a run stored its new
+// version and before it moves AWSCURRENT. The move names the version that
+// no longer holds AWSCURRENT and is refused: the person's value stays
+// current, nothing is revoked (neither their token nor the run's pending
+// one), and the next run finds the secret not due and fails nothing.
+func TestCurrentPutDuringRun(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	theirs := s.issue(50 * day)
+	s.baseline[theirs] = true
+	put := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: 1,
+		Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent },
+		Do:    func() { s.putVersion(t, id, newUUID(), s.baseFields(theirs)) }})
+	r := s.runOnce(t, directEventJSON(false, id))
+	if put.Hits() != 1 {
+		t.Fatalf("the put ran %d times; want once, before the move", put.Hits())
+	}
+	if r.Status == rotation.StatusRotated {
+		t.Fatalf("result = %+v; want the move refused", r)
+	}
+	if s.currentToken(id) != theirs || s.revoked(theirs) {
+		t.Fatalf("AWSCURRENT holds their token %v, revoked %v; want theirs, live", s.currentToken(id) == theirs, s.revoked(theirs))
+	}
+	pending, _ := s.value(id, s.versionWith(id, rotation.StagePending), rotation.StagePending)["access_token"].(string)
+	if pending == "" || s.revoked(pending) {
+		t.Errorf("the run's stored token: %q, revoked %v; want it kept in AWSPENDING", pending, s.revoked(pending))
+	}
+	if again := s.runOnce(t, directEventJSON(false, id)); again.Status != rotation.StatusNotDue {
+		t.Errorf("next run = %+v; want not_due", again)
+	}
+	if s.currentToken(id) != theirs || s.revoked(theirs) {
+		t.Errorf("after the next run AWSCURRENT holds their token %v, revoked %v; want theirs, live", s.currentToken(id) == theirs, s.revoked(theirs))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}
