@@ -283,3 +283,29 @@ func TestCurrentPutDuringRun(t *testing.T) {
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
+
+// TestPendingCopyOfCurrentNotAdopted: another tool left AWSPENDING on a
+// copy of AWSCURRENT's value: its token is the current token. A forced run
+// must not finish it (AWSCURRENT would move and the token stay the same):
+// it supersedes it, without revoking the token AWSCURRENT holds, and
+// rotates to a new token.
+func TestPendingCopyOfCurrentNotAdopted(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	current := s.issue(50 * day)
+	id := s.putSecret("s00", s.baseFields(current))
+	ids := []string{id}
+	s.secrets(0)
+	s.putVersion(t, id, newUUID(), s.current(id), rotation.StagePending)
+	r := s.runOnce(t, directEventJSON(true, id))
+	if r.Status != rotation.StatusRotated {
+		t.Fatalf("result = %+v; want rotated", r)
+	}
+	if s.currentToken(id) == current {
+		t.Fatalf("AWSCURRENT still holds the token it held before the forced run")
+	}
+	if s.revoked(current) {
+		t.Errorf("the token current until the run was revoked; want it kept as AWSPREVIOUS")
+	}
+	s.check(t, ids, map[string]string{id: current})
+}
