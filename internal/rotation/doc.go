@@ -112,7 +112,8 @@
 //	OtherPending     not due: not_due, left alone. Due or forced: the other version
 //	                 judged by AWSCURRENT (never by its own JSON or references);
 //	                 usable → test, move AWSCURRENT to it; empty, unusable, due
-//	                 itself (its token expires within RefreshBefore), or
+//	                 itself (its token expires within RefreshBefore), holding
+//	                 the current token, or
 //	                 not judgeable (its value unreadable, debug_token failing; its
 //	                 own references are never read) → mint under this cycle's token
 //	                 (AWSPENDING moves to it): the other version is superseded, not

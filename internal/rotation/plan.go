@@ -174,6 +174,8 @@ func (p *plan) other(ctx context.Context) error {
 		// A version that cannot be read or judged is superseded, never a
 		// reason to fail the secret.
 		why = "it cannot be judged: " + err.Error()
+	case state == PendingUsable && theirs.pending.AccessToken == rot.current.AccessToken:
+		why = "it holds the current token" // finishing it would change nothing
 	case state == PendingUsable && p.expiresSoon(theirs.pendingInfo):
 		// Made before AWSCURRENT, maybe long ago: finishing it would
 		// move AWSCURRENT to a token due at once.
