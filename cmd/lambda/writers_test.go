@@ -309,3 +309,38 @@ func TestPendingCopyOfCurrentNotAdopted(t *testing.T) {
 	}
 	s.check(t, ids, map[string]string{id: current})
 }
+
+// TestThrottledJudgingDefers: another tool's AWSPENDING holds a usable
+// token, and Graph throttles (code 613, every attempt) the debug_token that
+// judges it. A throttle is "not now": the run defers the secret instead of
+// superseding the version it could not judge, so the stored token is
+// neither given up nor revoked; the next run finishes it.
+func TestThrottledJudgingDefers(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	id := ids[0]
+	initial := initialTokens(s, ids)
+	theirs := s.issue(50 * day)
+	s.putVersion(t, id, newUUID(), s.baseFields(theirs), rotation.StagePending)
+	s.baseline[theirs] = true
+	s.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Header: map[string][]string{"X-Ok": {"1"}}}) // the current token's
+	s.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Times: 3,                                    // every attempt of the pending token's
+		Error: &minttest.Error{Message: "(#613) Calls to this api have exceeded the rate limit.", Type: "OAuthException", Code: 613}})
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusDeferred {
+		t.Errorf("result = %+v; want deferred", r)
+	}
+	if s.revoked(theirs) {
+		t.Fatalf("the pending token was revoked after a throttle")
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("next run = %+v; want rotated", r)
+	}
+	if s.currentToken(id) != theirs || s.revoked(theirs) {
+		t.Errorf("AWSCURRENT holds the pending token %v, revoked %v; want it finished, live", s.currentToken(id) == theirs, s.revoked(theirs))
+	}
+	if got := s.srv.Minted(); got != 0 {
+		t.Errorf("Minted() = %d; want 0 (nothing made while a usable token waited)", got)
+	}
+	s.check(t, ids, initial)
+}
