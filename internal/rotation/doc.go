@@ -115,7 +115,8 @@
 //	                 itself (its token expires within RefreshBefore), holding
 //	                 the current token, or
 //	                 not judgeable (its value unreadable, debug_token failing; its
-//	                 own references are never read) → mint under this cycle's token
+//	                 own references are never read; a throttle, or the time running
+//	                 out, defers the secret instead) → mint under this cycle's token
 //	                 (AWSPENDING moves to it): the other version is superseded, not
 //	                 discarded, and (unless it holds AWSPREVIOUS) marked for
 //	                 revocation due at once

@@ -169,6 +169,12 @@ func (p *plan) other(ctx context.Context) error {
 		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo}
 	state, err := p.r.settlePending(ctx, theirs)
 	why := state.String()
+	if _, cut := CutShort(ctx, err); err != nil && cut {
+		// A throttle (or the invocation's time running out) judges
+		// nothing: "not now", the secret is deferred and the version,
+		// perhaps usable, is left as it is.
+		return err
+	}
 	switch {
 	case err != nil:
 		// A version that cannot be read or judged is superseded, never a
