@@ -344,3 +344,36 @@ func TestThrottledJudgingDefers(t *testing.T) {
 	}
 	s.check(t, ids, initial)
 }
+
+// TestOrphanHeldMeanwhileNotRevoked: a run's new token X cannot be stored
+// (PutSecretValue and its repeat both throttled: provably not stored by
+// this run). Meanwhile another rotation, answered the same token by the
+// same refresh (Meta does not promise a new token per call), stored X as
+// AWSCURRENT. The run must not revoke X as an orphan: it compares with
+// AWSCURRENT as it is then, not as the run first read it.
+func TestOrphanHeldMeanwhileNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	version := rotation.VersionToken(id, s.versionWith(id, rotation.StageCurrent), "")
+	x := "EAAX" + randHex(24)
+	s.srv.MintNextAs(x) // the run's refresh answers x
+	ours := func(key string) func(map[string]any) bool {
+		return func(body map[string]any) bool { return body[key] == version }
+	}
+	throttled := s.c.inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded",
+		Match: ours("ClientRequestToken")})
+	other := s.c.inject(awstest.Fault{Op: "GetSecretValue", Times: 1, Match: ours("VersionId"), // the read-back
+		Do: func() { s.putVersion(t, id, newUUID(), s.baseFields(x)) }})
+	r := s.runOnce(t, directEventJSON(false, id))
+	if throttled.Hits() != 2 || other.Hits() != 1 {
+		t.Fatalf("throttled writes %d, other writer %d; want 2, 1: the scenario did not happen (result %+v)", throttled.Hits(), other.Hits(), r)
+	}
+	if s.currentToken(id) != x {
+		t.Fatalf("AWSCURRENT does not hold the token the other rotation stored")
+	}
+	if s.revoked(x) {
+		t.Errorf("the token AWSCURRENT holds was revoked as an orphan")
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), append(secretsOf(s.srv, s.fx), x))
+}
