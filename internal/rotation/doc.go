@@ -265,6 +265,12 @@
 //     stored: it is kept, the step fails, and the next run finds the
 //     version (PendingStored) or mints anew.
 //
+// Before a token made here is revoked as not stored (revokeOrphan),
+// AWSCURRENT and AWSPENDING are read again: another rotation that Graph
+// answered the same token may have stored it meanwhile. A token either
+// holds, or one they cannot be read to compare with, is kept
+// (TestOrphanHeldMeanwhileNotRevoked in cmd/lambda).
+//
 // Each PutSecretValue is a single SDK attempt (RetryMaxAttempts 1 on that
 // call). With the SDK's retries, an attempt that committed and lost its
 // answer would hide behind the next attempts' answers (a
@@ -400,7 +406,8 @@
 //
 // Secrets Manager still decides. A PutSecretValue refused because a
 // concurrent run stored the version first revokes the token minted here
-// and costs one more DescribeSecret and a read of the stored value. If
+// and costs one more DescribeSecret, a read of the stored value, and reads
+// of AWSCURRENT and AWSPENDING before the revocation. If
 // AWSCURRENT moved meanwhile, the move (or the read of AWSPREVIOUS before a
 // revoke) fails, and so does the rotation, with nothing revoked.
 //

@@ -38,11 +38,37 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 		rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
 		return
 	}
+	if stage, err := r.holdingStage(rctx, rot, token); err != nil {
+		rot.log().ErrorContext(ctx, "AWSCURRENT and AWSPENDING could not be read again to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
+		return
+	} else if stage != "" {
+		rot.log().ErrorContext(ctx, "the token made but not stored is held by "+stage+" now (another rotation stored the same token); it is not revoked", "version_id", rot.version)
+		return
+	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
 		rot.log().ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires", "version_id", rot.version, "error", err.Error())
 		return
 	}
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
+}
+
+// holdingStage reads AWSCURRENT and AWSPENDING as they are now and
+// returns the one whose value holds token, or "": another rotation, which
+// Graph answered the same token (Meta does not promise a new token per
+// refresh), may have stored it since this one read AWSCURRENT. An error
+// (AWSPENDING absent aside) means it cannot tell.
+func (r *Rotator) holdingStage(ctx context.Context, rot *rotation, token string) (string, error) {
+	for _, stage := range []string{StageCurrent, StagePending} {
+		out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.name()), VersionStage: aws.String(stage)})
+		switch {
+		case err != nil && stage == StagePending && isNotFound(err):
+		case err != nil:
+			return "", err
+		case strings.Contains(aws.ToString(out.SecretString), token):
+			return stage, nil
+		}
+	}
+	return "", nil
 }
 
 // revokeLabel is the label that marks version for revocation after t.
