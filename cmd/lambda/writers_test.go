@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,15 +10,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
-// Other writers acting on a secret while a run works on it, at an exact
-// point of the run (the fault proxy's Fault.Do): the run judges by
-// AWSCURRENT as it is when it acts, and never revokes a token AWSCURRENT
-// holds.
+// States metamint did not create and an account busy with other writers:
+// a person or another tool writing at an exact point of a run (the fault
+// proxy's Fault.Do), versions other tools left, throttles and lost answers
+// around revocations, the staging-label quota. The run judges by AWSCURRENT
+// as it is when it acts, never revokes a token AWSCURRENT (or a pending
+// version) holds, and never wedges the secret.
+
+// writeAside is the other writer's PutSecretValue, for a Fault.Do: it runs
+// on the proxy's goroutine, so it reports its error instead of failing the
+// test there.
+func (s *scenario) writeAside(errp *error, id string, fields map[string]any, stages ...string) func() {
+	return func() {
+		b, err := json.Marshal(fields)
+		if err == nil {
+			_, err = s.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
+				ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(string(b)), VersionStages: stages})
+		}
+		*errp = err
+	}
+}
 
 // TestRestoredValueNotRevoked: a version marked for revocation is due; a
 // run, not due itself, settles it, and just before (between the run's
@@ -30,14 +51,15 @@ func TestRestoredValueNotRevoked(t *testing.T) {
 	old, oldV := s.issue(30*day), newUUID()
 	s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
 	var describes atomic.Int32
+	var putErr error
 	restore := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
 		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
-		Do:    func() { s.putVersion(t, id, newUUID(), s.baseFields(old)) }})
+		Do:    s.writeAside(&putErr, id, s.baseFields(old))})
 	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
 		t.Fatalf("result = %+v; want not_due", r)
 	}
-	if restore.Hits() != 1 {
-		t.Fatalf("the restore ran %d times; want once, before the revocations", restore.Hits())
+	if restore.Hits() != 1 || putErr != nil {
+		t.Fatalf("the restore ran %d times (error %v); want once, before the revocations", restore.Hits(), putErr)
 	}
 	if s.currentToken(id) != old {
 		t.Fatalf("AWSCURRENT does not hold the restored token")
@@ -258,12 +280,13 @@ func TestCurrentPutDuringRun(t *testing.T) {
 	id := s.secrets(1)[0]
 	theirs := s.issue(50 * day)
 	s.baseline[theirs] = true
+	var putErr error
 	put := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: 1,
 		Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent },
-		Do:    func() { s.putVersion(t, id, newUUID(), s.baseFields(theirs)) }})
+		Do:    s.writeAside(&putErr, id, s.baseFields(theirs))})
 	r := s.runOnce(t, directEventJSON(false, id))
-	if put.Hits() != 1 {
-		t.Fatalf("the put ran %d times; want once, before the move", put.Hits())
+	if put.Hits() != 1 || putErr != nil {
+		t.Fatalf("the put ran %d times (error %v); want once, before the move", put.Hits(), putErr)
 	}
 	if r.Status == rotation.StatusRotated {
 		t.Fatalf("result = %+v; want the move refused", r)
@@ -363,11 +386,13 @@ func TestOrphanHeldMeanwhileNotRevoked(t *testing.T) {
 	}
 	throttled := s.c.inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded",
 		Match: ours("ClientRequestToken")})
+	var putErr error
 	other := s.c.inject(awstest.Fault{Op: "GetSecretValue", Times: 1, Match: ours("VersionId"), // the read-back
-		Do: func() { s.putVersion(t, id, newUUID(), s.baseFields(x)) }})
+		Do: s.writeAside(&putErr, id, s.baseFields(x))})
 	r := s.runOnce(t, directEventJSON(false, id))
-	if throttled.Hits() != 2 || other.Hits() != 1 {
-		t.Fatalf("throttled writes %d, other writer %d; want 2, 1: the scenario did not happen (result %+v)", throttled.Hits(), other.Hits(), r)
+	if throttled.Hits() != 2 || other.Hits() != 1 || putErr != nil {
+		t.Fatalf("throttled writes %d, other writer %d (error %v); want 2, 1: the scenario did not happen (result %+v)",
+			throttled.Hits(), other.Hits(), putErr, r)
 	}
 	if s.currentToken(id) != x {
 		t.Fatalf("AWSCURRENT does not hold the token the other rotation stored")
