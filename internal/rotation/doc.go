@@ -111,9 +111,12 @@
 //	NotPending       discard; as PendingUnusable
 //	OtherPending     not due: not_due, left alone. Due or forced: the other version
 //	                 judged by AWSCURRENT (never by its own JSON or references);
-//	                 usable → test, move AWSCURRENT to it; empty, unusable, or
+//	                 usable → test, move AWSCURRENT to it; empty, unusable, due
+//	                 itself (its token expires within RefreshBefore), holding
+//	                 the current token, or
 //	                 not judgeable (its value unreadable, debug_token failing; its
-//	                 own references are never read) → mint under this cycle's token
+//	                 own references are never read; a throttle, or the time running
+//	                 out, defers the secret instead) → mint under this cycle's token
 //	                 (AWSPENDING moves to it): the other version is superseded, not
 //	                 discarded, and (unless it holds AWSPREVIOUS) marked for
 //	                 revocation due at once
@@ -214,6 +217,18 @@
 // token is left in an unlabelled version. Past the grace period at most two
 // tokens of a secret stay live: AWSCURRENT's and AWSPREVIOUS's.
 //
+// Secrets Manager allows 20 staging labels across a secret's versions.
+// When a mark is refused for that quota (LimitExceededException) and its
+// revocation is due already, the version is judged at the end of the run
+// without a label, as a superseded one is; a mark not yet due fails the
+// step, until it is (TestLabelQuotaDoesNotWedge in cmd/lambda).
+//
+// The revocations are judged by the labels as they are when they are
+// settled (DescribeSecret again): when another writer moved AWSCURRENT
+// since the run read it (a value restored by hand, say), the token of the
+// version holding it now is read and held too
+// (TestRestoredValueNotRevoked in cmd/lambda).
+//
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.
 // Only this cycle's version is discarded: METAMINT_DISCARDED feeds the
@@ -249,6 +264,12 @@
 //   - When the repeat fails too, or nothing can be read, the token may be
 //     stored: it is kept, the step fails, and the next run finds the
 //     version (PendingStored) or mints anew.
+//
+// Before a token made here is revoked as not stored (revokeOrphan),
+// AWSCURRENT and AWSPENDING are read again: another rotation that Graph
+// answered the same token may have stored it meanwhile. A token either
+// holds, or one they cannot be read to compare with, is kept
+// (TestOrphanHeldMeanwhileNotRevoked in cmd/lambda).
 //
 // Each PutSecretValue is a single SDK attempt (RetryMaxAttempts 1 on that
 // call). With the SDK's retries, an attempt that committed and lost its
@@ -385,7 +406,8 @@
 //
 // Secrets Manager still decides. A PutSecretValue refused because a
 // concurrent run stored the version first revokes the token minted here
-// and costs one more DescribeSecret and a read of the stored value. If
+// and costs one more DescribeSecret, a read of the stored value, and reads
+// of AWSCURRENT and AWSPENDING before the revocation. If
 // AWSCURRENT moved meanwhile, the move (or the read of AWSPREVIOUS before a
 // revoke) fails, and so does the rotation, with nothing revoked.
 //

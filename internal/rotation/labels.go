@@ -162,7 +162,7 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 			if !cur.IssuedAt.IsZero() && cur.IssuedAt.Before(stopped) {
 				stopped = cur.IssuedAt
 			}
-			if err := r.markForRevocation(ctx, rot, prev, stopped.Add(r.revokeGrace())); err != nil {
+			if err := r.markOrJudge(ctx, rot, prev, stopped.Add(r.revokeGrace())); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/secret"
+	"github.com/metamint/metamint/pkg/mint"
 )
 
 // stepSchedule is the step a run's own checks report.
@@ -141,7 +142,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 	}
 	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
 		version: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
-		current: rot.current, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
+		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
 	return p.rotate(ctx, reason)
 }
 
@@ -165,14 +166,26 @@ func (p *plan) other(ctx context.Context) error {
 		return err
 	}
 	theirs := &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
-		current: rot.current, currentInfo: rot.currentInfo}
+		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo}
 	state, err := p.r.settlePending(ctx, theirs)
 	why := state.String()
+	if _, cut := CutShort(ctx, err); err != nil && cut {
+		// A throttle (or the invocation's time running out) judges
+		// nothing: "not now", the secret is deferred and the version,
+		// perhaps usable, is left as it is.
+		return err
+	}
 	switch {
 	case err != nil:
 		// A version that cannot be read or judged is superseded, never a
 		// reason to fail the secret.
 		why = "it cannot be judged: " + err.Error()
+	case state == PendingUsable && theirs.pending.AccessToken == rot.current.AccessToken:
+		why = "it holds the current token" // finishing it would change nothing
+	case state == PendingUsable && p.expiresSoon(theirs.pendingInfo):
+		// Made before AWSCURRENT, maybe long ago: finishing it would
+		// move AWSCURRENT to a token due at once.
+		why = "its token expires at " + formatTime(theirs.pendingInfo.ExpiresAt) + ", within " + p.f.RefreshBefore.String()
 	case state == PendingUsable:
 		p.rot = theirs
 		return p.finish(ctx, reason+"; finishing another rotation's usable pending version (its fields and token match AWSCURRENT)")
@@ -185,7 +198,7 @@ func (p *plan) other(ctx context.Context) error {
 		// revoked at the end of this run unless AWSCURRENT or AWSPENDING
 		// holds it then. A version holding AWSPREVIOUS is marked when
 		// AWSCURRENT moves, with the grace period.
-		if err := p.r.markForRevocation(ctx, rot, version, p.r.now()); err != nil {
+		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
 			return err
 		}
 		rot.superseded = append(rot.superseded, version)
@@ -343,10 +356,17 @@ func (p *plan) due(ctx context.Context) (bool, string, error) {
 		return notDue("the current token never expires")
 	}
 	before := p.f.RefreshBefore
-	if info.ExpiresAt.Sub(r.now()) <= before {
+	if p.expiresSoon(info) {
 		return true, fmt.Sprintf("the current token expires at %s, within %s", formatTime(info.ExpiresAt), before), nil
 	}
 	return notDue(fmt.Sprintf("the current token expires at %s, more than %s away", formatTime(info.ExpiresAt), before))
+}
+
+// expiresSoon reports whether a valid token debug_token described expires
+// within RefreshBefore: a current token that is due, or a pending one
+// that would be due as soon as it were current.
+func (p *plan) expiresSoon(info *mint.TokenInfo) bool {
+	return !info.NeverExpires() && info.ExpiresAt.Sub(p.r.now()) <= p.f.RefreshBefore
 }
 
 // inProgress is a secret fan-out leaves to the rotation Secrets Manager

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
@@ -37,11 +38,37 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 		rot.log().ErrorContext(ctx, "the token made but not stored is "+held+"; it is not revoked", "version_id", rot.version)
 		return
 	}
+	if stage, err := r.holdingStage(rctx, rot, token); err != nil {
+		rot.log().ErrorContext(ctx, "AWSCURRENT and AWSPENDING could not be read again to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
+		return
+	} else if stage != "" {
+		rot.log().ErrorContext(ctx, "the token made but not stored is held by "+stage+" now (another rotation stored the same token); it is not revoked", "version_id", rot.version)
+		return
+	}
 	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
 		rot.log().ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires", "version_id", rot.version, "error", err.Error())
 		return
 	}
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
+}
+
+// holdingStage reads AWSCURRENT and AWSPENDING as they are now and
+// returns the one whose value holds token, or "": another rotation, which
+// Graph answered the same token (Meta does not promise a new token per
+// refresh), may have stored it since this one read AWSCURRENT. An error
+// (AWSPENDING absent aside) means it cannot tell.
+func (r *Rotator) holdingStage(ctx context.Context, rot *rotation, token string) (string, error) {
+	for _, stage := range []string{StageCurrent, StagePending} {
+		out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.name()), VersionStage: aws.String(stage)})
+		switch {
+		case err != nil && stage == StagePending && isNotFound(err):
+		case err != nil:
+			return "", err
+		case strings.Contains(aws.ToString(out.SecretString), token):
+			return stage, nil
+		}
+	}
+	return "", nil
 }
 
 // revokeLabel is the label that marks version for revocation after t.
@@ -101,6 +128,26 @@ func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version 
 	return nil
 }
 
+// markOrJudge marks version for revocation after after (markForRevocation).
+// When the secret's staging labels are used up (LimitExceededException:
+// Secrets Manager allows 20 across its versions, and other tools' labels
+// and revocations that keep failing count) and the revocation is due
+// already, the version is judged at the end of the run instead, labelled
+// or not (rot.superseded): a label that cannot be written never blocks a
+// rotation on every run.
+func (r *Rotator) markOrJudge(ctx context.Context, rot *rotation, version string, after time.Time) error {
+	err := r.markForRevocation(ctx, rot, version, after)
+	if err == nil || !isException[*types.LimitExceededException](err, "LimitExceededException") || after.After(r.now()) {
+		return err
+	}
+	rot.log().WarnContext(ctx, "the secret's staging labels are used up: the version is judged for revocation at the end of this run, without a label",
+		"revoke_version_id", version, "error", err.Error())
+	if !slices.Contains(rot.superseded, version) {
+		rot.superseded = append(rot.superseded, version)
+	}
+	return nil
+}
+
 // dueRevocations returns the labels and versions whose revocation is due.
 func dueRevocations(stages map[string][]string, now time.Time) map[string]string {
 	due := map[string]string{}
@@ -116,7 +163,8 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 
 // settleRevocations revokes the tokens of the versions whose revocation is
 // due, judged by AWSCURRENT: its app secret, its minting token. It never
-// revokes the token of AWSCURRENT, of a version holding AWSPENDING, or
+// revokes the token of AWSCURRENT (as read, and as it is now when another
+// writer moved it since), of a version holding AWSPENDING, or
 // behind minting_token_ref; a token already invalid or expired, or of
 // another app or system user, is not revoked (not metamint's to revoke).
 // Each of those, and each revocation that succeeded, drops its label. A
@@ -179,13 +227,17 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		held[rot.pending.AccessToken] = true
 	}
 	for v, labels := range rot.stages {
-		// AWSCURRENT's token is held above; a pending version (another
-		// rotation's, or this one's) is read. One that cannot be read may
-		// hold any token: nothing is revoked.
-		if !slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && (rot.pending == nil || v != rot.version) {
+		// AWSCURRENT's token, as read, is held above; a pending version
+		// (another rotation's, or this one's), and AWSCURRENT when another
+		// writer moved it since it was read (a value restored, say), are
+		// read. One that cannot be read may hold any token: nothing is
+		// revoked.
+		ours := rot.pending != nil && v == rot.version
+		moved := slices.Contains(labels, StageCurrent) && v != rot.currentVer && !ours
+		if moved || (!slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && !ours) {
 			doc, _, err := r.readVersionDoc(ctx, rot, v)
 			if err != nil {
-				fail("", "revocations due, and the AWSPENDING version could not be read to compare", err)
+				fail("", "revocations due, and the AWSPENDING or AWSCURRENT version could not be read to compare", err)
 				return
 			}
 			if doc != nil {

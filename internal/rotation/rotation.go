@@ -27,6 +27,7 @@ type rotation struct {
 	exists bool                // the version is known to exist (a read-back found it), labelled or not
 
 	current     *secret.Doc     // AWSCURRENT's value
+	currentVer  string          // the version current was read from
 	currentInfo *mint.TokenInfo // debug_token of current.AccessToken
 	pending     *secret.Doc     // the rotation's AWSPENDING value
 	pendingInfo *mint.TokenInfo // debug_token of pending.AccessToken
@@ -82,7 +83,7 @@ func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation) (*secret.Doc, 
 	if len(doc.UnlistedScopes) > 0 {
 		rot.log().WarnContext(ctx, "scopes not on the supported list, allowed by allow_unlisted_scopes", "scopes", doc.UnlistedScopes)
 	}
-	rot.current = doc
+	rot.current, rot.currentVer = doc, aws.ToString(out.VersionId)
 	return doc, nil
 }
 

@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// States metamint did not create and an account busy with other writers:
+// a person or another tool writing at an exact point of a run (the fault
+// proxy's Fault.Do), versions other tools left, throttles and lost answers
+// around revocations, the staging-label quota. The run judges by AWSCURRENT
+// as it is when it acts, never revokes a token AWSCURRENT (or a pending
+// version) holds, and never wedges the secret.
+
+// writeAside is the other writer's PutSecretValue, for a Fault.Do: it runs
+// on the proxy's goroutine, so it reports its error instead of failing the
+// test there.
+func (s *scenario) writeAside(errp *error, id string, fields map[string]any, stages ...string) func() {
+	return func() {
+		b, err := json.Marshal(fields)
+		if err == nil {
+			_, err = s.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id),
+				ClientRequestToken: aws.String(newUUID()), SecretString: aws.String(string(b)), VersionStages: stages})
+		}
+		*errp = err
+	}
+}
+
+// TestRestoredValueNotRevoked: a version marked for revocation is due; a
+// run, not due itself, settles it, and just before (between the run's
+// first read of AWSCURRENT and its revocations) a person restores that
+// version's value as a new AWSCURRENT (PutSecretValue, default stages: a
+// rollback). The token is AWSCURRENT's now: it is not revoked.
+func TestRestoredValueNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.putSecret("s00", s.baseFields(s.issue(50*day)))
+	old, oldV := s.issue(30*day), newUUID()
+	s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+	var describes atomic.Int32
+	var putErr error
+	restore := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
+		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
+		Do:    s.writeAside(&putErr, id, s.baseFields(old))})
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+		t.Fatalf("result = %+v; want not_due", r)
+	}
+	if restore.Hits() != 1 || putErr != nil {
+		t.Fatalf("the restore ran %d times (error %v); want once, before the revocations", restore.Hits(), putErr)
+	}
+	if s.currentToken(id) != old {
+		t.Fatalf("AWSCURRENT does not hold the restored token")
+	}
+	if s.revoked(old) {
+		t.Errorf("the token AWSCURRENT holds was revoked")
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(old) {
+		t.Errorf("next run = %+v, AWSCURRENT's token revoked %v; want not_due, live", r, s.revoked(old))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}
+
+// TestShortLivedPendingNotAdopted: another tool left AWSPENDING holding a
+// valid token of the secret's app, system user and scopes, with
+// AWSCURRENT's fields, that expires sooner than the due current token (two
+// days against five). Finishing it would move AWSCURRENT to a token that
+// is due at once, and expires before the one it replaced: the run
+// supersedes it, and rotates to a fresh token.
+func TestShortLivedPendingNotAdopted(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	id := ids[0]
+	initial := initialTokens(s, ids)
+	short := s.issue(2 * day)
+	s.putVersion(t, id, newUUID(), s.baseFields(short), rotation.StagePending)
+	s.baseline[short] = true
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("result = %+v; want rotated", r)
+	}
+	if cur := s.currentToken(id); cur == short {
+		t.Fatalf("AWSCURRENT holds the short-lived pending token; want a fresh one")
+	}
+	if tok, _ := s.srv.Token(s.currentToken(id)); !tok.ExpiresAt.After(s.srv.Now().Add(30 * day)) {
+		t.Errorf("AWSCURRENT's token expires at %v; want a fresh token", tok.ExpiresAt)
+	}
+	if again := s.runOnce(t, directEventJSON(false, id)); again.Status != rotation.StatusNotDue {
+		t.Errorf("next run = %+v; want not_due", again)
+	}
+	s.check(t, ids, initial)
+}
+
+// TestThrottledRevocationWaits: Graph throttles (codes 4, 17, 32, 613,
+// every attempt of the call) the debug_token or the oauth/revoke of a
+// version due for revocation, as a retried finishSecret settles it. A
+// throttle is "not now": the step succeeds, nothing is revoked, the
+// version keeps its label and the failure is counted; the next attempt,
+// once Graph answers, revokes it.
+func TestThrottledRevocationWaits(t *testing.T) {
+	t.Parallel()
+	throttles := map[int]string{4: "Application request limit reached", 17: "User request limit reached",
+		32: "Page request limit reached", 613: "Calls to this api have exceeded the rate limit."}
+	for _, e := range []minttest.Endpoint{minttest.EndpointDebugToken, minttest.EndpointRevoke} {
+		for code, msg := range throttles {
+			t.Run(fmt.Sprintf("%s %d", e, code), func(t *testing.T) {
+				t.Parallel()
+				s := newScenario(t)
+				current := s.issue(50 * day)
+				id := s.putSecret("s00", s.baseFields(current))
+				old, oldV := s.issue(30*day), newUUID()
+				s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+				curV := s.versionWith(id, rotation.StageCurrent)
+				s.srv.FailNext(e, minttest.Fault{Times: 3, // every attempt of the call
+					Error: &minttest.Error{Message: fmt.Sprintf("(#%d) %s", code, msg), Type: "OAuthException", Code: code}})
+				if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, curV)); err != nil {
+					t.Fatalf("finishSecret = %v; want success (a throttled revocation fails nothing)", err)
+				}
+				if s.revoked(old) || s.revoked(current) {
+					t.Fatalf("revoked: the throttled token %v, AWSCURRENT's %v; want neither", s.revoked(old), s.revoked(current))
+				}
+				if got := s.revokeLabelled(id); !slices.Equal(got, []string{oldV}) {
+					t.Errorf("versions waiting for revocation = %v; want [%s]", got, oldV)
+				}
+				if !strings.Contains(s.metrics.String(), `"RevocationsFailed":1`) {
+					t.Errorf("metrics hold no RevocationsFailed 1:\n%s", s.metrics.String())
+				}
+				if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, curV)); err != nil {
+					t.Fatalf("finishSecret again = %v", err)
+				}
+				if !s.revoked(old) || s.revoked(current) || len(s.revokeLabelled(id)) != 0 {
+					t.Errorf("after the throttle: the old token revoked %v, AWSCURRENT's %v, waiting %v; want revoked, live, none",
+						s.revoked(old), s.revoked(current), s.revokeLabelled(id))
+				}
+			})
+		}
+	}
+}
+
+// TestLabelQuotaDoesNotWedge: Secrets Manager allows 20 staging labels
+// across a secret's versions; other tools' labels, and revocations that
+// keep failing, can use them up. Marking the version that loses
+// AWSPREVIOUS is then refused (LimitExceededException, every time). The
+// mark must not block the rotation on every run: its revocation is due
+// already (the grace period has passed since its token stopped being
+// current), so the run moves AWSCURRENT and revokes it at its end.
+func TestLabelQuotaDoesNotWedge(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"rotation", "direct"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			id := ids[0]
+			initial := initialTokens(s, ids)
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("first run = %+v; want rotated", r)
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
+				Message: "You have exceeded the quota of staging labels for this secret.",
+				Match: func(body map[string]any) bool {
+					label, _ := body["VersionStage"].(string)
+					_, move := body["MoveToVersionId"]
+					return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+				}})
+			second := s.currentToken(id)
+			if path == "rotation" {
+				s.rotate(t, noDeadline, id)
+			} else if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("forced run with the label quota reached = %+v; want rotated", r)
+			}
+			if s.currentToken(id) == second {
+				t.Fatalf("AWSCURRENT did not move")
+			}
+			if quota.Hits() == 0 {
+				t.Fatalf("no revocation label was refused; the scenario did not happen")
+			}
+			if !s.revoked(initial[id]) {
+				t.Errorf("the token two generations old is live past its grace period; want it revoked")
+			}
+			s.check(t, ids, initial)
+		})
+	}
+}
+
+// TestLostLabelAnswers: in a second-generation rotation every
+// UpdateSecretVersionStage commits and loses its answer: the revocation
+// mark of the version losing AWSPREVIOUS, the move of AWSCURRENT, and the
+// removal of the mark after the revocation. The secret rotates in that run
+// or the next (a retried finishSecret), the mark written once is reused, the
+// token two generations old is revoked, and no live token is left outside
+// AWSCURRENT and AWSPREVIOUS.
+func TestLostLabelAnswers(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"rotation", "direct"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			id := ids[0]
+			initial := initialTokens(s, ids)
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("first run = %+v; want rotated", r)
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			second := s.currentToken(id)
+			var token string
+			if path == "rotation" {
+				token = s.placeholder(id)
+			}
+			isMark := func(body map[string]any) bool {
+				label, _ := body["VersionStage"].(string)
+				_, move := body["MoveToVersionId"]
+				return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+			}
+			mark := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever, Match: isMark})
+			lost := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever})
+			if path == "rotation" {
+				for _, step := range rotation.Steps {
+					_, err := s.run(t.Context(), rotationEvent(step, id, token))
+					if err != nil { // Secrets Manager retries a failed step
+						_, err = s.run(t.Context(), rotationEvent(step, id, token))
+					}
+					if err != nil {
+						t.Fatalf("Handle(%s) twice = %v", step, err)
+					}
+				}
+			} else {
+				resps := s.runUntilRotated(t, noDeadline, directEventJSON(true, id), 1)
+				if last := resps[len(resps)-1]; last.Summary == nil || last.Summary.Rotated != 1 {
+					t.Fatalf("runs = %+v; want rotated in the first or second", resps)
+				}
+			}
+			mark.Remove()
+			lost.Remove()
+			if path == "rotation" {
+				s.endRotation(id, token)
+			}
+			if mark.Hits() == 0 || lost.Hits() == 0 {
+				t.Fatalf("answers lost: %d of marks, %d of other label writes; want both: the scenario did not happen", mark.Hits(), lost.Hits())
+			}
+			if s.currentToken(id) == second {
+				t.Fatalf("AWSCURRENT did not move")
+			}
+			if !s.revoked(initial[id]) {
+				t.Errorf("the token two generations old is live past its grace period; want it revoked")
+			}
+			for v := range s.stages(id) {
+				if n := len(s.stages(id)[v]); n > 4 {
+					t.Errorf("version %s holds %d labels (%v); want no label piling up", v, n, s.stages(id)[v])
+				}
+			}
+			s.check(t, ids, initial)
+		})
+	}
+}
+
+// TestCurrentPutDuringRun: a person puts a new AWSCURRENT (PutSecretValue
+// with default stages, a token of their own) after a run stored its new
+// version and before it moves AWSCURRENT. The move names the version that
+// no longer holds AWSCURRENT and is refused: the person's value stays
+// current, nothing is revoked (neither their token nor the run's pending
+// one), and the next run finds the secret not due and fails nothing.
+func TestCurrentPutDuringRun(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	theirs := s.issue(50 * day)
+	s.baseline[theirs] = true
+	var putErr error
+	put := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: 1,
+		Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent },
+		Do:    s.writeAside(&putErr, id, s.baseFields(theirs))})
+	r := s.runOnce(t, directEventJSON(false, id))
+	if put.Hits() != 1 || putErr != nil {
+		t.Fatalf("the put ran %d times (error %v); want once, before the move", put.Hits(), putErr)
+	}
+	if r.Status == rotation.StatusRotated {
+		t.Fatalf("result = %+v; want the move refused", r)
+	}
+	if s.currentToken(id) != theirs || s.revoked(theirs) {
+		t.Fatalf("AWSCURRENT holds their token %v, revoked %v; want theirs, live", s.currentToken(id) == theirs, s.revoked(theirs))
+	}
+	pending, _ := s.value(id, s.versionWith(id, rotation.StagePending), rotation.StagePending)["access_token"].(string)
+	if pending == "" || s.revoked(pending) {
+		t.Errorf("the run's stored token: %q, revoked %v; want it kept in AWSPENDING", pending, s.revoked(pending))
+	}
+	if again := s.runOnce(t, directEventJSON(false, id)); again.Status != rotation.StatusNotDue {
+		t.Errorf("next run = %+v; want not_due", again)
+	}
+	if s.currentToken(id) != theirs || s.revoked(theirs) {
+		t.Errorf("after the next run AWSCURRENT holds their token %v, revoked %v; want theirs, live", s.currentToken(id) == theirs, s.revoked(theirs))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}
+
+// TestPendingCopyOfCurrentNotAdopted: another tool left AWSPENDING on a
+// copy of AWSCURRENT's value: its token is the current token. A forced run
+// must not finish it (AWSCURRENT would move and the token stay the same):
+// it supersedes it, without revoking the token AWSCURRENT holds, and
+// rotates to a new token.
+func TestPendingCopyOfCurrentNotAdopted(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	current := s.issue(50 * day)
+	id := s.putSecret("s00", s.baseFields(current))
+	ids := []string{id}
+	s.secrets(0)
+	s.putVersion(t, id, newUUID(), s.current(id), rotation.StagePending)
+	r := s.runOnce(t, directEventJSON(true, id))
+	if r.Status != rotation.StatusRotated {
+		t.Fatalf("result = %+v; want rotated", r)
+	}
+	if s.currentToken(id) == current {
+		t.Fatalf("AWSCURRENT still holds the token it held before the forced run")
+	}
+	if s.revoked(current) {
+		t.Errorf("the token current until the run was revoked; want it kept as AWSPREVIOUS")
+	}
+	s.check(t, ids, map[string]string{id: current})
+}
+
+// TestThrottledJudgingDefers: another tool's AWSPENDING holds a usable
+// token, and Graph throttles (code 613, every attempt) the debug_token that
+// judges it. A throttle is "not now": the run defers the secret instead of
+// superseding the version it could not judge, so the stored token is
+// neither given up nor revoked; the next run finishes it.
+func TestThrottledJudgingDefers(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ids := s.secrets(1)
+	id := ids[0]
+	initial := initialTokens(s, ids)
+	theirs := s.issue(50 * day)
+	s.putVersion(t, id, newUUID(), s.baseFields(theirs), rotation.StagePending)
+	s.baseline[theirs] = true
+	s.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Header: map[string][]string{"X-Ok": {"1"}}}) // the current token's
+	s.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Times: 3,                                    // every attempt of the pending token's
+		Error: &minttest.Error{Message: "(#613) Calls to this api have exceeded the rate limit.", Type: "OAuthException", Code: 613}})
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusDeferred {
+		t.Errorf("result = %+v; want deferred", r)
+	}
+	if s.revoked(theirs) {
+		t.Fatalf("the pending token was revoked after a throttle")
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("next run = %+v; want rotated", r)
+	}
+	if s.currentToken(id) != theirs || s.revoked(theirs) {
+		t.Errorf("AWSCURRENT holds the pending token %v, revoked %v; want it finished, live", s.currentToken(id) == theirs, s.revoked(theirs))
+	}
+	if got := s.srv.Minted(); got != 0 {
+		t.Errorf("Minted() = %d; want 0 (nothing made while a usable token waited)", got)
+	}
+	s.check(t, ids, initial)
+}
+
+// TestOrphanHeldMeanwhileNotRevoked: a run's new token X cannot be stored
+// (PutSecretValue and its repeat both throttled: provably not stored by
+// this run). Meanwhile another rotation, answered the same token by the
+// same refresh (Meta does not promise a new token per call), stored X as
+// AWSCURRENT. The run must not revoke X as an orphan: it compares with
+// AWSCURRENT as it is then, not as the run first read it.
+func TestOrphanHeldMeanwhileNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	version := rotation.VersionToken(id, s.versionWith(id, rotation.StageCurrent), "")
+	x := "EAAX" + randHex(24)
+	s.srv.MintNextAs(x) // the run's refresh answers x
+	ours := func(key string) func(map[string]any) bool {
+		return func(body map[string]any) bool { return body[key] == version }
+	}
+	throttled := s.c.inject(awstest.Fault{Op: "PutSecretValue", Times: 2, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded",
+		Match: ours("ClientRequestToken")})
+	var putErr error
+	other := s.c.inject(awstest.Fault{Op: "GetSecretValue", Times: 1, Match: ours("VersionId"), // the read-back
+		Do: s.writeAside(&putErr, id, s.baseFields(x))})
+	r := s.runOnce(t, directEventJSON(false, id))
+	if throttled.Hits() != 2 || other.Hits() != 1 || putErr != nil {
+		t.Fatalf("throttled writes %d, other writer %d (error %v); want 2, 1: the scenario did not happen (result %+v)",
+			throttled.Hits(), other.Hits(), putErr, r)
+	}
+	if s.currentToken(id) != x {
+		t.Fatalf("AWSCURRENT does not hold the token the other rotation stored")
+	}
+	if s.revoked(x) {
+		t.Errorf("the token AWSCURRENT holds was revoked as an orphan")
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), append(secretsOf(s.srv, s.fx), x))
+}
