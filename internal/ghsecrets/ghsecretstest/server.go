@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/nacl/box"
@@ -117,6 +118,7 @@ type Server struct {
 	tokens   map[string][]Permission
 	failNext []fault
 	lose     int
+	drop     int
 	limited  []RateLimit
 	requests []Request
 	now      func() time.Time
@@ -306,6 +308,22 @@ func (s *Server) RateLimitNext(limits ...RateLimit) {
 	s.limited = append(s.limited, limits...)
 }
 
+// DropNextWrites makes the next n PUTs of a secret drop the connection
+// without an answer, storing nothing. Drops come before LoseNextWrites.
+func (s *Server) DropNextWrites(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop += n
+}
+
+// Ticking returns a clock for SetClock that moves on a second at each
+// reading, from start: every write then changes updated_at, as writes
+// seconds apart do at GitHub.
+func Ticking(start time.Time) func() time.Time {
+	var n atomic.Int64
+	return func() time.Time { return start.Add(time.Duration(n.Add(1)) * time.Second) }
+}
+
 // LoseNextWrites makes the next n PUTs of a secret store the value and then
 // drop the connection without an answer.
 func (s *Server) LoseNextWrites(n int) {
@@ -485,6 +503,11 @@ func (s *Server) listRepos(k *keyPair, name string, q url.Values) (int, []byte, 
 }
 
 func (s *Server) put(k *keyPair, scope Scope, name string, r *http.Request, lost *bool) (int, []byte, *apiError) {
+	if s.drop > 0 {
+		s.drop--
+		*lost = true
+		return 0, nil, nil
+	}
 	if len(s.failNext) > 0 {
 		f := s.failNext[0]
 		s.failNext = s.failNext[1:]
