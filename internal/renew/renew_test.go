@@ -519,3 +519,63 @@ func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
 		t.Errorf("Run() error = %q; want it to say the new token is not revoked", err)
 	}
 }
+
+// onDebugToken is a transport that calls hook once, when debug_token
+// passes, before Graph answers it.
+type onDebugToken struct {
+	next http.RoundTripper
+	once sync.Once
+	hook func()
+}
+
+func (o *onDebugToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/debug_token") {
+		o.once.Do(o.hook)
+	}
+	return o.next.RoundTrip(r)
+}
+
+// TestRunUpdatedReadFailsAfterInspect: reading the secret's updated_at
+// fails after debug_token inspected the token. The message says nothing
+// changed at Meta; it must not say nothing was called there, since
+// debug_token was.
+func TestRunUpdatedReadFailsAfterInspect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onDebugToken{next: next, hook: func() {
+			f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
+		}}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "reading when the repository secret") {
+		t.Fatalf("Run() = %v; want the failed read of updated_at", err)
+	}
+	if strings.Contains(err.Error(), "Nothing was called at Meta") || !strings.Contains(err.Error(), "Nothing was changed at Meta") {
+		t.Errorf("Run() error = %q; want it to say nothing was changed at Meta (debug_token was called)", err)
+	}
+	if len(f.hidden) != 0 {
+		t.Errorf("a token was refreshed")
+	}
+}
+
+// TestRunRateLimitOutlastsTheRun: GitHub answers the write with a rate
+// limit longer than the run may wait. The message says when to run again,
+// and what became of the new token; it must not say nothing was done,
+// since a token was refreshed (and revoked).
+func TestRunRateLimitOutlastsTheRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
+		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "run again after") || !strings.Contains(err.Error(), "The new token was revoked.") {
+		t.Fatalf("Run() = %v; want it to say when to run again and that the new token was revoked", err)
+	}
+	if strings.Contains(err.Error(), "nothing was done") {
+		t.Errorf("Run() error = %q; says nothing was done, yet a token was refreshed and revoked", err)
+	}
+	if st, _ := f.graph.Token(f.hidden[0]); !st.Revoked {
+		t.Errorf("the new token, stored nowhere, was not revoked")
+	}
+}
