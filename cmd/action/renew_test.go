@@ -289,7 +289,7 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
 					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
 			},
-			stdout: "input github-token: GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again after "},
+			stdout: "input github-token: GitHub's rate limit for the token was exceeded, for longer than this run could wait; GitHub did not carry out the request: run again after "},
 		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
 			setup:  func(w *renewWorld, in map[string]string) { w.gh.DropNextWrites(1) },
 			stdout: "GitHub's answer to the first write was lost"},

@@ -200,7 +200,7 @@ func (e *APIError) Advice() string {
 		if !e.RetryAt.IsZero() {
 			when = "after " + e.RetryAt.UTC().Format(time.RFC3339)
 		}
-		return "GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again " + when
+		return "GitHub's rate limit for the token was exceeded, for longer than this run could wait; GitHub did not carry out the request: run again " + when
 	}
 	switch e.StatusCode {
 	case http.StatusUnauthorized:

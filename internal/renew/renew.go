@@ -245,7 +245,7 @@ func (cfg *Config) githubError(doing string, err error) error {
 			msg += "; " + a
 		}
 	}
-	return &Error{Msg: msg + ". Nothing was called at Meta.", Err: err}
+	return &Error{Msg: msg + ". Nothing was changed at Meta.", Err: err}
 }
 
 // refreshFailed renders a failed RenewAccessToken: the step, the cause,
