@@ -579,3 +579,29 @@ func TestRunRateLimitOutlastsTheRun(t *testing.T) {
 		t.Errorf("the new token, stored nowhere, was not revoked")
 	}
 }
+
+// TestRunSecretDeletedDuringRenewal: a person deletes the secret while the
+// renewal refreshes its token. The renewal must not create it again, and
+// its message must say the secret was deleted (or is no longer visible to
+// the GitHub token: GitHub answers 404 to both), not that someone wrote it.
+// The new token is kept: a 404 cannot tell a deleted secret from one the
+// token may no longer see, which may hold it.
+func TestRunSecretDeletedDuringRenewal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.RepoScope(repo), name) }}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatal("Run() = nil; want an error: the secret was deleted during the renewal")
+	}
+	if _, ok := f.gh.Secret(ghsecretstest.RepoScope(repo), name); ok || f.gh.Writes() != 0 {
+		t.Errorf("the renewal created the deleted secret again")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "was deleted") || strings.Contains(msg, "another renewal") || strings.Contains(msg, "overwritten") ||
+		!strings.Contains(msg, "no longer") || !strings.Contains(msg, "The new token is not revoked") {
+		t.Errorf("Run() error = %q; want it to say the secret was deleted or is no longer visible, and is not written", msg)
+	}
+	f.noneRevoked(t)
+}

@@ -236,6 +236,17 @@ func (s *Server) SetSecret(scope Scope, name, value, visibility string, repos ..
 	k.secrets[name] = sec
 }
 
+// DeleteSecret deletes a secret, as a person may in the settings.
+func (s *Server) DeleteSecret(scope Scope, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.scopes[scope]
+	if !ok {
+		panic("ghsecretstest: DeleteSecret: unknown scope " + string(scope))
+	}
+	delete(k.secrets, name)
+}
+
 // SetRepos sets who may use an organization secret of "selected"
 // visibility, as a person does in the settings page or with PUT
 // .../secrets/{name}/repositories. It leaves updated_at as it is: GitHub's
