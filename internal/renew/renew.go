@@ -225,12 +225,11 @@ func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) e
 	case err != nil:
 		return fmt.Errorf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
 			cfg.GitHubToken, cfg.Target, front.Message(err))
+	case existed && !exists:
+		return fmt.Errorf("the %s was deleted while this run refreshed its token, or %s can no longer see it (GitHub answers 404 to both): it is not written",
+			cfg.Target, cfg.GitHubToken)
 	case exists != existed || at != before:
-		when := "deleted"
-		if exists {
-			when = "written at " + mint.QuoteCut(at)
-		}
-		return fmt.Errorf("the %s was %s while this run refreshed its token (by a person, or by another renewal): it is not overwritten", cfg.Target, when)
+		return fmt.Errorf("the %s was written at %s while this run refreshed its token (by a person, or by another renewal): it is not overwritten", cfg.Target, mint.QuoteCut(at))
 	}
 	return nil
 }
