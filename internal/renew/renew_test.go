@@ -605,3 +605,33 @@ func TestRunSecretDeletedDuringRenewal(t *testing.T) {
 	}
 	f.noneRevoked(t)
 }
+
+// TestRunOrgSecretDeletedDuringRenewal: a person deletes an organization
+// secret while the renewal refreshes its token. Reading its visibility
+// again fails (404): the renewal does not create it again, with a
+// visibility it can no longer read, and keeps the new token, as a 404
+// cannot tell a deleted secret from one the token may no longer see.
+func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
+	f.gh.AddOrg(org)
+	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
+	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
+	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
+	})
+	_, err = renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "it is not written") || !strings.Contains(err.Error(), "The new token is not revoked") {
+		t.Fatalf("Run() = %v; want it to say the secret is not written and the new token is kept", err)
+	}
+	if _, ok := f.gh.Secret(ghsecretstest.OrgScope(org), name); ok || f.gh.Writes() != 0 {
+		t.Errorf("the renewal created the deleted organization secret again")
+	}
+	f.noneRevoked(t)
+}
