@@ -39,6 +39,7 @@ func newRenewWorld(t *testing.T, life time.Duration, scope string) *renewWorld {
 	t.Helper()
 	w := &renewWorld{world: newWorld(t), gh: ghsecretstest.NewServer()}
 	t.Cleanup(w.gh.Close)
+	w.gh.SetClock(ghsecretstest.Ticking(time.Now()))
 	installed(w.world)
 	spec := minttest.TokenSpec{UserID: w.systemUserID, AppID: w.appID, Scopes: []string{"ads_read", "business_management"}}
 	if life != 0 {
@@ -288,12 +289,18 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
 					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
 			},
-			stdout: "input github-token: GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again after "},
+			stdout: "input github-token: GitHub's rate limit for the token was exceeded, for longer than this run could wait; GitHub did not carry out the request: run again after "},
 		{name: "lost write answer, sent once more", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
-			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
+			setup:  func(w *renewWorld, in map[string]string) { w.gh.DropNextWrites(1) },
 			stdout: "GitHub's answer to the first write was lost"},
+		{name: "lost answer to a stored write: not sent again", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, secretIsNew: true,
+			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(1) },
+			stdout: "and it is not sent once more: the repository secret"},
 		{name: "lost write answer twice", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
-			setup:  func(w *renewWorld, in map[string]string) { w.gh.LoseNextWrites(2) },
+			setup: func(w *renewWorld, in map[string]string) {
+				w.gh.DropNextWrites(1)
+				w.gh.LoseNextWrites(1)
+			},
 			stdout: "GitHub may have stored the new token, so it is kept, not revoked"},
 	}
 	for _, tt := range tests {

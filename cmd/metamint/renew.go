@@ -36,9 +36,11 @@ permission fails before any Graph call), inspects the token with debug_token, an
 within --within days refreshes it (GET /oauth/access_token), checks the new token (valid, same
 app, system user and scopes, later expiry) and writes it to the secret, sealed to its public key.
 An organization secret keeps its visibility and selected repositories. The old token is never
-revoked. A new token GitHub refused to store is revoked; one whose write got no answer twice is
-kept, since GitHub may have stored it. A secret written during the renewal (by a person, or by
-another renewal) is never overwritten, and the new token is then kept: the other write may hold it.
+revoked. A secret written during the renewal (by a person, or by another renewal: its updated_at
+changed) is never overwritten, and the new token is then kept: the other write may hold it. A new
+token GitHub refused to store is revoked while the secret is unchanged. A write that got no answer
+is sent once more only while the secret is unchanged; when it may have been stored, the new token
+is kept. A GitHub rate limit is waited out (the wait is printed) while it is short.
 
 Reads METAMINT_APP_SECRET (the secret of --app-id, the app the token was generated with),
 METAMINT_ACCESS_TOKEN and GITHUB_TOKEN (a GitHub App installation token or a fine-grained token

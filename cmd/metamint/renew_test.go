@@ -32,6 +32,7 @@ func newRenewSetup(t *testing.T, life time.Duration) *renewSetup {
 	t.Helper()
 	w := &renewSetup{world: newWorld(t), gh: ghsecretstest.NewServer()}
 	t.Cleanup(w.gh.Close)
+	w.gh.SetClock(ghsecretstest.Ticking(time.Now()))
 	w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
 	spec := minttest.TokenSpec{UserID: w.fx.SystemUserID, AppID: w.fx.AppID, Scopes: []string{"ads_read"}}
 	if life != 0 {
@@ -140,9 +141,12 @@ func TestRenew(t *testing.T) {
 			},
 			stderr: "metamint renew: GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again\n"},
 		{name: "lost write answer twice", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), graph: -1, code: 1, newStored: true,
-			args:   []string{"--repo", renewRepo},
-			setup:  func(w *renewSetup, env map[string]string) { w.gh.LoseNextWrites(2) },
-			stderr: "so it is kept, not revoked"},
+			args: []string{"--repo", renewRepo},
+			setup: func(w *renewSetup, env map[string]string) {
+				w.gh.DropNextWrites(1)
+				w.gh.LoseNextWrites(1)
+			},
+			stderr: "sending it once more failed too"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

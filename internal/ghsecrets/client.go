@@ -200,7 +200,7 @@ func (e *APIError) Advice() string {
 		if !e.RetryAt.IsZero() {
 			when = "after " + e.RetryAt.UTC().Format(time.RFC3339)
 		}
-		return "GitHub's rate limit for the token was exceeded, longer than this run could wait; nothing was done: run again " + when
+		return "GitHub's rate limit for the token was exceeded, for longer than this run could wait; GitHub did not carry out the request: run again " + when
 	}
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
@@ -221,6 +221,7 @@ type request struct {
 	body   any
 	target Target
 	write  bool
+	again  func(context.Context) error // see do
 }
 
 // Rate limits. GitHub answers a client over its primary or a secondary
@@ -243,6 +244,8 @@ const (
 
 // do sends r, and again after each rate limit while it may wait (see Rate
 // limits), and decodes a 2xx JSON answer into out (nil: none expected).
+// r.again, when set, runs after each wait, before the request is sent
+// again; its error ends do, the request unsent.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	for try := 1; ; try++ {
 		err := c.send(ctx, r, out)
@@ -262,6 +265,11 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		if c.sleep(ctx, wait) != nil {
 			return err
+		}
+		if r.again != nil {
+			if gerr := r.again(ctx); gerr != nil {
+				return gerr
+			}
 		}
 	}
 }
@@ -284,6 +292,14 @@ func (c *Client) rateLimited(resp *http.Response, message string) (bool, time.Ti
 	exhausted := strings.TrimSpace(h.Get("X-Ratelimit-Remaining")) == "0"
 	if reset, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Ratelimit-Reset")), 10, 64); exhausted && at.IsZero() && err == nil {
 		at = time.Unix(reset, 0)
+	}
+	// A time already past (a clock apart from GitHub's, a broken proxy)
+	// names no wait: the client waits as if none were named. One beyond a
+	// year is a year.
+	if now := c.now(); !at.After(now) {
+		at = time.Time{}
+	} else if limit := now.Add(maxRetryAfter * time.Second); at.After(limit) {
+		at = limit
 	}
 	limited := resp.StatusCode == http.StatusTooManyRequests || exhausted || h.Get("Retry-After") != "" ||
 		strings.Contains(strings.ToLower(message), "rate limit")

@@ -281,6 +281,14 @@ func (c *Client) Updated(ctx context.Context, t Target) (stamp string, found boo
 //
 // See https://docs.github.com/rest/actions/secrets#create-or-update-a-repository-secret.
 func (c *Client) PutSecret(ctx context.Context, t Target, key *PublicKey, value string, org *OrgSecret) error {
+	return c.PutSecretIf(ctx, t, key, value, org, nil)
+}
+
+// PutSecretIf is PutSecret, but calls unchanged (when not nil) before it
+// sends a rate-limited write again, after the wait: a writer that must not
+// overwrite a write made by someone else meanwhile checks for one there.
+// An error from unchanged ends the write, unsent, and is returned as is.
+func (c *Client) PutSecretIf(ctx context.Context, t Target, key *PublicKey, value string, org *OrgSecret, unchanged func(context.Context) error) error {
 	if err := t.Check(); err != nil {
 		return err
 	}
@@ -306,5 +314,5 @@ func (c *Client) PutSecret(ctx context.Context, t Target, key *PublicKey, value 
 		}
 	}
 	path, route := t.base()
-	return c.do(ctx, request{method: "PUT", route: route + "/{secret_name}", path: path + "/" + t.Name, body: body, target: t, write: true}, nil)
+	return c.do(ctx, request{method: "PUT", route: route + "/{secret_name}", path: path + "/" + t.Name, body: body, target: t, write: true, again: unchanged}, nil)
 }

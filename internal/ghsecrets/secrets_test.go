@@ -447,6 +447,16 @@ func TestRateLimits(t *testing.T) {
 			{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}, {Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}},
 			{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}, {Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}}},
 			wantSlept: []time.Duration{time.Second, time.Second, time.Second}, wantErr: true, wantRetry: start.Add(4 * time.Second)},
+		// A time already past (a clock apart from GitHub's, a broken
+		// proxy) names no wait: resending at once would only meet the
+		// limit again, and "run again after" a past time says nothing.
+		{name: "a retry-after date in the past: a minute, not at once", limits: []ghsecretstest.RateLimit{{Status: http.StatusTooManyRequests,
+			Header: http.Header{"Retry-After": {start.Add(-time.Hour).UTC().Format(http.TimeFormat)}}}},
+			wantSlept: []time.Duration{time.Minute}},
+		{name: "a reset in the past: a minute, not at once", limits: []ghsecretstest.RateLimit{primary(-time.Hour)},
+			wantSlept: []time.Duration{time.Minute}},
+		{name: "resets in the past on every try: no past time reported", limits: []ghsecretstest.RateLimit{primary(-time.Hour), primary(-time.Hour), primary(-time.Hour)},
+			wantSlept: []time.Duration{time.Minute, 2 * time.Minute}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,23 +158,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
 
-	if cerr := cfg.unchanged(ctx, before, exists); cerr != nil {
-		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", cerr, front.Time(prev.ExpiresAt), keptUnsure(rn)), Err: cerr}
-	}
 	if cfg.Target.Org != "" {
 		// The write sends who may use the secret again: as it is now, not
 		// as it was at the start (a person may have changed it since).
 		if org, err = cfg.GitHub.OrgSecret(ctx, cfg.Target); err != nil {
 			msg := fmt.Sprintf("%s: reading the visibility of the %s again before writing it failed (%s): it is not written, since the write must keep who may use it",
 				cfg.GitHubToken, cfg.Target, front.Message(err))
-			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, front.Time(prev.ExpiresAt), cfg.discard(ctx, rn.AccessToken)), Err: err}
+			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, front.Time(prev.ExpiresAt), cfg.discardUnchanged(ctx, before, exists, rn)), Err: err}
 		}
 	}
-	err = cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
+	// The last read before the write; a write sent again after a rate
+	// limit reads it again too.
+	var changed error
+	unchanged := func(ctx context.Context) error {
+		changed = cfg.unchanged(ctx, before, exists)
+		return changed
+	}
+	if unchanged(ctx) == nil {
+		err = cfg.GitHub.PutSecretIf(ctx, cfg.Target, key, rn.AccessToken, org, unchanged)
+	}
+	if changed != nil {
+		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", changed, front.Time(prev.ExpiresAt), keptUnsure(rn)), Err: changed}
+	}
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
-		// GitHub may have stored it: send it once more.
+		// GitHub may have stored it: send it once more, unless the secret
+		// was written since, by that write or by someone else (this run
+		// cannot tell which): then it is not overwritten.
 		res.Retried = true
-		err2 := cfg.GitHub.PutSecret(ctx, cfg.Target, key, rn.AccessToken, org)
+		if cerr := cfg.unchanged(ctx, before, exists); cerr != nil {
+			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and it is not sent once more: %s; the write that got no answer may be what changed it. "+
+				"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
+				"Check the secret's update time in the settings, or run the renewal again.",
+				cfg.Target, front.Message(err), cerr, front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+		}
+		err2 := cfg.GitHub.PutSecretIf(ctx, cfg.Target, key, rn.AccessToken, org, unchanged)
 		if err2 == nil {
 			return res, nil
 		}
@@ -192,18 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
 		}
-		// The refusal proves this write stored nothing, not that no one
-		// else stored the same token (Graph may answer two refreshes of
-		// one token alike): revoke it only if the secret is unchanged.
-		// The read runs even when the step's deadline has passed, as the
-		// revocation does: a live token nobody holds must not stay live.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
-		defer cancel()
-		end := keptUnsure(rn)
-		if cfg.unchanged(cctx, before, exists) == nil {
-			end = cfg.discard(ctx, rn.AccessToken)
-		}
-		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), end)
+		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), cfg.discardUnchanged(ctx, before, exists, rn))
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil
@@ -219,12 +225,11 @@ func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) e
 	case err != nil:
 		return fmt.Errorf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
 			cfg.GitHubToken, cfg.Target, front.Message(err))
+	case existed && !exists:
+		return fmt.Errorf("the %s was deleted while this run refreshed its token, or %s can no longer see it (GitHub answers 404 to both): it is not written",
+			cfg.Target, cfg.GitHubToken)
 	case exists != existed || at != before:
-		when := "deleted"
-		if exists {
-			when = "written at " + mint.QuoteCut(at)
-		}
-		return fmt.Errorf("the %s was %s while this run refreshed its token (by a person, or by another renewal): it is not overwritten", cfg.Target, when)
+		return fmt.Errorf("the %s was written at %s while this run refreshed its token (by a person, or by another renewal): it is not overwritten", cfg.Target, mint.QuoteCut(at))
 	}
 	return nil
 }
@@ -239,7 +244,7 @@ func (cfg *Config) githubError(doing string, err error) error {
 			msg += "; " + a
 		}
 	}
-	return &Error{Msg: msg + ". Nothing was called at Meta.", Err: err}
+	return &Error{Msg: msg + ". Nothing was changed at Meta.", Err: err}
 }
 
 // refreshFailed renders a failed RenewAccessToken: the step, the cause,
@@ -260,6 +265,21 @@ func (cfg *Config) refreshFailed(err error) string {
 		msg += " Graph answered the old token's own value, which is never revoked."
 	}
 	return msg + " The token in the secret is unchanged."
+}
+
+// discardUnchanged revokes a new token this run did not store, but only
+// while updated_at shows the secret unchanged: this run's failure proves
+// nothing of another writer, who may have stored the same token (Graph may
+// answer two refreshes of one token alike). The read runs even when the
+// step's deadline has passed, as the revocation does: a live token nobody
+// holds must not stay live.
+func (cfg *Config) discardUnchanged(ctx context.Context, before string, existed bool, rn *mint.Renewal) string {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
+	defer cancel()
+	if cfg.unchanged(cctx, before, existed) != nil {
+		return keptUnsure(rn)
+	}
+	return cfg.discard(ctx, rn.AccessToken)
 }
 
 // keptUnsure says why a new token that may be in the secret is not

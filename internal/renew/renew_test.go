@@ -2,6 +2,7 @@ package renew_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -369,4 +370,268 @@ func TestRunOrgReposChangedDuringRenewal(t *testing.T) {
 	if want := []string{repo, "octo-org/site"}; got.Visibility != "selected" || !slices.Equal(got.Repos, want) {
 		t.Errorf("after the write: visibility %q, repositories %q; want selected %q, as the person set them", got.Visibility, got.Repos, want)
 	}
+}
+
+// TestRunRateLimitedWriteWhileOtherWrote: GitHub answers the write with its
+// rate limit, and while the renewal waits to send it again a person stores
+// another token in the secret. The write sent after the wait would
+// overwrite it: the renewal reads updated_at again before sending it, and
+// does not write; the new token is kept (the other write may hold it).
+func TestRunRateLimitedWriteWhileOtherWrote(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	fx := f.fx
+	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+	waits := 0
+	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithClock(time.Now, func(context.Context, time.Duration) error {
+		waits++
+		f.graph.Advance(time.Minute)
+		f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub = gc
+	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
+		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
+	res, err := renew.Run(t.Context(), f.cfg)
+	if waits != 1 {
+		t.Fatalf("waits = %d; want 1, for the rate-limited write", waits)
+	}
+	if err == nil {
+		t.Fatalf("Run() = %+v; want an error: the secret was written while the renewal waited", res)
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != theirs {
+		t.Errorf("the write sent after the rate limit overwrote the token a person stored meanwhile")
+	}
+	if !strings.Contains(err.Error(), "not overwritten") || !strings.Contains(err.Error(), "The new token is not revoked") {
+		t.Errorf("Run() error = %q; want it to say the secret is not overwritten and the new token is not revoked", err)
+	}
+	f.noneRevoked(t)
+}
+
+// afterWrite is a transport that calls hook once, after the first PUT got
+// its answer or lost it.
+type afterWrite struct {
+	next http.RoundTripper
+	once sync.Once
+	hook func()
+}
+
+func (a *afterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.next.RoundTrip(r)
+	if r.Method == http.MethodPut {
+		a.once.Do(a.hook)
+	}
+	return resp, err
+}
+
+// TestRunLostAnswerWhileOtherWrote: the answer to the write is lost, and
+// before the renewal sends it once more a person stores another token. The
+// write sent again would overwrite it: the renewal reads updated_at first,
+// sees the secret written since (by its own lost write or by someone
+// else: it cannot tell), does not write again, and keeps the new token.
+func TestRunLostAnswerWhileOtherWrote(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	fx := f.fx
+	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithHTTPClient(&http.Client{Transport: &afterWrite{
+		next: http.DefaultTransport,
+		hook: func() {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
+		},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub = gc
+	f.gh.LoseNextWrites(1)
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatalf("Run() = %+v; want an error: the secret was written after the lost answer", res)
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != theirs {
+		t.Errorf("the write sent once more overwrote the token a person stored after the lost answer")
+	}
+	if n := f.gh.Writes(); n != 1 {
+		t.Errorf("GitHub writes = %d; want 1: the lost one only", n)
+	}
+	if !strings.Contains(err.Error(), "no answer") || !strings.Contains(err.Error(), "not revoked") {
+		t.Errorf("Run() error = %q; want it to say the write got no answer and the new token is kept", err)
+	}
+	f.noneRevoked(t)
+}
+
+// failReposAgain is a transport that, at the second read of an
+// organization secret's selected repositories, calls hook and answers
+// with a broken connection.
+type failReposAgain struct {
+	next  http.RoundTripper
+	reads int
+	hook  func()
+}
+
+func (f *failReposAgain) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/repositories") {
+		if f.reads++; f.reads == 2 {
+			f.hook()
+			return nil, errors.New("connection reset by peer")
+		}
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestRunOrgReadAgainFailsWhileOtherStored: reading an organization
+// secret's repositories again before the write fails, and meanwhile another
+// renewal, answered the same new token by Graph, stored it. The renewal
+// does not write; it must not revoke the new token, which the secret holds:
+// it revokes only while updated_at shows the secret unchanged.
+func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
+	f.gh.AddOrg(org)
+	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
+	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
+	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
+		next: http.DefaultTransport,
+		hook: func() {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.hidden[0], "selected", repo)
+		},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
+	_, err = renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatal("Run() = nil; want the failed read reported")
+	}
+	got, _ := f.gh.Secret(ghsecretstest.OrgScope(org), name)
+	if st, _ := f.graph.Token(got.Value); got.Value != f.hidden[0] || st.Revoked {
+		t.Errorf("the token the secret holds was revoked: every workflow that mints with it stops")
+	}
+	if !strings.Contains(err.Error(), "The new token is not revoked") {
+		t.Errorf("Run() error = %q; want it to say the new token is not revoked", err)
+	}
+}
+
+// onDebugToken is a transport that calls hook once, when debug_token
+// passes, before Graph answers it.
+type onDebugToken struct {
+	next http.RoundTripper
+	once sync.Once
+	hook func()
+}
+
+func (o *onDebugToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/debug_token") {
+		o.once.Do(o.hook)
+	}
+	return o.next.RoundTrip(r)
+}
+
+// TestRunUpdatedReadFailsAfterInspect: reading the secret's updated_at
+// fails after debug_token inspected the token. The message says nothing
+// changed at Meta; it must not say nothing was called there, since
+// debug_token was.
+func TestRunUpdatedReadFailsAfterInspect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onDebugToken{next: next, hook: func() {
+			f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
+		}}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "reading when the repository secret") {
+		t.Fatalf("Run() = %v; want the failed read of updated_at", err)
+	}
+	if strings.Contains(err.Error(), "Nothing was called at Meta") || !strings.Contains(err.Error(), "Nothing was changed at Meta") {
+		t.Errorf("Run() error = %q; want it to say nothing was changed at Meta (debug_token was called)", err)
+	}
+	if len(f.hidden) != 0 {
+		t.Errorf("a token was refreshed")
+	}
+}
+
+// TestRunRateLimitOutlastsTheRun: GitHub answers the write with a rate
+// limit longer than the run may wait. The message says when to run again,
+// and what became of the new token; it must not say nothing was done,
+// since a token was refreshed (and revoked).
+func TestRunRateLimitOutlastsTheRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
+		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "run again after") || !strings.Contains(err.Error(), "The new token was revoked.") {
+		t.Fatalf("Run() = %v; want it to say when to run again and that the new token was revoked", err)
+	}
+	if strings.Contains(err.Error(), "nothing was done") {
+		t.Errorf("Run() error = %q; says nothing was done, yet a token was refreshed and revoked", err)
+	}
+	if st, _ := f.graph.Token(f.hidden[0]); !st.Revoked {
+		t.Errorf("the new token, stored nowhere, was not revoked")
+	}
+}
+
+// TestRunSecretDeletedDuringRenewal: a person deletes the secret while the
+// renewal refreshes its token. The renewal must not create it again, and
+// its message must say the secret was deleted (or is no longer visible to
+// the GitHub token: GitHub answers 404 to both), not that someone wrote it.
+// The new token is kept: a 404 cannot tell a deleted secret from one the
+// token may no longer see, which may hold it.
+func TestRunSecretDeletedDuringRenewal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.RepoScope(repo), name) }}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatal("Run() = nil; want an error: the secret was deleted during the renewal")
+	}
+	if _, ok := f.gh.Secret(ghsecretstest.RepoScope(repo), name); ok || f.gh.Writes() != 0 {
+		t.Errorf("the renewal created the deleted secret again")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "was deleted") || strings.Contains(msg, "another renewal") || strings.Contains(msg, "overwritten") ||
+		!strings.Contains(msg, "no longer") || !strings.Contains(msg, "The new token is not revoked") {
+		t.Errorf("Run() error = %q; want it to say the secret was deleted or is no longer visible, and is not written", msg)
+	}
+	f.noneRevoked(t)
+}
+
+// TestRunOrgSecretDeletedDuringRenewal: a person deletes an organization
+// secret while the renewal refreshes its token. Reading its visibility
+// again fails (404): the renewal does not create it again, with a
+// visibility it can no longer read, and keeps the new token, as a 404
+// cannot tell a deleted secret from one the token may no longer see.
+func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
+	f.gh.AddOrg(org)
+	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
+	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
+	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onExchange{next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
+	})
+	_, err = renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "it is not written") || !strings.Contains(err.Error(), "The new token is not revoked") {
+		t.Fatalf("Run() = %v; want it to say the secret is not written and the new token is kept", err)
+	}
+	if _, ok := f.gh.Secret(ghsecretstest.OrgScope(org), name); ok || f.gh.Writes() != 0 {
+		t.Errorf("the renewal created the deleted organization secret again")
+	}
+	f.noneRevoked(t)
 }

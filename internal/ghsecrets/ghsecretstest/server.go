@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/nacl/box"
@@ -117,6 +118,7 @@ type Server struct {
 	tokens   map[string][]Permission
 	failNext []fault
 	lose     int
+	drop     int
 	limited  []RateLimit
 	requests []Request
 	now      func() time.Time
@@ -234,6 +236,17 @@ func (s *Server) SetSecret(scope Scope, name, value, visibility string, repos ..
 	k.secrets[name] = sec
 }
 
+// DeleteSecret deletes a secret, as a person may in the settings.
+func (s *Server) DeleteSecret(scope Scope, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.scopes[scope]
+	if !ok {
+		panic("ghsecretstest: DeleteSecret: unknown scope " + string(scope))
+	}
+	delete(k.secrets, name)
+}
+
 // SetRepos sets who may use an organization secret of "selected"
 // visibility, as a person does in the settings page or with PUT
 // .../secrets/{name}/repositories. It leaves updated_at as it is: GitHub's
@@ -304,6 +317,22 @@ func (s *Server) RateLimitNext(limits ...RateLimit) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limited = append(s.limited, limits...)
+}
+
+// DropNextWrites makes the next n PUTs of a secret drop the connection
+// without an answer, storing nothing. Drops come before LoseNextWrites.
+func (s *Server) DropNextWrites(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop += n
+}
+
+// Ticking returns a clock for SetClock that moves on a second at each
+// reading, from start: every write then changes updated_at, as writes
+// seconds apart do at GitHub.
+func Ticking(start time.Time) func() time.Time {
+	var n atomic.Int64
+	return func() time.Time { return start.Add(time.Duration(n.Add(1)) * time.Second) }
 }
 
 // LoseNextWrites makes the next n PUTs of a secret store the value and then
@@ -485,6 +514,11 @@ func (s *Server) listRepos(k *keyPair, name string, q url.Values) (int, []byte, 
 }
 
 func (s *Server) put(k *keyPair, scope Scope, name string, r *http.Request, lost *bool) (int, []byte, *apiError) {
+	if s.drop > 0 {
+		s.drop--
+		*lost = true
+		return 0, nil, nil
+	}
 	if len(s.failNext) > 0 {
 		f := s.failNext[0]
 		s.failNext = s.failNext[1:]
