@@ -256,4 +256,3 @@ func labelQuota(rot *rotation, err error) error {
 		"may be used up: %s (%d more are metamint's revocation labels, which runs remove once their token is revoked)",
 		err, labelQuotaMax, hint, marks)
 }
-
