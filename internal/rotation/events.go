@@ -127,17 +127,17 @@ func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
 	if now != "" {
 		what = "moved AWSPENDING to version " + now
 	}
-	token := "it holds no token"
+	fate := "it holds no token"
 	if doc != nil && doc.AccessToken != "" {
 		rot.log().WarnContext(ctx, "another writer "+what+" during the rotation; the token stored in the rotation's version is revoked unless AWSCURRENT or AWSPENDING holds it",
 			"version_id", rot.version, "pending_version_id", now)
 		rot.superseded = append(rot.superseded, rot.version)
 		r.settleRevocations(ctx, rot)
-		token = "the token stored in it was revoked unless AWSCURRENT or AWSPENDING holds it (the log says which)"
+		fate = "the token stored in it was revoked unless AWSCURRENT or AWSPENDING holds it (the log says which)"
 	}
 	return &ConcurrentChangeError{Failure{rot.step, rot.arn, fmt.Errorf(
 		"another writer %s during the rotation, leaving version %s without labels: %s. The rotation ends here; the next one starts afresh",
-		what, rot.version, token)}}
+		what, rot.version, fate)}}
 }
 
 // notPendingErr is the error of a step whose version is not AWSPENDING.
