@@ -587,3 +587,35 @@ func TestPendingMovedDuringRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestLateEventOnFormerCurrentNotRevoked: a finishSecret event arrives
+// late for a version that was current two rotations ago and has lost its
+// labels since (revoke_previous off: its token is to live until it
+// expires). The version is unlabelled as in TestPendingMovedDuringRotation,
+// but its token may be in use: the step fails and revokes nothing.
+func TestLateEventOnFormerCurrentNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	fields := s.baseFields(s.issue(5 * day))
+	fields["revoke_previous"], fields["issued_at"] = false, s.srv.Now().UTC().Format(time.RFC3339)
+	id := s.putSecret("s00", fields)
+	ids := []string{id}
+	s.secrets(0)
+	initial := initialTokens(s, ids)
+	first := s.versionWith(id, rotation.StageCurrent)
+	for range 2 {
+		s.srv.Advance(time.Hour)
+		if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+			t.Fatalf("forced run = %+v; want rotated", r)
+		}
+	}
+	if labels := s.stages(id)[first]; len(labels) != 0 {
+		t.Fatalf("the first version still holds %v; the scenario did not happen", labels)
+	}
+	if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, first)); err == nil {
+		t.Fatalf("finishSecret of an unlabelled former current version succeeded")
+	}
+	if s.revoked(initial[id]) {
+		t.Errorf("the token current two rotations ago was revoked by a late event")
+	}
+}
