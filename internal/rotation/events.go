@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/metamint/metamint/internal/secret"
 )
 
@@ -113,15 +116,39 @@ func (r *Rotator) begin(ctx context.Context, rot *rotation) (State, error) {
 // minting_token_ref holds it, or it is not this secret's live token;
 // marked for a later run when the revocation fails). The step then fails
 // with a ConcurrentChangeError. A version that does not exist returns nil.
+//
+// A version created before AWSCURRENT's version, or whose token was issued
+// before AWSCURRENT's, may have been current once (an event delivered late,
+// after later rotations): it is left alone, as the revocations of former
+// current tokens are revoke_previous's to decide.
 func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
-	doc, found, err := r.readVersionDoc(ctx, rot, rot.version)
+	read := func(version string) (*secretsmanager.GetSecretValueOutput, error) {
+		return r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.arn), VersionId: aws.String(version)})
+	}
+	out, err := read(rot.version)
 	switch {
+	case err != nil && isNotFound(err):
+		return nil
 	case err != nil:
 		return smErr(rot.step, rot.arn, "GetSecretValue of the version", err)
-	case !found:
-		return nil
 	}
 	rot.exists = true
+	if cv := versionWith(rot.stages, StageCurrent); cv != "" {
+		cur, err := read(cv)
+		if err != nil {
+			return smErr(rot.step, rot.arn, "GetSecretValue AWSCURRENT", err)
+		}
+		older := cur.CreatedDate != nil && out.CreatedDate != nil && cur.CreatedDate.After(*out.CreatedDate)
+		curDoc, _ := parseStored(StageCurrent, cur)
+		if doc, _ := parseStored("the version", out); doc != nil && curDoc != nil && !doc.IssuedAt.IsZero() && curDoc.IssuedAt.After(doc.IssuedAt) {
+			older = true
+		}
+		if older {
+			rot.log().InfoContext(ctx, "the version has no labels and is older than AWSCURRENT's (it may have been current): left alone", "version_id", rot.version)
+			return nil
+		}
+	}
+	doc, _ := parseStored("the version", out)
 	now := otherPending(rot.stages, rot.version)
 	what := "took AWSPENDING off it"
 	if now != "" {
