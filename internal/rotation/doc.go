@@ -223,8 +223,9 @@
 // When a mark is refused for that quota (LimitExceededException) and its
 // revocation is due already, the version is judged at the end of the run
 // without a label, as a superseded one is; a mark not yet due fails the
-// step, until it is (TestLabelQuotaDoesNotWedge in cmd/lambda). A
-// PutSecretValue of AWSPENDING or a move refused for it fails the step:
+// step, until it is (TestLabelQuotaDoesNotWedge in cmd/lambda).
+//
+// A PutSecretValue of AWSPENDING or a move refused for it fails the step:
 // a token made and not stored is revoked as any refused write's is, no
 // stored token is revoked, and the error names the quota and the labels
 // neither AWS's nor metamint's, to remove (TestLabelQuotaNamesTheLabels).
@@ -252,7 +253,9 @@
 // version, after reading AWSCURRENT and AWSPENDING: revoked unless one of
 // them (the other writer's version holding a copy, say) or
 // minting_token_ref holds it. The step fails with a ConcurrentChangeError
-// (TestPendingMovedDuringRotation in cmd/lambda). A version created, or
+// (TestPendingMovedDuringRotation in cmd/lambda).
+//
+// A version created, or
 // whose token was issued, before AWSCURRENT's may have been current once
 // (an event delivered late): it is left alone, and the step fails as
 // before (TestLateEventOnFormerCurrentNotRevoked).
