@@ -255,10 +255,9 @@
 // minting_token_ref holds it. The step fails with a ConcurrentChangeError
 // (TestPendingMovedDuringRotation in cmd/lambda).
 //
-// A version created, or
-// whose token was issued, before AWSCURRENT's may have been current once
-// (an event delivered late): it is left alone, and the step fails as
-// before (TestLateEventOnFormerCurrentNotRevoked).
+// A version created, or whose token was issued, before AWSCURRENT's may
+// have been current once (an event delivered late): it is left alone, and
+// the step fails as before (TestLateEventOnFormerCurrentNotRevoked).
 //
 // # Writes whose answer is lost
 //
