@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -288,8 +289,13 @@ func TestCurrentPutDuringRun(t *testing.T) {
 	if put.Hits() != 1 || putErr != nil {
 		t.Fatalf("the put ran %d times (error %v); want once, before the move", put.Hits(), putErr)
 	}
-	if r.Status == rotation.StatusRotated {
-		t.Fatalf("result = %+v; want the move refused", r)
+	if r.Status != rotation.StatusFailed || r.ErrorType != "ConcurrentChangeError" {
+		t.Fatalf("result = %+v; want failed, ConcurrentChangeError (the move refused)", r)
+	}
+	for _, want := range []string{"another writer moved AWSCURRENT", "kept", "not revoked", "next run"} {
+		if !strings.Contains(r.Error, want) || !strings.Contains(s.logs.String(), want) {
+			t.Errorf("the result's error %q, or the log, does not say %q", r.Error, want)
+		}
 	}
 	if s.currentToken(id) != theirs || s.revoked(theirs) {
 		t.Fatalf("AWSCURRENT holds their token %v, revoked %v; want theirs, live", s.currentToken(id) == theirs, s.revoked(theirs))
@@ -401,4 +407,215 @@ func TestOrphanHeldMeanwhileNotRevoked(t *testing.T) {
 		t.Errorf("the token AWSCURRENT holds was revoked as an orphan")
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), append(secretsOf(s.srv, s.fx), x))
+}
+
+// staleLabel is a label another tool left on an old version of the
+// secret: what a person must remove when the label quota is reached.
+const staleLabel = "legacy-deploy-2019"
+
+// TestLabelQuotaNamesTheLabels: the staging-label quota (20 across a
+// secret's versions) refuses, every time, a write that adds a label: the
+// PutSecretValue that stores AWSPENDING, the revocation mark of the
+// version losing AWSPREVIOUS (not yet due), or the move of AWSCURRENT.
+// The run fails naming the quota and the labels to remove; no stored
+// token is revoked, a token made and not stored is revoked (or a log line
+// says why not); once a label is removed, the next run rotates.
+func TestLabelQuotaNamesTheLabels(t *testing.T) {
+	t.Parallel()
+	isMark := func(body map[string]any) bool {
+		label, _ := body["VersionStage"].(string)
+		_, move := body["MoveToVersionId"]
+		return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+	}
+	cases := map[string]awstest.Fault{
+		"store": {Op: "PutSecretValue", Match: func(body map[string]any) bool {
+			stages, _ := body["VersionStages"].([]any)
+			return slices.Contains(stages, any(rotation.StagePending))
+		}},
+		"mark": {Op: "UpdateSecretVersionStage", Match: isMark},
+		"move": {Op: "UpdateSecretVersionStage", Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent }},
+	}
+	for name, fault := range cases {
+		for _, path := range []string{"rotation", "direct"} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				t.Parallel()
+				s := newScenario(t)
+				ids := s.secrets(1)
+				id := ids[0]
+				initial := initialTokens(s, ids)
+				if name == "mark" { // a second generation, inside the grace period
+					if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+						t.Fatalf("first run = %+v; want rotated", r)
+					}
+				}
+				stale := s.issue(time.Hour)
+				s.baseline[stale] = true
+				s.putVersion(t, id, newUUID(), s.baseFields(stale), staleLabel)
+				held := map[string]bool{}
+				for v := range s.stages(id) {
+					if tok, _ := s.value(id, v, "")["access_token"].(string); tok != "" {
+						held[tok] = true
+					}
+				}
+				fault.Times, fault.Status, fault.ErrorType = awstest.Forever, 400, "LimitExceededException"
+				fault.Message = "You have exceeded the quota of staging labels for this secret."
+				quota := s.c.inject(fault)
+				var msg, token string
+				if path == "rotation" {
+					token = s.placeholder(id)
+					for _, step := range rotation.Steps {
+						if _, err := s.run(t.Context(), rotationEvent(step, id, token)); err != nil {
+							msg = err.Error()
+							break
+						}
+					}
+				} else {
+					r := s.runOnce(t, directEventJSON(true, id))
+					if r.Status != rotation.StatusFailed {
+						t.Fatalf("result = %+v; want failed", r)
+					}
+					msg = r.Error
+				}
+				if quota.Hits() == 0 {
+					t.Fatalf("no write was refused for the quota; the scenario did not happen")
+				}
+				for _, want := range []string{"20 staging labels", staleLabel} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("the error %q does not name %q", msg, want)
+					}
+				}
+				for tok := range held {
+					if s.revoked(tok) {
+						t.Errorf("a token the secret held before the run was revoked")
+					}
+				}
+				for _, tok := range s.srv.Tokens() {
+					if !tok.Revoked && !s.baseline[tok.Value] && !held[tok.Value] && !s.storedAnywhere(id, tok.Value) &&
+						!strings.Contains(s.logs.String(), "it stays valid until it expires") {
+						t.Errorf("a token made in the run is live, unstored, and no log line says so")
+					}
+				}
+				quota.Remove()
+				s.removeStage(id, staleLabel)
+				if path == "rotation" { // Secrets Manager retries the rotation, under the same token
+					for _, step := range rotation.Steps {
+						if _, err := s.run(t.Context(), rotationEvent(step, id, token)); err != nil {
+							t.Fatalf("Handle(%s) after the label was removed = %v", step, err)
+						}
+					}
+					s.endRotation(id, token)
+				} else if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+					t.Fatalf("run after the label was removed = %+v; want rotated", r)
+				}
+				for v := range s.stages(id) {
+					if tok, _ := s.value(id, v, "")["access_token"].(string); tok != "" {
+						s.baseline[tok] = true // kept by a label (a pending or marked version)
+					}
+				}
+				s.check(t, ids, initial)
+			})
+		}
+	}
+}
+
+// storedAnywhere reports whether a labelled version of id holds tok.
+func (s *scenario) storedAnywhere(id, tok string) bool {
+	for v := range s.stages(id) {
+		if got, _ := s.value(id, v, "")["access_token"].(string); got == tok {
+			return true
+		}
+	}
+	return false
+}
+
+// removeStage takes label off the version of id that holds it.
+func (s *scenario) removeStage(id, label string) {
+	s.t.Helper()
+	if _, err := s.sm.UpdateSecretVersionStage(s.t.Context(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+		VersionStage: aws.String(label), RemoveFromVersionId: aws.String(s.versionWith(id, label))}); err != nil {
+		s.t.Fatalf("UpdateSecretVersionStage(%s off) = %v", label, err)
+	}
+}
+
+// TestPendingMovedDuringRotation: during a rotation Secrets Manager drives,
+// after createSecret stored the new token, another writer puts its own
+// version as AWSPENDING, which leaves the rotation's version without
+// labels. finishSecret fails (ConcurrentChangeError); the rotation's token
+// is revoked when neither AWSCURRENT nor AWSPENDING holds it ("theirs": the
+// other version holds its own token), and kept when the other writer's
+// version holds it ("copy": it copied the rotation's value).
+func TestPendingMovedDuringRotation(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"theirs", "copy"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			ids := s.secrets(1)
+			id := ids[0]
+			initial := initialTokens(s, ids)
+			token := s.placeholder(id)
+			if _, err := s.run(t.Context(), rotationEvent(rotation.StepCreate, id, token)); err != nil {
+				t.Fatalf("createSecret = %v", err)
+			}
+			ours, _ := s.value(id, token, "")["access_token"].(string)
+			fields := s.value(id, token, "")
+			if kind == "theirs" {
+				theirs := s.issue(50 * day)
+				s.baseline[theirs] = true
+				fields = s.baseFields(theirs)
+			}
+			other := newUUID()
+			s.putVersion(t, id, other, fields, rotation.StagePending)
+			if labels := s.stages(id)[token]; len(labels) != 0 {
+				t.Fatalf("the rotation's version still holds %v; the scenario did not happen", labels)
+			}
+			_, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, token))
+			var changed *rotation.ConcurrentChangeError
+			if !errors.As(err, &changed) || !strings.Contains(err.Error(), "another writer moved AWSPENDING") {
+				t.Fatalf("finishSecret = %v; want a ConcurrentChangeError saying another writer moved AWSPENDING", err)
+			}
+			if s.currentToken(id) != initial[id] || s.revoked(initial[id]) {
+				t.Fatalf("AWSCURRENT changed or its token was revoked")
+			}
+			if want := kind == "theirs"; s.revoked(ours) != want {
+				t.Errorf("the rotation's token revoked = %v; want %v", s.revoked(ours), want)
+			}
+			if tok, _ := s.value(id, other, "")["access_token"].(string); s.revoked(tok) && kind == "theirs" {
+				t.Errorf("the other writer's token was revoked")
+			}
+			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+		})
+	}
+}
+
+// TestLateEventOnFormerCurrentNotRevoked: a finishSecret event arrives
+// late for a version that was current two rotations ago and has lost its
+// labels since (revoke_previous off: its token is to live until it
+// expires). The version is unlabelled as in TestPendingMovedDuringRotation,
+// but its token may be in use: the step fails and revokes nothing.
+func TestLateEventOnFormerCurrentNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	fields := s.baseFields(s.issue(5 * day))
+	fields["revoke_previous"], fields["issued_at"] = false, s.srv.Now().UTC().Format(time.RFC3339)
+	id := s.putSecret("s00", fields)
+	ids := []string{id}
+	s.secrets(0)
+	initial := initialTokens(s, ids)
+	first := s.versionWith(id, rotation.StageCurrent)
+	for range 2 {
+		s.srv.Advance(time.Hour)
+		if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+			t.Fatalf("forced run = %+v; want rotated", r)
+		}
+	}
+	if labels := s.stages(id)[first]; len(labels) != 0 {
+		t.Fatalf("the first version still holds %v; the scenario did not happen", labels)
+	}
+	if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, first)); err == nil {
+		t.Fatalf("finishSecret of an unlabelled former current version succeeded")
+	}
+	if s.revoked(initial[id]) {
+		t.Errorf("the token current two rotations ago was revoked by a late event")
+	}
 }

@@ -97,7 +97,9 @@
 // "PendingUnusable" there is an unreadable value; testSecret's is also a
 // value whose fields differ from AWSCURRENT's, or a token debug_token
 // refuses. A rotation event never sees an unlabelled
-// version as NotPending (DescribeSecret omits it): it is NoPending there.
+// version as NotPending (DescribeSecret omits it): it is NoPending or
+// OtherPending there, and a step that finds it existing judges its token
+// (see Revocations: another writer moving AWSPENDING).
 //
 // Scheduled and direct runs (Fleet.Run, inline mode; the version token is
 // derived from the secret, its AWSCURRENT version and the last discarded
@@ -223,6 +225,11 @@
 // without a label, as a superseded one is; a mark not yet due fails the
 // step, until it is (TestLabelQuotaDoesNotWedge in cmd/lambda).
 //
+// A PutSecretValue of AWSPENDING or a move refused for it fails the step:
+// a token made and not stored is revoked as any refused write's is, no
+// stored token is revoked, and the error names the quota and the labels
+// neither AWS's nor metamint's, to remove (TestLabelQuotaNamesTheLabels).
+//
 // The revocations are judged by the labels as they are when they are
 // settled (DescribeSecret again): when another writer moved AWSCURRENT
 // since the run read it (a value restored by hand, say), the token of the
@@ -238,6 +245,19 @@
 // A version's value never changes, so a discarded version is never resumed
 // and never written again: a rotation event fails (the next rotation starts
 // afresh), a run derives the next version token from it.
+//
+// Another writer may move AWSPENDING off a rotation event's version to a
+// version of its own (or take it off) between createSecret and
+// finishSecret. The version is then unlabelled, and its token may be held
+// by no one: any step that finds it so judges it at once as a superseded
+// version, after reading AWSCURRENT and AWSPENDING: revoked unless one of
+// them (the other writer's version holding a copy, say) or
+// minting_token_ref holds it. The step fails with a ConcurrentChangeError
+// (TestPendingMovedDuringRotation in cmd/lambda).
+//
+// A version created, or whose token was issued, before AWSCURRENT's may
+// have been current once (an event delivered late): it is left alone, and
+// the step fails as before (TestLateEventOnFormerCurrentNotRevoked).
 //
 // # Writes whose answer is lost
 //
@@ -409,7 +429,9 @@
 // and costs one more DescribeSecret, a read of the stored value, and reads
 // of AWSCURRENT and AWSPENDING before the revocation. If
 // AWSCURRENT moved meanwhile, the move (or the read of AWSPREVIOUS before a
-// revoke) fails, and so does the rotation, with nothing revoked.
+// revoke) fails, and so does the rotation, with nothing revoked: a
+// ConcurrentChangeError that says the new token is kept in AWSPENDING and
+// what the next attempt does (TestCurrentPutDuringRun in cmd/lambda).
 //
 // # Tests
 //

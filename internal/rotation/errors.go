@@ -61,6 +61,13 @@ type ReferenceError struct{ Failure }
 // pending version discarded as unusable.
 type RotationStateError struct{ Failure } //nolint:revive // the name is the errorType the docs and alarms know
 
+// ConcurrentChangeError is a step refused because another writer changed
+// the secret's staging labels during the rotation: it moved AWSCURRENT
+// before the move to the new version, or moved AWSPENDING off the
+// rotation's version. Nothing is misconfigured; the message says what
+// became of the rotation's token and what happens next.
+type ConcurrentChangeError struct{ Failure }
+
 // SecretsManagerError is a failed Secrets Manager call on the managed
 // secret.
 type SecretsManagerError struct{ Failure }

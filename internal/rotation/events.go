@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/metamint/metamint/internal/secret"
 )
 
@@ -76,8 +79,11 @@ func (r *Rotator) Step(ctx context.Context, ev Event) (StepResult, error) {
 	if err == nil && state == PendingStored && refine != nil {
 		state, err = refine(ctx, rot)
 	}
+	if err == nil && (state == OtherPending || state == NoPending) && rot.stages[rot.version] == nil {
+		err = r.unlabelled(ctx, rot)
+	}
 	if err != nil {
-		return StepResult{SecretARN: rot.name(), State: state}, err
+		return StepResult{SecretARN: rot.name(), State: state, RevocationsFailed: rot.revocationsFailed}, err
 	}
 	outcome, err := fn(ctx, rot, state)
 	res := StepResult{SecretARN: rot.name(), State: state, Outcome: outcome, RevocationsFailed: rot.revocationsFailed}
@@ -99,6 +105,66 @@ func (r *Rotator) begin(ctx context.Context, rot *rotation) (State, error) {
 		return 0, stateErr(rot.step, rot.arn, "rotation is disabled for this secret")
 	}
 	return labelState(rot.stages, rot.version, false), nil
+}
+
+// unlabelled checks whether the event's version exists without labels
+// (DescribeSecret omits such a version): another writer moved AWSPENDING
+// off it to a version of its own, or took it off, during the rotation. Its
+// token, if createSecret stored one, was never current, and may now be
+// held by no one: it is judged as a superseded version is, at once
+// (settleRevocations: revoked unless AWSCURRENT, AWSPENDING or
+// minting_token_ref holds it, or it is not this secret's live token;
+// marked for a later run when the revocation fails). The step then fails
+// with a ConcurrentChangeError. A version that does not exist returns nil.
+//
+// A version created before AWSCURRENT's version, or whose token was issued
+// before AWSCURRENT's, may have been current once (an event delivered late,
+// after later rotations): it is left alone, as the revocations of former
+// current tokens are revoke_previous's to decide.
+func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
+	read := func(version string) (*secretsmanager.GetSecretValueOutput, error) {
+		return r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.arn), VersionId: aws.String(version)})
+	}
+	out, err := read(rot.version)
+	switch {
+	case err != nil && isNotFound(err):
+		return nil
+	case err != nil:
+		return smErr(rot.step, rot.arn, "GetSecretValue of the version", err)
+	}
+	rot.exists = true
+	if cv := versionWith(rot.stages, StageCurrent); cv != "" {
+		cur, err := read(cv)
+		if err != nil {
+			return smErr(rot.step, rot.arn, "GetSecretValue AWSCURRENT", err)
+		}
+		older := cur.CreatedDate != nil && out.CreatedDate != nil && cur.CreatedDate.After(*out.CreatedDate)
+		curDoc, _ := parseStored(StageCurrent, cur)
+		if doc, _ := parseStored("the version", out); doc != nil && curDoc != nil && !doc.IssuedAt.IsZero() && curDoc.IssuedAt.After(doc.IssuedAt) {
+			older = true
+		}
+		if older {
+			rot.log().InfoContext(ctx, "the version has no labels and is older than AWSCURRENT's (it may have been current): left alone", "version_id", rot.version)
+			return nil
+		}
+	}
+	doc, _ := parseStored("the version", out)
+	now := otherPending(rot.stages, rot.version)
+	what := "took AWSPENDING off it"
+	if now != "" {
+		what = "moved AWSPENDING to version " + now
+	}
+	fate := "it holds no token"
+	if doc != nil && doc.AccessToken != "" {
+		rot.log().WarnContext(ctx, "another writer "+what+" during the rotation; the token stored in the rotation's version is revoked unless AWSCURRENT or AWSPENDING holds it",
+			"version_id", rot.version, "pending_version_id", now)
+		rot.superseded = append(rot.superseded, rot.version)
+		r.settleRevocations(ctx, rot)
+		fate = "the token stored in it was revoked unless AWSCURRENT or AWSPENDING holds it (the log says which)"
+	}
+	return &ConcurrentChangeError{Failure{rot.step, rot.arn, fmt.Errorf(
+		"another writer %s during the rotation, leaving version %s without labels: %s. The rotation ends here; the next one starts afresh",
+		what, rot.version, fate)}}
 }
 
 // notPendingErr is the error of a step whose version is not AWSPENDING.

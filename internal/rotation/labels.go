@@ -2,11 +2,14 @@ package rotation
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 // Staging labels.
@@ -113,7 +116,7 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) er
 		in.RemoveFromVersionId = aws.String(old)
 	}
 	if _, err := r.SM.UpdateSecretVersionStage(ctx, in); err != nil {
-		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, err)
+		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, labelQuota(rot, err))
 	}
 	rot.recordStage(StageDiscarded, version)
 	if !slices.Contains(rot.stages[version], StagePending) {
@@ -179,8 +182,14 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 		cctx, cancel := r.cleanupContext(ctx)
 		defer cancel()
 		desc, derr := r.SM.DescribeSecret(cctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.arn)})
+		if derr == nil {
+			if now := versionWith(desc.VersionIdsToStages, StageCurrent); now != "" && now != curVersion && now != rot.version {
+				rot.stages = desc.VersionIdsToStages
+				return currentMovedErr(ctx, rot, curVersion, now, err)
+			}
+		}
 		if derr != nil || !slices.Contains(desc.VersionIdsToStages[rot.version], StageCurrent) {
-			return smErr(rot.step, rot.arn, "UpdateSecretVersionStage AWSCURRENT", err)
+			return smErr(rot.step, rot.arn, "UpdateSecretVersionStage AWSCURRENT", labelQuota(rot, err))
 		}
 		rot.log().WarnContext(ctx, "UpdateSecretVersionStage's answer was lost; the read-back shows AWSCURRENT moved", "version_id", rot.version, "error", err.Error())
 		rot.stages = desc.VersionIdsToStages
@@ -192,4 +201,58 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	}
 	rot.log().InfoContext(ctx, "AWSCURRENT moved", "version_id", rot.version, "previous_version_id", curVersion)
 	return nil
+}
+
+// currentMovedErr is the move of AWSCURRENT to the rotation's version
+// refused because another writer moved AWSCURRENT from curVersion to now
+// since the rotation read it: a person restoring or editing the secret,
+// another tool. The rotation's token is kept where it is stored, and the
+// error says so in an operator's words (a ConcurrentChangeError, not a
+// misconfiguration).
+func currentMovedErr(ctx context.Context, rot *rotation, curVersion, now string, err error) error {
+	rot.log().WarnContext(ctx, "another writer moved AWSCURRENT during the rotation; the move was refused and the new token is kept",
+		"version_id", rot.version, "read_current_version_id", curVersion, "current_version_id", now)
+	return &ConcurrentChangeError{Failure{rot.step, rot.arn, fmt.Errorf(
+		"another writer moved AWSCURRENT from version %s to version %s during the rotation, so Secrets Manager refused "+
+			"the move to version %s (%w). The new token is kept in version %s (AWSPENDING), not revoked. Next: "+
+			"a retried finishSecret makes it current if its fields equal the new AWSCURRENT's; the next run finishes it "+
+			"once the secret is due if its fields and token match the new AWSCURRENT, else supersedes it",
+		curVersion, now, rot.version, err, rot.version)}}
+}
+
+// labelQuotaMax is Secrets Manager's quota of staging labels across a
+// secret's versions.
+const labelQuotaMax = 20
+
+// labelQuota returns err, Secrets Manager's answer to a write that adds a
+// staging label, with what to do when it is LimitExceededException: the
+// secret's labels are used up, and the labels a person may remove are
+// named (those neither AWS's nor metamint's own, as the rotation last saw
+// them). metamint's revocation labels are counted, not offered: each keeps
+// a token until a run revokes it.
+func labelQuota(rot *rotation, err error) error {
+	if !isException[*types.LimitExceededException](err, "LimitExceededException") {
+		return err
+	}
+	var others []string
+	var marks int
+	for _, v := range slices.Sorted(maps.Keys(rot.stages)) {
+		for _, l := range rot.stages[v] {
+			switch {
+			case l == StageCurrent || l == StagePending || l == StagePrevious || l == StageDiscarded:
+			case strings.HasPrefix(l, StageRevokePrefix):
+				marks++
+			case len(others) < labelQuotaMax:
+				others = append(others, fmt.Sprintf("%q on version %s", l, v))
+			}
+		}
+	}
+	hint := "no label but AWS's and metamint's was seen: look for the secret's other labels"
+	if len(others) > 0 {
+		hint = "remove the labels no tool needs (aws secretsmanager update-secret-version-stage --remove-from-version-id), of: " +
+			strings.Join(others, ", ")
+	}
+	return fmt.Errorf("%w; a secret's versions hold at most %d staging labels (a Secrets Manager quota), and this one's "+
+		"may be used up: %s (%d more are metamint's revocation labels, which runs remove once their token is revoked)",
+		err, labelQuotaMax, hint, marks)
 }

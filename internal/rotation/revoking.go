@@ -118,7 +118,7 @@ func (r *Rotator) markForRevocation(ctx context.Context, rot *rotation, version 
 		VersionStage:    aws.String(label),
 		MoveToVersionId: aws.String(version),
 	}); err != nil {
-		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageRevokePrefix+"...", err)
+		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageRevokePrefix+"...", labelQuota(rot, err))
 	}
 	rot.recordStage(label, version)
 	rot.log().InfoContext(ctx, "version marked for revocation", "marked_version_id", version, "revoke_after", formatTime(after))

@@ -71,7 +71,7 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string)
 		rot.log().InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored", "version_id", rot.version)
 		return storedTheirs, nil
 	case refused(putErr) && !Throttled(putErr):
-		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING", putErr)
+		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING", labelQuota(rot, putErr))
 	}
 	_, repeatErr := r.SM.PutSecretValue(cctx, in, oneAttempt)
 	if repeatErr == nil {
