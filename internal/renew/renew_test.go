@@ -635,3 +635,30 @@ func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
 	}
 	f.noneRevoked(t)
 }
+
+// TestRunInspectFailsWhileOtherStored: another renewal, answered the same
+// new token by Graph, stored it; this run's debug_token of that token then
+// fails. A new token that fails a later step is revoked, but not while the
+// secret may hold it: updated_at changed, so it is kept.
+func TestRunInspectFailsWhileOtherStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &afterExchange{next: next, hook: func(tok string) {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
+			f.graph.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 500, Error: &minttest.Error{Message: "Service temporarily unavailable", Code: 2, IsTransient: true}})
+		}}
+	})
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil {
+		t.Fatal("Run() = nil; want the failed debug_token reported")
+	}
+	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
+	if st, _ := f.graph.Token(got.Value); st.Revoked {
+		t.Errorf("the token the secret holds was revoked after this run's debug_token of it failed")
+	}
+	if !strings.Contains(err.Error(), "not revoked") {
+		t.Errorf("Run() error = %q; want it to say the new token is not revoked, and why", err)
+	}
+}
