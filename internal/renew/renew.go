@@ -152,6 +152,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{
 		RefreshRequest: mint.RefreshRequest{App: cfg.App, AccessToken: cfg.AccessToken, Info: prev},
 		Refreshed:      func(tok string) error { cfg.Hide(tok); return nil },
+		// Another renewal may have stored the same new token meanwhile.
+		MayRevoke: func(ctx context.Context) bool { return cfg.unchanged(ctx, before, exists) == nil },
 	})
 	if err != nil {
 		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
@@ -256,6 +258,9 @@ func (cfg *Config) refreshFailed(err error) string {
 	}
 	msg := front.StepName(ferr.Step) + " failed: " + front.Describe(ferr.Err)
 	switch {
+	case ferr.Minted && errors.Is(ferr.RevokeErr, mint.ErrKept):
+		return msg + " The new token is not revoked: the secret was written meanwhile, or this run cannot tell, and another renewal " +
+			"may have stored the same token (Graph can answer two refreshes of one token alike). It expires on its own in 60 days."
 	case ferr.Minted && ferr.RevokeErr != nil:
 		msg += " Revoking the new token failed too: " + front.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
 	case ferr.Minted:

@@ -18,6 +18,11 @@ var ErrRenewalMismatch = errors.New("mint: the refreshed token is not a renewal 
 // (GET /oauth/access_token); StepCreated then names its Refreshed function.
 const StepRefresh FlowStep = "refresh"
 
+// ErrKept is matched (errors.Is) by a FlowError's RevokeErr when a new
+// token that failed a later step was kept, not revoked, because the
+// request's MayRevoke said another party may hold it.
+var ErrKept = errors.New("mint: the new token was kept, not revoked: another party may hold it")
+
 // RenewRequest is the input of RenewAccessToken.
 type RenewRequest struct {
 	RefreshRequest
@@ -26,6 +31,12 @@ type RenewRequest struct {
 	// its logs. An error it returns fails the call, and the token is
 	// revoked (unless it is the old token's own value).
 	Refreshed func(token string) error
+	// MayRevoke, when not nil, is asked before a new token that failed a
+	// later step is revoked, with a context of CleanupTimeout: false keeps
+	// it, and the FlowError's RevokeErr matches ErrKept. Graph may answer
+	// two refreshes of one token alike, so a caller whose store another
+	// party writes too checks that the store has not changed meanwhile.
+	MayRevoke func(ctx context.Context) bool
 }
 
 // Renewal is the result of RenewAccessToken.
@@ -46,8 +57,9 @@ type Renewal struct {
 // (GET /debug_token) and checks it with CheckRenewal.
 //
 // A new token that fails a later step is revoked within CleanupTimeout
-// (Discard), even when ctx is done, and the *FlowError says whether that
-// worked (Minted, RevokeErr); a failed check matches ErrRenewalMismatch. The
+// (Discard), even when ctx is done, unless r.MayRevoke says no, and the
+// *FlowError says whether that worked (Minted, RevokeErr); a failed check
+// matches ErrRenewalMismatch. The
 // old token is never revoked, and neither is a new token with the old
 // token's value (Minted is false then).
 func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal, error) {
@@ -74,6 +86,9 @@ func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal
 		if tok.AccessToken == r.AccessToken {
 			return &FlowError{Step: step, Err: err}
 		}
+		if r.MayRevoke != nil && !r.mayRevoke(ctx) {
+			return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: ErrKept}
+		}
 		return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: c.Discard(ctx, r.App, tok.AccessToken)}
 	}
 	if r.Refreshed != nil {
@@ -89,6 +104,14 @@ func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal
 		return nil, fail(StepCheck, cerr)
 	}
 	return &Renewal{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info, Previous: prev}, nil
+}
+
+// mayRevoke asks r.MayRevoke within CleanupTimeout, even when ctx is done,
+// as Discard revokes.
+func (r RenewRequest) mayRevoke(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	defer cancel()
+	return r.MayRevoke(ctx)
 }
 
 // CheckRenewal reports every way i, a refreshed token's debug_token answer,

@@ -1,6 +1,7 @@
 package mint_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -115,6 +116,40 @@ func TestRenewAccessToken(t *testing.T) {
 			}
 		}
 	})
+
+	// The new token's debug_token fails; MayRevoke decides whether the
+	// flow revokes it (true) or keeps it for another party that may hold
+	// it (false: RevokeErr matches ErrKept, no revoke call).
+	for _, may := range []bool{true, false} {
+		t.Run(fmt.Sprintf("MayRevoke %v", may), func(t *testing.T) {
+			t.Parallel()
+			s, c, app, old := renewWorld(t, 10*day)
+			prev, err := c.DebugToken(t.Context(), app, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 500, Error: &minttest.Error{Message: "down", Code: 2, IsTransient: true}})
+			asked := 0
+			_, err = c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old, Info: prev},
+				MayRevoke: func(ctx context.Context) bool {
+					asked++
+					if _, ok := ctx.Deadline(); !ok {
+						t.Errorf("MayRevoke's context has no deadline; want CleanupTimeout")
+					}
+					return may
+				}})
+			var ferr *mint.FlowError
+			if !errors.As(err, &ferr) || !ferr.Minted || ferr.Step != mint.StepInspect || asked != 1 {
+				t.Fatalf("RenewAccessToken() = %v, MayRevoke asked %d times; want a FlowError at debug_token, a token minted, asked once", err, asked)
+			}
+			if kept := errors.Is(ferr.RevokeErr, mint.ErrKept); kept == may {
+				t.Errorf("RevokeErr = %v; want ErrKept exactly when MayRevoke says false", ferr.RevokeErr)
+			}
+			if n, want := countEndpoint(s, minttest.EndpointRevoke), map[bool]int{true: 1, false: 0}[may]; n != want {
+				t.Errorf("revoke calls = %d; want %d", n, want)
+			}
+		})
+	}
 
 	// Graph answers the refresh with the old token's own value: the check
 	// refuses it (no later expiry), and it is not revoked.
