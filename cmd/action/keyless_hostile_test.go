@@ -228,6 +228,15 @@ func TestKeylessPostTamperedState(t *testing.T) {
 			wantRevoked: true, wantRevokes: 1,
 		},
 		{
+			// The app secret is short enough to be quoted, and on this
+			// path the post step learns it only from AWS: quoted before
+			// it is masked, it would stay in the log.
+			name:        "an expiry that holds the app secret",
+			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = canaryAppSecret },
+			wantStdout:  `::warning::The saved expiry "[REDACTED]" is not an RFC 3339 time; revoking the token anyway`,
+			wantRevoked: true, wantRevokes: 1,
+		},
+		{
 			name:        "an expiry far in the future",
 			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = "9999-12-31T23:59:59Z" },
 			wantStdout:  "Revoked the token the main step minted.",
