@@ -215,6 +215,14 @@ func TestKeylessPostTamperedState(t *testing.T) {
 			wantStdout: "::warning::Could not revoke the token: it was minted for app a value of 100000 bytes that is not shown (it may be a secret), but app 200000000000002 is configured now.",
 		},
 		{
+			// Quoted after the app secret is masked, but a saved value
+			// is quoted without the secrets the step knows, as the
+			// expiry is: the runner's mask is a filter on the log.
+			name:       "an app ID that holds the app secret",
+			state:      func(env map[string]string, _, _ string) { env["STATE_"+stateAppID] = canaryAppSecret },
+			wantStdout: `::warning::Could not revoke the token: it was minted for app "[REDACTED]", but app 200000000000002 is configured now.`,
+		},
+		{
 			name:        "a huge expiry",
 			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = huge },
 			wantStdout:  "::warning::The saved expiry a value of 100000 bytes that is not shown (it may be a secret) is not an RFC 3339 time; revoking the token anyway",
