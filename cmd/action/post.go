@@ -104,7 +104,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	}
 	if saved := a.Getenv("STATE_" + stateAppID); saved != "" && saved != app.ID {
 		if !mint.IsGraphID(saved) {
-			saved = mint.QuoteInput(saved) // another step's, and maybe anything
+			saved = mint.QuoteInput(cfg.hidden.Redact(saved)) // another step's, and maybe anything
 		}
 		a.Warningf("Could not revoke the token: it was minted for app %s, but app %s is configured now. It stays valid until it expires.",
 			saved, app.ID)
