@@ -215,6 +215,14 @@ func TestKeylessPostTamperedState(t *testing.T) {
 			wantStdout: "::warning::Could not revoke the token: it was minted for app a value of 100000 bytes that is not shown (it may be a secret), but app 200000000000002 is configured now.",
 		},
 		{
+			// Quoted after the app secret is masked, but a saved value
+			// is quoted without the secrets the step knows, as the
+			// expiry is: the runner's mask is a filter on the log.
+			name:       "an app ID that holds the app secret",
+			state:      func(env map[string]string, _, _ string) { env["STATE_"+stateAppID] = canaryAppSecret },
+			wantStdout: `::warning::Could not revoke the token: it was minted for app "[REDACTED]", but app 200000000000002 is configured now.`,
+		},
+		{
 			name:        "a huge expiry",
 			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = huge },
 			wantStdout:  "::warning::The saved expiry a value of 100000 bytes that is not shown (it may be a secret) is not an RFC 3339 time; revoking the token anyway",
@@ -225,6 +233,15 @@ func TestKeylessPostTamperedState(t *testing.T) {
 			name:        "an expiry that holds the stored token",
 			state:       func(env map[string]string, stored, _ string) { env["STATE_"+stateExpiresAt] = stored },
 			wantStdout:  "is not an RFC 3339 time; revoking the token anyway",
+			wantRevoked: true, wantRevokes: 1,
+		},
+		{
+			// The app secret is short enough to be quoted, and on this
+			// path the post step learns it only from AWS: quoted before
+			// it is masked, it would stay in the log.
+			name:        "an expiry that holds the app secret",
+			state:       func(env map[string]string, _, _ string) { env["STATE_"+stateExpiresAt] = canaryAppSecret },
+			wantStdout:  `::warning::The saved expiry "[REDACTED]" is not an RFC 3339 time; revoking the token anyway`,
 			wantRevoked: true, wantRevokes: 1,
 		},
 		{

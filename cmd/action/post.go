@@ -55,11 +55,15 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		a.Warningf("Not revoking the token the saved state names: it is not an access token (white space, a control character or over 4096 bytes), so the main step did not save it. Another step of the job may have changed GITHUB_STATE.")
 		return
 	}
+	// A saved expiry that is no time may hold anything, an app secret
+	// included: it is quoted only once every secret the step reads (with
+	// aws-secret-id, from AWS below) is masked, and without them.
+	var badExpiry string
 	if raw := a.Getenv("STATE_" + stateExpiresAt); raw != "" {
 		exp, perr := time.Parse(time.RFC3339, raw)
 		switch {
 		case perr != nil:
-			a.Warningf("The saved expiry %s is not an RFC 3339 time; revoking the token anyway", mint.QuoteInput(raw))
+			badExpiry = raw
 		case !cfg.now().Before(exp):
 			a.Infof("The token expired at %s: nothing to revoke.", exp.UTC().Format(time.RFC3339))
 			return
@@ -91,13 +95,16 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 			protected[t] = "a token the managed secret " + quoteID(in.awsSecretID) + " holds (" + secret.FieldAccessToken + " or " + secret.FieldMintingTokenRef + ")"
 		}
 	}
+	if badExpiry != "" {
+		a.Warningf("The saved expiry %s is not an RFC 3339 time; revoking the token anyway", mint.QuoteInput(cfg.hidden.Redact(badExpiry)))
+	}
 	if what, ok := protected[token]; ok && token != "" {
 		a.Warningf("Not revoking the token the saved state names: it is %s, which the action never revokes. Another step of the job may have changed GITHUB_STATE.", what)
 		return
 	}
 	if saved := a.Getenv("STATE_" + stateAppID); saved != "" && saved != app.ID {
 		if !mint.IsGraphID(saved) {
-			saved = mint.QuoteInput(saved) // another step's, and maybe anything
+			saved = mint.QuoteInput(cfg.hidden.Redact(saved)) // another step's, and maybe anything
 		}
 		a.Warningf("Could not revoke the token: it was minted for app %s, but app %s is configured now. It stays valid until it expires.",
 			saved, app.ID)
