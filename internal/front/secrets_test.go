@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -118,5 +119,33 @@ func TestSecretsConcurrent(t *testing.T) {
 	}
 	if want := 8 + 8 + 8*8; len(seen) != want { // keys, tokens, every proof
 		t.Errorf("hidden %d values; want %d", len(seen), want)
+	}
+}
+
+// TestSecretsHiddenBeforeAddReturns: two callers add the same value at
+// once. The second must not return before the value is hidden: a caller
+// prints right after adding, counting on the mask.
+func TestSecretsHiddenBeforeAddReturns(t *testing.T) {
+	t.Parallel()
+	inHide, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	s := &Secrets{Hide: func(string) {
+		close(inHide)
+		<-release
+		note("hidden")
+	}}
+	first := make(chan struct{})
+	go func() { s.AddToken("token-0123456789"); close(first) }()
+	<-inHide // the first caller is hiding the value
+	second := make(chan struct{})
+	go func() { s.AddToken("token-0123456789"); note("second returned"); close(second) }()
+	time.Sleep(10 * time.Millisecond) // let the second caller run; it must wait for the mask
+	close(release)
+	<-first
+	<-second
+	if want := []string{"hidden", "second returned"}; !slices.Equal(order, want) {
+		t.Errorf("order = %q; want %q: the second add returned before the value was hidden", order, want)
 	}
 }
