@@ -17,7 +17,9 @@ import (
 // the CLI removes them from everything it prints (Redact).
 type Secrets struct {
 	// Hide, when not nil, is called with each value the moment it is
-	// known, before the call that added it returns.
+	// known, before the call that added it returns, and before any other
+	// call adding it returns. It is called with s locked: it must not
+	// call s's methods.
 	Hide func(v string)
 	// MinLen is the shortest value kept: the CLI keeps none shorter than
 	// 8 bytes, which would blank out ordinary words. Real app secrets and
@@ -40,9 +42,16 @@ func (s *Secrets) AddKey(secret string) { s.add(&s.keys, secret) }
 func (s *Secrets) AddToken(token string) { s.add(&s.tokens, token) }
 
 func (s *Secrets) add(list *[]string, v string) {
-	added := s.derive(list, strings.TrimSpace(v))
-	if s.Hide != nil {
-		for _, d := range added {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) < s.MinLen {
+		return
+	}
+	// Hidden with s locked: a second caller adding the same value waits
+	// until it is hidden.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.derive(list, v) {
+		if s.Hide != nil {
 			s.Hide(d)
 		}
 	}
@@ -50,13 +59,8 @@ func (s *Secrets) add(list *[]string, v string) {
 
 // derive records v in list (nil for a value that derives nothing) and
 // returns the values to hide that are new: v, its URL-query form and the
-// proofs of every token under every app secret.
+// proofs of every token under every app secret. s is locked.
 func (s *Secrets) derive(list *[]string, v string) (added []string) {
-	if v == "" || len(v) < s.MinLen {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	derived := []string{v, url.QueryEscape(v)}
 	if list != nil {
 		if slices.Contains(*list, v) {
