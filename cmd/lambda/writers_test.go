@@ -619,3 +619,42 @@ func TestLateEventOnFormerCurrentNotRevoked(t *testing.T) {
 		t.Errorf("the token current two rotations ago was revoked by a late event")
 	}
 }
+
+// TestPendingCopyOfPreviousNotRevoked: AWSCURRENT was put an hour ago
+// (its token due), and the token it replaced, now AWSPREVIOUS's, expires
+// within the refresh window. Another tool left AWSPENDING on a copy of
+// AWSPREVIOUS's value. The due run supersedes that copy (its token is due
+// itself) and rotates; AWSPREVIOUS's token, which consumers may still hold
+// within the grace period, must not be revoked as the copy's: the version
+// it came from is marked for revocation after the grace period, and the
+// copy's token is that one.
+func TestPendingCopyOfPreviousNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	prev := s.issue(3 * day)
+	id := s.putSecret("s00", s.baseFields(prev))
+	ids := []string{id}
+	prevV := s.versionWith(id, rotation.StageCurrent)
+	s.srv.Advance(time.Hour)
+	current := s.issue(5 * day)
+	s.putVersion(t, id, newUUID(), s.baseFields(current)) // default stages: AWSCURRENT, and prev becomes AWSPREVIOUS
+	s.putVersion(t, id, newUUID(), s.baseFields(prev), rotation.StagePending)
+	s.secrets(0)
+	if s.versionWith(id, rotation.StagePrevious) != prevV {
+		t.Fatalf("stages %v: AWSPREVIOUS is not on the first version; the scenario did not happen", s.stages(id))
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("result = %+v; want rotated", r)
+	}
+	if s.revoked(prev) {
+		t.Errorf("the token AWSPREVIOUS held until the run (its grace period not over) was revoked as a superseded copy's")
+	}
+	marked := slices.ContainsFunc(s.stages(id)[prevV], func(l string) bool { return strings.HasPrefix(l, rotation.StageRevokePrefix) })
+	if !marked {
+		t.Errorf("the version that lost AWSPREVIOUS holds %v; want its revocation mark, due after the grace period", s.stages(id)[prevV])
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(prev) {
+		t.Errorf("next run = %+v, the former AWSPREVIOUS token revoked %v; want not_due, live until its grace period ends", r, s.revoked(prev))
+	}
+	s.check(t, ids, map[string]string{id: current})
+}
