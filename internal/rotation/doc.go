@@ -206,6 +206,9 @@
 // is replaced.
 // A run, and finishSecret, revoke the due ones judged by AWSCURRENT:
 // its app secret (never the old version's references), its minting token.
+// A token that AWSCURRENT, AWSPENDING, AWSPREVIOUS or a version marked for
+// a later revocation also holds (a copy another tool stored) is not
+// revoked; its label goes (TestPendingCopyOfPreviousNotRevoked).
 // A token debug_token finds invalid or expired (the version's own
 // expires_at decides nothing), of another app or system user, or that Graph
 // refuses to inspect with AWSCURRENT's app (a permanent error), is not
@@ -402,8 +405,8 @@
 // version two generations old for revocation: one more
 // UpdateSecretVersionStage. Once the grace period is over, the next run (or
 // finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
-// (and of AWSCURRENT, its references and a pending version where not yet
-// read), debug_token and oauth/revoke of its token, and one
+// (and of AWSCURRENT, its references, AWSPREVIOUS and a pending version
+// where not yet read), debug_token and oauth/revoke of its token, and one
 // UpdateSecretVersionStage to drop the label.
 //
 // A token that cannot be refreshed (invalid, permanent, not matching the
