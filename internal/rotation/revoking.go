@@ -238,7 +238,7 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		if v == rot.currentVer || (rot.pending != nil && v == rot.version) {
 			continue
 		}
-		if slices.ContainsFunc([]string{StageCurrent, StagePending, StagePrevious}, func(s string) bool { return slices.Contains(labels, s) }) ||
+		if holdsAWSStage(labels) ||
 			(markedLater(labels, v, r.now()) && !slices.Contains(dueVersions, v)) {
 			doc, _, err := r.readVersionDoc(ctx, rot, v)
 			if err != nil {
@@ -252,8 +252,10 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	}
 	for _, label := range slices.Sorted(maps.Keys(due)) {
 		version := due[label]
-		if slices.Contains(rot.stages[version], StageCurrent) || slices.Contains(rot.stages[version], StagePending) {
-			r.dropRevocation(ctx, rot, label, version, "the version holds AWSCURRENT or AWSPENDING again; not revoked")
+		if holdsAWSStage(rot.stages[version]) {
+			// AWSPREVIOUS: a move of AWSCURRENT that failed after the
+			// mark; the next move marks the version again.
+			r.dropRevocation(ctx, rot, label, version, "the version holds AWSCURRENT, AWSPENDING or AWSPREVIOUS again; not revoked")
 			continue
 		}
 		doc, found, err := r.readVersionDoc(ctx, rot, version)
@@ -293,6 +295,12 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		}
 		r.dropRevocation(ctx, rot, label, version, "revoked the token of a version marked for revocation")
 	}
+}
+
+// holdsAWSStage reports whether labels hold AWSCURRENT, AWSPENDING or
+// AWSPREVIOUS: a version whose token may be in use.
+func holdsAWSStage(labels []string) bool {
+	return slices.ContainsFunc(labels, func(l string) bool { return l == StageCurrent || l == StagePending || l == StagePrevious })
 }
 
 // markedLater reports whether version holds a revocation label of its own
