@@ -658,3 +658,43 @@ func TestPendingCopyOfPreviousNotRevoked(t *testing.T) {
 	}
 	s.check(t, ids, map[string]string{id: current})
 }
+
+// TestFailedMoveKeepsPrevious: the token AWSPREVIOUS holds stopped being
+// current more than the grace period ago, so a rotation marks its version
+// due at once before it moves AWSCURRENT; Secrets Manager then refuses the
+// move (every time). The version keeps AWSPREVIOUS, and its token must
+// stay live: the run fails, revoking nothing. Once the move succeeds the
+// version loses AWSPREVIOUS and its token is revoked.
+func TestFailedMoveKeepsPrevious(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	prev := s.issue(3 * day)
+	id := s.putSecret("s00", s.baseFields(prev))
+	ids := []string{id}
+	prevV := s.versionWith(id, rotation.StageCurrent)
+	current := s.issue(5 * day)
+	fields := s.baseFields(current)
+	fields["issued_at"] = s.srv.Now().Add(-3 * day).UTC().Format(time.RFC3339)
+	s.putVersion(t, id, newUUID(), fields) // default stages: AWSCURRENT, and prev becomes AWSPREVIOUS
+	s.secrets(0)
+	refused := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "InvalidRequestException",
+		Message: "refused", Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent }})
+	resp, _ := s.run(t.Context(), directEventJSON(false, id))
+	if len(resp.Results) != 1 || resp.Results[0].Status != rotation.StatusFailed || refused.Hits() == 0 {
+		t.Fatalf("results %+v, refused moves %d; want failed after a refused move", resp.Results, refused.Hits())
+	}
+	if s.versionWith(id, rotation.StagePrevious) != prevV {
+		t.Fatalf("stages %v: AWSPREVIOUS left the first version without a move", s.stages(id))
+	}
+	if s.revoked(prev) {
+		t.Errorf("the token AWSPREVIOUS holds was revoked after the move of AWSCURRENT failed")
+	}
+	refused.Remove()
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("next run = %+v; want rotated", r)
+	}
+	if !s.revoked(prev) {
+		t.Errorf("the token two generations old, past its grace period, is live after the move")
+	}
+	s.check(t, ids, map[string]string{id: current})
+}
