@@ -190,7 +190,8 @@
 // # Revocations
 //
 // No path revokes a token held by AWSCURRENT, by a version holding
-// AWSPENDING, or behind minting_token_ref. A token is revoked by itself
+// AWSPENDING or AWSPREVIOUS (also when the move of AWSCURRENT failed after
+// its mark: TestFailedMoveKeepsPrevious), or behind minting_token_ref. A token is revoked by itself
 // (oauth/revoke with its app's credentials), never by the minting token:
 // Meta requires the caller to be a token of the revoked token's app. A version whose token is to be
 // revoked gets the label METAMINT_REVOKE_<unix seconds>_<version>, the time
