@@ -254,8 +254,8 @@
 // version of its own (or take it off) between createSecret and
 // finishSecret. The version is then unlabelled, and its token may be held
 // by no one: any step that finds it so judges it at once as a superseded
-// version, after reading AWSCURRENT and AWSPENDING: revoked unless one of
-// them (the other writer's version holding a copy, say) or
+// version, after reading AWSCURRENT, AWSPENDING and AWSPREVIOUS: revoked
+// unless one of them (the other writer's version holding a copy, say) or
 // minting_token_ref holds it. The step fails with a ConcurrentChangeError
 // (TestPendingMovedDuringRotation in cmd/lambda).
 //
