@@ -619,3 +619,82 @@ func TestLateEventOnFormerCurrentNotRevoked(t *testing.T) {
 		t.Errorf("the token current two rotations ago was revoked by a late event")
 	}
 }
+
+// TestPendingCopyOfPreviousNotRevoked: AWSCURRENT was put an hour ago
+// (its token due), and the token it replaced, now AWSPREVIOUS's, expires
+// within the refresh window. Another tool left AWSPENDING on a copy of
+// AWSPREVIOUS's value. The due run supersedes that copy (its token is due
+// itself) and rotates; AWSPREVIOUS's token, which consumers may still hold
+// within the grace period, must not be revoked as the copy's: the version
+// it came from is marked for revocation after the grace period, and the
+// copy's token is that one.
+func TestPendingCopyOfPreviousNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	prev := s.issue(3 * day)
+	id := s.putSecret("s00", s.baseFields(prev))
+	ids := []string{id}
+	prevV := s.versionWith(id, rotation.StageCurrent)
+	s.srv.Advance(time.Hour)
+	current := s.issue(5 * day)
+	s.putVersion(t, id, newUUID(), s.baseFields(current)) // default stages: AWSCURRENT, and prev becomes AWSPREVIOUS
+	s.putVersion(t, id, newUUID(), s.baseFields(prev), rotation.StagePending)
+	s.secrets(0)
+	if s.versionWith(id, rotation.StagePrevious) != prevV {
+		t.Fatalf("stages %v: AWSPREVIOUS is not on the first version; the scenario did not happen", s.stages(id))
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("result = %+v; want rotated", r)
+	}
+	if s.revoked(prev) {
+		t.Errorf("the token AWSPREVIOUS held until the run (its grace period not over) was revoked as a superseded copy's")
+	}
+	marked := slices.ContainsFunc(s.stages(id)[prevV], func(l string) bool { return strings.HasPrefix(l, rotation.StageRevokePrefix) })
+	if !marked {
+		t.Errorf("the version that lost AWSPREVIOUS holds %v; want its revocation mark, due after the grace period", s.stages(id)[prevV])
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(prev) {
+		t.Errorf("next run = %+v, the former AWSPREVIOUS token revoked %v; want not_due, live until its grace period ends", r, s.revoked(prev))
+	}
+	s.check(t, ids, map[string]string{id: current})
+}
+
+// TestFailedMoveKeepsPrevious: the token AWSPREVIOUS holds stopped being
+// current more than the grace period ago, so a rotation marks its version
+// due at once before it moves AWSCURRENT; Secrets Manager then refuses the
+// move (every time). The version keeps AWSPREVIOUS, and its token must
+// stay live: the run fails, revoking nothing. Once the move succeeds the
+// version loses AWSPREVIOUS and its token is revoked.
+func TestFailedMoveKeepsPrevious(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	prev := s.issue(3 * day)
+	id := s.putSecret("s00", s.baseFields(prev))
+	ids := []string{id}
+	prevV := s.versionWith(id, rotation.StageCurrent)
+	current := s.issue(5 * day)
+	fields := s.baseFields(current)
+	fields["issued_at"] = s.srv.Now().Add(-3 * day).UTC().Format(time.RFC3339)
+	s.putVersion(t, id, newUUID(), fields) // default stages: AWSCURRENT, and prev becomes AWSPREVIOUS
+	s.secrets(0)
+	refused := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "InvalidRequestException",
+		Message: "refused", Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent }})
+	resp, _ := s.run(t.Context(), directEventJSON(false, id))
+	if len(resp.Results) != 1 || resp.Results[0].Status != rotation.StatusFailed || refused.Hits() == 0 {
+		t.Fatalf("results %+v, refused moves %d; want failed after a refused move", resp.Results, refused.Hits())
+	}
+	if s.versionWith(id, rotation.StagePrevious) != prevV {
+		t.Fatalf("stages %v: AWSPREVIOUS left the first version without a move", s.stages(id))
+	}
+	if s.revoked(prev) {
+		t.Errorf("the token AWSPREVIOUS holds was revoked after the move of AWSCURRENT failed")
+	}
+	refused.Remove()
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated {
+		t.Fatalf("next run = %+v; want rotated", r)
+	}
+	if !s.revoked(prev) {
+		t.Errorf("the token two generations old, past its grace period, is live after the move")
+	}
+	s.check(t, ids, map[string]string{id: current})
+}

@@ -190,7 +190,8 @@
 // # Revocations
 //
 // No path revokes a token held by AWSCURRENT, by a version holding
-// AWSPENDING, or behind minting_token_ref. A token is revoked by itself
+// AWSPENDING or AWSPREVIOUS (also when the move of AWSCURRENT failed after
+// its mark: TestFailedMoveKeepsPrevious), or behind minting_token_ref. A token is revoked by itself
 // (oauth/revoke with its app's credentials), never by the minting token:
 // Meta requires the caller to be a token of the revoked token's app. A version whose token is to be
 // revoked gets the label METAMINT_REVOKE_<unix seconds>_<version>, the time
@@ -206,6 +207,9 @@
 // is replaced.
 // A run, and finishSecret, revoke the due ones judged by AWSCURRENT:
 // its app secret (never the old version's references), its minting token.
+// A token that AWSCURRENT, AWSPENDING, AWSPREVIOUS or a version marked for
+// a later revocation also holds (a copy another tool stored) is not
+// revoked; its label goes (TestPendingCopyOfPreviousNotRevoked).
 // A token debug_token finds invalid or expired (the version's own
 // expires_at decides nothing), of another app or system user, or that Graph
 // refuses to inspect with AWSCURRENT's app (a permanent error), is not
@@ -250,8 +254,8 @@
 // version of its own (or take it off) between createSecret and
 // finishSecret. The version is then unlabelled, and its token may be held
 // by no one: any step that finds it so judges it at once as a superseded
-// version, after reading AWSCURRENT and AWSPENDING: revoked unless one of
-// them (the other writer's version holding a copy, say) or
+// version, after reading AWSCURRENT, AWSPENDING and AWSPREVIOUS: revoked
+// unless one of them (the other writer's version holding a copy, say) or
 // minting_token_ref holds it. The step fails with a ConcurrentChangeError
 // (TestPendingMovedDuringRotation in cmd/lambda).
 //
@@ -402,8 +406,8 @@
 // version two generations old for revocation: one more
 // UpdateSecretVersionStage. Once the grace period is over, the next run (or
 // finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
-// (and of AWSCURRENT, its references and a pending version where not yet
-// read), debug_token and oauth/revoke of its token, and one
+// (and of AWSCURRENT, its references, AWSPREVIOUS and a pending version
+// where not yet read), debug_token and oauth/revoke of its token, and one
 // UpdateSecretVersionStage to drop the label.
 //
 // A token that cannot be refreshed (invalid, permanent, not matching the

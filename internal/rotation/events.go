@@ -112,8 +112,8 @@ func (r *Rotator) begin(ctx context.Context, rot *rotation) (State, error) {
 // off it to a version of its own, or took it off, during the rotation. Its
 // token, if createSecret stored one, was never current, and may now be
 // held by no one: it is judged as a superseded version is, at once
-// (settleRevocations: revoked unless AWSCURRENT, AWSPENDING or
-// minting_token_ref holds it, or it is not this secret's live token;
+// (settleRevocations: revoked unless AWSCURRENT, AWSPENDING, AWSPREVIOUS
+// or minting_token_ref holds it, or it is not this secret's live token;
 // marked for a later run when the revocation fails). The step then fails
 // with a ConcurrentChangeError. A version that does not exist returns nil.
 //
@@ -156,11 +156,11 @@ func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
 	}
 	fate := "it holds no token"
 	if doc != nil && doc.AccessToken != "" {
-		rot.log().WarnContext(ctx, "another writer "+what+" during the rotation; the token stored in the rotation's version is revoked unless AWSCURRENT or AWSPENDING holds it",
+		rot.log().WarnContext(ctx, "another writer "+what+" during the rotation; the token stored in the rotation's version is revoked unless AWSCURRENT, AWSPENDING or AWSPREVIOUS holds it",
 			"version_id", rot.version, "pending_version_id", now)
 		rot.superseded = append(rot.superseded, rot.version)
 		r.settleRevocations(ctx, rot)
-		fate = "the token stored in it was revoked unless AWSCURRENT or AWSPENDING holds it (the log says which)"
+		fate = "the token stored in it was revoked unless AWSCURRENT, AWSPENDING or AWSPREVIOUS holds it (the log says which)"
 	}
 	return &ConcurrentChangeError{Failure{rot.step, rot.arn, fmt.Errorf(
 		"another writer %s during the rotation, leaving version %s without labels: %s. The rotation ends here; the next one starts afresh",

@@ -195,8 +195,8 @@ func (p *plan) other(ctx context.Context) error {
 	if !slices.Contains(rot.stages[version], StagePrevious) {
 		// Its token, if it holds one (or a rotation event stores one
 		// before this run's version takes AWSPENDING), was never current:
-		// revoked at the end of this run unless AWSCURRENT or AWSPENDING
-		// holds it then. A version holding AWSPREVIOUS is marked when
+		// revoked at the end of this run unless AWSCURRENT, AWSPENDING,
+		// AWSPREVIOUS or a version marked later holds it then. A version holding AWSPREVIOUS is marked when
 		// AWSCURRENT moves, with the grace period.
 		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
 			return err

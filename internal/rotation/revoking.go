@@ -226,18 +226,23 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	if rot.pending != nil {
 		held[rot.pending.AccessToken] = true
 	}
+	dueVersions := slices.Collect(maps.Values(due))
 	for v, labels := range rot.stages {
-		// AWSCURRENT's token, as read, is held above; a pending version
-		// (another rotation's, or this one's), and AWSCURRENT when another
-		// writer moved it since it was read (a value restored, say), are
-		// read. One that cannot be read may hold any token: nothing is
-		// revoked.
-		ours := rot.pending != nil && v == rot.version
-		moved := slices.Contains(labels, StageCurrent) && v != rot.currentVer && !ours
-		if moved || (!slices.Contains(labels, StageCurrent) && slices.Contains(labels, StagePending) && !ours) {
+		// AWSCURRENT's token, as read, is held above. Read, since they
+		// may hold the token of a version due (a copy another tool
+		// stored): a pending version (another rotation's, or this
+		// one's), AWSCURRENT when another writer moved it since it was
+		// read (a value restored, say), AWSPREVIOUS, and a version
+		// whose own revocation is not due yet (its grace period). One
+		// that cannot be read may hold any token: nothing is revoked.
+		if v == rot.currentVer || (rot.pending != nil && v == rot.version) {
+			continue
+		}
+		if holdsAWSStage(labels) ||
+			(markedLater(labels, v, r.now()) && !slices.Contains(dueVersions, v)) {
 			doc, _, err := r.readVersionDoc(ctx, rot, v)
 			if err != nil {
-				fail("", "revocations due, and the AWSPENDING or AWSCURRENT version could not be read to compare", err)
+				fail("", "revocations due, and a version holding AWSCURRENT, AWSPENDING or AWSPREVIOUS, or marked for a later revocation, could not be read to compare", err)
 				return
 			}
 			if doc != nil {
@@ -247,8 +252,10 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	}
 	for _, label := range slices.Sorted(maps.Keys(due)) {
 		version := due[label]
-		if slices.Contains(rot.stages[version], StageCurrent) || slices.Contains(rot.stages[version], StagePending) {
-			r.dropRevocation(ctx, rot, label, version, "the version holds AWSCURRENT or AWSPENDING again; not revoked")
+		if holdsAWSStage(rot.stages[version]) {
+			// AWSPREVIOUS: a move of AWSCURRENT that failed after the
+			// mark; the next move marks the version again.
+			r.dropRevocation(ctx, rot, label, version, "the version holds AWSCURRENT, AWSPENDING or AWSPREVIOUS again; not revoked")
 			continue
 		}
 		doc, found, err := r.readVersionDoc(ctx, rot, version)
@@ -260,7 +267,7 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			r.dropRevocation(ctx, rot, label, version, "the version holds no token metamint can read; nothing to revoke")
 			continue
 		case held[doc.AccessToken]:
-			r.dropRevocation(ctx, rot, label, version, "the version's token is held by AWSCURRENT, AWSPENDING or minting_token_ref; not revoked")
+			r.dropRevocation(ctx, rot, label, version, "the version's token is held by AWSCURRENT, AWSPENDING, AWSPREVIOUS, a version whose revocation is not due yet, or minting_token_ref; not revoked")
 			continue
 		}
 		// Whether the token expired is debug_token's to say, never the
@@ -288,6 +295,18 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		}
 		r.dropRevocation(ctx, rot, label, version, "revoked the token of a version marked for revocation")
 	}
+}
+
+// holdsAWSStage reports whether labels hold AWSCURRENT, AWSPENDING or
+// AWSPREVIOUS: a version whose token may be in use.
+func holdsAWSStage(labels []string) bool {
+	return slices.ContainsFunc(labels, func(l string) bool { return l == StageCurrent || l == StagePending || l == StagePrevious })
+}
+
+// markedLater reports whether version holds a revocation label of its own
+// that is not due at now.
+func markedLater(labels []string, version string, now time.Time) bool {
+	return slices.ContainsFunc(labels, func(l string) bool { t, ok := revokeDue(l, version); return ok && t.After(now) })
 }
 
 // supersededKey prefixes, in settleRevocations, a superseded version
