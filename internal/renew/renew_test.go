@@ -169,16 +169,20 @@ func (f *fixture) graphThrough(t *testing.T, wrap func(http.RoundTripper) http.R
 	f.cfg.Graph = mc
 }
 
-// onExchange is a transport that calls hook once, when the refresh request
-// (GET /oauth/access_token) passes, before Graph answers it.
-type onExchange struct {
-	next http.RoundTripper
-	once sync.Once
-	hook func()
+// onPath is a transport that calls hook once, when the first request
+// whose path ends in suffix passes, before Graph answers it: the refresh
+// (exchangePath) or "/debug_token".
+type onPath struct {
+	suffix string
+	next   http.RoundTripper
+	once   sync.Once
+	hook   func()
 }
 
-func (o *onExchange) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, "/oauth/access_token") {
+const exchangePath = "/oauth/access_token"
+
+func (o *onPath) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, o.suffix) {
 		o.once.Do(o.hook)
 	}
 	return o.next.RoundTrip(r)
@@ -195,7 +199,7 @@ func TestRunSecretWrittenDuringRenewal(t *testing.T) {
 	fx := f.fx
 	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &onExchange{next: next, hook: func() {
+		return &onPath{suffix: exchangePath, next: next, hook: func() {
 			f.graph.Advance(time.Minute)
 			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
 		}}
@@ -227,7 +231,7 @@ func TestRunCannotTellIfWritten(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &onExchange{next: next, hook: func() {
+		return &onPath{suffix: exchangePath, next: next, hook: func() {
 			f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
 		}}
 	})
@@ -358,7 +362,7 @@ func TestRunOrgReposChangedDuringRenewal(t *testing.T) {
 	}
 	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &onExchange{next: next, hook: func() {
+		return &onPath{suffix: exchangePath, next: next, hook: func() {
 			f.gh.SetRepos(ghsecretstest.OrgScope(org), name, repo, "octo-org/site")
 		}}
 	})
@@ -520,21 +524,6 @@ func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
 	}
 }
 
-// onDebugToken is a transport that calls hook once, when debug_token
-// passes, before Graph answers it.
-type onDebugToken struct {
-	next http.RoundTripper
-	once sync.Once
-	hook func()
-}
-
-func (o *onDebugToken) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, "/debug_token") {
-		o.once.Do(o.hook)
-	}
-	return o.next.RoundTrip(r)
-}
-
 // TestRunUpdatedReadFailsAfterInspect: reading the secret's updated_at
 // fails after debug_token inspected the token. The message says nothing
 // changed at Meta; it must not say nothing was called there, since
@@ -543,7 +532,7 @@ func TestRunUpdatedReadFailsAfterInspect(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &onDebugToken{next: next, hook: func() {
+		return &onPath{suffix: "/debug_token", next: next, hook: func() {
 			f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusForbidden, Message: "Resource not accessible by integration"})
 		}}
 	})
@@ -590,7 +579,7 @@ func TestRunSecretDeletedDuringRenewal(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &onExchange{next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.RepoScope(repo), name) }}
+		return &onPath{suffix: exchangePath, next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.RepoScope(repo), name) }}
 	})
 	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil {
@@ -624,7 +613,7 @@ func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
 	}
 	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &onExchange{next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
+		return &onPath{suffix: exchangePath, next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
 	})
 	_, err = renew.Run(t.Context(), f.cfg)
 	if err == nil || !strings.Contains(err.Error(), "it is not written") || !strings.Contains(err.Error(), "The new token is not revoked") {
