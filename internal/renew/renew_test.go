@@ -156,6 +156,17 @@ func (f *fixture) noneRevoked(t *testing.T) {
 	}
 }
 
+// heldLive fails t when the token the secret of scope holds was revoked,
+// and returns that token.
+func (f *fixture) heldLive(t *testing.T, scope ghsecretstest.Scope) string {
+	t.Helper()
+	got, _ := f.gh.Secret(scope, name)
+	if st, _ := f.graph.Token(got.Value); st.Revoked {
+		t.Errorf("the token the secret holds was revoked: every workflow that mints with it stops")
+	}
+	return got.Value
+}
+
 // graphThrough makes the renewal's Graph client send its requests through
 // wrap(the emulator's transport).
 func (f *fixture) graphThrough(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) {
@@ -291,10 +302,7 @@ func TestRunOtherWriterStoredTheSameToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not overwritten") {
 		t.Fatalf("Run() = %v; want it to say the secret is not overwritten", err)
 	}
-	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
-	if st, _ := f.graph.Token(got.Value); st.Revoked {
-		t.Errorf("the token the secret holds was revoked: every workflow that mints with it stops")
-	}
+	f.heldLive(t, ghsecretstest.RepoScope(repo))
 	if !strings.Contains(err.Error(), "not revoked") {
 		t.Errorf("Run() error = %q; want it to say the new token is not revoked, and why", err)
 	}
@@ -515,9 +523,8 @@ func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
 	if err == nil {
 		t.Fatal("Run() = nil; want the failed read reported")
 	}
-	got, _ := f.gh.Secret(ghsecretstest.OrgScope(org), name)
-	if st, _ := f.graph.Token(got.Value); got.Value != f.hidden[0] || st.Revoked {
-		t.Errorf("the token the secret holds was revoked: every workflow that mints with it stops")
+	if got := f.heldLive(t, ghsecretstest.OrgScope(org)); got != f.hidden[0] {
+		t.Errorf("the secret does not hold the new token")
 	}
 	if !strings.Contains(err.Error(), "The new token is not revoked") {
 		t.Errorf("Run() error = %q; want it to say the new token is not revoked", err)
