@@ -442,7 +442,7 @@
 // The lost-answer and healing scenarios run against moto behind the fault
 // proxy of internal/awstest: TestLostPutSecretValueAnswer,
 // TestHeldPutSecretValueAnswer, TestLostUpdateSecretVersionStageAnswer,
-// TestSharedReferenceFailsOnce, TestConcurrentRuns,
+// TestLostLabelAnswers, TestSharedReferenceFailsOnce, TestConcurrentRuns,
 // TestPutSecretValueRetryHidesTheCommit, TestCycleVersionWithoutLabelsHeals
 // and TestAnsweredHeldTokenIsRefused, each on the rotation-event, direct and
 // scheduled paths where it applies, and TestBootstrapLostAnswers through the
@@ -450,4 +450,11 @@
 // secret is rotated in that run or the next, AWSCURRENT holds a live token,
 // no live token is left outside AWSCURRENT and AWSPREVIOUS, and nothing
 // secret is logged.
+//
+// Other writers, versions other tools left, Graph throttles around
+// revocations and the staging-label quota (writers_test.go in cmd/lambda,
+// the other writer acting at an exact point through the fault proxy):
+// besides the tests named above, TestShortLivedPendingNotAdopted,
+// TestPendingCopyOfCurrentNotAdopted, TestThrottledJudgingDefers and
+// TestThrottledRevocationWaits.
 package rotation
