@@ -431,9 +431,9 @@
 // Secrets Manager still decides. A PutSecretValue refused because a
 // concurrent run stored the version first revokes the token minted here
 // and costs one more DescribeSecret, a read of the stored value, and reads
-// of AWSCURRENT and AWSPENDING before the revocation. If
-// AWSCURRENT moved meanwhile, the move (or the read of AWSPREVIOUS before a
-// revoke) fails, and so does the rotation, with nothing revoked: a
+// of AWSCURRENT and AWSPENDING before the revocation. If another writer
+// moved AWSCURRENT meanwhile, Secrets Manager refuses the move, read back
+// with one DescribeSecret, and the rotation fails with nothing revoked: a
 // ConcurrentChangeError that says the new token is kept in AWSPENDING and
 // what the next attempt does (TestCurrentPutDuringRun in cmd/lambda).
 //
