@@ -406,8 +406,8 @@
 // version two generations old for revocation: one more
 // UpdateSecretVersionStage. Once the grace period is over, the next run (or
 // finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
-// (and of AWSCURRENT, its references, AWSPREVIOUS and a pending version
-// where not yet read), debug_token and oauth/revoke of its token, and one
+// (and of AWSCURRENT, its references, AWSPREVIOUS, a pending version and
+// a version marked for a later revocation, where not yet read), debug_token and oauth/revoke of its token, and one
 // UpdateSecretVersionStage to drop the label.
 //
 // A token that cannot be refreshed (invalid, permanent, not matching the
