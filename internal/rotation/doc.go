@@ -406,8 +406,8 @@
 // version two generations old for revocation: one more
 // UpdateSecretVersionStage. Once the grace period is over, the next run (or
 // finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
-// (and of AWSCURRENT, its references, AWSPREVIOUS and a pending version
-// where not yet read), debug_token and oauth/revoke of its token, and one
+// (and of AWSCURRENT, its references, AWSPREVIOUS, a pending version and
+// a version marked for a later revocation, where not yet read), debug_token and oauth/revoke of its token, and one
 // UpdateSecretVersionStage to drop the label.
 //
 // A token that cannot be refreshed (invalid, permanent, not matching the
@@ -431,9 +431,9 @@
 // Secrets Manager still decides. A PutSecretValue refused because a
 // concurrent run stored the version first revokes the token minted here
 // and costs one more DescribeSecret, a read of the stored value, and reads
-// of AWSCURRENT and AWSPENDING before the revocation. If
-// AWSCURRENT moved meanwhile, the move (or the read of AWSPREVIOUS before a
-// revoke) fails, and so does the rotation, with nothing revoked: a
+// of AWSCURRENT and AWSPENDING before the revocation. If another writer
+// moved AWSCURRENT meanwhile, Secrets Manager refuses the move, read back
+// with one DescribeSecret, and the rotation fails with nothing revoked: a
 // ConcurrentChangeError that says the new token is kept in AWSPENDING and
 // what the next attempt does (TestCurrentPutDuringRun in cmd/lambda).
 //
@@ -442,7 +442,7 @@
 // The lost-answer and healing scenarios run against moto behind the fault
 // proxy of internal/awstest: TestLostPutSecretValueAnswer,
 // TestHeldPutSecretValueAnswer, TestLostUpdateSecretVersionStageAnswer,
-// TestSharedReferenceFailsOnce, TestConcurrentRuns,
+// TestLostLabelAnswers, TestSharedReferenceFailsOnce, TestConcurrentRuns,
 // TestPutSecretValueRetryHidesTheCommit, TestCycleVersionWithoutLabelsHeals
 // and TestAnsweredHeldTokenIsRefused, each on the rotation-event, direct and
 // scheduled paths where it applies, and TestBootstrapLostAnswers through the
@@ -450,4 +450,11 @@
 // secret is rotated in that run or the next, AWSCURRENT holds a live token,
 // no live token is left outside AWSCURRENT and AWSPREVIOUS, and nothing
 // secret is logged.
+//
+// Other writers, versions other tools left, Graph throttles around
+// revocations and the staging-label quota (writers_test.go in cmd/lambda,
+// the other writer acting at an exact point through the fault proxy):
+// besides the tests named above, TestShortLivedPendingNotAdopted,
+// TestPendingCopyOfCurrentNotAdopted, TestThrottledJudgingDefers and
+// TestThrottledRevocationWaits.
 package rotation

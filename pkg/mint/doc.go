@@ -27,7 +27,9 @@
 //     token for a new 60-day one (never a permanent one);
 //     Client.RenewAccessToken does so and proves the new token renews the
 //     old (TokenInfo.CheckRenewal: same app, system user and scopes, a later
-//     expiry), revoking a new token that fails, never the old one.
+//     expiry), revoking a new token that fails (unless
+//     RenewRequest.MayRevoke says another party may hold it: ErrKept),
+//     never the old one.
 //     Client.RevokeAccessToken and Client.RevokeAllAccessTokens end tokens.
 //     Client.SystemUsers lists a business's system users.
 //
