@@ -91,7 +91,7 @@ docs-check: ## prose blocks of at most 600 characters and resolving links in REA
 # golangci-lint with .golangci.yml alone (make lint runs it too).
 .PHONY: golangci
 golangci: $(TOOLS)/golangci-lint ## golangci-lint (staticcheck, errcheck, govet, gosec, revive)
-	golangci-lint run ./...
+	golangci-lint run --allow-serial-runners ./...
 
 # A local snapshot build of the release, for this platform only, into dist/ (gitignored).
 .PHONY: snapshot

@@ -164,8 +164,9 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 // settleRevocations revokes the tokens of the versions whose revocation is
 // due, judged by AWSCURRENT: its app secret, its minting token. It never
 // revokes the token of AWSCURRENT (as read, and as it is now when another
-// writer moved it since), of a version holding AWSPENDING, or
-// behind minting_token_ref; a token already invalid or expired, or of
+// writer moved it since), of a version holding AWSPENDING or AWSPREVIOUS,
+// of a version whose own revocation is not due yet, or behind
+// minting_token_ref; a token already invalid or expired, or of
 // another app or system user, is not revoked (not metamint's to revoke).
 // Each of those, and each revocation that succeeded, drops its label. A
 // revocation that fails keeps it: a later run tries again. Nothing here
