@@ -39,6 +39,10 @@ import (
 )
 
 func main() {
+	// A write to a pipe whose reader is gone returns EPIPE instead of
+	// killing the process: mint must live to revoke a token it could not
+	// deliver, and to exit non-zero.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
