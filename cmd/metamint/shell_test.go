@@ -58,3 +58,150 @@ func TestBinaryMintClosedStdout(t *testing.T) {
 		t.Errorf("minted %d, last token revoked = %v; want the one token revoked", w.s.Minted(), last.Revoked)
 	}
 }
+
+// TestSecretValueShapes sets each secret variable as a shell or an editor
+// leaves it: with a byte order mark (a file saved by a Windows editor and
+// read with $(cat file)), wrapped in quotes (copied from a .env file), with
+// a second value after a line break. Each is refused before any Graph or
+// GitHub call, naming the variable and never quoting the value. A trailing
+// CRLF is only trimmed.
+func TestSecretValueShapes(t *testing.T) {
+	t.Parallel()
+	const bom = "\ufeff"
+	type tc struct {
+		name     string
+		set      func(w *world, env map[string]string)
+		args     func(w *world) []string
+		wantCode int
+		want     []string // in stderr
+	}
+	mintArgs := func(w *world) []string { return mintCmd(w.fx, "--install-app") }
+	sysUsers := func(w *world) []string { return []string{"system-users", "--business-id", w.fx.BusinessID} }
+	for _, tt := range []tc{
+		{name: "app secret with a BOM", wantCode: exitError, args: mintArgs,
+			set:  func(w *world, env map[string]string) { env[envAppSecret] = bom + w.fx.AppSecret },
+			want: []string{envAppSecret, "byte order mark"}},
+		{name: "app secret in double quotes", wantCode: exitError, args: mintArgs,
+			set:  func(w *world, env map[string]string) { env[envAppSecret] = `"` + w.fx.AppSecret + `"` },
+			want: []string{envAppSecret, "quotes"}},
+		{name: "optional app secret with a BOM", wantCode: exitError, args: sysUsers,
+			set:  func(w *world, env map[string]string) { env[envAppSecret] = bom + w.fx.AppSecret },
+			want: []string{envAppSecret, "byte order mark"}},
+		{name: "calling token in single quotes", wantCode: exitError, args: sysUsers,
+			set:  func(w *world, env map[string]string) { env[envAccessToken] = "'" + w.fx.AdminToken + "'" },
+			want: []string{envAccessToken, "quotes"}},
+		{name: "calling token with a BOM", wantCode: exitError, args: mintArgs,
+			set:  func(w *world, env map[string]string) { env[envAccessToken] = bom + w.fx.AdminToken },
+			want: []string{envAccessToken, "byte order mark"}},
+		{name: "minting app secret in quotes", wantCode: exitError,
+			args: func(w *world) []string {
+				return []string{"install", "--app-id", w.fx.AppID, "--system-user-id", w.fx.SystemUserID}
+			},
+			set:  func(w *world, env map[string]string) { env[envMintingAppSecret] = `"` + w.fx.AppSecret + `"` },
+			want: []string{envMintingAppSecret, "quotes"}},
+		{name: "token to inspect with a BOM", wantCode: exitError,
+			args: func(w *world) []string { return []string{"inspect", "--app-id", w.fx.AppID} },
+			set:  func(w *world, env map[string]string) { env[envToken] = bom + w.issue(tokenLife) },
+			want: []string{envToken, "byte order mark"}},
+		{name: "token to revoke and a second one on the next line", wantCode: exitError,
+			args: func(w *world) []string { return []string{"revoke", "--app-id", w.fx.AppID} },
+			set: func(w *world, env map[string]string) {
+				env[envToken] = w.issue(tokenLife) + "\r\n" + w.issue(tokenLife)
+			},
+			want: []string{envToken, "line break"}},
+		{name: "GitHub token with a BOM", wantCode: exitError,
+			args: func(w *world) []string {
+				return []string{"renew", "--app-id", w.fx.AppID, "--repo", "o/r", "--github-secret", "S", "--github-api-url", "http://127.0.0.1:1"}
+			},
+			set: func(w *world, env map[string]string) {
+				env[envGitHubToken] = bom + "ghs_CANARYgithubTOKEN0000000000000001"
+			},
+			want: []string{envGitHubToken, "byte order mark"}},
+		{name: "secrets with a trailing CRLF are trimmed", wantCode: exitOK, args: mintArgs,
+			set: func(w *world, env map[string]string) {
+				env[envAppSecret] += "\r\n"
+				env[envAccessToken] += "\r\n"
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			env := w.env()
+			tt.set(w, env)
+			before := len(w.s.Requests())
+			r := runCLI(t, env, "", tt.args(w)...)
+			if r.code != tt.wantCode {
+				t.Fatalf("code = %d, stderr %q; want %d", r.code, r.stderr, tt.wantCode)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr = %q; want it to contain %q", r.stderr, s)
+				}
+			}
+			if tt.wantCode == exitOK {
+				return
+			}
+			if n := len(w.s.Requests()) - before; n != 0 {
+				t.Errorf("Graph requests = %d; want none", n)
+			}
+			for _, tok := range w.s.Tokens() {
+				if tok.Revoked || strings.Contains(r.stderr+r.stdout, tok.Value) {
+					t.Errorf("a token was revoked or echoed")
+				}
+			}
+			for _, sec := range []string{w.fx.AppSecret, w.fx.AdminToken, "CANARYgithubTOKEN"} {
+				if strings.Contains(r.stderr+r.stdout, sec) {
+					t.Errorf("output holds a secret: stderr %q", r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestTokenStdinShapes pipes to --token-stdin what files and pastes hold:
+// several tokens (one a line, as a list of tokens to revoke), a blank line
+// before the token, a byte order mark, quotes, a token and a comment, a NUL,
+// more than the limit. Only one token alone (blank lines around it
+// ignored) is used; anything else is refused before any call, never quoted.
+func TestTokenStdinShapes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		stdin func(t1, t2 string) string
+		want  string // in stderr; "" for success
+	}{
+		{"two tokens", func(t1, t2 string) string { return t1 + "\n" + t2 + "\n" }, "one token"},
+		{"two tokens with CRLF", func(t1, t2 string) string { return t1 + "\r\n" + t2 + "\r\n" }, "one token"},
+		{"blank line then the token", func(t1, _ string) string { return "\r\n\n" + t1 + "\n\n" }, ""},
+		{"byte order mark", func(t1, _ string) string { return "\ufeff" + t1 + "\r\n" }, "byte order mark"},
+		{"quoted", func(t1, _ string) string { return `"` + t1 + `"` + "\n" }, "quotes"},
+		{"token and a comment", func(t1, _ string) string { return t1 + " # old one\n" }, "space"},
+		{"NUL", func(t1, _ string) string { return t1 + "\x00\n" }, "control"},
+		{"more than the limit", func(_, _ string) string { return strings.Repeat("A", maxStdinToken+1) }, "longer than"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			t1, t2 := w.issue(tokenLife), w.issue(tokenLife)
+			before := len(w.s.Requests())
+			r := runCLI(t, w.env(), tt.stdin(t1, t2), "revoke", "--app-id", w.fx.AppID, "--token-stdin")
+			st1, _ := w.s.Token(t1)
+			st2, _ := w.s.Token(t2)
+			if tt.want == "" {
+				if r.code != exitOK || !st1.Revoked || st2.Revoked {
+					t.Errorf("revoke = %d, stderr %q, revoked %v %v; want 0 and only the token revoked", r.code, r.stderr, st1.Revoked, st2.Revoked)
+				}
+				return
+			}
+			if r.code != exitError || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--token-stdin") {
+				t.Errorf("revoke = %d, stderr %q; want %d and a refusal naming --token-stdin and %q", r.code, r.stderr, exitError, tt.want)
+			}
+			if n := len(w.s.Requests()) - before; n != 0 || st1.Revoked || st2.Revoked {
+				t.Errorf("Graph requests = %d, revoked %v %v; want no call and no token revoked", n, st1.Revoked, st2.Revoked)
+			}
+			if strings.Contains(r.stderr, t1[:20]) || strings.Contains(r.stderr, t2[:20]) {
+				t.Errorf("stderr quotes a token: %q", r.stderr)
+			}
+		})
+	}
+}
