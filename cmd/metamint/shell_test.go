@@ -35,8 +35,8 @@ func TestBinaryMintClosedStdout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Close(); err != nil { // the reader is gone before the token is written
-		t.Fatal(err)
+	if cerr := r.Close(); cerr != nil { // the reader is gone before the token is written
+		t.Fatal(cerr)
 	}
 	cmd := exec.CommandContext(t.Context(), bin, mintCmd(w.fx, "--install-app")...)
 	for k, v := range w.env() {
