@@ -205,3 +205,46 @@ func TestTokenStdinShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvDefaultsNamed sets a bad METAMINT_GRAPH_API_URL,
+// METAMINT_GRAPH_API_VERSION or GITHUB_API_URL, as a shell profile or a
+// runner leaves them, with no flag on the command line: the error names the
+// variable the person has to fix, not only a flag they never passed, and
+// quotes no password a URL carried. Nothing is called.
+func TestEnvDefaultsNamed(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARYurlPASSWORD42"
+	for _, tt := range []struct {
+		name, key, value string
+		renew            bool
+	}{
+		{"Graph URL over http to a remote host", envGraphURL, "http://graph.example.com", false},
+		{"Graph URL with a password", envGraphURL, "https://user:" + canary + "@graph.example.com", false},
+		{"Graph URL in quotes", envGraphURL, `"https://graph.facebook.com"`, false},
+		{"Graph version without v", envGraphVersion, "27.0", false},
+		{"GitHub URL over http to a remote host", envGitHubAPIURL, "http://api.example.com", true},
+		{"GitHub URL with a password", envGitHubAPIURL, "https://x:" + canary + "@api.example.com", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			env := w.env()
+			env[tt.key] = tt.value
+			args := mintCmd(w.fx)
+			if tt.renew {
+				env[envGitHubToken] = "ghs_CANARYgithubTOKEN0000000000000001"
+				args = []string{"renew", "--app-id", w.fx.AppID, "--repo", "o/r", "--github-secret", "S"}
+			}
+			r := runCLI(t, env, "", args...)
+			if r.code != exitError || !strings.Contains(r.stderr, tt.key) {
+				t.Errorf("code = %d, stderr %q; want %d and an error naming %s", r.code, r.stderr, exitError, tt.key)
+			}
+			if strings.Contains(r.stderr, canary) {
+				t.Errorf("stderr quotes the URL's password: %q", r.stderr)
+			}
+			if n := len(w.s.Requests()); n != 0 {
+				t.Errorf("Graph requests = %d; want none", n)
+			}
+		})
+	}
+}
