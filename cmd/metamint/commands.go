@@ -102,7 +102,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 		AppSecret: secret, MintingAppSecret: minting, AccessToken: caller,
 		Scopes: o.scopes, GraphURL: o.graph.url, GraphVersion: o.graph.version,
 		AllowUnlisted: o.allowUnlisted, Permanent: !o.expiring,
-	}.Check(cliNames)
+	}.Check(c.names(fs))
 	if len(problems) > 0 {
 		return front.Problems(problems)
 	}

@@ -458,9 +458,11 @@ func (c *cli) subjectToken(fromStdin bool) (string, error) {
 type graphFlags struct {
 	url     string
 	version string
+	c       *cli
 }
 
 func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
+	g.c = c
 	fs.StringVar(&g.url, "graph-api-url", c.envOr(envGraphURL, mint.DefaultBaseURL),
 		"Graph API base URL: https, or http on a loopback host; $"+envGraphURL+" sets the default")
 	fs.StringVar(&g.version, "graph-api-version", c.envOr(envGraphVersion, mint.DefaultVersion),
@@ -493,11 +495,32 @@ func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint
 	plan, problems := front.Values{
 		AppID: flagValue("app-id"), SystemUserID: flagValue("system-user-id"), BusinessID: flagValue("business-id"),
 		GraphURL: g.url, GraphVersion: g.version,
-	}.Check(cliNames)
+	}.Check(g.c.names(fs))
 	if len(problems) > 0 {
 		return nil, front.Problems(problems)
 	}
 	return plan.Client()
+}
+
+// names are cliNames with the Graph URL and version named where they came
+// from (source).
+func (c *cli) names(fs *flag.FlagSet) front.Names {
+	n := cliNames
+	n.GraphURL = c.source(fs, "graph-api-url", envGraphURL)
+	n.GraphVersion = c.source(fs, "graph-api-version", envGraphVersion)
+	return n
+}
+
+// source names where the value of the flag name came from: the flag, or
+// the environment variable env that set its default when the flag was not
+// given, so that an error names what the person has to fix.
+func (c *cli) source(fs *flag.FlagSet, name, env string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if !given && c.env(env) != "" {
+		return "$" + env + " (the default of --" + name + ")"
+	}
+	return "--" + name
 }
 
 // callerClient starts a command that calls Graph with the calling token: it
