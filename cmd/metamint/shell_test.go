@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
 // buildCLI builds the metamint binary into a temporary directory.
@@ -244,6 +248,85 @@ func TestEnvDefaultsNamed(t *testing.T) {
 			}
 			if n := len(w.s.Requests()); n != 0 {
 				t.Errorf("Graph requests = %d; want none", n)
+			}
+		})
+	}
+}
+
+// TestJSONHostileGraphText has Graph answer names, roles, types and error
+// messages holding every kind of byte a terminal or jq trips on: C0 and C1
+// controls, DEL, invalid UTF-8, the line separators, a backslash before a
+// control, bidi overrides. --json output stays one valid JSON document with
+// no raw control character (so jq, and the terminal it runs in, get none),
+// and tables print every field on its own line.
+func TestJSONHostileGraphText(t *testing.T) {
+	t.Parallel()
+	// Raw bytes, as Graph could send them: JSON strings may hold any byte
+	// but '"', '\\' and C0 controls unescaped.
+	const raw = "A\\u0000\\u001b[31m\u009b2J\x7f\xff\xfe\u2028\u2029\\\\\\u0007\u202eZ\\r\\n::warning::X"
+	sysUsers := `{"data":[{"id":"400000000000099","name":"` + raw + `","role":"` + raw + `"}]}`
+	debug := func(appID, userID string) string {
+		return `{"data":{"is_valid":false,"type":"` + raw + `","app_id":"` + appID + `","user_id":"` + userID +
+			`","scopes":["ads_read"],"error":{"code":190,"subcode":460,"message":"` + raw + `"}}}`
+	}
+	check := func(t *testing.T, out string, wantLines int) {
+		t.Helper()
+		for _, r := range strings.TrimSuffix(out, "\n") {
+			if r < 0x20 && r != '\n' || r >= 0x7f && r <= 0x9f || r == '\u2028' || r == '\u2029' || r == '\u202e' || r == '\ufffd' {
+				t.Errorf("stdout holds the raw character %U: %q", r, out)
+				return
+			}
+		}
+		if !strings.Contains(out, "::warning::X") || strings.Contains(out, "\n::warning::") {
+			t.Errorf("stdout = %q; want Graph's text kept on its line", out)
+		}
+		if wantLines > 0 && strings.Count(out, "\n") != wantLines {
+			t.Errorf("stdout has %d lines; want %d: %q", strings.Count(out, "\n"), wantLines, out)
+		}
+	}
+	for _, asJSON := range []bool{false, true} {
+		t.Run(fmt.Sprintf("system-users json=%v", asJSON), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.s.FailNext(minttest.EndpointSystemUsers, minttest.Fault{Status: 200, Body: []byte(sysUsers)})
+			args := []string{"system-users", "--business-id", w.fx.BusinessID}
+			if asJSON {
+				args = append(args, "--json")
+			}
+			r := runCLI(t, w.env(), "", args...)
+			if r.code != exitOK {
+				t.Fatalf("system-users = %d, stderr %q", r.code, r.stderr)
+			}
+			if asJSON {
+				var users []map[string]string
+				if err := json.Unmarshal([]byte(r.stdout), &users); err != nil || len(users) != 1 || !strings.HasPrefix(users[0]["name"], "A\x00\x1b[31m") {
+					t.Fatalf("stdout = %q (%v); want a JSON array of one user whose name decodes to Graph's text", r.stdout, err)
+				}
+				check(t, r.stdout, 0)
+				return
+			}
+			check(t, r.stdout, 2)
+		})
+		t.Run(fmt.Sprintf("inspect json=%v", asJSON), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			env := w.env()
+			env[envToken] = w.issue(tokenLife)
+			w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: []byte(debug(w.fx.AppID, w.fx.SystemUserID))})
+			args := []string{"inspect", "--app-id", w.fx.AppID}
+			if asJSON {
+				args = append(args, "--json")
+			}
+			r := runCLI(t, env, "", args...)
+			if r.stdout == "" {
+				t.Fatalf("inspect = %d, stdout empty, stderr %q", r.code, r.stderr)
+			}
+			if asJSON && !json.Valid([]byte(r.stdout)) {
+				t.Fatalf("stdout = %q; want valid JSON", r.stdout)
+			}
+			check(t, r.stdout, 0)
+			if strings.Contains(r.stderr, "\x1b") || strings.Contains(r.stderr, "\n::warning::") {
+				t.Errorf("stderr = %q; want Graph's text escaped", r.stderr)
 			}
 		})
 	}
