@@ -360,3 +360,38 @@ func TestEmulatorAllInterfaces(t *testing.T) {
 		t.Errorf("emulator exit status after cancel = %d; want 0\n%s", code, stderr.String())
 	}
 }
+
+// TestRefreshUndeliveredIsRevoked: a refreshed token refresh could not
+// print (a full disk, a pipe whose reader is gone) is revoked, since nobody
+// else holds it, and the error says so; the old token is left alone. As
+// text and as JSON.
+func TestRefreshUndeliveredIsRevoked(t *testing.T) {
+	t.Parallel()
+	for _, extra := range [][]string{nil, {"--json"}} {
+		t.Run(fmt.Sprint(extra), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			env := w.env()
+			old := w.issue(tokenLife)
+			env[envToken] = old
+			var stderr bytes.Buffer
+			args := append([]string{"refresh", "--app-id", w.fx.AppID}, extra...)
+			code := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), failWriter{}, &stderr)
+			if code != exitError {
+				t.Errorf("run(refresh) with a failing stdout = %d; want %d", code, exitError)
+			}
+			for _, want := range []string{"no space left on device", "revoked the new token"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr = %q; want it to contain %q", stderr.String(), want)
+				}
+			}
+			fresh := w.lastToken()
+			if fresh.Value == old || !fresh.Revoked {
+				t.Errorf("refreshed token revoked = %v; want the new token revoked", fresh.Revoked)
+			}
+			if st, _ := w.s.Token(old); st.Revoked {
+				t.Errorf("the old token was revoked")
+			}
+		})
+	}
+}
