@@ -394,11 +394,33 @@ from standard input (one token alone). Prints the new token alone on standard ou
 				return inStep("exchange", err)
 			}
 			c.red.AddToken(tok.AccessToken)
+			if err := c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)}); err != nil {
+				c.revokeUndelivered(ctx, cl, app, token, tok.AccessToken)
+				return err
+			}
 			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
 				"revoke it once the new one is deployed\n", orDash(front.Time(tok.ExpiresAt)), front.Time(info.ExpiresAt))
-			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)})
+			return nil
 		}
 	},
+}
+
+// revokeUndelivered revokes the token refresh made from old and could not
+// print: nobody else holds it. A token Graph answered as old itself is the
+// caller's, and is left alone.
+func (c *cli) revokeUndelivered(ctx context.Context, cl *mint.Client, app mint.App, old, fresh string) {
+	if fresh == old {
+		return
+	}
+	// Revoked even after SIGINT, within the library's cleanup bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
+	defer cancel()
+	if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: fresh}); err != nil {
+		c.stderr.printf("metamint refresh: warning: could not revoke the new token, which was not handed over (%s); "+
+			"it stays valid until it expires\n", front.Terminal(front.Message(err)))
+		return
+	}
+	c.stderr.printf("metamint refresh: revoked the new token, which was not handed over; the old one is unchanged\n")
 }
 
 // ---- revoke ----
