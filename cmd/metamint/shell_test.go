@@ -28,13 +28,21 @@ func buildCLI(t *testing.T) string {
 	return bin
 }
 
-// TestBinaryMintClosedStdout runs mint as "metamint mint | head -c0" ends:
+// TestBinaryMintClosedPipes runs the binary with a standard stream that is
+// a pipe whose reader is gone, which the Go runtime turns into death by
+// SIGPIPE unless the program says otherwise.
+func TestBinaryMintClosedPipes(t *testing.T) {
+	t.Parallel()
+	bin := buildCLI(t)
+	t.Run("stdout", func(t *testing.T) { t.Parallel(); mintClosedStdout(t, bin) })
+	t.Run("stderr", func(t *testing.T) { t.Parallel(); mintClosedStderr(t, bin) })
+}
+
+// mintClosedStdout runs mint as "metamint mint | head -c0" ends:
 // standard output is a pipe whose reader has gone. The token cannot be
 // delivered, so it must be revoked and the exit status must say so; a
 // process killed by SIGPIPE would leave a live token nobody holds.
-func TestBinaryMintClosedStdout(t *testing.T) {
-	t.Parallel()
-	bin := buildCLI(t)
+func mintClosedStdout(t *testing.T, bin string) {
 	w := newWorld(t)
 	r, pw, err := os.Pipe()
 	if err != nil {
@@ -393,5 +401,38 @@ func TestRefreshUndeliveredIsRevoked(t *testing.T) {
 				t.Errorf("the old token was revoked")
 			}
 		})
+	}
+}
+
+// mintClosedStderr runs mint with standard error a pipe whose
+// reader is gone (a log collector that died) and standard output captured:
+// the diagnostics are lost, but the token is minted, printed and left
+// valid, exit 0, rather than the process dying by SIGPIPE at its first
+// diagnostic with a token minted and never printed.
+func mintClosedStderr(t *testing.T, bin string) {
+	w := newWorld(t)
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cerr := r.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, mintCmd(w.fx, "--install-app")...)
+	for k, v := range w.env() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, pw
+	err = cmd.Run()
+	if cerr := pw.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil {
+		t.Fatalf("metamint mint with a closed stderr = %v; want exit status 0", err)
+	}
+	st, ok := w.s.Token(strings.TrimSpace(stdout.String()))
+	if !ok || st.Revoked || w.s.Minted() != 1 {
+		t.Errorf("stdout %q, token known %v, revoked %v, minted %d; want the one token printed and valid", stdout.String(), ok, st.Revoked, w.s.Minted())
 	}
 }
