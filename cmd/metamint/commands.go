@@ -93,12 +93,16 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	if err != nil {
 		return err
 	}
+	minting, err := c.mintingSecret()
+	if err != nil {
+		return err
+	}
 	plan, problems := front.Values{
 		AppID: o.appID, SystemUserID: o.systemUserID,
-		AppSecret: secret, MintingAppSecret: c.mintingSecret(), AccessToken: caller,
+		AppSecret: secret, MintingAppSecret: minting, AccessToken: caller,
 		Scopes: o.scopes, GraphURL: o.graph.url, GraphVersion: o.graph.version,
 		AllowUnlisted: o.allowUnlisted, Permanent: !o.expiring,
-	}.Check(cliNames)
+	}.Check(c.names(fs))
 	if len(problems) > 0 {
 		return front.Problems(problems)
 	}
@@ -169,11 +173,11 @@ standard error and nothing to standard output.`,
 		appID := fs.String("app-id", "", "the app to install (business_app); required")
 		suID := fs.String("system-user-id", "", "the app-scoped system user ID; required")
 		return func(ctx context.Context) error {
-			cl, app, caller, err := c.callerClient(fs, &g, *appID, "the calling token", "app-id", "system-user-id")
+			cl, who, err := c.callerClient(fs, &g, *appID, "the calling token", "app-id", "system-user-id")
 			if err != nil {
 				return err
 			}
-			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: app, AccessToken: caller, MintingAppSecret: c.mintingSecret()}); err != nil {
+			if err := cl.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: *suID, App: who.app, AccessToken: who.token, MintingAppSecret: who.mintingSecret}); err != nil {
 				return inStep("install app", err)
 			}
 			c.stderr.printf("metamint install: app %s is installed for system user %s\n", *appID, *suID)
@@ -193,7 +197,7 @@ whether it is valid, its type, app, system user, scopes and expiry, as a table o
 The token itself is never printed. Exits 1 when the token is not valid.
 
 Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
---token-stdin, from the first line of standard input:
+--token-stdin, from standard input (one token alone):
   printf '%s\n' "$TOKEN" | metamint inspect --app-id ID --token-stdin`,
 	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
 		var tf tokenFlags
@@ -363,7 +367,7 @@ asking for an exchange, a token that never expires (refreshing would make it exp
 is no longer valid (mint a new one instead). The old token keeps working until its own expiry.
 
 Reads METAMINT_APP_SECRET, and the token to refresh from METAMINT_TOKEN or, with --token-stdin,
-from the first line of standard input. Prints the new token alone on standard output, or with
+from standard input (one token alone). Prints the new token alone on standard output, or with
 --json {"access_token","expires_at"}.`,
 	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {
 		var tf tokenFlags
@@ -390,11 +394,33 @@ from the first line of standard input. Prints the new token alone on standard ou
 				return inStep("exchange", err)
 			}
 			c.red.AddToken(tok.AccessToken)
+			if err := c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)}); err != nil {
+				c.revokeUndelivered(ctx, cl, app, token, tok.AccessToken)
+				return err
+			}
 			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
 				"revoke it once the new one is deployed\n", orDash(front.Time(tok.ExpiresAt)), front.Time(info.ExpiresAt))
-			return c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)})
+			return nil
 		}
 	},
+}
+
+// revokeUndelivered revokes the token refresh made from old and could not
+// print: nobody else holds it. A token Graph answered as old itself is the
+// caller's, and is left alone.
+func (c *cli) revokeUndelivered(ctx context.Context, cl *mint.Client, app mint.App, old, fresh string) {
+	if fresh == old {
+		return
+	}
+	// Revoked even after SIGINT, within the library's cleanup bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
+	defer cancel()
+	if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: fresh}); err != nil {
+		c.stderr.printf("metamint refresh: warning: could not revoke the new token, which was not handed over (%s); "+
+			"it stays valid until it expires\n", front.Terminal(front.Message(err)))
+		return
+	}
+	c.stderr.printf("metamint refresh: revoked the new token, which was not handed over; the old one is unchanged\n")
 }
 
 // ---- revoke ----
@@ -405,7 +431,7 @@ var revokeCommand = &command{
 	summary:  "revoke one token, or every token of a system user (--all)",
 	about: `Without --all, revokes one token (GET /oauth/revoke with client_id, client_secret and
 revoke_token; the token itself is the calling token). Reads METAMINT_APP_SECRET, and the token
-from METAMINT_TOKEN or, with --token-stdin, from the first line of standard input. Revoking a
+from METAMINT_TOKEN or, with --token-stdin, from standard input (one token alone). Revoking a
 revoked token succeeds.
 
 With --all, revokes every token of the system user (DELETE /{system-user-id}/access_tokens).
@@ -423,11 +449,11 @@ Prints a line to standard error and nothing to standard output.`,
 				if tf.fromStdin {
 					return usagef("--token-stdin does not go with --all, which revokes every token of the system user")
 				}
-				cl, app, caller, err := c.callerClient(fs, &tf.graph, tf.appID, "the calling token", "system-user-id")
+				cl, who, err := c.callerClient(fs, &tf.graph, tf.appID, "the calling token", "system-user-id")
 				if err != nil {
 					return err
 				}
-				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: caller, App: app, MintingAppSecret: c.mintingSecret()}); err != nil {
+				if err := cl.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: *suID, AccessToken: who.token, App: who.app, MintingAppSecret: who.mintingSecret}); err != nil {
 					return inStep("revoke all", err)
 				}
 				c.stderr.printf("metamint revoke: revoked every token of system user %s\n", *suID)
@@ -466,11 +492,11 @@ calls carry an appsecret_proof.`,
 		businessID := fs.String("business-id", "", "the business whose system users to list; required")
 		asJSON := fs.Bool("json", false, "print JSON instead of a table")
 		return func(ctx context.Context) error {
-			cl, app, caller, err := c.callerClient(fs, &g, "", "a token of the business", "business-id")
+			cl, who, err := c.callerClient(fs, &g, "", "a token of the business", "business-id")
 			if err != nil {
 				return err
 			}
-			users, err := cl.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: *businessID, AccessToken: caller, App: app, MintingAppSecret: c.mintingSecret()})
+			users, err := cl.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: *businessID, AccessToken: who.token, App: who.app, MintingAppSecret: who.mintingSecret})
 			if err != nil {
 				return inStep("list system users", err)
 			}

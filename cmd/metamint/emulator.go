@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -58,12 +59,13 @@ func (c *cli) emulator(ctx context.Context, addr string, allowRemote bool) error
 	s := minttest.NewServer(minttest.WithListener(ln))
 	defer s.Close()
 	fx := s.Seed()
+	graphURL := shellURL(host, s.URL)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# metamint emulator (minttest) at %s\n", s.URL)
 	fmt.Fprintf(&b, "# Emulator-only credentials, random per run: they are not Meta credentials.\n")
 	for _, kv := range [][2]string{
-		{envGraphURL, s.URL},
+		{envGraphURL, graphURL},
 		{"METAMINT_BUSINESS_ID", fx.BusinessID},
 		{"METAMINT_APP_ID", fx.AppID},
 		{envAppSecret, fx.AppSecret},
@@ -89,6 +91,27 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// shellURL is the URL the exports name for an emulator listening at
+// serverURL on --addr's host: on every interface (0.0.0.0, ::, none) it is
+// reached from this machine on loopback, the only host the CLI sends plain
+// HTTP to, so the exports work in the shell that evals them.
+func shellURL(host, serverURL string) string {
+	ip := net.ParseIP(host)
+	if host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return serverURL
+	}
+	loopback := "127.0.0.1"
+	if ip != nil && ip.To4() == nil {
+		loopback = "::1"
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return serverURL
+	}
+	u.Host = net.JoinHostPort(loopback, u.Port())
+	return u.String()
 }
 
 // shellQuote quotes s for POSIX shells.

@@ -39,6 +39,10 @@ import (
 )
 
 func main() {
+	// A write to a pipe whose reader is gone returns EPIPE instead of
+	// killing the process: mint must live to revoke a token it could not
+	// deliver, and to exit non-zero.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -362,13 +366,49 @@ func (c *cli) envOr(name, def string) string {
 }
 
 // secret returns the value of the environment variable name, or an error
-// naming it when it is empty.
+// naming it when it is empty or cannot be a secret (secretShape).
 func (c *cli) secret(name, what string) (string, error) {
-	v := c.env(name)
+	v, err := c.optionalSecret(name)
+	if err != nil {
+		return "", err
+	}
 	if v == "" {
 		return "", fmt.Errorf("%s is not set: export it with %s (secrets are never read from flags)", name, what)
 	}
 	return v, nil
+}
+
+// optionalSecret returns the value of the environment variable name, ""
+// when it is empty, or an error naming it when it cannot be a secret.
+func (c *cli) optionalSecret(name string) (string, error) {
+	v := c.env(name)
+	if v == "" {
+		return "", nil
+	}
+	if why := secretShape(v); why != "" {
+		return "", fmt.Errorf("%s %s", name, why)
+	}
+	return v, nil
+}
+
+// secretShape says why v, trimmed, cannot be an app secret or a token, or
+// returns "". Every secret the CLI reads is printable ASCII without spaces
+// (mint.CheckTokenValue); what else a value holds came from the file or
+// paste it was taken from, and sending it would only earn a misleading
+// Graph error. The value is never quoted.
+func secretShape(v string) string {
+	switch {
+	case strings.HasPrefix(v, "\ufeff"):
+		return "starts with a byte order mark (U+FEFF): save the file it comes from without one"
+	case len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0]:
+		return "is wrapped in quotes, which are not part of the value: remove them"
+	case strings.ContainsAny(v, "\r\n"):
+		return "holds a line break: give one value alone"
+	}
+	if err := mint.CheckTokenValue(v); err != nil {
+		return "holds a space, a control or a non-ASCII character, or is longer than 4096 bytes: give the value alone"
+	}
+	return ""
 }
 
 // appSecret returns METAMINT_APP_SECRET for a command that requires it.
@@ -380,14 +420,11 @@ func (c *cli) appSecret() (string, error) {
 const maxStdinToken = 64 << 10
 
 // subjectToken returns the token inspect, refresh and revoke act on: the
-// first line of standard input with --token-stdin, else METAMINT_TOKEN.
+// one line of standard input with --token-stdin (blank lines ignored), else
+// METAMINT_TOKEN.
 func (c *cli) subjectToken(fromStdin bool) (string, error) {
 	if !fromStdin {
-		v := c.env(envToken)
-		if v == "" {
-			return "", fmt.Errorf("%s is not set: export the token to act on, or pipe it to --token-stdin", envToken)
-		}
-		return v, nil
+		return c.secret(envToken, "the token to act on, or pipe it to --token-stdin")
 	}
 	data, err := io.ReadAll(io.LimitReader(c.stdin, maxStdinToken+1))
 	if err != nil {
@@ -396,22 +433,36 @@ func (c *cli) subjectToken(fromStdin bool) (string, error) {
 	if len(data) > maxStdinToken {
 		return "", fmt.Errorf("standard input is longer than %d bytes; --token-stdin wants one token", maxStdinToken)
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	line = strings.TrimSpace(line)
-	if line == "" {
-		return "", errors.New("--token-stdin: standard input holds no token")
+	var lines []string
+	for l := range strings.Lines(string(data)) {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
 	}
-	c.red.AddToken(line)
-	return line, nil
+	switch {
+	case len(lines) == 0:
+		return "", errors.New("--token-stdin: standard input holds no token")
+	case len(lines) > 1:
+		// A list of tokens to revoke, say: acting on the first alone would
+		// look like success.
+		return "", fmt.Errorf("--token-stdin: standard input holds %d lines; it takes one token (run the command once per token)", len(lines))
+	}
+	c.red.AddToken(lines[0])
+	if why := secretShape(lines[0]); why != "" {
+		return "", fmt.Errorf("--token-stdin: the token on standard input %s", why)
+	}
+	return lines[0], nil
 }
 
 // graphFlags are the flags every Graph-calling command shares.
 type graphFlags struct {
 	url     string
 	version string
+	c       *cli
 }
 
 func (g *graphFlags) register(fs *flag.FlagSet, c *cli) {
+	g.c = c
 	fs.StringVar(&g.url, "graph-api-url", c.envOr(envGraphURL, mint.DefaultBaseURL),
 		"Graph API base URL: https, or http on a loopback host; $"+envGraphURL+" sets the default")
 	fs.StringVar(&g.version, "graph-api-version", c.envOr(envGraphVersion, mint.DefaultVersion),
@@ -444,33 +495,69 @@ func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint
 	plan, problems := front.Values{
 		AppID: flagValue("app-id"), SystemUserID: flagValue("system-user-id"), BusinessID: flagValue("business-id"),
 		GraphURL: g.url, GraphVersion: g.version,
-	}.Check(cliNames)
+	}.Check(g.c.names(fs))
 	if len(problems) > 0 {
 		return nil, front.Problems(problems)
 	}
 	return plan.Client()
 }
 
+// names are cliNames with the Graph URL and version named where they came
+// from (source).
+func (c *cli) names(fs *flag.FlagSet) front.Names {
+	n := cliNames
+	n.GraphURL = c.source(fs, "graph-api-url", envGraphURL)
+	n.GraphVersion = c.source(fs, "graph-api-version", envGraphVersion)
+	return n
+}
+
+// source names where the value of the flag name came from: the flag, or
+// the environment variable env that set its default when the flag was not
+// given, so that an error names what the person has to fix.
+func (c *cli) source(fs *flag.FlagSet, name, env string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if !given && c.env(env) != "" {
+		return "$" + env + " (the default of --" + name + ")"
+	}
+	return "--" + name
+}
+
 // callerClient starts a command that calls Graph with the calling token: it
 // checks the required flags, builds the client and reads
-// METAMINT_ACCESS_TOKEN (what says whose token it must be). The returned app
-// is appID ("" for none) with METAMINT_APP_SECRET when that is set, so the
-// calls carry an appsecret_proof; the secret is not required.
-func (c *cli) callerClient(fs *flag.FlagSet, g *graphFlags, appID, what string, required ...string) (*mint.Client, mint.App, string, error) {
+// METAMINT_ACCESS_TOKEN (what says whose token it must be). The returned
+// caller's app is appID ("" for none) with METAMINT_APP_SECRET when that is
+// set, so the calls carry an appsecret_proof; the secret is not required.
+func (c *cli) callerClient(fs *flag.FlagSet, g *graphFlags, appID, what string, required ...string) (*mint.Client, caller, error) {
 	cl, err := g.requiredClient(fs, required...)
 	if err != nil {
-		return nil, mint.App{}, "", err
+		return nil, caller{}, err
 	}
-	caller, err := c.secret(envAccessToken, what)
+	token, err := c.secret(envAccessToken, what)
 	if err != nil {
-		return nil, mint.App{}, "", err
+		return nil, caller{}, err
 	}
-	return cl, mint.App{ID: appID, Secret: c.env(envAppSecret)}, caller, nil
+	secret, err := c.optionalSecret(envAppSecret)
+	if err != nil {
+		return nil, caller{}, err
+	}
+	minting, err := c.mintingSecret()
+	if err != nil {
+		return nil, caller{}, err
+	}
+	return cl, caller{app: mint.App{ID: appID, Secret: secret}, token: token, mintingSecret: minting}, nil
+}
+
+// caller is what a call made with the calling token needs.
+type caller struct {
+	app           mint.App
+	token         string
+	mintingSecret string
 }
 
 // mintingSecret is METAMINT_MINTING_APP_SECRET: the secret of the app the
 // calling token was generated with, "" when it is --app-id's app.
-func (c *cli) mintingSecret() string { return c.env(envMintingAppSecret) }
+func (c *cli) mintingSecret() (string, error) { return c.optionalSecret(envMintingAppSecret) }
 
 // tokenFlags are the flags of a command that acts on one token of an app
 // (inspect, refresh, revoke): the Graph flags, --app-id and --token-stdin.

@@ -677,11 +677,12 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			// openssl dgst -sha256 -hmac key <<< -n "The quick brown fox jumps over the lazy dog"
+			// printf %s TheQuickBrownFoxJumpsOverTheLazyDog | openssl dgst -sha256 -hmac key
+			// (no spaces: a value with one cannot be a token, and is refused)
 			name:       "proof known vector",
-			setup:      steps(setEnv(envAppSecret, "key"), setEnv(envAccessToken, "The quick brown fox jumps over the lazy dog")),
+			setup:      steps(setEnv(envAppSecret, "key"), setEnv(envAccessToken, "TheQuickBrownFoxJumpsOverTheLazyDog")),
 			args:       fixed("proof"),
-			wantStdout: []string{"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8\n"},
+			wantStdout: []string{"79c5383af6f4b6365b2a12e284ba69826086b5d8f5df53213b3bce2367410895\n"},
 		},
 		{
 			name: "proof missing app secret", setup: unset(envAppSecret), args: fixed("proof"), wantCode: 1,

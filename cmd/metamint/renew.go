@@ -88,6 +88,9 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			if err != nil {
 				return err
 			}
+			if _, uerr := ghsecrets.CheckBaseURL(*apiURL); uerr != nil {
+				return fmt.Errorf("%s: %s", c.source(fs, "github-api-url", envGitHubAPIURL), front.Message(uerr))
+			}
 			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL),
 				ghsecrets.WithWaitNotice(func(call string, d time.Duration) {
 					c.stderr.printf("metamint renew: %s\n", front.GitHubWait(call, d))

@@ -9,8 +9,8 @@ import (
 // write and writes nothing after it, so a command prints freely and run
 // checks standard output once, when the command is done: a result that could
 // not be written (a full disk, say) makes the exit status non-zero instead of
-// vanishing. (A closed pipe on standard output already ends the process with
-// SIGPIPE, as the Go runtime does for file descriptors 1 and 2.) It is the errWriter of "Errors are values"
+// vanishing; so does a pipe whose reader is gone (main ignores SIGPIPE, so
+// the write fails with EPIPE). It is the errWriter of "Errors are values"
 // (https://go.dev/blog/errors-are-values).
 //
 // A failed write to standard error is kept too, but run does not act on it:
