@@ -96,8 +96,8 @@ func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
 			"a GitHub App installation token (actions/create-github-app-token) or a fine-grained token; GITHUB_TOKEN cannot write secrets. %s",
 			inRenewSecret, strings.Join(missing, ", "), inGitHubToken, secretsHint))
 	}
-	if front.HasSpaceOrControl(p.githubToken) {
-		problems = append(problems, fmt.Sprintf("input %s contains white space or control characters: pass the value alone", inGitHubToken))
+	if why := front.SecretShape(p.githubToken); p.githubToken != "" && why != "" {
+		problems = append(problems, "input "+inGitHubToken+" "+why)
 	}
 	if in.mintingAppSecret != "" {
 		problems = append(problems, fmt.Sprintf("input %s is set: a token is refreshed with the app it was generated with; pass that app as %s and %s",

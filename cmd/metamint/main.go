@@ -366,7 +366,7 @@ func (c *cli) envOr(name, def string) string {
 }
 
 // secret returns the value of the environment variable name, or an error
-// naming it when it is empty or cannot be a secret (secretShape).
+// naming it when it is empty or cannot be a secret (front.SecretShape).
 func (c *cli) secret(name, what string) (string, error) {
 	v, err := c.optionalSecret(name)
 	if err != nil {
@@ -385,31 +385,12 @@ func (c *cli) optionalSecret(name string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
-	if why := secretShape(v); why != "" {
+	if why := front.SecretShape(v); why != "" {
 		return "", fmt.Errorf("%s %s", name, why)
 	}
 	return v, nil
 }
 
-// secretShape says why v, trimmed, cannot be an app secret or a token, or
-// returns "". Every secret the CLI reads is printable ASCII without spaces
-// (mint.CheckTokenValue); what else a value holds came from the file or
-// paste it was taken from, and sending it would only earn a misleading
-// Graph error. The value is never quoted.
-func secretShape(v string) string {
-	switch {
-	case strings.HasPrefix(v, "\ufeff"):
-		return "starts with a byte order mark (U+FEFF): save the file it comes from without one"
-	case len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0]:
-		return "is wrapped in quotes, which are not part of the value: remove them"
-	case strings.ContainsAny(v, "\r\n"):
-		return "holds a line break: give one value alone"
-	}
-	if err := mint.CheckTokenValue(v); err != nil {
-		return "holds a space, a control or a non-ASCII character, or is longer than 4096 bytes: give the value alone"
-	}
-	return ""
-}
 
 // appSecret returns METAMINT_APP_SECRET for a command that requires it.
 func (c *cli) appSecret() (string, error) {
@@ -448,7 +429,7 @@ func (c *cli) subjectToken(fromStdin bool) (string, error) {
 		return "", fmt.Errorf("--token-stdin: standard input holds %d lines; it takes one token (run the command once per token)", len(lines))
 	}
 	c.red.AddToken(lines[0])
-	if why := secretShape(lines[0]); why != "" {
+	if why := front.SecretShape(lines[0]); why != "" {
 		return "", fmt.Errorf("--token-stdin: the token on standard input %s", why)
 	}
 	return lines[0], nil

@@ -60,8 +60,8 @@ func (v Values) Check(n Names) (*Plan, []string) {
 		}
 	}
 	for _, s := range [][2]string{{n.AppSecret, v.AppSecret}, {n.AccessToken, v.AccessToken}, {n.MintingAppSecret, v.MintingAppSecret}} {
-		if HasSpaceOrControl(s[1]) {
-			problems = append(problems, s[0]+" contains white space or control characters: pass the value alone")
+		if why := SecretShape(s[1]); s[1] != "" && why != "" {
+			problems = append(problems, s[0]+" "+why)
 		}
 	}
 	if v.Scopes != "" {
@@ -98,6 +98,25 @@ func (p *Plan) Warning() string {
 // Client builds the Graph client for p (NewClient); opts win.
 func (p *Plan) Client(opts ...mint.Option) (*mint.Client, error) {
 	return NewClient(p.GraphURL, p.Version, opts...)
+}
+
+// SecretShape says why v cannot be an app secret or a token, or returns
+// "". Every secret metamint reads is printable ASCII without spaces
+// (mint.CheckTokenValue); what else a value holds came from the file,
+// paste or secret store it was taken from, and sending it would only earn
+// a misleading Graph error. The value is never quoted.
+func SecretShape(v string) string {
+	switch {
+	case strings.HasPrefix(v, "\ufeff"):
+		return "starts with a byte order mark (U+FEFF): save the file it comes from without one"
+	case len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0]:
+		return "is wrapped in quotes, which are not part of the value: remove them"
+	case strings.ContainsAny(v, "\r\n"):
+		return "contains a line break: give one value alone"
+	case mint.CheckTokenValue(v) != nil:
+		return "contains white space, a control or a non-ASCII character, or more than 4096 bytes: pass the value alone"
+	}
+	return ""
 }
 
 // HasSpaceOrControl reports whether s holds white space or a control

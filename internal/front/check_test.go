@@ -29,6 +29,11 @@ func TestCheck(t *testing.T) {
 			v:    Values{AppSecret: canary, AccessToken: canary, MintingAppSecret: canary},
 			want: []string{"SECRET contains white space", "CALLER contains white space", "MINTING contains white space"},
 		},
+		{
+			name: "secrets as a file or a paste leaves them",
+			v:    Values{AppSecret: "\ufeffs3cret", AccessToken: `"EAAtoken"`, MintingAppSecret: "s3cret\r\nother"},
+			want: []string{"SECRET starts with a byte order mark", "CALLER is wrapped in quotes", "MINTING contains a line break"},
+		},
 		{name: "unlisted scope", v: Values{Scopes: "ads_read brand_new"}, want: []string{`SCOPES: scope "brand_new" is not on the list`}},
 		{name: "bad scope", v: Values{Scopes: "ads read!"}, want: []string{"SCOPES: "}},
 		{name: "graph", v: Values{GraphURL: "http://graph.example.com", GraphVersion: "27"}, want: []string{"URL: ", "VERSION: "}},
