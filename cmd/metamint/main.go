@@ -391,7 +391,6 @@ func (c *cli) optionalSecret(name string) (string, error) {
 	return v, nil
 }
 
-
 // appSecret returns METAMINT_APP_SECRET for a command that requires it.
 func (c *cli) appSecret() (string, error) {
 	return c.secret(envAppSecret, "the app secret")
