@@ -2,7 +2,9 @@ package deploy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,4 +319,132 @@ func TestTemplateParameters(t *testing.T) {
 	if _, ok := pathAs[map[string]any](t, def, "Resources", "MetamintFunction", "Properties")["ReservedConcurrentExecutions"]; ok {
 		t.Errorf("ReservedConcurrentExecutions is set by default; want none reserved")
 	}
+}
+
+// TestTemplateNestedPrefixes checks that the function can never write a
+// secret under ReferencedSecretPrefix (an app secret, a minting token), even
+// when one prefix lies under the other, which the SeparatePrefixes rule
+// (equality only; CloudFormation rules cannot compare prefixes) lets
+// through: ManagedSecretPrefix metamint/ with ReferencedSecretPrefix
+// metamint/refs/ made every minting token writable by the function's
+// ManagedSecrets and StartRotations statements. The policies are evaluated
+// by allows, a model of IAM's Allow, explicit Deny and wildcard matching
+// for the statements these templates write; IAM itself cannot run here.
+func TestTemplateNestedPrefixes(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+	writes := []string{"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:RotateSecret"}
+	reads := []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+	tests := []struct {
+		name              string
+		managed, refs     string
+		managedSecret     string
+		referencedSecrets []string
+		managedWritable   bool
+	}{
+		{name: "separate", managed: "metamint/", refs: "metamint-refs/", managedSecret: "metamint/ads-AbCdEf",
+			referencedSecrets: []string{"metamint-refs/admin-token-MnOpQr"}, managedWritable: true},
+		{name: "references under the managed prefix", managed: "metamint/", refs: "metamint/refs/", managedSecret: "metamint/ads-AbCdEf",
+			referencedSecrets: []string{"metamint/refs/admin-token-MnOpQr", "metamint/refs/app-secret-GhIjKl"}, managedWritable: true},
+		// Fails safe: the function cannot write its own secrets either, so
+		// each rotation fails with an access-denied error, loudly.
+		{name: "managed under the references prefix", managed: "metamint-refs/managed/", refs: "metamint-refs/",
+			managedSecret: "metamint-refs/managed/ads-AbCdEf", referencedSecrets: []string{"metamint-refs/admin-token-MnOpQr"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stack, err := renderStack(t, tmpl, map[string]string{"ManagedSecretPrefix": tt.managed, "ReferencedSecretPrefix": tt.refs, "Mode": "fanout"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmts := functionStatements(t, stack)
+			for _, ref := range tt.referencedSecrets {
+				for _, a := range writes {
+					if allows(stmts, a, arn+ref) {
+						t.Errorf("the function's role allows %s on the referenced secret %s", a, ref)
+					}
+				}
+				for _, a := range reads {
+					if !allows(stmts, a, arn+ref) {
+						t.Errorf("the function's role denies %s on the referenced secret %s", a, ref)
+					}
+				}
+			}
+			for _, a := range writes {
+				if got := allows(stmts, a, arn+tt.managedSecret); got != tt.managedWritable {
+					t.Errorf("the function's role allows %s on the managed secret %s = %v; want %v", a, tt.managedSecret, got, tt.managedWritable)
+				}
+			}
+			// Another tool's secret beside both prefixes: nothing at all.
+			for _, a := range append(writes, reads...) {
+				if other := arn + "othertool/db-AbCdEf"; allows(stmts, a, other) {
+					t.Errorf("the function's role allows %s on %s", a, other)
+				}
+			}
+		})
+	}
+}
+
+// functionStatements are the statements of every policy a rendered stack
+// gives the function's role: its inline policies and FanOutPolicy.
+func functionStatements(t *testing.T, stack map[string]any) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, p := range pathAs[[]any](t, stack, "Resources", "MetamintFunctionRole", "Properties", "Policies") {
+		out = append(out, statements(t, path(t, p, "PolicyDocument"))...)
+	}
+	if fo, ok := pathAs[map[string]any](t, stack, "Resources")["FanOutPolicy"]; ok {
+		out = append(out, statements(t, path(t, fo, "Properties", "PolicyDocument"))...)
+	}
+	return out
+}
+
+// allows reports whether statements allow action on resource: some Allow
+// statement matches and no Deny statement does. A statement matches when
+// one of its Action and one of its Resource patterns match (* and ?, as IAM
+// reads them). It knows no Condition, NotAction or NotResource: it fails
+// on a secretsmanager statement that has them, so a change that adds one
+// is read again rather than evaluated wrongly. Resources that are still
+// references (the function's ARN, the log group) match nothing here.
+func allows(stmts []map[string]any, action, resource string) bool {
+	allowed := false
+	for _, s := range stmts {
+		if !slices.ContainsFunc(asList(s["Action"]), func(a any) bool { p, _ := a.(string); return wildcardMatch(p, action) }) {
+			continue
+		}
+		if s["Condition"] != nil || s["NotAction"] != nil || s["NotResource"] != nil {
+			panic(fmt.Sprintf("allows: statement %v has a condition or a Not element", s["Sid"]))
+		}
+		if !slices.ContainsFunc(asList(s["Resource"]), func(r any) bool { p, _ := r.(string); return p != "" && wildcardMatch(p, resource) }) {
+			continue
+		}
+		switch s["Effect"] {
+		case "Deny":
+			return false
+		case "Allow":
+			allowed = true
+		}
+	}
+	return allowed
+}
+
+// wildcardMatch matches s against an IAM pattern: * any run of characters,
+// ? one character, case-sensitive.
+func wildcardMatch(pattern, s string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			re.WriteString(".*")
+		case '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.MustCompile(re.String()).MatchString(s)
 }
