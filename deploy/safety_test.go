@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -447,4 +448,33 @@ func wildcardMatch(pattern, s string) bool {
 	}
 	re.WriteString("$")
 	return regexp.MustCompile(re.String()).MatchString(s)
+}
+
+// TestTemplateDurations checks that every duration the template accepts is
+// one cmd/lambda's loadConfig accepts (time.ParseDuration, and above zero
+// where the parameter says positive), so a bad value fails the deploy, not
+// every cold start. The fault: a duration past Go's limit (2562047h), such
+// as RefreshBefore=9999999h, matched the patterns and stopped the function
+// with a ConfigError at its first invocation.
+func TestTemplateDurations(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	values := []string{"0h", "0s", "0.5h", "6h", "24h", "360h", "90m", "1.5s", "999999h", "99999999m", "999999999s", "0.000000001s",
+		"2562047h", "2562048h", "9999999h", "99999999999999999999h", "153722868m", "9223372037s", "1e3h", "1h30m", "1d"}
+	for _, param := range []string{"RefreshBefore", "RevokeGrace", "StaleRotationAfter"} {
+		positive := param != "RefreshBefore"
+		for _, v := range values {
+			_, renderErr := renderStack(t, tmpl, map[string]string{param: v})
+			d, parseErr := time.ParseDuration(v)
+			if renderErr == nil && (parseErr != nil || d < 0 || (positive && d == 0)) {
+				t.Errorf("render(%s=%q) accepted it; the function refuses it at cold start (ParseDuration: %v, %v)", param, v, d, parseErr)
+			}
+		}
+		// The usual values still deploy.
+		for _, v := range []string{"1h", "0.5h", "30m", "999999h"} {
+			if _, err := renderStack(t, tmpl, map[string]string{param: v}); err != nil {
+				t.Errorf("render(%s=%q) = %v; want it accepted", param, v, err)
+			}
+		}
+	}
 }
