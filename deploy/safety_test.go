@@ -471,7 +471,7 @@ func TestTemplateDurations(t *testing.T) {
 			}
 		}
 		// The usual values still deploy.
-		for _, v := range []string{"1h", "0.5h", "30m", "999999h"} {
+		for _, v := range []string{"1h", "0.5h", "0.50h", "30m", "999999h"} {
 			if _, err := renderStack(t, tmpl, map[string]string{param: v}); err != nil {
 				t.Errorf("render(%s=%q) = %v; want it accepted", param, v, err)
 			}
