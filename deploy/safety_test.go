@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/metamint/metamint/pkg/mint"
 )
 
 // stackValues are the least a deployable stack is given: something to
@@ -475,6 +476,36 @@ func TestTemplateDurations(t *testing.T) {
 			if _, err := renderStack(t, tmpl, map[string]string{param: v}); err != nil {
 				t.Errorf("render(%s=%q) = %v; want it accepted", param, v, err)
 			}
+		}
+	}
+}
+
+// TestTemplateGraphParameters checks that GraphApiUrl and GraphApiVersion
+// accept only what the function's own checks (mint.CheckBaseURL,
+// mint.CheckVersion) accept, so a bad value fails the deploy rather than
+// every cold start. The fault: GraphApiVersion v0.5 or v01.0 matched the
+// pattern, and CheckVersion refuses a major version 0 or with a leading 0.
+func TestTemplateGraphParameters(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	for _, v := range []string{"v27.0", "v1.0", "v10.99", "v0.1", "v0.0", "v01.0", "v27", "27.0", "v27.0.1", "v27.", "v.0"} {
+		if _, err := renderStack(t, tmpl, map[string]string{"GraphApiVersion": v}); err == nil {
+			if cerr := mint.CheckVersion(v); cerr != nil {
+				t.Errorf("render(GraphApiVersion=%q) accepted it; the function refuses it at cold start: %v", v, cerr)
+			}
+		}
+	}
+	for _, v := range []string{"https://graph.facebook.com", "https://graph.facebook.com/", "https://graph.example.com:8443/base",
+		"https://h:99999", "https://-", "https://.", "https://graph.facebook.com/v1/~x"} {
+		if _, err := renderStack(t, tmpl, map[string]string{"GraphApiUrl": v}); err == nil {
+			if _, cerr := mint.CheckBaseURL(v); cerr != nil {
+				t.Errorf("render(GraphApiUrl=%q) accepted it; the function refuses it at cold start: %v", v, cerr)
+			}
+		}
+	}
+	for param, v := range map[string]string{"GraphApiVersion": "v27.0", "GraphApiUrl": "https://graph.facebook.com"} {
+		if _, err := renderStack(t, tmpl, map[string]string{param: v}); err != nil {
+			t.Errorf("render(%s=%q) = %v; want it accepted", param, v, err)
 		}
 	}
 }
