@@ -509,3 +509,31 @@ func TestTemplateGraphParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateBlankSelectors checks that SecretIds and SecretTag made only
+// of separators or white space are refused. The fault: SecretIds="," passed
+// the SomethingToRotate rule (it is not empty) and created the schedule, and
+// every run then failed with no secrets to rotate; SecretTag=" " granted
+// ListSecrets and stopped the function at cold start (METAMINT_SECRET_TAG
+// names no tag key once trimmed, cmd/lambda's parseSecretTag).
+func TestTemplateBlankSelectors(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	for _, tt := range []struct{ param, value string }{
+		{"SecretIds", ","}, {"SecretIds", " "}, {"SecretIds", ", ,"},
+		{"SecretTag", " "}, {"SecretTag", "\t"}, {"SecretTag", " =yes"}, {"SecretTag", "metamint:managed= "}, {"SecretTag", " metamint:managed"},
+	} {
+		values := map[string]string{"SecretIds": "", tt.param: tt.value}
+		if _, err := render(t, tmpl, values); err == nil {
+			t.Errorf("render(%s=%q) succeeded; want it refused", tt.param, tt.value)
+		}
+	}
+	for _, tt := range []struct{ param, value string }{
+		{"SecretIds", "metamint/ads"}, {"SecretIds", " metamint/ads, metamint/catalog "}, {"SecretIds", "metamint/ads,"},
+		{"SecretTag", "metamint:managed"}, {"SecretTag", "team=ads squad"}, {"SecretTag", "a=b=c"},
+	} {
+		if _, err := render(t, tmpl, map[string]string{tt.param: tt.value}); err != nil {
+			t.Errorf("render(%s=%q) = %v; want it accepted", tt.param, tt.value, err)
+		}
+	}
+}
