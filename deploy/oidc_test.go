@@ -250,6 +250,10 @@ func TestOIDCPolicy(t *testing.T) {
 		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-??????",
 		"metamint/ads",
 		testSecrets[0] + ",", // an empty item
+		// A name without the six characters Secrets Manager appends names
+		// no secret in IAM: the job would be denied at its first read.
+		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads",
+		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:metamint/ads-AbCdE",
 	} {
 		if _, err := renderOIDC(t, map[string]string{"SecretArns": bad, "GitHubEnvironment": "production"}); err == nil || !strings.Contains(err.Error(), "SecretArns") {
 			t.Errorf("render(SecretArns=%q) = %v; want the parameter refused", bad, err)

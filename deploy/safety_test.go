@@ -2,11 +2,15 @@ package deploy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/metamint/metamint/pkg/mint"
 )
 
 // stackValues are the least a deployable stack is given: something to
@@ -316,5 +320,220 @@ func TestTemplateParameters(t *testing.T) {
 	}
 	if _, ok := pathAs[map[string]any](t, def, "Resources", "MetamintFunction", "Properties")["ReservedConcurrentExecutions"]; ok {
 		t.Errorf("ReservedConcurrentExecutions is set by default; want none reserved")
+	}
+}
+
+// TestTemplateNestedPrefixes checks that the function can never write a
+// secret under ReferencedSecretPrefix (an app secret, a minting token), even
+// when one prefix lies under the other, which the SeparatePrefixes rule
+// (equality only; CloudFormation rules cannot compare prefixes) lets
+// through: ManagedSecretPrefix metamint/ with ReferencedSecretPrefix
+// metamint/refs/ made every minting token writable by the function's
+// ManagedSecrets and StartRotations statements. The policies are evaluated
+// by allows, a model of IAM's Allow, explicit Deny and wildcard matching
+// for the statements these templates write; IAM itself cannot run here.
+func TestTemplateNestedPrefixes(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+	writes := []string{"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:RotateSecret"}
+	reads := []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+	tests := []struct {
+		name              string
+		managed, refs     string
+		managedSecret     string
+		referencedSecrets []string
+		managedWritable   bool
+	}{
+		{name: "separate", managed: "metamint/", refs: "metamint-refs/", managedSecret: "metamint/ads-AbCdEf",
+			referencedSecrets: []string{"metamint-refs/admin-token-MnOpQr"}, managedWritable: true},
+		{name: "references under the managed prefix", managed: "metamint/", refs: "metamint/refs/", managedSecret: "metamint/ads-AbCdEf",
+			referencedSecrets: []string{"metamint/refs/admin-token-MnOpQr", "metamint/refs/app-secret-GhIjKl"}, managedWritable: true},
+		// Fails safe: the function cannot write its own secrets either, so
+		// each rotation fails with an access-denied error, loudly.
+		{name: "managed under the references prefix", managed: "metamint-refs/managed/", refs: "metamint-refs/",
+			managedSecret: "metamint-refs/managed/ads-AbCdEf", referencedSecrets: []string{"metamint-refs/admin-token-MnOpQr"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stack, err := renderStack(t, tmpl, map[string]string{"ManagedSecretPrefix": tt.managed, "ReferencedSecretPrefix": tt.refs, "Mode": "fanout"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmts := functionStatements(t, stack)
+			for _, ref := range tt.referencedSecrets {
+				for _, a := range writes {
+					if allows(stmts, a, arn+ref) {
+						t.Errorf("the function's role allows %s on the referenced secret %s", a, ref)
+					}
+				}
+				for _, a := range reads {
+					if !allows(stmts, a, arn+ref) {
+						t.Errorf("the function's role denies %s on the referenced secret %s", a, ref)
+					}
+				}
+			}
+			for _, a := range writes {
+				if got := allows(stmts, a, arn+tt.managedSecret); got != tt.managedWritable {
+					t.Errorf("the function's role allows %s on the managed secret %s = %v; want %v", a, tt.managedSecret, got, tt.managedWritable)
+				}
+			}
+			// Another tool's secret beside both prefixes: nothing at all.
+			for _, a := range append(writes, reads...) {
+				if other := arn + "othertool/db-AbCdEf"; allows(stmts, a, other) {
+					t.Errorf("the function's role allows %s on %s", a, other)
+				}
+			}
+		})
+	}
+}
+
+// functionStatements are the statements of every policy a rendered stack
+// gives the function's role: its inline policies and FanOutPolicy.
+func functionStatements(t *testing.T, stack map[string]any) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, p := range pathAs[[]any](t, stack, "Resources", "MetamintFunctionRole", "Properties", "Policies") {
+		out = append(out, statements(t, path(t, p, "PolicyDocument"))...)
+	}
+	if fo, ok := pathAs[map[string]any](t, stack, "Resources")["FanOutPolicy"]; ok {
+		out = append(out, statements(t, path(t, fo, "Properties", "PolicyDocument"))...)
+	}
+	return out
+}
+
+// allows reports whether statements allow action on resource: some Allow
+// statement matches and no Deny statement does. A statement matches when
+// one of its Action and one of its Resource patterns match (* and ?, as IAM
+// reads them). It knows no Condition, NotAction or NotResource: it fails
+// on a secretsmanager statement that has them, so a change that adds one
+// is read again rather than evaluated wrongly. Resources that are still
+// references (the function's ARN, the log group) match nothing here.
+func allows(stmts []map[string]any, action, resource string) bool {
+	allowed := false
+	for _, s := range stmts {
+		if !slices.ContainsFunc(asList(s["Action"]), func(a any) bool { p, _ := a.(string); return wildcardMatch(p, action) }) {
+			continue
+		}
+		if s["Condition"] != nil || s["NotAction"] != nil || s["NotResource"] != nil {
+			panic(fmt.Sprintf("allows: statement %v has a condition or a Not element", s["Sid"]))
+		}
+		if !slices.ContainsFunc(asList(s["Resource"]), func(r any) bool { p, _ := r.(string); return p != "" && wildcardMatch(p, resource) }) {
+			continue
+		}
+		switch s["Effect"] {
+		case "Deny":
+			return false
+		case "Allow":
+			allowed = true
+		}
+	}
+	return allowed
+}
+
+// wildcardMatch matches s against an IAM pattern: * any run of characters,
+// ? one character, case-sensitive.
+func wildcardMatch(pattern, s string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for _, r := range pattern {
+		switch r {
+		case '*':
+			re.WriteString(".*")
+		case '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.MustCompile(re.String()).MatchString(s)
+}
+
+// TestTemplateDurations checks that every duration the template accepts is
+// one cmd/lambda's loadConfig accepts (time.ParseDuration, and above zero
+// where the parameter says positive), so a bad value fails the deploy, not
+// every cold start. The fault: a duration past Go's limit (2562047h), such
+// as RefreshBefore=9999999h, matched the patterns and stopped the function
+// with a ConfigError at its first invocation.
+func TestTemplateDurations(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	values := []string{"0h", "0s", "0.5h", "6h", "24h", "360h", "90m", "1.5s", "999999h", "99999999m", "999999999s", "0.000000001s",
+		"2562047h", "2562048h", "9999999h", "99999999999999999999h", "153722868m", "9223372037s", "1e3h", "1h30m", "1d"}
+	for _, param := range []string{"RefreshBefore", "RevokeGrace", "StaleRotationAfter"} {
+		positive := param != "RefreshBefore"
+		for _, v := range values {
+			_, renderErr := renderStack(t, tmpl, map[string]string{param: v})
+			d, parseErr := time.ParseDuration(v)
+			if renderErr == nil && (parseErr != nil || d < 0 || (positive && d == 0)) {
+				t.Errorf("render(%s=%q) accepted it; the function refuses it at cold start (ParseDuration: %v, %v)", param, v, d, parseErr)
+			}
+		}
+		// The usual values still deploy.
+		for _, v := range []string{"1h", "0.5h", "0.50h", "30m", "999999h"} {
+			if _, err := renderStack(t, tmpl, map[string]string{param: v}); err != nil {
+				t.Errorf("render(%s=%q) = %v; want it accepted", param, v, err)
+			}
+		}
+	}
+}
+
+// TestTemplateGraphParameters checks that GraphApiUrl and GraphApiVersion
+// accept only what the function's own checks (mint.CheckBaseURL,
+// mint.CheckVersion) accept, so a bad value fails the deploy rather than
+// every cold start. The fault: GraphApiVersion v0.5 or v01.0 matched the
+// pattern, and CheckVersion refuses a major version 0 or with a leading 0.
+func TestTemplateGraphParameters(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	for _, v := range []string{"v27.0", "v1.0", "v10.99", "v0.1", "v0.0", "v01.0", "v27", "27.0", "v27.0.1", "v27.", "v.0"} {
+		if _, err := renderStack(t, tmpl, map[string]string{"GraphApiVersion": v}); err == nil {
+			if cerr := mint.CheckVersion(v); cerr != nil {
+				t.Errorf("render(GraphApiVersion=%q) accepted it; the function refuses it at cold start: %v", v, cerr)
+			}
+		}
+	}
+	for _, v := range []string{"https://graph.facebook.com", "https://graph.facebook.com/", "https://graph.example.com:8443/base",
+		"https://h:99999", "https://-", "https://.", "https://graph.facebook.com/v1/~x"} {
+		if _, err := renderStack(t, tmpl, map[string]string{"GraphApiUrl": v}); err == nil {
+			if _, cerr := mint.CheckBaseURL(v); cerr != nil {
+				t.Errorf("render(GraphApiUrl=%q) accepted it; the function refuses it at cold start: %v", v, cerr)
+			}
+		}
+	}
+	for param, v := range map[string]string{"GraphApiVersion": "v27.0", "GraphApiUrl": "https://graph.facebook.com"} {
+		if _, err := renderStack(t, tmpl, map[string]string{param: v}); err != nil {
+			t.Errorf("render(%s=%q) = %v; want it accepted", param, v, err)
+		}
+	}
+}
+
+// TestTemplateBlankSelectors checks that SecretIds and SecretTag made only
+// of separators or white space are refused. The fault: SecretIds="," passed
+// the SomethingToRotate rule (it is not empty) and created the schedule, and
+// every run then failed with no secrets to rotate; SecretTag=" " granted
+// ListSecrets and stopped the function at cold start (METAMINT_SECRET_TAG
+// names no tag key once trimmed, cmd/lambda's parseSecretTag).
+func TestTemplateBlankSelectors(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	for _, tt := range []struct{ param, value string }{
+		{"SecretIds", ","}, {"SecretIds", " "}, {"SecretIds", ", ,"},
+		{"SecretTag", " "}, {"SecretTag", "\t"}, {"SecretTag", " =yes"}, {"SecretTag", "metamint:managed= "}, {"SecretTag", " metamint:managed"},
+	} {
+		values := map[string]string{"SecretIds": "", tt.param: tt.value}
+		if _, err := render(t, tmpl, values); err == nil {
+			t.Errorf("render(%s=%q) succeeded; want it refused", tt.param, tt.value)
+		}
+	}
+	for _, tt := range []struct{ param, value string }{
+		{"SecretIds", "metamint/ads"}, {"SecretIds", " metamint/ads, metamint/catalog "}, {"SecretIds", "metamint/ads,"},
+		{"SecretTag", "metamint:managed"}, {"SecretTag", "team=ads squad"}, {"SecretTag", "a=b=c"},
+	} {
+		if _, err := render(t, tmpl, map[string]string{tt.param: tt.value}); err != nil {
+			t.Errorf("render(%s=%q) = %v; want it accepted", tt.param, tt.value, err)
+		}
 	}
 }
