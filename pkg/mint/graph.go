@@ -415,7 +415,9 @@ type SystemUsersRequest struct {
 const maxPages = 1000
 
 // SystemUsers lists the system users of a business, admin system users
-// included, following the after cursor over every page.
+// included, following the after cursor over every page until a page has no
+// next link, as Meta's "Paginated Results" page says: a short or empty page
+// does not end the list. A cursor that does not advance is an error.
 //
 // It calls GET /{business-id}/system_users?fields=id,name,role.
 //
@@ -469,8 +471,13 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		for _, u := range page.Data {
 			users = append(users, SystemUser{ID: red.replace(u.ID), Name: red.replace(u.Name), Role: red.replace(u.Role)})
 		}
-		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
+		// Meta: the absence of next ends the list, not a short or empty
+		// page (privacy filtering may empty one that has a next link).
+		if page.Paging.Next == "" || page.Paging.Cursors.After == "" {
 			return users, nil
+		}
+		if page.Paging.Cursors.After == after {
+			return nil, fmt.Errorf("mint: GET /{business-id}/system_users: the after cursor did not advance")
 		}
 		after = page.Paging.Cursors.After
 	}
