@@ -370,3 +370,32 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 		t.Errorf("with pacing %d of 40 calls failed; want 0", failed)
 	}
 }
+
+// TestThrottleIsTemporaryByCode: Meta's rate-limiting page shows throttle
+// errors (code 4 for an app, 80004 with subcode 2446079 for Ads Management)
+// without is_transient, as the emulator answers them. The Client must still
+// take them as temporary, by code, and read the regain estimate.
+func TestThrottleIsTemporaryByCode(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.SetRateLimit(1, time.Hour)
+	info, err := w.c.DebugToken(t.Context(), w.app, w.fx.AdminToken)
+	if err != nil || !info.IsValid {
+		t.Fatalf("first DebugToken() = %+v, %v; want a valid token", info, err)
+	}
+	_, err = w.c.DebugToken(t.Context(), w.app, w.fx.AdminToken)
+	var gerr *mint.GraphError
+	if !errors.As(err, &gerr) || gerr.Code != 4 || gerr.IsTransient {
+		t.Fatalf("DebugToken() over the limit error = %v; want Graph code 4 without is_transient", err)
+	}
+	if !gerr.Temporary() || !gerr.Throttled() {
+		t.Errorf("code 4 Temporary() = %v, Throttled() = %v; want both true", gerr.Temporary(), gerr.Throttled())
+	}
+	err = w.c.InstallApp(t.Context(), mint.InstallAppRequest{SystemUserID: w.fx.SystemUserID, App: w.app, AccessToken: w.fx.AdminToken})
+	if !errors.As(err, &gerr) || gerr.Code != 80004 || gerr.Subcode != 2446079 || gerr.IsTransient {
+		t.Fatalf("InstallApp() over the limit error = %v; want Graph code 80004 subcode 2446079 without is_transient", err)
+	}
+	if !gerr.Temporary() || gerr.RetryAfter() <= 0 {
+		t.Errorf("code 80004 Temporary() = %v, RetryAfter() = %v; want true and the header's estimate", gerr.Temporary(), gerr.RetryAfter())
+	}
+}
