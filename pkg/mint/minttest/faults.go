@@ -186,12 +186,13 @@ type rateLimit struct {
 
 // SetRateLimit lets each app make at most calls calls per window; a call
 // counts for the app of its calling token (for /oauth/access_token without
-// one, the client_id). A call over the limit is refused with HTTP 400 and
-// is_transient true, with Meta's pair of code and header:
+// one, the client_id). A call over the limit is refused with HTTP 400,
+// without is_transient (Meta's samples carry none), with Meta's pair of code
+// and header:
 //
 //   - a call made with a user or system user token hits its business's
-//     Business Use Case limit: code 80004, "(#80004) There have been too many
-//     calls ...", and an X-Business-Use-Case-Usage header (type
+//     Business Use Case limit: code 80004, subcode 2446079, "(#80004) There
+//     have been too many calls ...", and an X-Business-Use-Case-Usage header (type
 //     ads_management) whose estimated_time_to_regain_access (in minutes,
 //     rounded up) says when the oldest call leaves the window;
 //   - a call made with the app token, or by client_id alone, hits the app's
