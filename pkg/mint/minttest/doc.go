@@ -14,7 +14,8 @@
 //   - GET /{v}/debug_token inspects a token, called with an app token.
 //   - GET /{v}/oauth/access_token refreshes a token (the method Meta documents;
 //     a POST is refused).
-//   - GET or POST /{v}/oauth/revoke revokes one token.
+//   - GET /{v}/oauth/revoke revokes one token (POST is unsupported, as Meta
+//     documents GET only).
 //   - GET /{v}/{business-id}/system_users lists a business's system users, paged.
 //
 // It checks appsecret_proof, classic and timed, with its own HMAC code (it

@@ -25,7 +25,7 @@ const (
 	EndpointDebugToken Endpoint = "debug_token"
 	// EndpointExchange is GET /oauth/access_token (refresh).
 	EndpointExchange Endpoint = "oauth/access_token"
-	// EndpointRevoke is GET or POST /oauth/revoke.
+	// EndpointRevoke is GET /oauth/revoke.
 	EndpointRevoke Endpoint = "oauth/revoke"
 	// EndpointSystemUsers is GET /{business-id}/system_users.
 	EndpointSystemUsers Endpoint = "system_users"

@@ -163,7 +163,7 @@ func route(method string, segs []string) Endpoint {
 		return ""
 	case segs[0] == "oauth" && segs[1] == "access_token" && method == http.MethodGet:
 		return EndpointExchange
-	case segs[0] == "oauth" && segs[1] == "revoke" && (method == http.MethodGet || method == http.MethodPost):
+	case segs[0] == "oauth" && segs[1] == "revoke" && method == http.MethodGet:
 		return EndpointRevoke
 	case segs[1] == "applications" && method == http.MethodPost:
 		return EndpointApplications
