@@ -45,12 +45,13 @@ func (c *Client) InstallApp(ctx context.Context, r InstallAppRequest) error {
 		return err
 	}
 	return c.doSuccess(ctx, "POST /{system-user-id}/applications", &call{
-		method:     http.MethodPost,
-		path:       "/" + r.SystemUserID + "/applications",
-		form:       c.withProof(url.Values{"business_app": {r.App.ID}}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-		token:      r.AccessToken,
-		idempotent: true,
-		secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		method:      http.MethodPost,
+		path:        "/" + r.SystemUserID + "/applications",
+		form:        c.withProof(url.Values{"business_app": {r.App.ID}}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		proofSecret: proofKey(r.App, r.MintingAppSecret),
+		token:       r.AccessToken,
+		idempotent:  true,
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 }
 
@@ -123,11 +124,12 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 		form.Set("set_token_expires_in_60_days", "true")
 	}
 	body, err := c.do(ctx, &call{
-		method:  http.MethodPost,
-		path:    "/" + r.SystemUserID + "/access_tokens",
-		form:    c.withProof(form, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-		token:   r.AccessToken,
-		secrets: []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		method:      http.MethodPost,
+		path:        "/" + r.SystemUserID + "/access_tokens",
+		form:        c.withProof(form, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		proofSecret: proofKey(r.App, r.MintingAppSecret),
+		token:       r.AccessToken,
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 	if err != nil {
 		return nil, err
@@ -387,13 +389,14 @@ func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) 
 		return err
 	}
 	return c.doSuccess(ctx, "DELETE /{system-user-id}/access_tokens", &call{
-		method:     http.MethodDelete,
-		path:       "/" + r.SystemUserID + "/access_tokens",
-		query:      c.withProof(url.Values{}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-		token:      r.AccessToken,
-		idempotent: true,
-		unpaced:    true,
-		secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		method:      http.MethodDelete,
+		path:        "/" + r.SystemUserID + "/access_tokens",
+		query:       c.withProof(url.Values{}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		proofSecret: proofKey(r.App, r.MintingAppSecret),
+		token:       r.AccessToken,
+		idempotent:  true,
+		unpaced:     true,
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 }
 
@@ -444,12 +447,13 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 			q.Set("after", after)
 		}
 		cl := &call{
-			method:     http.MethodGet,
-			path:       "/" + r.BusinessID + "/system_users",
-			query:      c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-			token:      r.AccessToken,
-			idempotent: true,
-			secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+			method:      http.MethodGet,
+			path:        "/" + r.BusinessID + "/system_users",
+			query:       c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+			proofSecret: proofKey(r.App, r.MintingAppSecret),
+			token:       r.AccessToken,
+			idempotent:  true,
+			secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 		}
 		body, err := c.do(ctx, cl)
 		if err != nil {
