@@ -367,6 +367,16 @@ func TestRateLimit(t *testing.T) {
 				if got := callCount(t, res); got != want {
 					t.Errorf("call %d: X-App-Usage call_count = %d; want %d", i+1, got, want)
 				}
+				// Meta: "All API responses made by your app that are rate
+				// limited using the BUC logic include an
+				// X-Business-Use-Case-Usage" header, not only the refused one.
+				var buc map[string][]bucEntry
+				if err := json.Unmarshal([]byte(res.header.Get("X-Business-Use-Case-Usage")), &buc); err != nil {
+					t.Fatalf("call %d: X-Business-Use-Case-Usage = %q: %v", i+1, res.header.Get("X-Business-Use-Case-Usage"), err)
+				}
+				if e := buc[w.fx.BusinessID]; len(e) != 1 || e[0].CallCount != want || e[0].EstimatedTimeToRegainAccess != 0 {
+					t.Errorf("call %d: X-Business-Use-Case-Usage = %v; want business %s at %d%%, regain 0", i+1, buc, w.fx.BusinessID, want)
+				}
 			}
 			wantThrottled(t, w, w.send(t, list(w, w.fx.AdminToken)), 2)
 			// An app token of the same app counts for the same app, and so
