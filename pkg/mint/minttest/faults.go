@@ -200,7 +200,8 @@ type rateLimit struct {
 //     X-App-Usage at 100 percent and no regain estimate, as Meta sends it.
 //
 // Refused calls do not count. Every response reports the percentage of the
-// limit used in X-App-Usage.
+// limit used in X-App-Usage; an admitted call made with a user or system user
+// token reports it in X-Business-Use-Case-Usage too (regain 0).
 //
 // The window slides on wall-clock time (time.Now), not on the emulator clock,
 // because throttling serves benchmarks that run in real time: Advance does not
@@ -217,14 +218,16 @@ func (s *Server) SetRateLimit(calls int, window time.Duration) {
 }
 
 // admitLocked counts c against its app's rate limit. It returns the percentage
-// of the limit used and, when c is over the limit, the throttling answer.
-func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
+// of the limit used, the X-Business-Use-Case-Usage header of an admitted call
+// made with a user or system user token, and, when c is over the limit, the
+// throttling answer.
+func (s *Server) admitLocked(c *call) (usage int, header http.Header, throttle *reply) {
 	if s.limit.calls == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	app, business, userToken := s.callerAppLocked(c)
 	if app == "" {
-		return 0, nil
+		return 0, nil, nil
 	}
 	now := time.Now()
 	hits := s.limit.hits[app]
@@ -237,15 +240,21 @@ func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
 		minutes := int((regain + time.Minute - 1) / time.Minute)
 		if !userToken || business == "" {
 			rep := failure(errAppThrottled())
-			return 100, &rep
+			return 100, nil, &rep
 		}
 		rep := failure(errBusinessThrottled())
-		rep.header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, minutes)}}
-		return 100, &rep
+		rep.header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, 100, minutes)}}
+		return 100, nil, &rep
 	}
 	hits = append(hits, now)
 	s.limit.hits[app] = hits
-	return min(100, len(hits)*100/s.limit.calls), nil
+	usage = min(100, len(hits)*100/s.limit.calls)
+	if userToken && business != "" {
+		// Meta: "All API responses made by your app that are rate limited
+		// using the BUC logic include an X-Business-Use-Case-Usage".
+		header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, usage, 0)}}
+	}
+	return usage, header, nil
 }
 
 // callerAppLocked returns the app a call counts for, the business of its
@@ -273,9 +282,9 @@ func appUsage(percent int) string {
 	return fmt.Sprintf(`{"call_count":%d,"total_cputime":%d,"total_time":%d}`, percent, percent, percent)
 }
 
-// businessUsage is the X-Business-Use-Case-Usage header value of a throttled
-// call.
-func businessUsage(businessID string, regainMinutes int) string {
+// businessUsage is the X-Business-Use-Case-Usage header value of a call, at
+// percent of the limit, regaining access in regainMinutes when throttled.
+func businessUsage(businessID string, percent, regainMinutes int) string {
 	type useCase struct {
 		Type          string `json:"type"`
 		CallCount     int    `json:"call_count"`
@@ -285,9 +294,9 @@ func businessUsage(businessID string, regainMinutes int) string {
 	}
 	b, _ := json.Marshal(map[string][]useCase{businessID: {{
 		Type:          "ads_management",
-		CallCount:     100,
-		TotalCPUTime:  100,
-		TotalTime:     100,
+		CallCount:     percent,
+		TotalCPUTime:  percent,
+		TotalTime:     percent,
 		RegainMinutes: regainMinutes,
 	}}})
 	return string(b)
