@@ -228,6 +228,10 @@ type call struct {
 	// waiting out a throttle could leave the token live past the deadline.
 	unpaced bool
 	secrets []string // values to redact from every error
+	// proofSecret keys the proof of token. A time-stamped proof is made
+	// anew before each attempt: Meta considers one expired after 5 minutes.
+	proofSecret string
+	sentProofs  []string // timed proofs of earlier attempts, redacted too
 }
 
 func (cl *call) name() string { return cl.method + " " + cl.path }
@@ -242,6 +246,7 @@ func (cl *call) name() string { return cl.method + " " + cl.path }
 func (cl *call) redactor() *redactor {
 	values := append([]string{cl.token}, cl.secrets...)
 	secrets := append([]string{cl.form.Get("appsecret_proof"), cl.query.Get("appsecret_proof")}, values...)
+	secrets = append(secrets, cl.sentProofs...)
 	for _, key := range values {
 		for _, token := range values {
 			if key != "" && token != "" && key != token {
@@ -255,14 +260,14 @@ func (cl *call) redactor() *redactor {
 // do sends cl under the retry policy and returns the response body of the
 // first success.
 func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
-	red := cl.redactor()
 	for attempt := 1; ; attempt++ {
 		if c.pacer != nil && !cl.unpaced {
 			if err := c.pacer.wait(ctx); err != nil {
 				return nil, fmt.Errorf("mint: %s: %w", cl.name(), err)
 			}
 		}
-		body, err := c.once(ctx, cl, red)
+		c.restampProof(cl)
+		body, err := c.once(ctx, cl, cl.redactor())
 		if err == nil {
 			return body, nil
 		}
@@ -274,6 +279,26 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// restampProof makes cl's time-stamped proof anew, just before an attempt:
+// Meta's Login Security page says such a proof is "considered expired after
+// 5 minutes", and a retry or a pacing wait may take longer than that.
+func (c *Client) restampProof(cl *call) {
+	if !c.timedProof || cl.proofSecret == "" {
+		return
+	}
+	v := cl.query
+	if cl.form.Has("appsecret_time") {
+		v = cl.form
+	}
+	if !v.Has("appsecret_time") {
+		return
+	}
+	cl.sentProofs = append(cl.sentProofs, v.Get("appsecret_proof"))
+	proof, t := TimedAppSecretProof(cl.proofSecret, cl.token, c.now())
+	v.Set("appsecret_proof", proof)
+	v.Set("appsecret_time", t)
 }
 
 // once makes one HTTP exchange.

@@ -577,3 +577,37 @@ func TestDefaultClientReusesConnections(t *testing.T) {
 		t.Errorf("connections opened = %d for 160 calls from 16 goroutines; want at most 32", n)
 	}
 }
+
+// Meta's "Paginated Results" page: a page may hold fewer items than limit,
+// none at all after privacy filtering, and only the absence of next ends the
+// list. An empty page with a next link must not end the listing.
+func TestSystemUsersEmptyPageWithNext(t *testing.T) {
+	t.Parallel()
+	ws := newWireServer(t,
+		reply(200, `{"data":[],"paging":{"cursors":{"after":"C1"},"next":"https://x/?after=C1"}}`),
+		reply(200, `{"data":[{"id":"2","name":"b","role":"EMPLOYEE"}],"paging":{"cursors":{"after":"C2"}}}`))
+	c := newTestClient(t, ws.URL)
+	users, err := c.SystemUsers(t.Context(), mint.SystemUsersRequest{BusinessID: "1000", AccessToken: canaryToken, PageSize: 1})
+	if err != nil {
+		t.Fatalf("SystemUsers() error = %v", err)
+	}
+	if len(users) != 1 || users[0].ID != "2" {
+		t.Errorf("SystemUsers() = %+v; want the user of the page after the empty one", users)
+	}
+}
+
+// A cursor that does not move would have SystemUsers ask for the same page
+// until maxPages: it is refused at the first repeat.
+func TestSystemUsersCursorThatDoesNotAdvance(t *testing.T) {
+	t.Parallel()
+	page := `{"data":[],"paging":{"cursors":{"after":"C1"},"next":"https://x/?after=C1"}}`
+	ws := newWireServer(t, reply(200, page), reply(200, page), reply(200, page))
+	c := newTestClient(t, ws.URL)
+	_, err := c.SystemUsers(t.Context(), mint.SystemUsersRequest{BusinessID: "1000", AccessToken: canaryToken, PageSize: 1})
+	if err == nil || !strings.Contains(err.Error(), "cursor") {
+		t.Fatalf("SystemUsers() error = %v; want an error naming the cursor that did not advance", err)
+	}
+	if n := len(ws.requests()); n != 2 {
+		t.Errorf("SystemUsers() sent %d requests; want 2 (stop at the first repeated cursor)", n)
+	}
+}

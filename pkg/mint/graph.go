@@ -45,12 +45,13 @@ func (c *Client) InstallApp(ctx context.Context, r InstallAppRequest) error {
 		return err
 	}
 	return c.doSuccess(ctx, "POST /{system-user-id}/applications", &call{
-		method:     http.MethodPost,
-		path:       "/" + r.SystemUserID + "/applications",
-		form:       c.withProof(url.Values{"business_app": {r.App.ID}}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-		token:      r.AccessToken,
-		idempotent: true,
-		secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		method:      http.MethodPost,
+		path:        "/" + r.SystemUserID + "/applications",
+		form:        c.withProof(url.Values{"business_app": {r.App.ID}}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		proofSecret: proofKey(r.App, r.MintingAppSecret),
+		token:       r.AccessToken,
+		idempotent:  true,
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 }
 
@@ -123,11 +124,12 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 		form.Set("set_token_expires_in_60_days", "true")
 	}
 	body, err := c.do(ctx, &call{
-		method:  http.MethodPost,
-		path:    "/" + r.SystemUserID + "/access_tokens",
-		form:    c.withProof(form, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-		token:   r.AccessToken,
-		secrets: []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		method:      http.MethodPost,
+		path:        "/" + r.SystemUserID + "/access_tokens",
+		form:        c.withProof(form, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		proofSecret: proofKey(r.App, r.MintingAppSecret),
+		token:       r.AccessToken,
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 	if err != nil {
 		return nil, err
@@ -387,13 +389,14 @@ func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) 
 		return err
 	}
 	return c.doSuccess(ctx, "DELETE /{system-user-id}/access_tokens", &call{
-		method:     http.MethodDelete,
-		path:       "/" + r.SystemUserID + "/access_tokens",
-		query:      c.withProof(url.Values{}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-		token:      r.AccessToken,
-		idempotent: true,
-		unpaced:    true,
-		secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		method:      http.MethodDelete,
+		path:        "/" + r.SystemUserID + "/access_tokens",
+		query:       c.withProof(url.Values{}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		proofSecret: proofKey(r.App, r.MintingAppSecret),
+		token:       r.AccessToken,
+		idempotent:  true,
+		unpaced:     true,
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 }
 
@@ -415,7 +418,9 @@ type SystemUsersRequest struct {
 const maxPages = 1000
 
 // SystemUsers lists the system users of a business, admin system users
-// included, following the after cursor over every page.
+// included, following the after cursor over every page until a page has no
+// next link, as Meta's "Paginated Results" page says: a short or empty page
+// does not end the list. A cursor that does not advance is an error.
 //
 // It calls GET /{business-id}/system_users?fields=id,name,role.
 //
@@ -442,12 +447,13 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 			q.Set("after", after)
 		}
 		cl := &call{
-			method:     http.MethodGet,
-			path:       "/" + r.BusinessID + "/system_users",
-			query:      c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
-			token:      r.AccessToken,
-			idempotent: true,
-			secrets:    []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+			method:      http.MethodGet,
+			path:        "/" + r.BusinessID + "/system_users",
+			query:       c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+			proofSecret: proofKey(r.App, r.MintingAppSecret),
+			token:       r.AccessToken,
+			idempotent:  true,
+			secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 		}
 		body, err := c.do(ctx, cl)
 		if err != nil {
@@ -469,8 +475,13 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		for _, u := range page.Data {
 			users = append(users, SystemUser{ID: red.replace(u.ID), Name: red.replace(u.Name), Role: red.replace(u.Role)})
 		}
-		if page.Paging.Next == "" || page.Paging.Cursors.After == "" || len(page.Data) == 0 {
+		// Meta: the absence of next ends the list, not a short or empty
+		// page (privacy filtering may empty one that has a next link).
+		if page.Paging.Next == "" || page.Paging.Cursors.After == "" {
 			return users, nil
+		}
+		if page.Paging.Cursors.After == after {
+			return nil, fmt.Errorf("mint: GET /{business-id}/system_users: the after cursor did not advance")
 		}
 		after = page.Paging.Cursors.After
 	}

@@ -370,3 +370,69 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 		t.Errorf("with pacing %d of 40 calls failed; want 0", failed)
 	}
 }
+
+// TestThrottleIsTemporaryByCode: Meta's rate-limiting page shows throttle
+// errors (code 4 for an app, 80004 with subcode 2446079 for Ads Management)
+// without is_transient, as the emulator answers them. The Client must still
+// take them as temporary, by code, and read the regain estimate.
+func TestThrottleIsTemporaryByCode(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.srv.SetRateLimit(1, time.Hour)
+	info, err := w.c.DebugToken(t.Context(), w.app, w.fx.AdminToken)
+	if err != nil || !info.IsValid {
+		t.Fatalf("first DebugToken() = %+v, %v; want a valid token", info, err)
+	}
+	_, err = w.c.DebugToken(t.Context(), w.app, w.fx.AdminToken)
+	var gerr *mint.GraphError
+	if !errors.As(err, &gerr) || gerr.Code != 4 || gerr.IsTransient {
+		t.Fatalf("DebugToken() over the limit error = %v; want Graph code 4 without is_transient", err)
+	}
+	if !gerr.Temporary() || !gerr.Throttled() {
+		t.Errorf("code 4 Temporary() = %v, Throttled() = %v; want both true", gerr.Temporary(), gerr.Throttled())
+	}
+	err = w.c.InstallApp(t.Context(), mint.InstallAppRequest{SystemUserID: w.fx.SystemUserID, App: w.app, AccessToken: w.fx.AdminToken})
+	if !errors.As(err, &gerr) || gerr.Code != 80004 || gerr.Subcode != 2446079 || gerr.IsTransient {
+		t.Fatalf("InstallApp() over the limit error = %v; want Graph code 80004 subcode 2446079 without is_transient", err)
+	}
+	if !gerr.Temporary() || gerr.RetryAfter() <= 0 {
+		t.Errorf("code 80004 Temporary() = %v, RetryAfter() = %v; want true and the header's estimate", gerr.Temporary(), gerr.RetryAfter())
+	}
+}
+
+// advancingTransport moves the emulator's clock (which is also the client's)
+// by step after each answer: the time a retry's wait, or a pacing wait, takes.
+type advancingTransport struct {
+	rt   http.RoundTripper
+	srv  *minttest.Server
+	step time.Duration
+}
+
+func (a advancingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.rt.RoundTrip(r)
+	a.srv.Advance(a.step)
+	return resp, err
+}
+
+// TestTimedProofIsMadeForEachAttempt: Meta's Login Security page says
+// "Time-stamped app secret proofs will be considered expired after 5
+// minutes, so it's recommended that you generate a new proof in-line when
+// making each Graph API call." A retry that comes 6 minutes after the first
+// attempt must carry a new proof, not the first attempt's stale one.
+func TestTimedProofIsMadeForEachAttempt(t *testing.T) {
+	t.Parallel()
+	srv := minttest.NewServer()
+	t.Cleanup(srv.Close)
+	fx := srv.Seed()
+	hc := &http.Client{Transport: advancingTransport{rt: srv.Client().Transport, srv: srv, step: 6 * time.Minute}}
+	c := newTestClient(t, srv.URL, mint.WithHTTPClient(hc), mint.WithTimedProof(), mint.WithClock(srv.Now), fastRetry)
+	app := mint.App{ID: fx.AppID, Secret: fx.AppSecret}
+	srv.FailNext(minttest.EndpointApplications, minttest.Fault{Status: 500, Error: &minttest.Error{Message: "Service temporarily unavailable", Code: 2, IsTransient: true}})
+	if err := c.InstallApp(t.Context(), mint.InstallAppRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken}); err != nil {
+		t.Fatalf("InstallApp() after one transient failure and 6 minutes = %v; want success with a fresh proof", err)
+	}
+	tok, err := c.CreateAccessToken(t.Context(), mint.TokenRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken, Scopes: []string{"ads_read"}})
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("CreateAccessToken() = %v; want a token", err)
+	}
+}

@@ -14,7 +14,8 @@
 //   - GET /{v}/debug_token inspects a token, called with an app token.
 //   - GET /{v}/oauth/access_token refreshes a token (the method Meta documents;
 //     a POST is refused).
-//   - GET or POST /{v}/oauth/revoke revokes one token.
+//   - GET /{v}/oauth/revoke revokes one token (POST is unsupported, as Meta
+//     documents GET only).
 //   - GET /{v}/{business-id}/system_users lists a business's system users, paged.
 //
 // It checks appsecret_proof, classic and timed, with its own HMAC code (it
@@ -57,7 +58,7 @@
 // real work (AfterEffect, for "the server did it but the answer was lost").
 // SetLatency slows every call. SetRateLimit throttles each app to a number of
 // calls per sliding window of wall-clock time, answering with Meta's pairs:
-// code 80004 with X-Business-Use-Case-Usage for calls made with a user or
+// code 80004 (subcode 2446079) with X-Business-Use-Case-Usage for calls made with a user or
 // system user token, code 4 with X-App-Usage for app token calls. MintNextAs
 // makes the next issued tokens carry given values, such as one with a
 // newline, for hostile-Graph tests.

@@ -938,13 +938,25 @@ func TestRevokeToken(t *testing.T) {
 			// It can no longer call, and revoking it again succeeds.
 			wantError(t, w.send(t, request{method: http.MethodGet, path: "/v27.0/" + w.fx.BusinessID + "/system_users",
 				params: url.Values{"access_token": {tok.Value}}}), http.StatusBadRequest, 190, 466)
-			again := w.send(t, request{method: http.MethodPost, path: "/v27.0/oauth/revoke", params: url.Values{
+			again := w.send(t, request{method: http.MethodGet, path: "/v27.0/oauth/revoke", params: url.Values{
 				"client_id": {w.fx.AppID}, "client_secret": {w.fx.AppSecret}, "revoke_token": {tok.Value}, "access_token": {w.fx.AdminToken},
 			}})
 			if again.status != http.StatusOK {
 				t.Errorf("second revoke = HTTP %d %s; want 200", again.status, again.body)
 			}
 		},
+	}, {
+		// Meta: "Query the GET oauth/revoke endpoint." Graph answers POST
+		// to a GET-only endpoint as unsupported, as for debug_token.
+		name: "POST is unsupported",
+		req: func(t *testing.T, w *world) request {
+			r := revoke(nil)(t, w)
+			r.method = http.MethodPost
+			return r
+		},
+		wantCode:    100,
+		wantSubcode: 33,
+		wantMessage: "Unsupported post request.",
 	}, {
 		name: "app token calling",
 		req:  revoke(func(w *world, v url.Values) { v.Set("access_token", w.appToken()) }),

@@ -159,18 +159,18 @@ func errBeforeUnsupported() *Error {
 }
 
 // errAppThrottled is Meta's answer when an app reaches its platform rate
-// limit; it comes with X-App-Usage.
+// limit; it comes with X-App-Usage. Like Meta's samples on its rate-limiting
+// page, it carries no is_transient: clients classify throttles by code.
 func errAppThrottled() *Error {
-	e := oauthError(4, "(#4) Application request limit reached")
-	e.IsTransient = true
-	return e
+	return oauthError(4, "(#4) Application request limit reached")
 }
 
 // errBusinessThrottled is Meta's answer when a business reaches a Business
-// Use Case limit (ads_management: 80004); it comes with
-// X-Business-Use-Case-Usage.
+// Use Case limit: for Ads Management, "error code 80004, error subcode
+// 2446079" (Meta's rate-limiting page). It comes with
+// X-Business-Use-Case-Usage, and no is_transient.
 func errBusinessThrottled() *Error {
 	e := oauthError(80004, "(#80004) There have been too many calls from this business. Wait a bit and try again.")
-	e.IsTransient = true
+	e.Subcode = 2446079
 	return e
 }

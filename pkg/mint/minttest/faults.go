@@ -25,7 +25,7 @@ const (
 	EndpointDebugToken Endpoint = "debug_token"
 	// EndpointExchange is GET /oauth/access_token (refresh).
 	EndpointExchange Endpoint = "oauth/access_token"
-	// EndpointRevoke is GET or POST /oauth/revoke.
+	// EndpointRevoke is GET /oauth/revoke.
 	EndpointRevoke Endpoint = "oauth/revoke"
 	// EndpointSystemUsers is GET /{business-id}/system_users.
 	EndpointSystemUsers Endpoint = "system_users"
@@ -186,12 +186,13 @@ type rateLimit struct {
 
 // SetRateLimit lets each app make at most calls calls per window; a call
 // counts for the app of its calling token (for /oauth/access_token without
-// one, the client_id). A call over the limit is refused with HTTP 400 and
-// is_transient true, with Meta's pair of code and header:
+// one, the client_id). A call over the limit is refused with HTTP 400,
+// without is_transient (Meta's samples carry none), with Meta's pair of code
+// and header:
 //
 //   - a call made with a user or system user token hits its business's
-//     Business Use Case limit: code 80004, "(#80004) There have been too many
-//     calls ...", and an X-Business-Use-Case-Usage header (type
+//     Business Use Case limit: code 80004, subcode 2446079, "(#80004) There
+//     have been too many calls ...", and an X-Business-Use-Case-Usage header (type
 //     ads_management) whose estimated_time_to_regain_access (in minutes,
 //     rounded up) says when the oldest call leaves the window;
 //   - a call made with the app token, or by client_id alone, hits the app's
@@ -199,7 +200,8 @@ type rateLimit struct {
 //     X-App-Usage at 100 percent and no regain estimate, as Meta sends it.
 //
 // Refused calls do not count. Every response reports the percentage of the
-// limit used in X-App-Usage.
+// limit used in X-App-Usage; an admitted call made with a user or system user
+// token reports it in X-Business-Use-Case-Usage too (regain 0).
 //
 // The window slides on wall-clock time (time.Now), not on the emulator clock,
 // because throttling serves benchmarks that run in real time: Advance does not
@@ -216,14 +218,16 @@ func (s *Server) SetRateLimit(calls int, window time.Duration) {
 }
 
 // admitLocked counts c against its app's rate limit. It returns the percentage
-// of the limit used and, when c is over the limit, the throttling answer.
-func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
+// of the limit used, the X-Business-Use-Case-Usage header of an admitted call
+// made with a user or system user token, and, when c is over the limit, the
+// throttling answer.
+func (s *Server) admitLocked(c *call) (usage int, header http.Header, throttle *reply) {
 	if s.limit.calls == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	app, business, userToken := s.callerAppLocked(c)
 	if app == "" {
-		return 0, nil
+		return 0, nil, nil
 	}
 	now := time.Now()
 	hits := s.limit.hits[app]
@@ -236,15 +240,21 @@ func (s *Server) admitLocked(c *call) (usage int, throttle *reply) {
 		minutes := int((regain + time.Minute - 1) / time.Minute)
 		if !userToken || business == "" {
 			rep := failure(errAppThrottled())
-			return 100, &rep
+			return 100, nil, &rep
 		}
 		rep := failure(errBusinessThrottled())
-		rep.header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, minutes)}}
-		return 100, &rep
+		rep.header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, 100, minutes)}}
+		return 100, nil, &rep
 	}
 	hits = append(hits, now)
 	s.limit.hits[app] = hits
-	return min(100, len(hits)*100/s.limit.calls), nil
+	usage = min(100, len(hits)*100/s.limit.calls)
+	if userToken && business != "" {
+		// Meta: "All API responses made by your app that are rate limited
+		// using the BUC logic include an X-Business-Use-Case-Usage".
+		header = http.Header{"X-Business-Use-Case-Usage": {businessUsage(business, usage, 0)}}
+	}
+	return usage, header, nil
 }
 
 // callerAppLocked returns the app a call counts for, the business of its
@@ -272,9 +282,9 @@ func appUsage(percent int) string {
 	return fmt.Sprintf(`{"call_count":%d,"total_cputime":%d,"total_time":%d}`, percent, percent, percent)
 }
 
-// businessUsage is the X-Business-Use-Case-Usage header value of a throttled
-// call.
-func businessUsage(businessID string, regainMinutes int) string {
+// businessUsage is the X-Business-Use-Case-Usage header value of a call, at
+// percent of the limit, regaining access in regainMinutes when throttled.
+func businessUsage(businessID string, percent, regainMinutes int) string {
 	type useCase struct {
 		Type          string `json:"type"`
 		CallCount     int    `json:"call_count"`
@@ -284,9 +294,9 @@ func businessUsage(businessID string, regainMinutes int) string {
 	}
 	b, _ := json.Marshal(map[string][]useCase{businessID: {{
 		Type:          "ads_management",
-		CallCount:     100,
-		TotalCPUTime:  100,
-		TotalTime:     100,
+		CallCount:     percent,
+		TotalCPUTime:  percent,
+		TotalTime:     percent,
 		RegainMinutes: regainMinutes,
 	}}})
 	return string(b)

@@ -319,11 +319,14 @@ func TestRateLimit(t *testing.T) {
 		return usage.CallCount
 	}
 	// wantThrottled checks a Business Use Case throttle: code 80004 with
-	// X-Business-Use-Case-Usage, for calls made with a system user token.
+	// subcode 2446079 and X-Business-Use-Case-Usage, for calls made with a
+	// system user token. Meta's rate-limiting page lists "error code 80004,
+	// error subcode 2446079" for Ads Management, and its sample throttle
+	// errors carry no is_transient: a client must classify them by code.
 	wantThrottled := func(t *testing.T, w *world, res result, regain int) {
 		t.Helper()
-		if e := wantError(t, res, http.StatusBadRequest, 80004, 0); !e.IsTransient || !strings.HasPrefix(e.Message, "(#80004) There have been too many calls") {
-			t.Errorf("error = %+v; want transient (#80004) There have been too many calls", e)
+		if e := wantError(t, res, http.StatusBadRequest, 80004, 2446079); e.IsTransient || !strings.HasPrefix(e.Message, "(#80004) There have been too many calls") {
+			t.Errorf("error = %+v; want (#80004) There have been too many calls, without is_transient", e)
 		}
 		if got := callCount(t, res); got != 100 {
 			t.Errorf("X-App-Usage call_count = %d; want 100", got)
@@ -340,8 +343,8 @@ func TestRateLimit(t *testing.T) {
 	// 100 percent and no Business Use Case header, for app token calls.
 	wantAppThrottled := func(t *testing.T, res result) {
 		t.Helper()
-		if e := wantError(t, res, http.StatusBadRequest, 4, 0); !e.IsTransient || e.Message != "(#4) Application request limit reached" {
-			t.Errorf("error = %+v; want transient (#4) Application request limit reached", e)
+		if e := wantError(t, res, http.StatusBadRequest, 4, 0); e.IsTransient || e.Message != "(#4) Application request limit reached" {
+			t.Errorf("error = %+v; want (#4) Application request limit reached, without is_transient", e)
 		}
 		if got := callCount(t, res); got != 100 {
 			t.Errorf("X-App-Usage call_count = %d; want 100", got)
@@ -363,6 +366,16 @@ func TestRateLimit(t *testing.T) {
 				wantOK(t, res)
 				if got := callCount(t, res); got != want {
 					t.Errorf("call %d: X-App-Usage call_count = %d; want %d", i+1, got, want)
+				}
+				// Meta: "All API responses made by your app that are rate
+				// limited using the BUC logic include an
+				// X-Business-Use-Case-Usage" header, not only the refused one.
+				var buc map[string][]bucEntry
+				if err := json.Unmarshal([]byte(res.header.Get("X-Business-Use-Case-Usage")), &buc); err != nil {
+					t.Fatalf("call %d: X-Business-Use-Case-Usage = %q: %v", i+1, res.header.Get("X-Business-Use-Case-Usage"), err)
+				}
+				if e := buc[w.fx.BusinessID]; len(e) != 1 || e[0].CallCount != want || e[0].EstimatedTimeToRegainAccess != 0 {
+					t.Errorf("call %d: X-Business-Use-Case-Usage = %v; want business %s at %d%%, regain 0", i+1, buc, w.fx.BusinessID, want)
 				}
 			}
 			wantThrottled(t, w, w.send(t, list(w, w.fx.AdminToken)), 2)

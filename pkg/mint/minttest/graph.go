@@ -233,7 +233,7 @@ func (s *Server) exchangeToken(c *call) reply {
 	})
 }
 
-// revokeToken revokes revoke_token: GET or POST /oauth/revoke.
+// revokeToken revokes revoke_token: GET /oauth/revoke.
 func (s *Server) revokeToken(c *call) reply {
 	who, e := s.authenticateLocked(c, false)
 	if e != nil {

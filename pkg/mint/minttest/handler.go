@@ -65,7 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	fault := s.takeFaultLocked(c.endpoint)
-	usage, throttle := s.admitLocked(c)
+	usage, bucHeader, throttle := s.admitLocked(c)
 	var rep reply
 	switch {
 	case fault != nil && fault.replaces() && !fault.AfterEffect:
@@ -74,6 +74,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = *throttle
 	default:
 		rep = s.serveLocked(c)
+	}
+	if bucHeader != nil && rep.header == nil {
+		rep.header = bucHeader
 	}
 	s.mu.Unlock()
 
@@ -163,7 +166,7 @@ func route(method string, segs []string) Endpoint {
 		return ""
 	case segs[0] == "oauth" && segs[1] == "access_token" && method == http.MethodGet:
 		return EndpointExchange
-	case segs[0] == "oauth" && segs[1] == "revoke" && (method == http.MethodGet || method == http.MethodPost):
+	case segs[0] == "oauth" && segs[1] == "revoke" && method == http.MethodGet:
 		return EndpointRevoke
 	case segs[1] == "applications" && method == http.MethodPost:
 		return EndpointApplications
