@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -22,18 +21,9 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("exec.LookPath(%q) = %v; the binary test builds with the go command, which must be on PATH", "go", err)
-	}
+	bin := buildCLI(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "metamint")
-	build := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".")
-	buildOut, err := build.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build = %v; want success\n%s", err, buildOut)
-	}
 
 	emu := exec.CommandContext(ctx, bin, "emulator", "--addr", "127.0.0.1:0")
 	emu.Env = []string{} // nothing from the test's environment

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -220,14 +219,7 @@ func TestRenew(t *testing.T) {
 // stderr.
 func TestBinaryRenew(t *testing.T) {
 	t.Parallel()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("exec.LookPath(%q) = %v; the binary test builds with the go command, which must be on PATH", "go", err)
-	}
-	bin := filepath.Join(t.TempDir(), "metamint")
-	if out, err := exec.CommandContext(t.Context(), goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build = %v\n%s", err, out)
-	}
+	bin := buildCLI(t)
 	w := newRenewSetup(t, 10*24*time.Hour)
 	args := []string{"renew", "--app-id", w.fx.AppID, "--repo", renewRepo, "--github-secret", renewSecret, "--within", "30"}
 	cmd := exec.CommandContext(t.Context(), bin, args...)
