@@ -67,13 +67,13 @@ build-MetamintFunction: ## the Lambda bootstrap into ARTIFACTS_DIR, for sam buil
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
 
+# golangci-lint holds one lock per machine: --allow-serial-runners waits for
+# another checkout's run rather than failing.
 .PHONY: lint
 lint: tools ## gofmt, go vet, golangci-lint, actionlint, cfn-lint, dependabot.yml, goreleaser check, docs, script tests
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 	$(GO) vet ./...
-	# Another checkout's make test may be linting too: wait for it rather
-	# than fail (golangci-lint holds one lock per machine).
 	golangci-lint run --allow-serial-runners ./...
 	actionlint
 	cfn-lint --include-checks I --include-experimental --configure-rule E3012:strict=true I3042:region=true I3042:accountId=true -- deploy/*.yaml
