@@ -412,10 +412,8 @@ func (c *cli) revokeUndelivered(ctx context.Context, cl *mint.Client, app mint.A
 	if fresh == old {
 		return
 	}
-	// Revoked even after SIGINT, within the library's cleanup bound.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
-	defer cancel()
-	if err := cl.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: fresh}); err != nil {
+	// Discard revokes even after SIGINT, within the library's cleanup bound.
+	if err := cl.Discard(ctx, app, fresh); err != nil {
 		c.stderr.printf("metamint refresh: warning: could not revoke the new token, which was not handed over (%s); "+
 			"it stays valid until it expires\n", front.Terminal(front.Message(err)))
 		return

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -42,12 +43,12 @@ because it serves plain HTTP and hands out tokens to anyone who asks.`,
 func (c *cli) emulator(ctx context.Context, addr string, allowRemote bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("--addr %q is not host:port (for example 127.0.0.1:0)", addr)
+		return fmt.Errorf("--addr %s is not host:port (for example 127.0.0.1:0)", mint.QuoteInput(addr))
 	}
 	if !isLoopbackHost(host) {
 		if !allowRemote {
-			return fmt.Errorf("--addr %q is not a loopback address; the emulator serves plain HTTP, so it listens "+
-				"on 127.0.0.1, ::1 or localhost unless you pass --allow-remote", addr)
+			return fmt.Errorf("--addr %s is not a loopback address; the emulator serves plain HTTP, so it listens "+
+				"on 127.0.0.1, ::1 or localhost unless you pass --allow-remote", mint.QuoteInput(addr))
 		}
 		c.stderr.printf("metamint emulator: warning: listening on %s, reachable from other machines\n", addr)
 	}

@@ -852,6 +852,23 @@ func TestEmulator(t *testing.T) {
 	}
 }
 
+// TestEmulatorAddrPastedSecret: a token pasted where --addr goes is not
+// echoed to standard error (a terminal masks nothing); the error names the
+// flag and the value's size instead, as for every input (mint.QuoteInput).
+func TestEmulatorAddrPastedSecret(t *testing.T) {
+	t.Parallel()
+	const canary = "EAACANARYaddrTOKEN000000000000000000000000000000000000"
+	for _, addr := range []string{canary, canary + ":8080"} {
+		r := runCLI(t, nil, "", "emulator", "--addr", addr)
+		if r.code != exitError || !strings.Contains(r.stderr, "--addr") || !strings.Contains(r.stderr, "not shown") {
+			t.Errorf("run(emulator --addr <%d bytes>) = %d, %q; want %d, naming --addr and not showing the value", len(addr), r.code, r.stderr, exitError)
+		}
+		if strings.Contains(r.stderr, "CANARY") {
+			t.Errorf("run(emulator --addr <%d bytes>) stderr = %q; holds the value", len(addr), r.stderr)
+		}
+	}
+}
+
 func TestEmulatorAddr(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -261,13 +261,11 @@ func (cfg *Config) refreshFailed(err error) string {
 	case ferr.Minted && errors.Is(ferr.RevokeErr, mint.ErrKept):
 		return msg + " The new token is not revoked: the secret was written meanwhile, or this run cannot tell, and another renewal " +
 			"may have stored the same token (Graph can answer two refreshes of one token alike). It expires on its own in 60 days."
-	case ferr.Minted && ferr.RevokeErr != nil:
-		msg += " Revoking the new token failed too: " + front.Describe(ferr.RevokeErr) + " It stays valid until it expires: revoke it in Business Settings."
 	case ferr.Minted:
-		msg += " The new token was revoked."
+		msg += " " + revoked(ferr.RevokeErr)
 	case ferr.Step != mint.StepRefresh:
 		// A token existed and was not revoked: it is the old one's value.
-		msg += " Graph answered the old token's own value, which is never revoked."
+		msg += " " + oldValueKept
 	}
 	return msg + " The token in the secret is unchanged."
 }
@@ -300,9 +298,18 @@ func keptUnsure(rn *mint.Renewal) string {
 // old token's value, and says what happened.
 func (cfg *Config) discard(ctx context.Context, token string) string {
 	if token == cfg.AccessToken {
-		return "Graph answered the old token's own value, which is never revoked."
+		return oldValueKept
 	}
-	if err := cfg.Graph.Discard(ctx, cfg.App, token); err != nil {
+	return revoked(cfg.Graph.Discard(ctx, cfg.App, token))
+}
+
+// oldValueKept says why a new token is not revoked when Graph answered the
+// old token's own value.
+const oldValueKept = "Graph answered the old token's own value, which is never revoked."
+
+// revoked says what became of a new token whose revocation returned err.
+func revoked(err error) string {
+	if err != nil {
 		return "Revoking the new token failed too: " + front.Describe(err) + " It stays valid until it expires: revoke it in Business Settings."
 	}
 	return "The new token was revoked."

@@ -54,17 +54,23 @@ func newFixture(t *testing.T, life time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.cfg = renew.Config{
-		Graph: mc, App: mint.App{ID: fx.AppID, Secret: fx.AppSecret}, AccessToken: f.old, GitHub: gc,
+		Graph: mc, App: mint.App{ID: fx.AppID, Secret: fx.AppSecret}, AccessToken: f.old, GitHub: f.githubClient(t, ghToken),
 		Target: ghsecrets.Target{Name: name, Repo: repo}, Within: 30 * day, Now: f.graph.Now,
 		Hide:        func(tok string) { f.hidden = append(f.hidden, tok) },
 		GitHubToken: "github-token",
 	}
 	return f
+}
+
+// githubClient is a client of the GitHub stand-in with token and opts.
+func (f *fixture) githubClient(t *testing.T, token string, opts ...ghsecrets.Option) *ghsecrets.Client {
+	t.Helper()
+	gc, err := ghsecrets.NewClient(token, append([]ghsecrets.Option{ghsecrets.WithBaseURL(f.gh.URL)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gc
 }
 
 // TestRunEchoedOldToken: Graph answers the refresh with the old token's own
@@ -315,7 +321,7 @@ func TestRunOtherWriterStoredTheSameToken(t *testing.T) {
 func TestRunRefusedWhileOtherWriterStored(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithHTTPClient(&http.Client{Transport: &beforeWrite{
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &beforeWrite{
 		next: http.DefaultTransport,
 		hook: func() {
 			f.graph.Advance(time.Minute)
@@ -323,11 +329,7 @@ func TestRunRefusedWhileOtherWriterStored(t *testing.T) {
 			f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 		},
 	}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.GitHub = gc
-	_, err = renew.Run(t.Context(), f.cfg)
+	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil {
 		t.Fatal("Run() = nil; want the refused write reported")
 	}
@@ -364,11 +366,7 @@ func TestRunOrgReposChangedDuringRenewal(t *testing.T) {
 	f.gh.AddRepo("octo-org/site")
 	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
 	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
+	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken), ghsecrets.Target{Name: name, Org: org}
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
 		return &onPath{suffix: exchangePath, next: next, hook: func() {
 			f.gh.SetRepos(ghsecretstest.OrgScope(org), name, repo, "octo-org/site")
@@ -395,16 +393,12 @@ func TestRunRateLimitedWriteWhileOtherWrote(t *testing.T) {
 	fx := f.fx
 	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
 	waits := 0
-	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithClock(time.Now, func(context.Context, time.Duration) error {
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithClock(time.Now, func(context.Context, time.Duration) error {
 		waits++
 		f.graph.Advance(time.Minute)
 		f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
 		return nil
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.GitHub = gc
 	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
 		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
 	res, err := renew.Run(t.Context(), f.cfg)
@@ -449,17 +443,13 @@ func TestRunLostAnswerWhileOtherWrote(t *testing.T) {
 	f := newFixture(t, 10*day)
 	fx := f.fx
 	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
-	gc, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithHTTPClient(&http.Client{Transport: &afterWrite{
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &afterWrite{
 		next: http.DefaultTransport,
 		hook: func() {
 			f.graph.Advance(time.Minute)
 			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
 		},
 	}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.GitHub = gc
 	f.gh.LoseNextWrites(1)
 	res, err := renew.Run(t.Context(), f.cfg)
 	if err == nil {
@@ -508,18 +498,15 @@ func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
 	f.gh.AddOrg(org)
 	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
 	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL), ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
+	f.cfg.Target = ghsecrets.Target{Name: name, Org: org}
+	f.cfg.GitHub = f.githubClient(t, orgToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
 		next: http.DefaultTransport,
 		hook: func() {
 			f.graph.Advance(time.Minute)
 			f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.hidden[0], "selected", repo)
 		},
 	}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
-	_, err = renew.Run(t.Context(), f.cfg)
+	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil {
 		t.Fatal("Run() = nil; want the failed read reported")
 	}
@@ -614,15 +601,11 @@ func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
 	f.gh.AddOrg(org)
 	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
 	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	gc, err := ghsecrets.NewClient(orgToken, ghsecrets.WithBaseURL(f.gh.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.cfg.GitHub, f.cfg.Target = gc, ghsecrets.Target{Name: name, Org: org}
+	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken), ghsecrets.Target{Name: name, Org: org}
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
 		return &onPath{suffix: exchangePath, next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
 	})
-	_, err = renew.Run(t.Context(), f.cfg)
+	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil || !strings.Contains(err.Error(), "it is not written") || !strings.Contains(err.Error(), "The new token is not revoked") {
 		t.Fatalf("Run() = %v; want it to say the secret is not written and the new token is kept", err)
 	}
