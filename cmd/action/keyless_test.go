@@ -530,6 +530,15 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"the value of minting_token_ref is not an access token: the token holds a space, control or non-ASCII character at byte 34"},
 		},
 		{
+			name: "app secret with a byte order mark",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["app_secret_ref"] = k.put(t, "app", "\ufeff"+canaryAppSecret)
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"the value of app_secret_ref starts with a byte order mark"},
+		},
+		{
 			name:    "no such secret",
 			setup:   func(t *testing.T, k *keyless, _ *awstest.Proxy) string { return k.prefix + "absent" },
 			wantErr: []string{"reading the secret", "(GetSecretValue): ResourceNotFoundException", "AWS_REGION"},
