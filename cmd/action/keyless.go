@@ -214,17 +214,27 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 		return in, fmt.Errorf("the secret %s holds no %s yet and names no %s: let the Lambda rotate it once, or name a minting token",
 			quoteID(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
 	}
-	for _, v := range []struct{ field, value string }{
+	// Checked here, each named by its field: validate would check them
+	// again under the names of inputs the step was not given.
+	values := []struct{ field, value string }{
 		{appSecretField(doc), appSecret},
 		{mintingSecretField(doc), mintingSecret},
 		{callerField(doc), caller},
-	} {
+	}
+	for _, v := range values {
 		if front.HasSpaceOrControl(v.value) {
 			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
 		}
 	}
 	if err := mint.CheckTokenValue(caller); err != nil {
 		return in, fmt.Errorf("the secret %s: the value of %s is not an access token: %s", quoteID(in.awsSecretID), callerField(doc), front.Message(err))
+	}
+	for _, v := range values {
+		// The rest of front.SecretShape: a byte order mark, quotes, a
+		// non-ASCII character or an overlong app secret.
+		if why := front.SecretShape(v.value); v.value != "" && why != "" {
+			return in, fmt.Errorf("the secret %s: the value of %s %s", quoteID(in.awsSecretID), v.field, why)
+		}
 	}
 
 	in.appID = doc.AppID
