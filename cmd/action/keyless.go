@@ -194,22 +194,15 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 	}
 
 	refs := secret.NewResolver(sm)
-	appSecret, err := refs.AppSecret(ctx, doc)
-	hidden.AddKey(appSecret)
+	appSecret, caller, err := m.readKeys(ctx, hidden, refs, in.awsSecretID)
 	if err != nil {
-		return in, m.refError(in.awsSecretID, err)
+		return in, err
 	}
 	mintingSecret, err := refs.MintingAppSecret(ctx, doc)
 	hidden.AddKey(mintingSecret)
 	if err != nil {
 		return in, m.refError(in.awsSecretID, err)
 	}
-	caller, err := refs.MintingToken(ctx, doc)
-	hidden.AddToken(caller)
-	if err != nil {
-		return in, m.refError(in.awsSecretID, err)
-	}
-	m.tokens = append(m.tokens, caller)
 	if caller == "" {
 		return in, fmt.Errorf("the secret %s holds no %s yet and names no %s: let the Lambda rotate it once, or name a minting token",
 			quoteID(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
@@ -328,20 +321,33 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 	if err != nil {
 		return nil, err
 	}
-	refs := secret.NewResolver(sm)
-	minting, err := refs.MintingToken(ctx, m.doc)
-	cfg.hidden.AddToken(minting)
+	appSecret, _, err := m.readKeys(ctx, cfg.hidden, secret.NewResolver(sm), in.awsSecretID)
 	if err != nil {
-		return nil, m.refError(in.awsSecretID, err)
-	}
-	appSecret, err := refs.AppSecret(ctx, m.doc)
-	cfg.hidden.AddKey(appSecret)
-	if err != nil {
-		return nil, m.refError(in.awsSecretID, err)
+		return nil, err
 	}
 	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
 	cfg.hidden.Add(app.AccessToken())
-	return &postSecrets{app: app, tokens: append(m.tokens, minting)}, nil
+	return &postSecrets{app: app, tokens: m.tokens}, nil
+}
+
+// readKeys reads what the main and the post step both need of the managed
+// secret: the app secret and the minting token (app_secret or the value
+// behind app_secret_ref, access_token or the value behind
+// minting_token_ref), hiding each the moment it is read, before anything
+// else is written. The minting token joins m.tokens.
+func (m *managed) readKeys(ctx context.Context, hidden *front.Secrets, refs *secret.Resolver, id string) (appSecret, minting string, err error) {
+	appSecret, err = refs.AppSecret(ctx, m.doc)
+	hidden.AddKey(appSecret)
+	if err != nil {
+		return "", "", m.refError(id, err)
+	}
+	minting, err = refs.MintingToken(ctx, m.doc)
+	hidden.AddToken(minting)
+	if err != nil {
+		return "", "", m.refError(id, err)
+	}
+	m.tokens = append(m.tokens, minting)
+	return appSecret, minting, nil
 }
 
 // quoteID quotes a secret's name or ARN for a message, whole (it is not
