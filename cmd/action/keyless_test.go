@@ -544,6 +544,16 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"reading the secret", "(GetSecretValue): ResourceNotFoundException", "AWS_REGION"},
 		},
 		{
+			name: "AWS error code with a bidi override",
+			setup: func(t *testing.T, k *keyless, p *awstest.Proxy) string {
+				id := k.putJSON(t, "managed", k.managedFields(t, k.storedToken()))
+				p.Inject(awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "Denied\u202eNOT", Message: "no"})
+				return id
+			},
+			// Escaped for one log line, as every text AWS returns.
+			wantErr: []string{"reading the secret", `(GetSecretValue): Denied\u202eNOT: no`},
+		},
+		{
 			name: "access denied",
 			setup: func(t *testing.T, k *keyless, p *awstest.Proxy) string {
 				id := k.putJSON(t, "managed", k.managedFields(t, k.storedToken()))
