@@ -141,7 +141,7 @@ func awsMessage(err error) string {
 	if !errors.As(err, &ae) {
 		return front.LogLine(err.Error())
 	}
-	msg := ae.ErrorCode()
+	msg := front.LogLine(ae.ErrorCode())
 	if m := ae.ErrorMessage(); m != "" {
 		msg += ": " + strings.TrimSuffix(front.LogLine(m), ".")
 	}
