@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -808,12 +809,15 @@ func TestKeylessBinaryAWSErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		unset []string
+		set   map[string]string
 		want  string
 	}{
 		{name: "no credentials", unset: []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"},
 			want: "::error::aws-secret-id: no AWS credentials: run aws-actions/configure-aws-credentials before this step"},
 		{name: "no region", unset: []string{"AWS_REGION", "AWS_DEFAULT_REGION"},
 			want: "::error::aws-secret-id: no AWS region: set AWS_REGION"},
+		{name: "profile with a bidi override", set: map[string]string{"AWS_PROFILE": "ghost\u202eX"},
+			want: `::error::aws-secret-id: loading the AWS configuration: failed to get shared config profile, ghost\u202eX`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -825,6 +829,7 @@ func TestKeylessBinaryAWSErrors(t *testing.T) {
 			for key, v := range k.keylessEnv(id) {
 				env[key] = v
 			}
+			maps.Copy(env, tt.set)
 			before := len(k.minted())
 			m := runBinary(t, bin, env)
 			if m.code != 1 || !strings.Contains(m.stdout, tt.want) {
