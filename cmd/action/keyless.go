@@ -43,7 +43,7 @@ type secretsFunc func(ctx context.Context) (secret.Getter, error)
 func defaultSecrets(ctx context.Context) (secret.Getter, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %v", err)
+		return nil, fmt.Errorf("loading the AWS configuration: %s", front.LogLine(err.Error()))
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: set AWS_REGION (aws-actions/configure-aws-credentials sets it from its aws-region input)")
