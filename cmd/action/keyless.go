@@ -43,7 +43,7 @@ type secretsFunc func(ctx context.Context) (secret.Getter, error)
 func defaultSecrets(ctx context.Context) (secret.Getter, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %v", err)
+		return nil, fmt.Errorf("loading the AWS configuration: %s", front.LogLine(err.Error()))
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: set AWS_REGION (aws-actions/configure-aws-credentials sets it from its aws-region input)")
@@ -141,7 +141,7 @@ func awsMessage(err error) string {
 	if !errors.As(err, &ae) {
 		return front.LogLine(err.Error())
 	}
-	msg := ae.ErrorCode()
+	msg := front.LogLine(ae.ErrorCode())
 	if m := ae.ErrorMessage(); m != "" {
 		msg += ": " + strings.TrimSuffix(front.LogLine(m), ".")
 	}
@@ -194,37 +194,40 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 	}
 
 	refs := secret.NewResolver(sm)
-	appSecret, err := refs.AppSecret(ctx, doc)
-	hidden.AddKey(appSecret)
+	appSecret, caller, err := m.readKeys(ctx, hidden, refs, in.awsSecretID)
 	if err != nil {
-		return in, m.refError(in.awsSecretID, err)
+		return in, err
 	}
 	mintingSecret, err := refs.MintingAppSecret(ctx, doc)
 	hidden.AddKey(mintingSecret)
 	if err != nil {
 		return in, m.refError(in.awsSecretID, err)
 	}
-	caller, err := refs.MintingToken(ctx, doc)
-	hidden.AddToken(caller)
-	if err != nil {
-		return in, m.refError(in.awsSecretID, err)
-	}
-	m.tokens = append(m.tokens, caller)
 	if caller == "" {
 		return in, fmt.Errorf("the secret %s holds no %s yet and names no %s: let the Lambda rotate it once, or name a minting token",
 			quoteID(in.awsSecretID), secret.FieldAccessToken, secret.FieldMintingTokenRef)
 	}
-	for _, v := range []struct{ field, value string }{
+	// Checked here, each named by its field: validate would check them
+	// again under the names of inputs the step was not given.
+	values := []struct{ field, value string }{
 		{appSecretField(doc), appSecret},
 		{mintingSecretField(doc), mintingSecret},
 		{callerField(doc), caller},
-	} {
+	}
+	for _, v := range values {
 		if front.HasSpaceOrControl(v.value) {
 			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
 		}
 	}
 	if err := mint.CheckTokenValue(caller); err != nil {
 		return in, fmt.Errorf("the secret %s: the value of %s is not an access token: %s", quoteID(in.awsSecretID), callerField(doc), front.Message(err))
+	}
+	for _, v := range values {
+		// The rest of front.SecretShape: a byte order mark, quotes, a
+		// non-ASCII character or an overlong app secret.
+		if why := front.SecretShape(v.value); v.value != "" && why != "" {
+			return in, fmt.Errorf("the secret %s: the value of %s %s", quoteID(in.awsSecretID), v.field, why)
+		}
 	}
 
 	in.appID = doc.AppID
@@ -318,20 +321,33 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 	if err != nil {
 		return nil, err
 	}
-	refs := secret.NewResolver(sm)
-	minting, err := refs.MintingToken(ctx, m.doc)
-	cfg.hidden.AddToken(minting)
+	appSecret, _, err := m.readKeys(ctx, cfg.hidden, secret.NewResolver(sm), in.awsSecretID)
 	if err != nil {
-		return nil, m.refError(in.awsSecretID, err)
-	}
-	appSecret, err := refs.AppSecret(ctx, m.doc)
-	cfg.hidden.AddKey(appSecret)
-	if err != nil {
-		return nil, m.refError(in.awsSecretID, err)
+		return nil, err
 	}
 	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
 	cfg.hidden.Add(app.AccessToken())
-	return &postSecrets{app: app, tokens: append(m.tokens, minting)}, nil
+	return &postSecrets{app: app, tokens: m.tokens}, nil
+}
+
+// readKeys reads what the main and the post step both need of the managed
+// secret: the app secret and the minting token (app_secret or the value
+// behind app_secret_ref, access_token or the value behind
+// minting_token_ref), hiding each the moment it is read, before anything
+// else is written. The minting token joins m.tokens.
+func (m *managed) readKeys(ctx context.Context, hidden *front.Secrets, refs *secret.Resolver, id string) (appSecret, minting string, err error) {
+	appSecret, err = refs.AppSecret(ctx, m.doc)
+	hidden.AddKey(appSecret)
+	if err != nil {
+		return "", "", m.refError(id, err)
+	}
+	minting, err = refs.MintingToken(ctx, m.doc)
+	hidden.AddToken(minting)
+	if err != nil {
+		return "", "", m.refError(id, err)
+	}
+	m.tokens = append(m.tokens, minting)
+	return appSecret, minting, nil
 }
 
 // quoteID quotes a secret's name or ARN for a message, whole (it is not

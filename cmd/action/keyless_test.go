@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -530,9 +531,28 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"the value of minting_token_ref is not an access token: the token holds a space, control or non-ASCII character at byte 34"},
 		},
 		{
+			name: "app secret with a byte order mark",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["app_secret_ref"] = k.put(t, "app", "\ufeff"+canaryAppSecret)
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"the value of app_secret_ref starts with a byte order mark"},
+		},
+		{
 			name:    "no such secret",
 			setup:   func(t *testing.T, k *keyless, _ *awstest.Proxy) string { return k.prefix + "absent" },
 			wantErr: []string{"reading the secret", "(GetSecretValue): ResourceNotFoundException", "AWS_REGION"},
+		},
+		{
+			name: "AWS error code with a bidi override",
+			setup: func(t *testing.T, k *keyless, p *awstest.Proxy) string {
+				id := k.putJSON(t, "managed", k.managedFields(t, k.storedToken()))
+				p.Inject(awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "Denied\u202eNOT", Message: "no"})
+				return id
+			},
+			// Escaped for one log line, as every text AWS returns.
+			wantErr: []string{"reading the secret", `(GetSecretValue): Denied\u202eNOT: no`},
 		},
 		{
 			name: "access denied",
@@ -789,12 +809,15 @@ func TestKeylessBinaryAWSErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		unset []string
+		set   map[string]string
 		want  string
 	}{
 		{name: "no credentials", unset: []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"},
 			want: "::error::aws-secret-id: no AWS credentials: run aws-actions/configure-aws-credentials before this step"},
 		{name: "no region", unset: []string{"AWS_REGION", "AWS_DEFAULT_REGION"},
 			want: "::error::aws-secret-id: no AWS region: set AWS_REGION"},
+		{name: "profile with a bidi override", set: map[string]string{"AWS_PROFILE": "ghost\u202eX"},
+			want: `::error::aws-secret-id: loading the AWS configuration: failed to get shared config profile, ghost\u202eX`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -806,6 +829,7 @@ func TestKeylessBinaryAWSErrors(t *testing.T) {
 			for key, v := range k.keylessEnv(id) {
 				env[key] = v
 			}
+			maps.Copy(env, tt.set)
 			before := len(k.minted())
 			m := runBinary(t, bin, env)
 			if m.code != 1 || !strings.Contains(m.stdout, tt.want) {

@@ -163,7 +163,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if err != nil {
 		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}
-	c, err := newClient(cfg, p.Plan)
+	c, err := p.Client(cfg.mintOptions...)
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}

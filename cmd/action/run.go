@@ -269,10 +269,6 @@ func parseBool(name, raw string, def bool) (bool, error) {
 	return def, fmt.Errorf("input %s must be \"true\" or \"false\", got %s", name, mint.QuoteInput(raw))
 }
 
-func newClient(cfg *config, p *front.Plan) (*mint.Client, error) {
-	return p.Client(cfg.mintOptions...)
-}
-
 // runMain is the main step: validate, install, mint, inspect, output.
 func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) error {
 	if renewing(a) {
@@ -311,7 +307,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if w := p.Warning(); w != "" {
 		a.Warningf("%s because %s is true", w, inAllowUnlistedScopes)
 	}
-	c, err := newClient(cfg, p.Plan)
+	c, err := p.Client(cfg.mintOptions...)
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}
