@@ -209,7 +209,7 @@ func (p *plan) other(ctx context.Context) error {
 		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
 			return err
 		}
-		rot.superseded = append(rot.superseded, version)
+		rot.supersede(version) // judged even if the label is lost; markOrJudge may have recorded it
 	}
 	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, why))
 }

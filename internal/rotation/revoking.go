@@ -142,9 +142,7 @@ func (r *Rotator) markOrJudge(ctx context.Context, rot *rotation, version string
 	}
 	rot.log().WarnContext(ctx, "the secret's staging labels are used up: the version is judged for revocation at the end of this run, without a label",
 		"revoke_version_id", version, "error", err.Error())
-	if !slices.Contains(rot.superseded, version) {
-		rot.superseded = append(rot.superseded, version)
-	}
+	rot.supersede(version)
 	return nil
 }
 
