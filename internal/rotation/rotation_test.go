@@ -502,6 +502,30 @@ func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 	}
 }
 
+// TestRevokeOrphanKeepsPreviousToken: Graph answered this run the token
+// another rotation got too, stored, made current, and saw replaced since:
+// AWSPREVIOUS holds it now, in its grace period. revokeOrphan, reading the
+// secret again, keeps it.
+func TestRevokeOrphanKeepsPreviousToken(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
+	app, err := r.app(t.Context(), rot, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
+	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious}
+	r.revokeOrphan(t.Context(), rot, app, tok)
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Errorf("revokeOrphan(the token AWSPREVIOUS holds) revoked it; want it kept")
+	}
+}
+
 // TestUnlabelledVersionHeals: this cycle's version holds a value and has no
 // label (its AWSPENDING was removed by hand, AWS's remedy after
 // CancelRotateSecret); DescribeSecret omits it, as Secrets Manager does. A
