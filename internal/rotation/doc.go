@@ -290,8 +290,9 @@
 //     version (PendingStored) or mints anew.
 //
 // Before a token made here is revoked as not stored (revokeOrphan),
-// AWSCURRENT and AWSPENDING are read again: another rotation that Graph
-// answered the same token may have stored it meanwhile. A token either
+// AWSCURRENT, AWSPENDING and AWSPREVIOUS are read again: another rotation
+// that Graph answered the same token may have stored it meanwhile (and
+// made it current, then previous). A token either
 // holds, or one they cannot be read to compare with, is kept
 // (TestOrphanHeldMeanwhileNotRevoked in cmd/lambda).
 //

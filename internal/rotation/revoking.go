@@ -39,7 +39,7 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 		return
 	}
 	if stage, err := r.holdingStage(rctx, rot, token); err != nil {
-		rot.log().ErrorContext(ctx, "AWSCURRENT and AWSPENDING could not be read again to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
+		rot.log().ErrorContext(ctx, "AWSCURRENT, AWSPENDING and AWSPREVIOUS could not be read again to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
 		return
 	} else if stage != "" {
 		rot.log().ErrorContext(ctx, "the token made but not stored is held by "+stage+" now (another rotation stored the same token); it is not revoked", "version_id", rot.version)
@@ -52,16 +52,17 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
 }
 
-// holdingStage reads AWSCURRENT and AWSPENDING as they are now and
-// returns the one whose value holds token, or "": another rotation, which
-// Graph answered the same token (Meta does not promise a new token per
-// refresh), may have stored it since this one read AWSCURRENT. An error
-// (AWSPENDING absent aside) means it cannot tell.
+// holdingStage reads AWSCURRENT, AWSPENDING and AWSPREVIOUS as they are
+// now and returns the one whose value holds token, or "": another rotation,
+// which Graph answered the same token (Meta does not promise a new token per
+// refresh), may have stored it since this one read AWSCURRENT, and made it
+// current and previous since. An error (AWSPENDING or AWSPREVIOUS absent
+// aside) means it cannot tell.
 func (r *Rotator) holdingStage(ctx context.Context, rot *rotation, token string) (string, error) {
-	for _, stage := range []string{StageCurrent, StagePending} {
+	for _, stage := range []string{StageCurrent, StagePending, StagePrevious} {
 		out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.name()), VersionStage: aws.String(stage)})
 		switch {
-		case err != nil && stage == StagePending && isNotFound(err):
+		case err != nil && stage != StageCurrent && isNotFound(err):
 		case err != nil:
 			return "", err
 		case strings.Contains(aws.ToString(out.SecretString), token):
