@@ -866,3 +866,32 @@ func TestHostileLabelIsQuoted(t *testing.T) {
 		t.Errorf("error = %q; want the label quoted with Go escapes", msg)
 	}
 }
+
+// TestUnjudgedSupersededVersionIsMarked: another writer took AWSPENDING off
+// the event's version, which holds a live token and now no label. Judging
+// it fails before any token is looked at (AWSPREVIOUS cannot be read to
+// compare): nothing is revoked, and the version is marked for revocation,
+// so that a later run, which no label would lead to it otherwise, judges it.
+func TestUnjudgedSupersededVersionIsMarked(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
+	sm.values["vX"], sm.stages["vX"] = v, nil
+	sm.values["vPrev"], sm.stages["vPrev"] = sm.values["v0"], []string{StagePrevious}
+	sm.versionErrs = map[string]error{"vPrev": errors.New("fakeSM: vPrev cannot be read")}
+	_, err = r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "vX", Step: StepCreate})
+	var cc *ConcurrentChangeError
+	if !errors.As(err, &cc) {
+		t.Fatalf("Step(createSecret) of a version without labels = %v; want a ConcurrentChangeError", err)
+	}
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Error("revoked the version's token although AWSPREVIOUS could not be read to compare")
+	}
+	if !slices.ContainsFunc(sm.stages["vX"], func(l string) bool { _, ok := revokeDue(l, "vX"); return ok }) {
+		t.Errorf("vX's labels = %q; want a revocation label, for a later run to judge it", sm.stages["vX"])
+	}
+}
