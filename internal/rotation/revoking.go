@@ -180,32 +180,47 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	if len(dueRevocations(rot.stages, r.now())) == 0 && len(rot.superseded) == 0 {
 		return
 	}
+	superseded := rot.superseded
+	rot.superseded = nil
+	// mark gives a version whose revocation failed, and that holds no
+	// revocation label of its own (a superseded one), a label due now:
+	// without it no later run finds the version.
+	mark := func(version string) {
+		if slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l, version); return ok }) {
+			return
+		}
+		if merr := r.markForRevocation(ctx, rot, version, r.now()); merr != nil {
+			rot.log().ErrorContext(ctx, "a superseded version could not be marked for revocation; its token stays live until it expires",
+				"revoke_version_id", version, "error", merr.Error())
+		}
+	}
+	// fail counts a failed revocation, of version, or of every version
+	// due when version is "" (nothing could be judged).
+	fail := func(version, msg string, err error) {
+		rot.revocationsFailed++
+		rot.log().WarnContext(ctx, msg+"; a later run tries again", "revoke_version_id", version, "error", err.Error())
+		if version != "" {
+			mark(version)
+			return
+		}
+		for _, v := range superseded {
+			mark(v)
+		}
+	}
 	desc, err := r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.arn)})
 	if err != nil {
-		rot.revocationsFailed++
-		rot.log().WarnContext(ctx, "revocations due, and the secret could not be described; a later run revokes", "error", err.Error())
+		fail("", "revocations due, and the secret could not be described", err)
 		return
 	}
 	rot.stages = desc.VersionIdsToStages
 	due := dueRevocations(rot.stages, r.now())
-	for _, v := range rot.superseded {
+	for _, v := range superseded {
 		if !slices.Contains(slices.Collect(maps.Values(due)), v) {
 			due[supersededKey+v] = v
 		}
 	}
-	rot.superseded = nil
 	if len(due) == 0 {
 		return
-	}
-	fail := func(version, msg string, err error) {
-		rot.revocationsFailed++
-		rot.log().WarnContext(ctx, msg+"; a later run tries again", "revoke_version_id", version, "error", err.Error())
-		if version != "" && !slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l, version); return ok }) {
-			if merr := r.markForRevocation(ctx, rot, version, r.now()); merr != nil {
-				rot.log().ErrorContext(ctx, "a superseded version could not be marked for revocation; its token stays live until it expires",
-					"revoke_version_id", version, "error", merr.Error())
-			}
-		}
 	}
 	cur, err := r.loadCurrent(ctx, rot)
 	if err != nil {
