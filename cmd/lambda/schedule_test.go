@@ -232,6 +232,22 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	if diff := cmp.Diff(wantGraph, graphCalls(w.srv)); diff != "" {
 		t.Errorf("Graph calls, the revocation (-want +got):\n%s", diff)
 	}
+
+	// With nothing due and nothing to revoke, a run costs one
+	// DescribeSecret, the reads of AWSCURRENT and its app secret, and one
+	// debug_token.
+	w.calls.take()
+	w.srv.ResetRequests()
+	resp, err = w.h.Handle(t.Context(), directEventJSON(false, id))
+	if err != nil || resp.Results[0].Status != rotation.StatusNotDue {
+		t.Fatalf("Handle = %+v, %v", resp, err)
+	}
+	if diff := cmp.Diff(map[minttest.Endpoint]int{minttest.EndpointDebugToken: 1}, graphCalls(w.srv)); diff != "" {
+		t.Errorf("Graph calls, not due (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"DescribeSecret": 1, "GetSecretValue": 2}, w.calls.take()); diff != "" {
+		t.Errorf("Secrets Manager calls, not due (-want +got):\n%s", diff)
+	}
 }
 
 // TestScheduledConcurrency rotates many secrets with a concurrency bound and

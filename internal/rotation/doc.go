@@ -220,7 +220,8 @@
 // expires. The versions a run superseded are judged at its end even if a
 // concurrent write took their label (a rotation event storing its token in
 // its version just before the run's version took AWSPENDING): no live
-// token is left in an unlabelled version. Past the grace period at most two
+// token is left in an unlabelled version. One that cannot be judged then
+// (a read fails) is marked due, for a later run. Past the grace period at most two
 // tokens of a secret stay live: AWSCURRENT's and AWSPREVIOUS's.
 //
 // Secrets Manager allows 20 staging labels across a secret's versions.
@@ -290,8 +291,9 @@
 //     version (PendingStored) or mints anew.
 //
 // Before a token made here is revoked as not stored (revokeOrphan),
-// AWSCURRENT and AWSPENDING are read again: another rotation that Graph
-// answered the same token may have stored it meanwhile. A token either
+// AWSCURRENT, AWSPENDING and AWSPREVIOUS are read again: another rotation
+// that Graph answered the same token may have stored it meanwhile (and
+// made it current, then previous). A token either
 // holds, or one they cannot be read to compare with, is kept
 // (TestOrphanHeldMeanwhileNotRevoked in cmd/lambda).
 //

@@ -158,7 +158,7 @@ func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
 	if doc != nil && doc.AccessToken != "" {
 		rot.log().WarnContext(ctx, "another writer "+what+" during the rotation; the token stored in the rotation's version is revoked unless AWSCURRENT, AWSPENDING or AWSPREVIOUS holds it",
 			"version_id", rot.version, "pending_version_id", now)
-		rot.superseded = append(rot.superseded, rot.version)
+		rot.supersede(rot.version)
 		r.settleRevocations(ctx, rot)
 		fate = "the token stored in it was revoked unless AWSCURRENT, AWSPENDING or AWSPREVIOUS holds it (the log says which)"
 	}

@@ -94,6 +94,17 @@ func (p *plan) describe(ctx context.Context) error {
 	return nil
 }
 
+// of is a rotation of version, another version of the same secret in the
+// same run: it keeps what the run read of the secret (its labels,
+// AWSCURRENT) and what the run settles at its end (the versions it
+// superseded, the revocations that failed), and nothing of rot's own
+// version.
+func (rot *rotation) of(version string) *rotation {
+	return &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: rot.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
+		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo,
+		superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
+}
+
 // fresh is NoPending: rotate when due.
 func (p *plan) fresh(ctx context.Context) error {
 	due, reason, err := p.due(ctx)
@@ -140,9 +151,7 @@ func (p *plan) replace(ctx context.Context, version string) error {
 	if err := p.r.discard(ctx, rot, version); err != nil {
 		return err
 	}
-	p.rot = &rotation{secretID: rot.arn, arn: rot.arn, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
-		version: VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version),
-		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo, superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
+	p.rot = rot.of(VersionToken(rot.arn, versionWith(rot.stages, StageCurrent), version))
 	return p.rotate(ctx, reason)
 }
 
@@ -165,8 +174,7 @@ func (p *plan) other(ctx context.Context) error {
 		}
 		return err
 	}
-	theirs := &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: p.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
-		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo}
+	theirs := rot.of(version)
 	state, err := p.r.settlePending(ctx, theirs)
 	why := state.String()
 	if _, cut := CutShort(ctx, err); err != nil && cut {
@@ -201,7 +209,7 @@ func (p *plan) other(ctx context.Context) error {
 		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
 			return err
 		}
-		rot.superseded = append(rot.superseded, version)
+		rot.supersede(version) // judged even if the label is lost; markOrJudge may have recorded it
 	}
 	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, why))
 }

@@ -39,7 +39,7 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 		return
 	}
 	if stage, err := r.holdingStage(rctx, rot, token); err != nil {
-		rot.log().ErrorContext(ctx, "AWSCURRENT and AWSPENDING could not be read again to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
+		rot.log().ErrorContext(ctx, "AWSCURRENT, AWSPENDING and AWSPREVIOUS could not be read again to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
 		return
 	} else if stage != "" {
 		rot.log().ErrorContext(ctx, "the token made but not stored is held by "+stage+" now (another rotation stored the same token); it is not revoked", "version_id", rot.version)
@@ -52,16 +52,17 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
 }
 
-// holdingStage reads AWSCURRENT and AWSPENDING as they are now and
-// returns the one whose value holds token, or "": another rotation, which
-// Graph answered the same token (Meta does not promise a new token per
-// refresh), may have stored it since this one read AWSCURRENT. An error
-// (AWSPENDING absent aside) means it cannot tell.
+// holdingStage reads AWSCURRENT, AWSPENDING and AWSPREVIOUS as they are
+// now and returns the one whose value holds token, or "": another rotation,
+// which Graph answered the same token (Meta does not promise a new token per
+// refresh), may have stored it since this one read AWSCURRENT, and made it
+// current and previous since. An error (AWSPENDING or AWSPREVIOUS absent
+// aside) means it cannot tell.
 func (r *Rotator) holdingStage(ctx context.Context, rot *rotation, token string) (string, error) {
-	for _, stage := range []string{StageCurrent, StagePending} {
+	for _, stage := range []string{StageCurrent, StagePending, StagePrevious} {
 		out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.name()), VersionStage: aws.String(stage)})
 		switch {
-		case err != nil && stage == StagePending && isNotFound(err):
+		case err != nil && stage != StageCurrent && isNotFound(err):
 		case err != nil:
 			return "", err
 		case strings.Contains(aws.ToString(out.SecretString), token):
@@ -142,9 +143,7 @@ func (r *Rotator) markOrJudge(ctx context.Context, rot *rotation, version string
 	}
 	rot.log().WarnContext(ctx, "the secret's staging labels are used up: the version is judged for revocation at the end of this run, without a label",
 		"revoke_version_id", version, "error", err.Error())
-	if !slices.Contains(rot.superseded, version) {
-		rot.superseded = append(rot.superseded, version)
-	}
+	rot.supersede(version)
 	return nil
 }
 
@@ -181,32 +180,47 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	if len(dueRevocations(rot.stages, r.now())) == 0 && len(rot.superseded) == 0 {
 		return
 	}
+	superseded := rot.superseded
+	rot.superseded = nil
+	// mark gives a version whose revocation failed, and that holds no
+	// revocation label of its own (a superseded one), a label due now:
+	// without it no later run finds the version.
+	mark := func(version string) {
+		if slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l, version); return ok }) {
+			return
+		}
+		if merr := r.markForRevocation(ctx, rot, version, r.now()); merr != nil {
+			rot.log().ErrorContext(ctx, "a superseded version could not be marked for revocation; its token stays live until it expires",
+				"revoke_version_id", version, "error", merr.Error())
+		}
+	}
+	// fail counts a failed revocation, of version, or of every version
+	// due when version is "" (nothing could be judged).
+	fail := func(version, msg string, err error) {
+		rot.revocationsFailed++
+		rot.log().WarnContext(ctx, msg+"; a later run tries again", "revoke_version_id", version, "error", err.Error())
+		if version != "" {
+			mark(version)
+			return
+		}
+		for _, v := range superseded {
+			mark(v)
+		}
+	}
 	desc, err := r.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(rot.arn)})
 	if err != nil {
-		rot.revocationsFailed++
-		rot.log().WarnContext(ctx, "revocations due, and the secret could not be described; a later run revokes", "error", err.Error())
+		fail("", "revocations due, and the secret could not be described", err)
 		return
 	}
 	rot.stages = desc.VersionIdsToStages
 	due := dueRevocations(rot.stages, r.now())
-	for _, v := range rot.superseded {
+	for _, v := range superseded {
 		if !slices.Contains(slices.Collect(maps.Values(due)), v) {
 			due[supersededKey+v] = v
 		}
 	}
-	rot.superseded = nil
 	if len(due) == 0 {
 		return
-	}
-	fail := func(version, msg string, err error) {
-		rot.revocationsFailed++
-		rot.log().WarnContext(ctx, msg+"; a later run tries again", "revoke_version_id", version, "error", err.Error())
-		if version != "" && !slices.ContainsFunc(rot.stages[version], func(l string) bool { _, ok := revokeDue(l, version); return ok }) {
-			if merr := r.markForRevocation(ctx, rot, version, r.now()); merr != nil {
-				rot.log().ErrorContext(ctx, "a superseded version could not be marked for revocation; its token stays live until it expires",
-					"revoke_version_id", version, "error", merr.Error())
-			}
-		}
 	}
 	cur, err := r.loadCurrent(ctx, rot)
 	if err != nil {

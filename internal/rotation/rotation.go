@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"log/slog"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -36,6 +37,14 @@ type rotation struct {
 
 	revocationsFailed int      // revocations that failed in this run (settleRevocations)
 	superseded        []string // versions this run superseded, judged for revocation at its end
+}
+
+// supersede records version as superseded by this run: judged for
+// revocation at its end (settleRevocations), labelled or not.
+func (rot *rotation) supersede(version string) {
+	if !slices.Contains(rot.superseded, version) {
+		rot.superseded = append(rot.superseded, version)
+	}
 }
 
 func (rot *rotation) name() string {

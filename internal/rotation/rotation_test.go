@@ -502,6 +502,30 @@ func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 	}
 }
 
+// TestRevokeOrphanKeepsPreviousToken: Graph answered this run the token
+// another rotation got too, stored, made current, and saw replaced since:
+// AWSPREVIOUS holds it now, in its grace period. revokeOrphan, reading the
+// secret again, keeps it.
+func TestRevokeOrphanKeepsPreviousToken(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
+	app, err := r.app(t.Context(), rot, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
+	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious}
+	r.revokeOrphan(t.Context(), rot, app, tok)
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Errorf("revokeOrphan(the token AWSPREVIOUS holds) revoked it; want it kept")
+	}
+}
+
 // TestUnlabelledVersionHeals: this cycle's version holds a value and has no
 // label (its AWSPENDING was removed by hand, AWS's remedy after
 // CancelRotateSecret); DescribeSecret omits it, as Secrets Manager does. A
@@ -840,5 +864,34 @@ func TestHostileLabelIsQuoted(t *testing.T) {
 	}
 	if msg := err.Error(); strings.ContainsAny(msg, "\n\x1b") || !strings.Contains(msg, `"X\n{\"level\":\"INFO\"}\x1b[2J"`) {
 		t.Errorf("error = %q; want the label quoted with Go escapes", msg)
+	}
+}
+
+// TestUnjudgedSupersededVersionIsMarked: another writer took AWSPENDING off
+// the event's version, which holds a live token and now no label. Judging
+// it fails before any token is looked at (AWSPREVIOUS cannot be read to
+// compare): nothing is revoked, and the version is marked for revocation,
+// so that a later run, which no label would lead to it otherwise, judges it.
+func TestUnjudgedSupersededVersionIsMarked(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
+	sm.values["vX"], sm.stages["vX"] = v, nil
+	sm.values["vPrev"], sm.stages["vPrev"] = sm.values["v0"], []string{StagePrevious}
+	sm.versionErrs = map[string]error{"vPrev": errors.New("fakeSM: vPrev cannot be read")}
+	_, err = r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "vX", Step: StepCreate})
+	var cc *ConcurrentChangeError
+	if !errors.As(err, &cc) {
+		t.Fatalf("Step(createSecret) of a version without labels = %v; want a ConcurrentChangeError", err)
+	}
+	if got, _ := srv.Token(tok); got.Revoked {
+		t.Error("revoked the version's token although AWSPREVIOUS could not be read to compare")
+	}
+	if !slices.ContainsFunc(sm.stages["vX"], func(l string) bool { _, ok := revokeDue(l, "vX"); return ok }) {
+		t.Errorf("vX's labels = %q; want a revocation label, for a later run to judge it", sm.stages["vX"])
 	}
 }
