@@ -89,11 +89,12 @@ func TestTemplateSchedule(t *testing.T) {
 		res := as[map[string]any](t, got["Resources"], "Resources")
 		_, sched := res["RefreshSchedule"]
 		_, role := res["RefreshScheduleRole"]
+		_, group := res["RefreshScheduleGroup"]
 		// Only scheduled runs emit MinDaysToExpiry: without them the
 		// expiry alarm (missing data breaching) would never clear.
 		_, expiry := res["ExpiryAlarm"]
-		if sched != tt.want || role != tt.want || expiry != tt.want {
-			t.Errorf("render(%v): RefreshSchedule %v, RefreshScheduleRole %v, ExpiryAlarm %v; want all %v", tt.values, sched, role, expiry, tt.want)
+		if sched != tt.want || role != tt.want || group != tt.want || expiry != tt.want {
+			t.Errorf("render(%v): RefreshSchedule %v, RefreshScheduleRole %v, RefreshScheduleGroup %v, ExpiryAlarm %v; want all %v", tt.values, sched, role, group, expiry, tt.want)
 		}
 	}
 
@@ -107,6 +108,12 @@ func TestTemplateSchedule(t *testing.T) {
 	}
 	if got := path(t, sched, "Target", "RoleArn"); !cmp.Equal(got, map[string]any{"Fn::GetAtt": []any{"RefreshScheduleRole", "Arn"}}) {
 		t.Errorf("RefreshSchedule role = %v; want RefreshScheduleRole", got)
+	}
+	// The schedule lives in a group of the stack's own, which the role's
+	// trust names: a schedule someone else creates in another group of the
+	// account (the default one, say) cannot act through the role.
+	if got := path(t, sched, "GroupName"); !cmp.Equal(got, map[string]any{"Ref": "RefreshScheduleGroup"}) {
+		t.Errorf("RefreshSchedule group = %v; want RefreshScheduleGroup", got)
 	}
 	// The input: the direct shape (an empty rotate list means the
 	// configured secrets), unforced, in METAMINT_MODE, plus the schedule's
@@ -126,7 +133,12 @@ func TestTemplateSchedule(t *testing.T) {
 	role := pathAs[map[string]any](t, got, "Resources", "RefreshScheduleRole", "Properties")
 	trust := statements(t, role["AssumeRolePolicyDocument"])
 	wantTrust := []map[string]any{{"Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
-		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"}}}}
+		"Condition": map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": "123456789012"},
+			// AWS's confused-deputy guidance for Scheduler: the group's
+			// ARN, never a schedule's.
+			"ArnEquals": map[string]any{"aws:SourceArn": map[string]any{"Fn::GetAtt": []any{"RefreshScheduleGroup", "Arn"}}},
+		}}}
 	if diff := cmp.Diff(wantTrust, trust); diff != "" {
 		t.Errorf("RefreshScheduleRole trust (-want +got):\n%s", diff)
 	}
