@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -79,7 +80,10 @@ func keylessConflicts(in inputs) []string {
 		problems = append(problems, fmt.Sprintf("input %s is set, and so is %s: the managed secret supplies the app secret and the calling token; "+
 			"remove %s (GitHub then holds no Meta secret)", inAWSSecretID, strings.Join(given, " and "), strings.Join(given, " and ")))
 	}
-	if front.HasSpaceOrControl(in.awsSecretID) || len(in.awsSecretID) > maxSecretIDLen {
+	// A name or ARN has neither: a value pasted with another beside it, or
+	// with a line break.
+	spaceOrControl := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+	if strings.ContainsFunc(in.awsSecretID, spaceOrControl) || len(in.awsSecretID) > maxSecretIDLen {
 		problems = append(problems, fmt.Sprintf("input %s must be a secret's name or ARN: at most %d characters, no white space or control characters",
 			inAWSSecretID, maxSecretIDLen))
 	}
@@ -214,17 +218,13 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 		{mintingSecretField(doc), mintingSecret},
 		{callerField(doc), caller},
 	}
-	for _, v := range values {
-		if front.HasSpaceOrControl(v.value) {
-			return in, fmt.Errorf("the secret %s: the value of %s contains white space or control characters", quoteID(in.awsSecretID), v.field)
-		}
-	}
 	if err := mint.CheckTokenValue(caller); err != nil {
 		return in, fmt.Errorf("the secret %s: the value of %s is not an access token: %s", quoteID(in.awsSecretID), callerField(doc), front.Message(err))
 	}
 	for _, v := range values {
-		// The rest of front.SecretShape: a byte order mark, quotes, a
-		// non-ASCII character or an overlong app secret.
+		// front.SecretShape: white space, a line break, a byte order mark,
+		// quotes, a non-ASCII character or more than 4096 bytes; each
+		// value is named by its field and never quoted.
 		if why := front.SecretShape(v.value); v.value != "" && why != "" {
 			return in, fmt.Errorf("the secret %s: the value of %s %s", quoteID(in.awsSecretID), v.field, why)
 		}

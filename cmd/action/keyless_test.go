@@ -512,7 +512,7 @@ func TestKeylessSecretErrors(t *testing.T) {
 			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
 				return k.putJSON(t, "managed", k.managedFields(t, "EAA"+canaryExtraField+"\nX"))
 			},
-			wantErr: []string{"the value of access_token contains white space"},
+			wantErr: []string{"the value of access_token is not an access token: the token holds a space, control or non-ASCII character"},
 		},
 		{
 			name: "stored token longer than any token",

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -117,13 +116,6 @@ func SecretShape(v string) string {
 		return "contains white space, a control or a non-ASCII character, or more than 4096 bytes: pass the value alone"
 	}
 	return ""
-}
-
-// HasSpaceOrControl reports whether s holds white space or a control
-// character, which no app secret, token or ID does: a value pasted with
-// another beside it, or with a line break.
-func HasSpaceOrControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
 // Problems lists every problem of a person's values, one a line.
