@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/metamint/metamint/internal/baseurl"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
@@ -45,7 +46,7 @@ func (c *cli) emulator(ctx context.Context, addr string, allowRemote bool) error
 	if err != nil {
 		return fmt.Errorf("--addr %s is not host:port (for example 127.0.0.1:0)", mint.QuoteInput(addr))
 	}
-	if !isLoopbackHost(host) {
+	if !baseurl.IsLoopback(host) {
 		if !allowRemote {
 			return fmt.Errorf("--addr %s is not a loopback address; the emulator serves plain HTTP, so it listens "+
 				"on 127.0.0.1, ::1 or localhost unless you pass --allow-remote", mint.QuoteInput(addr))
@@ -84,14 +85,6 @@ func (c *cli) emulator(ctx context.Context, addr string, allowRemote bool) error
 	s.Close()
 	c.stderr.printf("metamint emulator: stopped after %d requests, %d tokens minted\n", len(s.Requests()), s.Minted())
 	return nil
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // shellURL is the URL the exports name for an emulator listening at

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/metamint/metamint/internal/baseurl"
 	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -98,27 +98,11 @@ func WithBaseURL(raw string) Option {
 // loopback host only (the token must not cross a network in the clear), no
 // query, no user info. It returns the URL without a trailing slash.
 func CheckBaseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "", errors.New("ghsecrets: the GitHub API URL must be an absolute http(s) URL")
+	clean, shown, problem := baseurl.Check(raw)
+	if problem != "" {
+		return "", fmt.Errorf("ghsecrets: the GitHub API URL %s %s", mint.QuoteInput(shown), problem)
 	}
-	switch {
-	case u.User != nil, u.RawQuery != "", u.Fragment != "":
-		return "", errors.New("ghsecrets: the GitHub API URL must not hold user info, a query or a fragment")
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return "", errors.New("ghsecrets: the GitHub API URL must use https (http only for a loopback host)")
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return clean, nil
 }
 
 // NewClient returns a Client that authenticates with token (an installation

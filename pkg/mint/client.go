@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/metamint/metamint/internal/baseurl"
 )
 
 const (
@@ -121,31 +122,11 @@ func WithBaseURL(raw string) Option {
 // CheckBaseURL validates a Graph base URL as WithBaseURL does and returns it
 // without its trailing slash.
 func CheckBaseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "", invalidf("graph API URL %s is not an absolute URL", QuoteInput(raw))
+	clean, shown, problem := baseurl.Check(raw)
+	if problem != "" {
+		return "", invalidf("graph API URL %s %s", QuoteInput(shown), problem)
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", invalidf("graph API URL %s must not carry user info, a query or a fragment", QuoteInput(u.Redacted()))
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return "", invalidf("graph API URL %s uses http on a non-loopback host; use https", QuoteInput(raw))
-		}
-	default:
-		return "", invalidf("graph API URL %s must use https", QuoteInput(raw))
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return clean, nil
 }
 
 // CheckVersion validates a Graph API version as WithVersion does: the form
