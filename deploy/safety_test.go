@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -547,5 +550,51 @@ func TestTemplateBlankSelectors(t *testing.T) {
 		if _, err := render(t, tmpl, map[string]string{tt.param: tt.value}); err != nil {
 			t.Errorf("render(%s=%q) = %v; want it accepted", tt.param, tt.value, err)
 		}
+	}
+}
+
+// TestTemplateDefaultsAreTheFunctions checks that a stack deployed with
+// every default gives the function the values it would take with the
+// variable unset: the defaults docs/lambda-config.md shows once for both.
+// CloudFormation always passes each variable, so a template default that
+// drifted from the function's would silently win.
+func TestTemplateDefaultsAreTheFunctions(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	got, err := renderStack(t, tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := pathAs[map[string]any](t, got, "Resources", "MetamintFunction", "Properties", "Environment", "Variables")
+	durations := map[string]time.Duration{
+		"METAMINT_REFRESH_BEFORE":       rotation.DefaultRefreshBefore,
+		"METAMINT_REVOKE_GRACE":         rotation.DefaultRevokeGrace,
+		"METAMINT_STALE_ROTATION_AFTER": rotation.DefaultStaleAfter,
+	}
+	for name, want := range durations {
+		d, err := time.ParseDuration(as[string](t, env[name], name))
+		if err != nil || d != want {
+			t.Errorf("%s = %v; want %v, the function's default", name, env[name], want)
+		}
+	}
+	values := map[string]string{
+		"METAMINT_GRAPH_API_URL":     mint.DefaultBaseURL,
+		"METAMINT_GRAPH_API_VERSION": mint.DefaultVersion,
+		"METAMINT_CONCURRENCY":       strconv.Itoa(rotation.DefaultConcurrency),
+		"METAMINT_MODE":              string(rotation.Inline),
+		// cmd/lambda's defaultWriteRate and its default log level.
+		"METAMINT_SECRETS_WRITE_RATE": "25",
+		"METAMINT_LOG_LEVEL":          "INFO",
+		// stackValues' SecretIds; no tag.
+		"METAMINT_SECRET_IDS": "metamint/ads",
+		"METAMINT_SECRET_TAG": "",
+	}
+	for name, want := range values {
+		if got := fmt.Sprint(env[name]); got != want {
+			t.Errorf("%s = %q; want %q, the function's default", name, got, want)
+		}
+	}
+	if len(env) != len(durations)+len(values) {
+		t.Errorf("the function gets %d variables; this test knows %d: add the new one's default here", len(env), len(durations)+len(values))
 	}
 }
