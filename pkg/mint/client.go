@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/metamint/metamint/internal/baseurl"
+	"github.com/metamint/metamint/internal/clock"
 )
 
 const (
@@ -38,6 +39,7 @@ type Client struct {
 	version    string
 	retry      RetryPolicy
 	now        func() time.Time
+	sleep      func(context.Context, time.Duration) error
 	timedProof bool
 	userAgent  string
 	pacer      *pacer // nil unless WithPacing
@@ -57,6 +59,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		baseURL:   DefaultBaseURL,
 		version:   DefaultVersion,
 		now:       time.Now,
+		sleep:     clock.Sleep,
 		userAgent: "metamint",
 	}
 	for _, opt := range opts {
@@ -178,6 +181,22 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithSleep replaces how the Client waits, between a call's attempts
+// (RetryPolicy) and for pacing (WithPacing): sleep must wait d, or return
+// ctx's error when ctx ends first. A program uses it to say that it waits
+// (Meta may ask for minutes), a test to wait by an injected clock, such as
+// a minttest Server's, instead of the machine's. The Client still starts
+// no wait that would pass ctx's deadline. The default is a timer.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) error {
+		if sleep == nil {
+			return invalidf("WithSleep: nil sleep")
+		}
+		c.sleep = sleep
+		return nil
+	}
+}
+
 // WithTimedProof makes the Client send time-stamped proofs (appsecret_proof
 // over "token|time" plus appsecret_time), which Graph accepts for 5 minutes,
 // instead of the classic proof over the token alone.
@@ -256,7 +275,7 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 		if !retry {
 			return nil, err
 		}
-		if !sleep(ctx, wait) {
+		if !c.wait(ctx, wait) {
 			return nil, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -434,5 +435,59 @@ func TestTimedProofIsMadeForEachAttempt(t *testing.T) {
 	tok, err := c.CreateAccessToken(t.Context(), mint.TokenRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken, Scopes: []string{"ads_read"}})
 	if err != nil || tok.AccessToken == "" {
 		t.Fatalf("CreateAccessToken() = %v; want a token", err)
+	}
+}
+
+// TestWithSleep waits out a throttle by an injected sleep that moves the
+// emulator's clock, as a program's own tests would: Meta's estimate (7
+// minutes) is waited when the policy and the deadline allow it, and never
+// started when the deadline falls inside it.
+func TestWithSleep(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		deadline time.Duration
+		want     []time.Duration // the waits asked for
+		wantErr  bool
+	}{
+		{name: "the wait ends before the deadline", deadline: 10 * time.Minute, want: []time.Duration{7 * time.Minute}},
+		{name: "the deadline falls inside the wait", deadline: 5 * time.Minute, wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				mu    sync.Mutex
+				slept []time.Duration
+				w     *world
+			)
+			sleep := func(_ context.Context, d time.Duration) error {
+				mu.Lock()
+				defer mu.Unlock()
+				slept = append(slept, d)
+				w.srv.Advance(d)
+				return nil
+			}
+			policy := mint.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 15 * time.Minute}
+			w = newWorld(t, mint.WithRetry(policy), mint.WithSleep(sleep))
+			w.srv.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+			w.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{
+				Error:  &minttest.Error{Message: "(#80004) There have been too many calls", Type: "OAuthException", Code: 80004},
+				Header: http.Header{"X-Business-Use-Case-Usage": {`{"` + w.fx.BusinessID + `":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":7}]}`}},
+			})
+			ctx, cancel := context.WithTimeout(t.Context(), tt.deadline)
+			defer cancel()
+			_, err := w.c.CreateAccessToken(ctx, w.request("ads_read"))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("CreateAccessToken() = %v; want an error: %v", err, tt.wantErr)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(slept, tt.want) {
+				t.Errorf("waits = %v; want %v", slept, tt.want)
+			}
+		})
+	}
+	if _, err := mint.NewClient(mint.WithSleep(nil)); err == nil {
+		t.Errorf("NewClient(WithSleep(nil)) = nil error; want a refusal")
 	}
 }

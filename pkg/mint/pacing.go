@@ -40,7 +40,7 @@ func WithPacing(p Pacing) Option {
 		}
 		// The pacer reads the Client's clock when it runs, so WithClock
 		// applies whatever the order of the options.
-		c.pacer = &pacer{Pacing: p, now: func() time.Time { return c.now() }}
+		c.pacer = &pacer{Pacing: p, now: func() time.Time { return c.now() }, sleep: c.wait}
 		return nil
 	}
 }
@@ -48,7 +48,8 @@ func WithPacing(p Pacing) Option {
 // pacer is the shared state behind Pacing.
 type pacer struct {
 	Pacing
-	now func() time.Time
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) bool // the Client's wait
 
 	mu           sync.Mutex
 	percent      int       // the latest usage reported
@@ -87,7 +88,7 @@ func (p *pacer) wait(ctx context.Context) error {
 	if d <= 0 {
 		return nil
 	}
-	if !sleep(ctx, d) {
+	if !p.sleep(ctx, d) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

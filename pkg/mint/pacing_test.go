@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metamint/metamint/internal/clock"
 )
 
 func TestPacerInterval(t *testing.T) {
@@ -48,7 +50,8 @@ func TestPacerSpacesCallsAboveThreshold(t *testing.T) {
 func TestPacerWaitsOutRegainAccess(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
-	p := &pacer{Pacing: Pacing{Threshold: 75, MaxInterval: time.Second}, now: func() time.Time { return now }}
+	p := &pacer{Pacing: Pacing{Threshold: 75, MaxInterval: time.Second}, now: func() time.Time { return now },
+		sleep: (&Client{sleep: clock.Sleep}).wait}
 	p.observe(Usage{RegainAccessIn: 2 * time.Minute}, true)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -102,18 +102,12 @@ func retryable(err error, idempotent bool) bool {
 	return false
 }
 
-// sleep waits d or until ctx is done, and reports whether the full wait
-// passed. It gives up at once when ctx's deadline falls inside the wait.
-func sleep(ctx context.Context, d time.Duration) bool {
+// wait waits d (c.sleep) or until ctx is done, and reports whether the
+// full wait passed. It gives up at once when ctx's deadline falls inside
+// the wait.
+func (c *Client) wait(ctx context.Context, d time.Duration) bool {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return false
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return c.sleep(ctx, d) == nil && ctx.Err() == nil
 }
