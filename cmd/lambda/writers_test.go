@@ -777,3 +777,46 @@ func TestWrongAppSecretKeepsRevocations(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeAnsweredInvalidIsChecked: oauth/revoke of a token due for
+// revocation (debug_token found it live a moment before) answers code 190,
+// "invalid access token". That error alone does not say the token is dead:
+// debug_token says. When the revoke did happen (its answer lost), the label
+// goes; when it did not, the token is live, so the label stays, the
+// failure is counted, and the next run revokes it.
+func TestRevokeAnsweredInvalidIsChecked(t *testing.T) {
+	t.Parallel()
+	for _, done := range []bool{true, false} {
+		t.Run(map[bool]string{true: "revoked", false: "not revoked"}[done], func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			current := s.issue(50 * day)
+			id := s.putSecret("s00", s.baseFields(current))
+			old, oldV := s.issue(30*day), newUUID()
+			s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+			s.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{AfterEffect: done,
+				Error: &minttest.Error{Message: "Error validating access token: Session is invalid.", Type: "OAuthException", Code: 190}})
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+				t.Fatalf("result = %+v; want not_due", r)
+			}
+			if s.revoked(old) != done || s.revoked(current) {
+				t.Fatalf("the marked token revoked %v, AWSCURRENT's %v; want %v, false", s.revoked(old), s.revoked(current), done)
+			}
+			if done {
+				if got := s.revokeLabelled(id); len(got) != 0 {
+					t.Errorf("versions waiting for revocation = %v; want none (the token is revoked)", got)
+				}
+				return
+			}
+			if got := s.revokeLabelled(id); !slices.Equal(got, []string{oldV}) {
+				t.Fatalf("versions waiting for revocation = %v; want [%s]: the label of a live token was dropped on an error", got, oldV)
+			}
+			if !strings.Contains(s.metrics.String(), `"RevocationsFailed":1`) {
+				t.Errorf("metrics hold no RevocationsFailed 1:\n%s", s.metrics.String())
+			}
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || !s.revoked(old) || len(s.revokeLabelled(id)) != 0 {
+				t.Errorf("next run = %+v, the marked token revoked %v, waiting %v; want not_due, revoked, none", r, s.revoked(old), s.revokeLabelled(id))
+			}
+		})
+	}
+}
