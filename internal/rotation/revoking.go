@@ -324,7 +324,15 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			continue
 		}
 		err = r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: doc.AccessToken})
-		if err != nil && !errors.Is(err, mint.ErrInvalidToken) {
+		if errors.Is(err, mint.ErrInvalidToken) {
+			// "Invalid token" is an error, not a judgement: the token
+			// was live a moment ago, and only debug_token says it is
+			// dead now (the revoke done, its answer lost).
+			if info, derr := r.Graph.DebugToken(ctx, app, doc.AccessToken); derr == nil && !info.IsValid {
+				err = nil
+			}
+		}
+		if err != nil {
 			fail(version, "could not revoke the token of a version marked for revocation", err)
 			continue
 		}
