@@ -84,9 +84,9 @@ type Summary struct {
 	// MinDaysToExpiry is the least days-to-expiry among the current tokens
 	// of the secrets checked, after the run; a token that never expires
 	// counts as NeverExpiresDays, one that is invalid, revoked or expired
-	// as 0. A secret whose token was not inspected (skipped, or failed
-	// before debug_token) counts with the expires_at its AWSCURRENT
-	// stores. nil when no secret gave an expiry.
+	// as 0. A secret whose token was not inspected (skipped, failed
+	// before debug_token, or deferred before it started) counts with the
+	// expires_at its AWSCURRENT stores. nil when no secret gave an expiry.
 	MinDaysToExpiry *float64 `json:"min_days_to_expiry,omitempty"`
 }
 
@@ -152,7 +152,8 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup
 	var deferred atomic.Bool // a secret of this run was deferred
-	order := f.order(work, ids)
+	order, keys := f.order(work, ids)
+	var unstarted []int // deferred before they started
 	for k, i := range order {
 		id := ids[i]
 		reason, late := f.late(ctx, &deferred)
@@ -166,6 +167,7 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 			for _, j := range order[k:] {
 				results[j] = SecretResult{SecretID: ids[j], Status: StatusDeferred, Reason: reason}
 			}
+			unstarted = order[k:]
 			break
 		}
 		wg.Go(func() {
@@ -178,6 +180,13 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 		})
 	}
 	wg.Wait()
+	for _, j := range unstarted {
+		var u *urgency
+		if keys != nil {
+			u = &keys[j]
+		}
+		f.noteStoredExpiry(work, &results[j], u)
+	}
 	return results, summarize(results, f.Rotator.now())
 }
 
