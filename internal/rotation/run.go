@@ -133,6 +133,10 @@ type Fleet struct {
 	StaleAfter time.Duration
 	Margin     time.Duration
 	Reserve    time.Duration
+	// TimeLeft is how long the run has until its context's deadline, as
+	// it decides whether to start another secret (Margin); nil means
+	// time.Until. Tests inject it to reach the margin by count.
+	TimeLeft func(deadline time.Time) time.Duration
 }
 
 // RunOptions are the choices of one run.
@@ -245,6 +249,13 @@ func (f *Fleet) reserve() time.Duration {
 	return DefaultReserve
 }
 
+func (f *Fleet) timeLeft(deadline time.Time) time.Duration {
+	if f.TimeLeft != nil {
+		return f.TimeLeft(deadline)
+	}
+	return time.Until(deadline)
+}
+
 func (f *Fleet) margin() time.Duration {
 	if f.Margin > 0 {
 		return f.Margin
@@ -272,7 +283,7 @@ func (f *Fleet) late(ctx context.Context, deferred *atomic.Bool) (string, bool) 
 		return "an earlier secret of this run was deferred (Meta's rate limits or the invocation's time ran out); the next run picks this one up", true
 	}
 	deadline, ok := ctx.Deadline()
-	if ok && time.Until(deadline) < f.margin() {
+	if ok && f.timeLeft(deadline) < f.margin() {
 		return fmt.Sprintf("less than %s of the invocation was left; the next run picks it up", f.margin()), true
 	}
 	return "", false
