@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -433,6 +435,57 @@ func TestMinDaysToExpiryCountsDeadTokens(t *testing.T) {
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 	assertNoSecrets(t, "the answers", s.answers.String(), secretsOf(s.srv, s.fx))
+}
+
+// TestMinDaysToExpiryCountsDeferred: the invocation's time runs out before
+// any secret starts (the deadline is nearer than the run's margin, by
+// arrangement, not by the machine's speed), so every secret is deferred.
+// MinDaysToExpiry still counts them, by the expires_at their AWSCURRENT
+// stores: the alarm on it must not miss a secret deferred run after run.
+// A fleet larger than the concurrency is ordered by those reads, and no
+// secret is read again; a smaller one is read once per deferred secret.
+func TestMinDaysToExpiryCountsDeferred(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		concurrency int
+	}{
+		{"ordered fleet", 2},
+		{"unordered fleet", 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, withConfig(func(c *config) { c.concurrency = tc.concurrency }))
+			w.h.fleet.Margin = 2 * time.Hour
+			now := w.srv.Now()
+			var ids []string
+			for i, d := range []time.Duration{20 * day, 3 * day, 9 * day} {
+				f := w.baseFields(w.issue(d))
+				f["expires_at"] = now.Add(d).UTC().Format(time.RFC3339)
+				f["issued_at"] = now.Add(-50 * day).UTC().Format(time.RFC3339)
+				ids = append(ids, w.putSecret(fmt.Sprintf("s%02d", i), f))
+			}
+			w.calls.take()
+			ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(time.Hour))
+			defer cancel()
+			resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
+			if err != nil {
+				t.Fatalf("Handle = %v", err)
+			}
+			if s := resp.Summary; s == nil || s.Deferred != len(ids) {
+				t.Fatalf("summary = %+v; want every secret deferred", s)
+			}
+			if m := resp.Summary.MinDaysToExpiry; m == nil || *m < 2.9 || *m > 3 {
+				t.Errorf("MinDaysToExpiry = %v; want 3, the soonest stored expiry of the deferred secrets", m)
+			}
+			if got := resp.Results[1].ExpiresAt; got != now.Add(3*day).UTC().Format(time.RFC3339) {
+				t.Errorf("deferred result's expires_at = %q; want the stored one", got)
+			}
+			if got := w.calls.take()["GetSecretValue"]; got != len(ids) {
+				t.Errorf("GetSecretValue calls = %d; want %d, one per secret", got, len(ids))
+			}
+		})
+	}
 }
 
 // TestGivenUpRotationIsCounted (12): in fan-out mode, Secrets Manager gave

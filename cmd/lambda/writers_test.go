@@ -698,3 +698,125 @@ func TestFailedMoveKeepsPrevious(t *testing.T) {
 	}
 	s.check(t, ids, map[string]string{id: current})
 }
+
+// TestWrongAppSecretKeepsRevocations: a version marked for revocation is
+// due, and a person has put a wrong app secret in AWSCURRENT (the secret
+// itself edited, or the secret its app_secret_ref names; as after a reset
+// of the app secret in Meta's dashboard). Graph then refuses every
+// debug_token for good (code 190), the version's token included: that is
+// about the credential, not the token. The revocation waits: the label
+// stays, the failure is counted, nothing is revoked, and the log says what
+// to check once. Once the right secret is back, a later run revokes the
+// token. Both paths that settle revocations: a run (the secret fails on
+// its own debug_token), and a retried finishSecret (which inspects nothing
+// else first).
+func TestWrongAppSecretKeepsRevocations(t *testing.T) {
+	t.Parallel()
+	const wrong = "0badc0de0badc0de0badc0de0badc0de"
+	for _, path := range []string{"run", "finishSecret"} {
+		for _, where := range []string{"AWSCURRENT edited", "reference changed"} {
+			t.Run(path+" "+where, func(t *testing.T) {
+				t.Parallel()
+				s := newScenario(t)
+				current := s.issue(50 * day)
+				id := s.putSecret("s00", s.baseFields(current))
+				old, oldV := s.issue(30*day), newUUID()
+				s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+				setSecret := func(secret string) {
+					if where == "reference changed" {
+						if _, err := s.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(s.appRef),
+							SecretString: aws.String(`{"app_secret":"` + secret + `"}`)}); err != nil {
+							t.Fatalf("PutSecretValue(app secret reference) = %v", err)
+						}
+						return
+					}
+					s.edit(t, id, func(m map[string]any) {
+						delete(m, "app_secret")
+						delete(m, "app_secret_ref")
+						if secret == wrong {
+							m["app_secret"] = secret
+						} else {
+							m["app_secret_ref"] = s.appRef
+						}
+					})
+				}
+				settle := func() {
+					t.Helper()
+					if path == "run" {
+						s.runOnce(t, directEventJSON(false, id))
+						return
+					}
+					if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, s.versionWith(id, rotation.StageCurrent))); err != nil {
+						t.Fatalf("finishSecret = %v; want success (a failed revocation fails nothing)", err)
+					}
+				}
+				setSecret(wrong)
+				settle()
+				if s.revoked(old) || s.revoked(current) {
+					t.Fatalf("revoked with a wrong app secret: the marked token %v, AWSCURRENT's %v; want neither", s.revoked(old), s.revoked(current))
+				}
+				if got := s.revokeLabelled(id); !slices.Equal(got, []string{oldV}) {
+					t.Fatalf("versions waiting for revocation = %v; want [%s]: the label was dropped on an error about the app secret", got, oldV)
+				}
+				if !strings.Contains(s.metrics.String(), `"RevocationsFailed":1`) {
+					t.Errorf("metrics hold no RevocationsFailed 1:\n%s", s.metrics.String())
+				}
+				if n := strings.Count(s.logs.String(), "cannot inspect the secret's own token"); n != 1 {
+					t.Errorf("the log says %d times that the app secret cannot inspect the secret's own token; want once", n)
+				}
+				setSecret(s.fx.AppSecret)
+				settle()
+				if !s.revoked(old) || s.revoked(current) || len(s.revokeLabelled(id)) != 0 {
+					t.Errorf("with the right app secret back: the marked token revoked %v, AWSCURRENT's %v, waiting %v; want revoked, live, none",
+						s.revoked(old), s.revoked(current), s.revokeLabelled(id))
+				}
+				secrets := append(secretsOf(s.srv, s.fx), wrong, s.fx.AppID+"|"+wrong)
+				assertNoSecrets(t, "the logs", s.logs.String(), secrets)
+				assertNoSecrets(t, "the answers", s.answers.String(), secrets)
+			})
+		}
+	}
+}
+
+// TestRevokeAnsweredInvalidIsChecked: oauth/revoke of a token due for
+// revocation (debug_token found it live a moment before) answers code 190,
+// "invalid access token". That error alone does not say the token is dead:
+// debug_token says. When the revoke did happen (its answer lost), the label
+// goes; when it did not, the token is live, so the label stays, the
+// failure is counted, and the next run revokes it.
+func TestRevokeAnsweredInvalidIsChecked(t *testing.T) {
+	t.Parallel()
+	for _, done := range []bool{true, false} {
+		t.Run(map[bool]string{true: "revoked", false: "not revoked"}[done], func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			current := s.issue(50 * day)
+			id := s.putSecret("s00", s.baseFields(current))
+			old, oldV := s.issue(30*day), newUUID()
+			s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+			s.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{AfterEffect: done,
+				Error: &minttest.Error{Message: "Error validating access token: Session is invalid.", Type: "OAuthException", Code: 190}})
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+				t.Fatalf("result = %+v; want not_due", r)
+			}
+			if s.revoked(old) != done || s.revoked(current) {
+				t.Fatalf("the marked token revoked %v, AWSCURRENT's %v; want %v, false", s.revoked(old), s.revoked(current), done)
+			}
+			if done {
+				if got := s.revokeLabelled(id); len(got) != 0 {
+					t.Errorf("versions waiting for revocation = %v; want none (the token is revoked)", got)
+				}
+				return
+			}
+			if got := s.revokeLabelled(id); !slices.Equal(got, []string{oldV}) {
+				t.Fatalf("versions waiting for revocation = %v; want [%s]: the label of a live token was dropped on an error", got, oldV)
+			}
+			if !strings.Contains(s.metrics.String(), `"RevocationsFailed":1`) {
+				t.Errorf("metrics hold no RevocationsFailed 1:\n%s", s.metrics.String())
+			}
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || !s.revoked(old) || len(s.revokeLabelled(id)) != 0 {
+				t.Errorf("next run = %+v, the marked token revoked %v, waiting %v; want not_due, revoked, none", r, s.revoked(old), s.revokeLabelled(id))
+			}
+		})
+	}
+}

@@ -212,8 +212,14 @@
 // revoked; its label goes (TestPendingCopyOfPreviousNotRevoked).
 // A token debug_token finds invalid or expired (the version's own
 // expires_at decides nothing), of another app or system user, or that Graph
-// refuses to inspect with AWSCURRENT's app (a permanent error), is not
-// revoked; its label goes. While a pending version cannot be read, no token
+// refuses to inspect with AWSCURRENT's app (a permanent error) while that
+// app inspects the secret's own token, is not revoked; its label goes.
+// Only such a judgement drops a label, never an error that may be about
+// AWSCURRENT's app secret (wrong, or reset in Meta's dashboard: Graph then
+// refuses every debug_token, and the label stays;
+// TestWrongAppSecretKeepsRevocations), nor a revoke answered "invalid
+// token" that debug_token does not confirm (TestRevokeAnsweredInvalidIsChecked).
+// While a pending version cannot be read, no token
 // is revoked: it may hold it. A revocation that fails keeps its label and
 // is counted in RevocationsFailed (an EMF metric): it never fails a
 // rotation, and later runs try again until it succeeds or the token

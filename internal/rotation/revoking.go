@@ -168,7 +168,11 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 // minting_token_ref; a token already invalid or expired, or of
 // another app or system user, is not revoked (not metamint's to revoke).
 // Each of those, and each revocation that succeeded, drops its label. A
-// revocation that fails keeps it: a later run tries again. Nothing here
+// revocation that fails keeps it: a later run tries again. Only a
+// judgement of the token drops a label, never an error that may be about
+// metamint's own credential: Graph refusing for good to inspect the token
+// counts as "another app's" only when AWSCURRENT's app inspects the
+// secret's own token (appInspects). Nothing here
 // fails the rotation; failures are counted in rot.revocationsFailed and
 // logged.
 //
@@ -241,6 +245,16 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 	if rot.pending != nil {
 		held[rot.pending.AccessToken] = true
 	}
+	// inspects says whether app can inspect a token known to be the
+	// secret's, asked once per settle (see appInspects).
+	var probed bool
+	var probeErr error
+	inspects := func() error {
+		if !probed {
+			probed, probeErr = true, r.appInspects(ctx, rot, app, cur)
+		}
+		return probeErr
+	}
 	dueVersions := slices.Collect(maps.Values(due))
 	for v, labels := range rot.stages {
 		// AWSCURRENT's token, as read, is held above. Read, since they
@@ -290,10 +304,16 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		info, err := r.Graph.DebugToken(ctx, app, doc.AccessToken)
 		var gerr *mint.GraphError
 		switch {
+		case errors.As(err, &gerr) && !gerr.Temporary() && inspects() != nil:
+			// The same refusal may be about the app secret itself (a
+			// wrong or reset one in AWSCURRENT): nothing is judged.
+			fail(version, "Graph refuses debug_token of the token to revoke, and of the secret's own token, with AWSCURRENT's app", err)
+			continue
 		case errors.As(err, &gerr) && !gerr.Temporary():
-			// Graph refuses to inspect it with this app (a token of
-			// another app, say): not this secret's token to revoke.
-			r.dropRevocation(ctx, rot, label, version, "Graph refuses to inspect the version's token with AWSCURRENT's app; not revoked")
+			// The app inspects the secret's own token, and Graph
+			// refuses to inspect this one with it (a token of another
+			// app, say): not this secret's token to revoke.
+			r.dropRevocation(ctx, rot, label, version, "Graph refuses to inspect the version's token with AWSCURRENT's app, which inspects the secret's own token; not revoked")
 			continue
 		case err != nil:
 			fail(version, "debug_token of the token to revoke failed", err)
@@ -304,12 +324,50 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			continue
 		}
 		err = r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: doc.AccessToken})
-		if err != nil && !errors.Is(err, mint.ErrInvalidToken) {
+		if errors.Is(err, mint.ErrInvalidToken) {
+			// "Invalid token" is an error, not a judgement: the token
+			// was live a moment ago, and only debug_token says it is
+			// dead now (the revoke done, its answer lost).
+			if info, derr := r.Graph.DebugToken(ctx, app, doc.AccessToken); derr == nil && !info.IsValid {
+				err = nil
+			}
+		}
+		if err != nil {
 			fail(version, "could not revoke the token of a version marked for revocation", err)
 			continue
 		}
 		r.dropRevocation(ctx, rot, label, version, "revoked the token of a version marked for revocation")
 	}
+}
+
+// appInspects reports whether debug_token with app answers for a token
+// known to be the secret's: AWSCURRENT's (cur, as read), or one this
+// rotation already inspected with app (AWSCURRENT's or the pending token).
+// Only then is Graph refusing for good to inspect another token a
+// judgement of that token (another app's, say) rather than of app's own
+// credential: a wrong or reset app secret in AWSCURRENT makes Graph refuse
+// every debug_token, and the due revocations must wait for the right one.
+// It logs, once, what a person should check.
+func (r *Rotator) appInspects(ctx context.Context, rot *rotation, app mint.App, cur *secret.Doc) error {
+	var err error
+	switch {
+	case rot.currentInfo != nil || rot.pendingInfo != nil:
+		return nil
+	case cur.AccessToken == "":
+		err = errors.New("AWSCURRENT holds no token to inspect")
+	default:
+		_, err = r.Graph.DebugToken(ctx, app, cur.AccessToken)
+	}
+	var gerr *mint.GraphError
+	switch {
+	case errors.As(err, &gerr) && !gerr.Temporary():
+		rot.log().ErrorContext(ctx, "AWSCURRENT's app secret cannot inspect the secret's own token: check that app_secret (or the secret app_secret_ref names) "+
+			"holds the current secret of app_id's app (Meta's app dashboard, Settings > Basic; a reset there changes it); revocations due wait for a later run",
+			"error", err.Error())
+	case err != nil:
+		rot.log().WarnContext(ctx, "AWSCURRENT's app secret could not be checked on the secret's own token; revocations due wait for a later run", "error", err.Error())
+	}
+	return err
 }
 
 // holdsAWSStage reports whether labels hold AWSCURRENT, AWSPENDING or

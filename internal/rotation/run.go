@@ -84,9 +84,9 @@ type Summary struct {
 	// MinDaysToExpiry is the least days-to-expiry among the current tokens
 	// of the secrets checked, after the run; a token that never expires
 	// counts as NeverExpiresDays, one that is invalid, revoked or expired
-	// as 0. A secret whose token was not inspected (skipped, or failed
-	// before debug_token) counts with the expires_at its AWSCURRENT
-	// stores. nil when no secret gave an expiry.
+	// as 0. A secret whose token was not inspected (skipped, failed
+	// before debug_token, or deferred before it started) counts with the
+	// expires_at its AWSCURRENT stores. nil when no secret gave an expiry.
 	MinDaysToExpiry *float64 `json:"min_days_to_expiry,omitempty"`
 }
 
@@ -133,6 +133,10 @@ type Fleet struct {
 	StaleAfter time.Duration
 	Margin     time.Duration
 	Reserve    time.Duration
+	// TimeLeft is how long the run has until its context's deadline, as
+	// it decides whether to start another secret (Margin); nil means
+	// time.Until. Tests inject it to reach the margin by count.
+	TimeLeft func(deadline time.Time) time.Duration
 }
 
 // RunOptions are the choices of one run.
@@ -152,7 +156,8 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup
 	var deferred atomic.Bool // a secret of this run was deferred
-	order := f.order(work, ids)
+	order, keys := f.order(work, ids)
+	var unstarted []int // deferred before they started
 	for k, i := range order {
 		id := ids[i]
 		reason, late := f.late(ctx, &deferred)
@@ -166,6 +171,7 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 			for _, j := range order[k:] {
 				results[j] = SecretResult{SecretID: ids[j], Status: StatusDeferred, Reason: reason}
 			}
+			unstarted = order[k:]
 			break
 		}
 		wg.Go(func() {
@@ -178,6 +184,13 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 		})
 	}
 	wg.Wait()
+	for _, j := range unstarted {
+		var u *urgency
+		if keys != nil {
+			u = &keys[j]
+		}
+		f.noteStoredExpiry(work, &results[j], u)
+	}
 	return results, summarize(results, f.Rotator.now())
 }
 
@@ -236,6 +249,13 @@ func (f *Fleet) reserve() time.Duration {
 	return DefaultReserve
 }
 
+func (f *Fleet) timeLeft(deadline time.Time) time.Duration {
+	if f.TimeLeft != nil {
+		return f.TimeLeft(deadline)
+	}
+	return time.Until(deadline)
+}
+
 func (f *Fleet) margin() time.Duration {
 	if f.Margin > 0 {
 		return f.Margin
@@ -263,7 +283,7 @@ func (f *Fleet) late(ctx context.Context, deferred *atomic.Bool) (string, bool) 
 		return "an earlier secret of this run was deferred (Meta's rate limits or the invocation's time ran out); the next run picks this one up", true
 	}
 	deadline, ok := ctx.Deadline()
-	if ok && time.Until(deadline) < f.margin() {
+	if ok && f.timeLeft(deadline) < f.margin() {
 		return fmt.Sprintf("less than %s of the invocation was left; the next run picks it up", f.margin()), true
 	}
 	return "", false

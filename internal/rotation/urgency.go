@@ -19,9 +19,10 @@ import (
 // secrets: when Meta's or AWS's limits, or the deadline, cut a run short,
 // the secrets nearest expiry went first.
 type urgency struct {
-	class int       // urgentUnknown, urgentExpires or urgentNever
-	hour  time.Time // the stored expires_at, to the hour (urgentExpires)
-	tie   uint64    // the day's tie-break
+	class   int       // urgentUnknown, urgentExpires or urgentNever
+	hour    time.Time // the stored expires_at, to the hour (urgentExpires)
+	tie     uint64    // the day's tie-break
+	expires time.Time // the stored expires_at (urgentExpires)
 }
 
 const (
@@ -46,13 +47,14 @@ func (f *Fleet) ordered(n int) bool { return n > f.concurrency() }
 // reads each AWSCURRENT value (GetSecretValue, reads only: Secrets
 // Manager's read quota is thousands a second), Concurrency·4 at a time;
 // a read that fails leaves the secret unknown, and the run meets it again.
-func (f *Fleet) order(ctx context.Context, ids []string) []int {
+// It returns the urgencies read too, nil when it read none.
+func (f *Fleet) order(ctx context.Context, ids []string) ([]int, []urgency) {
 	pos := make([]int, len(ids))
 	for i := range pos {
 		pos[i] = i
 	}
 	if !f.ordered(len(ids)) {
-		return pos
+		return pos, nil
 	}
 	day := f.Rotator.now().UTC().Format(time.DateOnly)
 	keys := make([]urgency, len(ids))
@@ -70,7 +72,7 @@ func (f *Fleet) order(ctx context.Context, ids []string) []int {
 		ka, kb := keys[a], keys[b]
 		return cmp.Or(cmp.Compare(ka.class, kb.class), ka.hour.Compare(kb.hour), cmp.Compare(ka.tie, kb.tie))
 	})
-	return pos
+	return pos, keys
 }
 
 // urgencyOf reads id's AWSCURRENT value and returns its urgency.
@@ -90,9 +92,25 @@ func (f *Fleet) urgencyOf(ctx context.Context, id, day string) urgency {
 	switch {
 	case err != nil:
 	case !doc.ExpiresAt.IsZero():
-		u.class, u.hour = urgentExpires, doc.ExpiresAt.UTC().Truncate(time.Hour)
+		u.class, u.hour, u.expires = urgentExpires, doc.ExpiresAt.UTC().Truncate(time.Hour), doc.ExpiresAt
 	case !doc.IssuedAt.IsZero():
 		u.class = urgentNever
 	}
 	return u
+}
+
+// noteStoredExpiry records in res, a secret deferred before it started, the
+// expires_at its AWSCURRENT stores, as MinDaysToExpiry counts a secret
+// whose token was not inspected: u when order read it, else one read now
+// (GetSecretValue; a run reads every secret in order once it has more than
+// Concurrency, so only smaller runs read here). A read that fails, or a
+// value with no expires_at, counts nothing.
+func (f *Fleet) noteStoredExpiry(ctx context.Context, res *SecretResult, u *urgency) {
+	if u == nil {
+		read := f.urgencyOf(ctx, res.SecretID, "")
+		u = &read
+	}
+	if u.class == urgentExpires {
+		res.ExpiresAt, res.expiresAt = formatTime(u.expires), u.expires
+	}
 }

@@ -63,7 +63,8 @@ func TestOrder(t *testing.T) {
 	f := &Fleet{Rotator: &Rotator{SM: sm, Now: func() time.Time { return now }}, Concurrency: 1}
 	ids := []string{"exp10d", "exp2d", "unknown", "broken", "never", "exp5d", "unread", "expired"}
 	var got []string
-	for _, i := range f.order(t.Context(), ids) {
+	order, _ := f.order(t.Context(), ids)
+	for _, i := range order {
 		got = append(got, ids[i])
 	}
 	first := slices.Clone(got[:3])
@@ -78,7 +79,7 @@ func TestOrder(t *testing.T) {
 	// No more secrets than Concurrency: given order, nothing read.
 	small := &valuesSM{values: sm.values}
 	g := &Fleet{Rotator: &Rotator{SM: small, Now: func() time.Time { return now }}, Concurrency: 8}
-	if got := g.order(t.Context(), ids[:3]); !slices.Equal(got, []int{0, 1, 2}) || small.reads != 0 {
+	if got, _ := g.order(t.Context(), ids[:3]); !slices.Equal(got, []int{0, 1, 2}) || small.reads != 0 {
 		t.Errorf("order of 3 at concurrency 8 = %v after %d reads; want [0 1 2], no read", got, small.reads)
 	}
 }
@@ -102,7 +103,7 @@ func TestOrderTieRotates(t *testing.T) {
 	for d := range 7 {
 		now := day0.Add(time.Duration(d) * 24 * time.Hour)
 		f := &Fleet{Rotator: &Rotator{SM: sm, Now: func() time.Time { return now }}, Concurrency: 1}
-		order := f.order(t.Context(), ids)
+		order, _ := f.order(t.Context(), ids)
 		if s := slices.Sorted(slices.Values(order)); !slices.Equal(s, []int{0, 1, 2, 3, 4, 5, 6, 7}) {
 			t.Fatalf("day %d: order %v is not a permutation", d, order)
 		}
