@@ -341,9 +341,8 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 }
 
 // appInspects reports whether debug_token with app answers for a token
-// known to be the secret's: AWSCURRENT's (cur, as read), or one this
-// rotation already inspected with app (AWSCURRENT's or the pending token).
-// Only then is Graph refusing for good to inspect another token a
+// known to be the secret's: AWSCURRENT's, as settling read it (cur). Only
+// then is Graph refusing for good to inspect another token a
 // judgement of that token (another app's, say) rather than of app's own
 // credential: a wrong or reset app secret in AWSCURRENT makes Graph refuse
 // every debug_token, and the due revocations must wait for the right one.
@@ -351,8 +350,8 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 func (r *Rotator) appInspects(ctx context.Context, rot *rotation, app mint.App, cur *secret.Doc) error {
 	var err error
 	switch {
-	case rot.currentInfo != nil || rot.pendingInfo != nil:
-		return nil
+	// An answer this rotation had earlier is not reused: app comes from
+	// AWSCURRENT as it is now, which a person may have changed since.
 	case cur.AccessToken == "":
 		err = errors.New("AWSCURRENT holds no token to inspect")
 	default:
