@@ -45,6 +45,11 @@ func withSecretsManager(sm secret.Getter) option {
 	}
 }
 
+// withSleep sets how the Graph client waits (front.Waiting).
+func withSleep(sleep func(context.Context, time.Duration) error) option {
+	return func(c *config) { c.sleep = sleep }
+}
+
 // withTimeout replaces defaultTimeout.
 func withTimeout(d time.Duration) option {
 	return func(c *config) { c.timeout = d }

@@ -120,7 +120,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 			"Another step of the job may have changed GITHUB_STATE, or the app secret changed during the job; the token the main step minted stays valid until it expires.")
 		return
 	}
-	c, err := graph.Client(cfg.mintOptions...)
+	c, err := graph.Client(cfg.graphOptions(a)...)
 	if err != nil {
 		a.Warningf("Could not revoke the token: %s. It stays valid until it expires.", front.Message(err))
 		return

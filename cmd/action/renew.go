@@ -163,7 +163,7 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if err != nil {
 		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}
-	c, err := p.Client(cfg.mintOptions...)
+	c, err := p.Client(cfg.graphOptions(a)...)
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}

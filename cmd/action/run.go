@@ -71,8 +71,11 @@ const defaultTimeout = 2 * time.Minute
 type config struct {
 	mintOptions []mint.Option // after the defaults, so they win
 	now         func() time.Time
-	timeout     time.Duration
-	secrets     secretsFunc // the keyless path's Secrets Manager client
+	// sleep is how the Graph client waits (front.Waiting); tests pass a
+	// fake.
+	sleep   func(context.Context, time.Duration) error
+	timeout time.Duration
+	secrets secretsFunc // the keyless path's Secrets Manager client
 	// hidden holds every secret the step knows of; each is masked the
 	// moment it is added.
 	hidden *front.Secrets
@@ -108,6 +111,13 @@ func run(ctx context.Context, a *githubactions.Action, args []string, opts ...op
 		return nil
 	}
 	return runMain(ctx, a, in, &cfg)
+}
+
+// graphOptions are the Graph client's options: its waits said in the log
+// (front.Waiting), then mintOptions.
+func (cfg *config) graphOptions(a *githubactions.Action) []mint.Option {
+	waiting := front.Waiting(func(s string) { a.Infof("%s.", s) }, cfg.sleep)
+	return append([]mint.Option{waiting}, cfg.mintOptions...)
 }
 
 // isPost tells the post step from the main step. The runner cannot pass the
@@ -307,7 +317,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if w := p.Warning(); w != "" {
 		a.Warningf("%s because %s is true", w, inAllowUnlistedScopes)
 	}
-	c, err := p.Client(cfg.mintOptions...)
+	c, err := p.Client(cfg.graphOptions(a)...)
 	if err != nil {
 		return fmt.Errorf("configuring the Graph client: %s", front.Message(err))
 	}

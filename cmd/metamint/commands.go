@@ -109,7 +109,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	if w := plan.Warning(); w != "" {
 		c.stderr.printf("metamint mint: warning: %s (--allow-unlisted-scopes)\n", w)
 	}
-	cl, err := plan.Client()
+	cl, err := plan.Client(c.waiting(fs))
 	if err != nil {
 		return err
 	}

@@ -479,7 +479,13 @@ func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint
 	if len(problems) > 0 {
 		return nil, front.Problems(problems)
 	}
-	return plan.Client()
+	return plan.Client(g.c.waiting(fs))
+}
+
+// waiting says on standard error, for the command fs parses, each long
+// wait of the Graph client (front.Waiting).
+func (c *cli) waiting(fs *flag.FlagSet) mint.Option {
+	return front.Waiting(func(s string) { c.stderr.printf("%s: %s\n", fs.Name(), s) }, nil)
 }
 
 // names are cliNames with the Graph URL and version named where they came

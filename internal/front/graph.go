@@ -1,8 +1,12 @@
 package front
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -24,11 +28,37 @@ func GraphVersion(v string) (string, error) {
 	return v, mint.CheckVersion(v)
 }
 
+// RetryPolicy is the policy both front ends call Graph with.
+func RetryPolicy() mint.RetryPolicy {
+	return mint.DefaultRetryPolicy()
+}
+
+// noticeWait is the shortest wait Waiting reports: longer than any backoff
+// of RetryPolicy between two attempts, so only a wait Meta asked for (its
+// usage headers' estimated_time_to_regain_access) is reported.
+const noticeWait = 5 * time.Second
+
+// Waiting is the mint.WithSleep option of a front end: before a wait of
+// noticeWait or more it calls notice with GraphWait's text, so that a wait
+// of a minute does not look like a hang; then it waits with sleep
+// (clock.Sleep when nil; tests pass a fake).
+func Waiting(notice func(string), sleep func(context.Context, time.Duration) error) mint.Option {
+	if sleep == nil {
+		sleep = clock.Sleep
+	}
+	return mint.WithSleep(func(ctx context.Context, d time.Duration) error {
+		if d >= noticeWait {
+			notice(fmt.Sprintf("Meta is throttling this app or business: waiting %s before calling Graph again, as its usage headers ask", d.Round(time.Second)))
+		}
+		return sleep(ctx, d)
+	})
+}
+
 // NewClient builds the Graph client both front ends call with: the base URL
 // and version (empty for the defaults), the shared retry policy
-// (mint.DefaultRetryPolicy), then opts, which win.
+// (RetryPolicy), then opts, which win.
 func NewClient(graphURL, version string, opts ...mint.Option) (*mint.Client, error) {
-	base := []mint.Option{mint.WithRetry(mint.DefaultRetryPolicy())}
+	base := []mint.Option{mint.WithRetry(RetryPolicy())}
 	if graphURL != "" {
 		base = append(base, mint.WithBaseURL(graphURL))
 	}
