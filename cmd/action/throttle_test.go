@@ -1,0 +1,85 @@
+package main
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metamint/metamint/internal/clock"
+	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// throttled is Graph's answer to an app or business over its limit: code
+// 80004 with the usage header that says access returns in regain minutes.
+func throttled(w *world, regain int) minttest.Fault {
+	return minttest.Fault{
+		Error: &minttest.Error{Message: "(#80004) There have been too many calls to this ad-account.", Type: "OAuthException", Code: 80004, Subcode: 2446079},
+		Header: http.Header{"X-Business-Use-Case-Usage": {`{"` + w.businessID + `":[{"type":"ads_management","call_count":100,` +
+			`"total_cputime":100,"total_time":100,"estimated_time_to_regain_access":` + strconv.Itoa(regain) + `}]}`}},
+	}
+}
+
+// TestThrottleIsNotNow: a throttle is Meta's "not now". When its estimate
+// ends before the step's deadline, the step waits it out (saying so in the
+// log) and goes on with the same token: it never revokes a token it minted,
+// nor leaves one live it was to revoke, for a throttle. The waits go
+// through an injected sleep, so the test takes no minute.
+func TestThrottleIsNotNow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault func(w *world)
+		post  bool // throttle the post step's revoke instead
+	}{
+		{name: "creating the token", fault: func(w *world) { w.srv.FailNext(minttest.EndpointAccessTokens, throttled(w, 1)) }},
+		{name: "inspecting the new token", fault: func(w *world) {
+			w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check, answered
+			w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, 1))
+		}},
+		{name: "revoking it in the post step", post: true, fault: func(w *world) { w.srv.FailNext(minttest.EndpointRevoke, throttled(w, 1)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			fake := clock.NewFake(time.Now())
+			opts := []option{withRetryPolicy(front.RetryPolicy()), withSleep(fake.Sleep)}
+			if !tt.post {
+				tt.fault(w)
+			}
+			in := w.inputs()
+			r := runStep(t, w, in, []string{"/metamint-action"}, opts...)
+			if r.err != nil {
+				t.Fatalf("main step: %v\n%s", r.err, r.stdout)
+			}
+			tok := onlyMinted(t, w)
+			if tok.Revoked || r.outputs[outToken] != tok.Value {
+				t.Fatalf("main step: token revoked %v, handed over %v; want it handed over, live", tok.Revoked, r.outputs[outToken] == tok.Value)
+			}
+			out := r.stdout
+			if tt.post {
+				tt.fault(w)
+				p := runStep(t, w, postEnv(in, r), []string{"/metamint-action", postName}, opts...)
+				if p.err != nil {
+					t.Fatalf("post step: %v", p.err)
+				}
+				if tok = onlyMinted(t, w); !tok.Revoked {
+					t.Errorf("post step: the token is live; want it revoked once the throttle passed\n%s", p.stdout)
+				}
+				out = p.stdout
+			}
+			if got := fake.Slept(); !slices.Contains(got, time.Minute) {
+				t.Errorf("waits = %v; want Meta's one minute among them", got)
+			}
+			const said = "Meta is throttling this app or business: waiting 1m0s before calling Graph again"
+			if !strings.Contains(out, said) {
+				t.Errorf("log = %q; want %q", out, said)
+			}
+		})
+	}
+}
