@@ -48,7 +48,8 @@ func TestThrottleIsNotNow(t *testing.T) {
 			w := newWorld(t)
 			installed(w)
 			fake := clock.NewFake(time.Now())
-			opts := []option{withRetryPolicy(front.RetryPolicy()), withSleep(fake.Sleep)}
+			// The step's own policy and timeout, which runStep's defaults shorten.
+			opts := []option{withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep)}
 			if !tt.post {
 				tt.fault(w)
 			}

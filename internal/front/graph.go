@@ -28,10 +28,22 @@ func GraphVersion(v string) (string, error) {
 	return v, mint.CheckVersion(v)
 }
 
-// RetryPolicy is the policy both front ends call Graph with.
+// RetryPolicy is the policy both front ends call Graph with:
+// mint.DefaultRetryPolicy, except that a wait Meta asks for when it
+// throttles (its usage headers' estimated_time_to_regain_access, in whole
+// minutes) is waited out up to MaxThrottleWait. A throttle is "not now":
+// giving up at once would revoke a token just minted for want of its
+// inspection, or leave live one the post step was to revoke. mint starts
+// no wait that would pass the context's deadline (the action's step
+// timeout), and Waiting says each one.
 func RetryPolicy() mint.RetryPolicy {
-	return mint.DefaultRetryPolicy()
+	p := mint.DefaultRetryPolicy()
+	p.MaxDelay = MaxThrottleWait
+	return p
 }
+
+// MaxThrottleWait is the longest wait RetryPolicy starts.
+const MaxThrottleWait = 2 * time.Minute
 
 // noticeWait is the shortest wait Waiting reports: longer than any backoff
 // of RetryPolicy between two attempts, so only a wait Meta asked for (its

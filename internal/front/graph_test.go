@@ -2,9 +2,14 @@ package front
 
 import (
 	"errors"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -38,3 +43,48 @@ func TestParseScopes(t *testing.T) {
 		t.Errorf("ParseScopes(malformed) = %v; want a refusal that allowing cannot lift", err)
 	}
 }
+
+// TestWaiting checks that a front end's Graph client says each wait Meta
+// asked for before it starts, and no backoff between two attempts.
+func TestWaiting(t *testing.T) {
+	t.Parallel()
+	if p := RetryPolicy(); p.MaxDelay != MaxThrottleWait || p.MaxAttempts != mint.DefaultRetryPolicy().MaxAttempts {
+		t.Errorf("RetryPolicy() = %+v; want mint's default with MaxDelay %s", p, MaxThrottleWait)
+	}
+	var said []string
+	fake := clock.NewFake(time.Now())
+	c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep),
+		mint.WithHTTPClient(&http.Client{Transport: throttleOnce()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err != nil {
+		t.Fatalf("DebugToken() = %v; want the second attempt's answer", err)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{time.Minute}) {
+		t.Errorf("waits = %v; want Meta's minute", got)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "waiting 1m0s before calling Graph again") {
+		t.Errorf("said %q; want the minute's wait, once", said)
+	}
+}
+
+// throttleOnce answers a throttle whose usage header asks for a minute,
+// then a valid debug_token answer.
+func throttleOnce() roundTripper {
+	n := 0
+	return func(r *http.Request) (*http.Response, error) {
+		n++
+		if n == 1 {
+			h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":1}]}`}}
+			return &http.Response{StatusCode: 400, Header: h, Request: r,
+				Body: io.NopCloser(strings.NewReader(`{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`))}, nil
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`))}, nil
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
