@@ -51,7 +51,7 @@ const MaxThrottleWait = 2 * time.Minute
 const noticeWait = 5 * time.Second
 
 // Waiting is the mint.WithSleep option of a front end: before a wait of
-// noticeWait or more it calls notice with GraphWait's text, so that a wait
+// noticeWait or more it calls notice with a sentence saying so, so that a wait
 // of a minute does not look like a hang; then it waits with sleep
 // (clock.Sleep when nil; tests pass a fake).
 func Waiting(notice func(string), sleep func(context.Context, time.Duration) error) mint.Option {
