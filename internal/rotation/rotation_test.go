@@ -1,6 +1,7 @@
 package rotation
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -893,5 +894,36 @@ func TestUnjudgedSupersededVersionIsMarked(t *testing.T) {
 	}
 	if !slices.ContainsFunc(sm.stages["vX"], func(l string) bool { _, ok := revokeDue(l, "vX"); return ok }) {
 		t.Errorf("vX's labels = %q; want a revocation label, for a later run to judge it", sm.stages["vX"])
+	}
+}
+
+// TestRevokeOrphanAnsweredInvalid: revoking a token made but not stored,
+// Graph answers "invalid access token" (code 190) though the token is live.
+// That answer alone is no revocation: revokeOrphan asks debug_token and
+// logs that the token stays valid, where it used to log it revoked.
+func TestRevokeOrphanAnsweredInvalid(t *testing.T) {
+	t.Parallel()
+	r, sm, srv := fakeWorld(t)
+	var logs bytes.Buffer
+	r.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
+	app, err := r.app(t.Context(), rot, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
+	srv.FailNext(minttest.EndpointRevoke, minttest.Fault{
+		Error: &minttest.Error{Message: "Error validating access token: Session is invalid.", Type: "OAuthException", Code: 190}})
+	r.revokeOrphan(t.Context(), rot, app, orphan)
+	if got, _ := srv.Token(orphan); got.Revoked {
+		t.Fatalf("the orphan is revoked; the fault should have kept it live")
+	}
+	if strings.Contains(logs.String(), "revoked a token that was made but not stored") ||
+		!strings.Contains(logs.String(), "could not revoke a token that was made but not stored") {
+		t.Errorf("log = %q; want the live orphan reported as not revoked", logs.String())
 	}
 }
