@@ -45,11 +45,25 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 		rot.log().ErrorContext(ctx, "the token made but not stored is held by "+stage+" now (another rotation stored the same token); it is not revoked", "version_id", rot.version)
 		return
 	}
-	if err := r.Graph.RevokeAccessToken(rctx, mint.RevokeRequest{App: app, Token: token}); err != nil && !errors.Is(err, mint.ErrInvalidToken) {
+	if err := r.revoke(rctx, app, token); err != nil {
 		rot.log().ErrorContext(ctx, "could not revoke a token that was made but not stored; it stays valid until it expires", "version_id", rot.version, "error", err.Error())
 		return
 	}
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
+}
+
+// revoke revokes token with app. Graph answering "invalid token" is an
+// error, not a judgement: the token was live a moment ago (a revoke done
+// whose answer was lost, or a refusal that says nothing of the token), so
+// it counts as revoked only when debug_token then finds it invalid.
+func (r *Rotator) revoke(ctx context.Context, app mint.App, token string) error {
+	err := r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: token})
+	if errors.Is(err, mint.ErrInvalidToken) {
+		if info, derr := r.Graph.DebugToken(ctx, app, token); derr == nil && !info.IsValid {
+			return nil
+		}
+	}
+	return err
 }
 
 // holdingStage reads AWSCURRENT, AWSPENDING and AWSPREVIOUS as they are
@@ -323,16 +337,7 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			r.dropRevocation(ctx, rot, label, version, "the version's token is not a live token of this secret's app and system user; not revoked")
 			continue
 		}
-		err = r.Graph.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: doc.AccessToken})
-		if errors.Is(err, mint.ErrInvalidToken) {
-			// "Invalid token" is an error, not a judgement: the token
-			// was live a moment ago, and only debug_token says it is
-			// dead now (the revoke done, its answer lost).
-			if info, derr := r.Graph.DebugToken(ctx, app, doc.AccessToken); derr == nil && !info.IsValid {
-				err = nil
-			}
-		}
-		if err != nil {
+		if err := r.revoke(ctx, app, doc.AccessToken); err != nil {
 			fail(version, "could not revoke the token of a version marked for revocation", err)
 			continue
 		}
