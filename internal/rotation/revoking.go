@@ -353,13 +353,10 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 // every debug_token, and the due revocations must wait for the right one.
 // It logs, once, what a person should check.
 func (r *Rotator) appInspects(ctx context.Context, rot *rotation, app mint.App, cur *secret.Doc) error {
-	var err error
-	switch {
 	// An answer this rotation had earlier is not reused: app comes from
 	// AWSCURRENT as it is now, which a person may have changed since.
-	case cur.AccessToken == "":
-		err = errors.New("AWSCURRENT holds no token to inspect")
-	default:
+	err := errors.New("AWSCURRENT holds no token to inspect")
+	if cur.AccessToken != "" {
 		_, err = r.Graph.DebugToken(ctx, app, cur.AccessToken)
 	}
 	var gerr *mint.GraphError
