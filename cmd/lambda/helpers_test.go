@@ -98,6 +98,7 @@ type worldConfig struct {
 	install  bool          // install the app for fx.SystemUserID (default true)
 	graph    []mint.Option // instead of the fast test retry policy
 	pacer    *pace.Pacer   // Secrets Manager writes paced (pacedWrites) by it; nil: unpaced
+	waits    *graphWaits   // the Graph client waits on the emulator's clock and records its waits here
 }
 
 func withConfig(f func(*config)) worldOption {
@@ -109,6 +110,33 @@ func withEndpoint(u string) worldOption { return func(c *worldConfig) { c.endpoi
 // withPacing paces the function's Secrets Manager writes with p, as the
 // function ships (pacedWrites).
 func withPacing(p *pace.Pacer) worldOption { return func(c *worldConfig) { c.pacer = p } }
+
+// withEmulatorWaits makes the Graph client wait on the emulator's clock:
+// each wait it asks for (between attempts, and for pacing) is recorded in
+// rec and moves the emulator's clock on at once (mint.WithSleep), and the
+// client reads that clock (mint.WithClock). The waits then happen by
+// count, whatever the machine's speed.
+func withEmulatorWaits(rec *graphWaits) worldOption { return func(c *worldConfig) { c.waits = rec } }
+
+// graphWaits records the waits a Graph client asked for. Safe for
+// concurrent use.
+type graphWaits struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (g *graphWaits) add(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.d = append(g.d, d)
+}
+
+// all returns the waits asked for, in order.
+func (g *graphWaits) all() []time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.d)
+}
 
 func withoutInstall() worldOption { return func(c *worldConfig) { c.install = false } }
 
@@ -148,6 +176,13 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	gopts := wc.graph
 	if gopts == nil {
 		gopts = []mint.Option{mint.WithRetry(mint.RetryPolicy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond})}
+	}
+	if rec := wc.waits; rec != nil {
+		gopts = append(slices.Clone(gopts), mint.WithClock(srv.Now), mint.WithSleep(func(ctx context.Context, d time.Duration) error {
+			rec.add(d)
+			srv.Advance(d)
+			return ctx.Err()
+		}))
 	}
 	graph, err := mint.NewClient(append(gopts, mint.WithHTTPClient(hc), mint.WithBaseURL(srv.URL))...)
 	if err != nil {
@@ -518,6 +553,7 @@ type countingSM struct {
 	secretsAPI
 	mu     sync.Mutex
 	counts map[string]int
+	moved  atomic.Int32 // UpdateSecretVersionStage calls that moved AWSCURRENT and were answered
 }
 
 func (c *countingSM) add(op string) {
@@ -552,7 +588,11 @@ func (c *countingSM) PutSecretValue(ctx context.Context, in *secretsmanager.PutS
 
 func (c *countingSM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	c.add("UpdateSecretVersionStage")
-	return c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
+	out, err := c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
+	if err == nil && aws.ToString(in.VersionStage) == rotation.StageCurrent {
+		c.moved.Add(1)
+	}
+	return out, err
 }
 
 func (c *countingSM) ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, o ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
