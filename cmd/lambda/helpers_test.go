@@ -606,10 +606,21 @@ func (c *countingSM) RotateSecret(ctx context.Context, in *secretsmanager.Rotate
 }
 
 // inflight is an http.RoundTripper that records the most requests it had
-// in flight at once.
+// in flight at once. After gather(n), requests are held until n are in
+// flight together, once: concurrency by count, not by latency.
 type inflight struct {
 	next     http.RoundTripper
 	now, max atomic.Int64
+	together int64         // set by gather before any request
+	met      chan struct{} // closed once together requests were in flight
+	once     sync.Once
+}
+
+// gather makes the next requests wait until n are in flight at once. After
+// a minute (a bound only a hang reaches) holding stops, so that a run that
+// never has n in flight fails on max rather than hanging.
+func (f *inflight) gather(n int64) {
+	f.together, f.met = n, make(chan struct{})
 }
 
 func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -619,6 +630,18 @@ func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
 		m := f.max.Load()
 		if n <= m || f.max.CompareAndSwap(m, n) {
 			break
+		}
+	}
+	if f.met != nil {
+		if n >= f.together {
+			f.once.Do(func() { close(f.met) })
+		}
+		select {
+		case <-f.met:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-time.After(time.Minute):
+			f.once.Do(func() { close(f.met) }) // never n at once: stop holding
 		}
 	}
 	return f.next.RoundTrip(r)
