@@ -548,36 +548,6 @@ func (c *chaos) hold(op string, n int) *awstest.Rule {
 	return c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
 }
 
-// cueContext is an invocation's context whose deadline passes when the test
-// says so (expire), not by the clock: Err is then context.DeadlineExceeded,
-// as when Lambda's deadline comes. Deadline reports a time an hour off, so
-// that no margin or headroom is reached by the clock either.
-type cueContext struct {
-	context.Context // values only
-	deadline        time.Time
-	done            chan struct{}
-	once            sync.Once
-}
-
-func newCueContext() *cueContext {
-	return &cueContext{Context: context.Background(), deadline: time.Now().Add(time.Hour), done: make(chan struct{})}
-}
-
-func (c *cueContext) Deadline() (time.Time, bool) { return c.deadline, true }
-func (c *cueContext) Done() <-chan struct{}       { return c.done }
-
-func (c *cueContext) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
-}
-
-// expire makes the deadline pass.
-func (c *cueContext) expire() { c.once.Do(func() { close(c.done) }) }
-
 // countingSM counts the Secrets Manager calls the handler makes.
 type countingSM struct {
 	secretsAPI

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -230,14 +231,14 @@ func TestHeldPutSecretValueAnswer(t *testing.T) {
 			// held write (by count, however slow the machine), and ends the
 			// held call: the answer is held until the client gives up.
 			withDeadline := func() (context.Context, context.CancelFunc) {
-				ctx := newCueContext()
+				ctx := clock.NewCue(time.Hour)
 				hits := held.Hits()
 				go func() {
 					if held.WaitHits(ctx, hits+1) == nil {
-						ctx.expire()
+						ctx.Expire()
 					}
 				}()
-				return ctx, ctx.expire
+				return ctx, ctx.Expire
 			}
 			if path == "rotation" {
 				s.rotate(t, withDeadline, ids[0])
