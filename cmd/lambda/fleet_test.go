@@ -614,7 +614,10 @@ func TestFleetPacing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, tc.graph, withConfig(func(c *config) { c.concurrency = concurrency }))
+			// The client's waits (the pacer's spacing) are counted on the
+			// emulator's clock, not slept.
+			waits := &graphWaits{}
+			w := newWorld(t, tc.graph, withConfig(func(c *config) { c.concurrency = concurrency }), withEmulatorWaits(waits))
 			w.h.fleet.Margin, w.h.fleet.Reserve = time.Second, 500*time.Millisecond
 			w.srv.SetRateLimit(40, time.Hour)
 			var ids []string
@@ -640,6 +643,7 @@ func TestFleetPacing(t *testing.T) {
 			}
 			// Secrets started after the first throttle: none. At most the
 			// ones in flight then meet it.
+			t.Logf("summary %+v; %d waits of the Graph client", *sum, len(waits.all()))
 			started := n - countReason(resp, "an earlier secret of this run was deferred")
 			if started > sum.Rotated+concurrency {
 				t.Errorf("%d secrets started, %d rotated; want at most %d started after the throttle (the concurrency)", started, sum.Rotated, concurrency)
