@@ -378,11 +378,11 @@ func TestRotationCalls(t *testing.T) {
 // Nothing depends on the machine's speed. Two secrets run at a time: the
 // first debug_token to reach Graph is held, so one slot stays taken, and
 // the other slot rotates the others one after another. Once Secrets
-// Manager has answered rotated moves of AWSCURRENT, the run's clock
+// Manager has answered three moves of AWSCURRENT, the run's clock
 // (Fleet.TimeLeft) says less than the margin is left, so no other secret
-// starts, and the reserve comes (Fleet.CutOff): by then only the held
-// secret is still running, since a secret starts only when the one before
-// it in its slot is done.
+// starts, and the reserve comes (Fleet.CutOff): by then every other secret
+// started has had its last call (that move) answered, since a secret
+// starts only when the one before it in its slot is done.
 func TestDeadlineCutOff(t *testing.T) {
 	t.Parallel()
 	const n, rotated = 16, 3
