@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -81,6 +82,9 @@ type world struct {
 	appSecret    string
 	adminToken   string
 	systemUserID string // has not installed the app
+	// stepCtx, when set, is the parent context of the next step runStep
+	// runs (then cleared); nil means the test's.
+	stepCtx context.Context
 }
 
 func newWorld(t *testing.T, opts ...minttest.Option) *world {
@@ -103,6 +107,31 @@ func newWorld(t *testing.T, opts ...minttest.Option) *world {
 	s.InstallApp(adminID, w.appID)
 	w.adminToken = s.IssueToken(minttest.TokenSpec{UserID: adminID, AppID: w.appID, Scopes: []string{"business_management"}})
 	return w
+}
+
+// deadlineAtRequest returns a parent context for a step whose deadline
+// passes once the emulator has received a request to e: a deadline that
+// comes while that call is held, reached by count, however slow the
+// machine.
+func (w *world) deadlineAtRequest(e minttest.Endpoint) context.Context {
+	cue := clock.NewCue(time.Hour)
+	w.tb.Cleanup(cue.Expire)
+	go func() {
+		for {
+			for _, r := range w.srv.Requests() {
+				if r.Endpoint == e {
+					cue.Expire()
+					return
+				}
+			}
+			select {
+			case <-cue.Done():
+				return
+			case <-time.After(time.Millisecond): // polling, not a bound
+			}
+		}
+	}()
+	return cue
 }
 
 // inputs returns the environment the runner gives a step that mints
@@ -208,7 +237,11 @@ func runStep(t *testing.T, w *world, env map[string]string, args []string, opts 
 	if w != nil {
 		base = append(base, withMintOptions(mint.WithHTTPClient(w.srv.Client())))
 	}
-	err := run(t.Context(), a, args, append(base, opts...)...)
+	ctx := t.Context()
+	if w != nil && w.stepCtx != nil {
+		ctx, w.stepCtx = w.stepCtx, nil
+	}
+	err := run(ctx, a, args, append(base, opts...)...)
 	if err != nil {
 		a.Errorf("%s", err)
 	}

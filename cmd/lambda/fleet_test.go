@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -368,16 +369,26 @@ func TestRotationCalls(t *testing.T) {
 }
 
 // TestDeadlineCutOff runs more secrets than the invocation has time for,
-// one of them held up by a slow Graph: the run stops starting secrets when
-// the margin is reached, cuts off the slow one at the reserve, reports both
-// kinds as deferred, answers before the deadline, and leaves no secret
-// half-rotated; the next run rotates the rest, minting each token once.
+// one of them held up by a Graph that never answers: the run stops starting
+// secrets when the margin is reached, cuts off the held one at the reserve,
+// reports both kinds as deferred, answers while the invocation still has
+// time, and leaves no secret half-rotated; the next run rotates the rest,
+// minting each token once.
+//
+// Nothing depends on the machine's speed. Two secrets run at a time: the
+// first debug_token to reach Graph is held, so one slot stays taken, and
+// the other slot rotates the others one after another. Once Secrets
+// Manager has answered three moves of AWSCURRENT, the run's clock
+// (Fleet.TimeLeft) says less than the margin is left, so no other secret
+// starts, and the reserve comes (Fleet.CutOff): by then every other secret
+// started has had its last call (that move) answered, since a secret
+// starts only when the one before it in its slot is done.
 func TestDeadlineCutOff(t *testing.T) {
 	t.Parallel()
-	const n = 16
+	const n, rotated = 16, 3
+	const margin, reserve = 2 * time.Second, 500 * time.Millisecond
 	w := newWorld(t, withConfig(func(c *config) { c.concurrency = 2 }))
-	w.h.fleet.Margin, w.h.fleet.Reserve, w.h.rot.Headroom = 2*time.Second, 500*time.Millisecond, 500*time.Millisecond
-	w.srv.SetLatency(100 * time.Millisecond)
+	w.h.fleet.Margin, w.h.fleet.Reserve = margin, reserve
 	var ids []string
 	before := map[string]string{}
 	for i := range n {
@@ -385,32 +396,56 @@ func TestDeadlineCutOff(t *testing.T) {
 		ids = append(ids, id)
 		before[id] = w.versionWith(id, rotation.StageCurrent)
 	}
-	w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Delay: time.Minute}) // held until cut off
+	w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{Hang: true}) // held until cut off
 
-	const budget = 4 * time.Second
-	ctx, cancel := context.WithTimeout(t.Context(), budget)
+	var (
+		cut       context.CancelFunc
+		reserveAt time.Duration
+		cutOnce   sync.Once
+	)
+	w.h.fleet.CutOff = func(ctx context.Context, r time.Duration) (context.Context, context.CancelFunc) {
+		reserveAt = r
+		work, cancel := context.WithCancel(ctx)
+		cut = cancel
+		return work, cancel
+	}
+	w.h.fleet.TimeLeft = func(deadline time.Time) time.Duration {
+		if w.calls.moved.Load() < rotated {
+			return time.Until(deadline)
+		}
+		cutOnce.Do(func() { // the reserve: only the held secret is running
+			if cut != nil {
+				cut()
+			}
+		})
+		return 0
+	}
+	// A deadline only a hang reaches: were the held call not cut off at the
+	// reserve, Handle would wait for it until the deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	start := time.Now()
 	resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
-	took := time.Since(start)
 	if err != nil {
 		t.Fatalf("Handle = %v", err)
 	}
-	if took >= budget {
-		t.Errorf("Handle took %s; want an answer before the %s deadline", took, budget)
+	if ctx.Err() != nil {
+		t.Errorf("the invocation's context ended (%v) before Handle answered; want an answer while it has time", ctx.Err())
+	}
+	if reserveAt != reserve {
+		t.Errorf("Fleet.CutOff got reserve %s; want the configured %s", reserveAt, reserve)
 	}
 	sum := resp.Summary
-	if sum.Failed != 0 || sum.Rotated+sum.Deferred != n || sum.Rotated == 0 || sum.Deferred < 2 {
-		t.Fatalf("summary = %+v; want some rotated, at least 2 deferred, none failed\nresults: %+v", sum, resp.Results)
+	if sum.Failed != 0 || sum.Rotated != rotated || sum.Deferred != n-rotated {
+		t.Fatalf("summary = %+v; want %d rotated, %d deferred, none failed\nresults: %+v", sum, rotated, n-rotated, resp.Results)
 	}
-	cut, unstarted := 0, 0
+	cutOff, unstarted := 0, 0
 	for _, r := range resp.Results {
 		if r.Status != rotation.StatusDeferred {
 			continue
 		}
 		switch {
 		case strings.Contains(r.Reason, "ran out before this secret was done") && r.Step != "":
-			cut++
+			cutOff++
 		case strings.Contains(r.Reason, "less than 2s of the invocation was left"):
 			unstarted++
 		default:
@@ -422,12 +457,10 @@ func TestDeadlineCutOff(t *testing.T) {
 			t.Errorf("stages of deferred %s (-want +got):\n%s", r.SecretID, diff)
 		}
 	}
-	if cut != 1 || unstarted == 0 {
-		t.Errorf("%d secrets cut off and %d not started; want 1 and some", cut, unstarted)
+	if cutOff != 1 || unstarted != n-rotated-1 {
+		t.Errorf("%d secrets cut off and %d not started; want 1 and %d", cutOff, unstarted, n-rotated-1)
 	}
-	t.Logf("first run: %d rotated, %d deferred in %s", sum.Rotated, sum.Deferred, took.Round(time.Millisecond))
 
-	w.srv.SetLatency(0)
 	next, err := w.h.Handle(t.Context(), directEventJSON(false, ids...))
 	if err != nil {
 		t.Fatal(err)
@@ -457,23 +490,26 @@ func throttle(businessID string) minttest.Fault {
 }
 
 // TestThrottleWait checks what a throttle asking for a one-minute wait does
-// to a run: with the function's retry policy the whole fleet waits when the
-// deadline allows (the test stops it after a second), and defers at once when
-// it does not; with mint.DefaultRetryPolicy, which gives up on waits over
-// 30 s, the secret would fail, which is why the function raises MaxDelay.
+// to a run: with the function's retry policy the whole fleet waits the
+// minute when the deadline allows, making no Graph call meanwhile, and then
+// rotates; it defers at once, starting no wait, when access returns after
+// the deadline; with mint.DefaultRetryPolicy, which gives up on waits over
+// 30 s, the secret would not rotate, which is why the function raises
+// MaxDelay. The Graph client waits on the emulator's clock
+// (withEmulatorWaits), so the waits are asked for and counted, never slept.
 func TestThrottleWait(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
 		graph   worldOption
 		secrets int
-		timeout time.Duration
-		waits   bool   // still waiting, with no Graph call, after a second
-		want    string // every secret's status
+		timeout time.Duration // far from any the code could reach by itself
+		waits   bool          // the minute is waited, then the secrets rotate
+		want    string        // every secret's status
 		reason  string
 	}{
-		{name: "waits when the deadline allows", graph: lambdaGraph(), secrets: 2, timeout: 5 * time.Minute, waits: true, want: rotation.StatusDeferred, reason: "time ran out"},
-		{name: "defers when access returns after the deadline", graph: lambdaGraph(), secrets: 2, timeout: 30 * time.Second, want: rotation.StatusDeferred, reason: "after this invocation's deadline"},
+		{name: "waits when the deadline allows", graph: lambdaGraph(), secrets: 2, timeout: 5 * time.Minute, waits: true, want: rotation.StatusRotated},
+		{name: "defers when access returns after the deadline", graph: lambdaGraph(), secrets: 2, timeout: 50 * time.Second, want: rotation.StatusDeferred, reason: "after this invocation's deadline"},
 		{
 			// mint.DefaultRetryPolicy caps a wait at 30 s and gives up on
 			// Meta's one minute: the throttle outlasted the retries, which
@@ -486,7 +522,8 @@ func TestThrottleWait(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, tc.graph)
+			waits := &graphWaits{}
+			w := newWorld(t, tc.graph, withEmulatorWaits(waits))
 			var ids []string
 			for i := range tc.secrets {
 				ids = append(ids, w.putSecret(fmt.Sprintf("s%d", i), w.baseFields(w.issue(5*day))))
@@ -498,50 +535,63 @@ func TestThrottleWait(t *testing.T) {
 			fault := throttle(w.fx.BusinessID)
 			fault.Times = tc.secrets
 			w.srv.FailNext(minttest.EndpointDebugToken, fault)
+			w.srv.ResetRequests()
 			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
 			defer cancel()
-			done := make(chan Response, 1)
-			start := time.Now()
-			go func() {
-				resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
-				var failed *RunFailedError
-				if err != nil && !errors.As(err, &failed) {
-					t.Errorf("Handle = %v; want results, or a *RunFailedError", err)
-				}
-				done <- resp
-			}()
-			if tc.waits {
-				time.Sleep(500 * time.Millisecond)
-				calls := len(w.srv.Requests())
-				select {
-				case resp := <-done:
-					t.Fatalf("Handle returned while Meta asked to wait a minute: %+v", resp.Results)
-				case <-time.After(time.Second):
-				}
-				if got := len(w.srv.Requests()); got != calls {
-					t.Errorf("%d Graph calls while access was to return in a minute; want none", got-calls)
-				}
-				cancel() // the invocation ends
-			}
-			var resp Response
-			select {
-			case resp = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("Handle did not return within 10s of the end of the wait")
-			}
-			if took := time.Since(start); !tc.waits && took > 5*time.Second {
-				t.Errorf("Handle took %s; want an answer at once", took)
+			resp, err := w.h.Handle(ctx, directEventJSON(false, ids...))
+			if err != nil {
+				t.Fatalf("Handle = %v", err)
 			}
 			for _, r := range resp.Results {
 				if r.Status != tc.want || !strings.Contains(r.Reason, tc.reason) {
 					t.Errorf("result %+v; want %s with a reason containing %q", r, tc.want, tc.reason)
 				}
 			}
-			if got := w.srv.Minted(); got != 0 {
-				t.Errorf("Minted() = %d; want 0", got)
+			got := waits.all()
+			t.Logf("waits: %v", got)
+			if !tc.waits {
+				if len(got) != 0 {
+					t.Errorf("waits = %v; want none started", got)
+				}
+				if n := w.srv.Minted(); n != 0 {
+					t.Errorf("Minted() = %d; want 0", n)
+				}
+				return
+			}
+			// Each throttled secret's retry waits the minute Meta asked for.
+			if n := countDur(got, time.Minute); n < tc.secrets {
+				t.Errorf("waits = %v; want %d of Meta's one minute", got, tc.secrets)
+			}
+			// No call while access was to return: after the throttled
+			// debug_tokens (the first tc.secrets of them), every call came at
+			// least a minute, on the emulator's clock, after the first.
+			reqs := w.srv.Requests()
+			throttled := 0
+			for _, r := range reqs {
+				if r.Endpoint == minttest.EndpointDebugToken && throttled < tc.secrets {
+					throttled++
+					continue
+				}
+				if r.Time.Before(reqs[0].Time.Add(time.Minute)) {
+					t.Errorf("%s %s %s after the throttle; want no call for a minute", r.Method, r.Path, r.Time.Sub(reqs[0].Time))
+				}
+			}
+			if n := w.srv.Minted(); n != tc.secrets {
+				t.Errorf("Minted() = %d; want %d, one per secret", n, tc.secrets)
 			}
 		})
 	}
+}
+
+// countDur counts the durations in ds equal to d.
+func countDur(ds []time.Duration, d time.Duration) int {
+	n := 0
+	for _, x := range ds {
+		if x == d {
+			n++
+		}
+	}
+	return n
 }
 
 // TestFleetPacing runs 24 due secrets (72 Graph calls) against an app
@@ -564,7 +614,10 @@ func TestFleetPacing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, tc.graph, withConfig(func(c *config) { c.concurrency = concurrency }))
+			// The client's waits (the pacer's spacing) are counted on the
+			// emulator's clock, not slept.
+			waits := &graphWaits{}
+			w := newWorld(t, tc.graph, withConfig(func(c *config) { c.concurrency = concurrency }), withEmulatorWaits(waits))
 			w.h.fleet.Margin, w.h.fleet.Reserve = time.Second, 500*time.Millisecond
 			w.srv.SetRateLimit(40, time.Hour)
 			var ids []string
@@ -590,6 +643,7 @@ func TestFleetPacing(t *testing.T) {
 			}
 			// Secrets started after the first throttle: none. At most the
 			// ones in flight then meet it.
+			t.Logf("summary %+v; %d waits of the Graph client", *sum, len(waits.all()))
 			started := n - countReason(resp, "an earlier secret of this run was deferred")
 			if started > sum.Rotated+concurrency {
 				t.Errorf("%d secrets started, %d rotated; want at most %d started after the throttle (the concurrency)", started, sum.Rotated, concurrency)

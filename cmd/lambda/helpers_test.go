@@ -98,6 +98,7 @@ type worldConfig struct {
 	install  bool          // install the app for fx.SystemUserID (default true)
 	graph    []mint.Option // instead of the fast test retry policy
 	pacer    *pace.Pacer   // Secrets Manager writes paced (pacedWrites) by it; nil: unpaced
+	waits    *graphWaits   // the Graph client waits on the emulator's clock and records its waits here
 }
 
 func withConfig(f func(*config)) worldOption {
@@ -109,6 +110,33 @@ func withEndpoint(u string) worldOption { return func(c *worldConfig) { c.endpoi
 // withPacing paces the function's Secrets Manager writes with p, as the
 // function ships (pacedWrites).
 func withPacing(p *pace.Pacer) worldOption { return func(c *worldConfig) { c.pacer = p } }
+
+// withEmulatorWaits makes the Graph client wait on the emulator's clock:
+// each wait it asks for (between attempts, and for pacing) is recorded in
+// rec and moves the emulator's clock on at once (mint.WithSleep), and the
+// client reads that clock (mint.WithClock). The waits then happen by
+// count, whatever the machine's speed.
+func withEmulatorWaits(rec *graphWaits) worldOption { return func(c *worldConfig) { c.waits = rec } }
+
+// graphWaits records the waits a Graph client asked for. Safe for
+// concurrent use.
+type graphWaits struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (g *graphWaits) add(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.d = append(g.d, d)
+}
+
+// all returns the waits asked for, in order.
+func (g *graphWaits) all() []time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.d)
+}
 
 func withoutInstall() worldOption { return func(c *worldConfig) { c.install = false } }
 
@@ -148,6 +176,13 @@ func newWorld(t *testing.T, opts ...worldOption) *world {
 	gopts := wc.graph
 	if gopts == nil {
 		gopts = []mint.Option{mint.WithRetry(mint.RetryPolicy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond})}
+	}
+	if rec := wc.waits; rec != nil {
+		gopts = append(slices.Clone(gopts), mint.WithClock(srv.Now), mint.WithSleep(func(ctx context.Context, d time.Duration) error {
+			rec.add(d)
+			srv.Advance(d)
+			return ctx.Err()
+		}))
 	}
 	graph, err := mint.NewClient(append(gopts, mint.WithHTTPClient(hc), mint.WithBaseURL(srv.URL))...)
 	if err != nil {
@@ -509,8 +544,8 @@ func (c *chaos) after(op string, n int) {
 
 // hold makes the next n attempts of op commit in moto and hold their answer
 // until the client gives up.
-func (c *chaos) hold(op string, n int) {
-	c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
+func (c *chaos) hold(op string, n int) *awstest.Rule {
+	return c.inject(awstest.Fault{Op: op, Stage: awstest.Hold, Times: n})
 }
 
 // countingSM counts the Secrets Manager calls the handler makes.
@@ -518,6 +553,7 @@ type countingSM struct {
 	secretsAPI
 	mu     sync.Mutex
 	counts map[string]int
+	moved  atomic.Int32 // UpdateSecretVersionStage calls that moved AWSCURRENT and were answered
 }
 
 func (c *countingSM) add(op string) {
@@ -552,7 +588,11 @@ func (c *countingSM) PutSecretValue(ctx context.Context, in *secretsmanager.PutS
 
 func (c *countingSM) UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, o ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error) {
 	c.add("UpdateSecretVersionStage")
-	return c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
+	out, err := c.secretsAPI.UpdateSecretVersionStage(ctx, in, o...)
+	if err == nil && aws.ToString(in.VersionStage) == rotation.StageCurrent {
+		c.moved.Add(1)
+	}
+	return out, err
 }
 
 func (c *countingSM) ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, o ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
@@ -566,10 +606,21 @@ func (c *countingSM) RotateSecret(ctx context.Context, in *secretsmanager.Rotate
 }
 
 // inflight is an http.RoundTripper that records the most requests it had
-// in flight at once.
+// in flight at once. After gather(n), requests are held until n are in
+// flight together, once: concurrency by count, not by latency.
 type inflight struct {
 	next     http.RoundTripper
 	now, max atomic.Int64
+	together int64         // set by gather before any request
+	met      chan struct{} // closed once together requests were in flight
+	once     sync.Once
+}
+
+// gather makes the next requests wait until n are in flight at once. After
+// a minute (a bound only a hang reaches) holding stops, so that a run that
+// never has n in flight fails on max rather than hanging.
+func (f *inflight) gather(n int64) {
+	f.together, f.met = n, make(chan struct{})
 }
 
 func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -579,6 +630,18 @@ func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
 		m := f.max.Load()
 		if n <= m || f.max.CompareAndSwap(m, n) {
 			break
+		}
+	}
+	if f.met != nil {
+		if n >= f.together {
+			f.once.Do(func() { close(f.met) })
+		}
+		select {
+		case <-f.met:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-time.After(time.Minute):
+			f.once.Do(func() { close(f.met) }) // never n at once: stop holding
 		}
 	}
 	return f.next.RoundTrip(r)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -225,11 +226,19 @@ func TestHeldPutSecretValueAnswer(t *testing.T) {
 			s := newScenario(t)
 			ids := s.secrets(1)
 			initial := initialTokens(s, ids)
-			s.c.hold("PutSecretValue", 1)
-			// The deadline ends the held call; no test waits on speed: the
-			// answer is held until the client gives up, however long that is.
+			held := s.c.hold("PutSecretValue", 1)
+			// The invocation's deadline passes once moto has committed the
+			// held write (by count, however slow the machine), and ends the
+			// held call: the answer is held until the client gives up.
 			withDeadline := func() (context.Context, context.CancelFunc) {
-				return context.WithTimeout(context.Background(), 4*time.Second)
+				ctx := clock.NewCue(time.Hour)
+				hits := held.Hits()
+				go func() {
+					if held.WaitHits(ctx, hits+1) == nil {
+						ctx.Expire()
+					}
+				}()
+				return ctx, ctx.Expire
 			}
 			if path == "rotation" {
 				s.rotate(t, withDeadline, ids[0])

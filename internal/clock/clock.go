@@ -55,3 +55,40 @@ func (f *Fake) Slept() []time.Duration {
 	defer f.mu.Unlock()
 	return slices.Clone(f.slept)
 }
+
+// Cue is a context for tests whose deadline passes when the test says so
+// (Expire), not by the clock: Err is then context.DeadlineExceeded, as when
+// an invocation's or a step's deadline comes, so a condition "the deadline
+// passed while a call was held" happens by count. Deadline reports the
+// time given to NewCue, far enough off that no margin is reached by the
+// clock. Its methods are safe for concurrent use.
+type Cue struct {
+	context.Context // values only
+	deadline        time.Time
+	done            chan struct{}
+	once            sync.Once
+}
+
+// NewCue returns a Cue that reports the deadline d from now.
+func NewCue(d time.Duration) *Cue {
+	return &Cue{Context: context.Background(), deadline: time.Now().Add(d), done: make(chan struct{})}
+}
+
+// Deadline reports the deadline given to NewCue.
+func (c *Cue) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done is closed by Expire.
+func (c *Cue) Done() <-chan struct{} { return c.done }
+
+// Err is context.DeadlineExceeded once Expire was called, nil before.
+func (c *Cue) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// Expire makes the deadline pass; calls after the first do nothing.
+func (c *Cue) Expire() { c.once.Do(func() { close(c.done) }) }

@@ -38,3 +38,22 @@ func TestFake(t *testing.T) {
 		t.Errorf("Slept() = %v", got)
 	}
 }
+
+func TestCue(t *testing.T) {
+	t.Parallel()
+	c := clock.NewCue(time.Hour)
+	if d, ok := c.Deadline(); !ok || time.Until(d) < 30*time.Minute {
+		t.Errorf("Deadline() = %v, %v; want about an hour off", d, ok)
+	}
+	child, cancel := context.WithCancel(c)
+	defer cancel()
+	if c.Err() != nil || child.Err() != nil {
+		t.Fatalf("Err() = %v, child %v before Expire; want nil", c.Err(), child.Err())
+	}
+	c.Expire()
+	c.Expire()
+	<-child.Done()
+	if !errors.Is(c.Err(), context.DeadlineExceeded) || !errors.Is(child.Err(), context.DeadlineExceeded) {
+		t.Errorf("after Expire: Err() = %v, child %v; want context.DeadlineExceeded for both", c.Err(), child.Err())
+	}
+}

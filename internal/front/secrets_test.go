@@ -2,6 +2,7 @@ package front
 
 import (
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -122,6 +123,19 @@ func TestSecretsConcurrent(t *testing.T) {
 	}
 }
 
+// waitingInAdd reports whether a goroutine waits for a Secrets' lock
+// inside add, as its stack shows.
+func waitingInAdd() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "front.(*Secrets).add(") && strings.Contains(g, "sync.(*Mutex).Lock") {
+			return true
+		}
+	}
+	return false
+}
+
 // TestSecretsHiddenBeforeAddReturns: two callers add the same value at
 // once. The second must not return before the value is hidden: a caller
 // prints right after adding, counting on the mask.
@@ -141,7 +155,17 @@ func TestSecretsHiddenBeforeAddReturns(t *testing.T) {
 	<-inHide // the first caller is hiding the value
 	second := make(chan struct{})
 	go func() { s.AddToken("token-0123456789"); note("second returned"); close(second) }()
-	time.Sleep(10 * time.Millisecond) // let the second caller run; it must wait for the mask
+	// Release the mask only once the second caller waits for the lock (or,
+	// wrongly, has returned): by what it is doing, not by how long it had.
+	for !waitingInAdd() {
+		select {
+		case <-second:
+		default:
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		break
+	}
 	close(release)
 	<-first
 	<-second

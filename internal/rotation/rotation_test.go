@@ -927,3 +927,28 @@ func TestRevokeOrphanAnsweredInvalid(t *testing.T) {
 		t.Errorf("log = %q; want the live orphan reported as not revoked", logs.String())
 	}
 }
+
+// TestWithReserve pins the reserve's arithmetic, which tests of a run cut
+// off by count (Fleet.CutOff) stand in for: the calls' context ends
+// reserve before the invocation's deadline, and has none when the
+// invocation has none.
+func TestWithReserve(t *testing.T) {
+	t.Parallel()
+	deadline := time.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
+	defer cancel()
+	work, stop := WithReserve(ctx, 5*time.Second)
+	defer stop()
+	if got, ok := work.Deadline(); !ok || !got.Equal(deadline.Add(-5*time.Second)) {
+		t.Errorf("WithReserve(deadline %s, 5s).Deadline() = %s, %v; want 5s earlier", deadline, got, ok)
+	}
+	free, stopFree := WithReserve(t.Context(), 5*time.Second)
+	defer stopFree()
+	if got, ok := free.Deadline(); ok {
+		t.Errorf("WithReserve(no deadline, 5s).Deadline() = %s; want none", got)
+	}
+	stopFree()
+	if free.Err() == nil {
+		t.Errorf("WithReserve(no deadline): the cancel func does not end the context")
+	}
+}

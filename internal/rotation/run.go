@@ -137,6 +137,10 @@ type Fleet struct {
 	// it decides whether to start another secret (Margin); nil means
 	// time.Until. Tests inject it to reach the margin by count.
 	TimeLeft func(deadline time.Time) time.Duration
+	// CutOff returns the context the run's calls are made under: ctx
+	// ending reserve before its deadline. nil means WithReserve. Tests
+	// inject it to cut the calls off by count.
+	CutOff func(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc)
 }
 
 // RunOptions are the choices of one run.
@@ -151,7 +155,11 @@ func (f *Fleet) Run(ctx context.Context, ids []string, opts RunOptions) ([]Secre
 	results := make([]SecretResult, len(ids))
 	claims := &claimSet{arns: map[string]string{}}
 	refs := secret.NewResolver(f.Rotator.SM)
-	work, cancel := WithReserve(ctx, f.reserve())
+	cutOff := WithReserve
+	if f.CutOff != nil {
+		cutOff = f.CutOff
+	}
+	work, cancel := cutOff(ctx, f.reserve())
 	defer cancel()
 	sem := make(chan struct{}, f.concurrency())
 	var wg sync.WaitGroup

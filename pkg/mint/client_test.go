@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -497,11 +498,12 @@ func TestContextDeadlineEndsRetries(t *testing.T) {
 func TestContextCanceledIsReported(t *testing.T) {
 	t.Parallel()
 	block := make(chan struct{})
-	ws := newWireServer(t, func(w http.ResponseWriter) { <-block })
+	// The deadline passes once the server holds the request: by count, so
+	// that a slow machine cannot end it before the request is sent.
+	ctx := clock.NewCue(time.Hour)
+	ws := newWireServer(t, func(w http.ResponseWriter) { ctx.Expire(); <-block })
 	t.Cleanup(func() { close(block) }) // runs before the server's Close
 	c := newTestClient(t, ws.URL, fastRetry)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
 	_, err := c.CreateAccessToken(ctx, tokenRequest())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("CreateAccessToken() on a hung server = %v; want context.DeadlineExceeded", err)
