@@ -157,9 +157,12 @@ func TestSecretsHiddenBeforeAddReturns(t *testing.T) {
 	go func() { s.AddToken("token-0123456789"); note("second returned"); close(second) }()
 	// Release the mask only once the second caller waits for the lock (or,
 	// wrongly, has returned): by what it is doing, not by how long it had.
+	guard := time.After(time.Minute) // only a hang, or add renamed, gets here
 	for !waitingInAdd() {
 		select {
 		case <-second:
+		case <-guard:
+			t.Fatal("the second caller neither waits for the lock in (*Secrets).add nor returned")
 		default:
 			time.Sleep(time.Millisecond)
 			continue
