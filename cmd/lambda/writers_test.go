@@ -48,9 +48,7 @@ func (s *scenario) writeAside(errp *error, id string, fields map[string]any, sta
 func TestRestoredValueNotRevoked(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
-	id := s.putSecret("s00", s.baseFields(s.issue(50*day)))
-	old, oldV := s.issue(30*day), newUUID()
-	s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+	id, _, old, _ := s.dueRevocation(t)
 	var describes atomic.Int32
 	var putErr error
 	restore := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
@@ -119,10 +117,7 @@ func TestThrottledRevocationWaits(t *testing.T) {
 			t.Run(fmt.Sprintf("%s %d", e, code), func(t *testing.T) {
 				t.Parallel()
 				s := newScenario(t)
-				current := s.issue(50 * day)
-				id := s.putSecret("s00", s.baseFields(current))
-				old, oldV := s.issue(30*day), newUUID()
-				s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+				id, current, old, oldV := s.dueRevocation(t)
 				curV := s.versionWith(id, rotation.StageCurrent)
 				s.srv.FailNext(e, minttest.Fault{Times: 3, // every attempt of the call
 					Error: &minttest.Error{Message: fmt.Sprintf("(#%d) %s", code, msg), Type: "OAuthException", Code: code}})
@@ -718,10 +713,7 @@ func TestWrongAppSecretKeepsRevocations(t *testing.T) {
 			t.Run(path+" "+where, func(t *testing.T) {
 				t.Parallel()
 				s := newScenario(t)
-				current := s.issue(50 * day)
-				id := s.putSecret("s00", s.baseFields(current))
-				old, oldV := s.issue(30*day), newUUID()
-				s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+				id, current, old, oldV := s.dueRevocation(t)
 				setSecret := func(secret string) {
 					if where == "reference changed" {
 						if _, err := s.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(s.appRef),
@@ -790,10 +782,7 @@ func TestRevokeAnsweredInvalidIsChecked(t *testing.T) {
 		t.Run(map[bool]string{true: "revoked", false: "not revoked"}[done], func(t *testing.T) {
 			t.Parallel()
 			s := newScenario(t)
-			current := s.issue(50 * day)
-			id := s.putSecret("s00", s.baseFields(current))
-			old, oldV := s.issue(30*day), newUUID()
-			s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+			id, current, old, oldV := s.dueRevocation(t)
 			s.srv.FailNext(minttest.EndpointRevoke, minttest.Fault{AfterEffect: done,
 				Error: &minttest.Error{Message: "Error validating access token: Session is invalid.", Type: "OAuthException", Code: 190}})
 			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
@@ -819,4 +808,16 @@ func TestRevokeAnsweredInvalidIsChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dueRevocation puts a managed secret s00 whose AWSCURRENT holds current (50
+// days left) and an older version oldV holding old (30 days left), marked
+// for a revocation due an hour ago.
+func (s *scenario) dueRevocation(t *testing.T) (id, current, old, oldV string) {
+	t.Helper()
+	current = s.issue(50 * day)
+	id = s.putSecret("s00", s.baseFields(current))
+	old, oldV = s.issue(30*day), newUUID()
+	s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
+	return id, current, old, oldV
 }
