@@ -482,15 +482,7 @@ func TestGraphErrClassification(t *testing.T) {
 func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
-	app, err := r.app(t.Context(), rot, cur)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot, cur, app := creating(t, r, sm)
 	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
 	for _, tok := range []string{cur.AccessToken, orphan} {
 		r.revokeOrphan(t.Context(), rot, app, tok)
@@ -510,15 +502,7 @@ func TestRevokeOrphanKeepsHeldTokens(t *testing.T) {
 func TestRevokeOrphanKeepsPreviousToken(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
-	app, err := r.app(t.Context(), rot, cur)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot, cur, app := creating(t, r, sm)
 	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious}
 	r.revokeOrphan(t.Context(), rot, app, tok)
@@ -906,15 +890,7 @@ func TestRevokeOrphanAnsweredInvalid(t *testing.T) {
 	r, sm, srv := fakeWorld(t)
 	var logs bytes.Buffer
 	r.Log = slog.New(slog.NewTextHandler(&logs, nil))
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
-	app, err := r.app(t.Context(), rot, cur)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rot, cur, app := creating(t, r, sm)
 	orphan := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes})
 	srv.FailNext(minttest.EndpointRevoke, minttest.Fault{
 		Error: &minttest.Error{Message: "Error validating access token: Session is invalid.", Type: "OAuthException", Code: 190}})
@@ -951,4 +927,21 @@ func TestWithReserve(t *testing.T) {
 	if free.Err() == nil {
 		t.Errorf("WithReserve(no deadline): the cancel func does not end the context")
 	}
+}
+
+
+// creating is the rotation of fakeWorld's secret in createSecret, after
+// it read AWSCURRENT (cur) and its app: what revokeOrphan is handed.
+func creating(t *testing.T, r *Rotator, sm *fakeSM) (*rotation, *secret.Doc, mint.App) {
+	t.Helper()
+	cur, err := secret.Parse(sm.values["v0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
+	app, err := r.app(t.Context(), rot, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rot, cur, app
 }
