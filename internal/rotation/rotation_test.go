@@ -929,7 +929,6 @@ func TestWithReserve(t *testing.T) {
 	}
 }
 
-
 // creating is the rotation of fakeWorld's secret in createSecret, after
 // it read AWSCURRENT (cur) and its app: what revokeOrphan is handed.
 func creating(t *testing.T, r *Rotator, sm *fakeSM) (*rotation, *secret.Doc, mint.App) {
