@@ -333,23 +333,39 @@ func TestSystemUsersAgainstEmulator(t *testing.T) {
 }
 
 // TestPacingAvoidsThrottling sends 40 debug_token calls from 4 goroutines to
-// an emulator that allows 20 calls a second. Without pacing, Graph throttles;
-// with it, the usage headers slow the client down before that happens.
+// an emulator that allows 20 calls an hour. Without pacing, Graph throttles
+// every call past the 20th; with it, the usage headers slow the client down
+// before that happens. Every wait goes by the emulator's clock (WithSleep),
+// so the hour passes by count, whatever the machine's speed.
 func TestPacingAvoidsThrottling(t *testing.T) {
 	t.Parallel()
-	run := func(t *testing.T, opts ...mint.Option) (failed int) {
+	run := func(t *testing.T, pacing bool) (failed int) {
 		t.Helper()
-		w := newWorld(t, opts...)
-		w.srv.SetRateLimit(20, time.Second)
-		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-		defer cancel()
+		var w *world
 		var mu sync.Mutex
+		// Each wait moves the emulator's clock on by its length. Waits of
+		// goroutines that would overlap in time add up here: time passes
+		// faster than it would, never slower.
+		sleep := func(_ context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			w.srv.Advance(d)
+			return nil
+		}
+		opts := []mint.Option{mint.WithSleep(sleep)}
+		if pacing {
+			opts = append(opts, mint.WithPacing(mint.Pacing{Threshold: 25, MaxInterval: time.Hour}))
+		}
+		w = newWorld(t, opts...)
+		opts = append(opts, mint.WithClock(w.srv.Now))
+		w.c = newTestClient(t, w.srv.URL, append([]mint.Option{mint.WithHTTPClient(w.srv.Client())}, opts...)...)
+		w.srv.SetRateLimit(20, time.Hour)
 		var wg sync.WaitGroup
 		jobs := make(chan struct{})
 		for range 4 {
 			wg.Go(func() {
 				for range jobs {
-					if _, err := w.c.DebugToken(ctx, w.app, w.fx.AdminToken); err != nil {
+					if _, err := w.c.DebugToken(t.Context(), w.app, w.fx.AdminToken); err != nil {
 						mu.Lock()
 						failed++
 						mu.Unlock()
@@ -364,10 +380,10 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 		wg.Wait()
 		return failed
 	}
-	if failed := run(t); failed == 0 {
-		t.Fatalf("without pacing no call was throttled; the test would prove nothing")
+	if failed := run(t, false); failed != 20 {
+		t.Fatalf("without pacing %d of 40 calls were throttled; want the 20 past the limit", failed)
 	}
-	if failed := run(t, mint.WithPacing(mint.Pacing{Threshold: 25, MaxInterval: time.Second})); failed != 0 {
+	if failed := run(t, true); failed != 0 {
 		t.Errorf("with pacing %d of 40 calls failed; want 0", failed)
 	}
 }
