@@ -57,7 +57,7 @@
 // status, raw body or headers, after a delay, never (Hang), or after doing the
 // real work (AfterEffect, for "the server did it but the answer was lost").
 // SetLatency slows every call. SetRateLimit throttles each app to a number of
-// calls per sliding window of wall-clock time, answering with Meta's pairs:
+// calls per sliding window of the emulator clock, answering with Meta's pairs:
 // code 80004 (subcode 2446079) with X-Business-Use-Case-Usage for calls made with a user or
 // system user token, code 4 with X-App-Usage for app token calls. MintNextAs
 // makes the next issued tokens carry given values, such as one with a

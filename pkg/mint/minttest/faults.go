@@ -177,7 +177,7 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
-// rateLimit is a sliding-window call limit per app, on wall-clock time.
+// rateLimit is a sliding-window call limit per app, on the emulator clock.
 type rateLimit struct {
 	calls  int
 	window time.Duration
@@ -203,10 +203,10 @@ type rateLimit struct {
 // limit used in X-App-Usage; an admitted call made with a user or system user
 // token reports it in X-Business-Use-Case-Usage too (regain 0).
 //
-// The window slides on wall-clock time (time.Now), not on the emulator clock,
-// because throttling serves benchmarks that run in real time: Advance does not
-// refill it. Calls or window of zero or less remove the limit. Setting a limit
-// forgets the calls counted so far.
+// The window slides on the emulator clock (Now): in real time, as a benchmark
+// runs, and by Advance, as Graph's would once that time has passed, so a
+// test can reach the end of a throttle by count. Calls or window of zero or
+// less remove the limit. Setting a limit forgets the calls counted so far.
 func (s *Server) SetRateLimit(calls int, window time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -229,7 +229,7 @@ func (s *Server) admitLocked(c *call) (usage int, header http.Header, throttle *
 	if app == "" {
 		return 0, nil, nil
 	}
-	now := time.Now()
+	now := s.nowLocked()
 	hits := s.limit.hits[app]
 	for len(hits) > 0 && !hits[0].After(now.Add(-s.limit.window)) {
 		hits = hits[1:]
