@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/metamint/metamint/internal/clock"
 )
 
 // proof is the tests' own appsecret_proof: HMAC-SHA256 written out from RFC
@@ -104,6 +106,27 @@ func send(t *testing.T, srv *Server, req request) result {
 		t.Fatalf("%s %s: %v", req.method, req.path, err)
 	}
 	return res
+}
+
+// expireOnArrival returns a context whose deadline passes once srv has
+// received one more request than it has now: a client that gives up while
+// its request is held, by count, which a slow machine cannot reach before
+// the request arrives.
+func expireOnArrival(t *testing.T, srv *Server) context.Context {
+	t.Helper()
+	n := len(srv.Requests()) + 1
+	cue := clock.NewCue(time.Hour)
+	go func() {
+		for len(srv.Requests()) < n {
+			select {
+			case <-t.Context().Done():
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		cue.Expire()
+	}()
+	return cue
 }
 
 // trySend sends req to the server at base and returns its answer.
