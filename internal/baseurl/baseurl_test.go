@@ -37,6 +37,9 @@ func TestCheck(t *testing.T) {
 			t.Errorf("Check(%q) shows %q, with the password", tt.raw, shown)
 		}
 	}
+	if _, shown, _ := Check("https//user:hunter2-canary@graph.facebook.com"); shown != "https//xxxxx@graph.facebook.com" {
+		t.Errorf("Check shows %q; want the URL with its user info as xxxxx", shown)
+	}
 }
 
 func TestIsLoopback(t *testing.T) {
