@@ -84,3 +84,53 @@ func TestThrottleIsNotNow(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottleOutlastingTheStep: a wait Meta asks for that does not end
+// before the step's deadline (2 minutes in a step of 2 minutes) or is over
+// front.MaxThrottleWait is never started nor announced: the step fails at
+// once with the wait in its hint. A token it minted and could not inspect
+// is revoked, as after any failed inspection: nobody was handed it.
+func TestThrottleOutlastingTheStep(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		fault   func(w *world)
+		minted  bool
+		wantErr string
+	}{
+		{name: "creating the token, 3 minutes asked", minted: false, wantErr: "wait about 3m0s",
+			fault: func(w *world) { w.srv.FailNext(minttest.EndpointAccessTokens, throttled(w, 3)) }},
+		{name: "inspecting the new token, 2 minutes asked", minted: true, wantErr: "wait about 2m0s",
+			fault: func(w *world) {
+				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check, answered
+				w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, 2))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			fake := clock.NewFake(time.Now())
+			tt.fault(w)
+			r := runStep(t, w, w.inputs(), []string{"/metamint-action"},
+				withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep))
+			if r.err == nil || !strings.Contains(r.err.Error(), tt.wantErr) {
+				t.Fatalf("main step = %v; want a failure saying %q", r.err, tt.wantErr)
+			}
+			for _, d := range fake.Slept() {
+				if d >= time.Minute {
+					t.Errorf("waits = %v; want none of Meta's minutes", fake.Slept())
+				}
+			}
+			if strings.Contains(r.stdout, "Meta is throttling this app or business: waiting") {
+				t.Errorf("log = %q; want no wait announced", r.stdout)
+			}
+			if tt.minted {
+				discarded(t, w, r)
+			} else {
+				noMint(t, w, r)
+			}
+		})
+	}
+}
