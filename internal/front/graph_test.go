@@ -88,3 +88,61 @@ func throttleOnce() roundTripper {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestWaitingHostileEstimates: whatever estimated_time_to_regain_access a
+// hostile Graph sends on every attempt, a front end's client waits at most
+// MaxThrottleWait a time, and once between two of its attempts (without a
+// deadline, as the CLI runs: (attempts-1) x 2 minutes a call), says each
+// such wait, and waits nothing it would not say but the short backoffs.
+func TestWaitingHostileEstimates(t *testing.T) {
+	t.Parallel()
+	attempts := RetryPolicy().MaxAttempts
+	for _, tt := range []struct {
+		regain    string
+		wantWaits int // of the estimate, each said
+		wantWait  time.Duration
+	}{
+		{regain: "2", wantWaits: attempts - 1, wantWait: 2 * time.Minute},
+		{regain: "3"},
+		{regain: "-5"},
+		{regain: "1e300"},
+		{regain: `"99999999999999999999"`},
+	} {
+		t.Run(tt.regain, func(t *testing.T) {
+			t.Parallel()
+			var said []string
+			fake := clock.NewFake(time.Now())
+			calls := 0
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				calls++
+				h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":` + tt.regain + `}]}`}}
+				return &http.Response{StatusCode: 400, Header: h, Request: r,
+					Body: io.NopCloser(strings.NewReader(`{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`))}, nil
+			})
+			c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err == nil {
+				t.Fatal("DebugToken() = nil error; want the throttle")
+			}
+			var long []time.Duration
+			for _, d := range fake.Slept() {
+				if d >= noticeWait {
+					long = append(long, d)
+				}
+			}
+			if len(long) != tt.wantWaits || len(said) != tt.wantWaits {
+				t.Fatalf("waits = %v, said %q; want %d of %s, each said", fake.Slept(), said, tt.wantWaits, tt.wantWait)
+			}
+			for _, d := range long {
+				if d != tt.wantWait {
+					t.Errorf("waits = %v; want %s each", long, tt.wantWait)
+				}
+			}
+			if wantCalls := tt.wantWaits + 1; tt.wantWaits > 0 && calls != wantCalls {
+				t.Errorf("calls = %d; want %d", calls, wantCalls)
+			}
+		})
+	}
+}
