@@ -146,3 +146,35 @@ func TestWaitingHostileEstimates(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitingOnlyForAThrottle: a usage header asking for a wait on an
+// answer that is not a throttle (a transient code 2, whose header reports a
+// budget another use case exhausted) makes no wait of Meta's minutes, and no
+// notice saying Meta throttles: the retry backs off as for any transient
+// error.
+func TestWaitingOnlyForAThrottle(t *testing.T) {
+	t.Parallel()
+	var said []string
+	fake := clock.NewFake(time.Now())
+	n := 0
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		n++
+		h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"whatsapp_business_management","call_count":100,"estimated_time_to_regain_access":2}]}`}}
+		if n == 1 {
+			return &http.Response{StatusCode: 500, Header: h, Request: r,
+				Body: io.NopCloser(strings.NewReader(`{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`))}, nil
+		}
+		return &http.Response{StatusCode: 200, Header: h, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`))}, nil
+	})
+	c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err != nil {
+		t.Fatalf("DebugToken() = %v; want the second attempt's answer", err)
+	}
+	if got := fake.Slept(); len(got) != 1 || got[0] >= noticeWait || len(said) != 0 {
+		t.Errorf("waits = %v, said %q; want one short backoff, unsaid", got, said)
+	}
+}
