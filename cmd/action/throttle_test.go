@@ -134,3 +134,30 @@ func TestThrottleOutlastingTheStep(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottledCallerCheckHoldsNothing: the calling token's check only
+// warns of its expiry, and runs beside the mint "so it adds no wall time";
+// the new token is inspected once it ended. A throttle on it asking for a
+// minute must not hold the new token for that minute (eating the step's
+// time its own inspection may need): the check gives up, the step goes on.
+func TestThrottledCallerCheckHoldsNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	installed(w)
+	fake := clock.NewFake(time.Now())
+	w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, 1)) // the calling token's check: the first debug_token
+	r := runStep(t, w, w.inputs(), []string{"/metamint-action"},
+		withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep))
+	if r.err != nil {
+		t.Fatalf("main step: %v\n%s", r.err, r.stdout)
+	}
+	if tok := onlyMinted(t, w); tok.Revoked || r.outputs[outToken] != tok.Value {
+		t.Fatalf("token revoked %v, handed over %v; want it handed over, live", tok.Revoked, r.outputs[outToken] == tok.Value)
+	}
+	if got := fake.Slept(); slices.Contains(got, time.Minute) {
+		t.Errorf("waits = %v; want none of Meta's minute for the calling token's check", got)
+	}
+	if strings.Contains(r.stdout, "waiting 1m0s") {
+		t.Errorf("log = %q; want no wait announced", r.stdout)
+	}
+}
