@@ -41,9 +41,9 @@ func CheckCaller(ctx context.Context, c *mint.Client, app mint.App, caller, mint
 		// The new token waits for this check before its inspection, and
 		// the check only warns: a throttle's wait (whole minutes) must not
 		// eat the time of the step, so none past one exchange is started.
-		ctx, cancel := context.WithTimeout(ctx, callerCheckTimeout)
+		checkCtx, cancel := context.WithTimeout(ctx, callerCheckTimeout)
 		defer cancel()
-		cc.info, cc.err = c.DebugToken(ctx, app, caller)
+		cc.info, cc.err = c.DebugToken(checkCtx, app, caller)
 	}()
 	return cc
 }
