@@ -161,3 +161,42 @@ func TestThrottledCallerCheckHoldsNothing(t *testing.T) {
 		t.Errorf("log = %q; want no wait announced", r.stdout)
 	}
 }
+
+// TestPostThrottleOutlastingTheStep: the post step's revoke throttled with
+// a wait of 2 minutes, which cannot end before the step's own deadline: no
+// wait is started or announced, the step warns that the token stays valid,
+// with Meta's wait in the hint, and ends.
+func TestPostThrottleOutlastingTheStep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	installed(w)
+	fake := clock.NewFake(time.Now())
+	opts := []option{withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep)}
+	in := w.inputs()
+	r := runStep(t, w, in, []string{"/metamint-action"}, opts...)
+	if r.err != nil {
+		t.Fatalf("main step: %v\n%s", r.err, r.stdout)
+	}
+	w.srv.FailNext(minttest.EndpointRevoke, throttled(w, 2))
+	p := runStep(t, w, postEnv(in, r), []string{"/metamint-action", postName}, opts...)
+	if p.err != nil {
+		t.Fatalf("post step: %v", p.err)
+	}
+	if tok := onlyMinted(t, w); tok.Revoked {
+		t.Errorf("the token is revoked; want it live: Graph refused the only attempt")
+	}
+	if got := w.count(minttest.EndpointRevoke); got != 1 {
+		t.Errorf("revoke requests = %d; want 1", got)
+	}
+	if got := fake.Slept(); len(got) != 0 {
+		t.Errorf("waits = %v; want none", got)
+	}
+	for _, want := range []string{"::warning::Could not revoke the token (GET /oauth/revoke)", "wait about 2m0s", "It stays valid until it expires"} {
+		if !strings.Contains(p.stdout, want) {
+			t.Errorf("post log = %q; want %q", p.stdout, want)
+		}
+	}
+	if strings.Contains(p.stdout, "waiting 2m0s") {
+		t.Errorf("post log = %q; want no wait announced", p.stdout)
+	}
+}
