@@ -604,6 +604,10 @@ func TestInputErrors(t *testing.T) {
 		{"http graph-api-url", map[string]string{"INPUT_GRAPH-API-URL": "http://graph.example.com"}, []string{"input graph-api-url:", "non-loopback", "use https"}},
 		{"relative graph-api-url", map[string]string{"INPUT_GRAPH-API-URL": "graph.facebook.com"}, []string{"input graph-api-url:", "not an absolute URL"}},
 		{"graph-api-url with user info", map[string]string{"INPUT_GRAPH-API-URL": "https://user:pw@graph.example.com"}, []string{"input graph-api-url:", "must not carry user info"}},
+		// Short enough to be quoted whole, and unparsable (no port "x"):
+		// its password must not be quoted with it.
+		{"graph-api-url with a password that does not parse", map[string]string{"INPUT_GRAPH-API-URL": "https://u:" + canaryWrongInput[3:19] + "@h:x"},
+			[]string{"input graph-api-url:", `"https://xxxxx@h:x" is not an absolute URL`}},
 		{"bad graph-api-version", map[string]string{"INPUT_GRAPH-API-VERSION": "27"}, []string{`input graph-api-version: graph API version "27" is not of the form v27.0`}},
 		{"several problems", map[string]string{"INPUT_APP-SECRET": "", "INPUT_INSTALL-APP": "maybe", "INPUT_GRAPH-API-VERSION": "latest"},
 			[]string{"missing required input: app-secret.", "input install-app", "input graph-api-version"}},

@@ -16,7 +16,7 @@ import (
 func Check(raw string) (clean, shown, problem string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "", raw, "is not an absolute URL"
+		return "", withoutUserInfo(raw), "is not an absolute URL"
 	}
 	switch {
 	case u.User != nil, u.RawQuery != "", u.Fragment != "":
@@ -29,6 +29,21 @@ func Check(raw string) (clean, shown, problem string) {
 		return "", raw, "must use https"
 	}
 	return strings.TrimRight(u.String(), "/"), raw, ""
+}
+
+// withoutUserInfo returns raw, a URL url.Parse refused or found no host in,
+// with everything before its last "@" after the scheme's "//" (user info,
+// perhaps a password) replaced by "xxxxx", as URL.Redacted shows a password.
+func withoutUserInfo(raw string) string {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw
+	}
+	start := 0
+	if i := strings.Index(raw[:at], "//"); i >= 0 {
+		start = i + 2
+	}
+	return raw[:start] + "xxxxx" + raw[at:]
 }
 
 // IsLoopback reports whether host (without a port) is localhost or a

@@ -23,6 +23,11 @@ func TestCheck(t *testing.T) {
 		{"https://graph.facebook.com/#x", "", "must not carry user info, a query or a fragment"},
 		{"https://user:hunter2-canary@graph.facebook.com", "", "must not carry user info, a query or a fragment"},
 		{"%", "", "is not an absolute URL"},
+		// Unparsable, or without a host: the password must not be shown either.
+		{"https://user:hunter2-canary@graph.facebook.com:x", "", "is not an absolute URL"},
+		{"https://user:hunter2-canary@graph.facebook.com%zz/", "", "is not an absolute URL"},
+		{"https//user:hunter2-canary@graph.facebook.com", "", "is not an absolute URL"},
+		{"//user:hunter2-canary@", "", "is not an absolute URL"},
 	} {
 		clean, shown, problem := Check(tt.raw)
 		if clean != tt.clean || problem != tt.problem {
@@ -31,6 +36,9 @@ func TestCheck(t *testing.T) {
 		if strings.Contains(shown, "hunter2-canary") {
 			t.Errorf("Check(%q) shows %q, with the password", tt.raw, shown)
 		}
+	}
+	if _, shown, _ := Check("https//user:hunter2-canary@graph.facebook.com"); shown != "https//xxxxx@graph.facebook.com" {
+		t.Errorf("Check shows %q; want the URL with its user info as xxxxx", shown)
 	}
 }
 

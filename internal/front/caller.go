@@ -13,6 +13,11 @@ import (
 // once.
 const CallerWarnWithin = 15 * 24 * time.Hour
 
+// callerCheckTimeout bounds the calling token's check, retries and waits
+// included: one exchange's timeout (mint.DefaultTimeout), shorter than any
+// wait of Meta's minutes.
+const callerCheckTimeout = mint.DefaultTimeout
+
 // CallerCheck inspects the calling token with debug_token while the token
 // is minted, so it adds no wall time.
 type CallerCheck struct {
@@ -33,7 +38,12 @@ func CheckCaller(ctx context.Context, c *mint.Client, app mint.App, caller, mint
 	}
 	go func() {
 		defer close(cc.done)
-		cc.info, cc.err = c.DebugToken(ctx, app, caller)
+		// The new token waits for this check before its inspection, and
+		// the check only warns: a throttle's wait (whole minutes) must not
+		// eat the time of the step, so none past one exchange is started.
+		checkCtx, cancel := context.WithTimeout(ctx, callerCheckTimeout)
+		defer cancel()
+		cc.info, cc.err = c.DebugToken(checkCtx, app, caller)
 	}()
 	return cc
 }

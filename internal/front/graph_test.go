@@ -88,3 +88,93 @@ func throttleOnce() roundTripper {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestWaitingHostileEstimates: whatever estimated_time_to_regain_access a
+// hostile Graph sends on every attempt, a front end's client waits at most
+// MaxThrottleWait a time, and once between two of its attempts (without a
+// deadline, as the CLI runs: (attempts-1) x 2 minutes a call), says each
+// such wait, and waits nothing it would not say but the short backoffs.
+func TestWaitingHostileEstimates(t *testing.T) {
+	t.Parallel()
+	attempts := RetryPolicy().MaxAttempts
+	for _, tt := range []struct {
+		regain    string
+		wantWaits int // of the estimate, each said
+		wantWait  time.Duration
+	}{
+		{regain: "2", wantWaits: attempts - 1, wantWait: 2 * time.Minute},
+		{regain: "3"},
+		{regain: "-5"},
+		{regain: "1e300"},
+		{regain: `"99999999999999999999"`},
+	} {
+		t.Run(tt.regain, func(t *testing.T) {
+			t.Parallel()
+			var said []string
+			fake := clock.NewFake(time.Now())
+			calls := 0
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				calls++
+				h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":` + tt.regain + `}]}`}}
+				return &http.Response{StatusCode: 400, Header: h, Request: r,
+					Body: io.NopCloser(strings.NewReader(`{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`))}, nil
+			})
+			c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err == nil {
+				t.Fatal("DebugToken() = nil error; want the throttle")
+			}
+			var long []time.Duration
+			for _, d := range fake.Slept() {
+				if d >= noticeWait {
+					long = append(long, d)
+				}
+			}
+			if len(long) != tt.wantWaits || len(said) != tt.wantWaits {
+				t.Fatalf("waits = %v, said %q; want %d of %s, each said", fake.Slept(), said, tt.wantWaits, tt.wantWait)
+			}
+			for _, d := range long {
+				if d != tt.wantWait {
+					t.Errorf("waits = %v; want %s each", long, tt.wantWait)
+				}
+			}
+			if wantCalls := tt.wantWaits + 1; tt.wantWaits > 0 && calls != wantCalls {
+				t.Errorf("calls = %d; want %d", calls, wantCalls)
+			}
+		})
+	}
+}
+
+// TestWaitingOnlyForAThrottle: a usage header asking for a wait on an
+// answer that is not a throttle (a transient code 2, whose header reports a
+// budget another use case exhausted) makes no wait of Meta's minutes, and no
+// notice saying Meta throttles: the retry backs off as for any transient
+// error.
+func TestWaitingOnlyForAThrottle(t *testing.T) {
+	t.Parallel()
+	var said []string
+	fake := clock.NewFake(time.Now())
+	n := 0
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		n++
+		h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"whatsapp_business_management","call_count":100,"estimated_time_to_regain_access":2}]}`}}
+		if n == 1 {
+			return &http.Response{StatusCode: 500, Header: h, Request: r,
+				Body: io.NopCloser(strings.NewReader(`{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`))}, nil
+		}
+		return &http.Response{StatusCode: 200, Header: h, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`))}, nil
+	})
+	c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err != nil {
+		t.Fatalf("DebugToken() = %v; want the second attempt's answer", err)
+	}
+	if got := fake.Slept(); len(got) != 1 || got[0] >= noticeWait || len(said) != 0 {
+		t.Errorf("waits = %v, said %q; want one short backoff, unsaid", got, said)
+	}
+}

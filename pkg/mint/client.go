@@ -186,7 +186,8 @@ func WithClock(now func() time.Time) Option {
 // ctx's error when ctx ends first. A program uses it to say that it waits
 // (Meta may ask for minutes), a test to wait by an injected clock, such as
 // a minttest Server's, instead of the machine's. The Client still starts
-// no wait that would pass ctx's deadline. The default is a timer.
+// no wait that would pass ctx's deadline, judged by the machine's clock.
+// The default is a timer.
 func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) error {
 		if sleep == nil {

@@ -286,6 +286,12 @@ func TestDecideHonoursRegainAccess(t *testing.T) {
 	if _, ok := p.decide(1, e, false); ok {
 		t.Errorf("decide(throttled, regain 3m > MaxDelay 1m) retries; want it to give up")
 	}
+	// The same header on a transient error that is not a throttle: the
+	// backoff, not the estimate.
+	transient := decodeGraphError(500, h, []byte(`{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`))
+	if wait, ok := p.decide(1, transient, true); !ok || wait > p.BaseDelay {
+		t.Errorf("decide(code 2, regain 3m) = %v, %v; want the backoff, at most %v", wait, ok, p.BaseDelay)
+	}
 }
 
 func TestCheckVersion(t *testing.T) {

@@ -22,8 +22,10 @@ import (
 //     orphan that nobody revokes.
 //
 // Other 4xx answers are never retried. The wait before each retry is a capped
-// exponential backoff with jitter, or, when Meta's usage headers carry
-// estimated_time_to_regain_access, that estimate. A wait longer than MaxDelay,
+// exponential backoff with jitter, or, when Graph throttled (Throttled) and
+// Meta's usage headers carry estimated_time_to_regain_access, that
+// estimate: on another error the headers may report a budget another use
+// case exhausted, which this call did not wait for. A wait longer than MaxDelay,
 // or one that would pass the context's deadline, ends the retries at once
 // and returns the last error.
 type RetryPolicy struct {
@@ -62,7 +64,7 @@ func (p RetryPolicy) decide(attempt int, err error, idempotent bool) (time.Durat
 	}
 	wait := p.backoff(attempt)
 	var gerr *GraphError
-	if errors.As(err, &gerr) && gerr.RetryAfter() > 0 {
+	if errors.As(err, &gerr) && gerr.Throttled() && gerr.RetryAfter() > 0 {
 		wait = gerr.RetryAfter()
 	}
 	if wait > p.MaxDelay {

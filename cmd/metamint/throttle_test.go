@@ -1,0 +1,41 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/metamint/metamint/pkg/mint/minttest"
+)
+
+// TestThrottleWaitIsSaid: when Meta throttles and its usage headers ask for
+// a wait (here X-Ad-Account-Usage's reset_time_duration, 5 seconds: the
+// shortest wait that is announced, so the test waits 5 real seconds), the
+// command says so on standard error, once, with no secret, then calls
+// Graph again and succeeds.
+func TestThrottleWaitIsSaid(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	env := w.env()
+	env[envToken] = w.issue(tokenLife)
+	w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{
+		Error:  &minttest.Error{Message: "(#80004) There have been too many calls to this ad-account.", Type: "OAuthException", Code: 80004},
+		Header: http.Header{"X-Ad-Account-Usage": {`{"acc_id_util_pct":100,"reset_time_duration":5}`}},
+	})
+	r := runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID)
+	if r.code != 0 {
+		t.Fatalf("inspect = %d, %q; want 0 once the wait passed", r.code, r.stderr)
+	}
+	const said = "metamint inspect: Meta is throttling this app or business: waiting 5s before calling Graph again"
+	if n := strings.Count(r.stderr, said); n != 1 {
+		t.Errorf("stderr = %q; want %q once", r.stderr, said)
+	}
+	if got := len(w.s.Requests()); got != 2 {
+		t.Errorf("requests = %d; want 2 (the throttled one, then the answered one)", got)
+	}
+	for _, secret := range []string{env[envToken], w.fx.AppSecret, w.fx.AdminToken} {
+		if strings.Contains(r.stderr+r.stdout, secret) {
+			t.Errorf("output holds a secret: %q", r.stderr+r.stdout)
+		}
+	}
+}
