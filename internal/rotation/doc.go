@@ -245,7 +245,10 @@
 // settled (DescribeSecret again): when another writer moved AWSCURRENT
 // since the run read it (a value restored by hand, say), the token of the
 // version holding it now is read and held too
-// (TestRestoredValueNotRevoked in cmd/lambda).
+// (TestRestoredValueNotRevoked in cmd/lambda). Just before each revoke,
+// AWSCURRENT, AWSPENDING and AWSPREVIOUS are read again (holdingStage): a
+// restore during the judgement's Graph calls keeps the token too
+// (TestRestoredAfterDescribeNotRevoked).
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.

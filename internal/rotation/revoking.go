@@ -176,8 +176,9 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 
 // settleRevocations revokes the tokens of the versions whose revocation is
 // due, judged by AWSCURRENT: its app secret, its minting token. It never
-// revokes the token of AWSCURRENT (as read, and as it is now when another
-// writer moved it since), of a version holding AWSPENDING or AWSPREVIOUS,
+// revokes the token of AWSCURRENT (as read, as described, and as read
+// again just before the revoke: another writer may restore a token any
+// time), of a version holding AWSPENDING or AWSPREVIOUS,
 // of a version whose own revocation is not due yet, or behind
 // minting_token_ref; a token already invalid or expired, or of
 // another app or system user, is not revoked (not metamint's to revoke).
@@ -335,6 +336,16 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		}
 		if !info.IsValid || info.Check(mint.Expectation{AppID: cur.AppID, SystemUserID: cur.SystemUserID}) != nil {
 			r.dropRevocation(ctx, rot, label, version, "the version's token is not a live token of this secret's app and system user; not revoked")
+			continue
+		}
+		// The stages were read before the judgement's Graph calls and
+		// their waits: a person may have restored the token as
+		// AWSCURRENT since (TestRestoredAfterDescribeNotRevoked).
+		if stage, err := r.holdingStage(ctx, rot, doc.AccessToken); err != nil {
+			fail(version, "AWSCURRENT, AWSPENDING and AWSPREVIOUS could not be read again to compare before the revoke", err)
+			continue
+		} else if stage != "" {
+			r.dropRevocation(ctx, rot, label, version, "the version's token is held by "+stage+" now (restored since the secret was described); not revoked")
 			continue
 		}
 		if err := r.revoke(ctx, app, doc.AccessToken); err != nil {
