@@ -119,6 +119,35 @@ func TestRestoredAfterDescribeNotRevoked(t *testing.T) {
 	}
 }
 
+// TestMintingRefSetDuringRunNotRevoked: a version marked for revocation is
+// due, and during the run (just before its revocations' describe) a person
+// edits AWSCURRENT to mint with that very token: minting_token_ref now names
+// a secret holding it. A token behind AWSCURRENT's minting_token_ref is
+// never revoked, AWSCURRENT's as it is when settled, not as the run first
+// read it.
+func TestMintingRefSetDuringRunNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id, current, old, _ := s.dueRevocation(t)
+	fields := s.baseFields(current)
+	fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+old+`"}`)
+	var describes atomic.Int32
+	var putErr error
+	edit := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
+		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
+		Do:    s.writeAside(&putErr, id, fields)})
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+		t.Fatalf("result = %+v; want not_due", r)
+	}
+	if edit.Hits() != 1 || putErr != nil {
+		t.Fatalf("the edit ran %d times (error %v); want once, before the revocations", edit.Hits(), putErr)
+	}
+	if s.revoked(old) || s.revoked(current) {
+		t.Errorf("revoked: the token behind AWSCURRENT's minting_token_ref %v, AWSCURRENT's %v; want neither", s.revoked(old), s.revoked(current))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}
+
 // TestShortLivedPendingNotAdopted: another tool left AWSPENDING holding a
 // valid token of the secret's app, system user and scopes, with
 // AWSCURRENT's fields, that expires sooner than the due current token (two
