@@ -292,6 +292,17 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			if doc != nil {
 				held[doc.AccessToken] = true
 			}
+			// AWSCURRENT as it is now, or a pending version that may
+			// become it: the token behind its minting_token_ref mints
+			// (TestMintingRefSetDuringRunNotRevoked).
+			if doc != nil && (slices.Contains(labels, StageCurrent) || slices.Contains(labels, StagePending)) {
+				m, err := rot.refs.MintingToken(ctx, doc)
+				if err != nil {
+					fail("", "revocations due, and the minting token of a version holding AWSCURRENT or AWSPENDING could not be read to compare", err)
+					return
+				}
+				held[m] = true
+			}
 		}
 	}
 	for _, label := range slices.Sorted(maps.Keys(due)) {
