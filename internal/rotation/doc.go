@@ -244,8 +244,9 @@
 // The revocations are judged by the labels as they are when they are
 // settled (DescribeSecret again): when another writer moved AWSCURRENT
 // since the run read it (a value restored by hand, say), the token of the
-// version holding it now is read and held too
-// (TestRestoredValueNotRevoked in cmd/lambda). Just before each revoke,
+// version holding it now is read and held too, with the token behind its
+// minting_token_ref (TestRestoredValueNotRevoked,
+// TestMintingRefSetDuringRunNotRevoked in cmd/lambda). Just before each revoke,
 // AWSCURRENT, AWSPENDING and AWSPREVIOUS are read again (holdingStage): a
 // restore during the judgement's Graph calls keeps the token too
 // (TestRestoredAfterDescribeNotRevoked).
