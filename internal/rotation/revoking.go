@@ -375,8 +375,9 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 // every debug_token, and the due revocations must wait for the right one.
 // It logs, once, what a person should check.
 func (r *Rotator) appInspects(ctx context.Context, rot *rotation, app mint.App, cur *secret.Doc) error {
-	// An answer this rotation had earlier is not reused: app comes from
-	// AWSCURRENT as it is now, which a person may have changed since.
+	// cur is AWSCURRENT as this rotation read it (loadCurrent keeps its
+	// first read). An answer the rotation had earlier is not reused: the
+	// app secret may have been reset in Meta's dashboard since.
 	err := errors.New("AWSCURRENT holds no token to inspect")
 	if cur.AccessToken != "" {
 		_, err = r.Graph.DebugToken(ctx, app, cur.AccessToken)
