@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -128,7 +129,14 @@ var pseudo = map[string]string{
 // line; a CommaDelimitedList becomes a list of strings.
 func render(t *testing.T, tmpl map[string]any, values map[string]string) (map[string]any, error) {
 	t.Helper()
-	r := renderer{params: map[string]any{}, conds: map[string]any{}, done: map[string]bool{}}
+	return renderAs(t, tmpl, values, pseudo["AWS::StackName"])
+}
+
+// renderAs is render of a stack named stack.
+func renderAs(t *testing.T, tmpl map[string]any, values map[string]string, stack string) (map[string]any, error) {
+	t.Helper()
+	r := renderer{params: map[string]any{}, conds: map[string]any{}, done: map[string]bool{}, pseudo: maps.Clone(pseudo)}
+	r.pseudo["AWS::StackName"] = stack
 	params, _ := tmpl["Parameters"].(map[string]any)
 	for k := range values {
 		if _, ok := params[k]; !ok {
@@ -244,6 +252,7 @@ type renderer struct {
 	params map[string]any
 	conds  map[string]any
 	done   map[string]bool // conditions being evaluated, against loops
+	pseudo map[string]string
 	err    error
 }
 
@@ -310,7 +319,7 @@ func (r *renderer) intrinsic(fn string, arg any) (_ any, ok, handled bool) {
 		if p, ok := r.params[name]; ok {
 			return p, true, true
 		}
-		if p, ok := pseudo[name]; ok {
+		if p, ok := r.pseudo[name]; ok {
 			return p, true, true
 		}
 		return map[string]any{"Ref": name}, true, true // a resource
@@ -364,7 +373,7 @@ func (r *renderer) intrinsic(fn string, arg any) (_ any, ok, handled bool) {
 				}
 				r.fail("Fn::Sub %q: parameter %s is a list", s, name)
 			}
-			if p, ok := pseudo[name]; ok {
+			if p, ok := r.pseudo[name]; ok {
 				return p
 			}
 			return m // a resource or attribute: left for CloudFormation

@@ -33,6 +33,66 @@ func renderStack(t *testing.T, tmpl map[string]any, values map[string]string) (m
 	return render(t, tmpl, all)
 }
 
+// nameLimits are AWS's limits on the names the template may set: the
+// property, its length and its characters, by resource type (the
+// CloudFormation resource reference of each).
+var nameLimits = map[string]struct {
+	prop  string
+	max   int
+	chars *regexp.Regexp
+}{
+	"AWS::Scheduler::Schedule":      {"Name", 64, regexp.MustCompile(`^[0-9a-zA-Z-_.]+$`)},
+	"AWS::Scheduler::ScheduleGroup": {"Name", 64, regexp.MustCompile(`^[0-9a-zA-Z-_.]+$`)},
+	"AWS::IAM::Role":                {"RoleName", 64, regexp.MustCompile(`^[\w+=,.@-]+$`)},
+	"AWS::Serverless::Function":     {"FunctionName", 64, regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)},
+	"AWS::Logs::LogGroup":           {"LogGroupName", 512, regexp.MustCompile(`^[.\-_/#A-Za-z0-9]+$`)},
+	"AWS::CloudWatch::Alarm":        {"AlarmName", 255, regexp.MustCompile(`^[^\x00-\x1f]+$`)},
+}
+
+// TestTemplateNamesFitEveryStackName renders the stack under the longest
+// name CloudFormation accepts (128 characters) and checks every name the
+// template sets against AWS's limits for its type: a name built from the
+// stack's (${AWS::StackName}-refresh, 136 characters) fails the create of
+// a stack whose name is longer than the resource allows, however valid the
+// stack's own name. A name the template leaves out is CloudFormation's to
+// generate, within the limits.
+func TestTemplateNamesFitEveryStackName(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t, lambdaTemplate)
+	stack := "m" + strings.Repeat("x", 127) // [a-zA-Z][-a-zA-Z0-9]*, at most 128
+	got, err := renderAs(t, tmpl, stackValues, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := as[map[string]any](t, got["Resources"], "Resources")
+	for _, name := range []string{"RefreshSchedule", "RefreshScheduleGroup"} {
+		if _, ok := res[name]; !ok {
+			t.Fatalf("the stack has no %s: the check below would miss it", name)
+		}
+	}
+	for name, v := range res {
+		r := as[map[string]any](t, v, name)
+		limit, ok := nameLimits[as[string](t, r["Type"], name+".Type")]
+		if !ok {
+			continue
+		}
+		props, _ := r["Properties"].(map[string]any)
+		set, ok := props[limit.prop]
+		if !ok {
+			continue
+		}
+		s, ok := set.(string)
+		if !ok {
+			t.Errorf("%s.%s = %v: a name the renderer cannot resolve; want a string, or none", name, limit.prop, set)
+			continue
+		}
+		if len(s) > limit.max || !limit.chars.MatchString(s) {
+			t.Errorf("stack %d characters long: %s.%s is %d characters (%q); AWS allows %d of %s",
+				len(stack), name, limit.prop, len(s), s, limit.max, limit.chars)
+		}
+	}
+}
+
 // TestTemplateRules checks that a stack with nothing to rotate is refused
 // before it is created, with a message naming the three parameters, and
 // that each of them alone is enough. Without the rule, every scheduled run

@@ -72,6 +72,82 @@ func TestRestoredValueNotRevoked(t *testing.T) {
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
 
+// TestRestoredAfterDescribeNotRevoked: as TestRestoredValueNotRevoked, but
+// the person restores the marked version's token as AWSCURRENT after the
+// revocations' own describe, while the run reads that version to judge it
+// (debug_token, a revoke confirmed by debug_token, Graph's waits: seconds or
+// minutes go by before the revoke). Both ways a rollback is made: a new
+// version holding the old value, and AWSCURRENT moved back onto the marked
+// version itself. The token is AWSCURRENT's when the revoke would go out:
+// it is not revoked.
+func TestRestoredAfterDescribeNotRevoked(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"value put again", "label moved back"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			id, _, old, oldV := s.dueRevocation(t)
+			curV := s.versionWith(id, rotation.StageCurrent)
+			var restoreErr error
+			do := s.writeAside(&restoreErr, id, s.baseFields(old))
+			if how == "label moved back" {
+				do = func() {
+					_, restoreErr = s.sm.UpdateSecretVersionStage(context.Background(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+						VersionStage: aws.String(rotation.StageCurrent), MoveToVersionId: aws.String(oldV), RemoveFromVersionId: aws.String(curV)})
+				}
+			}
+			restore := s.c.inject(awstest.Fault{Op: "GetSecretValue", Times: 1,
+				Match: func(body map[string]any) bool { return body["VersionId"] == oldV }, // settling reads the version it judges
+				Do:    do})
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+				t.Fatalf("result = %+v; want not_due", r)
+			}
+			if restore.Hits() != 1 || restoreErr != nil {
+				t.Fatalf("the restore ran %d times (error %v); want once, while the marked version is judged", restore.Hits(), restoreErr)
+			}
+			if s.currentToken(id) != old {
+				t.Fatalf("AWSCURRENT does not hold the restored token")
+			}
+			if s.revoked(old) {
+				t.Errorf("the token AWSCURRENT holds was revoked")
+			}
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(old) {
+				t.Errorf("next run = %+v, AWSCURRENT's token revoked %v; want not_due, live", r, s.revoked(old))
+			}
+			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+		})
+	}
+}
+
+// TestMintingRefSetDuringRunNotRevoked: a version marked for revocation is
+// due, and during the run (just before its revocations' describe) a person
+// edits AWSCURRENT to mint with that very token: minting_token_ref now names
+// a secret holding it. A token behind AWSCURRENT's minting_token_ref is
+// never revoked, AWSCURRENT's as it is when settled, not as the run first
+// read it.
+func TestMintingRefSetDuringRunNotRevoked(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id, current, old, _ := s.dueRevocation(t)
+	fields := s.baseFields(current)
+	fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+old+`"}`)
+	var describes atomic.Int32
+	var putErr error
+	edit := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
+		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
+		Do:    s.writeAside(&putErr, id, fields)})
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+		t.Fatalf("result = %+v; want not_due", r)
+	}
+	if edit.Hits() != 1 || putErr != nil {
+		t.Fatalf("the edit ran %d times (error %v); want once, before the revocations", edit.Hits(), putErr)
+	}
+	if s.revoked(old) || s.revoked(current) {
+		t.Errorf("revoked: the token behind AWSCURRENT's minting_token_ref %v, AWSCURRENT's %v; want neither", s.revoked(old), s.revoked(current))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}
+
 // TestShortLivedPendingNotAdopted: another tool left AWSPENDING holding a
 // valid token of the secret's app, system user and scopes, with
 // AWSCURRENT's fields, that expires sooner than the due current token (two

@@ -244,8 +244,12 @@
 // The revocations are judged by the labels as they are when they are
 // settled (DescribeSecret again): when another writer moved AWSCURRENT
 // since the run read it (a value restored by hand, say), the token of the
-// version holding it now is read and held too
-// (TestRestoredValueNotRevoked in cmd/lambda).
+// version holding it now is read and held too, with the token behind its
+// minting_token_ref (TestRestoredValueNotRevoked,
+// TestMintingRefSetDuringRunNotRevoked in cmd/lambda). Just before each revoke,
+// AWSCURRENT, AWSPENDING and AWSPREVIOUS are read again (holdingStage): a
+// restore during the judgement's Graph calls keeps the token too
+// (TestRestoredAfterDescribeNotRevoked).
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing.

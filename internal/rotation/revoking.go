@@ -176,8 +176,9 @@ func dueRevocations(stages map[string][]string, now time.Time) map[string]string
 
 // settleRevocations revokes the tokens of the versions whose revocation is
 // due, judged by AWSCURRENT: its app secret, its minting token. It never
-// revokes the token of AWSCURRENT (as read, and as it is now when another
-// writer moved it since), of a version holding AWSPENDING or AWSPREVIOUS,
+// revokes the token of AWSCURRENT (as read, as described, and as read
+// again just before the revoke: another writer may restore a token any
+// time), of a version holding AWSPENDING or AWSPREVIOUS,
 // of a version whose own revocation is not due yet, or behind
 // minting_token_ref; a token already invalid or expired, or of
 // another app or system user, is not revoked (not metamint's to revoke).
@@ -291,6 +292,17 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			if doc != nil {
 				held[doc.AccessToken] = true
 			}
+			// AWSCURRENT as it is now, or a pending version that may
+			// become it: the token behind its minting_token_ref mints
+			// (TestMintingRefSetDuringRunNotRevoked).
+			if doc != nil && (slices.Contains(labels, StageCurrent) || slices.Contains(labels, StagePending)) {
+				m, err := rot.refs.MintingToken(ctx, doc)
+				if err != nil {
+					fail("", "revocations due, and the minting token of a version holding AWSCURRENT or AWSPENDING could not be read to compare", err)
+					return
+				}
+				held[m] = true
+			}
 		}
 	}
 	for _, label := range slices.Sorted(maps.Keys(due)) {
@@ -337,6 +349,16 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			r.dropRevocation(ctx, rot, label, version, "the version's token is not a live token of this secret's app and system user; not revoked")
 			continue
 		}
+		// The stages were read before the judgement's Graph calls and
+		// their waits: a person may have restored the token as
+		// AWSCURRENT since (TestRestoredAfterDescribeNotRevoked).
+		if stage, err := r.holdingStage(ctx, rot, doc.AccessToken); err != nil {
+			fail(version, "AWSCURRENT, AWSPENDING and AWSPREVIOUS could not be read again to compare before the revoke", err)
+			continue
+		} else if stage != "" {
+			r.dropRevocation(ctx, rot, label, version, "the version's token is held by "+stage+" now (restored since the secret was described); not revoked")
+			continue
+		}
 		if err := r.revoke(ctx, app, doc.AccessToken); err != nil {
 			fail(version, "could not revoke the token of a version marked for revocation", err)
 			continue
@@ -353,8 +375,9 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 // every debug_token, and the due revocations must wait for the right one.
 // It logs, once, what a person should check.
 func (r *Rotator) appInspects(ctx context.Context, rot *rotation, app mint.App, cur *secret.Doc) error {
-	// An answer this rotation had earlier is not reused: app comes from
-	// AWSCURRENT as it is now, which a person may have changed since.
+	// cur is AWSCURRENT as this rotation read it (loadCurrent keeps its
+	// first read). An answer the rotation had earlier is not reused: the
+	// app secret may have been reset in Meta's dashboard since.
 	err := errors.New("AWSCURRENT holds no token to inspect")
 	if cur.AccessToken != "" {
 		_, err = r.Graph.DebugToken(ctx, app, cur.AccessToken)
