@@ -103,8 +103,14 @@ func TestLogLevelKeepsMetrics(t *testing.T) {
 				t.Fatalf("run over a broken secret = %s %q; want a RunFailedError", inv.ErrorType, inv.ErrorMessage)
 			}
 			metric := []string{`"Failed":1`, `"_aws"`, `"trigger":"direct"`}
-			if !r.waitOutput(func(out string) bool { return containsLine(strings.Split(out, "\n"), metric...) }) {
-				t.Fatalf("the function wrote no metric line with Failed 1:\n%s", r.Output())
+			// The run writes its metric line and its "run done" record one
+			// after the other, through rie's pipe: wait for both, not for
+			// whichever came first.
+			if !r.waitOutput(func(out string) bool {
+				lines := strings.Split(out, "\n")
+				return containsLine(lines, metric...) && containsLine(lines, `"message":"run done"`)
+			}) {
+				t.Fatalf("the function wrote no metric line with Failed 1, or no \"run done\" record:\n%s", r.Output())
 			}
 			out := r.Output()
 			kept := lambdaFilter(out, appLevel)
