@@ -60,16 +60,7 @@ func TestRestoredValueNotRevoked(t *testing.T) {
 	if restore.Hits() != 1 || putErr != nil {
 		t.Fatalf("the restore ran %d times (error %v); want once, before the revocations", restore.Hits(), putErr)
 	}
-	if s.currentToken(id) != old {
-		t.Fatalf("AWSCURRENT does not hold the restored token")
-	}
-	if s.revoked(old) {
-		t.Errorf("the token AWSCURRENT holds was revoked")
-	}
-	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(old) {
-		t.Errorf("next run = %+v, AWSCURRENT's token revoked %v; want not_due, live", r, s.revoked(old))
-	}
-	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+	s.restoredKept(t, id, old)
 }
 
 // TestRestoredAfterDescribeNotRevoked: as TestRestoredValueNotRevoked, but
@@ -105,16 +96,7 @@ func TestRestoredAfterDescribeNotRevoked(t *testing.T) {
 			if restore.Hits() != 1 || restoreErr != nil {
 				t.Fatalf("the restore ran %d times (error %v); want once, while the marked version is judged", restore.Hits(), restoreErr)
 			}
-			if s.currentToken(id) != old {
-				t.Fatalf("AWSCURRENT does not hold the restored token")
-			}
-			if s.revoked(old) {
-				t.Errorf("the token AWSCURRENT holds was revoked")
-			}
-			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(old) {
-				t.Errorf("next run = %+v, AWSCURRENT's token revoked %v; want not_due, live", r, s.revoked(old))
-			}
-			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+			s.restoredKept(t, id, old)
 		})
 	}
 }
@@ -896,4 +878,20 @@ func (s *scenario) dueRevocation(t *testing.T) (id, current, old, oldV string) {
 	old, oldV = s.issue(30*day), newUUID()
 	s.putVersion(t, id, oldV, s.baseFields(old), fmt.Sprintf("%s%d_%s", rotation.StageRevokePrefix, s.srv.Now().Add(-time.Hour).Unix(), oldV))
 	return id, current, old, oldV
+}
+
+// restoredKept checks that AWSCURRENT holds old, the token a person restored
+// during the run, that it is live, and that the next run keeps it so.
+func (s *scenario) restoredKept(t *testing.T, id, old string) {
+	t.Helper()
+	if s.currentToken(id) != old {
+		t.Fatalf("AWSCURRENT does not hold the restored token")
+	}
+	if s.revoked(old) {
+		t.Errorf("the token AWSCURRENT holds was revoked")
+	}
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue || s.revoked(old) {
+		t.Errorf("next run = %+v, AWSCURRENT's token revoked %v; want not_due, live", r, s.revoked(old))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
