@@ -48,8 +48,7 @@ func TestThrottleIsNotNow(t *testing.T) {
 			w := newWorld(t)
 			installed(w)
 			fake := clock.NewFake(time.Now())
-			// The step's own policy and timeout, which runStep's defaults shorten.
-			opts := []option{withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep)}
+			opts := asTheStep(fake)
 			if !tt.post {
 				tt.fault(w)
 			}
@@ -114,7 +113,7 @@ func TestThrottleOutlastingTheStep(t *testing.T) {
 			fake := clock.NewFake(time.Now())
 			tt.fault(w)
 			r := runStep(t, w, w.inputs(), []string{"/metamint-action"},
-				withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep))
+				asTheStep(fake)...)
 			if r.err == nil || !strings.Contains(r.err.Error(), tt.wantErr) {
 				t.Fatalf("main step = %v; want a failure saying %q", r.err, tt.wantErr)
 			}
@@ -147,7 +146,7 @@ func TestThrottledCallerCheckHoldsNothing(t *testing.T) {
 	fake := clock.NewFake(time.Now())
 	w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, 1)) // the calling token's check: the first debug_token
 	r := runStep(t, w, w.inputs(), []string{"/metamint-action"},
-		withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep))
+		asTheStep(fake)...)
 	if r.err != nil {
 		t.Fatalf("main step: %v\n%s", r.err, r.stdout)
 	}
@@ -171,7 +170,7 @@ func TestPostThrottleOutlastingTheStep(t *testing.T) {
 	w := newWorld(t)
 	installed(w)
 	fake := clock.NewFake(time.Now())
-	opts := []option{withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep)}
+	opts := asTheStep(fake)
 	in := w.inputs()
 	r := runStep(t, w, in, []string{"/metamint-action"}, opts...)
 	if r.err != nil {
@@ -199,4 +198,11 @@ func TestPostThrottleOutlastingTheStep(t *testing.T) {
 	if strings.Contains(p.stdout, "waiting 2m0s") {
 		t.Errorf("post log = %q; want no wait announced", p.stdout)
 	}
+}
+
+// asTheStep are the options of a step that waits as the real one does: its
+// own retry policy and timeout, which runStep's defaults shorten, and its
+// waits on fake.
+func asTheStep(fake *clock.Fake) []option {
+	return []option{withRetryPolicy(front.RetryPolicy()), withTimeout(defaultTimeout), withSleep(fake.Sleep)}
 }
