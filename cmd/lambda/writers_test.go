@@ -40,6 +40,14 @@ func (s *scenario) writeAside(errp *error, id string, fields map[string]any, sta
 	}
 }
 
+// isRevokeMark reports whether an UpdateSecretVersionStage body moves a
+// revocation label onto a version: a mark, for a Fault's Match.
+func isRevokeMark(body map[string]any) bool {
+	label, _ := body["VersionStage"].(string)
+	_, move := body["MoveToVersionId"]
+	return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+}
+
 // TestRestoredValueNotRevoked: a version marked for revocation is due; a
 // run, not due itself, settles it, and just before (between the run's
 // first read of AWSCURRENT and its revocations) a person restores that
@@ -225,11 +233,7 @@ func TestLabelQuotaDoesNotWedge(t *testing.T) {
 			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
 			quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
 				Message: "You have exceeded the quota of staging labels for this secret.",
-				Match: func(body map[string]any) bool {
-					label, _ := body["VersionStage"].(string)
-					_, move := body["MoveToVersionId"]
-					return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-				}})
+				Match:   isRevokeMark})
 			second := s.currentToken(id)
 			if path == "rotation" {
 				s.rotate(t, noDeadline, id)
@@ -275,12 +279,7 @@ func TestLostLabelAnswers(t *testing.T) {
 			if path == "rotation" {
 				token = s.placeholder(id)
 			}
-			isMark := func(body map[string]any) bool {
-				label, _ := body["VersionStage"].(string)
-				_, move := body["MoveToVersionId"]
-				return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-			}
-			mark := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever, Match: isMark})
+			mark := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever, Match: isRevokeMark})
 			lost := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever})
 			if path == "rotation" {
 				for _, step := range rotation.Steps {
@@ -475,17 +474,12 @@ const staleLabel = "legacy-deploy-2019"
 // says why not); once a label is removed, the next run rotates.
 func TestLabelQuotaNamesTheLabels(t *testing.T) {
 	t.Parallel()
-	isMark := func(body map[string]any) bool {
-		label, _ := body["VersionStage"].(string)
-		_, move := body["MoveToVersionId"]
-		return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-	}
 	cases := map[string]awstest.Fault{
 		"store": {Op: "PutSecretValue", Match: func(body map[string]any) bool {
 			stages, _ := body["VersionStages"].([]any)
 			return slices.Contains(stages, any(rotation.StagePending))
 		}},
-		"mark": {Op: "UpdateSecretVersionStage", Match: isMark},
+		"mark": {Op: "UpdateSecretVersionStage", Match: isRevokeMark},
 		"move": {Op: "UpdateSecretVersionStage", Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent }},
 	}
 	for name, fault := range cases {
