@@ -211,6 +211,14 @@ func TestThrottledRevocationWaits(t *testing.T) {
 	}
 }
 
+// labelQuotaReached is f answering, every time, as Secrets Manager does a
+// write that adds a label beyond the secret's staging-label quota.
+func labelQuotaReached(f awstest.Fault) awstest.Fault {
+	f.Times, f.Status, f.ErrorType = awstest.Forever, 400, "LimitExceededException"
+	f.Message = "You have exceeded the quota of staging labels for this secret."
+	return f
+}
+
 // TestLabelQuotaDoesNotWedge: Secrets Manager allows 20 staging labels
 // across a secret's versions; other tools' labels, and revocations that
 // keep failing, can use them up. Marking the version that loses
@@ -231,9 +239,7 @@ func TestLabelQuotaDoesNotWedge(t *testing.T) {
 				t.Fatalf("first run = %+v; want rotated", r)
 			}
 			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
-			quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
-				Message: "You have exceeded the quota of staging labels for this secret.",
-				Match:   isRevokeMark})
+			quota := s.c.inject(labelQuotaReached(awstest.Fault{Op: "UpdateSecretVersionStage", Match: isRevokeMark}))
 			second := s.currentToken(id)
 			if path == "rotation" {
 				s.rotate(t, noDeadline, id)
@@ -504,9 +510,7 @@ func TestLabelQuotaNamesTheLabels(t *testing.T) {
 						held[tok] = true
 					}
 				}
-				fault.Times, fault.Status, fault.ErrorType = awstest.Forever, 400, "LimitExceededException"
-				fault.Message = "You have exceeded the quota of staging labels for this secret."
-				quota := s.c.inject(fault)
+				quota := s.c.inject(labelQuotaReached(fault))
 				var msg, token string
 				if path == "rotation" {
 					token = s.placeholder(id)
