@@ -48,6 +48,15 @@ func isRevokeMark(body map[string]any) bool {
 	return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
 }
 
+// beforeRevocations runs do once, just before a run's second
+// DescribeSecret: the one its revocations make, after the run's own.
+func (s *scenario) beforeRevocations(do func()) *awstest.Rule {
+	var describes atomic.Int32
+	return s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
+		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
+		Do:    do})
+}
+
 // TestRestoredValueNotRevoked: a version marked for revocation is due; a
 // run, not due itself, settles it, and just before (between the run's
 // first read of AWSCURRENT and its revocations) a person restores that
@@ -57,11 +66,8 @@ func TestRestoredValueNotRevoked(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	id, _, old, _ := s.dueRevocation(t)
-	var describes atomic.Int32
 	var putErr error
-	restore := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
-		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
-		Do:    s.writeAside(&putErr, id, s.baseFields(old))})
+	restore := s.beforeRevocations(s.writeAside(&putErr, id, s.baseFields(old)))
 	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
 		t.Fatalf("result = %+v; want not_due", r)
 	}
@@ -121,11 +127,8 @@ func TestMintingRefSetDuringRunNotRevoked(t *testing.T) {
 	id, current, old, _ := s.dueRevocation(t)
 	fields := s.baseFields(current)
 	fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+old+`"}`)
-	var describes atomic.Int32
 	var putErr error
-	edit := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
-		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
-		Do:    s.writeAside(&putErr, id, fields)})
+	edit := s.beforeRevocations(s.writeAside(&putErr, id, fields))
 	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
 		t.Fatalf("result = %+v; want not_due", r)
 	}
