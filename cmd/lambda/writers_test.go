@@ -40,6 +40,23 @@ func (s *scenario) writeAside(errp *error, id string, fields map[string]any, sta
 	}
 }
 
+// isRevokeMark reports whether an UpdateSecretVersionStage body moves a
+// revocation label onto a version: a mark, for a Fault's Match.
+func isRevokeMark(body map[string]any) bool {
+	label, _ := body["VersionStage"].(string)
+	_, move := body["MoveToVersionId"]
+	return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
+}
+
+// beforeRevocations runs do once, just before a run's second
+// DescribeSecret: the one its revocations make, after the run's own.
+func (s *scenario) beforeRevocations(do func()) *awstest.Rule {
+	var describes atomic.Int32
+	return s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
+		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
+		Do:    do})
+}
+
 // TestRestoredValueNotRevoked: a version marked for revocation is due; a
 // run, not due itself, settles it, and just before (between the run's
 // first read of AWSCURRENT and its revocations) a person restores that
@@ -49,11 +66,8 @@ func TestRestoredValueNotRevoked(t *testing.T) {
 	t.Parallel()
 	s := newScenario(t)
 	id, _, old, _ := s.dueRevocation(t)
-	var describes atomic.Int32
 	var putErr error
-	restore := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
-		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
-		Do:    s.writeAside(&putErr, id, s.baseFields(old))})
+	restore := s.beforeRevocations(s.writeAside(&putErr, id, s.baseFields(old)))
 	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
 		t.Fatalf("result = %+v; want not_due", r)
 	}
@@ -113,11 +127,8 @@ func TestMintingRefSetDuringRunNotRevoked(t *testing.T) {
 	id, current, old, _ := s.dueRevocation(t)
 	fields := s.baseFields(current)
 	fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+old+`"}`)
-	var describes atomic.Int32
 	var putErr error
-	edit := s.c.inject(awstest.Fault{Op: "DescribeSecret", Times: 1,
-		Match: func(map[string]any) bool { return describes.Add(1) == 2 }, // the revocations' own describe
-		Do:    s.writeAside(&putErr, id, fields)})
+	edit := s.beforeRevocations(s.writeAside(&putErr, id, fields))
 	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
 		t.Fatalf("result = %+v; want not_due", r)
 	}
@@ -203,6 +214,14 @@ func TestThrottledRevocationWaits(t *testing.T) {
 	}
 }
 
+// labelQuotaReached is f answering, every time, as Secrets Manager does a
+// write that adds a label beyond the secret's staging-label quota.
+func labelQuotaReached(f awstest.Fault) awstest.Fault {
+	f.Times, f.Status, f.ErrorType = awstest.Forever, 400, "LimitExceededException"
+	f.Message = "You have exceeded the quota of staging labels for this secret."
+	return f
+}
+
 // TestLabelQuotaDoesNotWedge: Secrets Manager allows 20 staging labels
 // across a secret's versions; other tools' labels, and revocations that
 // keep failing, can use them up. Marking the version that loses
@@ -223,13 +242,7 @@ func TestLabelQuotaDoesNotWedge(t *testing.T) {
 				t.Fatalf("first run = %+v; want rotated", r)
 			}
 			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
-			quota := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Times: awstest.Forever, Status: 400, ErrorType: "LimitExceededException",
-				Message: "You have exceeded the quota of staging labels for this secret.",
-				Match: func(body map[string]any) bool {
-					label, _ := body["VersionStage"].(string)
-					_, move := body["MoveToVersionId"]
-					return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-				}})
+			quota := s.c.inject(labelQuotaReached(awstest.Fault{Op: "UpdateSecretVersionStage", Match: isRevokeMark}))
 			second := s.currentToken(id)
 			if path == "rotation" {
 				s.rotate(t, noDeadline, id)
@@ -275,12 +288,7 @@ func TestLostLabelAnswers(t *testing.T) {
 			if path == "rotation" {
 				token = s.placeholder(id)
 			}
-			isMark := func(body map[string]any) bool {
-				label, _ := body["VersionStage"].(string)
-				_, move := body["MoveToVersionId"]
-				return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-			}
-			mark := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever, Match: isMark})
+			mark := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever, Match: isRevokeMark})
 			lost := s.c.inject(awstest.Fault{Op: "UpdateSecretVersionStage", Stage: awstest.AfterCommit, Times: awstest.Forever})
 			if path == "rotation" {
 				for _, step := range rotation.Steps {
@@ -475,17 +483,12 @@ const staleLabel = "legacy-deploy-2019"
 // says why not); once a label is removed, the next run rotates.
 func TestLabelQuotaNamesTheLabels(t *testing.T) {
 	t.Parallel()
-	isMark := func(body map[string]any) bool {
-		label, _ := body["VersionStage"].(string)
-		_, move := body["MoveToVersionId"]
-		return strings.HasPrefix(label, rotation.StageRevokePrefix) && move
-	}
 	cases := map[string]awstest.Fault{
 		"store": {Op: "PutSecretValue", Match: func(body map[string]any) bool {
 			stages, _ := body["VersionStages"].([]any)
 			return slices.Contains(stages, any(rotation.StagePending))
 		}},
-		"mark": {Op: "UpdateSecretVersionStage", Match: isMark},
+		"mark": {Op: "UpdateSecretVersionStage", Match: isRevokeMark},
 		"move": {Op: "UpdateSecretVersionStage", Match: func(body map[string]any) bool { return body["VersionStage"] == rotation.StageCurrent }},
 	}
 	for name, fault := range cases {
@@ -510,9 +513,7 @@ func TestLabelQuotaNamesTheLabels(t *testing.T) {
 						held[tok] = true
 					}
 				}
-				fault.Times, fault.Status, fault.ErrorType = awstest.Forever, 400, "LimitExceededException"
-				fault.Message = "You have exceeded the quota of staging labels for this secret."
-				quota := s.c.inject(fault)
+				quota := s.c.inject(labelQuotaReached(fault))
 				var msg, token string
 				if path == "rotation" {
 					token = s.placeholder(id)

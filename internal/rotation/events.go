@@ -133,14 +133,14 @@ func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
 		return smErr(rot.step, rot.arn, "GetSecretValue of the version", err)
 	}
 	rot.exists = true
+	doc, _ := parseStored("the version", out)
 	if cv := versionWith(rot.stages, StageCurrent); cv != "" {
 		cur, err := read(cv)
 		if err != nil {
 			return smErr(rot.step, rot.arn, "GetSecretValue AWSCURRENT", err)
 		}
 		older := cur.CreatedDate != nil && out.CreatedDate != nil && cur.CreatedDate.After(*out.CreatedDate)
-		curDoc, _ := parseStored(StageCurrent, cur)
-		if doc, _ := parseStored("the version", out); doc != nil && curDoc != nil && !doc.IssuedAt.IsZero() && curDoc.IssuedAt.After(doc.IssuedAt) {
+		if curDoc, _ := parseStored(StageCurrent, cur); doc != nil && curDoc != nil && !doc.IssuedAt.IsZero() && curDoc.IssuedAt.After(doc.IssuedAt) {
 			older = true
 		}
 		if older {
@@ -148,7 +148,6 @@ func (r *Rotator) unlabelled(ctx context.Context, rot *rotation) error {
 			return nil
 		}
 	}
-	doc, _ := parseStored("the version", out)
 	now := otherPending(rot.stages, rot.version)
 	what := "took AWSPENDING off it"
 	if now != "" {

@@ -90,6 +90,18 @@ func newFakeSM(current string) *fakeSM {
 	}
 }
 
+// doc is the parsed value of version.
+func (f *fakeSM) doc(t *testing.T, version string) *secret.Doc {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, err := secret.Parse(f.values[version])
+	if err != nil {
+		t.Fatalf("version %s: %v", version, err)
+	}
+	return d
+}
+
 func (f *fakeSM) DescribeSecret(_ context.Context, in *secretsmanager.DescribeSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -416,10 +428,7 @@ func TestConcurrentCreate(t *testing.T) {
 			t.Fatalf("Step(createSecret) = %v", err)
 		}
 	}
-	doc, err := secret.Parse(sm.values["v1"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := sm.doc(t, "v1")
 	live := 0
 	for _, tok := range srv.Tokens() {
 		if !tok.Revoked && tok.IssuedAt.After(srv.Now().Add(-time.Minute)) && tok.Value != doc.AccessToken && slices.Contains([]string{"SYSTEM_USER"}, tok.Type) {
@@ -522,10 +531,7 @@ func TestUnlabelledVersionHeals(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
 	f := &Fleet{Rotator: r, RefreshBefore: 10 * day}
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	stranded := srv.IssueToken(minttest.TokenSpec{UserID: cur.SystemUserID, AppID: cur.AppID, Scopes: testScopes, ExpiresAt: srv.Now().Add(60 * day)})
 	value, err := cur.WithToken(secret.Issued{Token: stranded, ExpiresAt: srv.Now().Add(60 * day), IssuedAt: srv.Now(), Scopes: testScopes})
 	if err != nil {
@@ -544,10 +550,7 @@ func TestUnlabelledVersionHeals(t *testing.T) {
 	if diff := cmp.Diff([]string{StatusRotated, StatusNotDue}, statuses); diff != "" {
 		t.Errorf("statuses of two runs (-want +got):\n%s", diff)
 	}
-	now, err := secret.Parse(sm.values[versionWith(sm.stages, StageCurrent)])
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := sm.doc(t, versionWith(sm.stages, StageCurrent))
 	if now.AccessToken == cur.AccessToken || now.AccessToken == stranded {
 		t.Errorf("AWSCURRENT holds the initial or the stranded token; want a new one")
 	}
@@ -608,10 +611,7 @@ func TestSecretResultJSON(t *testing.T) {
 func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	expires := srv.Now().Add(50 * day)
 	pendingTok, pendingValue := issueStored(t, srv, cur, expires, expires)
 	oldTok, oldValue := issueStored(t, srv, cur, expires, expires)
@@ -645,10 +645,7 @@ func TestSettleRevocationsProtectsHeldTokens(t *testing.T) {
 func TestRevokeLabelNamesItsVersion(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	label := revokeLabel(srv.Now().Add(-time.Minute), "vElse")
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, label}
@@ -670,10 +667,7 @@ func TestRevokeLabelNamesItsVersion(t *testing.T) {
 func TestInvalidTokenReasonIsQuoted(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	body, err := json.Marshal(map[string]any{"data": map[string]any{
 		"app_id": cur.AppID, "type": "SYSTEM_USER", "is_valid": false, "scopes": []string{}, "user_id": cur.SystemUserID,
 		"error": map[string]any{"code": 190, "subcode": 463, "message": "expired\n{\"level\":\"INFO\"}\x1b[2J"},
@@ -701,10 +695,7 @@ func TestInvalidTokenReasonIsQuoted(t *testing.T) {
 func TestLaterRevokeLabelIsReplaced(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	_, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	forged := revokeLabel(srv.Now().AddDate(900, 0, 0), "vPrev")
 	sm.values["vPrev"], sm.stages["vPrev"] = v, []string{StagePrevious, forged}
@@ -788,10 +779,7 @@ func issueStored(t *testing.T, srv *minttest.Server, cur *secret.Doc, expires, s
 func TestRevocationIgnoresStoredExpiry(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(-day))
 	sm.values["vOld"], sm.stages["vOld"] = v, []string{revokeLabel(srv.Now().Add(-time.Minute), "vOld")}
 	res, sum := (&Fleet{Rotator: r}).Run(t.Context(), []string{sm.arn}, RunOptions{})
@@ -813,10 +801,7 @@ func TestRevocationIgnoresStoredExpiry(t *testing.T) {
 func TestRevocationWaitsForUnreadablePending(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	label := revokeLabel(srv.Now().Add(-time.Minute), "vSame")
 	sm.values["vP"], sm.stages["vP"] = v, []string{StagePending}
@@ -860,15 +845,12 @@ func TestHostileLabelIsQuoted(t *testing.T) {
 func TestUnjudgedSupersededVersionIsMarked(t *testing.T) {
 	t.Parallel()
 	r, sm, srv := fakeWorld(t)
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	tok, v := issueStored(t, srv, cur, srv.Now().Add(50*day), srv.Now().Add(50*day))
 	sm.values["vX"], sm.stages["vX"] = v, nil
 	sm.values["vPrev"], sm.stages["vPrev"] = sm.values["v0"], []string{StagePrevious}
 	sm.versionErrs = map[string]error{"vPrev": errors.New("fakeSM: vPrev cannot be read")}
-	_, err = r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "vX", Step: StepCreate})
+	_, err := r.Step(t.Context(), Event{SecretID: sm.arn, VersionID: "vX", Step: StepCreate})
 	var cc *ConcurrentChangeError
 	if !errors.As(err, &cc) {
 		t.Fatalf("Step(createSecret) of a version without labels = %v; want a ConcurrentChangeError", err)
@@ -933,10 +915,7 @@ func TestWithReserve(t *testing.T) {
 // it read AWSCURRENT (cur) and its app: what revokeOrphan is handed.
 func creating(t *testing.T, r *Rotator, sm *fakeSM) (*rotation, *secret.Doc, mint.App) {
 	t.Helper()
-	cur, err := secret.Parse(sm.values["v0"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := sm.doc(t, "v0")
 	rot := &rotation{arn: sm.arn, secretID: sm.arn, version: "t", refs: secret.NewResolver(sm), current: cur, step: StepCreate, logger: r.Log}
 	app, err := r.app(t.Context(), rot, cur)
 	if err != nil {
