@@ -24,8 +24,12 @@ import (
 const (
 	ghToken = "ghs_CANARYrenewTOKEN000000000000009"
 	repo    = "octo-org/deploy"
-	name    = "META_TOKEN"
-	day     = 24 * time.Hour
+	// org holds the organization secret of the tests that renew one
+	// (orgSecret), written with orgToken.
+	org      = "octo-org"
+	orgToken = "ghs_CANARYorgTOKEN0000000000000012"
+	name     = "META_TOKEN"
+	day      = 24 * time.Hour
 )
 
 type fixture struct {
@@ -71,6 +75,18 @@ func (f *fixture) githubClient(t *testing.T, token string, opts ...ghsecrets.Opt
 		t.Fatal(err)
 	}
 	return gc
+}
+
+// orgSecret makes the renewal's target the organization secret name of
+// org, holding the old token with "selected" visibility (repo), and its
+// GitHub client one with orgToken, which may write organization secrets,
+// and opts.
+func (f *fixture) orgSecret(t *testing.T, opts ...ghsecrets.Option) {
+	t.Helper()
+	f.gh.AddOrg(org)
+	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
+	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
+	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken, opts...), ghsecrets.Target{Name: name, Org: org}
 }
 
 // TestRunEchoedOldToken: Graph answers the refresh with the old token's own
@@ -361,12 +377,8 @@ func (b *beforeWrite) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRunOrgReposChangedDuringRenewal(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
-	f.gh.AddOrg(org)
+	f.orgSecret(t)
 	f.gh.AddRepo("octo-org/site")
-	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
-	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken), ghsecrets.Target{Name: name, Org: org}
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
 		return &onPath{suffix: exchangePath, next: next, hook: func() {
 			f.gh.SetRepos(ghsecretstest.OrgScope(org), name, repo, "octo-org/site")
@@ -494,12 +506,7 @@ func (f *failReposAgain) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
-	f.gh.AddOrg(org)
-	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
-	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	f.cfg.Target = ghsecrets.Target{Name: name, Org: org}
-	f.cfg.GitHub = f.githubClient(t, orgToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
+	f.orgSecret(t, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
 		next: http.DefaultTransport,
 		hook: func() {
 			f.graph.Advance(time.Minute)
@@ -597,11 +604,7 @@ func TestRunSecretDeletedDuringRenewal(t *testing.T) {
 func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
-	f.gh.AddOrg(org)
-	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
-	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken), ghsecrets.Target{Name: name, Org: org}
+	f.orgSecret(t)
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
 		return &onPath{suffix: exchangePath, next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
 	})
