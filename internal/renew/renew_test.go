@@ -646,3 +646,47 @@ func TestRunInspectFailsWhileOtherStored(t *testing.T) {
 		t.Errorf("Run() error = %q; want it to say the new token is not revoked, and why", err)
 	}
 }
+
+// TestRunEchoedGitHubToken: GitHub's answer to the read of updated_at
+// just before the write echoes the GitHub token the request carried, as a
+// broken or hostile server might. The renewal sees the secret changed and
+// does not write; its message quotes the stamp, which must not carry the
+// token (the stamp is cut to 40 characters, so a longer token would leave
+// a piece a runner's mask does not hide).
+func TestRunEchoedGitHubToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &echoUpdated{next: http.DefaultTransport}}))
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "not overwritten") {
+		t.Fatalf("Run() = %v; want it to say the secret is not overwritten", err)
+	}
+	if strings.Contains(err.Error(), ghToken) {
+		t.Errorf("Run() error = %q; holds the GitHub token", err)
+	}
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0", n)
+	}
+}
+
+// echoUpdated is a transport that answers each read of the secret after
+// the first with an updated_at that is the request's bearer token.
+type echoUpdated struct {
+	next  http.RoundTripper
+	reads int
+}
+
+func (e *echoUpdated) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/secrets/"+name) {
+		return e.next.RoundTrip(r)
+	}
+	if e.reads++; e.reads == 1 {
+		return e.next.RoundTrip(r)
+	}
+	body, err := json.Marshal(map[string]string{"name": name, "updated_at": strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)), Request: r}, nil
+}
