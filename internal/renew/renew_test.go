@@ -690,3 +690,52 @@ func (e *echoUpdated) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(bytes.NewReader(body)), Request: r}, nil
 }
+
+// TestRunRefusedAtTheDeadline: GitHub refuses the write, and the step's
+// context ends as the refusal arrives. The new token is stored nowhere: it
+// must still be revoked, and the read of updated_at that allows it must
+// still be made, past the deadline, or a live token nobody holds is left.
+func TestRunRefusedAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &endAfterWrite{next: http.DefaultTransport, end: cancel}}))
+	f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+	_, err := renew.Run(ctx, f.cfg)
+	if ctx.Err() == nil {
+		t.Fatal("the step's context did not end at the write")
+	}
+	if err == nil || !strings.Contains(err.Error(), "GitHub refused") || !strings.Contains(err.Error(), "The new token was revoked.") {
+		t.Fatalf("Run() = %v; want the refusal, and the new token revoked", err)
+	}
+	if st, _ := f.graph.Token(f.hidden[0]); !st.Revoked {
+		t.Errorf("the new token, stored nowhere, was not revoked")
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old {
+		t.Errorf("the secret changed")
+	}
+}
+
+// endAfterWrite is a transport that, once GitHub answered the first PUT,
+// reads the whole answer and then calls end (the step's context ends).
+type endAfterWrite struct {
+	next http.RoundTripper
+	once sync.Once
+	end  func()
+}
+
+func (e *endAfterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := e.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodPut {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	e.once.Do(e.end)
+	return resp, nil
+}
