@@ -335,9 +335,9 @@ func (c *Client) send(ctx context.Context, r request, out any) error {
 		if r.write {
 			return &noAnswerError{call: call, why: fmt.Sprintf("HTTP %d", resp.StatusCode), err: errors.New(resp.Status)}
 		}
-		return fmt.Errorf("ghsecrets: %s: GitHub answered HTTP %d%s", call, resp.StatusCode, messageOf(data, c.token))
+		return fmt.Errorf("ghsecrets: %s: GitHub answered HTTP %d%s", call, resp.StatusCode, c.messageOf(data))
 	case resp.StatusCode >= 400:
-		aerr := &APIError{Call: call, StatusCode: resp.StatusCode, Message: strings.TrimSpace(messageOf(data, c.token)), Target: r.target}
+		aerr := &APIError{Call: call, StatusCode: resp.StatusCode, Message: strings.TrimSpace(c.messageOf(data)), Target: r.target}
 		aerr.RateLimited, aerr.RetryAt = c.rateLimited(resp, rawMessage(data))
 		return aerr
 	case resp.StatusCode >= 300:
@@ -385,11 +385,16 @@ func rawMessage(body []byte) string {
 }
 
 // messageOf returns GitHub's error message from body, quoted and cut short,
-// with the token removed should GitHub ever echo it; "" when there is none.
-func messageOf(body []byte, token string) string {
+// with the token removed (scrub); "" when there is none.
+func (c *Client) messageOf(body []byte) string {
 	msg := rawMessage(body)
 	if msg == "" {
 		return ""
 	}
-	return " " + mint.QuoteCut(strings.ReplaceAll(msg, token, "[token]"))
+	return " " + mint.QuoteCut(c.scrub(msg))
 }
+
+// scrub removes the client's token from a text GitHub answered, should
+// GitHub ever echo it. It runs before any cut: a piece of a token is not
+// masked by a CI runner.
+func (c *Client) scrub(s string) string { return strings.ReplaceAll(s, c.token, "[token]") }

@@ -216,7 +216,7 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 	case VisibilitySelected:
 	default:
 		return nil, fmt.Errorf("ghsecrets: GET %s/{secret_name}: GitHub answered visibility %s, which this client does not know; refusing to change it",
-			route, mint.QuoteCut(meta.Visibility))
+			route, mint.QuoteCut(c.scrub(meta.Visibility)))
 	}
 	for page := 1; page <= maxRepoPages; page++ {
 		var list struct {
@@ -241,9 +241,10 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 }
 
 // Updated reads when t was last written: GET .../secrets/{secret_name},
-// its updated_at, as GitHub wrote it (an opaque stamp: only whether it
-// changed matters, so an unexpected format never fails the call). found
-// is false when the secret does not exist (404). A writer that read it
+// its updated_at, as GitHub wrote it but without the token (scrub): an
+// opaque stamp, for a message too; only whether it changed matters, so an
+// unexpected format never fails the call. found is false when the secret
+// does not exist (404). A writer that read it
 // before deciding reads it again before writing: a change means someone
 // else wrote the secret in between (GitHub offers no conditional write).
 //
@@ -264,7 +265,7 @@ func (c *Client) Updated(ctx context.Context, t Target) (stamp string, found boo
 	if err != nil {
 		return "", false, err
 	}
-	return meta.UpdatedAt, true, nil
+	return c.scrub(meta.UpdatedAt), true, nil
 }
 
 // PutSecret seals value to key and writes it as t:

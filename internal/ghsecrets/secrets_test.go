@@ -348,6 +348,11 @@ func TestHostileAnswers(t *testing.T) {
 				_, err := c.OrgSecret(tb.Context(), ghsecrets.Target{Name: "T", Org: org})
 				return err
 			}, want: `visibility "everyone\x1b[31m"`},
+		{name: "visibility echoes the token", path: "GET /orgs/octo-org/actions/secrets/T", status: 200, body: `{"visibility":"` + canaryGitHubToken + `"}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.OrgSecret(tb.Context(), ghsecrets.Target{Name: "T", Org: org})
+				return err
+			}, want: `visibility "[token]"`},
 		{name: "redirect not followed", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 302, body: `{}`,
 			call: func(c *ghsecrets.Client, tb testing.TB) error {
 				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
@@ -377,6 +382,9 @@ func TestHostileAnswers(t *testing.T) {
 			}
 			if strings.ContainsRune(err.Error(), '\x1b') {
 				t.Errorf("the error holds a raw escape character")
+			}
+			if strings.Contains(err.Error(), canaryGitHubToken) {
+				t.Errorf("the error holds the GitHub token")
 			}
 		})
 	}

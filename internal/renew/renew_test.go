@@ -24,8 +24,12 @@ import (
 const (
 	ghToken = "ghs_CANARYrenewTOKEN000000000000009"
 	repo    = "octo-org/deploy"
-	name    = "META_TOKEN"
-	day     = 24 * time.Hour
+	// org holds the organization secret of the tests that renew one
+	// (orgSecret), written with orgToken.
+	org      = "octo-org"
+	orgToken = "ghs_CANARYorgTOKEN0000000000000012"
+	name     = "META_TOKEN"
+	day      = 24 * time.Hour
 )
 
 type fixture struct {
@@ -71,6 +75,18 @@ func (f *fixture) githubClient(t *testing.T, token string, opts ...ghsecrets.Opt
 		t.Fatal(err)
 	}
 	return gc
+}
+
+// orgSecret makes the renewal's target the organization secret name of
+// org, holding the old token with "selected" visibility (repo), and its
+// GitHub client one with orgToken, which may write organization secrets,
+// and opts.
+func (f *fixture) orgSecret(t *testing.T, opts ...ghsecrets.Option) {
+	t.Helper()
+	f.gh.AddOrg(org)
+	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
+	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
+	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken, opts...), ghsecrets.Target{Name: name, Org: org}
 }
 
 // TestRunEchoedOldToken: Graph answers the refresh with the old token's own
@@ -290,6 +306,20 @@ func (a *afterExchange) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// otherStoresNewToken makes another renewal, answered the same new token
+// by Graph, store it in the repository secret a minute after Graph
+// answered this run's refresh; then runs next.
+func (f *fixture) otherStoresNewToken(t *testing.T, next func()) {
+	t.Helper()
+	f.graphThrough(t, func(rt http.RoundTripper) http.RoundTripper {
+		return &afterExchange{next: rt, hook: func(tok string) {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
+			next()
+		}}
+	})
+}
+
 // TestRunOtherWriterStoredTheSameToken: another renewal, refreshing the
 // same old token, was answered the same new token and stored it while this
 // one ran. This renewal sees the secret changed and does not write; it
@@ -298,12 +328,7 @@ func (a *afterExchange) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRunOtherWriterStoredTheSameToken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &afterExchange{next: next, hook: func(tok string) {
-			f.graph.Advance(time.Minute)
-			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
-		}}
-	})
+	f.otherStoresNewToken(t, func() {})
 	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil || !strings.Contains(err.Error(), "not overwritten") {
 		t.Fatalf("Run() = %v; want it to say the secret is not overwritten", err)
@@ -361,12 +386,8 @@ func (b *beforeWrite) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRunOrgReposChangedDuringRenewal(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
-	f.gh.AddOrg(org)
+	f.orgSecret(t)
 	f.gh.AddRepo("octo-org/site")
-	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
-	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken), ghsecrets.Target{Name: name, Org: org}
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
 		return &onPath{suffix: exchangePath, next: next, hook: func() {
 			f.gh.SetRepos(ghsecretstest.OrgScope(org), name, repo, "octo-org/site")
@@ -494,12 +515,7 @@ func (f *failReposAgain) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRunOrgReadAgainFailsWhileOtherStored(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
-	f.gh.AddOrg(org)
-	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
-	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	f.cfg.Target = ghsecrets.Target{Name: name, Org: org}
-	f.cfg.GitHub = f.githubClient(t, orgToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
+	f.orgSecret(t, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReposAgain{
 		next: http.DefaultTransport,
 		hook: func() {
 			f.graph.Advance(time.Minute)
@@ -597,11 +613,7 @@ func TestRunSecretDeletedDuringRenewal(t *testing.T) {
 func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	const org, orgToken = "octo-org", "ghs_CANARYorgTOKEN0000000000000012"
-	f.gh.AddOrg(org)
-	f.gh.AddToken(orgToken, ghsecretstest.OrganizationSecretsWrite)
-	f.gh.SetSecret(ghsecretstest.OrgScope(org), name, f.old, "selected", repo)
-	f.cfg.GitHub, f.cfg.Target = f.githubClient(t, orgToken), ghsecrets.Target{Name: name, Org: org}
+	f.orgSecret(t)
 	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
 		return &onPath{suffix: exchangePath, next: next, hook: func() { f.gh.DeleteSecret(ghsecretstest.OrgScope(org), name) }}
 	})
@@ -622,22 +634,108 @@ func TestRunOrgSecretDeletedDuringRenewal(t *testing.T) {
 func TestRunInspectFailsWhileOtherStored(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
-	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
-		return &afterExchange{next: next, hook: func(tok string) {
-			f.graph.Advance(time.Minute)
-			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, tok, "")
-			f.graph.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 500, Error: &minttest.Error{Message: "Service temporarily unavailable", Code: 2, IsTransient: true}})
-		}}
+	f.otherStoresNewToken(t, func() {
+		f.graph.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 500, Error: &minttest.Error{Message: "Service temporarily unavailable", Code: 2, IsTransient: true}})
 	})
 	_, err := renew.Run(t.Context(), f.cfg)
 	if err == nil {
 		t.Fatal("Run() = nil; want the failed debug_token reported")
 	}
-	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
-	if st, _ := f.graph.Token(got.Value); st.Revoked {
-		t.Errorf("the token the secret holds was revoked after this run's debug_token of it failed")
-	}
+	f.heldLive(t, ghsecretstest.RepoScope(repo))
 	if !strings.Contains(err.Error(), "not revoked") {
 		t.Errorf("Run() error = %q; want it to say the new token is not revoked, and why", err)
 	}
+}
+
+// TestRunEchoedGitHubToken: GitHub's answer to the read of updated_at
+// just before the write echoes the GitHub token the request carried, as a
+// broken or hostile server might. The renewal sees the secret changed and
+// does not write; its message quotes the stamp, which must not carry the
+// token (the stamp is cut to 40 characters, so a longer token would leave
+// a piece a runner's mask does not hide).
+func TestRunEchoedGitHubToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &echoUpdated{next: http.DefaultTransport}}))
+	_, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "not overwritten") {
+		t.Fatalf("Run() = %v; want it to say the secret is not overwritten", err)
+	}
+	if strings.Contains(err.Error(), ghToken) {
+		t.Errorf("Run() error = %q; holds the GitHub token", err)
+	}
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0", n)
+	}
+}
+
+// echoUpdated is a transport that answers each read of the secret after
+// the first with an updated_at that is the request's bearer token.
+type echoUpdated struct {
+	next  http.RoundTripper
+	reads int
+}
+
+func (e *echoUpdated) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/secrets/"+name) {
+		return e.next.RoundTrip(r)
+	}
+	if e.reads++; e.reads == 1 {
+		return e.next.RoundTrip(r)
+	}
+	body, err := json.Marshal(map[string]string{"name": name, "updated_at": strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)), Request: r}, nil
+}
+
+// TestRunRefusedAtTheDeadline: GitHub refuses the write, and the step's
+// context ends as the refusal arrives. The new token is stored nowhere: it
+// must still be revoked, and the read of updated_at that allows it must
+// still be made, past the deadline, or a live token nobody holds is left.
+func TestRunRefusedAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &endAfterWrite{next: http.DefaultTransport, end: cancel}}))
+	f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+	_, err := renew.Run(ctx, f.cfg)
+	if ctx.Err() == nil {
+		t.Fatal("the step's context did not end at the write")
+	}
+	if err == nil || !strings.Contains(err.Error(), "GitHub refused") || !strings.Contains(err.Error(), "The new token was revoked.") {
+		t.Fatalf("Run() = %v; want the refusal, and the new token revoked", err)
+	}
+	if st, _ := f.graph.Token(f.hidden[0]); !st.Revoked {
+		t.Errorf("the new token, stored nowhere, was not revoked")
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old {
+		t.Errorf("the secret changed")
+	}
+}
+
+// endAfterWrite is a transport that, once GitHub answered the first PUT,
+// reads the whole answer and then calls end (the step's context ends).
+type endAfterWrite struct {
+	next http.RoundTripper
+	once sync.Once
+	end  func()
+}
+
+func (e *endAfterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := e.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodPut {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	e.once.Do(e.end)
+	return resp, nil
 }
