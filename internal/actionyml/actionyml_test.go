@@ -72,3 +72,21 @@ func TestActionYML(t *testing.T) {
 		t.Errorf("RunnerEnv(action.yml) = %v", err)
 	}
 }
+
+// TestParseBlockScalars: a literal block (|) keeps its line breaks and a
+// folded one (>) joins its lines with spaces; both keep one final line
+// break, which the strip indicator (>-, |-) removes, as YAML reads them. A
+// literal default read as folded would give the program a value no runner
+// passes.
+func TestParseBlockScalars(t *testing.T) {
+	t.Parallel()
+	n, err := Parse("a: |\n  one\n  two\nb: |-\n  one\n  two\nc: >\n  one\n  two\nd: >-\n  one\n  two\ne: x\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"a": "one\ntwo\n", "b": "one\ntwo", "c": "one two\n", "d": "one two", "e": "x"} {
+		if n[k] != want {
+			t.Errorf("Parse()[%q] = %q; want %q", k, n[k], want)
+		}
+	}
+}
