@@ -90,3 +90,24 @@ func TestParseBlockScalars(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRefusesTrailingComments: a comment after a value (which YAML
+// drops) or a quoted value with text after its closing quote is refused,
+// naming its line, rather than read into the value: a default read with
+// its comment would give the program a value no runner passes.
+func TestParseRefusesTrailingComments(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{
+		"a:\n  default: \"false\" # off\n",
+		"a:\n  default: 'false' # off\n",
+		"a:\n  default: false # off\n",
+		"a:\n  default: \"x\" y\n",
+	} {
+		if n, err := Parse(text); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("Parse(%q) = %q, %v; want an error naming line 2", text, n, err)
+		}
+	}
+	if n, err := Parse("a: \"x # y\"\nb: c#d\n"); err != nil || n["a"] != "x # y" || n["b"] != "c#d" {
+		t.Errorf("Parse(a # inside quotes, a # without a space before) = %q, %v; want both kept", n, err)
+	}
+}
