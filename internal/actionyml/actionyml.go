@@ -61,10 +61,11 @@ func Parse(text string) (Node, error) {
 			}
 			parent[key] = blockScalar(val, block)
 		default:
-			if unq, err := unquote(val); err == nil {
-				val = unq
+			v, err := scalar(val)
+			if err != nil {
+				return nil, fmt.Errorf("action.yml line %d: %q: %v", i+1, raw, err)
 			}
-			parent[key] = val
+			parent[key] = v
 		}
 	}
 	return root, nil
@@ -115,14 +116,26 @@ func blockScalar(header string, block []string) string {
 	return b.String()
 }
 
-func unquote(v string) (string, error) {
+// scalar reads a quoted or plain scalar. A comment after it, or text
+// after a quoted one's closing quote, is an error: this subset does not
+// read them.
+func scalar(v string) (string, error) {
 	switch {
 	case strings.HasPrefix(v, `"`):
 		var s string
-		err := json.Unmarshal([]byte(v), &s)
-		return s, err
-	case strings.HasPrefix(v, `'`) && strings.HasSuffix(v, `'`) && len(v) >= 2:
-		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return "", fmt.Errorf("not one double-quoted string (text or a comment after it?)")
+		}
+		return s, nil
+	case strings.HasPrefix(v, `'`):
+		body := v[1:]
+		end := strings.Index(strings.ReplaceAll(body, "''", "\x00\x00"), "'")
+		if end < 0 || end != len(body)-1 {
+			return "", fmt.Errorf("not one single-quoted string (text or a comment after it?)")
+		}
+		return strings.ReplaceAll(body[:end], "''", "'"), nil
+	case strings.Contains(v, " #"):
+		return "", fmt.Errorf("a comment after a value, which this subset does not read")
 	}
 	return v, nil
 }

@@ -102,6 +102,7 @@ func TestParseRefusesTrailingComments(t *testing.T) {
 		"a:\n  default: 'false' # off\n",
 		"a:\n  default: false # off\n",
 		"a:\n  default: \"x\" y\n",
+		"a:\n  default: '\n",
 	} {
 		if n, err := Parse(text); err == nil || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("Parse(%q) = %q, %v; want an error naming line 2", text, n, err)
