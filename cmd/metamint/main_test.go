@@ -89,9 +89,15 @@ type result struct {
 // runCLI runs the CLI in-process with env as its whole environment.
 func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runCLIWith(t, env, stdin, nil, args...)
+}
+
+// runCLIWith is runCLI with opts for run.
+func runCLIWith(t *testing.T, env map[string]string, stdin string, opts []func(*cli), args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	code := run(t.Context(), args, getenv, strings.NewReader(stdin), &stdout, &stderr)
+	code := run(t.Context(), args, getenv, strings.NewReader(stdin), &stdout, &stderr, opts...)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
