@@ -23,6 +23,16 @@ func throttled(w *world, regain int) minttest.Fault {
 	}
 }
 
+// throttledInspection throttles the new token's inspection (debug_token),
+// asking for regain minutes; the calling token's check, the first
+// debug_token, is answered.
+func throttledInspection(regain int) func(w *world) {
+	return func(w *world) {
+		w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check, answered
+		w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, regain))
+	}
+}
+
 // TestThrottleIsNotNow: a throttle is Meta's "not now". When its estimate
 // ends before the step's deadline, the step waits it out (saying so in the
 // log) and goes on with the same token: it never revokes a token it minted,
@@ -36,10 +46,7 @@ func TestThrottleIsNotNow(t *testing.T) {
 		post  bool // throttle the post step's revoke instead
 	}{
 		{name: "creating the token", fault: func(w *world) { w.srv.FailNext(minttest.EndpointAccessTokens, throttled(w, 1)) }},
-		{name: "inspecting the new token", fault: func(w *world) {
-			w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check, answered
-			w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, 1))
-		}},
+		{name: "inspecting the new token", fault: throttledInspection(1)},
 		{name: "revoking it in the post step", post: true, fault: func(w *world) { w.srv.FailNext(minttest.EndpointRevoke, throttled(w, 1)) }},
 	}
 	for _, tt := range tests {
@@ -100,10 +107,7 @@ func TestThrottleOutlastingTheStep(t *testing.T) {
 		{name: "creating the token, 3 minutes asked", minted: false, wantErr: "wait about 3m0s",
 			fault: func(w *world) { w.srv.FailNext(minttest.EndpointAccessTokens, throttled(w, 3)) }},
 		{name: "inspecting the new token, 2 minutes asked", minted: true, wantErr: "wait about 2m0s",
-			fault: func(w *world) {
-				w.srv.FailNext(minttest.EndpointDebugToken, minttest.Fault{}) // the calling token's check, answered
-				w.srv.FailNext(minttest.EndpointDebugToken, throttled(w, 2))
-			}},
+			fault: throttledInspection(2)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

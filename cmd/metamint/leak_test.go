@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"net/http"
 	"net/url"
@@ -428,20 +427,13 @@ func TestNoSecretLeaksEmulator(t *testing.T) {
 		envAccessToken: "EAAcanaryAccessToken" + rand.Text(),
 		envToken:       "EAAcanaryToken" + rand.Text(),
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"emulator"}, func(k string) string { return canaries[k] }, strings.NewReader(canaries[envToken]), &stdout, &stderr)
-	}()
-	waitFor(t, &stdout, "METAMINT_SYSTEM_USER_ID=", done)
-	cancel()
-	if code := <-done; code != 0 {
+	e := startEmulator(t, func(k string) string { return canaries[k] }, canaries[envToken], "emulator")
+	e.cancel()
+	if code := <-e.done; code != 0 {
 		t.Errorf("emulator exit status = %d; want 0", code)
 	}
 	for name, v := range canaries {
-		if strings.Contains(stdout.String(), v) || strings.Contains(stderr.String(), v) {
+		if strings.Contains(e.stdout.String(), v) || strings.Contains(e.stderr.String(), v) {
 			t.Errorf("emulator output holds the canary of %s", name)
 		}
 	}

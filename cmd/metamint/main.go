@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/pkg/mint"
@@ -75,6 +76,9 @@ type cli struct {
 	stdout *stream
 	stderr *stream // redacts every secret the CLI knows of
 	red    *front.Secrets
+	// sleep is how the Graph client waits (front.Waiting; nil: a timer);
+	// tests pass a fake clock's.
+	sleep func(context.Context, time.Duration) error
 }
 
 // command is one metamint subcommand. setup registers its flags on fs and
@@ -108,8 +112,8 @@ func lookup(name string) *command {
 
 // run is the whole program: it parses args (without the program name), runs
 // one command and returns the exit status. It reads the environment only
-// through getenv.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+// through getenv. Tests pass opts to set what main leaves at its default.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, opts ...func(*cli)) int {
 	red := newSecrets()
 	red.AddKey(getenv(envAppSecret))
 	red.AddKey(getenv(envMintingAppSecret))
@@ -124,6 +128,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		stdout: &stream{w: &front.TerminalWriter{W: stdout}},
 		stderr: &stream{w: &redactWriter{w: &front.TerminalWriter{W: stderr}, s: red}},
 		red:    red,
+	}
+	for _, o := range opts {
+		o(c)
 	}
 	if len(args) == 0 {
 		printUsage(c.stderr)
@@ -485,7 +492,7 @@ func (g *graphFlags) requiredClient(fs *flag.FlagSet, required ...string) (*mint
 // waiting says on standard error, for the command fs parses, each long
 // wait of the Graph client (front.Waiting).
 func (c *cli) waiting(fs *flag.FlagSet) mint.Option {
-	return front.Waiting(func(s string) { c.stderr.printf("%s: %s\n", fs.Name(), s) }, nil)
+	return front.Waiting(func(s string) { c.stderr.printf("%s: %s\n", fs.Name(), s) }, c.sleep)
 }
 
 // names are cliNames with the Graph URL and version named where they came

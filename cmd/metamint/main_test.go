@@ -89,9 +89,15 @@ type result struct {
 // runCLI runs the CLI in-process with env as its whole environment.
 func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runCLIWith(t, env, stdin, nil, args...)
+}
+
+// runCLIWith is runCLI with opts for run.
+func runCLIWith(t *testing.T, env map[string]string, stdin string, opts []func(*cli), args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	code := run(t.Context(), args, getenv, strings.NewReader(stdin), &stdout, &stderr)
+	code := run(t.Context(), args, getenv, strings.NewReader(stdin), &stdout, &stderr, opts...)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -808,20 +814,32 @@ func parseExports(t *testing.T, out string) map[string]string {
 var exportNames = []string{envGraphURL, "METAMINT_BUSINESS_ID", "METAMINT_APP_ID", envAppSecret,
 	"METAMINT_ADMIN_SYSTEM_USER_ID", envAccessToken, "METAMINT_SYSTEM_USER_ID"}
 
+// emulatorRun is the emulator command run in-process until cancel.
+type emulatorRun struct {
+	stdout, stderr syncBuffer
+	done           chan int // run's exit status
+	cancel         context.CancelFunc
+}
+
+// startEmulator runs args (the emulator command and its flags) in-process
+// with getenv and stdin, and returns once it printed its exports. The
+// test's end cancels it.
+func startEmulator(t *testing.T, getenv func(string) string, stdin string, args ...string) *emulatorRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	e := &emulatorRun{done: make(chan int, 1), cancel: cancel}
+	go func() { e.done <- run(ctx, args, getenv, strings.NewReader(stdin), &e.stdout, &e.stderr) }()
+	waitFor(t, &e.stdout, "METAMINT_SYSTEM_USER_ID=", e.done)
+	return e
+}
+
 // TestEmulator runs the emulator command in-process, mints against it, and
 // stops it by canceling its context, as SIGINT does.
 func TestEmulator(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0"}, func(string) string { return "" },
-			strings.NewReader(""), &stdout, &stderr)
-	}()
-	waitFor(t, &stdout, "METAMINT_SYSTEM_USER_ID=", done)
-	env := parseExports(t, stdout.String())
+	e := startEmulator(t, func(string) string { return "" }, "", "emulator", "--addr", "127.0.0.1:0")
+	env := parseExports(t, e.stdout.String())
 	for _, n := range exportNames {
 		if env[n] == "" {
 			t.Errorf("emulator exports = %v; want %s", slices.Sorted(maps.Keys(env)), n)
@@ -830,25 +848,25 @@ func TestEmulator(t *testing.T) {
 	if !strings.HasPrefix(env[envGraphURL], "http://127.0.0.1:") {
 		t.Errorf("%s = %q; want http://127.0.0.1:PORT", envGraphURL, env[envGraphURL])
 	}
-	if !strings.Contains(stdout.String(), "# Emulator-only credentials") {
-		t.Errorf("emulator stdout = %q; want the emulator-only note", stdout.String())
+	if !strings.Contains(e.stdout.String(), "# Emulator-only credentials") {
+		t.Errorf("emulator stdout = %q; want the emulator-only note", e.stdout.String())
 	}
 	r := runCLI(t, env, "", "mint", "--install-app", "--app-id", env["METAMINT_APP_ID"],
 		"--system-user-id", env["METAMINT_SYSTEM_USER_ID"], "--scopes", "ads_read,business_management")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "EAA") {
 		t.Errorf("mint against the emulator = %d, %q; want 0 and a token\n%s", r.code, r.stdout, r.stderr)
 	}
-	cancel()
+	e.cancel()
 	select {
-	case code := <-done:
+	case code := <-e.done:
 		if code != 0 {
-			t.Errorf("emulator exit status after cancel = %d; want 0\n%s", code, stderr.String())
+			t.Errorf("emulator exit status after cancel = %d; want 0\n%s", code, e.stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("emulator did not stop within 10s of cancel")
 	}
-	if !strings.Contains(stderr.String(), "stopped after") {
-		t.Errorf("emulator stderr = %q; want a stop line", stderr.String())
+	if !strings.Contains(e.stderr.String(), "stopped after") {
+		t.Errorf("emulator stderr = %q; want a stop line", e.stderr.String())
 	}
 }
 

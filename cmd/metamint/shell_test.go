@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -347,25 +346,17 @@ func TestJSONHostileGraphText(t *testing.T) {
 // loopback host), not the unspecified address it listens on.
 func TestEmulatorAllInterfaces(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"emulator", "--addr", "0.0.0.0:0", "--allow-remote"}, func(string) string { return "" },
-			strings.NewReader(""), &stdout, &stderr)
-	}()
-	waitFor(t, &stdout, "METAMINT_SYSTEM_USER_ID=", done)
-	env := parseExports(t, stdout.String())
+	e := startEmulator(t, func(string) string { return "" }, "", "emulator", "--addr", "0.0.0.0:0", "--allow-remote")
+	env := parseExports(t, e.stdout.String())
 	r := runCLI(t, env, "", "mint", "--install-app", "--app-id", env["METAMINT_APP_ID"],
 		"--system-user-id", env["METAMINT_SYSTEM_USER_ID"], "--scopes", "ads_read")
 	if r.code != exitOK || !strings.HasPrefix(r.stdout, "EAA") {
 		t.Errorf("mint with the exports of an emulator on 0.0.0.0 (%s=%q) = %d, stderr %q; want 0 and a token",
 			envGraphURL, env[envGraphURL], r.code, r.stderr)
 	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("emulator exit status after cancel = %d; want 0\n%s", code, stderr.String())
+	e.cancel()
+	if code := <-e.done; code != exitOK {
+		t.Errorf("emulator exit status after cancel = %d; want 0\n%s", code, e.stderr.String())
 	}
 }
 

@@ -2,17 +2,20 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
 // TestThrottleWaitIsSaid: when Meta throttles and its usage headers ask for
 // a wait (here X-Ad-Account-Usage's reset_time_duration, 5 seconds: the
-// shortest wait that is announced, so the test waits 5 real seconds), the
-// command says so on standard error, once, with no secret, then calls
-// Graph again and succeeds.
+// shortest wait that is announced), the command says so on standard error,
+// once, with no secret, waits it (on a fake clock), then calls Graph again
+// and succeeds.
 func TestThrottleWaitIsSaid(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -22,9 +25,14 @@ func TestThrottleWaitIsSaid(t *testing.T) {
 		Error:  &minttest.Error{Message: "(#80004) There have been too many calls to this ad-account.", Type: "OAuthException", Code: 80004},
 		Header: http.Header{"X-Ad-Account-Usage": {`{"acc_id_util_pct":100,"reset_time_duration":5}`}},
 	})
-	r := runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID)
+	fake := clock.NewFake(time.Now())
+	sleep := func(c *cli) { c.sleep = fake.Sleep }
+	r := runCLIWith(t, env, "", []func(*cli){sleep}, "inspect", "--app-id", w.fx.AppID)
 	if r.code != 0 {
 		t.Fatalf("inspect = %d, %q; want 0 once the wait passed", r.code, r.stderr)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{5 * time.Second}) {
+		t.Errorf("waits = %v; want Meta's 5s, once", got)
 	}
 	const said = "metamint inspect: Meta is throttling this app or business: waiting 5s before calling Graph again"
 	if n := strings.Count(r.stderr, said); n != 1 {

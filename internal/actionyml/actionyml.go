@@ -17,7 +17,7 @@ type Node map[string]any
 
 // Parse reads the block-mapping subset of YAML action.yml uses: nested
 // "key: value" lines, quoted and plain scalars, and folded (>-, >) or
-// literal (|) block scalars. It fails on anything else, so that a reader
+// literal (|-, |) block scalars. It fails on anything else, so that a reader
 // notices when action.yml outgrows it.
 func Parse(text string) (Node, error) {
 	root := Node{}
@@ -48,36 +48,94 @@ func Parse(text string) (Node, error) {
 			child := Node{}
 			parent[key] = child
 			stack = append(stack, level{indent, child})
-		case ">-", "|", ">":
-			var parts []string
+		case ">-", ">", "|-", "|":
+			var block []string
 			for i+1 < len(lines) {
 				next := lines[i+1]
 				nextIndent := len(next) - len(strings.TrimLeft(next, " "))
 				if strings.TrimSpace(next) != "" && nextIndent <= indent {
 					break
 				}
-				parts = append(parts, strings.TrimSpace(next))
+				block = append(block, next)
 				i++
 			}
-			parent[key] = strings.TrimSpace(strings.Join(parts, " "))
+			parent[key] = blockScalar(val, block)
 		default:
-			if unq, err := unquote(val); err == nil {
-				val = unq
+			v, err := scalar(val)
+			if err != nil {
+				return nil, fmt.Errorf("action.yml line %d: %q: %v", i+1, raw, err)
 			}
-			parent[key] = val
+			parent[key] = v
 		}
 	}
 	return root, nil
 }
 
-func unquote(v string) (string, error) {
+// blockScalar is the value of a block scalar whose header is header (>-,
+// >, |- or |) and whose lines follow it: without the block's indentation
+// (its first line's that is not empty), joined with line breaks (|) or folded into spaces
+// (>, where an empty line is a line break), with one final line break
+// unless the header ends in "-" (strip).
+func blockScalar(header string, block []string) string {
+	for len(block) > 0 && strings.TrimSpace(block[len(block)-1]) == "" {
+		block = block[:len(block)-1]
+	}
+	if len(block) == 0 {
+		return ""
+	}
+	indentOf := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+	indent := -1
+	lines := make([]string, len(block))
+	for i, l := range block {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if indent < 0 {
+			indent = indentOf(l)
+		}
+		lines[i] = strings.TrimRight(l[min(indent, indentOf(l)):], " \t")
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		switch {
+		case header[0] == '|' && i > 0:
+			b.WriteString("\n" + l)
+		case header[0] == '|' || i == 0:
+			b.WriteString(l)
+		case l == "":
+			b.WriteString("\n")
+		case lines[i-1] != "":
+			b.WriteString(" " + l)
+		default:
+			b.WriteString(l)
+		}
+	}
+	if !strings.HasSuffix(header, "-") {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// scalar reads a quoted or plain scalar. A comment after it, or text
+// after a quoted one's closing quote, is an error: this subset does not
+// read them.
+func scalar(v string) (string, error) {
 	switch {
 	case strings.HasPrefix(v, `"`):
 		var s string
-		err := json.Unmarshal([]byte(v), &s)
-		return s, err
-	case strings.HasPrefix(v, `'`) && strings.HasSuffix(v, `'`) && len(v) >= 2:
-		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return "", fmt.Errorf("not one double-quoted string (text or a comment after it?)")
+		}
+		return s, nil
+	case strings.HasPrefix(v, `'`):
+		body := v[1:]
+		end := strings.Index(strings.ReplaceAll(body, "''", "\x00\x00"), "'")
+		if end < 0 || end != len(body)-1 {
+			return "", fmt.Errorf("not one single-quoted string (text or a comment after it?)")
+		}
+		return strings.ReplaceAll(body[:end], "''", "'"), nil
+	case strings.Contains(v, " #"):
+		return "", fmt.Errorf("a comment after a value, which this subset does not read")
 	}
 	return v, nil
 }

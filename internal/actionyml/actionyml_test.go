@@ -72,3 +72,43 @@ func TestActionYML(t *testing.T) {
 		t.Errorf("RunnerEnv(action.yml) = %v", err)
 	}
 }
+
+// TestParseBlockScalars: a literal block (|) keeps its line breaks and a
+// folded one (>) joins its lines with spaces; both keep one final line
+// break, which the strip indicator (>-, |-) removes, as YAML reads them. A
+// literal default read as folded would give the program a value no runner
+// passes.
+func TestParseBlockScalars(t *testing.T) {
+	t.Parallel()
+	n, err := Parse("a: |\n  one\n  two\nb: |-\n  one\n  two\nc: >\n  one\n  two\nd: >-\n  one\n  two\ne: x\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"a": "one\ntwo\n", "b": "one\ntwo", "c": "one two\n", "d": "one two", "e": "x"} {
+		if n[k] != want {
+			t.Errorf("Parse()[%q] = %q; want %q", k, n[k], want)
+		}
+	}
+}
+
+// TestParseRefusesTrailingComments: a comment after a value (which YAML
+// drops) or a quoted value with text after its closing quote is refused,
+// naming its line, rather than read into the value: a default read with
+// its comment would give the program a value no runner passes.
+func TestParseRefusesTrailingComments(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{
+		"a:\n  default: \"false\" # off\n",
+		"a:\n  default: 'false' # off\n",
+		"a:\n  default: false # off\n",
+		"a:\n  default: \"x\" y\n",
+		"a:\n  default: '\n",
+	} {
+		if n, err := Parse(text); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("Parse(%q) = %q, %v; want an error naming line 2", text, n, err)
+		}
+	}
+	if n, err := Parse("a: \"x # y\"\nb: c#d\n"); err != nil || n["a"] != "x # y" || n["b"] != "c#d" {
+		t.Errorf("Parse(a # inside quotes, a # without a space before) = %q, %v; want both kept", n, err)
+	}
+}

@@ -53,11 +53,7 @@ func TestWaiting(t *testing.T) {
 	}
 	var said []string
 	fake := clock.NewFake(time.Now())
-	c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep),
-		mint.WithHTTPClient(&http.Client{Transport: throttleOnce()}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := waitingClient(t, throttleOnce(), fake, &said)
 	if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err != nil {
 		t.Fatalf("DebugToken() = %v; want the second attempt's answer", err)
 	}
@@ -77,17 +73,32 @@ func throttleOnce() roundTripper {
 		n++
 		if n == 1 {
 			h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":1}]}`}}
-			return &http.Response{StatusCode: 400, Header: h, Request: r,
-				Body: io.NopCloser(strings.NewReader(`{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`))}, nil
+			return answer(r, 400, h, `{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`), nil
 		}
-		return &http.Response{StatusCode: 200, Header: http.Header{}, Request: r,
-			Body: io.NopCloser(strings.NewReader(`{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`))}, nil
+		return answer(r, 200, http.Header{}, `{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`), nil
 	}
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// answer is Graph's answer to r: status, header h and body.
+func answer(r *http.Request, status int, h http.Header, body string) *http.Response {
+	return &http.Response{StatusCode: status, Header: h, Request: r, Body: io.NopCloser(strings.NewReader(body))}
+}
+
+// waitingClient is a front end's Graph client (NewClient) that sends
+// through rt and waits with fake (Waiting), appending each notice of a
+// wait to said. Its calls must come one at a time.
+func waitingClient(t *testing.T, rt roundTripper, fake *clock.Fake, said *[]string) *mint.Client {
+	t.Helper()
+	c, err := NewClient("", "", Waiting(func(s string) { *said = append(*said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // TestWaitingHostileEstimates: whatever estimated_time_to_regain_access a
 // hostile Graph sends on every attempt, a front end's client waits at most
@@ -116,13 +127,9 @@ func TestWaitingHostileEstimates(t *testing.T) {
 			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
 				calls++
 				h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":` + tt.regain + `}]}`}}
-				return &http.Response{StatusCode: 400, Header: h, Request: r,
-					Body: io.NopCloser(strings.NewReader(`{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`))}, nil
+				return answer(r, 400, h, `{"error":{"message":"(#80004) There have been too many calls","type":"OAuthException","code":80004}}`), nil
 			})
-			c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := waitingClient(t, rt, fake, &said)
 			if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err == nil {
 				t.Fatal("DebugToken() = nil error; want the throttle")
 			}
@@ -161,16 +168,11 @@ func TestWaitingOnlyForAThrottle(t *testing.T) {
 		n++
 		h := http.Header{"X-Business-Use-Case-Usage": {`{"1":[{"type":"whatsapp_business_management","call_count":100,"estimated_time_to_regain_access":2}]}`}}
 		if n == 1 {
-			return &http.Response{StatusCode: 500, Header: h, Request: r,
-				Body: io.NopCloser(strings.NewReader(`{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`))}, nil
+			return answer(r, 500, h, `{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}`), nil
 		}
-		return &http.Response{StatusCode: 200, Header: h, Request: r,
-			Body: io.NopCloser(strings.NewReader(`{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`))}, nil
+		return answer(r, 200, h, `{"data":{"app_id":"1","type":"SYSTEM_USER","is_valid":true,"expires_at":0,"scopes":[]}}`), nil
 	})
-	c, err := NewClient("", "", Waiting(func(s string) { said = append(said, s) }, fake.Sleep), mint.WithHTTPClient(&http.Client{Transport: rt}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := waitingClient(t, rt, fake, &said)
 	if _, err := c.DebugToken(t.Context(), mint.App{ID: "1", Secret: "s"}, "EAAtoken"); err != nil {
 		t.Fatalf("DebugToken() = %v; want the second attempt's answer", err)
 	}

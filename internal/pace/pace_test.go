@@ -50,6 +50,20 @@ func newPacer(rate float64, advance bool) (*pace.Pacer, *clock) {
 	return p, c
 }
 
+// spacing takes two slots of p, on its advancing clock c, and returns the
+// time between them.
+func spacing(t *testing.T, p *pace.Pacer, c *clock) time.Duration {
+	t.Helper()
+	if err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Now()
+	if err := p.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return c.Now().Sub(before)
+}
+
 // TestWaitSpaces: slots come 1/rate apart, the first at once, whatever
 // the number of goroutines asking.
 func TestWaitSpaces(t *testing.T) {
@@ -151,14 +165,7 @@ func TestAIMD(t *testing.T) {
 	// Slots follow the cut rate: 8 a second cut to 4, 250 ms apart.
 	q, qc := newPacer(8, true)
 	q.Throttled()
-	if err := q.Wait(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	before := qc.Now()
-	if err := q.Wait(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if got := qc.Now().Sub(before); got != 250*time.Millisecond {
+	if got := spacing(t, q, qc); got != 250*time.Millisecond {
 		t.Errorf("spacing after a cut from 8 = %s; want 250ms", got)
 	}
 }
@@ -219,14 +226,7 @@ func TestThrottledBelowMinRate(t *testing.T) {
 	if got := p.Rate(); got != 0.1 {
 		t.Fatalf("Rate() after a throttle at 0.1 a second = %v; want 0.1", got)
 	}
-	if err := p.Wait(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	before := c.Now()
-	if err := p.Wait(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if got := c.Now().Sub(before); got != 10*time.Second {
+	if got := spacing(t, p, c); got != 10*time.Second {
 		t.Errorf("spacing after a throttle at 0.1 a second = %s; want 10s", got)
 	}
 }

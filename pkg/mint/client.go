@@ -229,8 +229,8 @@ type call struct {
 	// waiting out a throttle could leave the token live past the deadline.
 	unpaced bool
 	secrets []string // values to redact from every error
-	// proofSecret keys the proof of token. A time-stamped proof is made
-	// anew before each attempt: Meta considers one expired after 5 minutes.
+	// proofSecret keys the appsecret_proof of token ("" for none), which
+	// stampProof adds before each attempt.
 	proofSecret string
 	sentProofs  []string // timed proofs of earlier attempts, redacted too
 }
@@ -267,7 +267,7 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 				return nil, fmt.Errorf("mint: %s: %w", cl.name(), err)
 			}
 		}
-		c.restampProof(cl)
+		c.stampProof(cl)
 		body, err := c.once(ctx, cl, cl.redactor())
 		if err == nil {
 			return body, nil
@@ -282,21 +282,33 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 	}
 }
 
-// restampProof makes cl's time-stamped proof anew, just before an attempt:
-// Meta's Login Security page says such a proof is "considered expired after
-// 5 minutes", and a retry or a pacing wait may take longer than that.
-func (c *Client) restampProof(cl *call) {
-	if !c.timedProof || cl.proofSecret == "" {
+// stampProof puts the appsecret_proof of cl's token under cl.proofSecret
+// in cl's form, or in its query when it sends no form, just before an
+// attempt. A time-stamped proof (WithTimedProof, with appsecret_time) is
+// made anew each time: Meta's Login Security page says one is "considered
+// expired after 5 minutes", and a retry or a pacing wait may take longer
+// than that. Without proofSecret it adds nothing: the proof is then
+// optional.
+func (c *Client) stampProof(cl *call) {
+	if cl.proofSecret == "" {
 		return
 	}
-	v := cl.query
-	if cl.form.Has("appsecret_time") {
-		v = cl.form
+	v := cl.form
+	if v == nil {
+		if cl.query == nil {
+			cl.query = url.Values{}
+		}
+		v = cl.query
 	}
-	if !v.Has("appsecret_time") {
+	if !c.timedProof {
+		if !v.Has("appsecret_proof") {
+			v.Set("appsecret_proof", AppSecretProof(cl.proofSecret, cl.token))
+		}
 		return
 	}
-	cl.sentProofs = append(cl.sentProofs, v.Get("appsecret_proof"))
+	if sent := v.Get("appsecret_proof"); sent != "" {
+		cl.sentProofs = append(cl.sentProofs, sent)
+	}
 	proof, t := TimedAppSecretProof(cl.proofSecret, cl.token, c.now())
 	v.Set("appsecret_proof", proof)
 	v.Set("appsecret_time", t)

@@ -47,7 +47,7 @@ func (c *Client) InstallApp(ctx context.Context, r InstallAppRequest) error {
 	return c.doSuccess(ctx, "POST /{system-user-id}/applications", &call{
 		method:      http.MethodPost,
 		path:        "/" + r.SystemUserID + "/applications",
-		form:        c.withProof(url.Values{"business_app": {r.App.ID}}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		form:        url.Values{"business_app": {r.App.ID}},
 		proofSecret: proofKey(r.App, r.MintingAppSecret),
 		token:       r.AccessToken,
 		idempotent:  true,
@@ -126,7 +126,7 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	body, err := c.do(ctx, &call{
 		method:      http.MethodPost,
 		path:        "/" + r.SystemUserID + "/access_tokens",
-		form:        c.withProof(form, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		form:        form,
 		proofSecret: proofKey(r.App, r.MintingAppSecret),
 		token:       r.AccessToken,
 		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
@@ -391,7 +391,7 @@ func (c *Client) RevokeAllAccessTokens(ctx context.Context, r RevokeAllRequest) 
 	return c.doSuccess(ctx, "DELETE /{system-user-id}/access_tokens", &call{
 		method:      http.MethodDelete,
 		path:        "/" + r.SystemUserID + "/access_tokens",
-		query:       c.withProof(url.Values{}, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+		query:       url.Values{},
 		proofSecret: proofKey(r.App, r.MintingAppSecret),
 		token:       r.AccessToken,
 		idempotent:  true,
@@ -449,7 +449,7 @@ func (c *Client) SystemUsers(ctx context.Context, r SystemUsersRequest) ([]Syste
 		cl := &call{
 			method:      http.MethodGet,
 			path:        "/" + r.BusinessID + "/system_users",
-			query:       c.withProof(q, proofKey(r.App, r.MintingAppSecret), r.AccessToken),
+			query:       q,
 			proofSecret: proofKey(r.App, r.MintingAppSecret),
 			token:       r.AccessToken,
 			idempotent:  true,
@@ -495,21 +495,6 @@ func proofKey(app App, mintingAppSecret string) string {
 		return mintingAppSecret
 	}
 	return app.Secret
-}
-
-// withProof adds appsecret_proof (and appsecret_time) for token to v, and
-// returns v. Without a secret it adds nothing: the proof is then optional.
-func (c *Client) withProof(v url.Values, secret, token string) url.Values {
-	switch {
-	case secret == "":
-	case c.timedProof:
-		proof, t := TimedAppSecretProof(secret, token, c.now())
-		v.Set("appsecret_proof", proof)
-		v.Set("appsecret_time", t)
-	default:
-		v.Set("appsecret_proof", AppSecretProof(secret, token))
-	}
-	return v
 }
 
 // doSuccess sends cl and expects one of Graph's boolean answers.
