@@ -24,6 +24,25 @@ import (
 type world struct {
 	s  *minttest.Server
 	fx minttest.Fixture
+
+	mu    sync.Mutex
+	waits []time.Duration // the Graph client's waits, when run through w.sleep
+}
+
+// sleep is a Graph client's wait that records d and returns at once (the
+// calling token's check may wait beside the mint, hence the lock).
+func (w *world) sleep(ctx context.Context, d time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.waits = append(w.waits, d)
+	return ctx.Err()
+}
+
+// recordedWaits are the waits w.sleep recorded.
+func (w *world) recordedWaits() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.waits)
 }
 
 func newWorld(t *testing.T, opts ...minttest.Option) *world {
@@ -292,6 +311,9 @@ func TestRun(t *testing.T) {
 				mintedToken(t, w, r)
 				if got := w.s.Minted(); got != 1 {
 					t.Errorf("Minted() = %d; want 1", got)
+				}
+				if got := w.recordedWaits(); len(got) != 1 || got[0] <= 0 {
+					t.Errorf("waits = %v; want one backoff before the second attempt", got)
 				}
 			},
 		},
@@ -722,7 +744,8 @@ func TestRun(t *testing.T) {
 				stdin = tt.setup(t, w, env)
 			}
 			args := tt.args(w.fx)
-			r := runCLI(t, env, stdin, args...)
+			// The Graph client's waits are recorded, not slept.
+			r := runCLIWith(t, env, stdin, []func(*cli){func(c *cli) { c.sleep = w.sleep }}, args...)
 			if r.code != tt.wantCode {
 				t.Errorf("run(%q) = %d; want %d\nstdout: %s\nstderr: %s", args, r.code, tt.wantCode, r.stdout, r.stderr)
 			}
