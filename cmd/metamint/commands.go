@@ -216,7 +216,7 @@ Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
 				info.Error.Message = c.red.Redact(info.Error.Message)
 			}
 			if *asJSON {
-				err = writeJSON(c.stdout, infoJSON(info))
+				err = writeJSON(c.stdout, info)
 			} else {
 				err = printInfo(c.stdout, info, time.Now())
 			}
@@ -243,62 +243,6 @@ func invalidTokenError(info *mint.TokenInfo) error {
 		}
 	}
 	return errors.New(msg)
-}
-
-type tokenInfoJSON struct {
-	IsValid             bool            `json:"is_valid"`
-	Type                string          `json:"type"`
-	AppID               string          `json:"app_id"`
-	Application         string          `json:"application"`
-	UserID              string          `json:"user_id"`
-	Scopes              []string        `json:"scopes"`
-	GranularScopes      []granularJSON  `json:"granular_scopes"`
-	IssuedAt            string          `json:"issued_at"`
-	ExpiresAt           string          `json:"expires_at"`
-	DataAccessExpiresAt string          `json:"data_access_expires_at"`
-	Error               *tokenErrorJSON `json:"error,omitempty"`
-}
-
-// granularJSON is one scope and the assets (target IDs) it reaches; an
-// empty target_ids means debug_token listed none.
-type granularJSON struct {
-	Scope     string   `json:"scope"`
-	TargetIDs []string `json:"target_ids"`
-}
-
-type tokenErrorJSON struct {
-	Code    int    `json:"code"`
-	Subcode int    `json:"subcode"`
-	Message string `json:"message"`
-}
-
-func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
-	out := tokenInfoJSON{
-		IsValid:             i.IsValid,
-		Type:                i.Type,
-		AppID:               i.AppID,
-		Application:         i.Application,
-		UserID:              i.UserID,
-		Scopes:              i.Scopes,
-		IssuedAt:            front.Time(i.IssuedAt),
-		ExpiresAt:           front.Time(i.ExpiresAt),
-		DataAccessExpiresAt: front.Time(i.DataAccessExpiresAt),
-	}
-	if out.Scopes == nil {
-		out.Scopes = []string{}
-	}
-	out.GranularScopes = []granularJSON{}
-	for _, g := range i.GranularScopes {
-		ids := g.TargetIDs
-		if ids == nil {
-			ids = []string{}
-		}
-		out.GranularScopes = append(out.GranularScopes, granularJSON{Scope: g.Scope, TargetIDs: ids})
-	}
-	if i.Error != nil {
-		out.Error = &tokenErrorJSON{Code: i.Error.Code, Subcode: i.Error.Subcode, Message: i.Error.Message}
-	}
-	return out
 }
 
 func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -119,7 +120,7 @@ func TestHostileGraphCLI(t *testing.T) {
 			t.Errorf("inspect = %d, stdout %q; want the assets ads_read reaches", r.code, r.stdout)
 		}
 		r = runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID, "--json")
-		info := stdoutJSON[tokenInfoJSON](t, r)
+		info := stdoutJSON[mint.TokenInfo](t, r)
 		if len(info.GranularScopes) != 1 || info.GranularScopes[0].Scope != "ads_read" || strings.Join(info.GranularScopes[0].TargetIDs, ",") != "act_1,act_2" {
 			t.Errorf("inspect --json granular_scopes = %+v; want ads_read reaching act_1, act_2", info.GranularScopes)
 		}
