@@ -7,13 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/version"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -491,36 +490,5 @@ var versionCommand = &command{
 	synopsis: "",
 	summary:  "print the version of metamint",
 	about:    "Prints the module version metamint was built from, the Go version and, when known, the VCS revision.",
-	setup:    noFlags(func(c *cli) error { return c.printLine(versionString()) }),
-}
-
-func versionString() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "metamint (unknown) " + runtime.Version()
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	s := "metamint " + v + " " + bi.GoVersion
-	var rev, modified string
-	for _, kv := range bi.Settings {
-		switch kv.Key {
-		case "vcs.revision":
-			rev = kv.Value
-		case "vcs.modified":
-			modified = kv.Value
-		}
-	}
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		if modified == "true" {
-			rev += ", modified"
-		}
-		s += " (" + rev + ")"
-	}
-	return s
+	setup:    noFlags(func(c *cli) error { return c.printLine(version.String()) }),
 }
