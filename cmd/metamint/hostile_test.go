@@ -188,3 +188,19 @@ func TestMintCheckHostileText(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectJSONFarExpiry: a debug_token answer with an expiry past year
+// 9999 (Unix seconds are not bounded) is printed by inspect --json as it
+// always was, not refused.
+func TestInspectJSONFarExpiry(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+	env := w.env()
+	env[envToken] = w.s.IssueToken(minttest.TokenSpec{UserID: w.fx.SystemUserID, AppID: w.fx.AppID, Scopes: []string{"ads_read"},
+		ExpiresAt: time.Unix(300_000_000_000, 0)})
+	r := runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"expires_at": "11476-08-15T05:20:00Z"`) {
+		t.Errorf("inspect --json = %d, stdout %q, stderr %q; want 0 and expires_at 11476-08-15T05:20:00Z", r.code, r.stdout, r.stderr)
+	}
+}

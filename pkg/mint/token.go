@@ -118,7 +118,8 @@ type tokenErrorJSON struct {
 //
 // Times are RFC 3339 in UTC, with fractional seconds only when the time has
 // them (debug_token's never do), and "" for the zero time: a token that
-// never expires has "expires_at": "". Lists are [] rather than null, and
+// never expires has "expires_at": "". A year past 9999 is written whole,
+// which UnmarshalJSON refuses. Lists are [] rather than null, and
 // error is left out when Error is nil. This is not debug_token's wire form,
 // which has Unix seconds and 0 for never; DebugToken decodes that itself.
 // A TokenInfo holds no secret, so the whole of it is encoded.
@@ -142,16 +143,9 @@ func (i TokenInfo) MarshalJSON() ([]byte, error) {
 		}
 		out.GranularScopes = append(out.GranularScopes, granularScopeJSON{Scope: g.Scope, TargetIDs: ids})
 	}
-	var err error
-	if out.IssuedAt, err = timeJSON("issued_at", i.IssuedAt); err != nil {
-		return nil, err
-	}
-	if out.ExpiresAt, err = timeJSON("expires_at", i.ExpiresAt); err != nil {
-		return nil, err
-	}
-	if out.DataAccessExpiresAt, err = timeJSON("data_access_expires_at", i.DataAccessExpiresAt); err != nil {
-		return nil, err
-	}
+	out.IssuedAt = timeJSON(i.IssuedAt)
+	out.ExpiresAt = timeJSON(i.ExpiresAt)
+	out.DataAccessExpiresAt = timeJSON(i.DataAccessExpiresAt)
 	if e := i.Error; e != nil {
 		out.Error = &tokenErrorJSON{Code: e.Code, Subcode: e.Subcode, Message: e.Message}
 	}
@@ -205,17 +199,15 @@ func (i *TokenInfo) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// timeJSON renders t, the TokenInfo field name, as RFC 3339 UTC, or "" when
-// it is the zero time.
-func timeJSON(name string, t time.Time) (string, error) {
+// timeJSON renders t as RFC 3339 UTC, or "" when it is the zero time. A
+// year past 9999, which only a broken debug_token answer holds, is written
+// with all its digits rather than refused, as metamint inspect --json always
+// did; parseTimeJSON refuses it.
+func timeJSON(t time.Time) string {
 	if t.IsZero() {
-		return "", nil
+		return ""
 	}
-	b, err := t.UTC().MarshalText()
-	if err != nil {
-		return "", fmt.Errorf("mint: TokenInfo %s: %w", name, err)
-	}
-	return string(b), nil
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // parseTimeJSON reads what timeJSON wrote for the field name.
