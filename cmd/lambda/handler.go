@@ -19,6 +19,7 @@ import (
 
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/internal/secret"
+	"github.com/metamint/metamint/internal/version"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -51,6 +52,8 @@ type handler struct {
 	// invoked is set once the first invocation started: cold_start is
 	// true for that one only.
 	invoked atomic.Bool
+	// version names this build in the "run done" record (version.Short).
+	version string
 }
 
 // newHandler wires the engine. Logs go through log; metrics (EMF lines) to
@@ -73,6 +76,7 @@ func newHandler(sm secretsAPI, graph *mint.Client, log *slog.Logger, out io.Writ
 		log:       log,
 		metrics:   &metrics{w: out, function: rt.functionName, now: now},
 		reserve:   rotation.DefaultReserve,
+		version:   version.Short(),
 	}
 }
 
@@ -295,7 +299,7 @@ func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, f
 	results, sum := h.fleet.Run(ctx, ids, rotation.RunOptions{Force: force, Mode: mode})
 	attrs := []any{"trigger", trigger, "mode", string(mode), "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
 		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed,
-		"revocations_failed", sum.RevocationsFailed}
+		"revocations_failed", sum.RevocationsFailed, "version", h.version}
 	values := []metric{count("Rotated", sum.Rotated), count("RotationStarted", sum.RotationStarted), count("NotDue", sum.NotDue),
 		count("Skipped", sum.Skipped), count("Deferred", sum.Deferred), count("Failed", sum.Failed),
 		count("RevocationsFailed", sum.RevocationsFailed)}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/internal/version"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -203,6 +204,43 @@ func TestLoadConfig(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(config{})); diff != "" {
 				t.Errorf("loadConfig() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRunDoneNamesTheBuild: the "run done" record, INFO after a run and
+// ERROR after a failed one, says which build ran (version.Short).
+func TestRunDoneNamesTheBuild(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		failed bool
+		level  string
+	}{
+		{name: "run", level: "INFO"},
+		{name: "failed run", failed: true, level: "ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			if got, want := w.h.version, version.Short(); got != want {
+				t.Errorf("newHandler().version = %q; want version.Short() = %q", got, want)
+			}
+			const build = "v9.8.7 (0123456789ab, modified)"
+			w.h.version = build
+			id := w.putSecret("not-due", w.baseFields(w.issue(50*day)))
+			if tt.failed {
+				id = w.prefix + "missing"
+			}
+			_, err := w.h.Handle(t.Context(), directEventJSON(false, id))
+			if (err != nil) != tt.failed {
+				t.Fatalf("Handle(rotate %s) = %v; want an error: %t", id, err, tt.failed)
+			}
+			lines := strings.Split(w.logs.String(), "\n")
+			if !containsLine(lines, `"level":"`+tt.level+`"`, `"msg":"run done"`, `"version":"`+build+`"`) {
+				t.Errorf("no %s \"run done\" record with version %q:\n%s", tt.level, build, w.logs.String())
 			}
 		})
 	}

@@ -7,13 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/version"
 	"github.com/metamint/metamint/pkg/mint"
 )
 
@@ -216,7 +215,7 @@ Reads METAMINT_APP_SECRET, and the token to inspect from METAMINT_TOKEN or, with
 				info.Error.Message = c.red.Redact(info.Error.Message)
 			}
 			if *asJSON {
-				err = writeJSON(c.stdout, infoJSON(info))
+				err = writeJSON(c.stdout, info)
 			} else {
 				err = printInfo(c.stdout, info, time.Now())
 			}
@@ -243,62 +242,6 @@ func invalidTokenError(info *mint.TokenInfo) error {
 		}
 	}
 	return errors.New(msg)
-}
-
-type tokenInfoJSON struct {
-	IsValid             bool            `json:"is_valid"`
-	Type                string          `json:"type"`
-	AppID               string          `json:"app_id"`
-	Application         string          `json:"application"`
-	UserID              string          `json:"user_id"`
-	Scopes              []string        `json:"scopes"`
-	GranularScopes      []granularJSON  `json:"granular_scopes"`
-	IssuedAt            string          `json:"issued_at"`
-	ExpiresAt           string          `json:"expires_at"`
-	DataAccessExpiresAt string          `json:"data_access_expires_at"`
-	Error               *tokenErrorJSON `json:"error,omitempty"`
-}
-
-// granularJSON is one scope and the assets (target IDs) it reaches; an
-// empty target_ids means debug_token listed none.
-type granularJSON struct {
-	Scope     string   `json:"scope"`
-	TargetIDs []string `json:"target_ids"`
-}
-
-type tokenErrorJSON struct {
-	Code    int    `json:"code"`
-	Subcode int    `json:"subcode"`
-	Message string `json:"message"`
-}
-
-func infoJSON(i *mint.TokenInfo) tokenInfoJSON {
-	out := tokenInfoJSON{
-		IsValid:             i.IsValid,
-		Type:                i.Type,
-		AppID:               i.AppID,
-		Application:         i.Application,
-		UserID:              i.UserID,
-		Scopes:              i.Scopes,
-		IssuedAt:            front.Time(i.IssuedAt),
-		ExpiresAt:           front.Time(i.ExpiresAt),
-		DataAccessExpiresAt: front.Time(i.DataAccessExpiresAt),
-	}
-	if out.Scopes == nil {
-		out.Scopes = []string{}
-	}
-	out.GranularScopes = []granularJSON{}
-	for _, g := range i.GranularScopes {
-		ids := g.TargetIDs
-		if ids == nil {
-			ids = []string{}
-		}
-		out.GranularScopes = append(out.GranularScopes, granularJSON{Scope: g.Scope, TargetIDs: ids})
-	}
-	if i.Error != nil {
-		out.Error = &tokenErrorJSON{Code: i.Error.Code, Subcode: i.Error.Subcode, Message: i.Error.Message}
-	}
-	return out
 }
 
 func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
@@ -547,36 +490,5 @@ var versionCommand = &command{
 	synopsis: "",
 	summary:  "print the version of metamint",
 	about:    "Prints the module version metamint was built from, the Go version and, when known, the VCS revision.",
-	setup:    noFlags(func(c *cli) error { return c.printLine(versionString()) }),
-}
-
-func versionString() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "metamint (unknown) " + runtime.Version()
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	s := "metamint " + v + " " + bi.GoVersion
-	var rev, modified string
-	for _, kv := range bi.Settings {
-		switch kv.Key {
-		case "vcs.revision":
-			rev = kv.Value
-		case "vcs.modified":
-			modified = kv.Value
-		}
-	}
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		if modified == "true" {
-			rev += ", modified"
-		}
-		s += " (" + rev + ")"
-	}
-	return s
+	setup:    noFlags(func(c *cli) error { return c.printLine(version.String()) }),
 }

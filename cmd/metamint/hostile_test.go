@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -119,7 +120,7 @@ func TestHostileGraphCLI(t *testing.T) {
 			t.Errorf("inspect = %d, stdout %q; want the assets ads_read reaches", r.code, r.stdout)
 		}
 		r = runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID, "--json")
-		info := stdoutJSON[tokenInfoJSON](t, r)
+		info := stdoutJSON[mint.TokenInfo](t, r)
 		if len(info.GranularScopes) != 1 || info.GranularScopes[0].Scope != "ads_read" || strings.Join(info.GranularScopes[0].TargetIDs, ",") != "act_1,act_2" {
 			t.Errorf("inspect --json granular_scopes = %+v; want ads_read reaching act_1, act_2", info.GranularScopes)
 		}
@@ -185,5 +186,21 @@ func TestMintCheckHostileText(t *testing.T) {
 				t.Errorf("stderr = %q; want Graph's text escaped", r.stderr)
 			}
 		})
+	}
+}
+
+// TestInspectJSONFarExpiry: a debug_token answer with an expiry past year
+// 9999 (Unix seconds are not bounded) is printed by inspect --json as it
+// always was, not refused.
+func TestInspectJSONFarExpiry(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.s.InstallApp(w.fx.SystemUserID, w.fx.AppID)
+	env := w.env()
+	env[envToken] = w.s.IssueToken(minttest.TokenSpec{UserID: w.fx.SystemUserID, AppID: w.fx.AppID, Scopes: []string{"ads_read"},
+		ExpiresAt: time.Unix(300_000_000_000, 0)})
+	r := runCLI(t, env, "", "inspect", "--app-id", w.fx.AppID, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"expires_at": "11476-08-15T05:20:00Z"`) {
+		t.Errorf("inspect --json = %d, stdout %q, stderr %q; want 0 and expires_at 11476-08-15T05:20:00Z", r.code, r.stdout, r.stderr)
 	}
 }

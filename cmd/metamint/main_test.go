@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -506,8 +507,8 @@ func TestRun(t *testing.T) {
 			name: "inspect --json --token-stdin", setup: tokenOnStdin(0, "\n"),
 			args: fixed("inspect", "--app-id", "200000000000002", "--token-stdin", "--json"),
 			check: func(t *testing.T, w *world, r result) {
-				got := stdoutJSON[tokenInfoJSON](t, r)
-				if !got.IsValid || got.Type != "SYSTEM_USER" || got.UserID != w.fx.SystemUserID || got.ExpiresAt != "" ||
+				got := stdoutJSON[mint.TokenInfo](t, r)
+				if !got.IsValid || got.Type != "SYSTEM_USER" || got.UserID != w.fx.SystemUserID || !got.ExpiresAt.IsZero() ||
 					!slices.Equal(got.Scopes, []string{"ads_read"}) {
 					t.Errorf("inspect --json = %+v; want a valid permanent SYSTEM_USER token with ads_read", got)
 				}

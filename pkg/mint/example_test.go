@@ -2,9 +2,11 @@ package mint_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -84,6 +86,56 @@ func ExampleGraphError() {
 func ExampleAppSecretProof() {
 	fmt.Println(mint.AppSecretProof("app-secret", "secret-token"))
 	// Output: 680670804b36213ff387db204621f036443aeba22d7209a96acd0b4299fbd0e5
+}
+
+// ExampleTokenInfo_MarshalJSON stores what debug_token said about a
+// permanent token, in the form metamint inspect --json prints, and reads it
+// back.
+func ExampleTokenInfo_MarshalJSON() {
+	info := &mint.TokenInfo{
+		AppID:          "1234",
+		Application:    "Ads reporting",
+		Type:           "SYSTEM_USER",
+		UserID:         "5678",
+		IsValid:        true,
+		IssuedAt:       time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Scopes:         []string{"ads_read"},
+		GranularScopes: []mint.GranularScope{{Scope: "ads_read", TargetIDs: []string{"act_1"}}},
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(b))
+
+	var back mint.TokenInfo
+	if err := json.Unmarshal(b, &back); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("never expires:", back.NeverExpires(), "issued:", back.IssuedAt)
+	// Output:
+	// {
+	//   "is_valid": true,
+	//   "type": "SYSTEM_USER",
+	//   "app_id": "1234",
+	//   "application": "Ads reporting",
+	//   "user_id": "5678",
+	//   "scopes": [
+	//     "ads_read"
+	//   ],
+	//   "granular_scopes": [
+	//     {
+	//       "scope": "ads_read",
+	//       "target_ids": [
+	//         "act_1"
+	//       ]
+	//     }
+	//   ],
+	//   "issued_at": "2026-01-02T03:04:05Z",
+	//   "expires_at": "",
+	//   "data_access_expires_at": ""
+	// }
+	// never expires: true issued: 2026-01-02 03:04:05 +0000 UTC
 }
 
 // ExampleClient_CreateVerifiedAccessToken installs the app, mints and

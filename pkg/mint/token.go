@@ -1,6 +1,7 @@
 package mint
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -74,6 +75,151 @@ type TokenInfo struct {
 	GranularScopes []GranularScope
 	// Error is Graph's reason when IsValid is false.
 	Error *TokenError
+}
+
+// tokenInfoJSON is TokenInfo's JSON form, in its field order. Lists are
+// never null, times are RFC 3339 UTC or "" for the zero time, and error is
+// left out when there is none.
+type tokenInfoJSON struct {
+	IsValid             bool                `json:"is_valid"`
+	Type                string              `json:"type"`
+	AppID               string              `json:"app_id"`
+	Application         string              `json:"application"`
+	UserID              string              `json:"user_id"`
+	Scopes              []string            `json:"scopes"`
+	GranularScopes      []granularScopeJSON `json:"granular_scopes"`
+	IssuedAt            string              `json:"issued_at"`
+	ExpiresAt           string              `json:"expires_at"`
+	DataAccessExpiresAt string              `json:"data_access_expires_at"`
+	Error               *tokenErrorJSON     `json:"error,omitempty"`
+}
+
+// granularScopeJSON is one entry of granular_scopes in TokenInfo's JSON form:
+// target_ids is [] rather than left out when debug_token listed none.
+type granularScopeJSON struct {
+	Scope     string   `json:"scope"`
+	TargetIDs []string `json:"target_ids"`
+}
+
+type tokenErrorJSON struct {
+	Code    int    `json:"code"`
+	Subcode int    `json:"subcode"`
+	Message string `json:"message"`
+}
+
+// MarshalJSON encodes the TokenInfo in metamint's own form, the one
+// metamint inspect --json prints:
+//
+//	{"is_valid": true, "type": "SYSTEM_USER", "app_id": "...", "application": "...",
+//	 "user_id": "...", "scopes": ["ads_read"],
+//	 "granular_scopes": [{"scope": "ads_read", "target_ids": ["act_1"]}],
+//	 "issued_at": "2026-01-02T03:04:05Z", "expires_at": "", "data_access_expires_at": "",
+//	 "error": {"code": 190, "subcode": 463, "message": "..."}}
+//
+// Times are RFC 3339 in UTC, with fractional seconds only when the time has
+// them (debug_token's never do), and "" for the zero time: a token that
+// never expires has "expires_at": "". A year past 9999 is written whole,
+// which UnmarshalJSON refuses. Lists are [] rather than null, and
+// error is left out when Error is nil. This is not debug_token's wire form,
+// which has Unix seconds and 0 for never; DebugToken decodes that itself.
+// A TokenInfo holds no secret, so the whole of it is encoded.
+func (i TokenInfo) MarshalJSON() ([]byte, error) {
+	out := tokenInfoJSON{
+		IsValid:        i.IsValid,
+		Type:           i.Type,
+		AppID:          i.AppID,
+		Application:    i.Application,
+		UserID:         i.UserID,
+		Scopes:         i.Scopes,
+		GranularScopes: make([]granularScopeJSON, 0, len(i.GranularScopes)),
+	}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	for _, g := range i.GranularScopes {
+		ids := g.TargetIDs
+		if ids == nil {
+			ids = []string{}
+		}
+		out.GranularScopes = append(out.GranularScopes, granularScopeJSON{Scope: g.Scope, TargetIDs: ids})
+	}
+	out.IssuedAt = timeJSON(i.IssuedAt)
+	out.ExpiresAt = timeJSON(i.ExpiresAt)
+	out.DataAccessExpiresAt = timeJSON(i.DataAccessExpiresAt)
+	if e := i.Error; e != nil {
+		out.Error = &tokenErrorJSON{Code: e.Code, Subcode: e.Subcode, Message: e.Message}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes, so that a TokenInfo
+// survives a round trip: times come back in UTC, "" as the zero time, and
+// an empty list as nil. It refuses a time that is not RFC 3339, naming its
+// field. It does not read debug_token's wire form (Unix seconds): use
+// Client.DebugToken for that.
+func (i *TokenInfo) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // encoding/json's convention: null leaves the value as it is
+	}
+	var in tokenInfoJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	out := TokenInfo{
+		AppID:       in.AppID,
+		Application: in.Application,
+		Type:        in.Type,
+		UserID:      in.UserID,
+		IsValid:     in.IsValid,
+	}
+	if len(in.Scopes) > 0 {
+		out.Scopes = in.Scopes
+	}
+	for _, g := range in.GranularScopes {
+		gs := GranularScope{Scope: g.Scope}
+		if len(g.TargetIDs) > 0 {
+			gs.TargetIDs = g.TargetIDs
+		}
+		out.GranularScopes = append(out.GranularScopes, gs)
+	}
+	var err error
+	if out.IssuedAt, err = parseTimeJSON("issued_at", in.IssuedAt); err != nil {
+		return err
+	}
+	if out.ExpiresAt, err = parseTimeJSON("expires_at", in.ExpiresAt); err != nil {
+		return err
+	}
+	if out.DataAccessExpiresAt, err = parseTimeJSON("data_access_expires_at", in.DataAccessExpiresAt); err != nil {
+		return err
+	}
+	if e := in.Error; e != nil {
+		out.Error = &TokenError{Code: e.Code, Subcode: e.Subcode, Message: e.Message}
+	}
+	*i = out
+	return nil
+}
+
+// timeJSON renders t as RFC 3339 UTC, or "" when it is the zero time. A
+// year past 9999, which only a broken debug_token answer holds, is written
+// with all its digits rather than refused, as metamint inspect --json always
+// did; parseTimeJSON refuses it.
+func timeJSON(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseTimeJSON reads what timeJSON wrote for the field name.
+func parseTimeJSON(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	var t time.Time
+	if err := t.UnmarshalText([]byte(s)); err != nil {
+		return time.Time{}, fmt.Errorf("mint: TokenInfo %s %s is not an RFC 3339 time", name, QuoteCut(s))
+	}
+	return t.UTC(), nil
 }
 
 // GranularScope is one entry of debug_token's granular_scopes.
