@@ -28,8 +28,11 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
 FROM build AS lambda-build
 RUN apk add --no-cache zip
 ARG TARGETARCH
+# VERSION names the build in the function's "run done" record (internal/version): the image has no .git
+# for go build to read it from. The release workflow passes its tag.
+ARG VERSION=
 RUN GOOS=linux GOARCH=$TARGETARCH CGO_ENABLED=0 \
-      go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o /lambda/bootstrap ./cmd/lambda \
+      go build -tags lambda.norpc -trimpath -ldflags "-s -w -X github.com/metamint/metamint/internal/version.release=${VERSION}" -o /lambda/bootstrap ./cmd/lambda \
  && cd /lambda && zip -X -9 function.zip bootstrap
 
 # lambda holds only the artifact, for "docker build --target lambda --output dist .".

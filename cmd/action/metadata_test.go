@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/metamint/metamint/internal/actionyml"
+	"github.com/metamint/metamint/internal/version"
 )
 
 // repoFile reads a file at the repository root (go test runs in cmd/action).
@@ -295,7 +296,12 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("lambda-build FROM %q; want build", lambdaBuild.from)
 	}
 	lb := strings.Join(lambdaBuild.all("RUN"), "\n")
-	for _, want := range []string{"GOOS=linux", "CGO_ENABLED=0", "go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o /lambda/bootstrap ./cmd/lambda", "zip -X -9 function.zip bootstrap"} {
+	// The image holds no .git: the build is named with the release's tag.
+	if !slices.Contains(lambdaBuild.all("ARG"), "VERSION=") {
+		t.Errorf("lambda-build ARG = %q; want VERSION=, the name the release workflow passes", lambdaBuild.all("ARG"))
+	}
+	ldflags := `-ldflags "-s -w ` + version.Flag("${VERSION}") + `"`
+	for _, want := range []string{"GOOS=linux", "CGO_ENABLED=0", "go build -tags lambda.norpc -trimpath " + ldflags + " -o /lambda/bootstrap ./cmd/lambda", "zip -X -9 function.zip bootstrap"} {
 		if !strings.Contains(lb, want) {
 			t.Errorf("lambda-build RUN = %q; want it to contain %q", lb, want)
 		}

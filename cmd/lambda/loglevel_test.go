@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/metamint/metamint/internal/awstest"
 )
 
 // templateValue reads a scalar property of deploy/template.yaml, the first
@@ -122,6 +124,11 @@ func TestLogLevelKeepsMetrics(t *testing.T) {
 			}
 			if !containsLine(kept, `"level":"ERROR"`, `"message":"run done"`) {
 				t.Errorf("LogLevel=%s: the ERROR record of the failed run is not kept:\n%s", lvl, strings.Join(kept, "\n"))
+			}
+			// The bootstrap is built as the release builds are, named with
+			// version.Flag: the record says which build ran.
+			if !containsLine(kept, `"message":"run done"`, `"version":"`+awstest.BuildVersion+`"`) {
+				t.Errorf("LogLevel=%s: the run done record does not name the build %s:\n%s", lvl, awstest.BuildVersion, strings.Join(kept, "\n"))
 			}
 			started := containsLine(kept, `"message":"run started"`)
 			if want := levelRank(lvl) <= levelRank("INFO"); started != want {

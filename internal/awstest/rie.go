@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/metamint/metamint/internal/version"
 )
 
 // RIEVersion is the pinned aws-lambda-rie, as `make tools` installs it.
@@ -40,10 +42,14 @@ func RIEPath() (path, version string, err error) {
 	return path, version, nil
 }
 
+// BuildVersion is the version GoBuild names its builds with
+// (version.Flag), as the release builds name theirs.
+const BuildVersion = "v0.0.0-awstest"
+
 // GoBuild builds pkg (relative to the module root, for example
 // "./cmd/lambda") into out as the artifacts ship: CGO_ENABLED=0, -trimpath,
-// -ldflags "-s -w", with tags ("" for none) and extra environment such as
-// "GOOS=linux" or "GOARCH=arm64".
+// -ldflags "-s -w" and the build's name (BuildVersion), with tags ("" for
+// none) and extra environment such as "GOOS=linux" or "GOARCH=arm64".
 func GoBuild(ctx context.Context, out, pkg, tags string, env ...string) error {
 	root, err := ModuleRoot()
 	if err != nil {
@@ -57,7 +63,7 @@ func GoBuild(ctx context.Context, out, pkg, tags string, env ...string) error {
 	if tags != "" {
 		args = append(args, "-tags", tags)
 	}
-	args = append(args, "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
+	args = append(args, "-trimpath", "-ldflags", "-s -w "+version.Flag(BuildVersion), "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = root
 	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
@@ -68,7 +74,7 @@ func GoBuild(ctx context.Context, out, pkg, tags string, env ...string) error {
 }
 
 // BuildBootstrap builds ./cmd/lambda as the Lambda ships it (GOOS=linux
-// CGO_ENABLED=0 -tags lambda.norpc -trimpath -ldflags "-s -w") into out,
+// CGO_ENABLED=0 -tags lambda.norpc -trimpath -ldflags "-s -w -X ...") into out,
 // for the machine's architecture.
 func BuildBootstrap(ctx context.Context, out string) error {
 	return GoBuild(ctx, out, "./cmd/lambda", "lambda.norpc", "GOOS=linux")

@@ -1,7 +1,11 @@
 // Package version says which build of metamint is running, from what go
 // build recorded in the binary: the module version, the Go version and the
 // VCS revision. The CLI prints it (metamint version) and the Lambda logs it,
-// so both name a build the same way. Nothing is set with -ldflags -X.
+// so both name a build the same way.
+//
+// A build made outside a Git checkout (the Dockerfile's, which copies no
+// .git) records no version; the release builds name it with the linker
+// flag Flag returns.
 package version
 
 import (
@@ -18,12 +22,23 @@ import (
 // recorded no revision (a build outside a checkout, or with -buildvcs=false).
 // The module version is "(devel)" when the build has none, and "(unknown)"
 // when the binary holds no build information at all.
-func String() string { return fromBuildInfo(read()).String() }
+func String() string { return fromBuildInfo(read(), release).String() }
 
 // Short returns the version for a log record: the module version and, when
 // known, the revision, as in String, without the program's name and the Go
 // version, such as "v1.2.0 (0123456789ab)".
-func Short() string { return fromBuildInfo(read()).Short() }
+func Short() string { return fromBuildInfo(read(), release).Short() }
+
+// release is the version a release build names with Flag; "" otherwise.
+var release string
+
+// releaseSymbol is release's name for the linker's -X.
+const releaseSymbol = "github.com/metamint/metamint/internal/version.release"
+
+// Flag is the linker flag that names a build v, as in
+// go build -ldflags "-X github.com/metamint/metamint/internal/version.release=v1.2.0".
+// The name stands in place of the module version go build recorded.
+func Flag(v string) string { return "-X " + releaseSymbol + "=" + v }
 
 // read returns the build information of the running binary, or nil.
 func read() *debug.BuildInfo {
@@ -43,12 +58,20 @@ type build struct {
 }
 
 // fromBuildInfo reads bi, which is nil when the binary holds no build
-// information.
-func fromBuildInfo(bi *debug.BuildInfo) build {
+// information; rel, when not "", is the version the build was named with
+// (Flag).
+func fromBuildInfo(bi *debug.BuildInfo, rel string) build {
+	b := build{module: rel, goVersion: runtime.Version()}
 	if bi == nil {
-		return build{module: "(unknown)", goVersion: runtime.Version()}
+		if b.module == "" {
+			b.module = "(unknown)"
+		}
+		return b
 	}
-	b := build{module: bi.Main.Version, goVersion: bi.GoVersion}
+	b.goVersion = bi.GoVersion
+	if b.module == "" {
+		b.module = bi.Main.Version
+	}
 	if b.module == "" {
 		b.module = "(devel)"
 	}

@@ -14,6 +14,7 @@ func TestFromBuildInfo(t *testing.T) {
 	tests := []struct {
 		name      string
 		bi        *debug.BuildInfo
+		release   string
 		want      string
 		wantShort string
 	}{
@@ -49,6 +50,20 @@ func TestFromBuildInfo(t *testing.T) {
 			want: "metamint v1.2.0 go1.26.8 (abc123)", wantShort: "v1.2.0 (abc123)",
 		},
 		{
+			name: "a release build without Git data", release: "v1.3.0",
+			bi:   &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
+			want: "metamint v1.3.0 go1.26.8", wantShort: "v1.3.0",
+		},
+		{
+			name: "a release name wins over the module version", release: "v1.3.0",
+			bi:   &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.3.0-rc.1"}, Settings: []kv{{Key: "vcs.revision", Value: rev}}},
+			want: "metamint v1.3.0 go1.26.8 (0123456789ab)", wantShort: "v1.3.0 (0123456789ab)",
+		},
+		{
+			name: "a release name without build information", release: "v1.3.0", bi: nil,
+			want: "metamint v1.3.0 " + runtime.Version(), wantShort: "v1.3.0",
+		},
+		{
 			name: "modified without a revision",
 			bi:   &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.0"}, Settings: []kv{{Key: "vcs.modified", Value: "true"}}},
 			want: "metamint v1.2.0 go1.26.8", wantShort: "v1.2.0",
@@ -57,12 +72,12 @@ func TestFromBuildInfo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := fromBuildInfo(tt.bi)
+			b := fromBuildInfo(tt.bi, tt.release)
 			if got := b.String(); got != tt.want {
-				t.Errorf("fromBuildInfo(%v).String() = %q; want %q", tt.bi, got, tt.want)
+				t.Errorf("fromBuildInfo(%v, %q).String() = %q; want %q", tt.bi, tt.release, got, tt.want)
 			}
 			if got := b.Short(); got != tt.wantShort {
-				t.Errorf("fromBuildInfo(%v).Short() = %q; want %q", tt.bi, got, tt.wantShort)
+				t.Errorf("fromBuildInfo(%v, %q).Short() = %q; want %q", tt.bi, tt.release, got, tt.wantShort)
 			}
 		})
 	}
