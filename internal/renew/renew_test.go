@@ -739,3 +739,49 @@ func (e *endAfterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	e.once.Do(e.end)
 	return resp, nil
 }
+
+// TestRunSecretMissing: the named secret does not exist (a mistyped name,
+// or the token lives in an environment's or the organization's secret of
+// that name, which a workflow's secrets.NAME also reads). The renewal must
+// not create it: a new secret would hold the new token while the one the
+// workflows read keeps the old, expiring one, and the run would say
+// renewed. It fails before the refresh: no token is issued.
+func TestRunSecretMissing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		target ghsecrets.Target
+		setup  func(f *fixture)
+	}{
+		{name: "repository secret", target: ghsecrets.Target{Name: "META_TOKN", Repo: repo}},
+		{name: "environment secret", target: ghsecrets.Target{Name: name, Repo: repo, Environment: "prod"},
+			setup: func(f *fixture) {
+				f.gh.AddEnvironment(repo, "prod")
+				f.gh.AddToken(ghToken, ghsecretstest.SecretsWrite, ghsecretstest.EnvironmentsWrite)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			f.cfg.Target = tt.target
+			res, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatalf("Run() = %+v, nil; want an error: the %s does not exist", res, tt.target)
+			}
+			if n := f.gh.Writes(); n != 0 {
+				t.Errorf("GitHub writes = %d; want 0: a renewal never creates a secret", n)
+			}
+			if len(f.hidden) != 0 {
+				t.Errorf("refreshed %d tokens; want none: the run fails before the refresh", len(f.hidden))
+			}
+			if msg := err.Error(); !strings.Contains(msg, "does not exist") || !strings.Contains(msg, tt.target.String()) {
+				t.Errorf("Run() error = %q; want it to name the secret and say it does not exist", msg)
+			}
+			f.noneRevoked(t)
+		})
+	}
+}
