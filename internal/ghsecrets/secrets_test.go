@@ -1,13 +1,16 @@
 package ghsecrets_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -565,5 +568,61 @@ func TestUpdated(t *testing.T) {
 	}
 	if stamp, found, err := odd.Updated(t.Context(), target); err != nil || !found || stamp != "2026-12-03 12:00:00.123456 +0000 UTC" {
 		t.Errorf("Updated(odd format) = %q, %v, %v; want the stamp as GitHub wrote it", stamp, found, err)
+	}
+}
+
+// TestBrokenAnswerEchoesToken: a server (or a proxy) answers with a status
+// line that is no HTTP, made of the request's bearer token. Go's transport
+// quotes that line in its error; the client's error must not carry the
+// token, whether the call was a read or a write, and must still match the
+// transport's error (errors.As), as pkg/mint's redacted errors do.
+func TestBrokenAnswerEchoesToken(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if req, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+				auth := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
+				_, _ = conn.Write([]byte("HTTP/1.1 " + auth + " OK\r\n\r\n"))
+			}
+			_ = conn.Close()
+		}
+	}()
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL("http://"+ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
+	var key ghsecrets.PublicKey
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{name: "public key", call: func(ctx context.Context) error { _, err := c.PublicKey(ctx, target); return err }},
+		{name: "updated_at", call: func(ctx context.Context) error { _, _, err := c.Updated(ctx, target); return err }},
+		{name: "write", call: func(ctx context.Context) error { return c.PutSecret(ctx, target, &key, canaryValue, nil) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.call(t.Context())
+			if err == nil {
+				t.Fatal("error = nil; want the broken answer reported")
+			}
+			if strings.Contains(err.Error(), canaryGitHubToken) {
+				t.Errorf("error = %q; holds the GitHub token", err)
+			}
+			if uerr := (*url.Error)(nil); !errors.As(err, &uerr) {
+				t.Errorf("error = %v; want it to match the transport's *url.Error", err)
+			}
+		})
 	}
 }
