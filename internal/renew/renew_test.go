@@ -785,3 +785,44 @@ func TestRunSecretMissing(t *testing.T) {
 		})
 	}
 }
+
+// TestRunNoUpdatedAt: GitHub's answers to the reads of the secret hold no
+// updated_at (a proxy or server that drops it), and a person stores
+// another token while the renewal refreshes. Two empty stamps compare
+// equal, so the guard would see no change: a renewal that cannot read
+// updated_at cannot guard its write, and must not write.
+func TestRunNoUpdatedAt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	fx := f.fx
+	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &noUpdatedAt{next: http.DefaultTransport}}))
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onPath{suffix: exchangePath, next: next, hook: func() {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
+		}}
+	})
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "updated_at") {
+		t.Fatalf("Run() = %+v, %v; want an error saying updated_at cannot be read", res, err)
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != theirs || f.gh.Writes() != 0 {
+		t.Errorf("the renewal wrote the secret (%d writes) without a stamp to guard the write", f.gh.Writes())
+	}
+	f.noneRevoked(t)
+}
+
+// noUpdatedAt is a transport that answers every read of the secret with
+// its name only, no updated_at.
+type noUpdatedAt struct{ next http.RoundTripper }
+
+func (n *noUpdatedAt) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := n.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/secrets/"+name) {
+		return resp, err
+	}
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(`{"name":"` + name + `"}`))
+	return resp, nil
+}
