@@ -243,8 +243,8 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 // Updated reads when t was last written: GET .../secrets/{secret_name},
 // its updated_at, as GitHub wrote it but without the token (scrub): an
 // opaque stamp, for a message too; only whether it changed matters, so an
-// unexpected format never fails the call. found is false when the secret
-// does not exist (404). A writer that read it
+// unexpected format never fails the call, but a missing one does. found
+// is false when the secret does not exist (404). A writer that read it
 // before deciding reads it again before writing: a change means someone
 // else wrote the secret in between (GitHub offers no conditional write).
 //
@@ -264,6 +264,10 @@ func (c *Client) Updated(ctx context.Context, t Target) (stamp string, found boo
 	}
 	if err != nil {
 		return "", false, err
+	}
+	if meta.UpdatedAt == "" {
+		// Two empty stamps would compare equal whatever was written.
+		return "", false, fmt.Errorf("ghsecrets: GET %s/{secret_name}: GitHub's answer holds no updated_at", route)
 	}
 	return c.scrub(meta.UpdatedAt), true, nil
 }

@@ -807,8 +807,11 @@ func TestRunNoUpdatedAt(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "updated_at") {
 		t.Fatalf("Run() = %+v, %v; want an error saying updated_at cannot be read", res, err)
 	}
-	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != theirs || f.gh.Writes() != 0 {
-		t.Errorf("the renewal wrote the secret (%d writes) without a stamp to guard the write", f.gh.Writes())
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0: no stamp guards the write", n)
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old && got.Value != theirs {
+		t.Errorf("the secret holds neither the old token nor the person's")
 	}
 	f.noneRevoked(t)
 }
