@@ -626,3 +626,36 @@ func TestBrokenAnswerEchoesToken(t *testing.T) {
 		})
 	}
 }
+
+// TestOrgSecretIncompleteList: GitHub counts three selected repositories
+// but lists two, then an empty page (a repository removed between pages
+// shifts the rest, or an answer is cut short). A write sends the list as
+// the secret's repositories: a short one would take the secret from a
+// repository that uses it. OrgSecret refuses it.
+func TestOrgSecretIncompleteList(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orgs/octo-org/actions/secrets/T", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"name":"T","visibility":"selected","updated_at":"2026-12-03T12:00:00Z"}`))
+	})
+	mux.HandleFunc("GET /orgs/octo-org/actions/secrets/T/repositories", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "1" {
+			_, _ = w.Write([]byte(`{"total_count":3,"repositories":[{"id":1},{"id":2}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"total_count":3,"repositories":[]}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.OrgSecret(t.Context(), ghsecrets.Target{Name: "T", Org: org})
+	if err == nil {
+		t.Fatalf("OrgSecret() = %+v, nil; want an error: 2 repositories listed of 3", got)
+	}
+	if !strings.Contains(err.Error(), "2") || !strings.Contains(err.Error(), "3") {
+		t.Errorf("OrgSecret() error = %q; want it to say how many were listed and counted", err)
+	}
+}
