@@ -234,6 +234,12 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 			s.SelectedRepositoryIDs = append(s.SelectedRepositoryIDs, r.ID)
 		}
 		if len(list.Repositories) == 0 || len(s.SelectedRepositoryIDs) >= list.TotalCount {
+			// A write sends the list: one short (or with repeats) would
+			// change who may use the secret.
+			if n := len(s.SelectedRepositoryIDs); n != list.TotalCount {
+				return nil, fmt.Errorf("ghsecrets: GET %s/{secret_name}/repositories: GitHub listed %d repositories of the %d it counts; refusing to change who may use the secret",
+					route, n, list.TotalCount)
+			}
 			return s, nil
 		}
 	}
