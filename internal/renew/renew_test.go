@@ -829,3 +829,54 @@ func (n *noUpdatedAt) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(strings.NewReader(`{"name":"` + name + `"}`))
 	return resp, nil
 }
+
+// TestRunNotASystemUserToken: debug_token says the token in the secret is
+// not a system user's (a person's USER token, or an answer that names no
+// user). A renewal proves the new token belongs to the old one's system
+// user; without one it cannot, so it must refuse before the refresh: no
+// token is issued, none revoked, the secret untouched. Where the refresh
+// then answers another system user's token (the admin's), nothing may
+// store it.
+func TestRunNotASystemUserToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+	}{
+		{name: "a USER token", setup: func(f *fixture) {
+			f.old = f.graph.IssueToken(minttest.TokenSpec{UserID: "900000000000009", BusinessID: f.fx.BusinessID, Type: "USER", AppID: f.fx.AppID,
+				Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(10 * day)})
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, f.old, "")
+			f.cfg.AccessToken = f.old
+		}},
+		{name: "debug_token names no user, the refresh answers another system user's token", setup: func(f *fixture) {
+			f.graph.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: fmt.Appendf(nil,
+				`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["ads_read"]}}`,
+				f.fx.AppID, f.graph.Now().Add(10*day).Unix())})
+			admins := f.graph.IssueToken(minttest.TokenSpec{UserID: f.fx.AdminSystemUserID, AppID: f.fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+			f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, admins)})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			tt.setup(f)
+			res, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatalf("Run() = %+v, nil; want an error: the token in the secret is not a system user's", res)
+			}
+			if !strings.Contains(err.Error(), "system user") {
+				t.Errorf("Run() error = %q; want it to say a renewal needs a system user token", err)
+			}
+			if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old || f.gh.Writes() != 0 {
+				t.Errorf("the secret was written")
+			}
+			if len(f.hidden) != 0 {
+				t.Errorf("refreshed %d tokens; want none: the run refuses before the refresh", len(f.hidden))
+			}
+			f.noneRevoked(t)
+		})
+	}
+}
