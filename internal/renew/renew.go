@@ -136,6 +136,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Msg: fmt.Sprintf("the token in the %s belongs to app %s, not app %s: a token is refreshed with the app it was generated with",
 			cfg.Target, mint.QuoteCut(prev.AppID), cfg.App.ID)}
 	}
+	if prev.Type != "SYSTEM_USER" || prev.UserID == "" {
+		// CheckRenewal proves the new token is of the old one's system
+		// user: without one it would refuse the new token, or not check.
+		return nil, &Error{Msg: fmt.Sprintf("the token in the %s is not a system user's: debug_token says type %s, user %s. "+
+			"A renewal refreshes a system user token and proves the new one is of the same system user. Nothing was changed at Meta.",
+			cfg.Target, mint.QuoteCut(prev.Type), mint.QuoteCut(prev.UserID))}
+	}
 	if prev.NeverExpires() {
 		return &Result{Outcome: NeverExpires, Previous: prev}, nil
 	}
