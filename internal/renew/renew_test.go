@@ -880,3 +880,44 @@ func TestRunNotASystemUserToken(t *testing.T) {
 		})
 	}
 }
+
+// TestRunRefreshEchoesOldTokenPadded: Graph (or a proxy) answers the
+// refresh with the old token's own value with white space around it. The
+// value is malformed and refused; a malformed token is revoked, but this
+// one is the token the secret holds, and a Graph that reads past the
+// white space would revoke it: no revocation may name it.
+func TestRunRefreshEchoesOldTokenPadded(t *testing.T) {
+	t.Parallel()
+	for _, pad := range []struct{ name, before, after string }{
+		{"a line break after", "", "\n"},
+		{"a CRLF after", "", "\r\n"},
+		{"a space before", " ", ""},
+		{"a tab before and a line break after", "\t", "\n"},
+	} {
+		t.Run(pad.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, pad.before+f.old+pad.after)})
+			_, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatal("Run() = nil; want the malformed token refused")
+			}
+			for _, r := range f.graph.Requests() {
+				if r.Endpoint == minttest.EndpointRevoke && strings.TrimSpace(r.Form.Get("revoke_token")) == f.old {
+					t.Errorf("a revocation named the old token, padded %q", r.Form.Get("revoke_token"))
+				}
+			}
+			if strings.Contains(err.Error(), "revoke every token") {
+				t.Errorf("Run() error = %q; advises revoking every token of the system user, the one in the secret included", err)
+			}
+			if strings.Contains(err.Error(), f.old) {
+				t.Errorf("Run() error holds the token")
+			}
+			if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old || f.gh.Writes() != 0 {
+				t.Errorf("the secret was written")
+			}
+			f.noneRevoked(t)
+		})
+	}
+}
