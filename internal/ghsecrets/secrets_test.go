@@ -585,11 +585,11 @@ func TestBrokenAnswerEchoesToken(t *testing.T) {
 	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
-			conn, err := ln.Accept()
-			if err != nil {
+			conn, aerr := ln.Accept()
+			if aerr != nil {
 				return
 			}
-			if req, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+			if req, rerr := http.ReadRequest(bufio.NewReader(conn)); rerr == nil {
 				auth := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
 				_, _ = conn.Write([]byte("HTTP/1.1 " + auth + " OK\r\n\r\n"))
 			}
