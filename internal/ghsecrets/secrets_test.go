@@ -329,8 +329,8 @@ func TestTargetCheck(t *testing.T) {
 }
 
 // TestHostileAnswers: GitHub's answers are untrusted. A key that is not 32
-// bytes of base64, a visibility the client does not know, and a redirect
-// are refused; nothing is written.
+// bytes of base64 or is a low-order point, a visibility the client does not
+// know, and a redirect are refused; nothing is written.
 func TestHostileAnswers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -346,6 +346,18 @@ func TestHostileAnswers(t *testing.T) {
 				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
 				return err
 			}, want: "no 32-byte base64 key"},
+		// A low-order point gives every sealed box a key anyone can
+		// compute: libsodium's crypto_box_seal refuses it.
+		{name: "low-order key: zero", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 200, body: `{"key_id":"1","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "low-order"},
+		{name: "low-order key: one", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 200, body: `{"key_id":"1","key":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "low-order"},
 		{name: "unknown visibility", path: "GET /orgs/octo-org/actions/secrets/T", status: 200, body: `{"visibility":"everyone\u001b[31m"}`,
 			call: func(c *ghsecrets.Client, tb testing.TB) error {
 				_, err := c.OrgSecret(tb.Context(), ghsecrets.Target{Name: "T", Org: org})
