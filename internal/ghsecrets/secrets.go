@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
 
 	"github.com/metamint/metamint/pkg/mint"
@@ -153,6 +154,12 @@ func (c *Client) PublicKey(ctx context.Context, t Target) (*PublicKey, error) {
 	raw, err := base64.StdEncoding.DecodeString(out.Key)
 	if err != nil || len(raw) != 32 || out.KeyID == "" || len(out.KeyID) > 256 {
 		return nil, fmt.Errorf("ghsecrets: GET %s/public-key: GitHub's answer holds no 32-byte base64 key and key ID", route)
+	}
+	// A low-order point (all zeros, say) gives every box sealed to it a
+	// key anyone can compute; libsodium's crypto_box_seal refuses it, but
+	// box.SealAnonymous does not. Any scalar tells: X25519 then fails.
+	if _, err = curve25519.X25519(curve25519.Basepoint, raw); err != nil {
+		return nil, fmt.Errorf("ghsecrets: GET %s/public-key: GitHub's key is a low-order point: a value sealed to it could be opened by anyone", route)
 	}
 	k := &PublicKey{KeyID: out.KeyID}
 	copy(k.Key[:], raw)
