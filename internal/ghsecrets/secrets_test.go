@@ -321,6 +321,11 @@ func TestTargetCheck(t *testing.T) {
 		{"org and repository", ghsecrets.Target{Name: "T", Org: org, Repo: repo}, false},
 		{"bad org", ghsecrets.Target{Name: "T", Org: "a/b"}, false},
 		{"control in environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "a\nb"}, false},
+		// A dot segment in a URL path is resolved by whoever normalizes
+		// it: "environments/.." names the repository instead.
+		{"dot-dot environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: ".."}, false},
+		{"dot environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "."}, false},
+		{"dots in an environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "v1..2"}, true},
 	} {
 		if err := tt.target.Check(); (err == nil) != tt.ok {
 			t.Errorf("%s: Check() = %v; want ok %v", tt.name, err, tt.ok)
