@@ -56,8 +56,11 @@ func (t Target) Check() error {
 	case !repoRE.MatchString(t.Repo) || len(t.Repo) > 140 || strings.HasSuffix(t.Repo, "/.") || strings.HasSuffix(t.Repo, "/.."):
 		problems = append(problems, "the repository must be owner/name")
 	}
-	if t.Org == "" && t.Environment != "" && (len(t.Environment) > 255 || strings.ContainsFunc(t.Environment, func(r rune) bool { return r < ' ' || r == 0x7f })) {
-		problems = append(problems, "the environment name must be at most 255 characters without control characters")
+	if t.Org == "" && t.Environment != "" && (len(t.Environment) > 255 || strings.ContainsFunc(t.Environment, func(r rune) bool { return r < ' ' || r == 0x7f }) ||
+		t.Environment == "." || t.Environment == "..") {
+		// "." and ".." are dot segments of the URL path, which whoever
+		// normalizes it resolves.
+		problems = append(problems, `the environment name must be at most 255 characters without control characters, and not "." or ".."`)
 	}
 	if len(problems) > 0 {
 		return errors.New("ghsecrets: " + strings.Join(problems, "; "))
