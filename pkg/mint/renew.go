@@ -123,7 +123,7 @@ func (r RenewRequest) mayRevoke(ctx context.Context) bool {
 func (i *TokenInfo) CheckRenewal(prev *TokenInfo) error {
 	if prev.AppID == "" || prev.UserID == "" {
 		// Check skips an expectation left empty.
-		return &renewalError{err: errors.New("the old token's debug_token names no app or no system user, so the new token cannot be proven the same")}
+		return &renewalError{err: errors.New("the old token's debug_token names no app or no system user, so the new token cannot be proven of the same app and system user")}
 	}
 	if err := i.Check(Expectation{AppID: prev.AppID, SystemUserID: prev.UserID, Scopes: prev.Scopes}); err != nil {
 		return &renewalError{err: err}
