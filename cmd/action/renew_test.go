@@ -262,6 +262,9 @@ func TestBinaryRenew(t *testing.T) {
 				in["INPUT_RENEW-ORG"] = "octo-org"
 			},
 			stdout: "inputs renew-org and github-token are set, but renew-secret is empty"},
+		{name: "renew-environment names an environment without the secret: not created", life: 10 * day, code: 1, renewed: "-", graphCalls: 1,
+			setup:  func(w *renewWorld, in map[string]string) { in["INPUT_RENEW-ENVIRONMENT"] = "prod/eu" },
+			stdout: `the secret META_ADMIN_TOKEN of environment "prod/eu" in octo-org/deploy does not exist`},
 		{name: "refused write", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")

@@ -35,8 +35,8 @@ mode does: it reads the secret's public key with GITHUB_TOKEN first (a token wit
 permission fails before any Graph call), inspects the token with debug_token, and when it expires
 within --within days refreshes it (GET /oauth/access_token), checks the new token (valid, same
 app, system user and scopes, later expiry) and writes it to the secret, sealed to its public key.
-An organization secret keeps its visibility and selected repositories. The old token is never
-revoked. A secret written during the renewal (by a person, or by another renewal: its updated_at
+An organization secret keeps its visibility and selected repositories; a secret that does not
+exist is never created. The old token is never revoked. A secret written during the renewal (by a person, or by another renewal: its updated_at
 changed) is never overwritten, and the new token is then kept: the other write may hold it. A new
 token GitHub refused to store is revoked while the secret is unchanged. A write that got no answer
 is sent once more only while the secret is unchanged; when it may have been stored, the new token

@@ -317,6 +317,7 @@ func (c *Client) send(ctx context.Context, r request, out any) error {
 	call := r.method + " " + r.route
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		cerr := c.scrubError(cause(ctx, err))
 		why := "the connection failed"
 		if ctx.Err() != nil {
 			why = "the step's deadline passed"
@@ -324,9 +325,9 @@ func (c *Client) send(ctx context.Context, r request, out any) error {
 			why = "no answer within the client's timeout"
 		}
 		if r.write {
-			return &noAnswerError{call: call, why: why, err: cause(ctx, err)}
+			return &noAnswerError{call: call, why: why, err: cerr}
 		}
-		return fmt.Errorf("ghsecrets: %s: %s: %w", call, why, cause(ctx, err))
+		return fmt.Errorf("ghsecrets: %s: %s: %w", call, why, cerr)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -364,15 +365,33 @@ func (c *Client) send(ctx context.Context, r request, out any) error {
 }
 
 // cause prefers the context's error, so errors.Is(err,
-// context.DeadlineExceeded) holds when the step ran out of time. The
-// transport's error never holds the token (it is a header), and the URL
-// holds no secret.
+// context.DeadlineExceeded) holds when the step ran out of time. The URL
+// holds no secret, but the transport's error may quote what the server
+// answered (a malformed status line): see scrubError.
 func cause(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
 }
+
+// scrubError returns err with the client's token removed from its text
+// (scrub), unwrapping to err, as pkg/mint's redacted errors do.
+func (c *Client) scrubError(err error) error {
+	if msg := c.scrub(err.Error()); msg != err.Error() {
+		return &scrubbedError{msg: msg, err: err}
+	}
+	return err
+}
+
+// scrubbedError is an error whose text has the token removed.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // rawMessage returns GitHub's error message from body as it came, for
 // matching only: it is never shown.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/box"
 
 	"github.com/metamint/metamint/pkg/mint"
@@ -55,8 +56,11 @@ func (t Target) Check() error {
 	case !repoRE.MatchString(t.Repo) || len(t.Repo) > 140 || strings.HasSuffix(t.Repo, "/.") || strings.HasSuffix(t.Repo, "/.."):
 		problems = append(problems, "the repository must be owner/name")
 	}
-	if t.Org == "" && t.Environment != "" && (len(t.Environment) > 255 || strings.ContainsFunc(t.Environment, func(r rune) bool { return r < ' ' || r == 0x7f })) {
-		problems = append(problems, "the environment name must be at most 255 characters without control characters")
+	if t.Org == "" && t.Environment != "" && (len(t.Environment) > 255 || strings.ContainsFunc(t.Environment, func(r rune) bool { return r < ' ' || r == 0x7f }) ||
+		t.Environment == "." || t.Environment == "..") {
+		// "." and ".." are dot segments of the URL path, which whoever
+		// normalizes it resolves.
+		problems = append(problems, `the environment name must be at most 255 characters without control characters, and not "." or ".."`)
 	}
 	if len(problems) > 0 {
 		return errors.New("ghsecrets: " + strings.Join(problems, "; "))
@@ -154,6 +158,12 @@ func (c *Client) PublicKey(ctx context.Context, t Target) (*PublicKey, error) {
 	if err != nil || len(raw) != 32 || out.KeyID == "" || len(out.KeyID) > 256 {
 		return nil, fmt.Errorf("ghsecrets: GET %s/public-key: GitHub's answer holds no 32-byte base64 key and key ID", route)
 	}
+	// A low-order point (all zeros, say) gives every box sealed to it a
+	// key anyone can compute; libsodium's crypto_box_seal refuses it, but
+	// box.SealAnonymous does not. Any scalar tells: X25519 then fails.
+	if _, err = curve25519.X25519(curve25519.Basepoint, raw); err != nil {
+		return nil, fmt.Errorf("ghsecrets: GET %s/public-key: GitHub's key is a low-order point: a value sealed to it could be opened by anyone", route)
+	}
 	k := &PublicKey{KeyID: out.KeyID}
 	copy(k.Key[:], raw)
 	return k, nil
@@ -234,6 +244,12 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 			s.SelectedRepositoryIDs = append(s.SelectedRepositoryIDs, r.ID)
 		}
 		if len(list.Repositories) == 0 || len(s.SelectedRepositoryIDs) >= list.TotalCount {
+			// A write sends the list: one short (or with repeats) would
+			// change who may use the secret.
+			if n := len(s.SelectedRepositoryIDs); n != list.TotalCount {
+				return nil, fmt.Errorf("ghsecrets: GET %s/{secret_name}/repositories: GitHub listed %d repositories of the %d it counts; refusing to change who may use the secret",
+					route, n, list.TotalCount)
+			}
 			return s, nil
 		}
 	}
@@ -243,8 +259,8 @@ func (c *Client) OrgSecret(ctx context.Context, t Target) (*OrgSecret, error) {
 // Updated reads when t was last written: GET .../secrets/{secret_name},
 // its updated_at, as GitHub wrote it but without the token (scrub): an
 // opaque stamp, for a message too; only whether it changed matters, so an
-// unexpected format never fails the call. found is false when the secret
-// does not exist (404). A writer that read it
+// unexpected format never fails the call, but a missing one does. found
+// is false when the secret does not exist (404). A writer that read it
 // before deciding reads it again before writing: a change means someone
 // else wrote the secret in between (GitHub offers no conditional write).
 //
@@ -264,6 +280,10 @@ func (c *Client) Updated(ctx context.Context, t Target) (stamp string, found boo
 	}
 	if err != nil {
 		return "", false, err
+	}
+	if meta.UpdatedAt == "" {
+		// Two empty stamps would compare equal whatever was written.
+		return "", false, fmt.Errorf("ghsecrets: GET %s/{secret_name}: GitHub's answer holds no updated_at", route)
 	}
 	return c.scrub(meta.UpdatedAt), true, nil
 }

@@ -1,13 +1,16 @@
 package ghsecrets_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,6 +321,11 @@ func TestTargetCheck(t *testing.T) {
 		{"org and repository", ghsecrets.Target{Name: "T", Org: org, Repo: repo}, false},
 		{"bad org", ghsecrets.Target{Name: "T", Org: "a/b"}, false},
 		{"control in environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "a\nb"}, false},
+		// A dot segment in a URL path is resolved by whoever normalizes
+		// it: "environments/.." names the repository instead.
+		{"dot-dot environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: ".."}, false},
+		{"dot environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "."}, false},
+		{"dots in an environment", ghsecrets.Target{Name: "T", Repo: repo, Environment: "v1..2"}, true},
 	} {
 		if err := tt.target.Check(); (err == nil) != tt.ok {
 			t.Errorf("%s: Check() = %v; want ok %v", tt.name, err, tt.ok)
@@ -326,8 +334,8 @@ func TestTargetCheck(t *testing.T) {
 }
 
 // TestHostileAnswers: GitHub's answers are untrusted. A key that is not 32
-// bytes of base64, a visibility the client does not know, and a redirect
-// are refused; nothing is written.
+// bytes of base64 or is a low-order point, a visibility the client does not
+// know, and a redirect are refused; nothing is written.
 func TestHostileAnswers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -343,6 +351,18 @@ func TestHostileAnswers(t *testing.T) {
 				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
 				return err
 			}, want: "no 32-byte base64 key"},
+		// A low-order point gives every sealed box a key anyone can
+		// compute: libsodium's crypto_box_seal refuses it.
+		{name: "low-order key: zero", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 200, body: `{"key_id":"1","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "low-order"},
+		{name: "low-order key: one", path: "GET /repos/octo-org/deploy/actions/secrets/public-key", status: 200, body: `{"key_id":"1","key":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+			call: func(c *ghsecrets.Client, tb testing.TB) error {
+				_, err := c.PublicKey(tb.Context(), ghsecrets.Target{Name: "T", Repo: repo})
+				return err
+			}, want: "low-order"},
 		{name: "unknown visibility", path: "GET /orgs/octo-org/actions/secrets/T", status: 200, body: `{"visibility":"everyone\u001b[31m"}`,
 			call: func(c *ghsecrets.Client, tb testing.TB) error {
 				_, err := c.OrgSecret(tb.Context(), ghsecrets.Target{Name: "T", Org: org})
@@ -565,5 +585,94 @@ func TestUpdated(t *testing.T) {
 	}
 	if stamp, found, err := odd.Updated(t.Context(), target); err != nil || !found || stamp != "2026-12-03 12:00:00.123456 +0000 UTC" {
 		t.Errorf("Updated(odd format) = %q, %v, %v; want the stamp as GitHub wrote it", stamp, found, err)
+	}
+}
+
+// TestBrokenAnswerEchoesToken: a server (or a proxy) answers with a status
+// line that is no HTTP, made of the request's bearer token. Go's transport
+// quotes that line in its error; the client's error must not carry the
+// token, whether the call was a read or a write, and must still match the
+// transport's error (errors.As), as pkg/mint's redacted errors do.
+func TestBrokenAnswerEchoesToken(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, aerr := ln.Accept()
+			if aerr != nil {
+				return
+			}
+			if req, rerr := http.ReadRequest(bufio.NewReader(conn)); rerr == nil {
+				auth := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
+				_, _ = conn.Write([]byte("HTTP/1.1 " + auth + " OK\r\n\r\n"))
+			}
+			_ = conn.Close()
+		}
+	}()
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL("http://"+ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
+	var key ghsecrets.PublicKey
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{name: "public key", call: func(ctx context.Context) error { _, err := c.PublicKey(ctx, target); return err }},
+		{name: "updated_at", call: func(ctx context.Context) error { _, _, err := c.Updated(ctx, target); return err }},
+		{name: "write", call: func(ctx context.Context) error { return c.PutSecret(ctx, target, &key, canaryValue, nil) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.call(t.Context())
+			if err == nil {
+				t.Fatal("error = nil; want the broken answer reported")
+			}
+			if strings.Contains(err.Error(), canaryGitHubToken) {
+				t.Errorf("error = %q; holds the GitHub token", err)
+			}
+			if uerr := (*url.Error)(nil); !errors.As(err, &uerr) {
+				t.Errorf("error = %v; want it to match the transport's *url.Error", err)
+			}
+		})
+	}
+}
+
+// TestOrgSecretIncompleteList: GitHub counts three selected repositories
+// but lists two, then an empty page (a repository removed between pages
+// shifts the rest, or an answer is cut short). A write sends the list as
+// the secret's repositories: a short one would take the secret from a
+// repository that uses it. OrgSecret refuses it.
+func TestOrgSecretIncompleteList(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orgs/octo-org/actions/secrets/T", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"name":"T","visibility":"selected","updated_at":"2026-12-03T12:00:00Z"}`))
+	})
+	mux.HandleFunc("GET /orgs/octo-org/actions/secrets/T/repositories", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "1" {
+			_, _ = w.Write([]byte(`{"total_count":3,"repositories":[{"id":1},{"id":2}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"total_count":3,"repositories":[]}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.OrgSecret(t.Context(), ghsecrets.Target{Name: "T", Org: org})
+	if err == nil {
+		t.Fatalf("OrgSecret() = %+v, nil; want an error: 2 repositories listed of 3", got)
+	}
+	if !strings.Contains(err.Error(), "2") || !strings.Contains(err.Error(), "3") {
+		t.Errorf("OrgSecret() error = %q; want it to say how many were listed and counted", err)
 	}
 }

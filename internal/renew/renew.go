@@ -10,7 +10,8 @@
 // read before the refresh, must be unchanged just before the write. A new
 // token GitHub refused to store is revoked while updated_at still shows
 // the secret unchanged; otherwise, and when a write got no answer twice,
-// the secret may hold it, so it is kept.
+// the secret may hold it, so it is kept. It never creates a secret: one
+// that does not exist fails the renewal before the refresh.
 package renew
 
 import (
@@ -135,6 +136,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Msg: fmt.Sprintf("the token in the %s belongs to app %s, not app %s: a token is refreshed with the app it was generated with",
 			cfg.Target, mint.QuoteCut(prev.AppID), cfg.App.ID)}
 	}
+	if prev.Type != "SYSTEM_USER" || prev.UserID == "" {
+		// CheckRenewal proves the new token is of the old one's system
+		// user: without one it would refuse the new token, or not check.
+		return nil, &Error{Msg: fmt.Sprintf("the token in the %s is not a system user's: debug_token says type %s, user %s. "+
+			"A renewal refreshes a system user token and proves the new one is of the same system user. Nothing was changed at Meta.",
+			cfg.Target, mint.QuoteCut(prev.Type), mint.QuoteCut(prev.UserID))}
+	}
 	if prev.NeverExpires() {
 		return &Result{Outcome: NeverExpires, Previous: prev}, nil
 	}
@@ -147,6 +155,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	before, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
 	if err != nil {
 		return nil, cfg.githubError("reading when the "+cfg.Target.String()+" was last written", err)
+	}
+	if !exists {
+		// The token came from another secret (of the environment, the
+		// repository or the organization: secrets.NAME reads the first
+		// there is), or the name is mistyped; a new secret would hold
+		// the new token while that one expires.
+		return nil, &Error{Msg: fmt.Sprintf("the %s does not exist, or %s cannot see it (GitHub answers 404 to both): a renewal rewrites the secret that holds the token and never creates one. "+
+			"Check the secret's name, and whether it is an environment's, the repository's or the organization's. Nothing was changed at Meta.",
+			cfg.Target, cfg.GitHubToken)}
 	}
 
 	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{

@@ -739,3 +739,185 @@ func (e *endAfterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	e.once.Do(e.end)
 	return resp, nil
 }
+
+// TestRunSecretMissing: the named secret does not exist (a mistyped name,
+// or the token lives in an environment's or the organization's secret of
+// that name, which a workflow's secrets.NAME also reads). The renewal must
+// not create it: a new secret would hold the new token while the one the
+// workflows read keeps the old, expiring one, and the run would say
+// renewed. It fails before the refresh: no token is issued.
+func TestRunSecretMissing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		target ghsecrets.Target
+		setup  func(f *fixture)
+	}{
+		{name: "repository secret", target: ghsecrets.Target{Name: "META_TOKN", Repo: repo}},
+		{name: "environment secret", target: ghsecrets.Target{Name: name, Repo: repo, Environment: "prod"},
+			setup: func(f *fixture) {
+				f.gh.AddEnvironment(repo, "prod")
+				f.gh.AddToken(ghToken, ghsecretstest.SecretsWrite, ghsecretstest.EnvironmentsWrite)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			f.cfg.Target = tt.target
+			res, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatalf("Run() = %+v, nil; want an error: the %s does not exist", res, tt.target)
+			}
+			if n := f.gh.Writes(); n != 0 {
+				t.Errorf("GitHub writes = %d; want 0: a renewal never creates a secret", n)
+			}
+			if len(f.hidden) != 0 {
+				t.Errorf("refreshed %d tokens; want none: the run fails before the refresh", len(f.hidden))
+			}
+			if msg := err.Error(); !strings.Contains(msg, "does not exist") || !strings.Contains(msg, tt.target.String()) {
+				t.Errorf("Run() error = %q; want it to name the secret and say it does not exist", msg)
+			}
+			f.noneRevoked(t)
+		})
+	}
+}
+
+// TestRunNoUpdatedAt: GitHub's answers to the reads of the secret hold no
+// updated_at (a proxy or server that drops it), and a person stores
+// another token while the renewal refreshes. Two empty stamps compare
+// equal, so the guard would see no change: a renewal that cannot read
+// updated_at cannot guard its write, and must not write.
+func TestRunNoUpdatedAt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	fx := f.fx
+	theirs := f.graph.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &noUpdatedAt{next: http.DefaultTransport}}))
+	f.graphThrough(t, func(next http.RoundTripper) http.RoundTripper {
+		return &onPath{suffix: exchangePath, next: next, hook: func() {
+			f.graph.Advance(time.Minute)
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, theirs, "")
+		}}
+	})
+	res, err := renew.Run(t.Context(), f.cfg)
+	if err == nil || !strings.Contains(err.Error(), "updated_at") {
+		t.Fatalf("Run() = %+v, %v; want an error saying updated_at cannot be read", res, err)
+	}
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0: no stamp guards the write", n)
+	}
+	if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old && got.Value != theirs {
+		t.Errorf("the secret holds neither the old token nor the person's")
+	}
+	f.noneRevoked(t)
+}
+
+// noUpdatedAt is a transport that answers every read of the secret with
+// its name only, no updated_at.
+type noUpdatedAt struct{ next http.RoundTripper }
+
+func (n *noUpdatedAt) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := n.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/secrets/"+name) {
+		return resp, err
+	}
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(`{"name":"` + name + `"}`))
+	return resp, nil
+}
+
+// TestRunNotASystemUserToken: debug_token says the token in the secret is
+// not a system user's (a person's USER token, or an answer that names no
+// user). A renewal proves the new token belongs to the old one's system
+// user; without one it cannot, so it must refuse before the refresh: no
+// token is issued, none revoked, the secret untouched. Where the refresh
+// then answers another system user's token (the admin's), nothing may
+// store it.
+func TestRunNotASystemUserToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+	}{
+		{name: "a USER token", setup: func(f *fixture) {
+			f.old = f.graph.IssueToken(minttest.TokenSpec{UserID: "900000000000009", BusinessID: f.fx.BusinessID, Type: "USER", AppID: f.fx.AppID,
+				Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(10 * day)})
+			f.gh.SetSecret(ghsecretstest.RepoScope(repo), name, f.old, "")
+			f.cfg.AccessToken = f.old
+		}},
+		{name: "debug_token names no user, the refresh answers another system user's token", setup: func(f *fixture) {
+			f.graph.FailNext(minttest.EndpointDebugToken, minttest.Fault{Status: 200, Body: fmt.Appendf(nil,
+				`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["ads_read"]}}`,
+				f.fx.AppID, f.graph.Now().Add(10*day).Unix())})
+			admins := f.graph.IssueToken(minttest.TokenSpec{UserID: f.fx.AdminSystemUserID, AppID: f.fx.AppID, Scopes: []string{"ads_read"}, ExpiresAt: f.graph.Now().Add(60 * day)})
+			f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, admins)})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			tt.setup(f)
+			res, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatalf("Run() = %+v, nil; want an error: the token in the secret is not a system user's", res)
+			}
+			if !strings.Contains(err.Error(), "system user") {
+				t.Errorf("Run() error = %q; want it to say a renewal needs a system user token", err)
+			}
+			if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old || f.gh.Writes() != 0 {
+				t.Errorf("the secret was written")
+			}
+			if len(f.hidden) != 0 {
+				t.Errorf("refreshed %d tokens; want none: the run refuses before the refresh", len(f.hidden))
+			}
+			f.noneRevoked(t)
+		})
+	}
+}
+
+// TestRunRefreshEchoesOldTokenPadded: Graph (or a proxy) answers the
+// refresh with the old token's own value with white space around it. The
+// value is malformed and refused; a malformed token is revoked, but this
+// one is the token the secret holds, and a Graph that reads past the
+// white space would revoke it: no revocation may name it.
+func TestRunRefreshEchoesOldTokenPadded(t *testing.T) {
+	t.Parallel()
+	for _, pad := range []struct{ name, before, after string }{
+		{"a line break after", "", "\n"},
+		{"a CRLF after", "", "\r\n"},
+		{"a space before", " ", ""},
+		{"a tab before and a line break after", "\t", "\n"},
+	} {
+		t.Run(pad.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, pad.before+f.old+pad.after)})
+			_, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatal("Run() = nil; want the malformed token refused")
+			}
+			for _, r := range f.graph.Requests() {
+				if r.Endpoint == minttest.EndpointRevoke && strings.TrimSpace(r.Form.Get("revoke_token")) == f.old {
+					t.Errorf("a revocation named the old token, padded %q", r.Form.Get("revoke_token"))
+				}
+			}
+			if strings.Contains(err.Error(), "revoke every token") {
+				t.Errorf("Run() error = %q; advises revoking every token of the system user, the one in the secret included", err)
+			}
+			if strings.Contains(err.Error(), f.old) {
+				t.Errorf("Run() error holds the token")
+			}
+			if got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name); got.Value != f.old || f.gh.Writes() != 0 {
+				t.Errorf("the secret was written")
+			}
+			f.noneRevoked(t)
+		})
+	}
+}

@@ -134,7 +134,7 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 	if err != nil {
 		return nil, err
 	}
-	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App)
+	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App, r.AccessToken)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	return c.decodeToken(ctx, "GET /oauth/access_token", body, r.App)
+	return c.decodeToken(ctx, "GET /oauth/access_token", body, r.App, r.AccessToken)
 }
 
 // RevokeRequest is the input of RevokeAccessToken.
@@ -516,8 +516,11 @@ func (c *Client) expiry(expiresIn int64) time.Time {
 // decodeToken reads Graph's answer to a call that issues a token of app. A
 // token that fails CheckTokenValue is revoked at once, through a call that
 // carries it only as a query parameter, and the answer is an error that never
-// holds the token.
-func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App) (*Token, error) {
+// holds the token. One that is held, the token the call was made with
+// (the caller, or the token to refresh), with white space or control
+// characters around it, is not revoked: a Graph that reads past them would
+// revoke held.
+func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App, held string) (*Token, error) {
 	var resp struct {
 		AccessToken string  `json:"access_token"`
 		ExpiresIn   flexInt `json:"expires_in"`
@@ -529,6 +532,9 @@ func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app 
 		return nil, fmt.Errorf("mint: %s: the response has no access_token", name)
 	}
 	if err := CheckTokenValue(resp.AccessToken); err != nil {
+		if held != "" && strings.TrimFunc(resp.AccessToken, func(r rune) bool { return r <= ' ' || r == 0x7f }) == held {
+			return nil, fmt.Errorf("%w: %s: Graph answered the token the call was made with, white space or control characters around it; it is not revoked", ErrMalformedToken, name)
+		}
 		return nil, c.revokeMalformed(ctx, name, app, resp.AccessToken, err)
 	}
 	return &Token{AccessToken: resp.AccessToken, ExpiresAt: c.expiry(int64(resp.ExpiresIn))}, nil
@@ -541,7 +547,8 @@ var ErrCallerTokenEchoed = errors.New("mint: Graph answered the calling token it
 
 // ErrMalformedToken is matched (errors.Is) by the error of a call that
 // issued a token unfit for use (see CheckTokenValue). The Client has then
-// tried to revoke it; the error says whether that worked.
+// tried to revoke it, unless it is the token the call was made with, white
+// space or control characters around it; the error says which.
 var ErrMalformedToken = errors.New("mint: Graph issued a malformed token")
 
 // revokeMalformed revokes token, which Graph issued for app but which fails

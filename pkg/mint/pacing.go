@@ -29,6 +29,7 @@ type Pacing struct {
 // WithPacing turns on usage-based pacing, shared by every call of the Client.
 func WithPacing(p Pacing) Option {
 	return func(c *Client) error {
+		p := p // an Option may serve several NewClient calls at once
 		if p.Threshold == 0 {
 			p.Threshold = 75
 		}

@@ -117,9 +117,14 @@ func (r RenewRequest) mayRevoke(ctx context.Context) bool {
 // CheckRenewal reports every way i, a refreshed token's debug_token answer,
 // falls short of renewing prev's token: it must be valid, a system user
 // token of the same app and system user, with the same scopes, and expire
-// later than prev (a refreshed token always expires). The error matches
+// later than prev (a refreshed token always expires). A prev that names no
+// app or no system user proves nothing, and fails. The error matches
 // ErrRenewalMismatch, and ErrInvalidToken too when i is not valid.
 func (i *TokenInfo) CheckRenewal(prev *TokenInfo) error {
+	if prev.AppID == "" || prev.UserID == "" {
+		// Check skips an expectation left empty.
+		return &renewalError{err: errors.New("the old token's debug_token names no app or no system user, so the new token cannot be proven of the same app and system user")}
+	}
 	if err := i.Check(Expectation{AppID: prev.AppID, SystemUserID: prev.UserID, Scopes: prev.Scopes}); err != nil {
 		return &renewalError{err: err}
 	}

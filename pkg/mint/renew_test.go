@@ -184,25 +184,39 @@ func TestCheckRenewal(t *testing.T) {
 		f(&i)
 		return &i
 	}
+	// vague is the old token's debug_token answer with f applied: one
+	// that names no app or no system user cannot prove a renewal.
+	vague := func(f func(i *mint.TokenInfo)) *mint.TokenInfo {
+		i := *prev
+		f(&i)
+		return &i
+	}
 	tests := []struct {
 		name string
 		info *mint.TokenInfo
 		ok   bool
+		prev *mint.TokenInfo // nil: prev
 	}{
-		{"renewal", &good, true},
-		{"invalid", mod(func(i *mint.TokenInfo) { i.IsValid = false }), false},
-		{"another app", mod(func(i *mint.TokenInfo) { i.AppID = "9" }), false},
-		{"another system user", mod(func(i *mint.TokenInfo) { i.UserID = "9" }), false},
-		{"a scope lost", mod(func(i *mint.TokenInfo) { i.Scopes = i.Scopes[:1] }), false},
-		{"a scope added", mod(func(i *mint.TokenInfo) { i.Scopes = append(i.Scopes, "ads_management") }), false},
-		{"same expiry", mod(func(i *mint.TokenInfo) { i.ExpiresAt = now }), false},
-		{"never expires", mod(func(i *mint.TokenInfo) { i.ExpiresAt = time.Time{} }), false},
-		{"user token", mod(func(i *mint.TokenInfo) { i.Type = "USER" }), false},
+		{"renewal", &good, true, nil},
+		{"invalid", mod(func(i *mint.TokenInfo) { i.IsValid = false }), false, nil},
+		{"another app", mod(func(i *mint.TokenInfo) { i.AppID = "9" }), false, nil},
+		{"another system user", mod(func(i *mint.TokenInfo) { i.UserID = "9" }), false, nil},
+		{"a scope lost", mod(func(i *mint.TokenInfo) { i.Scopes = i.Scopes[:1] }), false, nil},
+		{"a scope added", mod(func(i *mint.TokenInfo) { i.Scopes = append(i.Scopes, "ads_management") }), false, nil},
+		{"same expiry", mod(func(i *mint.TokenInfo) { i.ExpiresAt = now }), false, nil},
+		{"never expires", mod(func(i *mint.TokenInfo) { i.ExpiresAt = time.Time{} }), false, nil},
+		{"user token", mod(func(i *mint.TokenInfo) { i.Type = "USER" }), false, nil},
+		{"old token names no system user", mod(func(i *mint.TokenInfo) { i.UserID = "9" }), false, vague(func(i *mint.TokenInfo) { i.UserID = "" })},
+		{"old token names no app", mod(func(i *mint.TokenInfo) { i.AppID = "9" }), false, vague(func(i *mint.TokenInfo) { i.AppID = "" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := tt.info.CheckRenewal(prev)
+			p := prev
+			if tt.prev != nil {
+				p = tt.prev
+			}
+			err := tt.info.CheckRenewal(p)
 			if (err == nil) != tt.ok {
 				t.Fatalf("CheckRenewal() = %v; want ok %v", err, tt.ok)
 			}
