@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,13 @@ func (r *TokenRequest) validate() error {
 //
 // See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
 func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token, error) {
+	return c.createAccessToken(ctx, r, nil)
+}
+
+// createAccessToken is CreateAccessToken for a caller that also holds the
+// tokens held (CreateVerifiedAccessToken's Held): decodeToken revokes none of
+// them, and no error holds one.
+func (c *Client) createAccessToken(ctx context.Context, r TokenRequest, held []string) (*Token, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -129,12 +137,12 @@ func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token,
 		form:        form,
 		proofSecret: proofKey(r.App, r.MintingAppSecret),
 		token:       r.AccessToken,
-		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
+		secrets:     append([]string{r.AccessToken, r.App.Secret, r.MintingAppSecret}, held...),
 	})
 	if err != nil {
 		return nil, err
 	}
-	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App, r.AccessToken)
+	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App, append([]string{r.AccessToken}, held...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -516,11 +524,11 @@ func (c *Client) expiry(expiresIn int64) time.Time {
 // decodeToken reads Graph's answer to a call that issues a token of app. A
 // token that fails CheckTokenValue is revoked at once, through a call that
 // carries it only as a query parameter, and the answer is an error that never
-// holds the token. One that is held, the token the call was made with
-// (the caller, or the token to refresh), with white space or control
-// characters around it, is not revoked: a Graph that reads past them would
-// revoke held.
-func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App, held string) (*Token, error) {
+// holds the token. One of held (the token the call was made with, the
+// caller or the token to refresh, and any other the caller holds) with white
+// space or control characters around it is not revoked: a Graph that reads
+// past them would revoke the held token.
+func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App, held ...string) (*Token, error) {
 	var resp struct {
 		AccessToken string  `json:"access_token"`
 		ExpiresIn   flexInt `json:"expires_in"`
@@ -532,7 +540,7 @@ func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app 
 		return nil, fmt.Errorf("mint: %s: the response has no access_token", name)
 	}
 	if err := CheckTokenValue(resp.AccessToken); err != nil {
-		if held != "" && strings.TrimFunc(resp.AccessToken, func(r rune) bool { return r <= ' ' || r == 0x7f }) == held {
+		if trimmed := strings.TrimFunc(resp.AccessToken, func(r rune) bool { return r <= ' ' || r == 0x7f }); trimmed != "" && slices.Contains(held, trimmed) {
 			return nil, fmt.Errorf("%w: %s: Graph answered the token the call was made with, white space or control characters around it; it is not revoked", ErrMalformedToken, name)
 		}
 		return nil, c.revokeMalformed(ctx, name, app, resp.AccessToken, err)

@@ -109,7 +109,7 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 			r.Installed()
 		}
 	}
-	tok, err := c.CreateAccessToken(ctx, r.TokenRequest)
+	tok, err := c.createAccessToken(ctx, r.TokenRequest, r.Held)
 	if err != nil {
 		return nil, &FlowError{Step: StepCreate, Err: err}
 	}

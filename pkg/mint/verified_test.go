@@ -75,6 +75,18 @@ func TestCreateVerifiedAccessToken(t *testing.T) {
 			},
 			wantStep: mint.StepCreate, wantIs: mint.ErrHeldTokenEchoed,
 		},
+		{
+			// A padded copy fails CheckTokenValue: revoking it as a
+			// malformed new token would name the held one to a Graph that
+			// reads past the line break.
+			name: "Graph answers a held token with a line break after it",
+			setup: func(s *minttest.Server, fx minttest.Fixture) []string {
+				held := s.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}})
+				s.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + held + `\n"}`)})
+				return []string{held}
+			},
+			wantStep: mint.StepCreate, wantIs: mint.ErrMalformedToken,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +143,11 @@ func TestCreateVerifiedAccessToken(t *testing.T) {
 			for _, h := range held {
 				if st, _ := s.Token(h); st.Revoked {
 					t.Errorf("a held token was revoked")
+				}
+				for _, r := range s.Requests() {
+					if r.Endpoint == minttest.EndpointRevoke && strings.TrimSpace(r.Form.Get("revoke_token")) == h {
+						t.Errorf("a revocation named a held token, as %q", r.Form.Get("revoke_token"))
+					}
 				}
 			}
 		})
