@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,13 +113,6 @@ func (r *TokenRequest) validate() error {
 //
 // See https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/.
 func (c *Client) CreateAccessToken(ctx context.Context, r TokenRequest) (*Token, error) {
-	return c.createAccessToken(ctx, r, nil)
-}
-
-// createAccessToken is CreateAccessToken for a caller that also holds the
-// tokens held (CreateVerifiedAccessToken's Held): decodeToken revokes none of
-// them, and no error holds one.
-func (c *Client) createAccessToken(ctx context.Context, r TokenRequest, held []string) (*Token, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -137,12 +129,12 @@ func (c *Client) createAccessToken(ctx context.Context, r TokenRequest, held []s
 		form:        form,
 		proofSecret: proofKey(r.App, r.MintingAppSecret),
 		token:       r.AccessToken,
-		secrets:     append([]string{r.AccessToken, r.App.Secret, r.MintingAppSecret}, held...),
+		secrets:     []string{r.AccessToken, r.App.Secret, r.MintingAppSecret},
 	})
 	if err != nil {
 		return nil, err
 	}
-	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App, append([]string{r.AccessToken}, held...)...)
+	tok, err := c.decodeToken(ctx, "POST /{system-user-id}/access_tokens", body, r.App)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +307,7 @@ func (c *Client) RefreshAccessToken(ctx context.Context, r RefreshRequest) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	return c.decodeToken(ctx, "GET /oauth/access_token", body, r.App, r.AccessToken)
+	return c.decodeToken(ctx, "GET /oauth/access_token", body, r.App)
 }
 
 // RevokeRequest is the input of RevokeAccessToken.
@@ -524,11 +516,11 @@ func (c *Client) expiry(expiresIn int64) time.Time {
 // decodeToken reads Graph's answer to a call that issues a token of app. A
 // token that fails CheckTokenValue is revoked at once, through a call that
 // carries it only as a query parameter, and the answer is an error that never
-// holds the token. One of held (the token the call was made with, the
-// caller or the token to refresh, and any other the caller holds) with white
-// space or control characters around it is not revoked: a Graph that reads
-// past them would revoke the held token.
-func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App, held ...string) (*Token, error) {
+// holds the token. A well-formed token with white space or control
+// characters around it is refused but not revoked: it may be a token someone
+// already holds (the calling token, the token to refresh, one a secret
+// stores), which a Graph that reads past the padding would revoke.
+func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app App) (*Token, error) {
 	var resp struct {
 		AccessToken string  `json:"access_token"`
 		ExpiresIn   flexInt `json:"expires_in"`
@@ -540,8 +532,9 @@ func (c *Client) decodeToken(ctx context.Context, name string, body []byte, app 
 		return nil, fmt.Errorf("mint: %s: the response has no access_token", name)
 	}
 	if err := CheckTokenValue(resp.AccessToken); err != nil {
-		if trimmed := strings.TrimFunc(resp.AccessToken, func(r rune) bool { return r <= ' ' || r == 0x7f }); trimmed != "" && slices.Contains(held, trimmed) {
-			return nil, fmt.Errorf("%w: %s: Graph answered the token the call was made with, white space or control characters around it; it is not revoked", ErrMalformedToken, name)
+		if trimmed := strings.TrimFunc(resp.AccessToken, func(r rune) bool { return r <= ' ' || r == 0x7f }); CheckTokenValue(trimmed) == nil {
+			return nil, fmt.Errorf("%w: %s: Graph answered a token with white space or control characters around it; "+
+				"it is not revoked, since it may be a token already held (the calling token, or one a secret stores)", ErrMalformedToken, name)
 		}
 		return nil, c.revokeMalformed(ctx, name, app, resp.AccessToken, err)
 	}
@@ -555,8 +548,9 @@ var ErrCallerTokenEchoed = errors.New("mint: Graph answered the calling token it
 
 // ErrMalformedToken is matched (errors.Is) by the error of a call that
 // issued a token unfit for use (see CheckTokenValue). The Client has then
-// tried to revoke it, unless it is the token the call was made with, white
-// space or control characters around it; the error says which.
+// tried to revoke it, unless it is a well-formed token with white space or
+// control characters around it, which may be a token someone holds; the
+// error says which.
 var ErrMalformedToken = errors.New("mint: Graph issued a malformed token")
 
 // revokeMalformed revokes token, which Graph issued for app but which fails

@@ -119,6 +119,28 @@ func TestMalformedTokenIsRevoked(t *testing.T) {
 	}
 }
 
+// TestPaddedTokenIsNotRevoked: a well-formed token with white space or
+// control characters around it may be one someone holds (a stored token
+// Graph echoed): it is refused, and no revocation is sent for it.
+func TestPaddedTokenIsNotRevoked(t *testing.T) {
+	t.Parallel()
+	app := mint.App{ID: "2000", Secret: canarySecret}
+	for _, tok := range []string{"EAAheld\n", "\r\nEAAheld", " EAAheld", "EAAheld\t\x00"} {
+		t.Run(fmt.Sprintf("%q", tok), func(t *testing.T) {
+			t.Parallel()
+			ws := newWireServer(t, reply(200, `{"access_token":`+jsonString(t, tok)+`}`), reply(200, `{"success":true}`))
+			c := newTestClient(t, ws.URL)
+			_, err := c.CreateAccessToken(t.Context(), mint.TokenRequest{SystemUserID: "4000", App: app, AccessToken: canaryToken, Scopes: []string{"ads_read"}})
+			if !errors.Is(err, mint.ErrMalformedToken) || !strings.Contains(err.Error(), "not revoked") || strings.Contains(err.Error(), "EAAheld") {
+				t.Fatalf("CreateAccessToken() = %v; want ErrMalformedToken saying it is not revoked, without the token", err)
+			}
+			if reqs := ws.requests(); len(reqs) != 1 {
+				t.Errorf("requests = %d; want the mint alone, no revocation", len(reqs))
+			}
+		})
+	}
+}
+
 func TestCheckTokenValue(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -109,7 +109,7 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 			r.Installed()
 		}
 	}
-	tok, err := c.createAccessToken(ctx, r.TokenRequest, r.Held)
+	tok, err := c.CreateAccessToken(ctx, r.TokenRequest)
 	if err != nil {
 		return nil, &FlowError{Step: StepCreate, Err: err}
 	}
