@@ -147,7 +147,7 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	}
 	if ferr.Minted && ferr.RevokeErr != nil {
 		c.stderr.printf("metamint mint: warning: could not revoke the new token, which was not handed over (%s); "+
-			"it stays valid until it expires, or until 'metamint revoke --all' for the system user\n", front.Terminal(front.Message(ferr.RevokeErr)))
+			"it stays valid until it expires, or until every token of the system user is revoked ('metamint revoke --all'), which ends the tokens in use too\n", front.Terminal(front.Message(ferr.RevokeErr)))
 	} else if ferr.Minted {
 		c.stderr.printf("metamint mint: revoked the new token, which was not handed over\n")
 	}

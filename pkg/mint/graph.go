@@ -563,7 +563,9 @@ func (c *Client) revokeMalformed(ctx context.Context, name string, app App, toke
 		reason = rerr.Reason
 	}
 	if err := c.Discard(ctx, app, token); err != nil {
-		return fmt.Errorf("%w: %s: %s; revoking it failed, revoke every token of the system user: %v", ErrMalformedToken, name, reason, err)
+		// No advice to revoke every token of the system user: that would
+		// end the calling token and every token a secret stores too.
+		return fmt.Errorf("%w: %s: %s; revoking it failed, so it stays valid until it expires: %v", ErrMalformedToken, name, reason, err)
 	}
 	return fmt.Errorf("%w: %s: %s; it was revoked", ErrMalformedToken, name, reason)
 }

@@ -104,6 +104,9 @@ func TestMalformedTokenIsRevoked(t *testing.T) {
 				if wantWord := map[bool]string{true: "it was revoked", false: "revoking it failed"}[revokeOK]; !strings.Contains(err.Error(), wantWord) {
 					t.Errorf("CreateAccessToken() error = %q; want it to say %q", err, wantWord)
 				}
+				if strings.Contains(err.Error(), "every token") {
+					t.Errorf("CreateAccessToken() error = %q; advises revoking every token of the system user, the calling and stored ones included", err)
+				}
 				reqs := ws.requests()
 				if len(reqs) != 2 {
 					t.Fatalf("requests = %d; want the mint and one revocation", len(reqs))
