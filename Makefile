@@ -53,16 +53,16 @@ deps: ## download Go modules
 	$(GO) mod download
 	$(GO) mod verify
 
-# VERSION names the Lambda bootstrap in its "run done" record (internal/version): GOFLAGS above keeps
-# go build from reading Git, so the name comes from here.
+# VERSION names the builds (internal/version): `metamint version` and the Lambda's "run done" record say
+# it. GOFLAGS above keeps go build from reading Git, so the name comes from here.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
-LAMBDA_LDFLAGS = -s -w -X github.com/metamint/metamint/internal/version.release=$(VERSION)
+LDFLAGS = -s -w -X github.com/metamint/metamint/internal/version.release=$(VERSION)
 
 .PHONY: build
 build: deps ## build the CLI, the action and the Lambda bootstrap into bin/
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/metamint ./cmd/metamint
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/metamint ./cmd/metamint
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/action ./cmd/action
-	GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LAMBDA_LDFLAGS)' -o bin/bootstrap ./cmd/lambda
+	GOOS=linux CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o bin/bootstrap ./cmd/lambda
 
 # sam build runs this target for MetamintFunction (deploy/template.yaml,
 # BuildMethod: makefile) with ARTIFACTS_DIR set. The function is arm64 only
@@ -70,7 +70,7 @@ build: deps ## build the CLI, the action and the Lambda bootstrap into bin/
 .PHONY: build-MetamintFunction
 build-MetamintFunction: ## the Lambda bootstrap into ARTIFACTS_DIR, for sam build (deploy/template.yaml)
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LAMBDA_LDFLAGS)' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags '$(LDFLAGS)' -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda
 
 # golangci-lint holds one lock per machine: --allow-serial-runners waits for
 # another checkout's run rather than failing.
