@@ -434,3 +434,93 @@ func TestRenewOrgBesideEnvironment(t *testing.T) {
 		t.Errorf("%d Graph calls; want none", n)
 	}
 }
+
+// TestRenewRefusesMintOnlyInputs: with renew-secret set, an input only the
+// mint path reads has no effect. The runner passes every input action.yml
+// declares, defaults included, so an input is set when its value differs
+// from action.yml's default (read from action.yml here): such a value is
+// refused, naming the input, before any call and any write, and an invalid
+// boolean is refused as the mint path refuses it. Each default is accepted.
+func TestRenewRefusesMintOnlyInputs(t *testing.T) {
+	t.Parallel()
+	declared := declaredInputs(t)
+	for _, in := range append(slices.Clone(mintOnlyInputs), renewOnlyInputs...) {
+		if def, ok := declared[in.name]; !ok || def != in.def {
+			t.Errorf("the program takes %s's default to be %q; action.yml declares %q (declared: %v)", in.name, in.def, def, ok)
+		}
+	}
+	noEffect := "has no effect with " + inRenewSecret
+	tests := []struct {
+		name  string
+		input string
+		value string
+		want  string // a fragment of the error
+	}{
+		{name: "system-user-id", input: inSystemUserID, value: "100000000000001", want: noEffect},
+		{name: "scopes", input: inScopes, value: "ads_read", want: noEffect},
+		{name: "install-app true", input: inInstallApp, value: "true", want: noEffect},
+		{name: "install-app yes", input: inInstallApp, value: "yes", want: `input install-app must be "true" or "false", got "yes"`},
+		{name: "expiring-token false", input: inExpiringToken, value: "false", want: noEffect},
+		{name: "expiring-token an invalid boolean", input: inExpiringToken, value: "no", want: `input expiring-token must be "true" or "false", got "no"`},
+		{name: "skip-token-revoke true", input: inSkipTokenRevoke, value: "true", want: noEffect},
+		{name: "skip-token-revoke an invalid boolean", input: inSkipTokenRevoke, value: "1", want: `input skip-token-revoke must be "true" or "false", got "1"`},
+		{name: "allow-unlisted-scopes true", input: inAllowUnlistedScopes, value: "true", want: noEffect},
+		{name: "allow-unlisted-scopes false", input: inAllowUnlistedScopes, value: "false", want: noEffect},
+		{name: "allow-unlisted-scopes an invalid boolean", input: inAllowUnlistedScopes, value: "on", want: `input allow-unlisted-scopes must be "true" or "false", got "on"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			def, ok := declared[tt.input]
+			if !ok || def == tt.value {
+				t.Fatalf("action.yml declares %s with default %q (declared: %v); the case must set another value", tt.input, def, ok)
+			}
+			w := newRenewWorld(t, 10*day, "repo")
+			in := w.inputs("repo")
+			in[inputEnv(tt.input)] = tt.value
+			r := runStep(t, w.world, in, nil)
+			if r.err == nil {
+				t.Fatalf("run() = nil with %s %q; want it refused\nstdout:\n%s", tt.input, tt.value, r.stdout)
+			}
+			if msg := r.err.Error(); !strings.Contains(msg, "input "+tt.input) || !strings.Contains(msg, tt.want) {
+				t.Errorf("run() = %q; want it to name input %s and say %q", msg, tt.input, tt.want)
+			}
+			if n, g := len(w.srv.Requests()), len(w.gh.Requests()); n != 0 || g != 0 {
+				t.Errorf("Graph calls = %d, GitHub calls = %d; want none: inputs are checked first", n, g)
+			}
+			if r.output != "" || r.state != "" || r.summary != "" {
+				t.Errorf("output %q, state %q, summary %q; want nothing written", r.output, r.state, r.summary)
+			}
+			checkNoLeaks(t, w.secrets(), r)
+		})
+	}
+
+	t.Run("several at once, each named", func(t *testing.T) {
+		t.Parallel()
+		w := newRenewWorld(t, 10*day, "repo")
+		in := w.inputs("repo")
+		in[inputEnv(inScopes)] = "ads_read"
+		in[inputEnv(inSkipTokenRevoke)] = "true"
+		in[inputEnv(inInstallApp)] = "yes"
+		r := runStep(t, w.world, in, nil)
+		want := `input install-app must be "true" or "false", got "yes"` + "\n" +
+			"inputs scopes and skip-token-revoke are set, but they have no effect with renew-secret"
+		if r.err == nil || !strings.HasPrefix(r.err.Error(), want) {
+			t.Fatalf("run() = %v; want it to start %q", r.err, want)
+		}
+	})
+
+	t.Run("defaults accepted", func(t *testing.T) {
+		t.Parallel()
+		w := newRenewWorld(t, 45*day, "repo")
+		in := w.inputs("repo")
+		for _, name := range []string{inSystemUserID, inScopes, inInstallApp, inExpiringToken, inSkipTokenRevoke, inAllowUnlistedScopes} {
+			if got := in[inputEnv(name)]; got != declared[name] {
+				t.Fatalf("runnerEnv passes %s %q; want action.yml's default %q", name, got, declared[name])
+			}
+		}
+		if r := runStep(t, w.world, in, nil); r.err != nil {
+			t.Fatalf("run() = %v with every default; want nil", r.err)
+		}
+	})
+}
