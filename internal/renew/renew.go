@@ -204,7 +204,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		// was written since, by that write or by someone else (this run
 		// cannot tell which): then it is not overwritten.
 		res.Retried = true
-		if cerr := cfg.unchanged(ctx, before, exists); cerr != nil {
+		cerr := cfg.unchanged(ctx, before, exists)
+		var uerr *unreadError
+		if errors.As(cerr, &uerr) {
+			// Nothing is known of the secret: not that it changed.
+			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and reading when it was last written, to tell whether that write stored the new token, could not be made (%s): "+
+				"it is not sent once more. The secret may hold the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
+				"Check the secret's update time in the settings: changed during this run, it most likely holds the new token; unchanged, it holds the old one. Either way, the next run renews the token it holds.",
+				cfg.Target, front.Message(err), uerr.why, front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+		}
+		if cerr != nil {
 			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and it is not sent once more: %s; the write that got no answer may be what changed it. "+
 				"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 				"Check the secret's update time in the settings, or run the renewal again.",
@@ -242,8 +251,13 @@ func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) e
 	at, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
-			cfg.GitHubToken, cfg.Target, front.Message(err))
+		why := front.Message(err)
+		var aerr *ghsecrets.APIError
+		if errors.As(err, &aerr) && aerr.RateLimited {
+			why += "; " + aerr.Advice()
+		}
+		return &unreadError{why: why, err: err, msg: fmt.Sprintf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
+			cfg.GitHubToken, cfg.Target, why)}
 	case existed && !exists:
 		return fmt.Errorf("the %s was deleted while this run refreshed its token, or %s can no longer see it (GitHub answers 404 to both): it is not written",
 			cfg.Target, cfg.GitHubToken)
@@ -252,6 +266,18 @@ func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) e
 	}
 	return nil
 }
+
+// unreadError is a read of updated_at that could not be made: GitHub
+// refused or throttled it, or it got no answer. It shows no change, and no
+// absence of one.
+type unreadError struct {
+	msg string
+	why string // the cause, for a person: the call, GitHub's answer, a rate limit's advice
+	err error
+}
+
+func (e *unreadError) Error() string { return e.msg }
+func (e *unreadError) Unwrap() error { return e.err }
 
 // githubError renders a failed GitHub read, naming the token's source and
 // the permission it needs.
@@ -296,7 +322,15 @@ func (cfg *Config) refreshFailed(err error) string {
 func (cfg *Config) discardUnchanged(ctx context.Context, before string, existed bool, rn *mint.Renewal) string {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
 	defer cancel()
-	if cfg.unchanged(cctx, before, existed) != nil {
+	err := cfg.unchanged(cctx, before, existed)
+	var uerr *unreadError
+	if errors.As(err, &uerr) {
+		return fmt.Sprintf("The new token is kept, not revoked: reading when the %s was last written, which must show it unchanged before the token is revoked, could not be made (%s). "+
+			"Without it this run cannot rule out that the secret may hold the new token; it expires on its own at %s. "+
+			"Check the secret's update time in the settings: older than this run, the secret holds the old token and the new one is stored nowhere (revoke it in Business Settings, or let it expire); the next run renews the token the secret holds.",
+			cfg.Target, uerr.why, front.Time(rn.ExpiresAt))
+	}
+	if err != nil {
 		return keptUnsure(rn)
 	}
 	return cfg.discard(ctx, rn.AccessToken)

@@ -921,3 +921,87 @@ func TestRunRefreshEchoesOldTokenPadded(t *testing.T) {
 		})
 	}
 }
+
+// failReadsAfterWrite is a transport that, once the first PUT passed,
+// calls hook before each later read of the secret's updated_at; a hook
+// that returns true answers that read with a broken connection.
+type failReadsAfterWrite struct {
+	next    http.RoundTripper
+	written bool
+	hook    func() bool
+}
+
+func (f *failReadsAfterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && f.written && strings.HasSuffix(r.URL.Path, "/secrets/"+name) && f.hook() {
+		return nil, errors.New("connection reset by peer")
+	}
+	if r.Method == http.MethodPut {
+		f.written = true
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestRunReadBackNotMade: the write fails (GitHub refuses it, or its
+// answer is lost), and the read of updated_at that decides whether the new
+// token may be revoked (or the write sent once more) cannot be made: GitHub
+// throttles it for longer than the run may wait, or it gets no answer. The
+// token may be stored, so it is kept and the write is not sent again; the
+// message says what is known (the read could not be made) and what to
+// check, and blames no other writer: nothing shows one.
+func TestRunReadBackNotMade(t *testing.T) {
+	t.Parallel()
+	throttled := func(f *fixture) bool {
+		f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusTooManyRequests,
+			Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+		return false
+	}
+	noAnswer := func(*fixture) bool { return true }
+	tests := []struct {
+		name   string
+		write  func(f *fixture)
+		read   func(f *fixture) bool
+		writes int
+		why    string // what the message says of the read
+	}{
+		{name: "refused write, read throttled", write: func(f *fixture) { f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request") },
+			read: throttled, writes: 1, why: "rate limit"},
+		{name: "refused write, read unanswered", write: func(f *fixture) { f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request") },
+			read: noAnswer, writes: 1, why: "connection failed"},
+		{name: "lost write answer, read throttled", write: func(f *fixture) { f.gh.DropNextWrites(1) },
+			read: throttled, writes: 1, why: "rate limit"},
+		{name: "lost write answer, read unanswered", write: func(f *fixture) { f.gh.DropNextWrites(1) },
+			read: noAnswer, writes: 1, why: "connection failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReadsAfterWrite{
+				next: http.DefaultTransport, hook: func() bool { return tt.read(f) },
+			}}))
+			tt.write(f)
+			_, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatal("Run() = nil; want the failed write reported")
+			}
+			f.noneRevoked(t)
+			if n := f.gh.Writes(); n != tt.writes {
+				t.Errorf("GitHub writes = %d; want %d", n, tt.writes)
+			}
+			msg := err.Error()
+			for _, blame := range []string{"another writer", "someone else", "may be what changed it", "written meanwhile"} {
+				if strings.Contains(msg, blame) {
+					t.Errorf("Run() error = %q; says %q, but no other write was seen: the read could not be made", msg, blame)
+				}
+			}
+			for _, want := range []string{"could not be made", tt.why, "may hold the new token", "kept, not revoked", "Check the secret's update time"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("Run() error = %q; want it to say %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, ghToken) {
+				t.Errorf("Run() error holds the GitHub token")
+			}
+		})
+	}
+}
