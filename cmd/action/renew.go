@@ -261,6 +261,11 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		if res.Retried {
 			again = " (GitHub's answer to the first write was lost; the second write stored it)"
 		}
+		if res.InPlace {
+			a.Infof("Renewed the token in the %s%s: Graph extended it in place (the refresh answered the same token), and it now expires at %s.",
+				where, again, expiresAt)
+			break
+		}
 		a.Infof("Renewed the token in the %s%s: it now expires at %s. The old token was not revoked and works until %s.",
 			where, again, expiresAt, front.Time(res.Previous.ExpiresAt))
 	}
@@ -278,10 +283,12 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 		return nil
 	}
 	title, outcome := "### Meta system user token renewed", "renewed: a new token is in the secret; the old one was not revoked"
-	switch res.Outcome {
-	case renew.NeverExpires:
+	switch {
+	case res.Outcome == renew.Renewed && res.InPlace:
+		outcome = "renewed: Graph extended the token in place; the secret holds the same token"
+	case res.Outcome == renew.NeverExpires:
 		title, outcome = "### Meta system user token: no renewal needed", "never expires: nothing to renew"
-	case renew.NotDue:
+	case res.Outcome == renew.NotDue:
 		title, outcome = "### Meta system user token: no renewal needed", fmt.Sprintf("not due: expires in more than %d days", p.within)
 	}
 	expiry := front.Time(res.ExpiresAt)
@@ -293,7 +300,7 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 	fmt.Fprintf(&b, "| Secret | %s |\n", front.Markdown(p.target.String()))
 	fmt.Fprintf(&b, "| Outcome | %s |\n", outcome)
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
-	if res.Outcome == renew.Renewed {
+	if res.Outcome == renew.Renewed && !res.InPlace {
 		fmt.Fprintf(&b, "| Previous token expires | %s |\n", front.Time(res.Previous.ExpiresAt))
 	}
 	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.Token.App.ID))

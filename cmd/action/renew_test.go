@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -523,4 +524,56 @@ func TestRenewRefusesMintOnlyInputs(t *testing.T) {
 			t.Fatalf("run() = %v with every default; want nil", r.err)
 		}
 	})
+}
+
+// inPlaceFaults makes Graph extend the token in place: debug_token says
+// the old token expires at before, the refresh answers the old token's own
+// value, and debug_token then says it expires at after.
+func inPlaceFaults(srv *minttest.Server, old, appID, userID string, scopes []string, before, after time.Time) {
+	debug := func(exp time.Time) minttest.Fault {
+		return minttest.Fault{Status: http.StatusOK, Body: fmt.Appendf(nil,
+			`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["%s"],"user_id":%q}}`,
+			appID, exp.Unix(), strings.Join(scopes, `","`), userID)}
+	}
+	srv.FailNext(minttest.EndpointDebugToken, debug(before))
+	srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: http.StatusOK,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, old)})
+	srv.FailNext(minttest.EndpointDebugToken, debug(after))
+}
+
+// TestRenewExtendedInPlace: Graph answers the refresh with the token the
+// secret holds and a later expiry: it extended the token in place. The
+// step writes it back and says so; it must not say the old token works
+// only until its old expiry, which is no longer true.
+func TestRenewExtendedInPlace(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "repo")
+	before := w.srv.Now().Add(10 * day).Truncate(time.Second)
+	after := w.srv.Now().Add(60 * day).Truncate(time.Second)
+	inPlaceFaults(w.srv, w.old, w.appID, w.systemUserID, []string{"ads_read", "business_management"}, before, after)
+	in := w.inputs("repo")
+	r := runStep(t, w.world, in, nil)
+	if r.err != nil {
+		t.Fatalf("run() = %v; want the token renewed\nstdout:\n%s", r.err, r.stdout)
+	}
+	if got := w.stored(t).Value; got != w.old {
+		t.Errorf("the secret does not hold the extended token")
+	}
+	if st, _ := w.srv.Token(w.old); st.Revoked {
+		t.Errorf("the extended token was revoked")
+	}
+	want := map[string]string{outRenewed: "true", outExpiresAt: after.UTC().Format(time.RFC3339)}
+	if diff := cmp.Diff(want, r.outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	stale := before.UTC().Format(time.RFC3339)
+	for what, text := range map[string]string{"log": r.stdout, "summary": r.summary} {
+		if strings.Contains(text, stale) {
+			t.Errorf("the %s names the old expiry %s, which Graph extended:\n%s", what, stale, text)
+		}
+		if !strings.Contains(text, "in place") {
+			t.Errorf("the %s does not say Graph extended the token in place:\n%s", what, text)
+		}
+	}
+	checkRenewRun(t, w, in, r)
 }

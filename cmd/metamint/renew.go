@@ -120,6 +120,11 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				c.stderr.printf("metamint renew: the token in the %s expires %s, more than %d days from now: nothing to renew yet\n",
 					where, front.Time(res.ExpiresAt), *within)
 			case renew.Renewed:
+				if res.InPlace {
+					c.stderr.printf("metamint renew: renewed the token in the %s: Graph extended it in place (the refresh answered the same token); it now expires %s\n",
+						where, front.Time(res.ExpiresAt))
+					break
+				}
 				c.stderr.printf("metamint renew: renewed the token in the %s; it expires %s. The old token was not revoked and works until %s\n",
 					where, front.Time(res.ExpiresAt), front.Time(res.Previous.ExpiresAt))
 			}

@@ -80,6 +80,10 @@ type Result struct {
 	// Retried is true when the first write's answer was lost and the second
 	// stored the token.
 	Retried bool
+	// InPlace is true when Graph answered the refresh with the old token's
+	// own value and a later expiry: it extended the token in place, and
+	// the secret holds the same token, expiring at ExpiresAt.
+	InPlace bool
 }
 
 // Error is a failed renewal. Its text is complete, for a person, and holds
@@ -175,7 +179,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
 	}
-	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
+	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev, InPlace: rn.AccessToken == cfg.AccessToken}
+	// The old token works until its expiry, or, extended in place, the
+	// new one's.
+	oldUntil := front.Time(prev.ExpiresAt)
+	if res.InPlace {
+		oldUntil = front.Time(rn.ExpiresAt)
+	}
 
 	if cfg.Target.Org != "" {
 		// The write sends who may use the secret again: as it is now, not
@@ -183,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if org, err = cfg.GitHub.OrgSecret(ctx, cfg.Target); err != nil {
 			msg := fmt.Sprintf("%s: reading the visibility of the %s again before writing it failed (%s): it is not written, since the write must keep who may use it",
 				cfg.GitHubToken, cfg.Target, front.Message(err))
-			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, front.Time(prev.ExpiresAt), cfg.discardUnchanged(ctx, before, exists, rn)), Err: err}
+			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, oldUntil, cfg.discardUnchanged(ctx, before, exists, rn)), Err: err}
 		}
 	}
 	// The last read before the write; a write sent again after a rate
@@ -197,7 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = cfg.GitHub.PutSecretIf(ctx, cfg.Target, key, rn.AccessToken, org, unchanged)
 	}
 	if changed != nil {
-		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", changed, front.Time(prev.ExpiresAt), keptUnsure(rn)), Err: changed}
+		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", changed, oldUntil, keptUnsure(rn)), Err: changed}
 	}
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
 		// GitHub may have stored it: send it once more, unless the secret
@@ -211,13 +221,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and reading when it was last written, to tell whether that write stored the new token, could not be made (%s): "+
 				"it is not sent once more. The secret may hold the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 				"Check the secret's update time in the settings: changed during this run, it most likely holds the new token; unchanged, it holds the old one. Either way, the next run renews the token it holds.",
-				cfg.Target, front.Message(err), uerr.why, front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+				cfg.Target, front.Message(err), uerr.why, front.Time(rn.ExpiresAt), oldUntil)}
 		}
 		if cerr != nil {
 			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and it is not sent once more: %s; the write that got no answer may be what changed it. "+
 				"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 				"Check the secret's update time in the settings, or run the renewal again.",
-				cfg.Target, front.Message(err), cerr, front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+				cfg.Target, front.Message(err), cerr, front.Time(rn.ExpiresAt), oldUntil)}
 		}
 		err2 := cfg.GitHub.PutSecretIf(ctx, cfg.Target, key, rn.AccessToken, org, unchanged)
 		if err2 == nil {
@@ -226,7 +236,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
-			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), oldUntil)}
 	}
 	if err != nil {
 		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, front.Message(err))
@@ -237,7 +247,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
 		}
-		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), cfg.discardUnchanged(ctx, before, exists, rn))
+		msg += fmt.Sprintf(". The old token still works until %s. %s", oldUntil, cfg.discardUnchanged(ctx, before, exists, rn))
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil

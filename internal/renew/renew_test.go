@@ -1005,3 +1005,52 @@ func TestRunReadBackNotMade(t *testing.T) {
 		})
 	}
 }
+
+// inPlace makes Graph extend the token in place: debug_token says it
+// expires in 10 days, the refresh answers its own value, and debug_token
+// then says it expires at after.
+func (f *fixture) inPlace(after time.Time) {
+	debug := func(exp time.Time) minttest.Fault {
+		return minttest.Fault{Status: http.StatusOK, Body: fmt.Appendf(nil,
+			`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["ads_read"],"user_id":%q}}`,
+			f.fx.AppID, exp.Unix(), f.fx.SystemUserID)}
+	}
+	f.graph.FailNext(minttest.EndpointDebugToken, debug(f.graph.Now().Add(10*day)))
+	f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: http.StatusOK,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, f.old)})
+	f.graph.FailNext(minttest.EndpointDebugToken, debug(after))
+}
+
+// TestRunExtendedInPlace: Graph answers the refresh with the old token's
+// own value and a later expiry. The Result says so (InPlace); when the
+// write then fails, the message gives the token's new expiry, not the one
+// Graph replaced, and nothing is revoked.
+func TestRunExtendedInPlace(t *testing.T) {
+	t.Parallel()
+	t.Run("stored", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, 10*day)
+		after := f.graph.Now().Add(60 * day).Truncate(time.Second)
+		f.inPlace(after)
+		res, err := renew.Run(t.Context(), f.cfg)
+		if err != nil || res.Outcome != renew.Renewed || !res.InPlace || !res.ExpiresAt.Equal(after) {
+			t.Fatalf("Run() = %+v, %v; want Renewed in place, expiring %v", res, err, after)
+		}
+		f.noneRevoked(t)
+	})
+	t.Run("refused write", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, 10*day)
+		after := f.graph.Now().Add(60 * day).Truncate(time.Second)
+		f.inPlace(after)
+		f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+		_, err := renew.Run(t.Context(), f.cfg)
+		if err == nil {
+			t.Fatal("Run() = nil; want the refused write reported")
+		}
+		if want := "still works until " + after.UTC().Format(time.RFC3339); !strings.Contains(err.Error(), want) {
+			t.Errorf("Run() error = %q; want it to say %q", err, want)
+		}
+		f.noneRevoked(t)
+	})
+}
