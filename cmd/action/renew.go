@@ -219,8 +219,13 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if a.Getenv("GITHUB_OUTPUT") == "" {
 		return errors.New("GITHUB_OUTPUT is not set: this program runs as a GitHub Actions step")
 	}
-	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL),
-		ghsecrets.WithWaitNotice(func(call string, d time.Duration) { a.Infof("%s.", front.GitHubWait(call, d)) }))
+	ghOpts := []ghsecrets.Option{ghsecrets.WithBaseURL(p.githubAPIURL),
+		ghsecrets.WithWaitNotice(func(call string, d time.Duration) { a.Infof("%s.", front.GitHubWait(call, d)) })}
+	if cfg.sleep != nil {
+		// GitHub's waits go where the Graph client's go.
+		ghOpts = append(ghOpts, ghsecrets.WithClock(cfg.now, cfg.sleep))
+	}
+	gh, err := ghsecrets.NewClient(p.githubToken, ghOpts...)
 	if err != nil {
 		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}

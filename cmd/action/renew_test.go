@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -282,12 +283,6 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x")
 			},
 			stdout: `GitHub answered HTTP 403 "no\n::warning::f`},
-		{name: "rate-limited write, sent again after the wait", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
-			setup: func(w *renewWorld, in map[string]string) {
-				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusForbidden,
-					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
-			},
-			stdout: "GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again."},
 		{name: "rate limit longer than the step", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
@@ -574,6 +569,37 @@ func TestRenewExtendedInPlace(t *testing.T) {
 		if !strings.Contains(text, "in place") {
 			t.Errorf("the %s does not say Graph extended the token in place:\n%s", what, text)
 		}
+	}
+	checkRenewRun(t, w, in, r)
+}
+
+// TestRenewRateLimitedWrite: GitHub answers the write with its secondary
+// rate limit and retry-after 1. The step says it waits, waits once, on the
+// step's clock (a fake here: counted, not timed), and sends the write
+// again, which stores the new token.
+func TestRenewRateLimitedWrite(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "repo")
+	in := w.inputs("repo")
+	w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusForbidden,
+		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
+	fake := clock.NewFake(time.Now())
+	r := runStep(t, w.world, in, nil, withClock(fake.Now), withSleep(fake.Sleep))
+	if r.err != nil {
+		t.Fatalf("run() = %v; want the write sent again after the wait\nstdout:\n%s", r.err, r.stdout)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waited %v on the step's clock; want [1s], the retry-after, once", got)
+	}
+	if want := "GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again."; !strings.Contains(r.stdout, want) {
+		t.Errorf("stdout does not say %q:\n%s", want, r.stdout)
+	}
+	fresh := w.newTokens()
+	if len(fresh) != 1 || w.stored(t).Value != fresh[0].Value || w.gh.Writes() != 2 {
+		t.Errorf("refreshed %d tokens, %d writes; want the one new token stored by the second write", len(fresh), w.gh.Writes())
+	}
+	if r.outputs[outRenewed] != "true" {
+		t.Errorf("outputs = %v; want renewed true", r.outputs)
 	}
 	checkRenewRun(t, w, in, r)
 }

@@ -91,10 +91,15 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			if _, uerr := ghsecrets.CheckBaseURL(*apiURL); uerr != nil {
 				return fmt.Errorf("%s: %s", c.source(fs, "github-api-url", envGitHubAPIURL), front.Message(uerr))
 			}
-			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL),
+			ghOpts := []ghsecrets.Option{ghsecrets.WithBaseURL(*apiURL),
 				ghsecrets.WithWaitNotice(func(call string, d time.Duration) {
 					c.stderr.printf("metamint renew: %s\n", front.GitHubWait(call, d))
-				}))
+				})}
+			if c.sleep != nil {
+				// GitHub's waits go where the Graph client's go.
+				ghOpts = append(ghOpts, ghsecrets.WithClock(time.Now, c.sleep))
+			}
+			gh, err := ghsecrets.NewClient(ghToken, ghOpts...)
 			if err != nil {
 				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, front.Message(err))
 			}

@@ -96,6 +96,7 @@ func TestRenew(t *testing.T) {
 		newStored bool
 		revoked   bool // the new token
 		graph     int  // Graph calls; -1 any
+		waits     int  // waits on the CLI's sleep (counted, never timed)
 	}{
 		{name: "repository", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1,
 			args: []string{"--repo", renewRepo}, stdout: "new", stderr: "renewed the token in the repository secret META_ADMIN_TOKEN of octo-org/deploy"},
@@ -133,7 +134,7 @@ func TestRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 			},
 			stderr: "The new token was revoked."},
-		{name: "rate-limited write", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1,
+		{name: "rate-limited write", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1, waits: 1,
 			args: []string{"--repo", renewRepo}, stdout: "new",
 			setup: func(w *renewSetup, env map[string]string) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
@@ -157,9 +158,12 @@ func TestRenew(t *testing.T) {
 				tt.setup(w, env)
 			}
 			args := append([]string{"renew", "--app-id", w.fx.AppID, "--github-secret", renewSecret}, tt.args...)
-			r := runCLI(t, env, "", args...)
+			r := runCLIWith(t, env, "", []func(*cli){func(c *cli) { c.sleep = w.sleep }}, args...)
 			if r.code != tt.code {
 				t.Fatalf("exit code = %d; want %d\nstderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			if got := len(w.recordedWaits()); got != tt.waits {
+				t.Errorf("waits = %d; want %d", got, tt.waits)
 			}
 			if !strings.Contains(r.stderr, tt.stderr) {
 				t.Errorf("stderr = %q; want it to say %q", r.stderr, tt.stderr)

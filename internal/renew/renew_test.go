@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
 	"github.com/metamint/metamint/internal/renew"
@@ -155,11 +156,16 @@ func TestRunRevokeFails(t *testing.T) {
 func TestRunRateLimitedWrite(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
+	fake := clock.NewFake(time.Now())
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithClock(fake.Now, fake.Sleep))
 	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
 		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
 	res, err := renew.Run(t.Context(), f.cfg)
 	if err != nil || res.Outcome != renew.Renewed {
 		t.Fatalf("Run() = %v, %v; want Renewed after the wait", res, err)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waited %v; want [1s], the retry-after, once", got)
 	}
 	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
 	if len(f.hidden) != 1 || got.Value != f.hidden[0] {
