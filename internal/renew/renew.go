@@ -330,6 +330,11 @@ func (cfg *Config) refreshFailed(err error) string {
 // step's deadline has passed, as the revocation does: a live token nobody
 // holds must not stay live.
 func (cfg *Config) discardUnchanged(ctx context.Context, before string, existed bool, rn *mint.Renewal) string {
+	if rn.AccessToken == cfg.AccessToken {
+		// Extended in place: the secret's own token, never revoked, and no
+		// advice to revoke it either.
+		return oldValueKept
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
 	defer cancel()
 	err := cfg.unchanged(cctx, before, existed)

@@ -1059,4 +1059,24 @@ func TestRunExtendedInPlace(t *testing.T) {
 		}
 		f.noneRevoked(t)
 	})
+	// The token is the one the secret holds: no message may advise
+	// revoking it, even when the read that decides a revocation fails.
+	t.Run("refused write, read throttled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, 10*day)
+		f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReadsAfterWrite{
+			next: http.DefaultTransport, hook: func() bool {
+				f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusTooManyRequests,
+					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+				return false
+			},
+		}}))
+		f.inPlace(f.graph.Now().Add(60 * day))
+		f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+		_, err := renew.Run(t.Context(), f.cfg)
+		if err == nil || strings.Contains(err.Error(), "revoke it") || !strings.Contains(err.Error(), "never revoked") {
+			t.Fatalf("Run() = %v; want the refused write reported, saying the token (the secret's own) is never revoked", err)
+		}
+		f.noneRevoked(t)
+	})
 }
