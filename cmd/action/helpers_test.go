@@ -34,7 +34,8 @@ func withRetryPolicy(p mint.RetryPolicy) option {
 	return withMintOptions(mint.WithRetry(p))
 }
 
-// withClock sets the clock the post step compares the token's expiry with.
+// withClock sets the clock the post step compares the token's expiry with,
+// which the renewal reads too (and its GitHub client, with withSleep).
 func withClock(now func() time.Time) option {
 	return func(c *config) { c.now = now }
 }
@@ -46,7 +47,8 @@ func withSecretsManager(sm secret.Getter) option {
 	}
 }
 
-// withSleep sets how the Graph client waits (front.Waiting).
+// withSleep sets how the Graph client (front.Waiting) and the renewal's
+// GitHub client wait.
 func withSleep(sleep func(context.Context, time.Duration) error) option {
 	return func(c *config) { c.sleep = sleep }
 }

@@ -37,25 +37,86 @@ const outRenewed = "renewed"
 // renewing reports whether the step runs in renewal mode.
 func renewing(a *githubactions.Action) bool { return a.GetInput(inRenewSecret) != "" }
 
+// declared is an input with its default in action.yml. The runner passes
+// every input a step declares, the default when the workflow sets none, so
+// an input is set when its value differs from the default.
+type declared struct {
+	name, def string
+	boolean   bool // "true" or "false" (parseBool)
+}
+
+// renewOnlyInputs are the inputs only the renewal mode reads.
+var renewOnlyInputs = []declared{{name: inRenewEnvironment}, {name: inRenewOrg}, {name: inGitHubToken}}
+
+// mintOnlyInputs are the inputs only the mint path reads: a renewal
+// refreshes the token in the secret, whose system user and scopes
+// debug_token names, and mints no job token for the post step to revoke.
+// minting-app-secret and aws-secret-id are refused with reasons of their
+// own (renewInputs).
+var mintOnlyInputs = []declared{
+	{name: inSystemUserID},
+	{name: inScopes},
+	{name: inInstallApp, def: "false", boolean: true},
+	{name: inExpiringToken, def: "true", boolean: true},
+	{name: inSkipTokenRevoke, def: "false", boolean: true},
+	{name: inAllowUnlistedScopes, boolean: true},
+}
+
+// setInputs returns the names of the inputs of ins that are set, and a
+// problem for each invalid boolean among them, as the mint path words it.
+func setInputs(a *githubactions.Action, ins []declared) (set, problems []string) {
+	for _, in := range ins {
+		raw := a.GetInput(in.name)
+		if raw == in.def {
+			continue
+		}
+		if in.boolean {
+			if _, err := parseBool(in.name, raw, false); err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+		}
+		set = append(set, in.name)
+	}
+	return set, problems
+}
+
+// inputsAre names inputs in a sentence: "input a is", "inputs a and b
+// are", "inputs a, b and c are".
+func inputsAre(names []string) string {
+	if len(names) == 1 {
+		return "input " + names[0] + " is"
+	}
+	return "inputs " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are"
+}
+
 // strayRenewInputs refuses, on the mint path, the renewal inputs that only
 // make sense with renew-secret: a step meant to renew a secret must not
 // mint a job token instead because renew-secret was left out.
 func strayRenewInputs(a *githubactions.Action) error {
-	var set []string
-	for _, name := range []string{inRenewEnvironment, inRenewOrg, inGitHubToken} {
-		if a.GetInput(name) != "" {
-			set = append(set, name)
-		}
-	}
+	set, _ := setInputs(a, renewOnlyInputs)
 	if len(set) == 0 {
 		return nil
 	}
-	what := "input " + set[0] + " is"
-	if len(set) > 1 {
-		what = "inputs " + strings.Join(set, " and ") + " are"
-	}
 	return fmt.Errorf("%s set, but %s is empty: they are for renewal mode. Set %s to the name of the secret to renew, or remove them",
-		what, inRenewSecret, inRenewSecret)
+		inputsAre(set), inRenewSecret, inRenewSecret)
+}
+
+// strayMintInputs returns the problems of the inputs only the mint path
+// reads, in renewal mode: an invalid boolean, as the mint path refuses
+// it, and every input set, which has no effect with renew-secret.
+func strayMintInputs(a *githubactions.Action) []string {
+	set, problems := setInputs(a, mintOnlyInputs)
+	if len(set) > 0 {
+		it, them := "it has", "it"
+		if len(set) > 1 {
+			it, them = "they have", "them"
+		}
+		problems = append(problems, fmt.Sprintf("%s set, but %s no effect with %s: a renewal refreshes the token in the secret "+
+			"(debug_token names its system user and scopes) and mints no job token. Remove %s from the renewal step",
+			inputsAre(set), it, inRenewSecret, them))
+	}
+	return problems
 }
 
 // renewParams are the checked inputs of a renewal.
@@ -70,7 +131,7 @@ type renewParams struct {
 // renewInputs checks every input of the renewal mode before any call, and
 // reports every problem at once, each naming its input.
 func renewInputs(a *githubactions.Action, in inputs) (*renewParams, error) {
-	var problems []string
+	problems := strayMintInputs(a)
 	if in.awsSecretID != "" {
 		problems = append(problems, fmt.Sprintf("input %s is set, and so is %s: a renewal rewrites a GitHub secret, while a Lambda-managed secret is rotated by the Lambda; remove one of them",
 			inRenewSecret, inAWSSecretID))
@@ -158,8 +219,13 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 	if a.Getenv("GITHUB_OUTPUT") == "" {
 		return errors.New("GITHUB_OUTPUT is not set: this program runs as a GitHub Actions step")
 	}
-	gh, err := ghsecrets.NewClient(p.githubToken, ghsecrets.WithBaseURL(p.githubAPIURL),
-		ghsecrets.WithWaitNotice(func(call string, d time.Duration) { a.Infof("%s.", front.GitHubWait(call, d)) }))
+	ghOpts := []ghsecrets.Option{ghsecrets.WithBaseURL(p.githubAPIURL),
+		ghsecrets.WithWaitNotice(func(call string, d time.Duration) { a.Infof("%s.", front.GitHubWait(call, d)) })}
+	if cfg.sleep != nil {
+		// GitHub's waits go where the Graph client's go.
+		ghOpts = append(ghOpts, ghsecrets.WithClock(cfg.now, cfg.sleep))
+	}
+	gh, err := ghsecrets.NewClient(p.githubToken, ghOpts...)
 	if err != nil {
 		return fmt.Errorf("input %s: %s", inGitHubToken, front.Message(err))
 	}
@@ -200,6 +266,11 @@ func runRenew(ctx context.Context, a *githubactions.Action, in inputs, cfg *conf
 		if res.Retried {
 			again = " (GitHub's answer to the first write was lost; the second write stored it)"
 		}
+		if res.InPlace {
+			a.Infof("Renewed the token in the %s%s: Graph extended it in place (the refresh answered the same token), and it now expires at %s.",
+				where, again, expiresAt)
+			break
+		}
 		a.Infof("Renewed the token in the %s%s: it now expires at %s. The old token was not revoked and works until %s.",
 			where, again, expiresAt, front.Time(res.Previous.ExpiresAt))
 	}
@@ -217,10 +288,12 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 		return nil
 	}
 	title, outcome := "### Meta system user token renewed", "renewed: a new token is in the secret; the old one was not revoked"
-	switch res.Outcome {
-	case renew.NeverExpires:
+	switch {
+	case res.Outcome == renew.Renewed && res.InPlace:
+		outcome = "renewed: Graph extended the token in place; the secret holds the same token"
+	case res.Outcome == renew.NeverExpires:
 		title, outcome = "### Meta system user token: no renewal needed", "never expires: nothing to renew"
-	case renew.NotDue:
+	case res.Outcome == renew.NotDue:
 		title, outcome = "### Meta system user token: no renewal needed", fmt.Sprintf("not due: expires in more than %d days", p.within)
 	}
 	expiry := front.Time(res.ExpiresAt)
@@ -232,7 +305,7 @@ func writeRenewSummary(a *githubactions.Action, p *renewParams, res *renew.Resul
 	fmt.Fprintf(&b, "| Secret | %s |\n", front.Markdown(p.target.String()))
 	fmt.Fprintf(&b, "| Outcome | %s |\n", outcome)
 	fmt.Fprintf(&b, "| Expires | %s |\n", expiry)
-	if res.Outcome == renew.Renewed {
+	if res.Outcome == renew.Renewed && !res.InPlace {
 		fmt.Fprintf(&b, "| Previous token expires | %s |\n", front.Time(res.Previous.ExpiresAt))
 	}
 	fmt.Fprintf(&b, "| App | %s |\n", front.Markdown(p.Token.App.ID))

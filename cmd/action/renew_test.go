@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -281,12 +283,6 @@ func TestBinaryRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusForbidden, "no\n::warning::forged\x1b[31m ##[error]x")
 			},
 			stdout: `GitHub answered HTTP 403 "no\n::warning::f`},
-		{name: "rate-limited write, sent again after the wait", life: 10 * day, renewed: "true", expiresAt: "new", graphCalls: -1, exchanges: 1, writes: 2, secretIsNew: true,
-			setup: func(w *renewWorld, in map[string]string) {
-				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusForbidden,
-					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
-			},
-			stdout: "GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again."},
 		{name: "rate limit longer than the step", life: 10 * day, code: 1, renewed: "-", graphCalls: -1, exchanges: 1, writes: 1, newRevoked: true,
 			setup: func(w *renewWorld, in map[string]string) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
@@ -433,4 +429,177 @@ func TestRenewOrgBesideEnvironment(t *testing.T) {
 	if n := len(w.srv.Requests()); n != 0 {
 		t.Errorf("%d Graph calls; want none", n)
 	}
+}
+
+// TestRenewRefusesMintOnlyInputs: with renew-secret set, an input only the
+// mint path reads has no effect. The runner passes every input action.yml
+// declares, defaults included, so an input is set when its value differs
+// from action.yml's default (read from action.yml here): such a value is
+// refused, naming the input, before any call and any write, and an invalid
+// boolean is refused as the mint path refuses it. Each default is accepted.
+func TestRenewRefusesMintOnlyInputs(t *testing.T) {
+	t.Parallel()
+	declared := declaredInputs(t)
+	for _, in := range append(slices.Clone(mintOnlyInputs), renewOnlyInputs...) {
+		if def, ok := declared[in.name]; !ok || def != in.def {
+			t.Errorf("the program takes %s's default to be %q; action.yml declares %q (declared: %v)", in.name, in.def, def, ok)
+		}
+	}
+	noEffect := "has no effect with " + inRenewSecret
+	tests := []struct {
+		name  string
+		input string
+		value string
+		want  string // a fragment of the error
+	}{
+		{name: "system-user-id", input: inSystemUserID, value: "100000000000001", want: noEffect},
+		{name: "scopes", input: inScopes, value: "ads_read", want: noEffect},
+		{name: "install-app true", input: inInstallApp, value: "true", want: noEffect},
+		{name: "install-app yes", input: inInstallApp, value: "yes", want: `input install-app must be "true" or "false", got "yes"`},
+		{name: "expiring-token false", input: inExpiringToken, value: "false", want: noEffect},
+		{name: "expiring-token an invalid boolean", input: inExpiringToken, value: "no", want: `input expiring-token must be "true" or "false", got "no"`},
+		{name: "skip-token-revoke true", input: inSkipTokenRevoke, value: "true", want: noEffect},
+		{name: "skip-token-revoke an invalid boolean", input: inSkipTokenRevoke, value: "1", want: `input skip-token-revoke must be "true" or "false", got "1"`},
+		{name: "allow-unlisted-scopes true", input: inAllowUnlistedScopes, value: "true", want: noEffect},
+		{name: "allow-unlisted-scopes false", input: inAllowUnlistedScopes, value: "false", want: noEffect},
+		{name: "allow-unlisted-scopes an invalid boolean", input: inAllowUnlistedScopes, value: "on", want: `input allow-unlisted-scopes must be "true" or "false", got "on"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			def, ok := declared[tt.input]
+			if !ok || def == tt.value {
+				t.Fatalf("action.yml declares %s with default %q (declared: %v); the case must set another value", tt.input, def, ok)
+			}
+			w := newRenewWorld(t, 10*day, "repo")
+			in := w.inputs("repo")
+			in[inputEnv(tt.input)] = tt.value
+			r := runStep(t, w.world, in, nil)
+			if r.err == nil {
+				t.Fatalf("run() = nil with %s %q; want it refused\nstdout:\n%s", tt.input, tt.value, r.stdout)
+			}
+			if msg := r.err.Error(); !strings.Contains(msg, "input "+tt.input) || !strings.Contains(msg, tt.want) {
+				t.Errorf("run() = %q; want it to name input %s and say %q", msg, tt.input, tt.want)
+			}
+			if n, g := len(w.srv.Requests()), len(w.gh.Requests()); n != 0 || g != 0 {
+				t.Errorf("Graph calls = %d, GitHub calls = %d; want none: inputs are checked first", n, g)
+			}
+			if r.output != "" || r.state != "" || r.summary != "" {
+				t.Errorf("output %q, state %q, summary %q; want nothing written", r.output, r.state, r.summary)
+			}
+			checkNoLeaks(t, w.secrets(), r)
+		})
+	}
+
+	t.Run("several at once, each named", func(t *testing.T) {
+		t.Parallel()
+		w := newRenewWorld(t, 10*day, "repo")
+		in := w.inputs("repo")
+		in[inputEnv(inScopes)] = "ads_read"
+		in[inputEnv(inSkipTokenRevoke)] = "true"
+		in[inputEnv(inInstallApp)] = "yes"
+		r := runStep(t, w.world, in, nil)
+		want := `input install-app must be "true" or "false", got "yes"` + "\n" +
+			"inputs scopes and skip-token-revoke are set, but they have no effect with renew-secret"
+		if r.err == nil || !strings.HasPrefix(r.err.Error(), want) {
+			t.Fatalf("run() = %v; want it to start %q", r.err, want)
+		}
+	})
+
+	t.Run("defaults accepted", func(t *testing.T) {
+		t.Parallel()
+		w := newRenewWorld(t, 45*day, "repo")
+		in := w.inputs("repo")
+		for _, name := range []string{inSystemUserID, inScopes, inInstallApp, inExpiringToken, inSkipTokenRevoke, inAllowUnlistedScopes} {
+			if got := in[inputEnv(name)]; got != declared[name] {
+				t.Fatalf("runnerEnv passes %s %q; want action.yml's default %q", name, got, declared[name])
+			}
+		}
+		if r := runStep(t, w.world, in, nil); r.err != nil {
+			t.Fatalf("run() = %v with every default; want nil", r.err)
+		}
+	})
+}
+
+// inPlaceFaults makes Graph extend the token in place: debug_token says
+// the old token expires at before, the refresh answers the old token's own
+// value, and debug_token then says it expires at after.
+func inPlaceFaults(srv *minttest.Server, old, appID, userID string, scopes []string, before, after time.Time) {
+	debug := func(exp time.Time) minttest.Fault {
+		return minttest.Fault{Status: http.StatusOK, Body: fmt.Appendf(nil,
+			`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["%s"],"user_id":%q}}`,
+			appID, exp.Unix(), strings.Join(scopes, `","`), userID)}
+	}
+	srv.FailNext(minttest.EndpointDebugToken, debug(before))
+	srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: http.StatusOK,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, old)})
+	srv.FailNext(minttest.EndpointDebugToken, debug(after))
+}
+
+// TestRenewExtendedInPlace: Graph answers the refresh with the token the
+// secret holds and a later expiry: it extended the token in place. The
+// step writes it back and says so; it must not say the old token works
+// only until its old expiry, which is no longer true.
+func TestRenewExtendedInPlace(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "repo")
+	before := w.srv.Now().Add(10 * day).Truncate(time.Second)
+	after := w.srv.Now().Add(60 * day).Truncate(time.Second)
+	inPlaceFaults(w.srv, w.old, w.appID, w.systemUserID, []string{"ads_read", "business_management"}, before, after)
+	in := w.inputs("repo")
+	r := runStep(t, w.world, in, nil)
+	if r.err != nil {
+		t.Fatalf("run() = %v; want the token renewed\nstdout:\n%s", r.err, r.stdout)
+	}
+	if got := w.stored(t).Value; got != w.old {
+		t.Errorf("the secret does not hold the extended token")
+	}
+	if st, _ := w.srv.Token(w.old); st.Revoked {
+		t.Errorf("the extended token was revoked")
+	}
+	want := map[string]string{outRenewed: "true", outExpiresAt: after.UTC().Format(time.RFC3339)}
+	if diff := cmp.Diff(want, r.outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	stale := before.UTC().Format(time.RFC3339)
+	for what, text := range map[string]string{"log": r.stdout, "summary": r.summary} {
+		if strings.Contains(text, stale) {
+			t.Errorf("the %s names the old expiry %s, which Graph extended:\n%s", what, stale, text)
+		}
+		if !strings.Contains(text, "in place") {
+			t.Errorf("the %s does not say Graph extended the token in place:\n%s", what, text)
+		}
+	}
+	checkRenewRun(t, w, in, r)
+}
+
+// TestRenewRateLimitedWrite: GitHub answers the write with its secondary
+// rate limit and retry-after 1. The step says it waits, waits once, on the
+// step's clock (a fake here: counted, not timed), and sends the write
+// again, which stores the new token.
+func TestRenewRateLimitedWrite(t *testing.T) {
+	t.Parallel()
+	w := newRenewWorld(t, 10*day, "repo")
+	in := w.inputs("repo")
+	w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusForbidden,
+		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
+	fake := clock.NewFake(time.Now())
+	r := runStep(t, w.world, in, nil, withClock(fake.Now), withSleep(fake.Sleep))
+	if r.err != nil {
+		t.Fatalf("run() = %v; want the write sent again after the wait\nstdout:\n%s", r.err, r.stdout)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waited %v on the step's clock; want [1s], the retry-after, once", got)
+	}
+	if want := "GitHub's rate limit answered PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}: waiting 1s before sending it again."; !strings.Contains(r.stdout, want) {
+		t.Errorf("stdout does not say %q:\n%s", want, r.stdout)
+	}
+	fresh := w.newTokens()
+	if len(fresh) != 1 || w.stored(t).Value != fresh[0].Value || w.gh.Writes() != 2 {
+		t.Errorf("refreshed %d tokens, %d writes; want the one new token stored by the second write", len(fresh), w.gh.Writes())
+	}
+	if r.outputs[outRenewed] != "true" {
+		t.Errorf("outputs = %v; want renewed true", r.outputs)
+	}
+	checkRenewRun(t, w, in, r)
 }

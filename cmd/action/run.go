@@ -71,7 +71,8 @@ const defaultTimeout = 2 * time.Minute
 type config struct {
 	mintOptions []mint.Option // after the defaults, so they win
 	now         func() time.Time
-	// sleep is how the Graph client waits (front.Waiting); tests pass a
+	// sleep is how the Graph client waits (front.Waiting), and, with now,
+	// the GitHub client of the renewal mode; nil: a timer. Tests pass a
 	// fake.
 	sleep   func(context.Context, time.Duration) error
 	timeout time.Duration

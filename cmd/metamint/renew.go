@@ -91,10 +91,15 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 			if _, uerr := ghsecrets.CheckBaseURL(*apiURL); uerr != nil {
 				return fmt.Errorf("%s: %s", c.source(fs, "github-api-url", envGitHubAPIURL), front.Message(uerr))
 			}
-			gh, err := ghsecrets.NewClient(ghToken, ghsecrets.WithBaseURL(*apiURL),
+			ghOpts := []ghsecrets.Option{ghsecrets.WithBaseURL(*apiURL),
 				ghsecrets.WithWaitNotice(func(call string, d time.Duration) {
 					c.stderr.printf("metamint renew: %s\n", front.GitHubWait(call, d))
-				}))
+				})}
+			if c.sleep != nil {
+				// GitHub's waits go where the Graph client's go.
+				ghOpts = append(ghOpts, ghsecrets.WithClock(time.Now, c.sleep))
+			}
+			gh, err := ghsecrets.NewClient(ghToken, ghOpts...)
 			if err != nil {
 				return fmt.Errorf("%s or --github-api-url: %s", envGitHubToken, front.Message(err))
 			}
@@ -120,6 +125,11 @@ Secrets for an organization secret). Prints {"renewed","expires_at"} on standard
 				c.stderr.printf("metamint renew: the token in the %s expires %s, more than %d days from now: nothing to renew yet\n",
 					where, front.Time(res.ExpiresAt), *within)
 			case renew.Renewed:
+				if res.InPlace {
+					c.stderr.printf("metamint renew: renewed the token in the %s: Graph extended it in place (the refresh answered the same token); it now expires %s\n",
+						where, front.Time(res.ExpiresAt))
+					break
+				}
 				c.stderr.printf("metamint renew: renewed the token in the %s; it expires %s. The old token was not revoked and works until %s\n",
 					where, front.Time(res.ExpiresAt), front.Time(res.Previous.ExpiresAt))
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -95,6 +96,7 @@ func TestRenew(t *testing.T) {
 		newStored bool
 		revoked   bool // the new token
 		graph     int  // Graph calls; -1 any
+		waits     int  // waits on the CLI's sleep (counted, never timed)
 	}{
 		{name: "repository", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1,
 			args: []string{"--repo", renewRepo}, stdout: "new", stderr: "renewed the token in the repository secret META_ADMIN_TOKEN of octo-org/deploy"},
@@ -132,7 +134,7 @@ func TestRenew(t *testing.T) {
 				w.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
 			},
 			stderr: "The new token was revoked."},
-		{name: "rate-limited write", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1,
+		{name: "rate-limited write", life: 10 * day, scope: ghsecretstest.RepoScope(renewRepo), newStored: true, graph: -1, waits: 1,
 			args: []string{"--repo", renewRepo}, stdout: "new",
 			setup: func(w *renewSetup, env map[string]string) {
 				w.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
@@ -156,9 +158,12 @@ func TestRenew(t *testing.T) {
 				tt.setup(w, env)
 			}
 			args := append([]string{"renew", "--app-id", w.fx.AppID, "--github-secret", renewSecret}, tt.args...)
-			r := runCLI(t, env, "", args...)
+			r := runCLIWith(t, env, "", []func(*cli){func(c *cli) { c.sleep = w.sleep }}, args...)
 			if r.code != tt.code {
 				t.Fatalf("exit code = %d; want %d\nstderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			if got := len(w.recordedWaits()); got != tt.waits {
+				t.Errorf("waits = %d; want %d", got, tt.waits)
 			}
 			if !strings.Contains(r.stderr, tt.stderr) {
 				t.Errorf("stderr = %q; want it to say %q", r.stderr, tt.stderr)
@@ -247,5 +252,38 @@ func TestBinaryRenew(t *testing.T) {
 				t.Errorf("a secret appears in argv, stdout or stderr: %q", s)
 			}
 		}
+	}
+}
+
+// TestRenewExtendedInPlace: Graph answers the refresh with the token the
+// secret holds and a later expiry: it extended the token in place. renew
+// writes it back and says so; it must not say the old token works only
+// until its old expiry, which is no longer true.
+func TestRenewExtendedInPlace(t *testing.T) {
+	t.Parallel()
+	w := newRenewSetup(t, 10*24*time.Hour)
+	before := w.s.Now().Add(10 * 24 * time.Hour).Truncate(time.Second)
+	after := w.s.Now().Add(60 * 24 * time.Hour).Truncate(time.Second)
+	debug := func(exp time.Time) minttest.Fault {
+		return minttest.Fault{Status: http.StatusOK, Body: fmt.Appendf(nil,
+			`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["ads_read"],"user_id":%q}}`,
+			w.fx.AppID, exp.Unix(), w.fx.SystemUserID)}
+	}
+	w.s.FailNext(minttest.EndpointDebugToken, debug(before))
+	w.s.FailNext(minttest.EndpointExchange, minttest.Fault{Status: http.StatusOK,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, w.old)})
+	w.s.FailNext(minttest.EndpointDebugToken, debug(after))
+	r := runCLI(t, w.env(), "", "renew", "--app-id", w.fx.AppID, "--repo", renewRepo, "--github-secret", renewSecret)
+	if r.code != 0 {
+		t.Fatalf("exit code = %d; want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	if want := `{"renewed":true,"expires_at":"` + after.UTC().Format(time.RFC3339) + "\"}\n"; r.stdout != want {
+		t.Errorf("stdout = %q; want %q", r.stdout, want)
+	}
+	if strings.Contains(r.stderr, before.UTC().Format(time.RFC3339)) || !strings.Contains(r.stderr, "in place") {
+		t.Errorf("stderr = %q; want it to say Graph extended the token in place, not that it works until its old expiry", r.stderr)
+	}
+	if got, _ := w.gh.Secret(ghsecretstest.RepoScope(renewRepo), renewSecret); got.Value != w.old {
+		t.Errorf("the secret does not hold the extended token")
 	}
 }

@@ -417,7 +417,12 @@ func TestHostileAnswers(t *testing.T) {
 func TestRateLimitedWriteIsSentAgain(t *testing.T) {
 	t.Parallel()
 	target := ghsecrets.Target{Name: "META_TOKEN", Repo: repo}
-	s, c := standIn(t)
+	s, _ := standIn(t)
+	fake := clock.NewFake(time.Now())
+	c, err := ghsecrets.NewClient(canaryGitHubToken, ghsecrets.WithBaseURL(s.URL), ghsecrets.WithHTTPClient(s.Client()), ghsecrets.WithClock(fake.Now, fake.Sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
 	key, err := c.PublicKey(t.Context(), target)
 	if err != nil {
 		t.Fatal(err)
@@ -435,6 +440,9 @@ func TestRateLimitedWriteIsSentAgain(t *testing.T) {
 	}
 	if got := s.Writes(); got != 2 {
 		t.Errorf("writes = %d; want 2: the rate-limited one and the one sent after the wait", got)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waited %v; want [1s], the retry-after, once", got)
 	}
 }
 

@@ -80,6 +80,10 @@ type Result struct {
 	// Retried is true when the first write's answer was lost and the second
 	// stored the token.
 	Retried bool
+	// InPlace is true when Graph answered the refresh with the old token's
+	// own value and a later expiry: it extended the token in place, and
+	// the secret holds the same token, expiring at ExpiresAt.
+	InPlace bool
 }
 
 // Error is a failed renewal. Its text is complete, for a person, and holds
@@ -175,7 +179,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Msg: cfg.refreshFailed(err), Err: err}
 	}
-	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev}
+	res := &Result{Outcome: Renewed, ExpiresAt: rn.ExpiresAt, Previous: prev, InPlace: rn.AccessToken == cfg.AccessToken}
+	// The old token works until its expiry, or, extended in place, the
+	// new one's.
+	oldUntil := front.Time(prev.ExpiresAt)
+	if res.InPlace {
+		oldUntil = front.Time(rn.ExpiresAt)
+	}
 
 	if cfg.Target.Org != "" {
 		// The write sends who may use the secret again: as it is now, not
@@ -183,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if org, err = cfg.GitHub.OrgSecret(ctx, cfg.Target); err != nil {
 			msg := fmt.Sprintf("%s: reading the visibility of the %s again before writing it failed (%s): it is not written, since the write must keep who may use it",
 				cfg.GitHubToken, cfg.Target, front.Message(err))
-			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, front.Time(prev.ExpiresAt), cfg.discardUnchanged(ctx, before, exists, rn)), Err: err}
+			return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", msg, oldUntil, cfg.discardUnchanged(ctx, before, exists, rn)), Err: err}
 		}
 	}
 	// The last read before the write; a write sent again after a rate
@@ -197,18 +207,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = cfg.GitHub.PutSecretIf(ctx, cfg.Target, key, rn.AccessToken, org, unchanged)
 	}
 	if changed != nil {
-		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", changed, front.Time(prev.ExpiresAt), keptUnsure(rn)), Err: changed}
+		return nil, &Error{Msg: fmt.Sprintf("%s. The old token still works until %s. %s", changed, oldUntil, keptUnsure(rn)), Err: changed}
 	}
 	if errors.Is(err, ghsecrets.ErrNoAnswer) {
 		// GitHub may have stored it: send it once more, unless the secret
 		// was written since, by that write or by someone else (this run
 		// cannot tell which): then it is not overwritten.
 		res.Retried = true
-		if cerr := cfg.unchanged(ctx, before, exists); cerr != nil {
+		cerr := cfg.unchanged(ctx, before, exists)
+		var uerr *unreadError
+		if errors.As(cerr, &uerr) {
+			// Nothing is known of the secret: not that it changed.
+			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and reading when it was last written, to tell whether that write stored the new token, could not be made (%s): "+
+				"it is not sent once more. The secret may hold the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
+				"Check the secret's update time in the settings: changed during this run, it most likely holds the new token; unchanged, it holds the old one. Either way, the next run renews the token it holds.",
+				cfg.Target, front.Message(err), uerr.why, front.Time(rn.ExpiresAt), oldUntil)}
+		}
+		if cerr != nil {
 			return nil, &Error{Err: cerr, Msg: fmt.Sprintf("writing the %s got no answer (%s), and it is not sent once more: %s; the write that got no answer may be what changed it. "+
 				"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 				"Check the secret's update time in the settings, or run the renewal again.",
-				cfg.Target, front.Message(err), cerr, front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+				cfg.Target, front.Message(err), cerr, front.Time(rn.ExpiresAt), oldUntil)}
 		}
 		err2 := cfg.GitHub.PutSecretIf(ctx, cfg.Target, key, rn.AccessToken, org, unchanged)
 		if err2 == nil {
@@ -217,7 +236,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, &Error{Err: err2, Msg: fmt.Sprintf("writing the %s got no answer (%s), and sending it once more failed too (%s). "+
 			"GitHub may have stored the new token, so it is kept, not revoked; it expires %s. The old token still works until %s. "+
 			"Check the secret's update time in the settings, or run the renewal again.",
-			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), front.Time(prev.ExpiresAt))}
+			cfg.Target, front.Message(err), front.Message(err2), front.Time(rn.ExpiresAt), oldUntil)}
 	}
 	if err != nil {
 		msg := fmt.Sprintf("writing the %s failed: %s", cfg.Target, front.Message(err))
@@ -228,7 +247,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				msg += "; " + cfg.GitHubToken + ": " + a
 			}
 		}
-		msg += fmt.Sprintf(". The old token still works until %s. %s", front.Time(prev.ExpiresAt), cfg.discardUnchanged(ctx, before, exists, rn))
+		msg += fmt.Sprintf(". The old token still works until %s. %s", oldUntil, cfg.discardUnchanged(ctx, before, exists, rn))
 		return nil, &Error{Msg: msg, Err: err}
 	}
 	return res, nil
@@ -242,8 +261,13 @@ func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) e
 	at, exists, err := cfg.GitHub.Updated(ctx, cfg.Target)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
-			cfg.GitHubToken, cfg.Target, front.Message(err))
+		why := front.Message(err)
+		var aerr *ghsecrets.APIError
+		if errors.As(err, &aerr) && aerr.RateLimited {
+			why += "; " + aerr.Advice()
+		}
+		return &unreadError{why: why, err: err, msg: fmt.Sprintf("%s: reading when the %s was last written failed (%s), so this run cannot tell whether someone else wrote it meanwhile: it is not overwritten",
+			cfg.GitHubToken, cfg.Target, why)}
 	case existed && !exists:
 		return fmt.Errorf("the %s was deleted while this run refreshed its token, or %s can no longer see it (GitHub answers 404 to both): it is not written",
 			cfg.Target, cfg.GitHubToken)
@@ -252,6 +276,18 @@ func (cfg *Config) unchanged(ctx context.Context, before string, existed bool) e
 	}
 	return nil
 }
+
+// unreadError is a read of updated_at that could not be made: GitHub
+// refused or throttled it, or it got no answer. It shows no change, and no
+// absence of one.
+type unreadError struct {
+	msg string
+	why string // the cause, for a person: the call, GitHub's answer, a rate limit's advice
+	err error
+}
+
+func (e *unreadError) Error() string { return e.msg }
+func (e *unreadError) Unwrap() error { return e.err }
 
 // githubError renders a failed GitHub read, naming the token's source and
 // the permission it needs.
@@ -294,9 +330,22 @@ func (cfg *Config) refreshFailed(err error) string {
 // step's deadline has passed, as the revocation does: a live token nobody
 // holds must not stay live.
 func (cfg *Config) discardUnchanged(ctx context.Context, before string, existed bool, rn *mint.Renewal) string {
+	if rn.AccessToken == cfg.AccessToken {
+		// Extended in place: the secret's own token, never revoked, and no
+		// advice to revoke it either.
+		return oldValueKept
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mint.CleanupTimeout)
 	defer cancel()
-	if cfg.unchanged(cctx, before, existed) != nil {
+	err := cfg.unchanged(cctx, before, existed)
+	var uerr *unreadError
+	if errors.As(err, &uerr) {
+		return fmt.Sprintf("The new token is kept, not revoked: reading when the %s was last written, which must show it unchanged before the token is revoked, could not be made (%s). "+
+			"Without it this run cannot rule out that the secret may hold the new token; it expires on its own at %s. "+
+			"Check the secret's update time in the settings: older than this run, the secret holds the old token and the new one is stored nowhere (revoke it in Business Settings, or let it expire); the next run renews the token the secret holds.",
+			cfg.Target, uerr.why, front.Time(rn.ExpiresAt))
+	}
+	if err != nil {
 		return keptUnsure(rn)
 	}
 	return cfg.discard(ctx, rn.AccessToken)

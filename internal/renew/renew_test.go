@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/ghsecrets"
 	"github.com/metamint/metamint/internal/ghsecrets/ghsecretstest"
 	"github.com/metamint/metamint/internal/renew"
@@ -155,11 +156,16 @@ func TestRunRevokeFails(t *testing.T) {
 func TestRunRateLimitedWrite(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10*day)
+	fake := clock.NewFake(time.Now())
+	f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithClock(fake.Now, fake.Sleep))
 	f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodPut, Status: http.StatusTooManyRequests,
 		Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"1"}}})
 	res, err := renew.Run(t.Context(), f.cfg)
 	if err != nil || res.Outcome != renew.Renewed {
 		t.Fatalf("Run() = %v, %v; want Renewed after the wait", res, err)
+	}
+	if got := fake.Slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Errorf("waited %v; want [1s], the retry-after, once", got)
 	}
 	got, _ := f.gh.Secret(ghsecretstest.RepoScope(repo), name)
 	if len(f.hidden) != 1 || got.Value != f.hidden[0] {
@@ -920,4 +926,157 @@ func TestRunRefreshEchoesOldTokenPadded(t *testing.T) {
 			f.noneRevoked(t)
 		})
 	}
+}
+
+// failReadsAfterWrite is a transport that, once the first PUT passed,
+// calls hook before each later read of the secret's updated_at; a hook
+// that returns true answers that read with a broken connection.
+type failReadsAfterWrite struct {
+	next    http.RoundTripper
+	written bool
+	hook    func() bool
+}
+
+func (f *failReadsAfterWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && f.written && strings.HasSuffix(r.URL.Path, "/secrets/"+name) && f.hook() {
+		return nil, errors.New("connection reset by peer")
+	}
+	if r.Method == http.MethodPut {
+		f.written = true
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestRunReadBackNotMade: the write fails (GitHub refuses it, or its
+// answer is lost), and the read of updated_at that decides whether the new
+// token may be revoked (or the write sent once more) cannot be made: GitHub
+// throttles it for longer than the run may wait, or it gets no answer. The
+// token may be stored, so it is kept and the write is not sent again; the
+// message says what is known (the read could not be made) and what to
+// check, and blames no other writer: nothing shows one.
+func TestRunReadBackNotMade(t *testing.T) {
+	t.Parallel()
+	throttled := func(f *fixture) bool {
+		f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusTooManyRequests,
+			Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+		return false
+	}
+	noAnswer := func(*fixture) bool { return true }
+	tests := []struct {
+		name   string
+		write  func(f *fixture)
+		read   func(f *fixture) bool
+		writes int
+		why    string // what the message says of the read
+	}{
+		{name: "refused write, read throttled", write: func(f *fixture) { f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request") },
+			read: throttled, writes: 1, why: "rate limit"},
+		{name: "refused write, read unanswered", write: func(f *fixture) { f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request") },
+			read: noAnswer, writes: 1, why: "connection failed"},
+		{name: "lost write answer, read throttled", write: func(f *fixture) { f.gh.DropNextWrites(1) },
+			read: throttled, writes: 1, why: "rate limit"},
+		{name: "lost write answer, read unanswered", write: func(f *fixture) { f.gh.DropNextWrites(1) },
+			read: noAnswer, writes: 1, why: "connection failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 10*day)
+			f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReadsAfterWrite{
+				next: http.DefaultTransport, hook: func() bool { return tt.read(f) },
+			}}))
+			tt.write(f)
+			_, err := renew.Run(t.Context(), f.cfg)
+			if err == nil {
+				t.Fatal("Run() = nil; want the failed write reported")
+			}
+			f.noneRevoked(t)
+			if n := f.gh.Writes(); n != tt.writes {
+				t.Errorf("GitHub writes = %d; want %d", n, tt.writes)
+			}
+			msg := err.Error()
+			for _, blame := range []string{"another writer", "someone else", "may be what changed it", "written meanwhile"} {
+				if strings.Contains(msg, blame) {
+					t.Errorf("Run() error = %q; says %q, but no other write was seen: the read could not be made", msg, blame)
+				}
+			}
+			for _, want := range []string{"could not be made", tt.why, "may hold the new token", "kept, not revoked", "Check the secret's update time"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("Run() error = %q; want it to say %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, ghToken) {
+				t.Errorf("Run() error holds the GitHub token")
+			}
+		})
+	}
+}
+
+// inPlace makes Graph extend the token in place: debug_token says it
+// expires in 10 days, the refresh answers its own value, and debug_token
+// then says it expires at after.
+func (f *fixture) inPlace(after time.Time) {
+	debug := func(exp time.Time) minttest.Fault {
+		return minttest.Fault{Status: http.StatusOK, Body: fmt.Appendf(nil,
+			`{"data":{"app_id":%q,"type":"SYSTEM_USER","application":"Metamint Test App","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["ads_read"],"user_id":%q}}`,
+			f.fx.AppID, exp.Unix(), f.fx.SystemUserID)}
+	}
+	f.graph.FailNext(minttest.EndpointDebugToken, debug(f.graph.Now().Add(10*day)))
+	f.graph.FailNext(minttest.EndpointExchange, minttest.Fault{Status: http.StatusOK,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, f.old)})
+	f.graph.FailNext(minttest.EndpointDebugToken, debug(after))
+}
+
+// TestRunExtendedInPlace: Graph answers the refresh with the old token's
+// own value and a later expiry. The Result says so (InPlace); when the
+// write then fails, the message gives the token's new expiry, not the one
+// Graph replaced, and nothing is revoked.
+func TestRunExtendedInPlace(t *testing.T) {
+	t.Parallel()
+	t.Run("stored", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, 10*day)
+		after := f.graph.Now().Add(60 * day).Truncate(time.Second)
+		f.inPlace(after)
+		res, err := renew.Run(t.Context(), f.cfg)
+		if err != nil || res.Outcome != renew.Renewed || !res.InPlace || !res.ExpiresAt.Equal(after) {
+			t.Fatalf("Run() = %+v, %v; want Renewed in place, expiring %v", res, err, after)
+		}
+		f.noneRevoked(t)
+	})
+	t.Run("refused write", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, 10*day)
+		after := f.graph.Now().Add(60 * day).Truncate(time.Second)
+		f.inPlace(after)
+		f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+		_, err := renew.Run(t.Context(), f.cfg)
+		if err == nil {
+			t.Fatal("Run() = nil; want the refused write reported")
+		}
+		if want := "still works until " + after.UTC().Format(time.RFC3339); !strings.Contains(err.Error(), want) {
+			t.Errorf("Run() error = %q; want it to say %q", err, want)
+		}
+		f.noneRevoked(t)
+	})
+	// The token is the one the secret holds: no message may advise
+	// revoking it, even when the read that decides a revocation fails.
+	t.Run("refused write, read throttled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, 10*day)
+		f.cfg.GitHub = f.githubClient(t, ghToken, ghsecrets.WithHTTPClient(&http.Client{Transport: &failReadsAfterWrite{
+			next: http.DefaultTransport, hook: func() bool {
+				f.gh.RateLimitNext(ghsecretstest.RateLimit{Method: http.MethodGet, Status: http.StatusTooManyRequests,
+					Message: "You have exceeded a secondary rate limit.", Header: http.Header{"Retry-After": {"3600"}}})
+				return false
+			},
+		}}))
+		f.inPlace(f.graph.Now().Add(60 * day))
+		f.gh.FailNextWrite(http.StatusUnprocessableEntity, "Bad request")
+		_, err := renew.Run(t.Context(), f.cfg)
+		if err == nil || strings.Contains(err.Error(), "revoke it") || !strings.Contains(err.Error(), "never revoked") {
+			t.Fatalf("Run() = %v; want the refused write reported, saying the token (the secret's own) is never revoked", err)
+		}
+		f.noneRevoked(t)
+	})
 }
