@@ -76,7 +76,8 @@ type cli struct {
 	stdout *stream
 	stderr *stream // redacts every secret the CLI knows of
 	red    *front.Secrets
-	// sleep is how the Graph client waits (front.Waiting; nil: a timer);
+	// sleep is how the Graph and GitHub clients wait (front.Waiting,
+	// ghsecrets.WithClock; nil: a timer);
 	// tests pass a fake clock's.
 	sleep func(context.Context, time.Duration) error
 }
