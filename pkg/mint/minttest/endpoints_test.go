@@ -580,9 +580,9 @@ func TestRevokeAll(t *testing.T) {
 				t.Errorf("body = %s; want {\"success\":true}", got)
 			}
 			wantRevoked(true)(t, w, res)
-			// A revoked token is refused with subcode 466.
+			// A revoked token is refused with subcode 467 (Meta's error-handling page: "Invalid Access Token").
 			tok := w.srv.Tokens()[len(w.srv.Tokens())-1].Value
-			wantError(t, w.send(t, revokeAll(w.fx.SystemUserID, tok)), http.StatusBadRequest, 190, 466)
+			wantError(t, w.send(t, revokeAll(w.fx.SystemUserID, tok)), http.StatusBadRequest, 190, 467)
 		},
 	}, {
 		name: "method override is refused",
@@ -706,7 +706,7 @@ func TestDebugToken(t *testing.T) {
 				params: url.Values{"access_token": {w.fx.AdminToken}}})
 			return debug(w.fx.AdminToken, w.appToken())
 		},
-		check: wantInvalid(190, 466),
+		check: wantInvalid(190, 467),
 	}, {
 		name:  "unknown token",
 		req:   func(t *testing.T, w *world) request { return debug("EAAnotatoken", w.appToken()) },
@@ -890,7 +890,14 @@ func TestExchangeToken(t *testing.T) {
 			return r
 		},
 		wantCode:    190,
-		wantSubcode: 466,
+		wantSubcode: 467,
+	}, {
+		// Meta's system user page lists set_token_expires_in_60_days among
+		// the parameters a refresh needs.
+		name:        "missing set_token_expires_in_60_days",
+		req:         withEdit(func(w *world, v url.Values) { v.Del("set_token_expires_in_60_days") }),
+		wantCode:    100,
+		wantMessage: "(#100) The parameter set_token_expires_in_60_days is required",
 	}, {
 		name:        "missing grant_type",
 		req:         withEdit(func(w *world, v url.Values) { v.Del("grant_type") }),
@@ -937,7 +944,7 @@ func TestRevokeToken(t *testing.T) {
 			}
 			// It can no longer call, and revoking it again succeeds.
 			wantError(t, w.send(t, request{method: http.MethodGet, path: "/v27.0/" + w.fx.BusinessID + "/system_users",
-				params: url.Values{"access_token": {tok.Value}}}), http.StatusBadRequest, 190, 466)
+				params: url.Values{"access_token": {tok.Value}}}), http.StatusBadRequest, 190, 467)
 			again := w.send(t, request{method: http.MethodGet, path: "/v27.0/oauth/revoke", params: url.Values{
 				"client_id": {w.fx.AppID}, "client_secret": {w.fx.AppSecret}, "revoke_token": {tok.Value}, "access_token": {w.fx.AdminToken},
 			}})
@@ -1203,7 +1210,7 @@ func TestCallingToken(t *testing.T) {
 			return get(url.Values{"access_token": {w.fx.AdminToken}}, nil)
 		},
 		wantCode:    190,
-		wantSubcode: 466,
+		wantSubcode: 467,
 		wantMessage: "Error validating access token: The session was invalidated explicitly using an API call.",
 	}})
 }

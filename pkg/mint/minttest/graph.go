@@ -209,6 +209,12 @@ func (s *Server) exchangeToken(c *call) reply {
 	if value == "" {
 		return failure(errMissingParam("fb_exchange_token"))
 	}
+	// Meta's system user page lists set_token_expires_in_60_days among the
+	// parameters a refresh needs
+	// (https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/).
+	if !c.form.Has("set_token_expires_in_60_days") {
+		return failure(errMissingParam("set_token_expires_in_60_days"))
+	}
 	if _, e := boolParam(c.form, "set_token_expires_in_60_days"); e != nil {
 		return failure(e)
 	}
