@@ -743,6 +743,52 @@ func TestDebugToken(t *testing.T) {
 		wantSubcode: 33,
 		wantMessage: "Unsupported post request. Object with ID 'debug_token'",
 	}, {
+		// Meta's debug_token reference admits "an app developer's user access
+		// token for the app associated with the input_token", and its WhatsApp
+		// pages call debug_token with a system user token.
+		name: "developer system user token of the app",
+		req: func(t *testing.T, w *world) request {
+			caller, input := developerApp(w)
+			return debug(input, caller)
+		},
+		check: func(t *testing.T, w *world, res result) {
+			t.Helper()
+			if d := decodeDebug(t, res); !d.IsValid || d.AppID != "610" || d.UserID != w.fx.SystemUserID {
+				t.Errorf("data = %s; want a valid token of app 610 and %s", res.body, w.fx.SystemUserID)
+			}
+		},
+	}, {
+		name: "developer user token of the app",
+		req: func(t *testing.T, w *world) request {
+			_, input := developerApp(w)
+			caller := w.srv.IssueToken(TokenSpec{Type: "USER", UserID: "777", BusinessID: w.fx.BusinessID, AppID: "610"})
+			return debug(input, caller)
+		},
+		check: func(t *testing.T, w *world, res result) {
+			t.Helper()
+			if d := decodeDebug(t, res); !d.IsValid || d.AppID != "610" {
+				t.Errorf("data = %s; want a valid token of app 610", res.body)
+			}
+		},
+	}, {
+		name: "developer token of another app",
+		req: func(t *testing.T, w *world) request {
+			developerApp(w)
+			// The admin system user is a developer of 610, not of the
+			// seeded app, whose token it holds.
+			return debug(w.mint(t, true), w.fx.AdminToken)
+		},
+		wantCode:    100,
+		wantMessage: "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+	}, {
+		name: "developer token of the app, input of another app",
+		req: func(t *testing.T, w *world) request {
+			caller, _ := developerApp(w)
+			return debug(w.fx.AdminToken, caller)
+		},
+		wantCode:    100,
+		wantMessage: "(#100) The App_id in the input_token did not match the Viewing App",
+	}, {
 		name:        "system user token cannot inspect itself",
 		req:         func(t *testing.T, w *world) request { return debug(w.fx.AdminToken, w.fx.AdminToken) },
 		wantCode:    100,
@@ -765,6 +811,18 @@ func TestDebugToken(t *testing.T) {
 		wantCode:    100,
 		wantMessage: "input_token",
 	}})
+}
+
+// developerApp adds app 610 to the seeded business, with the admin system
+// user and user 777 as its developers, and returns a token of the admin system
+// user for 610 and one of the seeded system user for 610.
+func developerApp(w *world) (caller, input string) {
+	w.srv.AddApp(App{ID: "610", Secret: "s610", BusinessID: w.fx.BusinessID, Developers: []string{w.fx.AdminSystemUserID, "777"}})
+	w.srv.InstallApp(w.fx.AdminSystemUserID, "610")
+	w.srv.InstallApp(w.fx.SystemUserID, "610")
+	caller = w.srv.IssueToken(TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: "610", Scopes: []string{"business_management"}})
+	input = w.srv.IssueToken(TokenSpec{UserID: w.fx.SystemUserID, AppID: "610", Scopes: []string{"ads_read"}})
+	return caller, input
 }
 
 // exchangeBody is the decoded answer of a refresh.

@@ -130,7 +130,14 @@ func (s *Server) getDebugToken(c *call) reply {
 	if e != nil {
 		return failure(e)
 	}
-	if who.token != nil {
+	// Meta's reference admits an app token or "an app developer's user
+	// access token for the app associated with the input_token"
+	// (https://developers.facebook.com/docs/graph-api/reference/debug_token),
+	// and its WhatsApp pages call debug_token with a system user token
+	// (https://developers.secure.facebook.com/documentation/business-messaging/whatsapp/solution-providers/manage-accounts/).
+	// App roles are seeded with App.Developers; the token's app must be the
+	// input token's, which the App_id check below enforces.
+	if who.token != nil && !slices.Contains(who.app.Developers, who.token.UserID) {
 		return failure(errNeedAppToken())
 	}
 	input := c.form.Get("input_token")
