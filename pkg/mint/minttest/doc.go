@@ -74,7 +74,7 @@
 //     or system user of the same business as object {id}";
 //   - a missing required parameter (business_app, scope, input_token,
 //     grant_type, fb_exchange_token, set_token_expires_in_60_days on a
-//     refresh, revoke_token): code 100, "(#100) The
+//     system user token's refresh, revoke_token): code 100, "(#100) The
 //     parameter {name} is required";
 //   - a non-boolean set_token_expires_in_60_days: code 100;
 //   - a grant_type other than fb_exchange_token: code 100;

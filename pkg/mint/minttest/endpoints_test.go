@@ -957,6 +957,22 @@ func TestExchangeToken(t *testing.T) {
 		wantCode:    100,
 		wantMessage: "(#100) The parameter set_token_expires_in_60_days is required",
 	}, {
+		// Meta's "Get long-lived tokens" page exchanges a user token without
+		// it.
+		name: "user token without set_token_expires_in_60_days",
+		req: func(t *testing.T, w *world) request {
+			tok := w.srv.IssueToken(TokenSpec{Type: "USER", UserID: "777", BusinessID: w.fx.BusinessID, AppID: w.fx.AppID,
+				ExpiresAt: w.srv.Now().Add(time.Hour)})
+			r := exchange(w, http.MethodGet, tok)
+			r.params.Del("set_token_expires_in_60_days")
+			return r
+		},
+		check: func(t *testing.T, w *world, res result) {
+			t.Helper()
+			reqs := w.srv.Requests()
+			refreshed(t, w, res, reqs[len(reqs)-1].Form.Get("fb_exchange_token"))
+		},
+	}, {
 		name:        "missing grant_type",
 		req:         withEdit(func(w *world, v url.Values) { v.Del("grant_type") }),
 		wantCode:    100,

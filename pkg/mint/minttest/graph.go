@@ -216,18 +216,20 @@ func (s *Server) exchangeToken(c *call) reply {
 	if value == "" {
 		return failure(errMissingParam("fb_exchange_token"))
 	}
-	// Meta's system user page lists set_token_expires_in_60_days among the
-	// parameters a refresh needs
-	// (https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/).
-	if !c.form.Has("set_token_expires_in_60_days") {
-		return failure(errMissingParam("set_token_expires_in_60_days"))
-	}
 	if _, e := boolParam(c.form, "set_token_expires_in_60_days"); e != nil {
 		return failure(e)
 	}
 	old := s.tokenByValue[value]
 	if old == nil {
 		return failure(errInvalidToken())
+	}
+	// Meta's system user page lists set_token_expires_in_60_days among the
+	// parameters the refresh of a system user token needs
+	// (https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/);
+	// its "Get long-lived tokens" page exchanges a user token without it
+	// (https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived).
+	if old.Type == "SYSTEM_USER" && !c.form.Has("set_token_expires_in_60_days") {
+		return failure(errMissingParam("set_token_expires_in_60_days"))
 	}
 	if e := s.tokenErrorLocked(old); e != nil {
 		return failure(e)
