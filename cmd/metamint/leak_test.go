@@ -94,8 +94,10 @@ var urlExceptions = map[minttest.Endpoint]map[string]canaryKind{
 	minttest.EndpointDebugToken: {"input_token": kindToken},
 	// GET /oauth/revoke: Meta documents its parameters in the query, the
 	// caller's access_token included; no header carries a token there, so
-	// even a token with a newline can be revoked.
-	minttest.EndpointRevoke: {"client_secret": kindSecret, "revoke_token": kindToken, "access_token": kindToken},
+	// even a token with a newline can be revoked. The caller's proof goes with
+	// it, for apps with "Require App Secret" on.
+	minttest.EndpointRevoke: {"client_secret": kindSecret, "revoke_token": kindToken, "access_token": kindToken,
+		"appsecret_proof": kindProof},
 	// GET /oauth/access_token: Meta documents the refresh with GET and every
 	// parameter in the query.
 	minttest.EndpointExchange: {"client_secret": kindSecret, "fb_exchange_token": kindToken},

@@ -524,7 +524,7 @@ func TestRun(t *testing.T) {
 				return ""
 			},
 			args: fixed("inspect", "--app-id", "200000000000002"), wantCode: 1,
-			wantStdout: []string{"valid", "no", "subcode 466"},
+			wantStdout: []string{"valid", "no", "subcode 467"},
 			wantStderr: []string{"the token is not valid", "hint: The access token was revoked"},
 		},
 		{

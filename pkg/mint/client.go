@@ -232,7 +232,10 @@ type call struct {
 	// proofSecret keys the appsecret_proof of token ("" for none), which
 	// stampProof adds before each attempt.
 	proofSecret string
-	sentProofs  []string // timed proofs of earlier attempts, redacted too
+	// proofToken is the calling token the proof is made over when it
+	// travels as a parameter rather than in token (a revoke's caller).
+	proofToken string
+	sentProofs []string // timed proofs of earlier attempts, redacted too
 }
 
 func (cl *call) name() string { return cl.method + " " + cl.path }
@@ -293,6 +296,10 @@ func (c *Client) stampProof(cl *call) {
 	if cl.proofSecret == "" {
 		return
 	}
+	over := cl.token
+	if over == "" {
+		over = cl.proofToken
+	}
 	v := cl.form
 	if v == nil {
 		if cl.query == nil {
@@ -302,14 +309,14 @@ func (c *Client) stampProof(cl *call) {
 	}
 	if !c.timedProof {
 		if !v.Has("appsecret_proof") {
-			v.Set("appsecret_proof", AppSecretProof(cl.proofSecret, cl.token))
+			v.Set("appsecret_proof", AppSecretProof(cl.proofSecret, over))
 		}
 		return
 	}
 	if sent := v.Get("appsecret_proof"); sent != "" {
 		cl.sentProofs = append(cl.sentProofs, sent)
 	}
-	proof, t := TimedAppSecretProof(cl.proofSecret, cl.token, c.now())
+	proof, t := TimedAppSecretProof(cl.proofSecret, over, c.now())
 	v.Set("appsecret_proof", proof)
 	v.Set("appsecret_time", t)
 }

@@ -324,7 +324,11 @@ type RevokeRequest struct {
 // RevokeAccessToken invalidates one token at once.
 //
 // It calls GET /oauth/revoke with client_id, client_secret, revoke_token and
-// access_token (the caller) in the query, as Meta documents it. Nothing
+// access_token (the caller) in the query, as Meta documents it, with the
+// caller's appsecret_proof keyed by App.Secret: Meta requires the caller to
+// be of App's app, and an app with "Require App Secret" on refuses a user or
+// system user token's call without a proof
+// (https://developers.facebook.com/docs/facebook-login/security/). Nothing
 // travels in a header, so even a token a header could not carry (one Graph
 // answered with a newline, say) can be revoked. The query is removed from
 // every error this method returns.
@@ -355,9 +359,11 @@ func (c *Client) RevokeAccessToken(ctx context.Context, r RevokeRequest) error {
 			"revoke_token":  {r.Token},
 			"access_token":  {caller},
 		},
-		idempotent: true,
-		unpaced:    true,
-		secrets:    []string{r.Token, caller, r.App.Secret},
+		proofSecret: r.App.Secret,
+		proofToken:  caller,
+		idempotent:  true,
+		unpaced:     true,
+		secrets:     []string{r.Token, caller, r.App.Secret},
 	})
 }
 

@@ -507,3 +507,41 @@ func TestWithSleep(t *testing.T) {
 		t.Errorf("NewClient(WithSleep(nil)) = nil error; want a refusal")
 	}
 }
+
+// TestRequireAppSecret runs every call against an app with Meta's "Require App
+// Secret" setting on: each call made with a user or system user token must
+// carry appsecret_proof (Meta's Login Security page, "Require the Proof").
+func TestRequireAppSecret(t *testing.T) {
+	t.Parallel()
+	srv := minttest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.AddBusiness(minttest.Business{ID: "5100"})
+	srv.AddApp(minttest.App{ID: "5200", Secret: "s5200", BusinessID: "5100", RequireProof: true})
+	srv.AddSystemUser(minttest.SystemUser{ID: "5300", BusinessID: "5100", Role: "ADMIN"})
+	srv.AddSystemUser(minttest.SystemUser{ID: "5400", BusinessID: "5100"})
+	srv.InstallApp("5300", "5200")
+	admin := srv.IssueToken(minttest.TokenSpec{UserID: "5300", AppID: "5200", Scopes: []string{"business_management"}})
+	c := newTestClient(t, srv.URL, mint.WithHTTPClient(srv.Client()))
+	app := mint.App{ID: "5200", Secret: "s5200"}
+	ctx := t.Context()
+
+	if err := c.InstallApp(ctx, mint.InstallAppRequest{SystemUserID: "5400", App: app, AccessToken: admin}); err != nil {
+		t.Fatalf("InstallApp() error = %v", err)
+	}
+	tok, err := c.CreateAccessToken(ctx, mint.TokenRequest{SystemUserID: "5400", App: app, AccessToken: admin, Scopes: []string{"ads_read"}})
+	if err != nil {
+		t.Fatalf("CreateAccessToken() error = %v", err)
+	}
+	if _, err := c.SystemUsers(ctx, mint.SystemUsersRequest{BusinessID: "5100", App: app, AccessToken: admin}); err != nil {
+		t.Errorf("SystemUsers() error = %v", err)
+	}
+	if err := c.RevokeAccessToken(ctx, mint.RevokeRequest{App: app, Token: tok.AccessToken, AccessToken: admin}); err != nil {
+		t.Errorf("RevokeAccessToken() error = %v; want nil", err)
+	}
+	if got, _ := srv.Token(tok.AccessToken); !got.Revoked {
+		t.Errorf("Token(minted).Revoked = false; want true")
+	}
+	if err := c.RevokeAllAccessTokens(ctx, mint.RevokeAllRequest{SystemUserID: "5400", App: app, AccessToken: admin}); err != nil {
+		t.Errorf("RevokeAllAccessTokens() error = %v", err)
+	}
+}

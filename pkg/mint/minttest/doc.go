@@ -11,7 +11,8 @@
 //   - POST /{v}/{system-user-id}/applications installs an app for a system user.
 //   - POST /{v}/{system-user-id}/access_tokens mints a system user token.
 //   - DELETE /{v}/{system-user-id}/access_tokens revokes all of a system user's tokens.
-//   - GET /{v}/debug_token inspects a token, called with an app token.
+//   - GET /{v}/debug_token inspects a token, called with an app token or a
+//     token of one of the app's Developers.
 //   - GET /{v}/oauth/access_token refreshes a token (the method Meta documents;
 //     a POST is refused).
 //   - GET /{v}/oauth/revoke revokes one token (POST is unsupported, as Meta
@@ -72,7 +73,8 @@
 //     business edge: code 200, "(#200) The access token must belong to a user
 //     or system user of the same business as object {id}";
 //   - a missing required parameter (business_app, scope, input_token,
-//     grant_type, fb_exchange_token, revoke_token): code 100, "(#100) The
+//     grant_type, fb_exchange_token, set_token_expires_in_60_days on a
+//     system user token's refresh, revoke_token): code 100, "(#100) The
 //     parameter {name} is required";
 //   - a non-boolean set_token_expires_in_60_days: code 100;
 //   - a grant_type other than fb_exchange_token: code 100;
@@ -97,7 +99,8 @@
 //     with FailNext.
 //   - The historical rule that access_tokens was available only to apps that
 //     had called it within 90 days.
-//   - Test apps, testers and app roles; apps not owned by the system user's
+//   - Test apps, testers and app roles other than App.Developers on
+//     debug_token; apps not owned by the system user's
 //     business (an install is refused); Business On Behalf Of and client
 //     businesses.
 //   - Other Graph objects and edges, fields selection, batch requests,

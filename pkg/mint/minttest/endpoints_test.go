@@ -580,9 +580,9 @@ func TestRevokeAll(t *testing.T) {
 				t.Errorf("body = %s; want {\"success\":true}", got)
 			}
 			wantRevoked(true)(t, w, res)
-			// A revoked token is refused with subcode 466.
+			// A revoked token is refused with subcode 467 (Meta's error-handling page: "Invalid Access Token").
 			tok := w.srv.Tokens()[len(w.srv.Tokens())-1].Value
-			wantError(t, w.send(t, revokeAll(w.fx.SystemUserID, tok)), http.StatusBadRequest, 190, 466)
+			wantError(t, w.send(t, revokeAll(w.fx.SystemUserID, tok)), http.StatusBadRequest, 190, 467)
 		},
 	}, {
 		name: "method override is refused",
@@ -706,7 +706,7 @@ func TestDebugToken(t *testing.T) {
 				params: url.Values{"access_token": {w.fx.AdminToken}}})
 			return debug(w.fx.AdminToken, w.appToken())
 		},
-		check: wantInvalid(190, 466),
+		check: wantInvalid(190, 467),
 	}, {
 		name:  "unknown token",
 		req:   func(t *testing.T, w *world) request { return debug("EAAnotatoken", w.appToken()) },
@@ -743,6 +743,52 @@ func TestDebugToken(t *testing.T) {
 		wantSubcode: 33,
 		wantMessage: "Unsupported post request. Object with ID 'debug_token'",
 	}, {
+		// Meta's debug_token reference admits "an app developer's user access
+		// token for the app associated with the input_token", and its WhatsApp
+		// pages call debug_token with a system user token.
+		name: "developer system user token of the app",
+		req: func(t *testing.T, w *world) request {
+			caller, input := developerApp(w)
+			return debug(input, caller)
+		},
+		check: func(t *testing.T, w *world, res result) {
+			t.Helper()
+			if d := decodeDebug(t, res); !d.IsValid || d.AppID != "610" || d.UserID != w.fx.SystemUserID {
+				t.Errorf("data = %s; want a valid token of app 610 and %s", res.body, w.fx.SystemUserID)
+			}
+		},
+	}, {
+		name: "developer user token of the app",
+		req: func(t *testing.T, w *world) request {
+			_, input := developerApp(w)
+			caller := w.srv.IssueToken(TokenSpec{Type: "USER", UserID: "777", BusinessID: w.fx.BusinessID, AppID: "610"})
+			return debug(input, caller)
+		},
+		check: func(t *testing.T, w *world, res result) {
+			t.Helper()
+			if d := decodeDebug(t, res); !d.IsValid || d.AppID != "610" {
+				t.Errorf("data = %s; want a valid token of app 610", res.body)
+			}
+		},
+	}, {
+		name: "developer token of another app",
+		req: func(t *testing.T, w *world) request {
+			developerApp(w)
+			// The admin system user is a developer of 610, not of the
+			// seeded app, whose token it holds.
+			return debug(w.mint(t, true), w.fx.AdminToken)
+		},
+		wantCode:    100,
+		wantMessage: "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+	}, {
+		name: "developer token of the app, input of another app",
+		req: func(t *testing.T, w *world) request {
+			caller, _ := developerApp(w)
+			return debug(w.fx.AdminToken, caller)
+		},
+		wantCode:    100,
+		wantMessage: "(#100) The App_id in the input_token did not match the Viewing App",
+	}, {
 		name:        "system user token cannot inspect itself",
 		req:         func(t *testing.T, w *world) request { return debug(w.fx.AdminToken, w.fx.AdminToken) },
 		wantCode:    100,
@@ -765,6 +811,18 @@ func TestDebugToken(t *testing.T) {
 		wantCode:    100,
 		wantMessage: "input_token",
 	}})
+}
+
+// developerApp adds app 610 to the seeded business, with the admin system
+// user and user 777 as its developers, and returns a token of the admin system
+// user for 610 and one of the seeded system user for 610.
+func developerApp(w *world) (caller, input string) {
+	w.srv.AddApp(App{ID: "610", Secret: "s610", BusinessID: w.fx.BusinessID, Developers: []string{w.fx.AdminSystemUserID, "777"}})
+	w.srv.InstallApp(w.fx.AdminSystemUserID, "610")
+	w.srv.InstallApp(w.fx.SystemUserID, "610")
+	caller = w.srv.IssueToken(TokenSpec{UserID: w.fx.AdminSystemUserID, AppID: "610", Scopes: []string{"business_management"}})
+	input = w.srv.IssueToken(TokenSpec{UserID: w.fx.SystemUserID, AppID: "610", Scopes: []string{"ads_read"}})
+	return caller, input
 }
 
 // exchangeBody is the decoded answer of a refresh.
@@ -890,7 +948,30 @@ func TestExchangeToken(t *testing.T) {
 			return r
 		},
 		wantCode:    190,
-		wantSubcode: 466,
+		wantSubcode: 467,
+	}, {
+		// Meta's system user page lists set_token_expires_in_60_days among
+		// the parameters a refresh needs.
+		name:        "missing set_token_expires_in_60_days",
+		req:         withEdit(func(w *world, v url.Values) { v.Del("set_token_expires_in_60_days") }),
+		wantCode:    100,
+		wantMessage: "(#100) The parameter set_token_expires_in_60_days is required",
+	}, {
+		// Meta's "Get long-lived tokens" page exchanges a user token without
+		// it.
+		name: "user token without set_token_expires_in_60_days",
+		req: func(t *testing.T, w *world) request {
+			tok := w.srv.IssueToken(TokenSpec{Type: "USER", UserID: "777", BusinessID: w.fx.BusinessID, AppID: w.fx.AppID,
+				ExpiresAt: w.srv.Now().Add(time.Hour)})
+			r := exchange(w, http.MethodGet, tok)
+			r.params.Del("set_token_expires_in_60_days")
+			return r
+		},
+		check: func(t *testing.T, w *world, res result) {
+			t.Helper()
+			reqs := w.srv.Requests()
+			refreshed(t, w, res, reqs[len(reqs)-1].Form.Get("fb_exchange_token"))
+		},
 	}, {
 		name:        "missing grant_type",
 		req:         withEdit(func(w *world, v url.Values) { v.Del("grant_type") }),
@@ -937,7 +1018,7 @@ func TestRevokeToken(t *testing.T) {
 			}
 			// It can no longer call, and revoking it again succeeds.
 			wantError(t, w.send(t, request{method: http.MethodGet, path: "/v27.0/" + w.fx.BusinessID + "/system_users",
-				params: url.Values{"access_token": {tok.Value}}}), http.StatusBadRequest, 190, 466)
+				params: url.Values{"access_token": {tok.Value}}}), http.StatusBadRequest, 190, 467)
 			again := w.send(t, request{method: http.MethodGet, path: "/v27.0/oauth/revoke", params: url.Values{
 				"client_id": {w.fx.AppID}, "client_secret": {w.fx.AppSecret}, "revoke_token": {tok.Value}, "access_token": {w.fx.AdminToken},
 			}})
@@ -1203,7 +1284,7 @@ func TestCallingToken(t *testing.T) {
 			return get(url.Values{"access_token": {w.fx.AdminToken}}, nil)
 		},
 		wantCode:    190,
-		wantSubcode: 466,
+		wantSubcode: 467,
 		wantMessage: "Error validating access token: The session was invalidated explicitly using an API call.",
 	}})
 }
@@ -1272,12 +1353,16 @@ func TestVersionsAndPaths(t *testing.T) {
 		req:  get("/v27.0/" + seedBusinessID + "/system_users"),
 		check: func(t *testing.T, w *world, res result) {
 			t.Helper()
-			for name, want := range map[string]string{
-				"Content-Type": "application/json",
-				"X-App-Usage":  `{"call_count":0,"total_cputime":0,"total_time":0}`,
-			} {
-				if got := res.header.Get(name); got != want {
-					t.Errorf("%s = %q; want %q", name, got, want)
+			if got := res.header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q; want application/json", got)
+			}
+			// Meta's rate-limiting page: usage headers come with "most API
+			// responses once enough calls have been made to an endpoint", so
+			// a client must not count on them; without a limit set, the
+			// emulator sends none.
+			for _, name := range []string{"X-App-Usage", "X-Business-Use-Case-Usage"} {
+				if got, ok := res.header[name]; ok {
+					t.Errorf("%s = %q; want no usage header without a rate limit", name, got)
 				}
 			}
 			if res.header.Get("x-fb-trace-id") == "" {

@@ -67,8 +67,13 @@ func errExpired(at time.Time) *Error {
 	return withSubcode(oauthError(190, "Error validating access token: Session has expired on "+at.UTC().Format(expiredLayout)+"."), 463)
 }
 
+// errRevoked is the answer to a revoked token. Its subcode is 467, "Invalid
+// Access Token: Access token has expired, been revoked, or is otherwise
+// invalid", the one Meta's error-handling page lists for a revoked token
+// (https://developers.facebook.com/docs/graph-api/guides/error-handling);
+// the legacy 466 is not on that page. The message is our choice.
 func errRevoked() *Error {
-	return withSubcode(oauthError(190, "Error validating access token: The session was invalidated explicitly using an API call."), 466)
+	return withSubcode(oauthError(190, "Error validating access token: The session was invalidated explicitly using an API call."), 467)
 }
 
 func errProofMissing() *Error {

@@ -199,9 +199,13 @@ type rateLimit struct {
 //     platform limit: code 4, "(#4) Application request limit reached", with
 //     X-App-Usage at 100 percent and no regain estimate, as Meta sends it.
 //
-// Refused calls do not count. Every response reports the percentage of the
-// limit used in X-App-Usage; an admitted call made with a user or system user
-// token reports it in X-Business-Use-Case-Usage too (regain 0).
+// Refused calls do not count. Every response to a call counted against the
+// limit reports the percentage used in X-App-Usage; an admitted call made
+// with a user or system user token reports it in X-Business-Use-Case-Usage
+// too (regain 0). Without a limit, no response carries a usage header: Meta
+// sends them with "most API responses once enough calls have been made to an
+// endpoint" (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/),
+// so a client must not count on them.
 //
 // The window slides on the emulator clock (Now): in real time, as a benchmark
 // runs, and by Advance, as Graph's would once that time has passed, so a
@@ -218,16 +222,17 @@ func (s *Server) SetRateLimit(calls int, window time.Duration) {
 }
 
 // admitLocked counts c against its app's rate limit. It returns the percentage
-// of the limit used, the X-Business-Use-Case-Usage header of an admitted call
-// made with a user or system user token, and, when c is over the limit, the
+// of the limit used (-1 when c is not counted: no limit is set, or c names no
+// known app), the X-Business-Use-Case-Usage header of an admitted call made
+// with a user or system user token, and, when c is over the limit, the
 // throttling answer.
 func (s *Server) admitLocked(c *call) (usage int, header http.Header, throttle *reply) {
 	if s.limit.calls == 0 {
-		return 0, nil, nil
+		return -1, nil, nil
 	}
 	app, business, userToken := s.callerAppLocked(c)
 	if app == "" {
-		return 0, nil, nil
+		return -1, nil, nil
 	}
 	now := s.nowLocked()
 	hits := s.limit.hits[app]

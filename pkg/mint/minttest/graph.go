@@ -130,7 +130,14 @@ func (s *Server) getDebugToken(c *call) reply {
 	if e != nil {
 		return failure(e)
 	}
-	if who.token != nil {
+	// Meta's reference admits an app token or "an app developer's user
+	// access token for the app associated with the input_token"
+	// (https://developers.facebook.com/docs/graph-api/reference/debug_token),
+	// and its WhatsApp pages call debug_token with a system user token
+	// (https://developers.secure.facebook.com/documentation/business-messaging/whatsapp/solution-providers/manage-accounts/).
+	// App roles are seeded with App.Developers; the token's app must be the
+	// input token's, which the App_id check below enforces.
+	if who.token != nil && !slices.Contains(who.app.Developers, who.token.UserID) {
 		return failure(errNeedAppToken())
 	}
 	input := c.form.Get("input_token")
@@ -215,6 +222,14 @@ func (s *Server) exchangeToken(c *call) reply {
 	old := s.tokenByValue[value]
 	if old == nil {
 		return failure(errInvalidToken())
+	}
+	// Meta's system user page lists set_token_expires_in_60_days among the
+	// parameters the refresh of a system user token needs
+	// (https://developers.facebook.com/docs/business-management-apis/system-users/install-apps-and-generate-tokens/);
+	// its "Get long-lived tokens" page exchanges a user token without it
+	// (https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived).
+	if old.Type == "SYSTEM_USER" && !c.form.Has("set_token_expires_in_60_days") {
+		return failure(errMissingParam("set_token_expires_in_60_days"))
 	}
 	if e := s.tokenErrorLocked(old); e != nil {
 		return failure(e)

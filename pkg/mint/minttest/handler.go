@@ -253,8 +253,9 @@ func (s *Server) hang(ctx context.Context) {
 	panic(http.ErrAbortHandler)
 }
 
-// writeReply writes rep with the headers every Graph response carries, then
-// extra, which replaces headers of the same name.
+// writeReply writes rep with the headers every Graph response carries, and
+// X-App-Usage when usage is not negative, then extra, which replaces headers
+// of the same name.
 func writeReply(w http.ResponseWriter, c *call, rep reply, usage int, trace string, extra http.Header) {
 	version := c.version
 	if version == "" {
@@ -264,7 +265,9 @@ func writeReply(w http.ResponseWriter, c *call, rep reply, usage int, trace stri
 	h.Set("Content-Type", "application/json")
 	h.Set("Facebook-Api-Version", version)
 	h.Set("X-Fb-Trace-Id", trace)
-	h.Set("X-App-Usage", appUsage(usage))
+	if usage >= 0 {
+		h.Set("X-App-Usage", appUsage(usage))
+	}
 	for _, more := range []http.Header{rep.header, extra} {
 		for k, vs := range more {
 			h[http.CanonicalHeaderKey(k)] = slices.Clone(vs)

@@ -25,6 +25,11 @@ type App struct {
 	// with a user or system user token of the app must carry appsecret_proof.
 	// (Minting always requires it.)
 	RequireProof bool
+	// Developers are the IDs of the users and system users with a role on
+	// the app. Their tokens of the app may call debug_token on the app's
+	// tokens, as Meta's debug_token reference admits "an app developer's
+	// user access token"; any other user or system user token is refused.
+	Developers []string
 }
 
 // SystemUser is a system user of a business. Its ID is the app-scoped ID the
@@ -123,6 +128,7 @@ func (s *Server) AddApp(a App) {
 	}
 	s.mustBusinessLocked("AddApp", a.BusinessID)
 	s.claimIDLocked("AddApp", "app", a.ID)
+	a.Developers = slices.Clone(a.Developers)
 	s.apps[a.ID] = &a
 }
 
