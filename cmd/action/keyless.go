@@ -15,6 +15,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/pace"
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -98,6 +100,8 @@ type managed struct {
 	// minting_token_ref. The step never outputs them and never revokes
 	// them.
 	tokens []string
+	// current is the managed secret's AWSCURRENT SecretString, as read.
+	current string
 }
 
 // held returns the tokens the secret holds but caller: the step never
@@ -135,7 +139,7 @@ func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, i
 	hidden.AddKey(doc.AppSecret)
 	hidden.AddKey(doc.MintingAppSecret)
 	hidden.AddToken(doc.AccessToken)
-	return &managed{doc: doc, tokens: []string{doc.AccessToken}}, nil
+	return &managed{doc: doc, tokens: []string{doc.AccessToken}, current: *out.SecretString}, nil
 }
 
 // awsMessage renders an AWS error for the annotation: the error code, the
@@ -158,6 +162,9 @@ func awsMessage(err error) string {
 		msg += ". The AWS session from configure-aws-credentials has expired: raise its role-duration-seconds"
 	case "UnrecognizedClientException", "InvalidSignatureException":
 		msg += ". The AWS credentials are not valid"
+	}
+	if rotation.Throttled(ae) {
+		msg += ". Secrets Manager throttled the read until the step's deadline; the account's GetSecretValue quota is shared by every caller in the region"
 	}
 	return msg
 }
@@ -285,7 +292,7 @@ func callerField(d *secret.Doc) string {
 // keylessInputs reads the managed secret named by aws-secret-id and returns
 // the inputs it completes, and the token it protects (the stored token).
 func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *managed, error) {
-	sm, err := cfg.secrets(ctx)
+	sm, err := cfg.secretsReader(ctx)
 	if err != nil {
 		return in, nil, fmt.Errorf("%s: %s", inAWSSecretID, err)
 	}
@@ -306,14 +313,45 @@ func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *manage
 type postSecrets struct {
 	app    mint.App
 	tokens []string
+	// versions are the SecretStrings of the managed secret's AWSCURRENT,
+	// AWSPENDING and AWSPREVIOUS versions, and of minting_token_ref's
+	// AWSPENDING and AWSPREVIOUS.
+	versions []heldVersion
 }
+
+// heldVersion is a secret's version the post step compares the saved token
+// with.
+type heldVersion struct {
+	id, field, stage, value string
+}
+
+// holder says which version holds token anywhere in its text (in any
+// field, or in another tool's form), "" when none does.
+func (p *postSecrets) holder(token string) string {
+	for _, v := range p.versions {
+		if strings.Contains(v.value, token) {
+			return fmt.Sprintf("a token the %s version of the secret %s (%s) holds", v.stage, quoteID(v.id), v.field)
+		}
+	}
+	return ""
+}
+
+// otherStages are the versions besides AWSCURRENT the post step reads: a
+// rotation under way stages its token AWSPENDING, and the token it
+// replaced is AWSPREVIOUS (still live without revoke_previous, and the
+// one a job that read the secret before the rotation mints with).
+var otherStages = []string{"AWSPENDING", "AWSPREVIOUS"}
 
 // postSecret reads the managed secret again for the post step, which gets
 // no Meta secret from GitHub: the app secret (app_secret or the value
 // behind app_secret_ref) and the tokens it holds (access_token and the
-// value behind minting_token_ref). It masks every value it reads.
+// value behind minting_token_ref), and the text of the versions of the
+// managed secret and of minting_token_ref that may hold the job's token
+// (AWSPENDING, AWSPREVIOUS; a stage no version holds is skipped, any other
+// failed read is an error: the step cannot tell). It masks every value it
+// reads.
 func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, error) {
-	sm, err := cfg.secrets(ctx)
+	sm, err := cfg.secretsReader(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +365,35 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 	}
 	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
 	cfg.hidden.Add(app.AccessToken())
-	return &postSecrets{app: app, tokens: m.tokens}, nil
+	got := &postSecrets{app: app, tokens: m.tokens,
+		versions: []heldVersion{{in.awsSecretID, inAWSSecretID, "AWSCURRENT", m.current}}}
+	refs := []struct{ id, field string }{{in.awsSecretID, inAWSSecretID}}
+	if m.doc.MintingTokenRef != "" {
+		refs = append(refs, struct{ id, field string }{m.doc.MintingTokenRef, secret.FieldMintingTokenRef})
+	}
+	for _, ref := range refs {
+		// AWSCURRENT is read: the managed secret's whole (m.current), and
+		// minting_token_ref's token (m.tokens).
+		for _, stage := range otherStages {
+			out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref.id), VersionStage: aws.String(stage)})
+			if isNotFound(err) {
+				continue // no version holds the stage
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading the %s version of the secret %s (GetSecretValue) to compare the saved token with: %s",
+					stage, quoteID(ref.id), awsMessage(err))
+			}
+			got.versions = append(got.versions, heldVersion{ref.id, ref.field, stage, aws.ToString(out.SecretString)})
+		}
+	}
+	return got, nil
+}
+
+// isNotFound reports whether err is Secrets Manager's
+// ResourceNotFoundException: for a read by stage, no version holds it.
+func isNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
 }
 
 // readKeys reads what the main and the post step both need of the managed
@@ -358,4 +424,44 @@ func quoteID(id string) string {
 		id = id[:maxSecretIDLen]
 	}
 	return strconv.Quote(front.LogLine(id))
+}
+
+// secretsReader returns the keyless path's Secrets Manager reader: cfg's
+// client, whose reads a throttle does not fail (patient).
+func (cfg *config) secretsReader(ctx context.Context) (secret.Getter, error) {
+	sm, err := cfg.secrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Only the Pacer's backoff is used, on the step's clock: the step
+	// makes a few reads, not a rate of them.
+	p := pace.New(1)
+	p.Now, p.Sleep = cfg.now, cfg.sleep
+	return &patient{Getter: sm, backoff: p}, nil
+}
+
+// patient reads through a Getter, taking a throttle (rotation.Throttled:
+// ThrottlingException and the other codes AWS documents) as "not now": it
+// waits a jittered backoff (pace.Pacer.Backoff) and reads again, for as
+// long as ctx's deadline allows a wait, beyond the SDK's own attempts. A
+// throttle proves the read was not made, so no answer is lost; a post step
+// that gave up at the SDK's third attempt would leave the job's token
+// live. When no wait is left, the error is the last throttle.
+type patient struct {
+	secret.Getter
+	backoff *pace.Pacer
+}
+
+// GetSecretValue calls the Getter's GetSecretValue until it is answered
+// with anything but a throttle, or the step's deadline allows no wait.
+func (g *patient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := g.Getter.GetSecretValue(ctx, in, opts...)
+		if !rotation.Throttled(err) {
+			return out, err
+		}
+		if g.backoff.Backoff(ctx, attempt) != nil {
+			return out, err
+		}
+	}
 }
