@@ -102,6 +102,9 @@ type managed struct {
 	tokens []string
 	// current is the managed secret's AWSCURRENT SecretString, as read.
 	current string
+	// region is the region the step reads Secrets Manager in ("" when
+	// the client does not say).
+	region string
 }
 
 // held returns the tokens the secret holds but caller: the step never
@@ -139,7 +142,7 @@ func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, i
 	hidden.AddKey(doc.AppSecret)
 	hidden.AddKey(doc.MintingAppSecret)
 	hidden.AddToken(doc.AccessToken)
-	return &managed{doc: doc, tokens: []string{doc.AccessToken}, current: *out.SecretString}, nil
+	return &managed{doc: doc, tokens: []string{doc.AccessToken}, current: *out.SecretString, region: regionOf(sm)}, nil
 }
 
 // awsMessage renders an AWS error for the annotation: the error code, the
@@ -162,6 +165,12 @@ func awsMessage(err error) string {
 		msg += ". The AWS session from configure-aws-credentials has expired: raise its role-duration-seconds"
 	case "UnrecognizedClientException", "InvalidSignatureException":
 		msg += ". The AWS credentials are not valid"
+	case "InvalidRequestException":
+		// AWS: "... because it was marked for deletion."; moto: "...
+		// currently marked deleted."
+		if m := ae.ErrorMessage(); strings.Contains(m, "marked for deletion") || strings.Contains(m, "marked deleted") {
+			msg += ". The secret is scheduled for deletion: restore it (aws secretsmanager restore-secret) to read it"
+		}
 	}
 	if rotation.Throttled(ae) {
 		msg += ". Secrets Manager throttled the read until the step's deadline; the account's GetSecretValue quota is shared by every caller in the region"
@@ -253,6 +262,13 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 func (m *managed) refError(id string, err error) error {
 	var ref *secret.ReferenceError
 	if errors.As(err, &ref) {
+		// Secrets Manager answers for the secrets of its own region
+		// only: an ARN of another names a secret the step cannot read.
+		if r := arnRegion(ref.Ref); r != "" && m.region != "" && r != m.region {
+			return fmt.Errorf("the secret %s: reading %s %s: %s. The ARN names region %s, but the step reads Secrets Manager in %s (AWS_REGION), "+
+				"which reads only its own region's secrets: replicate the secret to %s and name the replica",
+				quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err), front.LogLine(r), front.LogLine(m.region), front.LogLine(m.region))
+		}
 		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
 	}
 	return fmt.Errorf("the secret %s: %s", quoteID(id), front.LogLine(err.Error()))
@@ -464,4 +480,27 @@ func (g *patient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecr
 			return out, err
 		}
 	}
+}
+
+// arnRegion returns the region of a Secrets Manager secret's ARN
+// (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME), "" when ref is
+// no such ARN (a name).
+func arnRegion(ref string) string {
+	parts := strings.SplitN(ref, ":", 7)
+	if len(parts) < 7 || parts[0] != "arn" || parts[2] != "secretsmanager" || parts[5] != "secret" {
+		return ""
+	}
+	return parts[3]
+}
+
+// regionOf returns the region a Getter reads Secrets Manager in, "" when
+// it does not say (a Getter other than the SDK's client).
+func regionOf(g secret.Getter) string {
+	if p, ok := g.(*patient); ok {
+		g = p.Getter
+	}
+	if c, ok := g.(*secretsmanager.Client); ok {
+		return c.Options().Region
+	}
+	return ""
 }
