@@ -119,10 +119,11 @@ func (m *managed) held(caller string) []string {
 	return out
 }
 
-// readManaged reads the managed secret (AWSCURRENT) and parses it, masking
+// readManaged reads the managed secret (AWSCURRENT) and parses it with parse
+// (secret.Parse; secret.ParseForRevocation in the post step), masking
 // every secret value in it the moment it is known, before anything else is
 // written. Errors name the secret and the field, never a value.
-func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, id string) (*managed, error) {
+func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, id string, parse func(string) (*secret.Doc, error)) (*managed, error) {
 	// AWSCURRENT named explicitly, as Resolver does: it is Secrets
 	// Manager's default, but moto answers a stage-less read with the
 	// version it created last by PutSecretValue, not the one the Lambda's
@@ -134,7 +135,7 @@ func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, i
 	if out.SecretString == nil {
 		return nil, fmt.Errorf("the secret %s holds binary data; a metamint managed secret is a JSON SecretString", quoteID(id))
 	}
-	doc, err := secret.Parse(*out.SecretString)
+	doc, err := parse(*out.SecretString)
 	if err != nil {
 		return nil, fmt.Errorf("the secret %s is not a metamint managed secret: %s", quoteID(id), err)
 	}
@@ -312,7 +313,7 @@ func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *manage
 	if err != nil {
 		return in, nil, fmt.Errorf("%s: %s", inAWSSecretID, err)
 	}
-	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID)
+	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID, secret.Parse)
 	if err != nil {
 		return in, nil, err
 	}
@@ -371,7 +372,9 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID)
+	// Only what revocation needs: a mistake made during the job in a
+	// field it does not need keeps no token live.
+	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID, secret.ParseForRevocation)
 	if err != nil {
 		return nil, err
 	}

@@ -521,3 +521,65 @@ func (k *keyless) stageString(t *testing.T, id, value, stage string) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeylessPostAfterUnrelatedMistake: between the main and the post step
+// a person edits the managed secret and breaks a field that revoking the
+// job's token does not need (system_user_id, scopes, a boolean, the minting
+// app's secret). The post step reads only what revocation needs (app_id,
+// the app secret, the tokens held) and revokes the job's token, never a
+// held one; a mistake in one of those keeps the token, with a warning.
+func TestKeylessPostAfterUnrelatedMistake(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		edit        func(f map[string]any)
+		wantStdout  string
+		wantRevoked bool
+	}{
+		{name: "system_user_id removed", edit: func(f map[string]any) { delete(f, "system_user_id") },
+			wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "an unlisted scope without allow_unlisted_scopes", edit: func(f map[string]any) { f["scopes"] = []string{"ads_read", "pages_everything"} },
+			wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "a boolean misspelt", edit: func(f map[string]any) { f["expiring_token"] = "ture" },
+			wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "both minting app secrets", edit: func(f map[string]any) {
+			f["minting_app_secret"] = canaryMintingSecret
+			f["minting_app_secret_ref"] = "metamint/minting-secret"
+		}, wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "app_id removed", edit: func(f map[string]any) { delete(f, "app_id") },
+			wantStdout: `::warning::Could not revoke the token: aws-secret-id: the secret`},
+		{name: "minting_token_ref holds a token", edit: func(f map[string]any) { f["minting_token_ref"] = "EAA" + strings.Repeat("x", 120) },
+			wantStdout: `field "minting_token_ref" holds an access token`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			stored := k.storedToken()
+			f := k.managedFields(t, stored)
+			id := k.putJSON(t, "managed", f)
+			env := k.keylessEnv(id)
+			m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+			tt.edit(f)
+			k.stage(t, id, f, "AWSCURRENT")
+			p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(k.sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation\nstdout:\n%s", p.err, p.stdout)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if st, _ := k.srv.Token(stored); st.Revoked {
+				t.Errorf("the stored token was revoked")
+			}
+			checkNoLeaks(t, k.keylessSecrets(), p)
+		})
+	}
+}
