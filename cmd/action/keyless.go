@@ -270,6 +270,11 @@ func (m *managed) refError(id string, err error) error {
 				"which reads only its own region's secrets: replicate the secret to %s and name the replica",
 				quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err), front.LogLine(r), front.LogLine(m.region), front.LogLine(m.region))
 		}
+		if keyed(ref.Ref) {
+			return fmt.Errorf("the secret %s: reading %s %s: %s. A secret's name holds no colon: name the secret alone: its name or its ARN, which ends after secret:NAME; "+
+				`metamint reads a JSON secret's "app_secret" or "access_token" member itself (a JSON key, version stage or version ID after it, as in ECS's valueFrom, is no SecretId)`,
+				quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
+		}
 		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
 	}
 	return fmt.Errorf("the secret %s: %s", quoteID(id), front.LogLine(err.Error()))
@@ -494,6 +499,17 @@ func arnRegion(ref string) string {
 		return ""
 	}
 	return parts[3]
+}
+
+// keyed reports whether ref has more than a secret's name or ARN: a name
+// holds no colon, and an ARN has six (arn:PARTITION:secretsmanager:REGION:
+// ACCOUNT:secret:NAME). ECS's valueFrom adds :JSON-KEY:VERSION-STAGE:
+// VERSION-ID, which GetSecretValue takes for part of the name.
+func keyed(ref string) bool {
+	if strings.HasPrefix(ref, "arn:") {
+		return strings.Count(ref, ":") > 6
+	}
+	return strings.Contains(ref, ":")
 }
 
 // regionOf returns the region a Getter reads Secrets Manager in, "" when

@@ -458,6 +458,26 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"reading app_secret_ref", "absent", "ResourceNotFoundException"},
 		},
 		{
+			name: "app_secret_ref in ECS's valueFrom form, with a JSON key",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["app_secret_ref"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:metamint/app-AbCdEf:app_secret::"
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading app_secret_ref", "name the secret alone: its name or its ARN, which ends after secret:NAME",
+				`metamint reads a JSON secret's "app_secret" or "access_token" member itself`},
+		},
+		{
+			name: "app_secret_ref with a key after the name",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				ref, _ := f["app_secret_ref"].(string)
+				f["app_secret_ref"] = ref + ":app_secret"
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading app_secret_ref", "name the secret alone"},
+		},
+		{
 			name: "minting_token_ref holds broken JSON",
 			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
 				f := k.managedFields(t, k.storedToken())
