@@ -583,3 +583,55 @@ func TestKeylessPostAfterUnrelatedMistake(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessHostileReferenceText: a reference's text is the secret
+// editor's, and it reaches the log quoted (in an error, or the post step's
+// warning): line breaks, workflow commands (::, ##[), an escape sequence
+// and Markdown never start a line or reach the terminal raw, in the main
+// step's error or in the post step's warning.
+func TestKeylessHostileReferenceText(t *testing.T) {
+	t.Parallel()
+	const hostile = "metamint/app\n::warning::forged\r##[group]forged\x1b[2J[click](https://example.com)\u2028::error::forged"
+	k := newKeyless(t)
+	f := k.managedFields(t, k.storedToken())
+	good := f["app_secret_ref"]
+	f["app_secret_ref"] = hostile
+	bad := k.putJSON(t, "bad", f)
+	m := runStep(t, k.world, k.keylessEnv(bad), nil, withSecretsManager(k.sm))
+	if m.err == nil {
+		t.Fatalf("main run() = nil; want an error naming app_secret_ref")
+	}
+
+	f["app_secret_ref"] = good
+	id := k.putJSON(t, "managed", f)
+	env := k.keylessEnv(id)
+	ok := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+	if ok.err != nil {
+		t.Fatalf("main run() = %v", ok.err)
+	}
+	f["app_secret_ref"] = hostile
+	k.stage(t, id, f, "AWSCURRENT")
+	p := runStep(t, k.world, postEnv(env, ok), postArgs, withSecretsManager(k.sm))
+	if !strings.Contains(p.stdout, "::warning::Could not revoke the token") {
+		t.Errorf("post stdout = %q; want a warning", p.stdout)
+	}
+	// The text is shown, flattened to one line and escaped: the checks
+	// below are not vacuous.
+	for _, out := range []string{m.err.Error(), p.stdout} {
+		if !strings.Contains(out, `metamint/app ::warning::forged`) {
+			t.Errorf("%q does not quote the reference, escaped", out)
+		}
+	}
+	for _, out := range []string{m.stdout, p.stdout} {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "forged") && !strings.HasPrefix(line, "::error::") && !strings.HasPrefix(line, "::warning::Could not revoke") {
+				t.Errorf("line %q carries the reference's text outside the step's own annotation", line)
+			}
+			if strings.ContainsAny(line, "\r\x1b\u2028") || strings.HasPrefix(line, "##[") {
+				t.Errorf("line %q holds a raw control character or starts a command", line)
+			}
+		}
+	}
+	checkNoLeaks(t, k.keylessSecrets(), m)
+	checkNoLeaks(t, k.keylessSecrets(), p)
+}
