@@ -15,6 +15,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/metamint/metamint/internal/front"
+	"github.com/metamint/metamint/internal/pace"
+	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -98,6 +100,11 @@ type managed struct {
 	// minting_token_ref. The step never outputs them and never revokes
 	// them.
 	tokens []string
+	// current is the managed secret's AWSCURRENT SecretString, as read.
+	current string
+	// region is the region the step reads Secrets Manager in ("" when
+	// the client does not say).
+	region string
 }
 
 // held returns the tokens the secret holds but caller: the step never
@@ -112,10 +119,11 @@ func (m *managed) held(caller string) []string {
 	return out
 }
 
-// readManaged reads the managed secret (AWSCURRENT) and parses it, masking
+// readManaged reads the managed secret (AWSCURRENT) and parses it with parse
+// (secret.Parse; secret.ParseForRevocation in the post step), masking
 // every secret value in it the moment it is known, before anything else is
 // written. Errors name the secret and the field, never a value.
-func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, id string) (*managed, error) {
+func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, id string, parse func(string) (*secret.Doc, error)) (*managed, error) {
 	// AWSCURRENT named explicitly, as Resolver does: it is Secrets
 	// Manager's default, but moto answers a stage-less read with the
 	// version it created last by PutSecretValue, not the one the Lambda's
@@ -127,7 +135,7 @@ func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, i
 	if out.SecretString == nil {
 		return nil, fmt.Errorf("the secret %s holds binary data; a metamint managed secret is a JSON SecretString", quoteID(id))
 	}
-	doc, err := secret.Parse(*out.SecretString)
+	doc, err := parse(*out.SecretString)
 	if err != nil {
 		return nil, fmt.Errorf("the secret %s is not a metamint managed secret: %s", quoteID(id), err)
 	}
@@ -135,7 +143,7 @@ func readManaged(ctx context.Context, hidden *front.Secrets, sm secret.Getter, i
 	hidden.AddKey(doc.AppSecret)
 	hidden.AddKey(doc.MintingAppSecret)
 	hidden.AddToken(doc.AccessToken)
-	return &managed{doc: doc, tokens: []string{doc.AccessToken}}, nil
+	return &managed{doc: doc, tokens: []string{doc.AccessToken}, current: *out.SecretString, region: regionOf(sm)}, nil
 }
 
 // awsMessage renders an AWS error for the annotation: the error code, the
@@ -158,6 +166,15 @@ func awsMessage(err error) string {
 		msg += ". The AWS session from configure-aws-credentials has expired: raise its role-duration-seconds"
 	case "UnrecognizedClientException", "InvalidSignatureException":
 		msg += ". The AWS credentials are not valid"
+	case "InvalidRequestException":
+		// AWS: "... because it was marked for deletion."; moto: "...
+		// currently marked deleted."
+		if m := ae.ErrorMessage(); strings.Contains(m, "marked for deletion") || strings.Contains(m, "marked deleted") {
+			msg += ". The secret is scheduled for deletion: restore it (aws secretsmanager restore-secret) to read it"
+		}
+	}
+	if rotation.Throttled(ae) {
+		msg += ". Secrets Manager throttled the read until the step's deadline; the account's GetSecretValue quota is shared by every caller in the region"
 	}
 	return msg
 }
@@ -246,6 +263,18 @@ func (m *managed) resolve(ctx context.Context, hidden *front.Secrets, sm secret.
 func (m *managed) refError(id string, err error) error {
 	var ref *secret.ReferenceError
 	if errors.As(err, &ref) {
+		// Secrets Manager answers for the secrets of its own region
+		// only: an ARN of another names a secret the step cannot read.
+		if r := arnRegion(ref.Ref); r != "" && m.region != "" && r != m.region {
+			return fmt.Errorf("the secret %s: reading %s %s: %s. The ARN names region %s, but the step reads Secrets Manager in %s (AWS_REGION), "+
+				"which reads only its own region's secrets: replicate the secret to %s and name the replica",
+				quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err), front.LogLine(r), front.LogLine(m.region), front.LogLine(m.region))
+		}
+		if keyed(ref.Ref) {
+			return fmt.Errorf("the secret %s: reading %s %s: %s. A secret's name holds no colon: name the secret alone: its name or its ARN, which ends after secret:NAME; "+
+				`metamint reads a JSON secret's "app_secret" or "access_token" member itself (a JSON key, version stage or version ID after it, as in ECS's valueFrom, is no SecretId)`,
+				quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
+		}
 		return fmt.Errorf("the secret %s: reading %s %s: %s", quoteID(id), ref.Field, quoteID(ref.Ref), refCause(ref.Err))
 	}
 	return fmt.Errorf("the secret %s: %s", quoteID(id), front.LogLine(err.Error()))
@@ -285,11 +314,11 @@ func callerField(d *secret.Doc) string {
 // keylessInputs reads the managed secret named by aws-secret-id and returns
 // the inputs it completes, and the token it protects (the stored token).
 func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *managed, error) {
-	sm, err := cfg.secrets(ctx)
+	sm, err := cfg.secretsReader(ctx)
 	if err != nil {
 		return in, nil, fmt.Errorf("%s: %s", inAWSSecretID, err)
 	}
-	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID)
+	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID, secret.Parse)
 	if err != nil {
 		return in, nil, err
 	}
@@ -306,18 +335,51 @@ func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *manage
 type postSecrets struct {
 	app    mint.App
 	tokens []string
+	// versions are the SecretStrings of the managed secret's AWSCURRENT,
+	// AWSPENDING and AWSPREVIOUS versions, and of minting_token_ref's
+	// AWSPENDING and AWSPREVIOUS.
+	versions []heldVersion
 }
+
+// heldVersion is a secret's version the post step compares the saved token
+// with.
+type heldVersion struct {
+	id, field, stage, value string
+}
+
+// holder says which version holds token anywhere in its text (in any
+// field, or in another tool's form), "" when none does.
+func (p *postSecrets) holder(token string) string {
+	for _, v := range p.versions {
+		if strings.Contains(v.value, token) {
+			return fmt.Sprintf("a token the %s version of the secret %s (%s) holds", v.stage, quoteID(v.id), v.field)
+		}
+	}
+	return ""
+}
+
+// otherStages are the versions besides AWSCURRENT the post step reads: a
+// rotation under way stages its token AWSPENDING, and the token it
+// replaced is AWSPREVIOUS (still live without revoke_previous, and the
+// one a job that read the secret before the rotation mints with).
+var otherStages = []string{"AWSPENDING", "AWSPREVIOUS"}
 
 // postSecret reads the managed secret again for the post step, which gets
 // no Meta secret from GitHub: the app secret (app_secret or the value
 // behind app_secret_ref) and the tokens it holds (access_token and the
-// value behind minting_token_ref). It masks every value it reads.
+// value behind minting_token_ref), and the text of the versions of the
+// managed secret and of minting_token_ref that may hold the job's token
+// (AWSPENDING, AWSPREVIOUS; a stage no version holds is skipped, any other
+// failed read is an error: the step cannot tell). It masks every value it
+// reads.
 func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, error) {
-	sm, err := cfg.secrets(ctx)
+	sm, err := cfg.secretsReader(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID)
+	// Only what revocation needs: a mistake made during the job in a
+	// field it does not need keeps no token live.
+	m, err := readManaged(ctx, cfg.hidden, sm, in.awsSecretID, secret.ParseForRevocation)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +389,35 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 	}
 	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
 	cfg.hidden.Add(app.AccessToken())
-	return &postSecrets{app: app, tokens: m.tokens}, nil
+	got := &postSecrets{app: app, tokens: m.tokens,
+		versions: []heldVersion{{in.awsSecretID, inAWSSecretID, "AWSCURRENT", m.current}}}
+	refs := []struct{ id, field string }{{in.awsSecretID, inAWSSecretID}}
+	if m.doc.MintingTokenRef != "" {
+		refs = append(refs, struct{ id, field string }{m.doc.MintingTokenRef, secret.FieldMintingTokenRef})
+	}
+	for _, ref := range refs {
+		// AWSCURRENT is read: the managed secret's whole (m.current), and
+		// minting_token_ref's token (m.tokens).
+		for _, stage := range otherStages {
+			out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref.id), VersionStage: aws.String(stage)})
+			if isNotFound(err) {
+				continue // no version holds the stage
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading the %s version of the secret %s (GetSecretValue) to compare the saved token with: %s",
+					stage, quoteID(ref.id), awsMessage(err))
+			}
+			got.versions = append(got.versions, heldVersion{ref.id, ref.field, stage, aws.ToString(out.SecretString)})
+		}
+	}
+	return got, nil
+}
+
+// isNotFound reports whether err is Secrets Manager's
+// ResourceNotFoundException: for a read by stage, no version holds it.
+func isNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
 }
 
 // readKeys reads what the main and the post step both need of the managed
@@ -358,4 +448,78 @@ func quoteID(id string) string {
 		id = id[:maxSecretIDLen]
 	}
 	return strconv.Quote(front.LogLine(id))
+}
+
+// secretsReader returns the keyless path's Secrets Manager reader: cfg's
+// client, whose reads a throttle does not fail (patient).
+func (cfg *config) secretsReader(ctx context.Context) (secret.Getter, error) {
+	sm, err := cfg.secrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Only the Pacer's backoff is used, on the step's clock: the step
+	// makes a few reads, not a rate of them.
+	p := pace.New(1)
+	p.Now, p.Sleep = cfg.now, cfg.sleep
+	return &patient{Getter: sm, backoff: p}, nil
+}
+
+// patient reads through a Getter, taking a throttle (rotation.Throttled:
+// ThrottlingException and the other codes AWS documents) as "not now": it
+// waits a jittered backoff (pace.Pacer.Backoff) and reads again, for as
+// long as ctx's deadline allows a wait, beyond the SDK's own attempts. A
+// throttle proves the read was not made, so no answer is lost; a post step
+// that gave up at the SDK's third attempt would leave the job's token
+// live. When no wait is left, the error is the last throttle.
+type patient struct {
+	secret.Getter
+	backoff *pace.Pacer
+}
+
+// GetSecretValue calls the Getter's GetSecretValue until it is answered
+// with anything but a throttle, or the step's deadline allows no wait.
+func (g *patient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := g.Getter.GetSecretValue(ctx, in, opts...)
+		if !rotation.Throttled(err) {
+			return out, err
+		}
+		if g.backoff.Backoff(ctx, attempt) != nil {
+			return out, err
+		}
+	}
+}
+
+// arnRegion returns the region of a Secrets Manager secret's ARN
+// (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME), "" when ref is
+// no such ARN (a name).
+func arnRegion(ref string) string {
+	parts := strings.SplitN(ref, ":", 7)
+	if len(parts) < 7 || parts[0] != "arn" || parts[2] != "secretsmanager" || parts[5] != "secret" {
+		return ""
+	}
+	return parts[3]
+}
+
+// keyed reports whether ref has more than a secret's name or ARN: a name
+// holds no colon, and an ARN has six (arn:PARTITION:secretsmanager:REGION:
+// ACCOUNT:secret:NAME). ECS's valueFrom adds :JSON-KEY:VERSION-STAGE:
+// VERSION-ID, which GetSecretValue takes for part of the name.
+func keyed(ref string) bool {
+	if strings.HasPrefix(ref, "arn:") {
+		return strings.Count(ref, ":") > 6
+	}
+	return strings.Contains(ref, ":")
+}
+
+// regionOf returns the region a Getter reads Secrets Manager in, "" when
+// it does not say (a Getter other than the SDK's client).
+func regionOf(g secret.Getter) string {
+	if p, ok := g.(*patient); ok {
+		g = p.Getter
+	}
+	if c, ok := g.(*secretsmanager.Client); ok {
+		return c.Options().Region
+	}
+	return ""
 }

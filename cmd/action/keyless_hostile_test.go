@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/metamint/metamint/internal/awstest"
+	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/pkg/mint/minttest"
 )
 
@@ -332,6 +334,303 @@ func TestKeylessReadsAWSCURRENT(t *testing.T) {
 	}
 	if st, _ := k.srv.Token(stored); st.Revoked {
 		t.Errorf("the stored token was revoked")
+	}
+	checkNoLeaks(t, k.keylessSecrets(), m)
+	checkNoLeaks(t, k.keylessSecrets(), p)
+}
+
+// TestKeylessPostThrottled: Secrets Manager throttles the post step's reads
+// of the managed secret and its reference (ThrottlingException, more times
+// than the SDK's own attempts). A throttle is "not now": the step waits
+// (on an injected clock, counted) and reads again within its deadline, then
+// revokes the job's token; it never leaves the token live for a throttle
+// that passes, nor revokes a held one. A throttle that outlasts the step
+// leaves the token live with a warning that says so.
+func TestKeylessPostThrottled(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		times       int
+		wantStdout  string
+		wantRevoked bool
+	}{
+		{name: "five throttles", times: 5, wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "throttled past the deadline", times: awstest.Forever,
+			wantStdout: "::warning::Could not revoke the token: aws-secret-id: reading the secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			proxy := awstest.NewProxy(t, k.moto.URL)
+			// One SDK attempt a call: the waits are the step's own, counted.
+			sm := awstest.SecretsManager(proxy.URL, func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+			stored := k.storedToken()
+			env := k.keylessEnv(k.putJSON(t, "managed", k.managedFields(t, stored)))
+			m := runStep(t, k.world, env, nil, withSecretsManager(sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+			rule := proxy.Inject(awstest.Fault{Op: "GetSecretValue", Times: tt.times, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+			fake := clock.NewFake(time.Now())
+			p := runStep(t, k.world, postEnv(env, m), postArgs,
+				withSecretsManager(sm), withClock(fake.Now), withSleep(fake.Sleep), withTimeout(defaultTimeout))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation\nstdout:\n%s", p.err, p.stdout)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if st, _ := k.srv.Token(stored); st.Revoked {
+				t.Errorf("the stored token was revoked")
+			}
+			slept := fake.Slept()
+			if tt.times != awstest.Forever && (rule.Hits() != tt.times || len(slept) != tt.times) {
+				t.Errorf("throttles = %d, waits = %d; want %d of each", rule.Hits(), len(slept), tt.times)
+			}
+			var total time.Duration
+			for _, d := range slept {
+				total += d
+			}
+			if total > defaultTimeout {
+				t.Errorf("waited %s in all; want no more than the step's %s", total, defaultTimeout)
+			}
+			checkNoLeaks(t, k.keylessSecrets(), p)
+		})
+	}
+}
+
+// TestKeylessPostHeldByStage: between the main and the post step the job's
+// token comes to be held by a version of the managed secret other than
+// AWSCURRENT (a rotation under way that Graph answered the same token,
+// another tool's staged value, the version a rotation just made previous).
+// The post step reads AWSPENDING and AWSPREVIOUS too, as the Lambda does
+// before it revokes a token it made, and never revokes a token one of them
+// holds, in any form; when one cannot be read it cannot tell, and keeps
+// the token.
+func TestKeylessPostHeldByStage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// change stages versions of the managed secret, given its fields
+		// and the job's token.
+		change func(t *testing.T, k *keyless, id string, f map[string]any, job string)
+		fault  *awstest.Fault
+		want   string
+	}{
+		{
+			name: "AWSPENDING of a rotation under way",
+			change: func(t *testing.T, k *keyless, id string, f map[string]any, job string) {
+				f["access_token"] = job
+				k.stage(t, id, f, "AWSPENDING")
+			},
+			want: "::warning::Not revoking the token the saved state names: it is a token the AWSPENDING version of the secret",
+		},
+		{
+			name: "AWSPENDING of another tool, plain text",
+			change: func(t *testing.T, k *keyless, id string, _ map[string]any, job string) {
+				k.stageString(t, id, "token: "+job+"\n", "AWSPENDING")
+			},
+			want: "::warning::Not revoking the token the saved state names: it is a token the AWSPENDING version of the secret",
+		},
+		{
+			name: "AWSPREVIOUS after a rotation",
+			change: func(t *testing.T, k *keyless, id string, f map[string]any, job string) {
+				f["access_token"] = job
+				k.stage(t, id, f, "AWSCURRENT")
+				f["access_token"] = k.storedToken()
+				k.stage(t, id, f, "AWSCURRENT")
+			},
+			want: "::warning::Not revoking the token the saved state names: it is a token the AWSPREVIOUS version of the secret",
+		},
+		{
+			name: "AWSPENDING of minting_token_ref",
+			change: func(t *testing.T, k *keyless, id string, f map[string]any, job string) {
+				ref := k.put(t, "minting-token", k.mintingToken)
+				k.stageString(t, ref, job, "AWSPENDING")
+				f["minting_token_ref"] = ref
+				k.stage(t, id, f, "AWSCURRENT")
+			},
+			want: "::warning::Not revoking the token the saved state names: it is a token the AWSPENDING version of the secret",
+		},
+		{
+			name:   "AWSPENDING cannot be read",
+			change: func(*testing.T, *keyless, string, map[string]any, string) {},
+			fault: &awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "AccessDeniedException", Message: "denied",
+				Match: func(body map[string]any) bool { return body["VersionStage"] == "AWSPENDING" }},
+			want: "::warning::Could not revoke the token: aws-secret-id: ",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			proxy := awstest.NewProxy(t, k.moto.URL)
+			sm := awstest.SecretsManager(proxy.URL)
+			stored := k.storedToken()
+			f := k.managedFields(t, stored)
+			id := k.putJSON(t, "managed", f)
+			env := k.keylessEnv(id)
+			m := runStep(t, k.world, env, nil, withSecretsManager(sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+			tt.change(t, k, id, f, job)
+			if tt.fault != nil {
+				proxy.Inject(*tt.fault)
+			}
+			revokes := k.count(minttest.EndpointRevoke)
+			p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation\nstdout:\n%s", p.err, p.stdout)
+			}
+			if !strings.Contains(p.stdout, tt.want) {
+				t.Errorf("post stdout = %q; want it to contain %q", p.stdout, tt.want)
+			}
+			if got := k.count(minttest.EndpointRevoke) - revokes; got != 0 {
+				t.Errorf("revoke requests = %d; want none", got)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked {
+				t.Errorf("the job's token, held by the secret or not known not to be, was revoked")
+			}
+			checkNoLeaks(t, k.keylessSecrets(), p)
+		})
+	}
+}
+
+// stage puts f as a new version of the managed secret id with stage.
+func (k *keyless) stage(t *testing.T, id string, f map[string]any, stage string) {
+	t.Helper()
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.stageString(t, id, string(b), stage)
+}
+
+// stageString puts value as a new version of the secret id with stage.
+func (k *keyless) stageString(t *testing.T, id, value, stage string) {
+	t.Helper()
+	if _, err := k.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(value),
+		VersionStages: []string{stage}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKeylessPostAfterUnrelatedMistake: between the main and the post step
+// a person edits the managed secret and breaks a field that revoking the
+// job's token does not need (system_user_id, scopes, a boolean, the minting
+// app's secret). The post step reads only what revocation needs (app_id,
+// the app secret, the tokens held) and revokes the job's token, never a
+// held one; a mistake in one of those keeps the token, with a warning.
+func TestKeylessPostAfterUnrelatedMistake(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		edit        func(f map[string]any)
+		wantStdout  string
+		wantRevoked bool
+	}{
+		{name: "system_user_id removed", edit: func(f map[string]any) { delete(f, "system_user_id") },
+			wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "an unlisted scope without allow_unlisted_scopes", edit: func(f map[string]any) { f["scopes"] = []string{"ads_read", "pages_everything"} },
+			wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "a boolean misspelt", edit: func(f map[string]any) { f["expiring_token"] = "ture" },
+			wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "both minting app secrets", edit: func(f map[string]any) {
+			f["minting_app_secret"] = canaryMintingSecret
+			f["minting_app_secret_ref"] = "metamint/minting-secret"
+		}, wantStdout: "Revoked the token the main step minted.", wantRevoked: true},
+		{name: "app_id removed", edit: func(f map[string]any) { delete(f, "app_id") },
+			wantStdout: `::warning::Could not revoke the token: aws-secret-id: the secret`},
+		{name: "minting_token_ref holds a token", edit: func(f map[string]any) { f["minting_token_ref"] = "EAA" + strings.Repeat("x", 120) },
+			wantStdout: `field "minting_token_ref" holds an access token`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			stored := k.storedToken()
+			f := k.managedFields(t, stored)
+			id := k.putJSON(t, "managed", f)
+			env := k.keylessEnv(id)
+			m := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			job := m.outputs[outToken]
+			tt.edit(f)
+			k.stage(t, id, f, "AWSCURRENT")
+			p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(k.sm))
+			if p.err != nil || strings.Contains(p.stdout, "::error") {
+				t.Fatalf("post run() = %v; want nil and no error annotation\nstdout:\n%s", p.err, p.stdout)
+			}
+			if !strings.Contains(p.stdout, tt.wantStdout) {
+				t.Errorf("post stdout = %q; want it to contain %q", p.stdout, tt.wantStdout)
+			}
+			if st, _ := k.srv.Token(job); st.Revoked != tt.wantRevoked {
+				t.Errorf("job token revoked = %v; want %v", st.Revoked, tt.wantRevoked)
+			}
+			if st, _ := k.srv.Token(stored); st.Revoked {
+				t.Errorf("the stored token was revoked")
+			}
+			checkNoLeaks(t, k.keylessSecrets(), p)
+		})
+	}
+}
+
+// TestKeylessHostileReferenceText: a reference's text is the secret
+// editor's, and it reaches the log quoted (in an error, or the post step's
+// warning): line breaks, workflow commands (::, ##[), an escape sequence
+// and Markdown never start a line or reach the terminal raw, in the main
+// step's error or in the post step's warning.
+func TestKeylessHostileReferenceText(t *testing.T) {
+	t.Parallel()
+	const hostile = "metamint/app\n::warning::forged\r##[group]forged\x1b[2J[click](https://example.com)\u2028::error::forged"
+	k := newKeyless(t)
+	f := k.managedFields(t, k.storedToken())
+	good := f["app_secret_ref"]
+	f["app_secret_ref"] = hostile
+	bad := k.putJSON(t, "bad", f)
+	m := runStep(t, k.world, k.keylessEnv(bad), nil, withSecretsManager(k.sm))
+	if m.err == nil {
+		t.Fatalf("main run() = nil; want an error naming app_secret_ref")
+	}
+
+	f["app_secret_ref"] = good
+	id := k.putJSON(t, "managed", f)
+	env := k.keylessEnv(id)
+	ok := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+	if ok.err != nil {
+		t.Fatalf("main run() = %v", ok.err)
+	}
+	f["app_secret_ref"] = hostile
+	k.stage(t, id, f, "AWSCURRENT")
+	p := runStep(t, k.world, postEnv(env, ok), postArgs, withSecretsManager(k.sm))
+	if !strings.Contains(p.stdout, "::warning::Could not revoke the token") {
+		t.Errorf("post stdout = %q; want a warning", p.stdout)
+	}
+	// The text is shown, flattened to one line and escaped: the checks
+	// below are not vacuous.
+	for _, out := range []string{m.err.Error(), p.stdout} {
+		if !strings.Contains(out, `metamint/app ::warning::forged`) {
+			t.Errorf("%q does not quote the reference, escaped", out)
+		}
+	}
+	for _, out := range []string{m.stdout, p.stdout} {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "forged") && !strings.HasPrefix(line, "::error::") && !strings.HasPrefix(line, "::warning::Could not revoke") {
+				t.Errorf("line %q carries the reference's text outside the step's own annotation", line)
+			}
+			if strings.ContainsAny(line, "\r\x1b\u2028") || strings.HasPrefix(line, "##[") {
+				t.Errorf("line %q holds a raw control character or starts a command", line)
+			}
+		}
 	}
 	checkNoLeaks(t, k.keylessSecrets(), m)
 	checkNoLeaks(t, k.keylessSecrets(), p)

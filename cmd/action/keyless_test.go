@@ -458,6 +458,26 @@ func TestKeylessSecretErrors(t *testing.T) {
 			wantErr: []string{"reading app_secret_ref", "absent", "ResourceNotFoundException"},
 		},
 		{
+			name: "app_secret_ref in ECS's valueFrom form, with a JSON key",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				f["app_secret_ref"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:metamint/app-AbCdEf:app_secret::"
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading app_secret_ref", "name the secret alone: its name or its ARN, which ends after secret:NAME",
+				`metamint reads a JSON secret's "app_secret" or "access_token" member itself`},
+		},
+		{
+			name: "app_secret_ref with a key after the name",
+			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
+				f := k.managedFields(t, k.storedToken())
+				ref, _ := f["app_secret_ref"].(string)
+				f["app_secret_ref"] = ref + ":app_secret"
+				return k.putJSON(t, "managed", f)
+			},
+			wantErr: []string{"reading app_secret_ref", "name the secret alone"},
+		},
+		{
 			name: "minting_token_ref holds broken JSON",
 			setup: func(t *testing.T, k *keyless, _ *awstest.Proxy) string {
 				f := k.managedFields(t, k.storedToken())
@@ -639,12 +659,36 @@ func TestKeylessPostFailures(t *testing.T) {
 	tests := []struct {
 		name  string
 		fault *awstest.Fault
-		want  string
+		// change, when set, changes the managed secret id (its fields f)
+		// or its app_secret_ref between the steps.
+		change func(t *testing.T, k *keyless, id string, f map[string]any)
+		want   string
 	}{
 		{name: "session expired", fault: &awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "ExpiredTokenException", Message: "The security token included in the request is expired"},
 			want: "ExpiredTokenException: The security token included in the request is expired. The AWS session from configure-aws-credentials has expired: raise its role-duration-seconds"},
 		{name: "access denied", fault: &awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "AccessDeniedException", Message: "denied"},
 			want: "AccessDeniedException: denied"},
+		{name: "the secret scheduled for deletion",
+			change: func(t *testing.T, k *keyless, id string, _ map[string]any) {
+				if _, err := k.sm.DeleteSecret(t.Context(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(id), RecoveryWindowInDays: aws.Int64(7)}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: "scheduled for deletion: restore it (aws secretsmanager restore-secret)"},
+		{name: "app_secret_ref deleted",
+			change: func(t *testing.T, k *keyless, _ string, f map[string]any) {
+				ref, _ := f["app_secret_ref"].(string)
+				if _, err := k.sm.DeleteSecret(t.Context(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(ref), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: "reading app_secret_ref"},
+		{name: "app_secret_ref names another region's secret",
+			change: func(t *testing.T, k *keyless, id string, f map[string]any) {
+				f["app_secret_ref"] = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:metamint/app-AbCdEf"
+				k.stage(t, id, f, "AWSCURRENT")
+			},
+			want: "The ARN names region eu-west-3, but the step reads Secrets Manager in us-east-1 (AWS_REGION)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -652,7 +696,8 @@ func TestKeylessPostFailures(t *testing.T) {
 			k := newKeyless(t)
 			proxy := awstest.NewProxy(t, k.moto.URL)
 			stored := k.storedToken()
-			id := k.putJSON(t, "managed", k.managedFields(t, stored))
+			f := k.managedFields(t, stored)
+			id := k.putJSON(t, "managed", f)
 			sm := awstest.SecretsManager(proxy.URL)
 			env := k.keylessEnv(id)
 			m := runStep(t, k.world, env, nil, withSecretsManager(sm))
@@ -662,6 +707,9 @@ func TestKeylessPostFailures(t *testing.T) {
 			job := m.outputs[outToken]
 			if tt.fault != nil {
 				proxy.Inject(*tt.fault)
+			}
+			if tt.change != nil {
+				tt.change(t, k, id, f)
 			}
 			penv := postEnv(env, m)
 			p := runStep(t, k.world, penv, postArgs, withSecretsManager(sm))
@@ -885,9 +933,10 @@ func TestKeylessCallsOnlyGetSecretValue(t *testing.T) {
 		t.Fatalf("post run() = %v, stdout %q; want the token revoked", p.err, p.stdout)
 	}
 	// The post step reads minting_token_ref too: it never revokes the
-	// token behind it.
-	if got := proxy.CallCounts(); len(got) != 1 || got["GetSecretValue"] != 3 {
-		t.Errorf("post step Secrets Manager calls = %v; want GetSecretValue 3 times (the secret, minting_token_ref and app_secret_ref)", got)
+	// token behind it, nor one AWSPENDING or AWSPREVIOUS of either holds.
+	if got := proxy.CallCounts(); len(got) != 1 || got["GetSecretValue"] != 7 {
+		t.Errorf("post step Secrets Manager calls = %v; want GetSecretValue 7 times (the secret, minting_token_ref and app_secret_ref, "+
+			"and AWSPENDING and AWSPREVIOUS of the secret and of minting_token_ref)", got)
 	}
 
 	granted := map[string]bool{}

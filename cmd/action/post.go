@@ -25,9 +25,10 @@ import (
 // the managed secret, read again (postSecret): no secret is saved in the
 // state. A failed read is a warning naming its cause. It refuses a token
 // the step mints with (the calling token, every token the managed secret
-// or its references hold), a saved value that is not a token, and a token
-// whose saved proof does not match the app secret (the main step saves the
-// token's appsecret_proof with it).
+// or its references hold, in AWSCURRENT, AWSPENDING or AWSPREVIOUS), a
+// saved value that is not a token, and a token whose saved proof does not
+// match the app secret (the main step saves the token's appsecret_proof
+// with it).
 func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *config) {
 	if renewing(a) {
 		// The step's inputs decide, not GITHUB_STATE: a renewal mints no
@@ -93,6 +94,11 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		app = got.app
 		for _, t := range got.tokens {
 			protected[t] = "a token the managed secret " + quoteID(in.awsSecretID) + " holds (" + secret.FieldAccessToken + " or " + secret.FieldMintingTokenRef + ")"
+		}
+		if _, ok := protected[token]; !ok {
+			if what := got.holder(token); what != "" {
+				protected[token] = what
+			}
 		}
 	}
 	if badExpiry != "" {

@@ -133,17 +133,8 @@ func Parse(s string) (*Doc, error) {
 	if d.Scopes, err = d.scopes(FieldScopes); err != nil {
 		return nil, err
 	}
-	if d.AppSecretRef, err = d.str(FieldAppSecretRef); err != nil {
+	if err = d.appSecret(); err != nil {
 		return nil, err
-	}
-	if d.AppSecret, err = d.str(FieldAppSecret); err != nil {
-		return nil, err
-	}
-	switch {
-	case d.AppSecretRef == "" && d.AppSecret == "":
-		return nil, fieldErr(FieldAppSecretRef, "is missing: name the secret that holds the app secret (or set %q inline)", FieldAppSecret)
-	case d.AppSecretRef != "" && d.AppSecret != "":
-		return nil, fieldErr(FieldAppSecretRef, "and %q are both set: keep one", FieldAppSecret)
 	}
 	if d.MintingTokenRef, err = d.str(FieldMintingTokenRef); err != nil {
 		return nil, err
@@ -190,6 +181,60 @@ func Parse(s string) (*Doc, error) {
 		d.UnlistedScopes = unlisted.Scopes
 	}
 	return d, nil
+}
+
+// ParseForRevocation decodes what revoking a token minted from a managed
+// secret needs of its SecretString, each field checked as Parse checks it:
+// app_id, the app secret (app_secret_ref or app_secret), minting_token_ref
+// and access_token; minting_app_secret is read when it is a string, so that
+// it can be masked. The other fields (system_user_id, scopes, the booleans,
+// minting_app_secret_ref) are not read: a mistake in one of them, made
+// while a job ran, does not keep the job's token live. The Doc is for
+// reading only; never write it back.
+func ParseForRevocation(s string) (*Doc, error) {
+	members, err := decodeObject([]byte(s))
+	if err != nil {
+		return nil, err
+	}
+	d := &Doc{members: members}
+	if d.AppID, err = d.id(FieldAppID); err != nil {
+		return nil, err
+	}
+	if err = d.appSecret(); err != nil {
+		return nil, err
+	}
+	if d.MintingTokenRef, err = d.str(FieldMintingTokenRef); err != nil {
+		return nil, err
+	}
+	for _, ref := range []struct{ field, value string }{{FieldAppSecretRef, d.AppSecretRef}, {FieldMintingTokenRef, d.MintingTokenRef}} {
+		if what := secretLike(ref.value); what != "" {
+			return nil, fieldErr(ref.field, "holds %s, not the name or ARN of a secret: store it in a secret of its own and name that secret here", what)
+		}
+	}
+	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
+		return nil, err
+	}
+	d.MintingAppSecret, _ = d.str(FieldMintingAppSecret)
+	return d, nil
+}
+
+// appSecret reads app_secret_ref and app_secret, exactly one of which is
+// set.
+func (d *Doc) appSecret() error {
+	var err error
+	if d.AppSecretRef, err = d.str(FieldAppSecretRef); err != nil {
+		return err
+	}
+	if d.AppSecret, err = d.str(FieldAppSecret); err != nil {
+		return err
+	}
+	switch {
+	case d.AppSecretRef == "" && d.AppSecret == "":
+		return fieldErr(FieldAppSecretRef, "is missing: name the secret that holds the app secret (or set %q inline)", FieldAppSecret)
+	case d.AppSecretRef != "" && d.AppSecret != "":
+		return fieldErr(FieldAppSecretRef, "and %q are both set: keep one", FieldAppSecret)
+	}
+	return nil
 }
 
 // secretLike says what a reference holds when it has the form of a secret

@@ -240,3 +240,49 @@ func TestSameUserFields(t *testing.T) {
 		t.Errorf("ExpiresAt = %v; want %v", a.ExpiresAt, want)
 	}
 }
+
+// TestParseForRevocation: only app_id, the app secret, minting_token_ref
+// and access_token are read, each as Parse reads it; a mistake elsewhere
+// is not an error.
+func TestParseForRevocation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    *Doc // members ignored
+		wantErr string
+	}{
+		{
+			name: "mistakes where revocation does not read",
+			in: `{"app_id":"2","scopes":["nope"],"install_app":"yes","app_secret_ref":"a","minting_token_ref":"m",` +
+				`"minting_app_secret":"s","minting_app_secret_ref":"r","access_token":"EAAtok"}`,
+			want: &Doc{AppID: "2", AppSecretRef: "a", MintingTokenRef: "m", MintingAppSecret: "s", AccessToken: "EAAtok"},
+		},
+		{name: "missing app_id", in: `{"app_secret_ref":"a"}`, wantErr: `"app_id" is missing`},
+		{name: "no app secret", in: `{"app_id":"2"}`, wantErr: `"app_secret_ref" is missing`},
+		{name: "both app secrets", in: `{"app_id":"2","app_secret":"s","app_secret_ref":"a"}`, wantErr: "both set"},
+		{name: "a token in minting_token_ref", in: `{"app_id":"2","app_secret_ref":"a","minting_token_ref":"EAAGm0PZC` + strings.Repeat("x1", 60) + `"}`,
+			wantErr: `field "minting_token_ref" holds an access token`},
+		{name: "an access_token that is no string", in: `{"app_id":"2","app_secret_ref":"a","access_token":7}`, wantErr: `"access_token"`},
+		{name: "not JSON", in: `app_secret=hunter2`, wantErr: "not JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseForRevocation(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseForRevocation(%s) = %v; want an error containing %q", tc.in, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseForRevocation(%s) = %v", tc.in, err)
+			}
+			got.members = nil
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(Doc{})); diff != "" {
+				t.Errorf("ParseForRevocation(%s) (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+}
