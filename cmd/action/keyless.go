@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -407,10 +408,45 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 				return nil, fmt.Errorf("reading the %s version of the secret %s (GetSecretValue) to compare the saved token with: %s",
 					stage, quoteID(ref.id), awsMessage(err))
 			}
+			hideVersion(cfg.hidden, aws.ToString(out.SecretString))
 			got.versions = append(got.versions, heldVersion{ref.id, ref.field, stage, aws.ToString(out.SecretString)})
 		}
 	}
 	return got, nil
+}
+
+// minHiddenWord is the shortest word of another tool's version that
+// hideVersion masks: tokens and app secrets are longer, and masking a short
+// word ("meta", "true") would hide it everywhere in the job's log.
+const minHiddenWord = 16
+
+// hideVersion masks the secrets in the text of a version the post step
+// compares the saved token with, before anything else is written: the
+// fields of metamint's form, or else each string of another tool's JSON
+// object, or each word of its text, that could be a token or a secret.
+// The text itself is never written.
+func hideVersion(h *front.Secrets, text string) {
+	if d, err := secret.ParseForRevocation(text); err == nil {
+		h.AddKey(d.AppSecret)
+		h.AddKey(d.MintingAppSecret)
+		h.AddToken(d.AccessToken)
+		return
+	}
+	words := strings.Fields(text)
+	var members map[string]any
+	if json.Unmarshal([]byte(text), &members) == nil {
+		words = words[:0]
+		for _, v := range members {
+			if s, ok := v.(string); ok {
+				words = append(words, strings.Fields(s)...) // "Bearer EAA..."
+			}
+		}
+	}
+	for _, w := range words {
+		if len(w) >= minHiddenWord && mint.CheckTokenValue(w) == nil {
+			h.AddToken(w)
+		}
+	}
 }
 
 // isNotFound reports whether err is Secrets Manager's

@@ -635,3 +635,69 @@ func TestKeylessHostileReferenceText(t *testing.T) {
 	checkNoLeaks(t, k.keylessSecrets(), m)
 	checkNoLeaks(t, k.keylessSecrets(), p)
 }
+
+// TestKeylessPostMasksOtherVersions: the post step reads the text of
+// AWSPENDING and AWSPREVIOUS to compare the saved token with; the secrets in
+// it are masked before anything else is written, in metamint's form (each
+// field) or another tool's (each string of a JSON object, or each line).
+func TestKeylessPostMasksOtherVersions(t *testing.T) {
+	t.Parallel()
+	const (
+		pendingToken  = "EAAPENDINGcanaryTOKEN0123456789"
+		pendingSecret = "0123456789abcdefPENDINGSECRET999"
+		otherToken    = "EAAOTHERTOOLcanaryTOKEN98765432"
+		lineToken     = "EAALINEcanaryTOKEN1122334455667"
+	)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, k *keyless, id string, f map[string]any)
+		want   []string
+	}{
+		{
+			name: "metamint's form",
+			change: func(t *testing.T, k *keyless, id string, f map[string]any) {
+				f["access_token"], f["app_secret"] = pendingToken, pendingSecret
+				k.stage(t, id, f, "AWSPENDING")
+			},
+			want: []string{pendingToken, pendingSecret},
+		},
+		{
+			name: "another tool's JSON",
+			change: func(t *testing.T, k *keyless, id string, _ map[string]any) {
+				k.stageString(t, id, `{"token":"`+otherToken+`","kind":"meta"}`, "AWSPENDING")
+			},
+			want: []string{otherToken},
+		},
+		{
+			name: "another tool's lines",
+			change: func(t *testing.T, k *keyless, id string, _ map[string]any) {
+				k.stageString(t, id, "meta\n"+lineToken+"\n", "AWSPENDING")
+			},
+			want: []string{lineToken},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			sm := awstest.SecretsManager(k.moto.URL)
+			f := k.managedFields(t, k.storedToken())
+			id := k.putJSON(t, "managed", f)
+			env := k.keylessEnv(id)
+			m := runStep(t, k.world, env, nil, withSecretsManager(sm))
+			if m.err != nil {
+				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
+			}
+			tt.change(t, k, id, f)
+			p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(sm))
+			if p.err != nil {
+				t.Fatalf("post run() = %v\nstdout:\n%s", p.err, p.stdout)
+			}
+			for _, v := range tt.want {
+				if !strings.Contains(p.stdout, "::add-mask::"+v+"\n") {
+					t.Errorf("post stdout masks no %q:\n%s", v, p.stdout)
+				}
+			}
+		})
+	}
+}
