@@ -17,7 +17,6 @@ import (
 
 	"github.com/metamint/metamint/internal/front"
 	"github.com/metamint/metamint/internal/pace"
-	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/internal/secret"
 	"github.com/metamint/metamint/pkg/mint"
 )
@@ -174,7 +173,7 @@ func awsMessage(err error) string {
 			msg += ". The secret is scheduled for deletion: restore it (aws secretsmanager restore-secret) to read it"
 		}
 	}
-	if rotation.Throttled(ae) {
+	if secret.Throttled(ae) {
 		msg += ". Secrets Manager throttled the read until the step's deadline; the account's GetSecretValue quota is shared by every caller in the region"
 	}
 	return msg
@@ -500,7 +499,7 @@ func (cfg *config) secretsReader(ctx context.Context) (secret.Getter, error) {
 	return &patient{Getter: sm, backoff: p}, nil
 }
 
-// patient reads through a Getter, taking a throttle (rotation.Throttled:
+// patient reads through a Getter, taking a throttle (secret.Throttled:
 // ThrottlingException and the other codes AWS documents) as "not now": it
 // waits a jittered backoff (pace.Pacer.Backoff) and reads again, for as
 // long as ctx's deadline allows a wait, beyond the SDK's own attempts. A
@@ -517,7 +516,7 @@ type patient struct {
 func (g *patient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	for attempt := 0; ; attempt++ {
 		out, err := g.Getter.GetSecretValue(ctx, in, opts...)
-		if !rotation.Throttled(err) {
+		if !secret.Throttled(err) {
 			return out, err
 		}
 		if g.backoff.Backoff(ctx, attempt) != nil {

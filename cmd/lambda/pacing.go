@@ -11,7 +11,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/pace"
-	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/internal/secret"
 )
 
 // pacedOps are the Secrets Manager writes a run paces with
@@ -23,7 +23,7 @@ var pacedOps = []string{"PutSecretValue", "UpdateSecret", "UpdateSecretVersionSt
 
 // pacedWrites wires p into a Secrets Manager client: each attempt of a
 // paced write waits for its slot, and any call Secrets Manager throttles
-// (rotation.Throttled) is sent again, the same request (the same
+// (secret.Throttled) is sent again, the same request (the same
 // ClientRequestToken, so a write is idempotent), after a jittered backoff,
 // for as long as the context allows.
 // A throttled write also slows p down. The loop is inside one SDK attempt,
@@ -54,7 +54,7 @@ func (m *pacing) HandleFinalize(ctx context.Context, in middleware.FinalizeInput
 			}
 		}
 		out, md, err := next.HandleFinalize(ctx, in)
-		if !rotation.Throttled(err) {
+		if !secret.Throttled(err) {
 			return out, md, err
 		}
 		if paced {

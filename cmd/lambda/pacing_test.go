@@ -20,7 +20,7 @@ import (
 	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/clock"
 	"github.com/metamint/metamint/internal/pace"
-	"github.com/metamint/metamint/internal/rotation"
+	"github.com/metamint/metamint/internal/secret"
 )
 
 // fakePacer is a Pacer of rate on a fake clock, with jitter 0.5.
@@ -185,7 +185,7 @@ func TestThrottleThenLostAnswer(t *testing.T) {
 	}, oneAttemptOpt)
 	var we *pace.WaitError
 	var te *throttleError
-	if err == nil || rotation.Throttled(err) || errors.As(err, &we) || errors.As(err, &te) {
+	if err == nil || secret.Throttled(err) || errors.As(err, &we) || errors.As(err, &te) {
 		t.Fatalf("PutSecretValue() throttled, then its answer lost = %v; want the lost answer, not a throttle or a wait", err)
 	}
 	if throttle.Hits() != 1 || lost.Hits() != 1 || e.proxy.Calls("PutSecretValue") != 2 {

@@ -307,7 +307,7 @@ func CutShort(ctx context.Context, err error) (string, bool) {
 	// A Secrets Manager throttle that outlasted the waits is AWS saying
 	// "not now": the request was not carried out, and what the secret
 	// holds is as the last accepted write left it.
-	if Throttled(err) {
+	if secret.Throttled(err) {
 		return "Secrets Manager throttled this secret's calls until this invocation could not wait longer (the account's quota is shared); the next run picks it up where it stopped", true
 	}
 	// A throttle that outlasted the retry policy is Meta saying "not now",

@@ -11,6 +11,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/metamint/metamint/internal/pace"
+	"github.com/metamint/metamint/internal/secret"
 )
 
 // stored is what a PutSecretValue left in Secrets Manager.
@@ -70,7 +71,7 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string)
 	case found:
 		rot.log().InfoContext(ctx, "the version was stored by a concurrent run; the token made here was not stored", "version_id", rot.version)
 		return storedTheirs, nil
-	case refused(putErr) && !Throttled(putErr):
+	case refused(putErr) && !secret.Throttled(putErr):
 		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING", labelQuota(rot, putErr))
 	}
 	_, repeatErr := r.SM.PutSecretValue(cctx, in, oneAttempt)
@@ -78,7 +79,7 @@ func (r *Rotator) store(ctx context.Context, rot *rotation, value, token string)
 		rot.log().WarnContext(ctx, "PutSecretValue got no answer, or was throttled; the version was absent, and the same write sent again stored it", "version_id", rot.version, "error", putErr.Error())
 		return storedOurs, nil
 	}
-	if (Throttled(putErr) || unsent(putErr)) && (refused(repeatErr) || unsent(repeatErr)) {
+	if (secret.Throttled(putErr) || unsent(putErr)) && (refused(repeatErr) || unsent(repeatErr)) {
 		// Neither request was carried out (throttled, refused outright, or
 		// never sent): provably nothing stored.
 		return storedNothing, smErr(rot.step, rot.arn, "PutSecretValue AWSPENDING (throttled or never sent, and not carried out when sent again)", putErr)

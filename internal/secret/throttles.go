@@ -1,4 +1,4 @@
-package rotation
+package secret
 
 import (
 	"errors"
@@ -22,7 +22,9 @@ var ThrottleCodes = []string{
 // Throttled reports whether err is an AWS service's throttle of the
 // request: "not now". It never costs a token or fails a secret: the Lambda
 // sends the request again after a backoff (cmd/lambda's pacing), and one
-// the invocation's time ran out waiting for is deferred (CutShort).
+// the invocation's time ran out waiting for is deferred
+// (rotation.CutShort); the action's keyless steps read again within their
+// deadline.
 func Throttled(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && slices.Contains(ThrottleCodes, api.ErrorCode())
