@@ -32,8 +32,8 @@ func TestLambdaConfigDocs(t *testing.T) {
 		if cell == "" || cell == "empty" {
 			return ""
 		}
-		v, ok := strings.CutPrefix(cell, "`")
-		if v, ok2 := strings.CutSuffix(v, "`"); ok && ok2 && !strings.Contains(v, "`") {
+		inner, ok := strings.CutPrefix(cell, "`")
+		if v, ok2 := strings.CutSuffix(inner, "`"); ok && ok2 && !strings.Contains(v, "`") {
 			return v
 		}
 		t.Errorf("docs/lambda-config.md: cell %q is not empty, \"empty\" or one code span", cell)
@@ -60,19 +60,21 @@ func TestLambdaConfigDocs(t *testing.T) {
 	env := pathAs[map[string]any](t, tmpl, "Resources", "MetamintFunction", "Properties", "Environment", "Variables")
 	variableOf := map[string]string{}
 	for name, v := range env {
-		if ref, ok := v.(map[string]any)["Ref"].(string); ok {
+		m, _ := v.(map[string]any)
+		if ref, ok := m["Ref"].(string); ok {
 			variableOf[ref] = name
 		}
 	}
 	declared := map[string]param{}
 	for name, v := range pathAs[map[string]any](t, tmpl, "Parameters") {
+		spec := as[map[string]any](t, v, "template: Parameters."+name)
 		def := ""
-		if d, ok := v.(map[string]any)["Default"]; ok {
+		if d, ok := spec["Default"]; ok {
 			def = fmt.Sprint(d)
 		}
 		declared[name] = param{Variable: variableOf[name], Default: def}
-		lo, okLo := v.(map[string]any)["MinValue"]
-		hi, okHi := v.(map[string]any)["MaxValue"]
+		lo, okLo := spec["MinValue"]
+		hi, okHi := spec["MaxValue"]
 		if r := fmt.Sprintf("%v to %v", lo, hi); okLo && okHi && !strings.Contains(meaning[name], r) {
 			t.Errorf("docs/lambda-config.md: the meaning of %s, %q, does not give its range %s", name, meaning[name], r)
 		}

@@ -375,8 +375,8 @@ func mdTable(t *testing.T, text, header string) [][]string {
 // codeName returns the name a table cell holds as one code span: "`x`" is x.
 func codeName(t *testing.T, cell string) string {
 	t.Helper()
-	n, ok := strings.CutPrefix(cell, "`")
-	if n, ok2 := strings.CutSuffix(n, "`"); ok && ok2 && !strings.Contains(n, "`") {
+	inner, ok := strings.CutPrefix(cell, "`")
+	if n, ok2 := strings.CutSuffix(inner, "`"); ok && ok2 && !strings.Contains(n, "`") {
 		return n
 	}
 	t.Errorf("table cell %q is not one code span", cell)
