@@ -101,3 +101,23 @@ func TestCLIDocsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIDocsVariables checks that docs/cli.md's table of environment
+// variables lists every variable the CLI reads.
+func TestCLIDocsVariables(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "| variable | what | read by |\n")
+	if !ok {
+		t.Fatal("docs/cli.md has no table of environment variables")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	for _, v := range []string{envAppSecret, envAccessToken, envMintingAppSecret, envToken, envGraphURL, envGraphVersion, envGitHubToken, envGitHubAPIURL} {
+		if !strings.Contains(table, "| `"+v+"` |") {
+			t.Errorf("docs/cli.md's table of environment variables has no row for %s", v)
+		}
+	}
+}
