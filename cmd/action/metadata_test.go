@@ -347,3 +347,105 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("action.yml entrypoint = %v; want the Dockerfile's %s", e, argv[0])
 	}
 }
+
+// mdTable returns the rows of the Markdown table in text whose header row
+// is header, each as its cells with the surrounding space trimmed. No cell
+// of the tables it reads holds a "|".
+func mdTable(t *testing.T, text, header string) [][]string {
+	t.Helper()
+	lines := strings.Split(text, "\n")
+	start := slices.Index(lines, header)
+	if start < 0 || start+1 >= len(lines) || !strings.HasPrefix(lines[start+1], "|---") {
+		t.Fatalf("no table with the header %q", header)
+	}
+	var rows [][]string
+	for _, l := range lines[start+2:] {
+		if !strings.HasPrefix(l, "|") {
+			break
+		}
+		var cells []string
+		for _, c := range strings.Split(strings.Trim(l, "|"), "|") {
+			cells = append(cells, strings.TrimSpace(c))
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+// codeName returns the name a table cell holds as one code span: "`x`" is x.
+func codeName(t *testing.T, cell string) string {
+	t.Helper()
+	inner, ok := strings.CutPrefix(cell, "`")
+	if n, ok2 := strings.CutSuffix(inner, "`"); ok && ok2 && !strings.Contains(n, "`") {
+		return n
+	}
+	t.Errorf("table cell %q is not one code span", cell)
+	return cell
+}
+
+// TestActionDocs checks docs/action.md's tables against action.yml: every
+// input, with the default the runner passes (an empty
+// cell, or one that starts with "empty", is no default), and every output.
+func TestActionDocs(t *testing.T) {
+	t.Parallel()
+	meta := parseYAML(t, repoFile(t, "action.yml"))
+	declared, err := actionyml.Inputs(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := repoFile(t, "docs/action.md")
+	documented := map[string]string{}
+	for _, row := range mdTable(t, doc, "| input | default | description |") {
+		if len(row) != 3 {
+			t.Errorf("docs/action.md inputs row %q; want 3 cells", row)
+			continue
+		}
+		name, def := codeName(t, row[0]), row[1]
+		switch {
+		case def == "" || strings.HasPrefix(def, "empty"):
+			def = ""
+		default:
+			def = codeName(t, def)
+		}
+		documented[name] = def
+	}
+	if diff := cmp.Diff(declared, documented); diff != "" {
+		t.Errorf("docs/action.md inputs and their defaults differ from action.yml's (-action.yml +docs):\n%s", diff)
+	}
+
+	var outputs []string
+	for name := range node(t, meta, "outputs") {
+		outputs = append(outputs, name)
+	}
+	var docOutputs []string
+	for _, row := range mdTable(t, doc, "| output | meaning |") {
+		docOutputs = append(docOutputs, codeName(t, row[0]))
+	}
+	slices.Sort(outputs)
+	slices.Sort(docOutputs)
+	if diff := cmp.Diff(outputs, docOutputs); diff != "" {
+		t.Errorf("docs/action.md outputs differ from action.yml's (-action.yml +docs):\n%s", diff)
+	}
+}
+
+// TestRenewInputDefaults checks the defaults the renewal mode compares the
+// mint-only and renew-only inputs with (an input is set when it differs
+// from its default) against action.yml's: a default changed there alone
+// would make the renewal mode refuse a step that sets nothing.
+func TestRenewInputDefaults(t *testing.T) {
+	t.Parallel()
+	declared, err := actionyml.Inputs(parseYAML(t, repoFile(t, "action.yml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range slices.Concat(mintOnlyInputs, renewOnlyInputs) {
+		def, ok := declared[in.name]
+		if !ok {
+			t.Errorf("action.yml declares no input %s", in.name)
+			continue
+		}
+		if in.def != def {
+			t.Errorf("renewal mode's default of input %s = %q; want action.yml's %q", in.name, in.def, def)
+		}
+	}
+}

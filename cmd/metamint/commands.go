@@ -56,7 +56,8 @@ valid, a SYSTEM_USER token of that app and system user, with every requested sco
 that fails the check is revoked and not printed.
 
 Reads METAMINT_APP_SECRET and METAMINT_ACCESS_TOKEN (the calling token: an admin user's, an
-admin system user's or a system user's). Prints the token alone on standard output, so
+admin system user's or a system user's), and METAMINT_MINTING_APP_SECRET when that token was
+generated with another app: it keys the appsecret_proof. Prints the token alone on standard output, so
 TOKEN=$(metamint mint ...) works, or with --json {"access_token","expires_at","scopes"}
 (expires_at is RFC 3339 UTC, "" when the token never expires). A summary goes to standard error.`,
 	setup: func(fs *flag.FlagSet, c *cli) func(context.Context) error {

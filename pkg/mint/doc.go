@@ -57,12 +57,16 @@
 // # Security
 //
 // Calling tokens travel in the Authorization header and other secrets in POST
-// bodies, except where Graph only takes them in the URL (the token debug_token
-// inspects, GET /oauth/access_token's refresh parameters, and every parameter
-// of GET /oauth/revoke, the caller included, as Meta documents them); those
-// URLs are sanitized in every error. Only https is allowed, or http to a loopback host for tests.
-// Redirects are not followed. Response bodies are read up to 1 MiB. The
-// package reads no environment variables or files and logs nothing.
+// bodies, except where Graph only takes them in the URL: the token debug_token
+// inspects, GET /oauth/access_token's refresh parameters, every parameter of
+// GET /oauth/revoke, the caller included, as Meta documents them, and the
+// appsecret_proof of a call without a body (DELETE
+// /{system-user-id}/access_tokens, GET /{business-id}/system_users). Those
+// URLs are sanitized in every error. Only https is allowed, or http to a
+// loopback host for tests. Redirects are not followed. Each HTTP exchange of
+// the default HTTP client is bounded by DefaultTimeout (30 s). Response
+// bodies are read up to 1 MiB. The package reads no environment variables or
+// files and logs nothing.
 //
 // The package minttest emulates the Graph endpoints used here, for tests.
 package mint
