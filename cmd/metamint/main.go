@@ -614,15 +614,16 @@ Commands:
 	}
 	w.printf(`
 Secrets are read from the environment, never from flags:
-  %-22s the app secret
-  %-22s the calling token (admin user, admin system user or system user)
-  %-22s the token inspect, refresh and revoke act on (or --token-stdin)
+  %-28s the app secret
+  %-28s the calling token (admin user, admin system user or system user)
+  %-28s the token inspect, refresh and revoke act on (or --token-stdin)
+  %-28s the secret of the calling token's app, when not --app-id's
 %s and %s set the defaults of
 --graph-api-url and --graph-api-version.
 
 Exit status: 0 success, 1 Graph or input error, 2 usage error.
 Run 'metamint help <command>' for a command's flags.
-`, envAppSecret, envAccessToken, envToken, envGraphURL, envGraphVersion)
+`, envAppSecret, envAccessToken, envToken, envMintingAppSecret, envGraphURL, envGraphVersion)
 }
 
 func printCommandUsage(w *stream, cmd *command) {
