@@ -45,3 +45,32 @@ func TestPastedShortSecretNotEchoed(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphURLEmptyQuery: a Graph URL ending in a bare "?" (or one from
+// $METAMINT_GRAPH_API_URL) carries an empty query. It is refused before any
+// call, as a URL with a query is: taken as a base, it would put every
+// request's path in the query string, and each call would reach the root.
+func TestGraphURLEmptyQuery(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"--graph-api-url", nil, mintCmd(w.fx, "--graph-api-url="+w.s.URL+"/?")},
+		{"$" + envGraphURL, map[string]string{envGraphURL: w.s.URL + "?"}, mintCmd(w.fx)},
+	} {
+		env := w.env()
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		r := runCLI(t, env, "", tt.args...)
+		if r.code != exitError || !strings.Contains(r.stderr, "must not carry user info, a query or a fragment") {
+			t.Errorf("%s ending in ? = %d, stderr %q; want %d and the URL refused", tt.name, r.code, r.stderr, exitError)
+		}
+	}
+	if n := len(w.s.Requests()); n != 0 {
+		t.Errorf("requests = %d; want none", n)
+	}
+}
