@@ -273,7 +273,7 @@ func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return out.err
+	return out.Err()
 }
 
 func orDash(s string) string {
@@ -456,7 +456,7 @@ calls carry an appsecret_proof.`,
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			return out.err
+			return out.Err()
 		}
 	},
 }
