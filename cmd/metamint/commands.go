@@ -274,7 +274,7 @@ func printInfo(w io.Writer, i *mint.TokenInfo, now time.Time) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return out.err
+	return out.Err()
 }
 
 func orDash(s string) string {
@@ -457,7 +457,7 @@ calls carry an appsecret_proof.`,
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			return out.err
+			return out.Err()
 		}
 	},
 }

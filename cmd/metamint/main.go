@@ -186,8 +186,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // could not be written, since a caller would otherwise take a lost result
 // for a delivered one.
 func (c *cli) finish(name string) int {
-	if c.stdout.err != nil {
-		return c.report(name, fmt.Errorf("writing standard output: %w", c.stdout.err))
+	if c.stdout.Err() != nil {
+		return c.report(name, fmt.Errorf("writing standard output: %w", c.stdout.Err()))
 	}
 	return exitOK
 }

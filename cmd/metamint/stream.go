@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sync"
 )
 
 // stream is one of the CLI's output streams. It keeps the first error of a
@@ -16,12 +17,19 @@ import (
 // A failed write to standard error is kept too, but run does not act on it:
 // there is nowhere left to report it, and the exit status already says
 // whether the command did its job.
+//
+// A stream is safe for concurrent use: mint checks the calling token in a
+// goroutine beside the install and the create, and both may say something
+// on standard error (a throttle's wait, the install). Each Write is whole.
 type stream struct {
 	w   io.Writer
+	mu  sync.Mutex
 	err error
 }
 
 func (s *stream) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -32,8 +40,15 @@ func (s *stream) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Err is the first error of a write, or nil.
+func (s *stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
 // printf formats with one Write, so the redacting writer below standard
-// error sees each diagnostic whole. A write error is kept in s.err.
+// error sees each diagnostic whole. A write error is kept (Err).
 func (s *stream) printf(format string, args ...any) {
-	_, _ = fmt.Fprintf(s, format, args...) // kept in s.err
+	_, _ = fmt.Fprintf(s, format, args...) // kept (Err)
 }

@@ -47,3 +47,27 @@ func TestThrottleWaitIsSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestMintCallerCheckThrottled: the calling token's check, which runs beside
+// the install and the create, is throttled: its wait is said on standard
+// error while the install is said there too, from another goroutine, and
+// the mint succeeds. Run with -race: standard error is shared.
+func TestMintCallerCheckThrottled(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.s.FailNext(minttest.EndpointDebugToken, minttest.Fault{
+		Error:  &minttest.Error{Message: "(#80004) There have been too many calls to this ad-account.", Type: "OAuthException", Code: 80004},
+		Header: http.Header{"X-Ad-Account-Usage": {`{"acc_id_util_pct":100,"reset_time_duration":5}`}},
+	})
+	fake := clock.NewFake(time.Now())
+	sleep := func(c *cli) { c.sleep = fake.Sleep }
+	r := runCLIWith(t, w.env(), "", []func(*cli){sleep}, mintCmd(w.fx, "--install-app")...)
+	if r.code != exitOK || r.stdout == "" {
+		t.Fatalf("mint = %d, stdout %q, stderr %q; want 0 and the token", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"metamint mint: Meta is throttling", "metamint mint: app " + w.fx.AppID + " is installed"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr = %q; want it to contain %q", r.stderr, want)
+		}
+	}
+}

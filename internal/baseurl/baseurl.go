@@ -19,7 +19,7 @@ func Check(raw string) (clean, shown, problem string) {
 		return "", withoutUserInfo(raw), "is not an absolute URL"
 	}
 	switch {
-	case u.User != nil, u.RawQuery != "", u.Fragment != "":
+	case u.User != nil, u.RawQuery != "", u.ForceQuery, u.Fragment != "": // ForceQuery: a bare "?"
 		return "", u.Redacted(), "must not carry user info, a query or a fragment"
 	case u.Scheme == "https":
 	case u.Scheme == "http" && IsLoopback(u.Hostname()):

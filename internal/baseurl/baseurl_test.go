@@ -21,6 +21,8 @@ func TestCheck(t *testing.T) {
 		{"graph.facebook.com", "", "is not an absolute URL"},
 		{"https://graph.facebook.com/?access_token=x", "", "must not carry user info, a query or a fragment"},
 		{"https://graph.facebook.com/#x", "", "must not carry user info, a query or a fragment"},
+		{"https://graph.facebook.com/?", "", "must not carry user info, a query or a fragment"},
+		{"http://127.0.0.1:8080?", "", "must not carry user info, a query or a fragment"},
 		{"https://user:hunter2-canary@graph.facebook.com", "", "must not carry user info, a query or a fragment"},
 		{"%", "", "is not an absolute URL"},
 		// Unparsable, or without a host: the password must not be shown either.

@@ -35,6 +35,13 @@ func TestQuoteInput(t *testing.T) {
 		{"1\x1b[31m\n::warning::x", `"1\x1b[31m\n::warning::x"`},
 		{strings.Repeat("é", 40), `"` + strings.Repeat("é", 40) + `"`},
 		{strings.Repeat("é", 41), "a value of 82 bytes that is not shown (it may be a secret)"},
+		{"whatsapp_business_management", `"whatsapp_business_management"`},
+		{"v27.0", `"v27.0"`},
+		{"127.0.0.1:8080", `"127.0.0.1:8080"`},
+		{"https://graph.facebook.com/x1", `"https://graph.facebook.com/x1"`},
+		{"1234567890123456789", `"1234567890123456789"`},
+		{"9f86d081884c7d659a2feaa0c55ad015", "a value of 32 bytes that is not shown (it may be a secret)"},
+		{"ghp_0123456789abcdefghijABCDEFGHIJ012345", "a value of 40 bytes that is not shown (it may be a secret)"},
 	} {
 		if got := QuoteInput(tt.in); got != tt.want {
 			t.Errorf("QuoteInput(%q) = %s; want %s", tt.in, got, tt.want)

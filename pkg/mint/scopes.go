@@ -164,15 +164,44 @@ const maxQuote = 40
 func QuoteCut(s string) string { return quoteCutN(s, maxQuote) }
 
 // QuoteInput quotes a value a person gave, for a message saying it is
-// wrong: whole, with Go escapes, when it has at most 40 characters, and
-// otherwise by its size alone. It never cuts a value short: a secret pasted
-// in the wrong place is masked whole by a CI runner, never a piece of it.
-// The package quotes every input with it; front ends use it for theirs.
+// wrong: whole, with Go escapes, when it has at most 40 characters and does
+// not look like a secret (looksSecret), and otherwise by its size alone. It
+// never cuts a value short: a secret pasted in the wrong place is masked
+// whole by a CI runner, never a piece of it. The package quotes every input
+// with it; front ends use it for theirs.
 func QuoteInput(s string) string {
-	if utf8.RuneCountInString(s) <= maxQuote {
+	if utf8.RuneCountInString(s) <= maxQuote && !looksSecret(s) {
 		return strconv.Quote(s)
 	}
 	return fmt.Sprintf("a value of %d bytes that is not shown (it may be a secret)", len(s))
+}
+
+// minSecretWord is the length from which looksSecret takes a word for a
+// secret: shorter than a Meta app secret (32 hex characters) or a classic
+// GitHub token (40), longer than any scope, version or ID's typo.
+const minSecretWord = 16
+
+// looksSecret reports whether s is short enough to quote yet has the shape
+// of a secret: one word of at least minSecretWord letters, digits, '_' and
+// '-' with both a letter and a digit in it, as an app secret or a GitHub
+// token has. No scope name, Graph version, URL or host:port has it.
+func looksSecret(s string) bool {
+	if len(s) < minSecretWord {
+		return false
+	}
+	var letter, digit bool
+	for _, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+			letter = true
+		case '0' <= r && r <= '9':
+			digit = true
+		case r == '_' || r == '-':
+		default:
+			return false
+		}
+	}
+	return letter && digit
 }
 
 // quoteCutN quotes s, cut to its first n characters.

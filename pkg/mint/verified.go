@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 )
 
 // CleanupTimeout bounds the revocation of a token that was created but is
@@ -98,7 +100,10 @@ var ErrHeldTokenEchoed = errors.New("mint: Graph answered a token the caller alr
 // (TokenInfo.Check) and hands it to r.Deliver. A token that was created but fails a later step is
 // revoked within CleanupTimeout, even when ctx is done, and the FlowError
 // says whether that worked: the caller is never left holding a live token
-// it was not given.
+// it was not given. Nothing is created once ctx is done; a create already
+// under way when it is canceled is let finish, within CleanupTimeout, so
+// that the token it makes is revoked rather than left live with nobody
+// holding it.
 func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenRequest) (*VerifiedToken, error) {
 	if r.InstallApp {
 		err := c.InstallApp(ctx, InstallAppRequest{SystemUserID: r.SystemUserID, App: r.App, AccessToken: r.AccessToken, MintingAppSecret: r.MintingAppSecret})
@@ -109,7 +114,12 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 			r.Installed()
 		}
 	}
-	tok, err := c.CreateAccessToken(ctx, r.TokenRequest)
+	if err := ctx.Err(); err != nil {
+		return nil, &FlowError{Step: StepCreate, Err: err}
+	}
+	createCtx, stop := finishing(ctx)
+	tok, err := c.CreateAccessToken(createCtx, r.TokenRequest)
+	stop()
 	if err != nil {
 		return nil, &FlowError{Step: StepCreate, Err: err}
 	}
@@ -138,6 +148,60 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 		}
 	}
 	return v, nil
+}
+
+// finishing returns the context of a call that creates a token: when ctx
+// is canceled it ends CleanupTimeout later rather than at once; when ctx's
+// deadline passes it ends at once, since nothing runs past a deadline. A
+// create abandoned in flight (SIGINT, a canceled job) may leave a token
+// Graph made and nobody received, live until it expires; one let finish is
+// revoked by the step after it, which sees ctx done. stop releases the
+// context.
+func finishing(ctx context.Context) (_ context.Context, stop func()) {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		mu      sync.Mutex
+		timer   *time.Timer
+		stopped bool
+	)
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case stopped:
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			cancel()
+		default:
+			timer = time.AfterFunc(CleanupTimeout, cancel)
+		}
+	})
+	return finishCtx{Context: fctx, parent: ctx}, func() {
+		stopAfter()
+		mu.Lock()
+		stopped = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// finishCtx is the context finishing returns: Done when finishing ends it,
+// with parent's deadline, and parent's error once done (why it ended).
+type finishCtx struct {
+	context.Context // not canceled with parent
+	parent          context.Context
+}
+
+func (f finishCtx) Deadline() (time.Time, bool) { return f.parent.Deadline() }
+
+func (f finishCtx) Err() error {
+	err := f.Context.Err()
+	if perr := f.parent.Err(); err != nil && perr != nil {
+		return perr
+	}
+	return err
 }
 
 // Discard revokes token, a token of app that was created but will not be

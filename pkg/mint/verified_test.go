@@ -3,8 +3,10 @@ package mint_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -173,5 +175,88 @@ func TestDiscardAfterCancel(t *testing.T) {
 	}
 	if st, _ := s.Token(tok); !st.Revoked {
 		t.Errorf("the token is not revoked")
+	}
+}
+
+// cancelAfter is a transport that cancels a context once a response to
+// path has come back, and then fails the call as net/http does when its
+// request's context is done: the caller was interrupted (SIGINT) while
+// Graph's answer was on its way.
+type cancelAfter struct {
+	base   http.RoundTripper
+	path   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.URL.Path, c.path) {
+		return resp, err
+	}
+	c.cancel()
+	if err := req.Context().Err(); err != nil {
+		_ = resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// TestCreateVerifiedInterrupted: a context canceled while the create is in
+// flight does not abandon it (the token Graph made would stay live with
+// nobody holding it): the create finishes, the step after it sees the
+// context done, and the token is revoked. A context done before the
+// create creates nothing.
+func TestCreateVerifiedInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		before     bool // cancel before the call rather than during the create
+		deadline   bool // the context has a deadline too (a Lambda's, a step's)
+		wantMinted int
+	}{
+		{name: "during the create", wantMinted: 1},
+		{name: "during the create, with a deadline", deadline: true, wantMinted: 1},
+		{name: "before the create", before: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := minttest.NewServer()
+			t.Cleanup(s.Close)
+			fx := s.Seed()
+			s.InstallApp(fx.SystemUserID, fx.AppID)
+			ctx, cancel := context.WithCancel(t.Context())
+			if tt.deadline {
+				ctx, cancel = context.WithTimeout(t.Context(), time.Hour) // canceled long before
+			}
+			defer cancel()
+			hc := s.Client()
+			hc.Transport = &cancelAfter{base: hc.Transport, path: "/" + fx.SystemUserID + "/access_tokens", cancel: cancel}
+			c, err := mint.NewClient(mint.WithBaseURL(s.URL), mint.WithHTTPClient(hc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.before {
+				cancel()
+			}
+			app := mint.App{ID: fx.AppID, Secret: fx.AppSecret}
+			v, err := c.CreateVerifiedAccessToken(ctx, mint.VerifiedTokenRequest{
+				TokenRequest: mint.TokenRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken, Scopes: []string{"ads_read"}},
+			})
+			if v != nil || !errors.Is(err, context.Canceled) {
+				t.Fatalf("CreateVerifiedAccessToken(canceled %s) = %v, %v; want no token and context.Canceled", tt.name, v, err)
+			}
+			if got := s.Minted(); got != tt.wantMinted {
+				t.Fatalf("minted %d; want %d", got, tt.wantMinted)
+			}
+			var ferr *mint.FlowError
+			if !errors.As(err, &ferr) || ferr.Minted != (tt.wantMinted > 0) || ferr.RevokeErr != nil {
+				t.Errorf("error %v; want a FlowError with Minted %v and no RevokeErr", err, tt.wantMinted > 0)
+			}
+			for _, st := range s.Tokens() {
+				if st.UserID == fx.SystemUserID && !st.Revoked {
+					t.Errorf("token of the system user left live: %+v", st.Scopes)
+				}
+			}
+		})
 	}
 }
