@@ -56,8 +56,11 @@ type Renewal struct {
 // with fb_exchange_token), hands the new token to r.Refreshed, inspects it
 // (GET /debug_token) and checks it with CheckRenewal.
 //
-// A new token that fails a later step is revoked within CleanupTimeout
-// (Discard), even when ctx is done, unless r.MayRevoke says no, and the
+// Nothing is refreshed once ctx is done; a refresh already under way when
+// it is canceled is let finish, within CleanupTimeout, and its token then
+// fails the next step. A new token that fails a later step is revoked
+// within CleanupTimeout (Discard), even when ctx is done, unless
+// r.MayRevoke says no, and the
 // *FlowError says whether that worked (Minted, RevokeErr); a failed check
 // matches ErrRenewalMismatch. The
 // old token is never revoked, and neither is a new token with the old
@@ -78,7 +81,15 @@ func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal
 	}
 	rr := r.RefreshRequest
 	rr.Info = prev
-	tok, err := c.RefreshAccessToken(ctx, rr)
+	// As CreateVerifiedAccessToken's create: nothing is refreshed once ctx
+	// is done, and a refresh in flight is let finish so that its token is
+	// revoked rather than left live with nobody holding it.
+	if err := ctx.Err(); err != nil {
+		return nil, &FlowError{Step: StepRefresh, Err: err}
+	}
+	refreshCtx, stop := finishing(ctx)
+	tok, err := c.RefreshAccessToken(refreshCtx, rr)
+	stop()
 	if err != nil {
 		return nil, &FlowError{Step: StepRefresh, Err: err}
 	}

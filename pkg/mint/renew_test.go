@@ -226,3 +226,56 @@ func TestCheckRenewal(t *testing.T) {
 		})
 	}
 }
+
+// TestRenewInterrupted: a context canceled while the refresh is in flight
+// does not abandon it (the new token would stay live with nobody holding
+// it): the refresh finishes, the step after it sees the context done, and
+// the new token is revoked; the old one is kept. A context done before the
+// refresh refreshes nothing.
+func TestRenewInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name        string
+		before      bool
+		wantRefresh bool
+	}{
+		{name: "during the refresh", wantRefresh: true},
+		{name: "before the refresh", before: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _, app, old := renewWorld(t, 10*24*time.Hour)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			hc := s.Client()
+			hc.Transport = &cancelAfter{base: hc.Transport, path: "/oauth/access_token", cancel: cancel}
+			c, err := mint.NewClient(mint.WithBaseURL(s.URL), mint.WithHTTPClient(hc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := c.DebugToken(t.Context(), app, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.before {
+				cancel()
+			}
+			rn, err := c.RenewAccessToken(ctx, mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old, Info: info}})
+			if rn != nil || !errors.Is(err, context.Canceled) {
+				t.Fatalf("RenewAccessToken(canceled %s) = %v, %v; want no renewal and context.Canceled", tt.name, rn, err)
+			}
+			if got := countEndpoint(s, minttest.EndpointExchange) > 0; got != tt.wantRefresh {
+				t.Fatalf("refreshed %v; want %v", got, tt.wantRefresh)
+			}
+			for _, st := range s.Tokens() {
+				if st.Value == old {
+					if st.Revoked {
+						t.Errorf("the old token was revoked")
+					}
+				} else if !st.Revoked && st.Type == "SYSTEM_USER" && st.UserID == info.UserID {
+					t.Errorf("a new token of the system user was left live")
+				}
+			}
+		})
+	}
+}
