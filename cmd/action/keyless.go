@@ -496,33 +496,22 @@ func (cfg *config) secretsReader(ctx context.Context) (secret.Getter, error) {
 	// makes a few reads, not a rate of them.
 	p := pace.New(1)
 	p.Now, p.Sleep = cfg.now, cfg.sleep
-	return &patient{Getter: sm, backoff: p}, nil
+	return &patient{Getter: sm, retry: secret.Patient(p)}, nil
 }
 
-// patient reads through a Getter, taking a throttle (secret.Throttled:
-// ThrottlingException and the other codes AWS documents) as "not now": it
-// waits a jittered backoff (pace.Pacer.Backoff) and reads again, for as
-// long as ctx's deadline allows a wait, beyond the SDK's own attempts. A
-// throttle proves the read was not made, so no answer is lost; a post step
-// that gave up at the SDK's third attempt would leave the job's token
-// live. When no wait is left, the error is the last throttle.
+// patient reads through a Getter, taking a throttle as "not now"
+// (secret.Patient, as the Lambda does): it waits a jittered backoff and
+// reads again, for as long as ctx's deadline allows a wait. A throttle
+// proves the read was not made, so no answer is lost; a post step that gave
+// up at the SDK's third attempt would leave the job's token live.
 type patient struct {
 	secret.Getter
-	backoff *pace.Pacer
+	retry func(*secretsmanager.Options)
 }
 
-// GetSecretValue calls the Getter's GetSecretValue until it is answered
-// with anything but a throttle, or the step's deadline allows no wait.
+// GetSecretValue reads with the retry option added to the call's.
 func (g *patient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	for attempt := 0; ; attempt++ {
-		out, err := g.Getter.GetSecretValue(ctx, in, opts...)
-		if !secret.Throttled(err) {
-			return out, err
-		}
-		if g.backoff.Backoff(ctx, attempt) != nil {
-			return out, err
-		}
-	}
+	return g.Getter.GetSecretValue(ctx, in, append(opts, g.retry)...)
 }
 
 // arnRegion returns the region of a Secrets Manager secret's ARN
