@@ -119,12 +119,8 @@ type Doc struct {
 // Parse decodes and validates a managed secret's SecretString. An error
 // about one field is a *FieldError naming it; no error quotes a value.
 func Parse(s string) (*Doc, error) {
-	members, err := decodeObject([]byte(s))
+	d, err := decodeDoc(s)
 	if err != nil {
-		return nil, err
-	}
-	d := &Doc{members: members}
-	if d.AppID, err = d.id(FieldAppID); err != nil {
 		return nil, err
 	}
 	if d.SystemUserID, err = d.id(FieldSystemUserID); err != nil {
@@ -148,12 +144,8 @@ func Parse(s string) (*Doc, error) {
 	if d.MintingAppSecretRef != "" && d.MintingAppSecret != "" {
 		return nil, fieldErr(FieldMintingAppSecretRef, "and %q are both set: keep one", FieldMintingAppSecret)
 	}
-	for _, ref := range []struct{ field, value string }{
-		{FieldAppSecretRef, d.AppSecretRef}, {FieldMintingTokenRef, d.MintingTokenRef}, {FieldMintingAppSecretRef, d.MintingAppSecretRef},
-	} {
-		if what := secretLike(ref.value); what != "" {
-			return nil, fieldErr(ref.field, "holds %s, not the name or ARN of a secret: store it in a secret of its own and name that secret here", what)
-		}
+	if err := d.refsAreNames(FieldAppSecretRef, FieldMintingTokenRef, FieldMintingAppSecretRef); err != nil {
+		return nil, err
 	}
 	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
 		return nil, err
@@ -192,12 +184,8 @@ func Parse(s string) (*Doc, error) {
 // while a job ran, does not keep the job's token live. The Doc is for
 // reading only; never write it back.
 func ParseForRevocation(s string) (*Doc, error) {
-	members, err := decodeObject([]byte(s))
+	d, err := decodeDoc(s)
 	if err != nil {
-		return nil, err
-	}
-	d := &Doc{members: members}
-	if d.AppID, err = d.id(FieldAppID); err != nil {
 		return nil, err
 	}
 	if err = d.appSecret(); err != nil {
@@ -206,16 +194,40 @@ func ParseForRevocation(s string) (*Doc, error) {
 	if d.MintingTokenRef, err = d.str(FieldMintingTokenRef); err != nil {
 		return nil, err
 	}
-	for _, ref := range []struct{ field, value string }{{FieldAppSecretRef, d.AppSecretRef}, {FieldMintingTokenRef, d.MintingTokenRef}} {
-		if what := secretLike(ref.value); what != "" {
-			return nil, fieldErr(ref.field, "holds %s, not the name or ARN of a secret: store it in a secret of its own and name that secret here", what)
-		}
+	if err := d.refsAreNames(FieldAppSecretRef, FieldMintingTokenRef); err != nil {
+		return nil, err
 	}
 	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
 		return nil, err
 	}
 	d.MintingAppSecret, _ = d.str(FieldMintingAppSecret)
 	return d, nil
+}
+
+// decodeDoc decodes a SecretString and reads its app_id, which both Parse
+// and ParseForRevocation check first.
+func decodeDoc(s string) (*Doc, error) {
+	members, err := decodeObject([]byte(s))
+	if err != nil {
+		return nil, err
+	}
+	d := &Doc{members: members}
+	if d.AppID, err = d.id(FieldAppID); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// refsAreNames refuses a reference field, among fields (already read),
+// that holds a secret rather than the name or ARN of one.
+func (d *Doc) refsAreNames(fields ...string) error {
+	refs := map[string]string{FieldAppSecretRef: d.AppSecretRef, FieldMintingTokenRef: d.MintingTokenRef, FieldMintingAppSecretRef: d.MintingAppSecretRef}
+	for _, f := range fields {
+		if what := secretLike(refs[f]); what != "" {
+			return fieldErr(f, "holds %s, not the name or ARN of a secret: store it in a secret of its own and name that secret here", what)
+		}
+	}
+	return nil
 }
 
 // appSecret reads app_secret_ref and app_secret, exactly one of which is
