@@ -144,7 +144,7 @@ func Parse(s string) (*Doc, error) {
 	if d.MintingAppSecretRef != "" && d.MintingAppSecret != "" {
 		return nil, fieldErr(FieldMintingAppSecretRef, "and %q are both set: keep one", FieldMintingAppSecret)
 	}
-	if err := d.refsAreNames(FieldAppSecretRef, FieldMintingTokenRef, FieldMintingAppSecretRef); err != nil {
+	if err = d.refsAreNames(FieldAppSecretRef, FieldMintingTokenRef, FieldMintingAppSecretRef); err != nil {
 		return nil, err
 	}
 	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
@@ -194,7 +194,7 @@ func ParseForRevocation(s string) (*Doc, error) {
 	if d.MintingTokenRef, err = d.str(FieldMintingTokenRef); err != nil {
 		return nil, err
 	}
-	if err := d.refsAreNames(FieldAppSecretRef, FieldMintingTokenRef); err != nil {
+	if err = d.refsAreNames(FieldAppSecretRef, FieldMintingTokenRef); err != nil {
 		return nil, err
 	}
 	if d.AccessToken, err = d.str(FieldAccessToken); err != nil {
