@@ -142,15 +142,23 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	_, check, err := front.Mint(ctx, cl, req)
 	// The calling token's own expiry was checked while the command minted.
 	defer c.reportCaller(check, time.Now)
+	return c.flowFailed("mint", err)
+}
+
+// flowFailed says on standard error what became of a new token that
+// command (mint, refresh) made and did not hand over, and returns err, the
+// error of mint's flow, named by its step. A nil err stays nil.
+func (c *cli) flowFailed(command string, err error) error {
 	var ferr *mint.FlowError
 	if !errors.As(err, &ferr) {
 		return err
 	}
 	if ferr.Minted && ferr.RevokeErr != nil {
-		c.stderr.printf("metamint mint: warning: could not revoke the new token, which was not handed over (%s); "+
-			"it stays valid until it expires, or until every token of the system user is revoked ('metamint revoke --all'), which ends the tokens in use too\n", front.Terminal(front.Message(ferr.RevokeErr)))
+		c.stderr.printf("metamint %s: warning: could not revoke the new token, which was not handed over (%s); "+
+			"it stays valid until it expires, or until every token of the system user is revoked ('metamint revoke --all'), which ends the tokens in use too\n",
+			command, front.Terminal(front.Message(ferr.RevokeErr)))
 	} else if ferr.Minted {
-		c.stderr.printf("metamint mint: revoked the new token, which was not handed over\n")
+		c.stderr.printf("metamint %s: revoked the new token, which was not handed over\n", command)
 	}
 	return inStep(front.StepName(ferr.Step), ferr.Err)
 }
@@ -308,7 +316,9 @@ var refreshCommand = &command{
 	about: `Exchanges a valid expiring token for a new one valid for 60 days (GET /oauth/access_token with
 grant_type=fb_exchange_token). It first inspects the token with debug_token and refuses, without
 asking for an exchange, a token that never expires (refreshing would make it expire) or one that
-is no longer valid (mint a new one instead). The old token keeps working until its own expiry.
+is no longer valid (mint a new one instead). The new token is inspected too and printed only
+when it renews the old one (valid, the same app, system user and scopes, a later expiry);
+otherwise it is revoked. The old token keeps working until its own expiry.
 
 Reads METAMINT_APP_SECRET, and the token to refresh from METAMINT_TOKEN or, with --token-stdin,
 from standard input (one token alone). Prints the new token alone on standard output, or with
@@ -333,36 +343,21 @@ from standard input (one token alone). Prints the new token alone on standard ou
 				return errors.New("refused: the token never expires; refreshing it would turn it into a 60-day " +
 					"token, so no exchange was requested")
 			}
-			tok, err := cl.RefreshAccessToken(ctx, mint.RefreshRequest{App: app, AccessToken: token, Info: info})
+			rn, err := cl.RenewAccessToken(ctx, mint.RenewRequest{
+				RefreshRequest: mint.RefreshRequest{App: app, AccessToken: token, Info: info},
+				Refreshed:      func(fresh string) error { c.red.AddToken(fresh); return nil },
+				Deliver: func(rn *mint.Renewal) error {
+					return c.printToken(*asJSON, tokenOutput{AccessToken: rn.AccessToken, ExpiresAt: front.Time(rn.ExpiresAt)})
+				},
+			})
 			if err != nil {
-				return inStep("exchange", err)
-			}
-			c.red.AddToken(tok.AccessToken)
-			if err := c.printToken(*asJSON, tokenOutput{AccessToken: tok.AccessToken, ExpiresAt: front.Time(tok.ExpiresAt)}); err != nil {
-				c.revokeUndelivered(ctx, cl, app, token, tok.AccessToken)
-				return err
+				return c.flowFailed("refresh", err)
 			}
 			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
-				"revoke it once the new one is deployed\n", orDash(front.Time(tok.ExpiresAt)), front.Time(info.ExpiresAt))
+				"revoke it once the new one is deployed\n", front.Time(rn.ExpiresAt), front.Time(info.ExpiresAt))
 			return nil
 		}
 	},
-}
-
-// revokeUndelivered revokes the token refresh made from old and could not
-// print: nobody else holds it. A token Graph answered as old itself is the
-// caller's, and is left alone.
-func (c *cli) revokeUndelivered(ctx context.Context, cl *mint.Client, app mint.App, old, fresh string) {
-	if fresh == old {
-		return
-	}
-	// Discard revokes even after SIGINT, within the library's cleanup bound.
-	if err := cl.Discard(ctx, app, fresh); err != nil {
-		c.stderr.printf("metamint refresh: warning: could not revoke the new token, which was not handed over (%s); "+
-			"it stays valid until it expires\n", front.Terminal(front.Message(err)))
-		return
-	}
-	c.stderr.printf("metamint refresh: revoked the new token, which was not handed over; the old one is unchanged\n")
 }
 
 // ---- revoke ----

@@ -278,8 +278,8 @@ func TestNoSecretLeaks(t *testing.T) {
 		{name: "inspect wrong secret", setup: set(envAppSecret, "wrong secret"), args: args("inspect", "--app-id", "APP")},
 		{name: "inspect fails echoing secrets", setup: echo(minttest.EndpointDebugToken, 0), args: args("inspect", "--app-id", "APP")},
 
-		{name: "refresh", setup: tokenEnv(60 * day), args: args("refresh", "--app-id", "APP"), stdout: "minted"},
-		{name: "refresh --json --token-stdin", setup: tokenStdin(60 * day), args: args("refresh", "--app-id", "APP", "--json", "--token-stdin"), stdout: "minted"},
+		{name: "refresh", setup: tokenEnv(10 * day), args: args("refresh", "--app-id", "APP"), stdout: "minted"},
+		{name: "refresh --json --token-stdin", setup: tokenStdin(10 * day), args: args("refresh", "--app-id", "APP", "--json", "--token-stdin"), stdout: "minted"},
 		{name: "refresh permanent refused", setup: tokenEnv(0), args: args("refresh", "--app-id", "APP")},
 		{name: "refresh wrong secret", setup: set(envAppSecret, "wrong secret"), args: args("refresh", "--app-id", "APP")},
 		{name: "refresh fails echoing secrets", setup: echo(minttest.EndpointExchange, 60*day), args: args("refresh", "--app-id", "APP")},

@@ -140,6 +140,10 @@ func hmacHex(key, msg string) string {
 
 const tokenLife = 60 * 24 * time.Hour
 
+// dueLife is what is left of a token due for a refresh: its renewal
+// expires later.
+const dueLife = 10 * 24 * time.Hour
+
 // TestRun drives every command through run against minttest.
 func TestRun(t *testing.T) {
 	t.Parallel()
@@ -553,18 +557,19 @@ func TestRun(t *testing.T) {
 
 		// ---- refresh ----
 		{
-			name: "refresh", setup: withToken(tokenLife), args: fixed("refresh", "--app-id", "200000000000002"),
+			name: "refresh", setup: withToken(dueLife), args: fixed("refresh", "--app-id", "200000000000002"),
 			wantStderr: []string{"the new token expires 20", "revoke it once the new one is deployed"},
 			check: func(t *testing.T, w *world, r result) {
 				st := mintedToken(t, w, r)
 				if st.ExpiresAt.IsZero() {
 					t.Errorf("refreshed token never expires; want 60 days")
 				}
-				w.wantEndpoints(t, minttest.EndpointDebugToken, minttest.EndpointExchange)
+				// The old token inspected, refreshed, the new one inspected.
+				w.wantEndpoints(t, minttest.EndpointDebugToken, minttest.EndpointExchange, minttest.EndpointDebugToken)
 			},
 		},
 		{
-			name: "refresh --json --token-stdin", setup: tokenOnStdin(tokenLife, ""),
+			name: "refresh --json --token-stdin", setup: tokenOnStdin(dueLife, ""),
 			args: fixed("refresh", "--app-id", "200000000000002", "--token-stdin", "--json"),
 			check: func(t *testing.T, w *world, r result) {
 				got := stdoutJSON[map[string]string](t, r)
@@ -594,9 +599,9 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name:  "refresh wrong app secret",
-			setup: steps(withToken(tokenLife), failNext(minttest.EndpointExchange, minttest.Fault{Error: &minttest.Error{Message: "Error validating client secret.", Code: 1}})),
+			setup: steps(withToken(dueLife), failNext(minttest.EndpointExchange, minttest.Fault{Error: &minttest.Error{Message: "Error validating client secret.", Code: 1}})),
 			args:  fixed("refresh", "--app-id", "200000000000002"), wantCode: 1,
-			wantStderr: []string{"exchange: Graph API error: Error validating client secret.", "hint: Check the app ID and app secret"},
+			wantStderr: []string{"refreshing the token (GET /oauth/access_token): Graph API error: Error validating client secret.", "hint: Check the app ID and app secret"},
 		},
 
 		// ---- revoke ----
@@ -783,6 +788,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	token := strings.TrimSpace(r.stdout)
 	env[envToken] = token
+	w.s.Advance(24 * time.Hour) // a day on, a refresh renews it
 	for _, args := range [][]string{
 		{"inspect", "--app-id", w.fx.AppID},
 		{"refresh", "--app-id", w.fx.AppID},

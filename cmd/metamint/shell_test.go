@@ -371,7 +371,7 @@ func TestRefreshUndeliveredIsRevoked(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			env := w.env()
-			old := w.issue(tokenLife)
+			old := w.issue(dueLife)
 			env[envToken] = old
 			var stderr bytes.Buffer
 			args := append([]string{"refresh", "--app-id", w.fx.AppID}, extra...)

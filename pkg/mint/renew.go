@@ -15,7 +15,8 @@ import (
 var ErrRenewalMismatch = errors.New("mint: the refreshed token is not a renewal of the old one")
 
 // StepRefresh is the step of RenewAccessToken that refreshes the token
-// (GET /oauth/access_token); StepCreated then names its Refreshed function.
+// (GET /oauth/access_token); StepCreated then names its Refreshed function,
+// and StepDeliver its Deliver function.
 const StepRefresh FlowStep = "refresh"
 
 // ErrKept is matched (errors.Is) by a FlowError's RevokeErr when a new
@@ -37,6 +38,11 @@ type RenewRequest struct {
 	// two refreshes of one token alike, so a caller whose store another
 	// party writes too checks that the store has not changed meanwhile.
 	MayRevoke func(ctx context.Context) bool
+	// Deliver, when not nil, is called with the renewal once the new
+	// token passed the check: a front end hands it over (standard output,
+	// a store). An error it returns fails the call, and the new token is
+	// revoked as after any later step's failure.
+	Deliver func(*Renewal) error
 }
 
 // Renewal is the result of RenewAccessToken.
@@ -54,17 +60,16 @@ type Renewal struct {
 // is its renewal before returning it: it inspects the old token (unless
 // r.Info is set), refreshes it (RefreshAccessToken: GET /oauth/access_token
 // with fb_exchange_token), hands the new token to r.Refreshed, inspects it
-// (GET /debug_token) and checks it with CheckRenewal.
+// (GET /debug_token), checks it with CheckRenewal and hands it to r.Deliver.
 //
 // Nothing is refreshed once ctx is done; a refresh already under way when
 // it is canceled is let finish, within CleanupTimeout, and its token then
-// fails the next step. A new token that fails a later step is revoked
-// within CleanupTimeout (Discard), even when ctx is done, unless
-// r.MayRevoke says no, and the
+// fails the next step. A new token that fails a later step (Refreshed,
+// the inspection, the check, Deliver) is revoked within CleanupTimeout
+// (Discard), even when ctx is done, unless r.MayRevoke says no, and the
 // *FlowError says whether that worked (Minted, RevokeErr); a failed check
-// matches ErrRenewalMismatch. The
-// old token is never revoked, and neither is a new token with the old
-// token's value (Minted is false then).
+// matches ErrRenewalMismatch. The old token is never revoked, and neither
+// is a new token with the old token's value (Minted is false then).
 func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal, error) {
 	if err := requireIDs("app ID", r.App.ID); err != nil {
 		return nil, err
@@ -114,7 +119,13 @@ func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal
 	if cerr := info.CheckRenewal(prev); cerr != nil {
 		return nil, fail(StepCheck, cerr)
 	}
-	return &Renewal{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info, Previous: prev}, nil
+	rn := &Renewal{Token: Token{AccessToken: tok.AccessToken, ExpiresAt: info.ExpiresAt}, Info: info, Previous: prev}
+	if r.Deliver != nil {
+		if err := r.Deliver(rn); err != nil {
+			return nil, fail(StepDeliver, err)
+		}
+	}
+	return rn, nil
 }
 
 // mayRevoke asks r.MayRevoke within CleanupTimeout, even when ctx is done,

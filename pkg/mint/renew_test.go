@@ -151,6 +151,47 @@ func TestRenewAccessToken(t *testing.T) {
 		})
 	}
 
+	// Deliver gets the proven renewal; when it fails (a store refused the
+	// token, a closed pipe), the new token is revoked and the old one kept.
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Deliver fails %v", fail), func(t *testing.T) {
+			t.Parallel()
+			s, c, app, old := renewWorld(t, 10*day)
+			var got *mint.Renewal
+			deliverErr := errors.New("no space left on device")
+			rn, err := c.RenewAccessToken(t.Context(), mint.RenewRequest{RefreshRequest: mint.RefreshRequest{App: app, AccessToken: old},
+				Deliver: func(r *mint.Renewal) error {
+					got = r
+					if fail {
+						return deliverErr
+					}
+					return nil
+				}})
+			if got == nil || got.Info == nil || got.Previous == nil || got.AccessToken == old {
+				t.Fatalf("Deliver got %+v; want the new token with both debug_token answers", got)
+			}
+			if !fail {
+				if err != nil || rn != got {
+					t.Fatalf("RenewAccessToken() = %v, %v; want the delivered renewal", rn, err)
+				}
+				return
+			}
+			var ferr *mint.FlowError
+			if !errors.Is(err, deliverErr) || !errors.As(err, &ferr) || rn != nil {
+				t.Fatalf("RenewAccessToken() = %v, %v; want a *FlowError wrapping Deliver's error", rn, err)
+			}
+			if ferr.Step != mint.StepDeliver || !ferr.Minted || ferr.RevokeErr != nil {
+				t.Errorf("FlowError = %+v; want step deliver, the new token revoked", ferr)
+			}
+			if st, _ := s.Token(got.AccessToken); !st.Revoked {
+				t.Errorf("the undelivered token was left live")
+			}
+			if st, _ := s.Token(old); st.Revoked {
+				t.Errorf("the old token was revoked")
+			}
+		})
+	}
+
 	// Graph answers the refresh with the old token's own value: the check
 	// refuses it (no later expiry), and it is not revoked.
 	t.Run("old token echoed", func(t *testing.T) {
