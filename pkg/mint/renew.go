@@ -89,14 +89,11 @@ func (c *Client) RenewAccessToken(ctx context.Context, r RenewRequest) (*Renewal
 	// As CreateVerifiedAccessToken's create: nothing is refreshed once ctx
 	// is done, and a refresh in flight is let finish so that its token is
 	// revoked rather than left live with nobody holding it.
-	if err := ctx.Err(); err != nil {
-		return nil, &FlowError{Step: StepRefresh, Err: err}
-	}
-	refreshCtx, stop := finishing(ctx)
-	tok, err := c.RefreshAccessToken(refreshCtx, rr)
-	stop()
+	tok, err := makeToken(ctx, StepRefresh, func(ctx context.Context) (*Token, error) {
+		return c.RefreshAccessToken(ctx, rr)
+	})
 	if err != nil {
-		return nil, &FlowError{Step: StepRefresh, Err: err}
+		return nil, err
 	}
 	fail := func(step FlowStep, err error) error {
 		if tok.AccessToken == r.AccessToken {

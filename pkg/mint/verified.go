@@ -114,14 +114,11 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 			r.Installed()
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, &FlowError{Step: StepCreate, Err: err}
-	}
-	createCtx, stop := finishing(ctx)
-	tok, err := c.CreateAccessToken(createCtx, r.TokenRequest)
-	stop()
+	tok, err := makeToken(ctx, StepCreate, func(ctx context.Context) (*Token, error) {
+		return c.CreateAccessToken(ctx, r.TokenRequest)
+	})
 	if err != nil {
-		return nil, &FlowError{Step: StepCreate, Err: err}
+		return nil, err
 	}
 	if slices.Contains(r.Held, tok.AccessToken) {
 		return nil, &FlowError{Step: StepCreate, Err: fmt.Errorf("%w (POST /{system-user-id}/access_tokens); it was not revoked", ErrHeldTokenEchoed)}
@@ -148,6 +145,23 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 		}
 	}
 	return v, nil
+}
+
+// makeToken runs call, which makes a token (step of a flow), under
+// finishing: nothing once ctx is done, and a call under way when ctx is
+// canceled is let finish, so that the step after it revokes its token. Its
+// error is a *FlowError of step.
+func makeToken(ctx context.Context, step FlowStep, call func(context.Context) (*Token, error)) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &FlowError{Step: step, Err: err}
+	}
+	fctx, stop := finishing(ctx)
+	defer stop()
+	tok, err := call(fctx)
+	if err != nil {
+		return nil, &FlowError{Step: step, Err: err}
+	}
+	return tok, nil
 }
 
 // finishing returns the context of a call that creates a token: when ctx
