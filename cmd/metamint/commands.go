@@ -353,6 +353,11 @@ from standard input (one token alone). Prints the new token alone on standard ou
 			if err != nil {
 				return c.flowFailed("refresh", err)
 			}
+			if rn.AccessToken == token {
+				// Revoking "the old one" would end the token just printed.
+				c.stderr.printf("metamint refresh: Graph extended the token in place: it is the same token, and it now expires %s\n", front.Time(rn.ExpiresAt))
+				return nil
+			}
 			c.stderr.printf("metamint refresh: the new token expires %s; the old one stays valid until %s: "+
 				"revoke it once the new one is deployed\n", front.Time(rn.ExpiresAt), front.Time(info.ExpiresAt))
 			return nil

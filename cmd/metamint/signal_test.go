@@ -137,3 +137,36 @@ func TestRefreshProvesTheNewToken(t *testing.T) {
 		t.Errorf("the old token was revoked")
 	}
 }
+
+// TestRefreshExtendedInPlace: Graph answers the refresh with the token
+// itself and a later expiry: it extended the token in place. refresh prints
+// it and says so; it must not advise revoking "the old one", which is the
+// token just printed.
+func TestRefreshExtendedInPlace(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	env := w.env()
+	old := w.issue(dueLife)
+	env[envToken] = old
+	before := w.s.Now().Add(dueLife).Truncate(time.Second)
+	after := w.s.Now().Add(tokenLife).Truncate(time.Second)
+	debug := func(exp time.Time) minttest.Fault {
+		return minttest.Fault{Status: http.StatusOK, Body: fmt.Appendf(nil,
+			`{"data":{"app_id":%q,"type":"SYSTEM_USER","expires_at":%d,"is_valid":true,"issued_at":1,"scopes":["ads_read"],"user_id":%q}}`,
+			w.fx.AppID, exp.Unix(), w.fx.SystemUserID)}
+	}
+	w.s.FailNext(minttest.EndpointDebugToken, debug(before))
+	w.s.FailNext(minttest.EndpointExchange, minttest.Fault{Status: http.StatusOK,
+		Body: fmt.Appendf(nil, `{"access_token":%q,"token_type":"bearer","expires_in":5184000}`, old)})
+	w.s.FailNext(minttest.EndpointDebugToken, debug(after))
+	r := runCLI(t, env, "", "refresh", "--app-id", w.fx.AppID)
+	if r.code != exitOK || r.stdout != old+"\n" {
+		t.Fatalf("refresh extended in place = %d, stdout %q; want 0 and the token\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stderr, "revoke it") || !strings.Contains(r.stderr, "in place") {
+		t.Errorf("stderr = %q; want it to say Graph extended the token in place, and no advice to revoke it", r.stderr)
+	}
+	if st, _ := w.s.Token(old); st.Revoked {
+		t.Errorf("the token was revoked")
+	}
+}
