@@ -438,16 +438,15 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 		a.Warningf("Could not write the job summary: %s", err)
 	}
 	kind := "an expiring"
-	expiry := "expires " + expiresAt
 	if info.NeverExpires() {
-		kind, expiry = "a permanent", "never expires"
+		kind = "a permanent"
 	}
 	end := "it will be revoked when the job ends"
 	if p.skipRevoke {
 		end = "it is kept after the job (skip-token-revoke)"
 	}
 	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
-		kind, p.Token.SystemUserID, p.Token.App.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
+		kind, p.Token.SystemUserID, p.Token.App.ID, front.LogLine(strings.Join(info.Scopes, ",")), front.Expiry(info.ExpiresAt), end)
 	return nil
 }
 

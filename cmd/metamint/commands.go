@@ -123,12 +123,8 @@ func (c *cli) mint(ctx context.Context, fs *flag.FlagSet, o *mintOptions) error 
 	}
 	req.Deliver = func(v *mint.VerifiedToken) error {
 		info := v.Info
-		expiry := "never expires"
-		if !info.NeverExpires() {
-			expiry = "expires " + front.Time(info.ExpiresAt)
-		}
 		c.stderr.printf("metamint mint: minted a %s token for system user %s of app %s; scopes %s; %s\n",
-			front.Terminal(info.Type), front.Terminal(info.UserID), front.Terminal(info.AppID), front.Terminal(strings.Join(info.Scopes, ",")), expiry)
+			front.Terminal(info.Type), front.Terminal(info.UserID), front.Terminal(info.AppID), front.Terminal(strings.Join(info.Scopes, ",")), front.Expiry(info.ExpiresAt))
 		if v.UnexpectedlyPermanent(req) {
 			c.stderr.printf("metamint mint: warning: Graph made a token that never expires (debug_token says expires_at 0), " +
 				"though --expiring-token asked for one that expires in 60 days; revoke it with 'metamint revoke' when it is no longer needed\n")

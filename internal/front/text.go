@@ -119,6 +119,16 @@ func Time(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// Expiry says when a token expiring at t expires, for a sentence: "expires
+// 2026-12-03T21:00:00Z", or "never expires" for the zero time (debug_token's
+// expires_at 0).
+func Expiry(t time.Time) string {
+	if t.IsZero() {
+		return "never expires"
+	}
+	return "expires " + Time(t)
+}
+
 // Days renders a time left in days and hours, such as "4d23h".
 func Days(d time.Duration) string {
 	if d <= 0 {

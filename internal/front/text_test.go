@@ -87,3 +87,19 @@ func TestMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 3, 22, 0, 0, 0, time.FixedZone("CET", 3600))
+	for _, tt := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Time{}, "never expires"},
+		{at, "expires 2026-12-03T21:00:00Z"},
+	} {
+		if got := Expiry(tt.in); got != tt.want {
+			t.Errorf("Expiry(%v) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
