@@ -102,6 +102,9 @@ type managed struct {
 	tokens []string
 	// current is the managed secret's AWSCURRENT SecretString, as read.
 	current string
+	// versions are the texts of the versions that may hold a token the
+	// step never outputs and never revokes (readVersions).
+	versions heldVersions
 	// region is the region the step reads Secrets Manager in ("" when
 	// the client does not say).
 	region string
@@ -326,6 +329,11 @@ func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *manage
 	if err != nil {
 		return in, nil, err
 	}
+	// Before minting, as the post step before revoking: Graph may answer
+	// a token one of them holds as the new token.
+	if err := m.readVersions(ctx, cfg.hidden, sm, in.awsSecretID); err != nil {
+		return in, nil, fmt.Errorf("%s. No token was minted: without it the step cannot tell a new token from one the secret holds", err)
+	}
 	return in, m, nil
 }
 
@@ -335,22 +343,36 @@ func keylessInputs(ctx context.Context, in inputs, cfg *config) (inputs, *manage
 type postSecrets struct {
 	app    mint.App
 	tokens []string
-	// versions are the SecretStrings of the managed secret's AWSCURRENT,
-	// AWSPENDING and AWSPREVIOUS versions, and of minting_token_ref's
-	// AWSPENDING and AWSPREVIOUS.
-	versions []heldVersion
+	// versions are the texts of the versions that may hold the saved
+	// token (readVersions).
+	versions heldVersions
 }
 
-// heldVersion is a secret's version the post step compares the saved token
-// with.
+// heldVersion is a version of a secret whose text may hold a token the
+// step never outputs and never revokes.
 type heldVersion struct {
 	id, field, stage, value string
 }
 
+// heldVersions are the versions readVersions read: the managed secret's
+// AWSCURRENT, AWSPENDING and AWSPREVIOUS, and minting_token_ref's
+// AWSPENDING and AWSPREVIOUS.
+type heldVersions []heldVersion
+
 // holder says which version holds token anywhere in its text (in any
 // field, or in another tool's form), "" when none does.
-func (p *postSecrets) holder(token string) string {
-	for _, v := range p.versions {
+//
+// The main step (refusing Graph's answer) and the post step (refusing the
+// saved token) both match this way, on the version's whole text rather
+// than on a list of parsed fields: a token another tool stores in a form of
+// its own ("Bearer EAA...", a line, a JSON member of its own name) is held
+// too, and revoking it breaks whoever mints with it. The rule errs only
+// towards keeping a token: a token Graph really made is new random text
+// that no version can contain, so only a value that is no real token (a
+// broken or hostile answer) can be taken for a held one, and that is
+// refused unrevoked and never output.
+func (vs heldVersions) holder(token string) string {
+	for _, v := range vs {
 		if strings.Contains(v.value, token) {
 			return fmt.Sprintf("a token the %s version of the secret %s (%s) holds", v.stage, quoteID(v.id), v.field)
 		}
@@ -358,20 +380,52 @@ func (p *postSecrets) holder(token string) string {
 	return ""
 }
 
-// otherStages are the versions besides AWSCURRENT the post step reads: a
+// otherStages are the versions besides AWSCURRENT both steps read: a
 // rotation under way stages its token AWSPENDING, and the token it
 // replaced is AWSPREVIOUS (still live without revoke_previous, and the
 // one a job that read the secret before the rotation mints with).
 var otherStages = []string{"AWSPENDING", "AWSPREVIOUS"}
 
+// readVersions sets m.versions: the text of the managed secret's
+// AWSCURRENT (read by readManaged), and of the AWSPENDING and AWSPREVIOUS
+// versions of the managed secret id and of minting_token_ref. The main
+// step reads them before minting and the post step before revoking, both
+// through cfg.secretsReader's patient client (a throttle is "not now"). A
+// stage no version holds is skipped; any other failed read is an error
+// naming the secret and the stage, since a step that cannot tell which
+// tokens are held must neither mint nor revoke. Each text is masked
+// (hideVersion) the moment it is read, before anything else is written.
+func (m *managed) readVersions(ctx context.Context, hidden *front.Secrets, sm secret.Getter, id string) error {
+	m.versions = heldVersions{{id, inAWSSecretID, "AWSCURRENT", m.current}}
+	refs := []struct{ id, field string }{{id, inAWSSecretID}}
+	if m.doc.MintingTokenRef != "" {
+		refs = append(refs, struct{ id, field string }{m.doc.MintingTokenRef, secret.FieldMintingTokenRef})
+	}
+	for _, ref := range refs {
+		// AWSCURRENT is read: the managed secret's whole (m.current), and
+		// minting_token_ref's token (m.tokens, by readKeys).
+		for _, stage := range otherStages {
+			out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref.id), VersionStage: aws.String(stage)})
+			if isNotFound(err) {
+				continue // no version holds the stage
+			}
+			if err != nil {
+				return fmt.Errorf("reading the %s version of the secret %s (GetSecretValue), to learn which tokens it holds: %s",
+					stage, quoteID(ref.id), awsMessage(err))
+			}
+			hideVersion(hidden, aws.ToString(out.SecretString))
+			m.versions = append(m.versions, heldVersion{ref.id, ref.field, stage, aws.ToString(out.SecretString)})
+		}
+	}
+	return nil
+}
+
 // postSecret reads the managed secret again for the post step, which gets
 // no Meta secret from GitHub: the app secret (app_secret or the value
-// behind app_secret_ref) and the tokens it holds (access_token and the
-// value behind minting_token_ref), and the text of the versions of the
-// managed secret and of minting_token_ref that may hold the job's token
-// (AWSPENDING, AWSPREVIOUS; a stage no version holds is skipped, any other
-// failed read is an error: the step cannot tell). It masks every value it
-// reads.
+// behind app_secret_ref), the tokens it holds (access_token and the value
+// behind minting_token_ref) and the versions that may hold the job's token
+// (readVersions; a failed read is an error: the step cannot tell). It
+// masks every value it reads.
 func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, error) {
 	sm, err := cfg.secretsReader(ctx)
 	if err != nil {
@@ -389,29 +443,10 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 	}
 	app := mint.App{ID: m.doc.AppID, Secret: appSecret}
 	cfg.hidden.Add(app.AccessToken())
-	got := &postSecrets{app: app, tokens: m.tokens,
-		versions: []heldVersion{{in.awsSecretID, inAWSSecretID, "AWSCURRENT", m.current}}}
-	refs := []struct{ id, field string }{{in.awsSecretID, inAWSSecretID}}
-	if m.doc.MintingTokenRef != "" {
-		refs = append(refs, struct{ id, field string }{m.doc.MintingTokenRef, secret.FieldMintingTokenRef})
+	if err := m.readVersions(ctx, cfg.hidden, sm, in.awsSecretID); err != nil {
+		return nil, err
 	}
-	for _, ref := range refs {
-		// AWSCURRENT is read: the managed secret's whole (m.current), and
-		// minting_token_ref's token (m.tokens).
-		for _, stage := range otherStages {
-			out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref.id), VersionStage: aws.String(stage)})
-			if isNotFound(err) {
-				continue // no version holds the stage
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading the %s version of the secret %s (GetSecretValue) to compare the saved token with: %s",
-					stage, quoteID(ref.id), awsMessage(err))
-			}
-			hideVersion(cfg.hidden, aws.ToString(out.SecretString))
-			got.versions = append(got.versions, heldVersion{ref.id, ref.field, stage, aws.ToString(out.SecretString)})
-		}
-	}
-	return got, nil
+	return &postSecrets{app: app, tokens: m.tokens, versions: m.versions}, nil
 }
 
 // minHiddenWord is the shortest word of another tool's version that
@@ -419,11 +454,11 @@ func postSecret(ctx context.Context, in inputs, cfg *config) (*postSecrets, erro
 // word ("meta", "true") would hide it everywhere in the job's log.
 const minHiddenWord = 16
 
-// hideVersion masks the secrets in the text of a version the post step
-// compares the saved token with, before anything else is written: the
-// fields of metamint's form, or else each string of another tool's JSON
-// object, or each word of its text, that could be a token or a secret.
-// The text itself is never written.
+// hideVersion masks the secrets in the text of a version readVersions
+// read, before anything else is written: the fields of metamint's form, or
+// else each string of another tool's JSON object, or each word of its
+// text, that could be a token or a secret. The text itself is never
+// written.
 func hideVersion(h *front.Secrets, text string) {
 	if d, err := secret.ParseForRevocation(text); err == nil {
 		h.AddKey(d.AppSecret)

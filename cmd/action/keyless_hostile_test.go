@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -296,8 +297,9 @@ func TestKeylessPostTamperedState(t *testing.T) {
 // TestKeylessReadsAWSCURRENT: the managed secret and its app_secret_ref
 // each have a newer version staged AWSPENDING (a rotation under way,
 // another tool staging a value) that holds a token and an app secret that
-// do not work. The main and the post step read AWSCURRENT only: the job's
-// token is minted and revoked with the current values.
+// do not work. The main and the post step mint and revoke with AWSCURRENT
+// only (the other versions are read for the tokens they hold, never used):
+// the job's token is minted and revoked with the current values.
 func TestKeylessReadsAWSCURRENT(t *testing.T) {
 	t.Parallel()
 	k := newKeyless(t)
@@ -636,11 +638,11 @@ func TestKeylessHostileReferenceText(t *testing.T) {
 	checkNoLeaks(t, k.keylessSecrets(), p)
 }
 
-// TestKeylessPostMasksOtherVersions: the post step reads the text of
-// AWSPENDING and AWSPREVIOUS to compare the saved token with; the secrets in
-// it are masked before anything else is written, in metamint's form (each
+// TestKeylessMasksOtherVersions: the main and the post step read the text
+// of AWSPENDING and AWSPREVIOUS for the tokens they hold; the secrets in it
+// are masked before anything else is written, in metamint's form (each
 // field) or another tool's (each string of a JSON object, or each line).
-func TestKeylessPostMasksOtherVersions(t *testing.T) {
+func TestKeylessMasksOtherVersions(t *testing.T) {
 	t.Parallel()
 	const (
 		pendingToken  = "EAAPENDINGcanaryTOKEN0123456789"
@@ -684,11 +686,12 @@ func TestKeylessPostMasksOtherVersions(t *testing.T) {
 			f := k.managedFields(t, k.storedToken())
 			id := k.putJSON(t, "managed", f)
 			env := k.keylessEnv(id)
+			tt.change(t, k, id, f)
 			m := runStep(t, k.world, env, nil, withSecretsManager(sm))
 			if m.err != nil {
 				t.Fatalf("main run() = %v\nstdout:\n%s", m.err, m.stdout)
 			}
-			tt.change(t, k, id, f)
+			checkMaskedBefore(t, m.stdout, tt.want...)
 			p := runStep(t, k.world, postEnv(env, m), postArgs, withSecretsManager(sm))
 			if p.err != nil {
 				t.Fatalf("post run() = %v\nstdout:\n%s", p.err, p.stdout)
@@ -698,6 +701,201 @@ func TestKeylessPostMasksOtherVersions(t *testing.T) {
 					t.Errorf("post stdout masks no %q:\n%s", v, p.stdout)
 				}
 			}
+		})
+	}
+}
+
+// TestKeylessMainRefusesStagedToken: Graph answers, as the new token, a
+// token a version of the managed secret or of minting_token_ref other than
+// AWSCURRENT holds (a rotation's pending token, in metamint's form or
+// another tool's; the previous token, still live without revoke_previous).
+// The main step reads those versions before minting, as the post step
+// does, and refuses the token: it is neither output nor revoked, whether
+// debug_token would pass it or not, and the error names the stage and the
+// secret, never the token.
+func TestKeylessMainRefusesStagedToken(t *testing.T) {
+	t.Parallel()
+	stages := []struct {
+		name string
+		// stage makes a version other than AWSCURRENT hold held; it returns
+		// the managed secret's ID and the ID of the secret whose version
+		// holds it.
+		stage func(t *testing.T, k *keyless, held string) (id, holder string)
+		want  string
+	}{
+		{
+			name: "AWSPENDING of a rotation under way",
+			stage: func(t *testing.T, k *keyless, held string) (string, string) {
+				f := k.managedFields(t, k.storedToken())
+				id := k.putJSON(t, "managed", f)
+				f["access_token"] = held
+				k.stage(t, id, f, "AWSPENDING")
+				return id, id
+			},
+			want: "AWSPENDING",
+		},
+		{
+			name: "AWSPENDING of another tool, plain text",
+			stage: func(t *testing.T, k *keyless, held string) (string, string) {
+				id := k.putJSON(t, "managed", k.managedFields(t, k.storedToken()))
+				k.stageString(t, id, "token: "+held+"\n", "AWSPENDING")
+				return id, id
+			},
+			want: "AWSPENDING",
+		},
+		{
+			name: "AWSPREVIOUS, the token a rotation replaced",
+			stage: func(t *testing.T, k *keyless, held string) (string, string) {
+				f := k.managedFields(t, held)
+				id := k.putJSON(t, "managed", f)
+				f["access_token"] = k.storedToken()
+				k.stage(t, id, f, "AWSCURRENT")
+				return id, id
+			},
+			want: "AWSPREVIOUS",
+		},
+		{
+			name: "AWSPENDING of minting_token_ref",
+			stage: func(t *testing.T, k *keyless, held string) (string, string) {
+				ref := k.put(t, "minting-token", k.mintingToken)
+				k.stageString(t, ref, held, "AWSPENDING")
+				f := k.managedFields(t, canaryStoredToken)
+				f["minting_token_ref"] = ref
+				f["minting_app_secret"] = canaryMintingSecret
+				return k.putJSON(t, "managed", f), ref
+			},
+			want: "AWSPENDING",
+		},
+	}
+	tokens := []struct {
+		name string
+		// issue returns the token the version holds.
+		issue func(k *keyless) string
+	}{
+		// debug_token passes it: the step would hand it to the job.
+		{name: "a token debug_token passes", issue: func(k *keyless) string { return k.storedToken() }},
+		// debug_token fails it (a scope short): the step would revoke it.
+		{name: "a token debug_token fails", issue: func(k *keyless) string {
+			return k.srv.IssueToken(minttest.TokenSpec{UserID: k.systemUserID, AppID: k.appID, Scopes: []string{"ads_read"}})
+		}},
+	}
+	for _, st := range stages {
+		for _, tok := range tokens {
+			t.Run(st.name+", "+tok.name, func(t *testing.T) {
+				t.Parallel()
+				k := newKeyless(t)
+				held := tok.issue(k)
+				id, holder := st.stage(t, k, held)
+				env := k.keylessEnv(id)
+				revokes := k.count(minttest.EndpointRevoke)
+				k.srv.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + held + `"}`)})
+				r := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
+				want := "a token the " + st.want + " version of the secret " + quoteID(holder)
+				if r.err == nil || !strings.Contains(r.err.Error(), want) || !strings.Contains(r.err.Error(), "not output and not revoked") {
+					t.Errorf("run() = %v; want the token refused, naming %q", r.err, want)
+				}
+				if s, _ := k.srv.Token(held); s.Revoked || k.count(minttest.EndpointRevoke) != revokes {
+					t.Errorf("the token a version holds was revoked, or a revoke was tried")
+				}
+				if r.output != "" || r.state != "" {
+					t.Errorf("outputs %q, state %q; want none", r.output, r.state)
+				}
+				checkMaskedBefore(t, r.stdout, held)
+				checkNoLeaks(t, k.keylessSecrets(), r)
+				p := runStep(t, k.world, postEnv(env, r), postArgs, withSecretsManager(k.sm))
+				if p.err != nil || !strings.Contains(p.stdout, "No token to revoke") {
+					t.Errorf("post run() = %v, stdout %q; want nothing to revoke", p.err, p.stdout)
+				}
+				if s, _ := k.srv.Token(held); s.Revoked {
+					t.Errorf("the post step revoked the token a version holds")
+				}
+			})
+		}
+	}
+}
+
+// TestKeylessMainVersionReads: the main step reads AWSPENDING and
+// AWSPREVIOUS of the managed secret and of minting_token_ref before it
+// mints. A read that fails (other than "no version holds the stage")
+// fails the step before minting, naming the secret and the stage: a step
+// that cannot tell which tokens are held must not mint. A throttle is "not
+// now": the step waits (on an injected clock, counted) and reads again.
+func TestKeylessMainVersionReads(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// fault returns the fault for the managed secret id and its
+		// minting_token_ref ref.
+		fault   func(id, ref string) awstest.Fault
+		wantErr string // "" for success; "%s" is the failing secret
+		// failing returns the secret named in wantErr.
+		failing func(id, ref string) string
+	}{
+		{
+			name: "AWSPENDING of the secret denied",
+			fault: func(id, _ string) awstest.Fault {
+				return awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 400, ErrorType: "AccessDeniedException", Message: "denied", SecretID: id,
+					Match: func(body map[string]any) bool { return body["VersionStage"] == "AWSPENDING" }}
+			},
+			wantErr: "reading the AWSPENDING version of the secret %s (GetSecretValue)",
+			failing: func(id, _ string) string { return id },
+		},
+		{
+			name: "AWSPREVIOUS of minting_token_ref unavailable",
+			fault: func(_, ref string) awstest.Fault {
+				return awstest.Fault{Op: "GetSecretValue", Times: awstest.Forever, Status: 500, ErrorType: "InternalServiceError", Message: "down", SecretID: ref,
+					Match: func(body map[string]any) bool { return body["VersionStage"] == "AWSPREVIOUS" }}
+			},
+			wantErr: "reading the AWSPREVIOUS version of the secret %s (GetSecretValue)",
+			failing: func(_, ref string) string { return ref },
+		},
+		{
+			name: "AWSPENDING of the secret throttled three times",
+			fault: func(id, _ string) awstest.Fault {
+				return awstest.Fault{Op: "GetSecretValue", Times: 3, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded", SecretID: id,
+					Match: func(body map[string]any) bool { return body["VersionStage"] == "AWSPENDING" }}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k := newKeyless(t)
+			proxy := awstest.NewProxy(t, k.moto.URL)
+			// One SDK attempt a call: the waits are the step's own, counted.
+			sm := awstest.SecretsManager(proxy.URL, func(o *secretsmanager.Options) { o.RetryMaxAttempts = 1 })
+			ref := k.put(t, "minting-token", k.mintingToken)
+			f := k.managedFields(t, k.storedToken())
+			f["minting_token_ref"] = ref
+			f["minting_app_secret"] = canaryMintingSecret
+			id := k.putJSON(t, "managed", f)
+			rule := proxy.Inject(tt.fault(id, ref))
+			fake := clock.NewFake(time.Now())
+			r := runStep(t, k.world, k.keylessEnv(id), nil, withSecretsManager(sm), withClock(fake.Now), withSleep(fake.Sleep), withTimeout(defaultTimeout))
+			if tt.wantErr == "" {
+				if r.err != nil || r.outputs[outToken] == "" {
+					t.Fatalf("run() = %v; want a token minted once the throttle passed\nstdout:\n%s", r.err, r.stdout)
+				}
+				if hits, slept := rule.Hits(), len(fake.Slept()); hits != 3 || slept != 3 {
+					t.Errorf("throttles = %d, waits = %d; want 3 of each", hits, slept)
+				}
+				checkNoLeaks(t, k.keylessSecrets(), r)
+				return
+			}
+			want := fmt.Sprintf(tt.wantErr, quoteID(tt.failing(id, ref)))
+			if r.err == nil || !strings.Contains(r.err.Error(), want) {
+				t.Errorf("run() = %v; want an error with %q", r.err, want)
+			}
+			if rule.Hits() == 0 {
+				t.Errorf("the fault was never hit: the step did not read the version")
+			}
+			if got := k.count(minttest.EndpointAccessTokens); got != 0 {
+				t.Errorf("token requests = %d; want none: a step that cannot tell must not mint", got)
+			}
+			if r.output != "" || r.state != "" {
+				t.Errorf("outputs %q, state %q; want none", r.output, r.state)
+			}
+			checkNoLeaks(t, k.keylessSecrets(), r)
 		})
 	}
 }

@@ -96,7 +96,7 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 			protected[t] = "a token the managed secret " + quoteID(in.awsSecretID) + " holds (" + secret.FieldAccessToken + " or " + secret.FieldMintingTokenRef + ")"
 		}
 		if _, ok := protected[token]; !ok {
-			if what := got.holder(token); what != "" {
+			if what := got.versions.holder(token); what != "" {
 				protected[token] = what
 			}
 		}

@@ -191,7 +191,11 @@ type params struct {
 	// held are tokens besides the calling token that the step never
 	// outputs and never revokes: on the keyless path, the managed secret's
 	// stored token.
-	held       []string
+	held []string
+	// versions are the versions of the managed secret and of
+	// minting_token_ref whose text may hold a token the step never
+	// outputs and never revokes (readVersions); nil on the plain path.
+	versions   heldVersions
 	installApp bool
 	skipRevoke bool
 }
@@ -303,6 +307,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 			return err
 		}
 		p.held = m.held(p.Token.AccessToken)
+		p.versions = m.versions
 		p.callerField = callerField(m.doc)
 		p.awsSecretID = in.awsSecretID
 		a.Infof("Read the managed secret %s: app %s, system user %s.", quoteID(in.awsSecretID), p.Token.App.ID, p.Token.SystemUserID)
@@ -328,6 +333,7 @@ func runMain(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		InstallApp:   p.installApp,
 		Installed:    func() { a.Infof("Installed app %s for system user %s.", p.Token.App.ID, p.Token.SystemUserID) },
 		Held:         p.held,
+		Holder:       m.holder,
 		Created:      m.created,
 	}
 	req.Deliver = func(v *mint.VerifiedToken) error {
@@ -356,6 +362,17 @@ type minted struct {
 	p          *params
 	hidden     *front.Secrets
 	stateSaved bool
+	// heldBy names the version that holds the token Graph answered, once
+	// holder found one.
+	heldBy string
+}
+
+// holder says which version of the managed secret or of
+// minting_token_ref holds token (heldVersions.holder; "" on the plain
+// path), and keeps the answer for the step's error.
+func (m *minted) holder(token string) string {
+	m.heldBy = m.p.versions.holder(token)
+	return m.heldBy
 }
 
 // created hides the new token, whole and line by line, before anything
@@ -391,6 +408,8 @@ func (m *minted) failed(err error, cfg *config) error {
 	switch ferr.Step {
 	case mint.StepCreate:
 		switch {
+		case errors.Is(ferr.Err, mint.ErrHeldTokenEchoed) && m.heldBy != "":
+			return fmt.Errorf("creating the token: Graph answered %s as the new token; refusing it (it is not output and not revoked)", m.heldBy)
 		case errors.Is(ferr.Err, mint.ErrHeldTokenEchoed):
 			return fmt.Errorf("creating the token: Graph answered the managed secret's own token (its %s) as the new token; refusing it (it is not output and not revoked)",
 				secret.FieldAccessToken)

@@ -26,6 +26,13 @@ type VerifiedTokenRequest struct {
 	// stored token it mints for. An answer that is one of them is refused
 	// like an echoed calling token (ErrHeldTokenEchoed), and never revoked.
 	Held []string
+	// Holder, when not nil, is asked about the new token as soon as Graph
+	// answered it, before Created: a caller whose tokens are not a list
+	// (a token inside a stored document) says who holds it, "" for
+	// nobody. A token it says is held is refused like one of Held
+	// (ErrHeldTokenEchoed), and never revoked; what it returns appears in
+	// the error, so it must name the holder, never a secret.
+	Holder func(token string) string
 	// Created, when not nil, is called with the new token as soon as Graph
 	// answered it, before it is inspected: a front end hides it from its
 	// logs and records it for a later revocation. An error it returns
@@ -91,11 +98,13 @@ func (e *FlowError) Unwrap() error { return e.Err }
 
 // ErrHeldTokenEchoed is matched (errors.Is) by the error of
 // CreateVerifiedAccessToken when Graph answers one of the request's Held
-// tokens as the new token. It is neither returned nor revoked.
+// tokens, or one its Holder names a holder of, as the new token. It is
+// neither returned nor revoked.
 var ErrHeldTokenEchoed = errors.New("mint: Graph answered a token the caller already holds as the new token; refusing it")
 
 // CreateVerifiedAccessToken installs the app when asked (InstallApp),
-// creates a token (CreateAccessToken), hands it to r.Created, inspects it
+// creates a token (CreateAccessToken), refuses it unrevoked when the caller
+// holds it (r.Held, r.Holder), hands it to r.Created, inspects it
 // (DebugToken with r.App's app token), checks it against the request
 // (TokenInfo.Check) and hands it to r.Deliver. A token that was created but fails a later step is
 // revoked within CleanupTimeout, even when ctx is done, and the FlowError
@@ -122,6 +131,11 @@ func (c *Client) CreateVerifiedAccessToken(ctx context.Context, r VerifiedTokenR
 	}
 	if slices.Contains(r.Held, tok.AccessToken) {
 		return nil, &FlowError{Step: StepCreate, Err: fmt.Errorf("%w (POST /{system-user-id}/access_tokens); it was not revoked", ErrHeldTokenEchoed)}
+	}
+	if r.Holder != nil {
+		if who := r.Holder(tok.AccessToken); who != "" {
+			return nil, &FlowError{Step: StepCreate, Err: fmt.Errorf("%w (POST /{system-user-id}/access_tokens): it is %s; it was not revoked", ErrHeldTokenEchoed, who)}
+		}
 	}
 	fail := func(step FlowStep, err error) error {
 		return &FlowError{Step: step, Err: err, Minted: true, RevokeErr: c.Discard(ctx, r.App, tok.AccessToken)}

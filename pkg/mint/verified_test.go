@@ -156,6 +156,78 @@ func TestCreateVerifiedAccessToken(t *testing.T) {
 	}
 }
 
+// TestCreateVerifiedHolder: Holder is asked about the token Graph
+// answered, once, before Created. A token it names a holder of is refused
+// with ErrHeldTokenEchoed, the holder in the error and the token not, and
+// never handed to Created nor revoked; one it does not is minted as usual.
+func TestCreateVerifiedHolder(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		held bool // Holder says the answered token is held
+	}{
+		{name: "held by a stored document", held: true},
+		{name: "held by nobody"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := minttest.NewServer()
+			t.Cleanup(s.Close)
+			fx := s.Seed()
+			s.InstallApp(fx.SystemUserID, fx.AppID)
+			c, err := mint.NewClient(mint.WithBaseURL(s.URL), mint.WithHTTPClient(s.Client()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A live token of the request's system user, app and scope:
+			// debug_token would pass it.
+			answered := s.IssueToken(minttest.TokenSpec{UserID: fx.SystemUserID, AppID: fx.AppID, Scopes: []string{"ads_read"}})
+			s.FailNext(minttest.EndpointAccessTokens, minttest.Fault{Status: 200, Body: []byte(`{"access_token":"` + answered + `"}`)})
+			const holder = "the pending version of the document"
+			var asked, created []string
+			app := mint.App{ID: fx.AppID, Secret: fx.AppSecret}
+			v, err := c.CreateVerifiedAccessToken(t.Context(), mint.VerifiedTokenRequest{
+				TokenRequest: mint.TokenRequest{SystemUserID: fx.SystemUserID, App: app, AccessToken: fx.AdminToken, Scopes: []string{"ads_read"}},
+				Holder: func(tok string) string {
+					asked = append(asked, tok)
+					if tt.held {
+						return holder
+					}
+					return ""
+				},
+				Created: func(tok string) error { created = append(created, tok); return nil },
+			})
+			if len(asked) != 1 || asked[0] != answered {
+				t.Fatalf("Holder was asked about %d tokens; want once, about the token Graph answered", len(asked))
+			}
+			if !tt.held {
+				if err != nil || v == nil || v.AccessToken != answered || len(created) != 1 {
+					t.Fatalf("CreateVerifiedAccessToken = %v, %v; want the token verified and handed to Created", v, err)
+				}
+				return
+			}
+			var ferr *mint.FlowError
+			if v != nil || !errors.As(err, &ferr) || ferr.Step != mint.StepCreate || ferr.Minted || !errors.Is(err, mint.ErrHeldTokenEchoed) {
+				t.Fatalf("CreateVerifiedAccessToken = %v, %v; want a FlowError at %q, not minted, matching ErrHeldTokenEchoed", v, err, mint.StepCreate)
+			}
+			if !strings.Contains(err.Error(), holder) || strings.Contains(err.Error(), answered) {
+				t.Errorf("error = %q; want it to name the holder, never the token", err)
+			}
+			if len(created) != 0 {
+				t.Errorf("Created saw %d tokens; want none", len(created))
+			}
+			if st, _ := s.Token(answered); st.Revoked {
+				t.Errorf("the held token was revoked")
+			}
+			for _, r := range s.Requests() {
+				if r.Endpoint == minttest.EndpointRevoke || r.Endpoint == minttest.EndpointDebugToken {
+					t.Errorf("a request to %s followed the refusal", r.Endpoint)
+				}
+			}
+		})
+	}
+}
+
 // TestDiscardAfterCancel: the clean-up revoke runs although the caller's
 // context is done.
 func TestDiscardAfterCancel(t *testing.T) {
