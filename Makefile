@@ -104,9 +104,16 @@ snapshot: $(TOOLS)/goreleaser ## goreleaser snapshot build of the CLI for this p
 	goreleaser build --snapshot --clean --single-target
 
 .PHONY: test
-test: deps tools lint snapshot ## every test: vet, lint, a release snapshot build, race-enabled shuffled tests, a short fuzz pass
+test: deps tools lint snapshot ## every test: vet, lint, a release snapshot build, race-enabled shuffled tests, a short fuzz pass, the demo
 	$(GO) test -race -shuffle=on -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory demo-check
+
+# The demo, run as a test: its transcript is shown only when it fails.
+.PHONY: demo-check
+demo-check: deps
+	@log=$$(mktemp); if ./scripts/demo.sh >"$$log" 2>&1; then echo "demo: ok"; rm -f "$$log"; \
+	else status=$$?; cat "$$log"; rm -f "$$log"; echo "demo: failed (exit status $$status)" >&2; exit 1; fi
 
 .PHONY: fuzz
 fuzz: ## a short pass of every fuzz target (FUZZTIME=50000x executions)
