@@ -182,7 +182,7 @@ func scenarioAction(ctx context.Context, cfg config, cl *cleanups, dir string) (
 		"GITHUB_STEP_SUMMARY; for the keyless path also the AWS_* variables configure-aws-credentials exports, with " +
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER pointing at moto_server) against minttest in this process on a loopback port, without injected " +
 		"latency; wall time is from exec to exit. The app is installed beforehand, so a run mints and inspects; the keyless path " +
-		"also loads the AWS SDK's configuration and reads two secrets (the managed one and its app_secret_ref) from moto. " +
+		"also loads the AWS SDK's configuration and reads from moto the managed secret (AWSCURRENT, and AWSPENDING and AWSPREVIOUS, which hold no version here) and its app_secret_ref. " +
 		"The variants' runs alternate; one untimed run of each comes first.")
 	return []*table{t}, nil
 }
