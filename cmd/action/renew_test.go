@@ -519,6 +519,22 @@ func TestRenewRefusesMintOnlyInputs(t *testing.T) {
 			t.Fatalf("run() = %v with every default; want nil", r.err)
 		}
 	})
+
+	// An empty boolean means its default on the mint path (parseBool); a
+	// reusable workflow that passes an unset input of its own gives one.
+	t.Run("empty booleans accepted", func(t *testing.T) {
+		t.Parallel()
+		w := newRenewWorld(t, 45*day, "repo")
+		in := w.inputs("repo")
+		for _, d := range mintOnlyInputs {
+			if d.boolean {
+				in[inputEnv(d.name)] = ""
+			}
+		}
+		if r := runStep(t, w.world, in, nil); r.err != nil {
+			t.Fatalf("run() = %v with every boolean empty; want nil", r.err)
+		}
+	})
 }
 
 // inPlaceFaults makes Graph extend the token in place: debug_token says
