@@ -466,17 +466,10 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 // any number of "=". None of them is special to a shell or in ${{ }}.
 func isB64Token(s string) bool {
 	body := strings.TrimRight(s, "=")
-	if body == "" {
-		return false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return body != "" && strings.Trim(body, b64tokenChars) == ""
 }
+
+const b64tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 
 // discarded says what became of a token the step will not hand over:
 // revoked, or (err) not, and then whether the post step tries again.
