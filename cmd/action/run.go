@@ -426,8 +426,8 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 	// A later step may put an output in a script (${{ }} is substituted
 	// before the shell reads it): the token has a Bearer token's syntax,
 	// the scopes are scope names, as a request's.
-	if !isB64Token(v.AccessToken) {
-		return fmt.Errorf("writing output %s: Graph's answer is not a Bearer token (RFC 6750: letters, digits and -._~+/, then =); refusing it", outToken)
+	if !front.IsBearerToken(v.AccessToken) {
+		return fmt.Errorf("writing output %s: Graph's answer is not a Bearer token (%s); refusing it", outToken, front.RFC6750Syntax)
 	}
 	var unlisted *mint.UnlistedScopeError
 	if err := mint.CheckScopes(info.Scopes); err != nil && !errors.As(err, &unlisted) {
@@ -460,16 +460,6 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 		kind, p.Token.SystemUserID, p.Token.App.ID, front.LogLine(strings.Join(info.Scopes, ",")), expiry, end)
 	return nil
 }
-
-// isB64Token reports whether s has the syntax RFC 6750 gives a Bearer
-// token (b64token): letters, digits, "-", ".", "_", "~", "+" and "/", then
-// any number of "=". None of them is special to a shell or in ${{ }}.
-func isB64Token(s string) bool {
-	body := strings.TrimRight(s, "=")
-	return body != "" && strings.Trim(body, b64tokenChars) == ""
-}
-
-const b64tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 
 // discarded says what became of a token the step will not hand over:
 // revoked, or (err) not, and then whether the post step tries again.
