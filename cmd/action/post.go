@@ -17,7 +17,8 @@ import (
 // runPost is the post step: it revokes the token the main step minted. It
 // never fails the job. It skips quietly when the step renews a secret
 // (renew-secret: its inputs decide, not the state), when skip-token-revoke
-// is true, when the main step saved no token (it failed before minting, or
+// is true (with a warning when the main step saved a token, so had it
+// false: the runner evaluates the inputs again), when the main step saved no token (it failed before minting, or
 // revoked the token itself) and when Graph refuses the token as no longer
 // valid (revoked or expired; the saved expiry is not trusted to say so); a
 // failed revoke is a warning. The token and the app ID come from the state
@@ -41,11 +42,18 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		a.Warningf("%s; revoking the token anyway", err)
 	}
+	token := a.Getenv("STATE_" + stateToken)
 	if skip {
+		if token != "" {
+			// The runner evaluated the inputs again: the main step, which
+			// saves a token only to have it revoked, said it would be.
+			a.Warningf("%s is true in the post step, but was not when the main step minted the token, which said it would be revoked: the token stays valid after the job, until it expires.",
+				inSkipTokenRevoke)
+			return
+		}
 		a.Infof("skip-token-revoke is true: the token stays valid after the job.")
 		return
 	}
-	token := a.Getenv("STATE_" + stateToken)
 	if token == "" {
 		a.Infof("No token to revoke: the main step did not hand one over.")
 		return
