@@ -17,8 +17,10 @@ import (
 // runPost is the post step: it revokes the token the main step minted. It
 // never fails the job. It skips quietly when the step renews a secret
 // (renew-secret: its inputs decide, not the state), when skip-token-revoke
-// is true, when the main step saved no token (it failed before minting, or
-// revoked the token itself) and when the token has already expired; a
+// is true (with a warning when the main step saved a token, so had it
+// false: the runner evaluates the inputs again), when the main step saved no token (it failed before minting, or
+// revoked the token itself) and when Graph refuses the token as no longer
+// valid (revoked or expired; the saved expiry is not trusted to say so); a
 // failed revoke is a warning. The token and the app ID come from the state
 // the main step saved; the app, the Graph URL and version from the inputs,
 // which the runner passes to the post step too, or with aws-secret-id from
@@ -40,11 +42,18 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 	if err != nil {
 		a.Warningf("%s; revoking the token anyway", err)
 	}
+	token := a.Getenv("STATE_" + stateToken)
 	if skip {
+		if token != "" {
+			// The runner evaluated the inputs again: the main step, which
+			// saves a token only to have it revoked, said it would be.
+			a.Warningf("%s is true in the post step, but was not when the main step minted the token, which said it would be revoked: the token stays valid after the job, until it expires.",
+				inSkipTokenRevoke)
+			return
+		}
 		a.Infof("skip-token-revoke is true: the token stays valid after the job.")
 		return
 	}
-	token := a.Getenv("STATE_" + stateToken)
 	if token == "" {
 		a.Infof("No token to revoke: the main step did not hand one over.")
 		return
@@ -56,18 +65,17 @@ func runPost(ctx context.Context, a *githubactions.Action, in inputs, cfg *confi
 		a.Warningf("Not revoking the token the saved state names: it is not an access token (white space, a control character or over 4096 bytes), so the main step did not save it. Another step of the job may have changed GITHUB_STATE.")
 		return
 	}
-	// A saved expiry that is no time may hold anything, an app secret
+	// The saved expiry decides nothing: it is debug_token's word at
+	// minting time, in a file any step may write, and this machine's
+	// clock may be wrong. The revocation is tried whatever it says;
+	// Graph's answer tells an expired token (ErrInvalidToken below). A
+	// saved expiry that is no time may hold anything, an app secret
 	// included: it is quoted only once every secret the step reads (with
 	// aws-secret-id, from AWS below) is masked, and without them.
 	var badExpiry string
 	if raw := a.Getenv("STATE_" + stateExpiresAt); raw != "" {
-		exp, perr := time.Parse(time.RFC3339, raw)
-		switch {
-		case perr != nil:
+		if _, perr := time.Parse(time.RFC3339, raw); perr != nil {
 			badExpiry = raw
-		case !cfg.now().Before(exp):
-			a.Infof("The token expired at %s: nothing to revoke.", exp.UTC().Format(time.RFC3339))
-			return
 		}
 	}
 

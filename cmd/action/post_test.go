@@ -81,22 +81,57 @@ func TestRunPost(t *testing.T) {
 			golden:     true,
 		},
 		{
+			// The runner evaluates the inputs again for the post step: an
+			// expression may give skip-token-revoke another value than the
+			// main step had. The inputs decide, but the main step said the
+			// token would be revoked (its log line and job summary), so
+			// the post step warns rather than says so in passing.
 			name: "skip-token-revoke set only for the post step",
 			main: func(*world, map[string]string) {},
 			before: func(_ *world, env map[string]string) {
 				env["INPUT_SKIP-TOKEN-REVOKE"] = "true"
 			},
-			wantStdout: "skip-token-revoke is true",
+			wantStdout: "::warning::skip-token-revoke is true in the post step, but was not when the main step minted the token",
 		},
 		{
+			// Graph, not the runner's clock, says the token expired: the
+			// revocation is tried, and Graph refuses the token as caller.
 			name: "expired",
 			main: func(*world, map[string]string) {},
 			before: func(w *world, _ map[string]string) {
 				w.srv.Advance(61 * 24 * time.Hour)
 			},
-			opts:       func(w *world) []option { return []option{withClock(w.srv.Now)} },
-			wantStdout: "The token expired at ",
-			golden:     true,
+			opts:        func(w *world) []option { return []option{withClock(w.srv.Now)} },
+			wantStdout:  "The token is no longer valid (already revoked or expired): nothing to revoke.",
+			wantRevokes: 1,
+			golden:      true,
+		},
+		{
+			// A runner whose clock runs ahead (a self-hosted machine
+			// without time sync) must not leave a live token unrevoked
+			// because it believes the token expired.
+			name: "the runner's clock past the expiry",
+			main: func(*world, map[string]string) {},
+			opts: func(w *world) []option {
+				return []option{withClock(func() time.Time { return w.srv.Now().Add(61 * 24 * time.Hour) })}
+			},
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true,
+			wantRevokes: 1,
+		},
+		{
+			// debug_token's expires_at, saved by the main step, is
+			// Graph's word at minting time, and any step of the job may
+			// write GITHUB_STATE: a past expiry there is no reason to
+			// keep a live token.
+			name: "a saved expiry in the past",
+			main: func(*world, map[string]string) {},
+			before: func(_ *world, env map[string]string) {
+				env["STATE_"+stateExpiresAt] = "2001-01-01T00:00:00Z"
+			},
+			wantStdout:  "Revoked the token the main step minted.",
+			wantRevoked: true,
+			wantRevokes: 1,
 		},
 		{
 			name: "permanent token is revoked",

@@ -39,7 +39,8 @@ func renewing(a *githubactions.Action) bool { return a.GetInput(inRenewSecret) !
 
 // declared is an input with its default in action.yml. The runner passes
 // every input a step declares, the default when the workflow sets none, so
-// an input is set when its value differs from the default.
+// an input is set when its value differs from the default; an empty
+// boolean is its default too, as parseBool reads it.
 type declared struct {
 	name, def string
 	boolean   bool // "true" or "false" (parseBool)
@@ -67,7 +68,7 @@ var mintOnlyInputs = []declared{
 func setInputs(a *githubactions.Action, ins []declared) (set, problems []string) {
 	for _, in := range ins {
 		raw := a.GetInput(in.name)
-		if raw == in.def {
+		if raw == in.def || (in.boolean && raw == "") {
 			continue
 		}
 		if in.boolean {

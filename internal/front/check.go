@@ -118,6 +118,22 @@ func SecretShape(v string) string {
 	return ""
 }
 
+// RFC6750Syntax says in words what IsBearerToken accepts.
+const RFC6750Syntax = "RFC 6750: letters, digits and -._~+/, then ="
+
+// IsBearerToken reports whether s has the syntax RFC 6750 gives a Bearer
+// token (b64token): letters, digits, "-", ".", "_", "~", "+" and "/", then
+// any number of "=". None of them is special to a shell or in a workflow's
+// ${{ }}, which the runner substitutes into a script before the shell reads
+// it: a token a front end hands on (an action output, a GitHub secret) has
+// this syntax, however hostile the Graph that answered it.
+func IsBearerToken(s string) bool {
+	body := strings.TrimRight(s, "=")
+	return body != "" && strings.Trim(body, b64tokenChars) == ""
+}
+
+const b64tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+
 // Problems lists every problem of a person's values, one a line.
 type Problems []string
 

@@ -95,3 +95,34 @@ func TestProblems(t *testing.T) {
 		t.Errorf("Error() = %q; want one problem a line", got)
 	}
 }
+
+func TestIsBearerToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{name: "a Graph token", in: "EAAGm0PX4ZCpsBAKZC4ZBZBx7", want: true},
+		{name: "every b64token character", in: "aZ09-._~+/", want: true},
+		{name: "trailing padding", in: "abc==", want: true},
+		{name: "empty", in: ""},
+		{name: "padding alone", in: "=="},
+		{name: "padding inside", in: "ab=c"},
+		{name: "command substitution", in: "EAA$(id)"},
+		{name: "backtick", in: "EAA`id`"},
+		{name: "quotes", in: `EAA"'`},
+		{name: "semicolon", in: "EAA;id"},
+		{name: "app token", in: "1|secret"},
+		{name: "space", in: "EAA x"},
+		{name: "non-ASCII letter", in: "EAAé"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := IsBearerToken(tt.in); got != tt.want {
+				t.Errorf("IsBearerToken(%q) = %v; want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}

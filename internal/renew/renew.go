@@ -172,7 +172,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	rn, err := cfg.Graph.RenewAccessToken(ctx, mint.RenewRequest{
 		RefreshRequest: mint.RefreshRequest{App: cfg.App, AccessToken: cfg.AccessToken, Info: prev},
-		Refreshed:      func(tok string) error { cfg.Hide(tok); return nil },
+		Refreshed: func(tok string) error {
+			cfg.Hide(tok)
+			// Workflows put the secret in scripts (${{ secrets.NAME }}).
+			if !front.IsBearerToken(tok) {
+				return fmt.Errorf("the refresh answered a value that is not a Bearer token (%s); refusing it", front.RFC6750Syntax)
+			}
+			return nil
+		},
 		// Another renewal may have stored the same new token meanwhile.
 		MayRevoke: func(ctx context.Context) bool { return cfg.unchanged(ctx, before, exists) == nil },
 	})

