@@ -393,7 +393,7 @@ func TestTokenOutputIsABearerToken(t *testing.T) {
 				}
 				return
 			}
-			if r.err == nil || !strings.Contains(r.err.Error(), "writing output token") {
+			if r.err == nil || !strings.Contains(r.err.Error(), "is not a Bearer token") {
 				t.Fatalf("run() = %v; want output token refused\noutputs: %q", r.err, r.outputs)
 			}
 			discarded(t, w, r)

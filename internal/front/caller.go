@@ -76,7 +76,8 @@ func (cc *CallerCheck) Expiring(now time.Time) (at time.Time, left time.Duration
 // check, then creates, inspects and checks the token
 // (mint.Client.CreateVerifiedAccessToken), letting the calling token's
 // check end before the new token is inspected, so the two debug_token
-// calls reach Graph in one order. The CallerCheck is returned even on
+// calls reach Graph in one order. A token that fails CheckHandOver is
+// refused before r.Deliver, and revoked. The CallerCheck is returned even on
 // error.
 func Mint(ctx context.Context, c *mint.Client, r mint.VerifiedTokenRequest) (*mint.VerifiedToken, *CallerCheck, error) {
 	cc := CheckCaller(ctx, c, r.App, r.AccessToken, r.MintingAppSecret)
@@ -88,6 +89,16 @@ func Mint(ctx context.Context, c *mint.Client, r mint.VerifiedTokenRequest) (*mi
 			}
 		}
 		cc.Wait()
+		return nil
+	}
+	deliver := r.Deliver
+	r.Deliver = func(v *mint.VerifiedToken) error {
+		if err := CheckHandOver(v.AccessToken); err != nil {
+			return err
+		}
+		if deliver != nil {
+			return deliver(v)
+		}
 		return nil
 	}
 	v, err := c.CreateVerifiedAccessToken(ctx, r)

@@ -134,6 +134,17 @@ func IsBearerToken(s string) bool {
 
 const b64tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 
+// CheckHandOver reports why a new token Graph answered must not be handed
+// on (an action output, standard output, a GitHub secret), nil when it may:
+// it must be a Bearer token (IsBearerToken). Every front end checks a token
+// with it before it hands it on.
+func CheckHandOver(token string) error {
+	if !IsBearerToken(token) {
+		return fmt.Errorf("Graph's answer is not a Bearer token (%s), and a later step may put it in a script; refusing it", RFC6750Syntax)
+	}
+	return nil
+}
+
 // Problems lists every problem of a person's values, one a line.
 type Problems []string
 

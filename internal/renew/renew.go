@@ -175,10 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Refreshed: func(tok string) error {
 			cfg.Hide(tok)
 			// Workflows put the secret in scripts (${{ secrets.NAME }}).
-			if !front.IsBearerToken(tok) {
-				return fmt.Errorf("the refresh answered a value that is not a Bearer token (%s); refusing it", front.RFC6750Syntax)
-			}
-			return nil
+			return front.CheckHandOver(tok)
 		},
 		// Another renewal may have stored the same new token meanwhile.
 		MayRevoke: func(ctx context.Context) bool { return cfg.unchanged(ctx, before, exists) == nil },
