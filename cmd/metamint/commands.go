@@ -343,8 +343,8 @@ from standard input (one token alone). Prints the new token alone on standard ou
 				RefreshRequest: mint.RefreshRequest{App: app, AccessToken: token, Info: info},
 				Refreshed:      func(fresh string) error { c.red.AddToken(fresh); return nil },
 				Deliver: func(rn *mint.Renewal) error {
-					if err := front.CheckHandOver(rn.AccessToken); err != nil {
-						return err
+					if herr := front.CheckHandOver(rn.AccessToken); herr != nil {
+						return herr
 					}
 					return c.printToken(*asJSON, tokenOutput{AccessToken: rn.AccessToken, ExpiresAt: front.Time(rn.ExpiresAt)})
 				},

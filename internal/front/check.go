@@ -140,7 +140,7 @@ const b64tokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 // with it before it hands it on.
 func CheckHandOver(token string) error {
 	if !IsBearerToken(token) {
-		return fmt.Errorf("Graph's answer is not a Bearer token (%s), and a later step may put it in a script; refusing it", RFC6750Syntax)
+		return fmt.Errorf("the new token Graph answered is not a Bearer token (%s), and a later step may put it in a script; refusing it", RFC6750Syntax)
 	}
 	return nil
 }
