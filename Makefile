@@ -109,9 +109,8 @@ test: deps tools lint snapshot ## every test: vet, lint, a release snapshot buil
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory demo-check
 
-# The demo, run as a test: its transcript is shown only when it fails.
 .PHONY: demo-check
-demo-check: deps
+demo-check: deps ## the demo as a test: its transcript is shown only when it fails
 	@log=$$(mktemp); if ./scripts/demo.sh >"$$log" 2>&1; then echo "demo: ok"; rm -f "$$log"; \
 	else status=$$?; cat "$$log"; rm -f "$$log"; echo "demo: failed (exit status $$status)" >&2; exit 1; fi
 
