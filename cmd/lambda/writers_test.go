@@ -896,3 +896,67 @@ func (s *scenario) restoredKept(t *testing.T, id, old string) {
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
+
+// TestRollbackKeepsGrace: a person rolls the secret back to an older token
+// (the value of an older version put again, or AWSCURRENT moved back onto
+// that version): the token current until then, T3, becomes AWSPREVIOUS. The
+// next rotation marks it for revocation, and its grace period counts from
+// now, not from the restored value's issued_at (the older token's, 30 days
+// back): T3 was current a moment ago, and a consumer that cached it keeps
+// working for RevokeGrace.
+func TestRollbackKeepsGrace(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"value put again", "label moved back"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			id := s.putSecret("s00", s.baseFields(s.issue(50*day)))
+			if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("first run = %+v; want rotated", r)
+			}
+			v2, t2 := s.versionWith(id, rotation.StageCurrent), s.currentToken(id)
+			s.srv.Advance(30 * day)
+			if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("second run = %+v; want rotated", r)
+			}
+			v3, t3 := s.versionWith(id, rotation.StageCurrent), s.currentToken(id)
+			to := v2
+			if how == "value put again" {
+				// The value goes in under a label of the person's own, then
+				// takes AWSCURRENT: moto's PutSecretValue with AWSCURRENT
+				// leaves it on a current version that also holds
+				// AWSPENDING.
+				var fields map[string]any
+				if err := json.Unmarshal([]byte(s.raw(id, v2, "")), &fields); err != nil {
+					t.Fatal(err)
+				}
+				to = newUUID()
+				s.putVersion(t, id, to, fields, "ROLLBACK")
+			}
+			if _, err := s.sm.UpdateSecretVersionStage(t.Context(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+				VersionStage: aws.String(rotation.StageCurrent), MoveToVersionId: aws.String(to), RemoveFromVersionId: aws.String(v3)}); err != nil {
+				t.Fatal(err)
+			}
+			if s.currentToken(id) != t2 || s.versionWith(id, rotation.StagePrevious) != v3 {
+				t.Fatalf("the rollback did not leave T2 current and T3's version previous: %v", s.stages(id))
+			}
+			if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("run after the rollback = %+v; want rotated", r)
+			}
+			if s.revoked(t3) {
+				t.Fatalf("T3, AWSCURRENT's token until the rollback a moment ago, was revoked at once; want it kept for the grace period")
+			}
+			if !slices.Contains(s.revokeLabelled(id), v3) {
+				t.Errorf("T3's version %s is not marked for revocation; labels %v", v3, s.stages(id))
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+				t.Fatalf("run after the grace period = %+v; want not_due", r)
+			}
+			if !s.revoked(t3) {
+				t.Errorf("T3 is live after the grace period; want it revoked")
+			}
+			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+		})
+	}
+}

@@ -108,10 +108,14 @@
 //	NoPending        due: mint, store, test, move AWSCURRENT; else not_due
 //	PendingStored    read the value and ask debug_token: one of the next three
 //	PendingEmpty     mint, store, test, move AWSCURRENT
-//	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not
+//	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not; a version
+//	                 holding AWSPREVIOUS too was current once, and AWSCURRENT moved back
+//	                 off it (a rollback): as PendingUnusable, never resumed
 //	PendingUnusable  discard; mint under the next version token, store, test, move
 //	NotPending       discard; as PendingUnusable
-//	OtherPending     not due: not_due, left alone. Due or forced: the other version
+//	OtherPending     not due: not_due, left alone. Due or forced: a version holding
+//	                 AWSPREVIOUS too (it was current once; AWSPENDING is its finished
+//	                 rotation's leftover) is superseded unjudged; any other version is
 //	                 judged by AWSCURRENT (never by its own JSON or references);
 //	                 usable → test, move AWSCURRENT to it; empty, unusable, due
 //	                 itself (its token expires within RefreshBefore), holding
@@ -202,6 +206,10 @@
 // AWSPREVIOUS (the token two generations old) due RevokeGrace (default 24h,
 // METAMINT_REVOKE_GRACE) after its token stopped being current (AWSCURRENT's
 // issued_at, or now when unknown): a consumer that cached it keeps working.
+// When AWSPREVIOUS's version is newer than AWSCURRENT's (created, or its
+// token issued, later: AWSCURRENT was moved back by hand, a moment ago for
+// all the run knows) or cannot be read, the grace counts from now
+// (TestRollbackKeepsGrace in cmd/lambda).
 // A superseded version is marked due at once: its token was never current.
 // A version already marked keeps its label when due no later; a later one
 // is replaced.
@@ -416,7 +424,8 @@
 // Writes: an inline rotation makes two, fan-out the same two plus
 // RotateSecret. From the second generation on, the move also marks the
 // version two generations old for revocation: one more
-// UpdateSecretVersionStage. Once the grace period is over, the next run (or
+// UpdateSecretVersionStage, and one more GetSecretValue (that version, to
+// date the mark). Once the grace period is over, the next run (or
 // finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
 // (and of AWSCURRENT, its references, AWSPREVIOUS, a pending version and
 // a version marked for a later revocation, where not yet read), debug_token and oauth/revoke of its token, and one

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -161,11 +162,7 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	if cur.RevokePrevious {
 		prev := versionWith(rot.stages, StagePrevious)
 		if prev != "" && prev != rot.version && prev != curVersion {
-			stopped := r.now()
-			if !cur.IssuedAt.IsZero() && cur.IssuedAt.Before(stopped) {
-				stopped = cur.IssuedAt
-			}
-			if err := r.markOrJudge(ctx, rot, prev, stopped.Add(r.revokeGrace())); err != nil {
+			if err := r.markOrJudge(ctx, rot, prev, r.stoppedCurrent(ctx, rot, prev).Add(r.revokeGrace())); err != nil {
 				return err
 			}
 		}
@@ -201,6 +198,35 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	}
 	rot.log().InfoContext(ctx, "AWSCURRENT moved", "version_id", rot.version, "previous_version_id", curVersion)
 	return nil
+}
+
+// stoppedCurrent estimates when the token of prev, the version holding
+// AWSPREVIOUS, stopped being current: when AWSCURRENT moved to the version
+// holding it now, which AWSCURRENT's issued_at dates when a rotation made
+// it. AWSCURRENT moved back by hand (a rollback: the label moved onto an
+// older version, or an older value put again) leaves prev newer than
+// AWSCURRENT, its version created or its token issued later: then, as when
+// issued_at is unknown or prev cannot be read, the move may have been a
+// moment ago, and it is now. A later estimate only delays a revocation.
+func (r *Rotator) stoppedCurrent(ctx context.Context, rot *rotation, prev string) time.Time {
+	now, cur := r.now(), rot.current
+	if cur.IssuedAt.IsZero() || !cur.IssuedAt.Before(now) {
+		return now
+	}
+	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.arn), VersionId: aws.String(prev)})
+	if err != nil {
+		rot.log().WarnContext(ctx, "AWSPREVIOUS could not be read to date the end of its token's time as current; its grace period counts from now",
+			"revoke_version_id", prev, "error", err.Error())
+		return now
+	}
+	doc, _ := parseStored(StagePrevious, out)
+	movedBack := out.CreatedDate != nil && !rot.currentCreated.IsZero() && out.CreatedDate.After(rot.currentCreated)
+	if movedBack || (doc != nil && doc.IssuedAt.After(cur.IssuedAt)) {
+		rot.log().WarnContext(ctx, "AWSPREVIOUS is newer than AWSCURRENT (AWSCURRENT was moved back by hand); its grace period counts from now",
+			"revoke_version_id", prev)
+		return now
+	}
+	return cur.IssuedAt
 }
 
 // currentMovedErr is the move of AWSCURRENT to the rotation's version

@@ -101,7 +101,7 @@ func (p *plan) describe(ctx context.Context) error {
 // version.
 func (rot *rotation) of(version string) *rotation {
 	return &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: rot.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
-		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo,
+		current: rot.current, currentVer: rot.currentVer, currentCreated: rot.currentCreated, currentInfo: rot.currentInfo,
 		superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
 }
 
@@ -124,6 +124,13 @@ func (p *plan) resume(ctx context.Context) error {
 		p.res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
 			"and retries a failed step; if it gave up, an inline run finishes it"
 		return p.inProgress(ctx, rot.version)
+	}
+	if slices.Contains(rot.stages[rot.version], StagePrevious) {
+		// The rotation finished, and AWSCURRENT was moved back off its
+		// version since (a rollback): AWSPENDING is the finished run's
+		// leftover. Resuming would undo the rollback.
+		rot.unusable = "it was current once and AWSCURRENT was moved off it (it holds AWSPREVIOUS)"
+		return p.replace(ctx, rot.version)
 	}
 	state, err := p.r.settlePending(ctx, rot)
 	if err != nil {
@@ -175,6 +182,15 @@ func (p *plan) other(ctx context.Context) error {
 		return err
 	}
 	theirs := rot.of(version)
+	if slices.Contains(rot.stages[version], StagePrevious) {
+		// AWSCURRENT left it, so it was current once: AWSPENDING is a
+		// finished rotation's leftover (a run leaves it on the version it
+		// makes current), not a rotation in progress. Finishing it would
+		// undo whoever moved AWSCURRENT off it (a person rolling back):
+		// superseded, unjudged.
+		return p.rotate(ctx, fmt.Sprintf("%s; superseding version %s, which holds AWSPENDING and AWSPREVIOUS "+
+			"(it was current once; AWSCURRENT is not moved back to it)", reason, version))
+	}
 	state, err := p.r.settlePending(ctx, theirs)
 	why := state.String()
 	if _, cut := CutShort(ctx, err); err != nil && cut {
