@@ -188,8 +188,12 @@
 // (the current token, or the minting token), the step fails with a
 // TokenCheckError: storing it would change nothing, and revoking it would
 // cut off AWSCURRENT or every secret that mints with that token. It is
-// neither stored nor revoked. A new token that debug_token says does not
-// match the secret is revoked at once, and the step fails.
+// neither stored nor revoked. So is a token debug_token says was issued
+// before the current token (AWSPREVIOUS's, say, or a version's marked for a
+// later revocation): an older token, not a new one, which would move the
+// secret back (TestAnsweredHeldTokenIsRefused in cmd/lambda). A new token
+// that debug_token says does not match the secret is revoked at once, and
+// the step fails.
 //
 // # Revocations
 //

@@ -53,6 +53,16 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if older := issuedBefore(newInfo, rot.currentInfo, cur); older != "" {
+		// Issued before the current token: not a new token but one the
+		// secret held before (AWSPREVIOUS's, a version's marked for a
+		// later revocation), which a consumer may still hold. Making it
+		// current again would move the secret back; revoking it could
+		// cut off whoever holds it. Neither stored nor revoked.
+		return "", tokenCheckErr(rot.step, rot.arn, fmt.Errorf(
+			"%s: Graph answered a token issued at %s, before the current token (%s): an older token, not a new one; "+
+				"refusing it (it is not stored and not revoked)", method, formatTime(newInfo.IssuedAt), older))
+	}
 	value, err := cur.WithToken(iss)
 	if err != nil {
 		r.revokeOrphan(ctx, rot, app, tok.AccessToken)
@@ -180,6 +190,23 @@ func (r *Rotator) describeNew(ctx context.Context, rot *rotation, cur *secret.Do
 		iss.Scopes = []string{}
 	}
 	return iss, info, nil
+}
+
+// issuedBefore returns when the current token was issued, as debug_token
+// said (else as AWSCURRENT stores it), when debug_token of a token just
+// made (newInfo) says it was issued before that; else "".
+func issuedBefore(newInfo, currentInfo *mint.TokenInfo, cur *secret.Doc) string {
+	if newInfo == nil || newInfo.IssuedAt.IsZero() {
+		return ""
+	}
+	issued := cur.IssuedAt
+	if currentInfo != nil && !currentInfo.IssuedAt.IsZero() {
+		issued = currentInfo.IssuedAt
+	}
+	if issued.IsZero() || !newInfo.IssuedAt.Before(issued) {
+		return ""
+	}
+	return formatTime(issued)
 }
 
 // heldAs names the token tok equals among the current token and the
