@@ -960,3 +960,32 @@ func TestRollbackKeepsGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingWithDeletedMintingRefDoesNotWedge: another tool left an
+// AWSPENDING version whose minting_token_ref names a secret since deleted
+// for good. A run that is not due leaves the version alone, and settles the
+// revocation that is due: a reference to a secret that does not exist holds
+// no token to keep, so it blocks nothing. (It used to fail every
+// revocation of the secret for as long as the version stayed pending: for
+// good, with a token that never expires.)
+func TestPendingWithDeletedMintingRefDoesNotWedge(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id, current, old, _ := s.dueRevocation(t)
+	ref := s.putMintingToken("minting-token", `{"access_token":"`+s.issue(50*day)+`"}`)
+	if _, err := s.sm.DeleteSecret(t.Context(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(ref),
+		ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	fields := s.baseFields(s.issue(50 * day))
+	fields["minting_token_ref"] = ref
+	s.putVersion(t, id, newUUID(), fields, rotation.StagePending)
+	r := s.runOnce(t, directEventJSON(false, id))
+	if r.Status != rotation.StatusNotDue || r.RevocationsFailed != 0 {
+		t.Errorf("result = %+v; want not_due, no revocation failed", r)
+	}
+	if !s.revoked(old) || s.revoked(current) {
+		t.Errorf("revoked: the due version's token %v, AWSCURRENT's %v; want the first only", s.revoked(old), s.revoked(current))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}

@@ -232,7 +232,10 @@
 // TestWrongAppSecretKeepsRevocations), nor a revoke answered "invalid
 // token" that debug_token does not confirm (TestRevokeAnsweredInvalidIsChecked).
 // While a pending version cannot be read, no token
-// is revoked: it may hold it. A revocation that fails keeps its label and
+// is revoked: it may hold it; so while a minting_token_ref of AWSCURRENT or
+// of a pending version cannot be read, except when its secret does not
+// exist (ResourceNotFoundException: deleted for good), which holds no
+// token (TestPendingWithDeletedMintingRefDoesNotWedge in cmd/lambda). A revocation that fails keeps its label and
 // is counted in RevocationsFailed (an EMF metric): it never fails a
 // rotation, and later runs try again until it succeeds or the token
 // expires. The versions a run superseded are judged at its end even if a
