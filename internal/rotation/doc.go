@@ -267,7 +267,14 @@
 // (TestRestoredAfterDescribeNotRevoked).
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
-// the version that held it) and takes AWSPENDING off it; it revokes nothing.
+// the version that held it) and takes AWSPENDING off it; it revokes nothing
+// then. Unless it holds AWSPREVIOUS (it was current once), the version is
+// also marked for revocation RevokeGrace from then: its token, never
+// current, may still be live (made from the JSON before an edit, short of
+// a scope, or stored by a rotation whose AWSPENDING was removed by hand),
+// and a later run judges and revokes it as any marked version's, so no
+// live token stays in a discarded version (TestDiscardedTokenRevoked in
+// cmd/lambda). A mark refused for the label quota leaves it as it was.
 // Only this cycle's version is discarded: METAMINT_DISCARDED feeds the
 // version token, so discarding it moves the run on to the next token.
 // Another rotation's version is superseded instead (a new version takes
@@ -363,7 +370,8 @@
 //   - This cycle's unusable pending version, or its version left without
 //     labels (AWSPENDING removed by hand, as AWS advises after
 //     CancelRotateSecret), is discarded and replaced by a new version under
-//     the next version token. Nothing that may be in use is revoked.
+//     the next version token. Nothing that may be in use is revoked; the
+//     discarded version's token is revoked a grace period later.
 //   - Another rotation's empty or unusable pending version (say Secrets
 //     Manager's rotation stuck before createSecret stored anything) is
 //     superseded once the secret is due: the new version takes AWSPENDING

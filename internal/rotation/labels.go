@@ -105,9 +105,28 @@ func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(
 
 // discard takes a pending version that holds an unusable value out of the
 // way: it gets StageDiscarded first (so a scheduled rotation's next version
-// token differs from it), then loses AWSPENDING. Nothing is revoked: the
-// token is already unusable, or, if debug_token erred, stored.
+// token differs from it), then loses AWSPENDING. Nothing is revoked now.
+// Its token may still be live (made from the JSON before an edit, short of
+// a scope): unless the version holds AWSPREVIOUS or AWSCURRENT, it is
+// marked for revocation a grace period from now, judged then as any marked
+// version (an invalid token's label just goes). A mark refused (the label
+// quota) is logged: the token then lives until it expires, as before.
 func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) error {
+	if err := r.unpend(ctx, rot, version); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(rot.stages[version], func(l string) bool { return l == StagePrevious || l == StageCurrent }) {
+		return nil
+	}
+	if err := r.markForRevocation(ctx, rot, version, r.now().Add(r.revokeGrace())); err != nil {
+		rot.log().WarnContext(ctx, "the discarded version could not be marked for revocation; its token, if live, stays so until it expires",
+			"discarded_version_id", version, "error", err.Error())
+	}
+	return nil
+}
+
+// unpend gives version StageDiscarded and takes AWSPENDING off it.
+func (r *Rotator) unpend(ctx context.Context, rot *rotation, version string) error {
 	in := &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:        aws.String(rot.arn),
 		VersionStage:    aws.String(StageDiscarded),
