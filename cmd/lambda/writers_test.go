@@ -989,3 +989,48 @@ func TestPendingWithDeletedMintingRefDoesNotWedge(t *testing.T) {
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
+
+// TestOlderPendingNotAdopted: a person moves AWSPENDING onto an older
+// version, whose token T1 was current two generations ago and waits, marked,
+// for its grace period to end. A forced run does not finish it (AWSCURRENT
+// would move back to a token issued before the current one): it supersedes
+// it, and T1 keeps its grace period (revoked by a run after it, not at once).
+func TestOlderPendingNotAdopted(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	t1 := s.issue(50 * day)
+	id := s.putSecret("s00", s.baseFields(t1))
+	v1 := s.versionWith(id, rotation.StageCurrent)
+	for range 2 {
+		s.srv.Advance(time.Hour)
+		if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+			t.Fatalf("forced run = %+v; want rotated", r)
+		}
+	}
+	if !slices.Contains(s.revokeLabelled(id), v1) || s.revoked(t1) {
+		t.Fatalf("T1's version is not marked for a later revocation, or T1 is revoked; labels %v", s.stages(id))
+	}
+	s.srv.Advance(time.Hour)
+	cur := s.currentToken(id)
+	if _, err := s.sm.UpdateSecretVersionStage(t.Context(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+		VersionStage: aws.String(rotation.StagePending), MoveToVersionId: aws.String(v1),
+		RemoveFromVersionId: aws.String(s.versionWith(id, rotation.StagePending))}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.runOnce(t, directEventJSON(true, id))
+	if r.Status != rotation.StatusRotated || r.VersionID == v1 {
+		t.Fatalf("run = %+v; want rotated to a new version, not %s", r, v1)
+	}
+	if got := s.currentToken(id); got == t1 || got == cur {
+		t.Errorf("AWSCURRENT holds T1 (%v) or the token before the run (%v); want a new token", got == t1, got == cur)
+	}
+	if s.revoked(t1) {
+		t.Errorf("T1 was revoked before its grace period ended")
+	}
+	s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+	s.runOnce(t, directEventJSON(false, id))
+	if !s.revoked(t1) {
+		t.Errorf("T1 is live past its grace period; want it revoked")
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}

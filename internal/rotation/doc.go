@@ -119,13 +119,15 @@
 //	                 judged by AWSCURRENT (never by its own JSON or references);
 //	                 usable → test, move AWSCURRENT to it; empty, unusable, due
 //	                 itself (its token expires within RefreshBefore), holding
-//	                 the current token, or
+//	                 the current token, holding a token issued before the current
+//	                 token's (it may have been current once), or
 //	                 not judgeable (its value unreadable, debug_token failing; its
 //	                 own references are never read; a throttle, or the time running
 //	                 out, defers the secret instead) → mint under this cycle's token
 //	                 (AWSPENDING moves to it): the other version is superseded, not
 //	                 discarded, and (unless it holds AWSPREVIOUS) marked for
-//	                 revocation due at once
+//	                 revocation due at once, or RevokeGrace from now for an older
+//	                 token (a mark due earlier stays; TestOlderPendingNotAdopted)
 //	Current          not_due
 //
 // Every run (fan-out too) then revokes what is due (see Revocations),
@@ -134,8 +136,9 @@
 // Everything is judged by the current AWSCURRENT, and nothing else is
 // adopted: another version (an older cycle's AWSPENDING, AWSPREVIOUS, a
 // value another tool wrote) is finished only when its user-owned fields
-// equal AWSCURRENT's and its token is valid for AWSCURRENT's app, system
-// user and scopes. AWSCURRENT never moves to a value whose fields differ,
+// equal AWSCURRENT's, its token is valid for AWSCURRENT's app, system
+// user and scopes, and it was not issued before AWSCURRENT's token, and
+// never when the version holds AWSPREVIOUS. AWSCURRENT never moves to a value whose fields differ,
 // nor to a token that did not pass debug_token. Force never resumes an
 // unusable pending version.
 //

@@ -199,6 +199,10 @@ func (p *plan) other(ctx context.Context) error {
 		// perhaps usable, is left as it is.
 		return err
 	}
+	// A token issued before the current one may have been current once
+	// (its version labelled AWSPENDING by hand, say): never made current
+	// again, and kept a grace period like a former current token.
+	older := err == nil && issuedBefore(theirs.pendingInfo, rot.currentInfo, rot.current) != ""
 	switch {
 	case err != nil:
 		// A version that cannot be read or judged is superseded, never a
@@ -206,6 +210,8 @@ func (p *plan) other(ctx context.Context) error {
 		why = "it cannot be judged: " + err.Error()
 	case state == PendingUsable && theirs.pending.AccessToken == rot.current.AccessToken:
 		why = "it holds the current token" // finishing it would change nothing
+	case older:
+		why = "its token was issued before the current token's: it may have been current once"
 	case state == PendingUsable && p.expiresSoon(theirs.pendingInfo):
 		// Made before AWSCURRENT, maybe long ago: finishing it would
 		// move AWSCURRENT to a token due at once.
@@ -221,11 +227,19 @@ func (p *plan) other(ctx context.Context) error {
 		// before this run's version takes AWSPENDING), was never current:
 		// revoked at the end of this run unless AWSCURRENT, AWSPENDING,
 		// AWSPREVIOUS or a version marked later holds it then. A version holding AWSPREVIOUS is marked when
-		// AWSCURRENT moves, with the grace period.
-		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
-			return err
+		// AWSCURRENT moves, with the grace period; an older token is
+		// marked a grace period from now (a mark due earlier stays), and
+		// judged once that is over.
+		if older {
+			if err := p.r.markForRevocation(ctx, rot, version, p.r.now().Add(p.r.revokeGrace())); err != nil {
+				return err
+			}
+		} else {
+			if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
+				return err
+			}
+			rot.supersede(version) // judged even if the label is lost; markOrJudge may have recorded it
 		}
-		rot.supersede(version) // judged even if the label is lost; markOrJudge may have recorded it
 	}
 	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, why))
 }
