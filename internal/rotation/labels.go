@@ -108,25 +108,12 @@ func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(
 // token differs from it), then loses AWSPENDING. Nothing is revoked now.
 // Its token may still be live (made from the JSON before an edit, short of
 // a scope): unless the version holds AWSPREVIOUS or AWSCURRENT, it is
-// marked for revocation a grace period from now, judged then as any marked
-// version (an invalid token's label just goes). A mark refused (the label
-// quota) is logged: the token then lives until it expires, as before.
+// marked for revocation a grace period from now, before it loses
+// AWSPENDING (so a lost answer there leaves it marked), and judged then as
+// any marked version (an invalid token's label just goes). A mark refused
+// (the label quota) is logged: the token then lives until it expires, as
+// before.
 func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) error {
-	if err := r.unpend(ctx, rot, version); err != nil {
-		return err
-	}
-	if slices.ContainsFunc(rot.stages[version], func(l string) bool { return l == StagePrevious || l == StageCurrent }) {
-		return nil
-	}
-	if err := r.markForRevocation(ctx, rot, version, r.now().Add(r.revokeGrace())); err != nil {
-		rot.log().WarnContext(ctx, "the discarded version could not be marked for revocation; its token, if live, stays so until it expires",
-			"discarded_version_id", version, "error", err.Error())
-	}
-	return nil
-}
-
-// unpend gives version StageDiscarded and takes AWSPENDING off it.
-func (r *Rotator) unpend(ctx context.Context, rot *rotation, version string) error {
 	in := &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:        aws.String(rot.arn),
 		VersionStage:    aws.String(StageDiscarded),
@@ -139,6 +126,12 @@ func (r *Rotator) unpend(ctx context.Context, rot *rotation, version string) err
 		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, labelQuota(rot, err))
 	}
 	rot.recordStage(StageDiscarded, version)
+	if !slices.ContainsFunc(rot.stages[version], func(l string) bool { return l == StagePrevious || l == StageCurrent }) {
+		if err := r.markForRevocation(ctx, rot, version, r.now().Add(r.revokeGrace())); err != nil {
+			rot.log().WarnContext(ctx, "the discarded version could not be marked for revocation; its token, if live, stays so until it expires",
+				"discarded_version_id", version, "error", err.Error())
+		}
+	}
 	if !slices.Contains(rot.stages[version], StagePending) {
 		return nil
 	}
