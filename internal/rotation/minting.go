@@ -53,7 +53,7 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if older := issuedBefore(newInfo, rot.currentInfo, cur); older != "" {
+	if older := issuedBefore(newInfo, rot.currentInfo); older != "" {
 		// Issued before the current token: not a new token but one the
 		// secret held before (AWSPREVIOUS's, a version's marked for a
 		// later revocation), which a consumer may still hold. Making it
@@ -192,21 +192,15 @@ func (r *Rotator) describeNew(ctx context.Context, rot *rotation, cur *secret.Do
 	return iss, info, nil
 }
 
-// issuedBefore returns when the current token was issued, as debug_token
-// said (else as AWSCURRENT stores it), when debug_token of a token just
-// made (newInfo) says it was issued before that; else "".
-func issuedBefore(newInfo, currentInfo *mint.TokenInfo, cur *secret.Doc) string {
-	if newInfo == nil || newInfo.IssuedAt.IsZero() {
+// issuedBefore returns when the current token was issued when debug_token
+// says the token just made (newInfo) was issued before it; else "". Both
+// times are debug_token's, Meta's clock: the issued_at AWSCURRENT stores
+// may be the Lambda's.
+func issuedBefore(newInfo, currentInfo *mint.TokenInfo) string {
+	if newInfo == nil || currentInfo == nil || newInfo.IssuedAt.IsZero() || !newInfo.IssuedAt.Before(currentInfo.IssuedAt) {
 		return ""
 	}
-	issued := cur.IssuedAt
-	if currentInfo != nil && !currentInfo.IssuedAt.IsZero() {
-		issued = currentInfo.IssuedAt
-	}
-	if issued.IsZero() || !newInfo.IssuedAt.Before(issued) {
-		return ""
-	}
-	return formatTime(issued)
+	return formatTime(currentInfo.IssuedAt)
 }
 
 // heldAs names the token tok equals among the current token and the

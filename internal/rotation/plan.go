@@ -202,7 +202,7 @@ func (p *plan) other(ctx context.Context) error {
 	// A token issued before the current one may have been current once
 	// (its version labelled AWSPENDING by hand, say): never made current
 	// again, and kept a grace period like a former current token.
-	older := err == nil && issuedBefore(theirs.pendingInfo, rot.currentInfo, rot.current) != ""
+	older := err == nil && issuedBefore(theirs.pendingInfo, rot.currentInfo) != ""
 	switch {
 	case err != nil:
 		// A version that cannot be read or judged is superseded, never a
