@@ -115,6 +115,15 @@ func TestAnsweredHeldTokenIsRefused(t *testing.T) {
 			s.c.inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.BeforeCommit, Status: 400, ErrorType: "ValidationException", Times: awstest.Forever})
 			return id, cur
 		}, fallback: true},
+		{name: "the minting token answered by a refresh", prepare: func(s *scenario) (string, string) {
+			minter := s.issue(50 * day) // the system user's own token, with the secret's scopes
+			fields := s.baseFields(s.issue(5 * day))
+			fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+minter+`"}`)
+			id := s.putSecret("managed", fields)
+			s.srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: []byte(`{"access_token":"` + minter + `","token_type":"bearer","expires_in":5184000}`)})
+			return id, minter
+		}},
 		{name: "AWSPREVIOUS's token answered by a refresh", prepare: func(s *scenario) (string, string) {
 			prev := s.issue(50 * day)
 			id := s.putSecret("managed", s.baseFields(prev))

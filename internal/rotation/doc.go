@@ -188,7 +188,8 @@
 // list the managed secret (consent.go; ConsentError).
 //
 // When Graph answers, as the new token, a token the secret already holds
-// (the current token, or the minting token), the step fails with a
+// (the current token, or the minting token: minting_token_ref's is read to
+// compare after a refresh too, when it can be read), the step fails with a
 // TokenCheckError: storing it would change nothing, and revoking it would
 // cut off AWSCURRENT or every secret that mints with that token. It is
 // neither stored nor revoked. So is a token debug_token says was issued
