@@ -741,3 +741,23 @@ func TestDiscardedTokenRevoked(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadDiscardSpendsNoLabel: this cycle's pending version holds a token
+// debug_token finds expired. The run discards it without a revocation mark:
+// there is nothing live to revoke, and a secret's 20 staging labels are
+// not spent on it.
+func TestDeadDiscardSpendsNoLabel(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	fields := s.current(id)
+	fields["access_token"] = s.issue(-time.Hour)
+	version := rotation.VersionToken(id, s.versionWith(id, rotation.StageCurrent), "")
+	s.putVersion(t, id, version, fields, rotation.StagePending)
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated || !strings.Contains(r.Reason, "expired") {
+		t.Fatalf("run = %+v; want rotated, replacing the expired pending version", r)
+	}
+	if got := s.stages(id)[version]; !slices.Equal(got, []string{rotation.StageDiscarded}) {
+		t.Errorf("labels of the discarded version = %v; want only %s", got, rotation.StageDiscarded)
+	}
+}

@@ -272,8 +272,9 @@
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
 // the version that held it) and takes AWSPENDING off it; it revokes nothing
-// then. Unless it holds AWSPREVIOUS (it was current once), the version is
-// also marked for revocation RevokeGrace from then: its token, never
+// then. Unless it holds AWSPREVIOUS (it was current once), or debug_token
+// found its token invalid or expired (TestDeadDiscardSpendsNoLabel), the
+// version is also marked for revocation RevokeGrace from then: its token, never
 // current, may still be live (made from the JSON before an edit, short of
 // a scope, or stored by a rotation whose AWSPENDING was removed by hand),
 // and a later run judges and revokes it as any marked version's, so no

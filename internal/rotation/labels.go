@@ -107,8 +107,9 @@ func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(
 // way: it gets StageDiscarded first (so a scheduled rotation's next version
 // token differs from it), then loses AWSPENDING. Nothing is revoked now.
 // Its token may still be live (made from the JSON before an edit, short of
-// a scope): unless the version holds AWSPREVIOUS or AWSCURRENT, it is
-// marked for revocation a grace period from now, before it loses
+// a scope): unless the version holds AWSPREVIOUS or AWSCURRENT, or
+// debug_token found its token invalid or expired, it is marked for
+// revocation a grace period from now, before it loses
 // AWSPENDING (so a lost answer there leaves it marked), and judged then as
 // any marked version (an invalid token's label just goes). A mark refused
 // (the label quota) is logged: the token then lives until it expires, as
@@ -126,7 +127,8 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) er
 		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, labelQuota(rot, err))
 	}
 	rot.recordStage(StageDiscarded, version)
-	if !slices.ContainsFunc(rot.stages[version], func(l string) bool { return l == StagePrevious || l == StageCurrent }) {
+	wasCurrent := slices.ContainsFunc(rot.stages[version], func(l string) bool { return l == StagePrevious || l == StageCurrent })
+	if !wasCurrent && !r.knownDead(rot, version) {
 		if err := r.markForRevocation(ctx, rot, version, r.now().Add(r.revokeGrace())); err != nil {
 			rot.log().WarnContext(ctx, "the discarded version could not be marked for revocation; its token, if live, stays so until it expires",
 				"discarded_version_id", version, "error", err.Error())
@@ -146,6 +148,13 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) er
 	rot.log().WarnContext(ctx, "discarded a pending version that holds an unusable token",
 		"discarded_version_id", version, "reason", rot.unusable)
 	return nil
+}
+
+// knownDead reports whether debug_token said the token of version, the
+// rotation's own, is invalid or expired: no mark is spent on it.
+func (r *Rotator) knownDead(rot *rotation, version string) bool {
+	info := rot.pendingInfo
+	return version == rot.version && info != nil && (!info.IsValid || (!info.NeverExpires() && !info.ExpiresAt.After(r.now())))
 }
 
 // promote makes the rotation's version AWSCURRENT, judged by the
