@@ -137,9 +137,9 @@
 // adopted: another version (an older cycle's AWSPENDING, AWSPREVIOUS, a
 // value another tool wrote) is finished only when its user-owned fields
 // equal AWSCURRENT's, its token is valid for AWSCURRENT's app, system
-// user and scopes, and it was not issued before AWSCURRENT's token, and
-// never when the version holds AWSPREVIOUS. AWSCURRENT never moves to a value whose fields differ,
-// nor to a token that did not pass debug_token. Force never resumes an
+// user and scopes, and it was not issued before AWSCURRENT's token; never
+// when the version holds AWSPREVIOUS. AWSCURRENT never moves to a value
+// whose fields differ, nor to a token that did not pass debug_token. Force never resumes an
 // unusable pending version.
 //
 // A run's version token (VersionToken) is a name-based UUID of the secret's
@@ -239,10 +239,10 @@
 // is revoked: it may hold it; so while a minting_token_ref of AWSCURRENT or
 // of a pending version cannot be read, except when its secret does not
 // exist (ResourceNotFoundException: deleted for good), which holds no
-// token (TestPendingWithDeletedMintingRefDoesNotWedge in cmd/lambda). A revocation that fails keeps its label and
-// is counted in RevocationsFailed (an EMF metric): it never fails a
-// rotation, and later runs try again until it succeeds or the token
-// expires. The versions a run superseded are judged at its end even if a
+// token (TestPendingWithDeletedMintingRefDoesNotWedge in cmd/lambda). A
+// revocation that fails keeps its label and is counted in
+// RevocationsFailed (an EMF metric): it never fails a rotation, and later
+// runs try again until it succeeds or the token expires. The versions a run superseded are judged at its end even if a
 // concurrent write took their label (a rotation event storing its token in
 // its version just before the run's version took AWSPENDING): no live
 // token is left in an unlabelled version. One that cannot be judged then
