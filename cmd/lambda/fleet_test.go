@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metamint/metamint/internal/awstest"
 	"github.com/metamint/metamint/internal/rotation"
 	"github.com/metamint/metamint/pkg/mint"
 	"github.com/metamint/metamint/pkg/mint/minttest"
@@ -138,6 +139,45 @@ func TestTagFilterListFails(t *testing.T) {
 	var smerr *rotation.SecretsManagerError
 	if !errors.As(err, &smerr) || !strings.Contains(err.Error(), "ListSecrets (METAMINT_SECRET_TAG metamint:managed)") {
 		t.Errorf("Handle with ListSecrets failing = %v; want a rotation.SecretsManagerError naming ListSecrets and the tag", err)
+	}
+}
+
+// TestTagFilterListThrottled: ListSecrets is throttled until the deadline
+// leaves no wait (Secrets Manager's "not now", the account's quota shared
+// with other callers). The run is deferred, not failed, so FailedAlarm stays
+// quiet and the next run lists the tagged secrets again: they count as one
+// deferred secret, and the secret METAMINT_SECRET_IDS names, which the
+// throttle's waits left no time for, as deferred too, its stored expiry
+// counted in MinDaysToExpiry.
+func TestTagFilterListThrottled(t *testing.T) {
+	t.Parallel()
+	c := newChaos(t, motoURL(t))
+	p, clk := fakePacer(25)
+	w := newWorld(t, withEndpoint(c.srv.URL), withPacing(p))
+	id := w.putSecret("listed", w.baseFields(w.issue(5*day)))
+	w.h.secretIDs = []string{id}
+	w.h.secretTag = &secretTag{Key: "metamint:managed"}
+	list := c.inject(awstest.Fault{Op: "ListSecrets", Times: awstest.Forever, Status: 400, ErrorType: "ThrottlingException", Message: "Rate exceeded"})
+	ctx, cancel := context.WithDeadline(t.Context(), clk.Now().Add(30*time.Second))
+	defer cancel()
+	resp, err := w.h.Handle(ctx, scheduledEvent())
+	if err != nil {
+		t.Fatalf("Handle with ListSecrets throttled = %v; want no error (the run deferred)", err)
+	}
+	if list.Hits() < 2 {
+		t.Errorf("ListSecrets sent %d times; want it sent again after the throttle", list.Hits())
+	}
+	if got := statuses(resp); !slices.Equal(got, []string{rotation.StatusDeferred}) {
+		t.Errorf("statuses = %v; want METAMINT_SECRET_IDS' secret deferred", got)
+	}
+	if s := resp.Summary; s == nil || s.Deferred != 2 || s.Failed != 0 || s.MinDaysToExpiry == nil || *s.MinDaysToExpiry != 5 {
+		t.Errorf("summary = %+v; want 2 deferred (the listed secret and the tagged ones), nothing failed, 5 days to expiry", s)
+	}
+	if logs := w.logs.String(); !strings.Contains(logs, `"msg":"the tagged secrets are deferred"`) || !strings.Contains(logs, "ListSecrets") {
+		t.Errorf("the logs do not say the tagged secrets are deferred, naming ListSecrets:\n%s", logs)
+	}
+	if m := w.metrics.String(); !strings.Contains(m, `"Deferred":2`) || !strings.Contains(m, `"Failed":0`) {
+		t.Errorf("the metrics do not count 2 deferred, 0 failed:\n%s", m)
 	}
 }
 

@@ -281,12 +281,22 @@ func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, f
 		mode = h.mode
 	}
 	ids, err := h.targets(ctx, ids)
+	listDeferred := ""
+	if reason, cut := rotation.CutShort(ctx, err); err != nil && cut {
+		// A throttle (or the time running out) while listing is "not
+		// now": the listed secrets are checked, the tagged ones are
+		// deferred to the next run, which lists them again.
+		listDeferred = "listing the secrets tagged " + h.secretTag.String() + ": " + reason
+		h.log.WarnContext(ctx, "the tagged secrets are deferred", "trigger", trigger, "reason", listDeferred,
+			"error_type", errorType(err), "error", err.Error())
+		ids, err = slices.Clone(h.secretIDs), nil
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "listing the secrets to check failed", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
 		h.metrics.emit([]metric{count("Failed", 1)}, map[string]string{"trigger": trigger})
 		return Response{}, err
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 && listDeferred == "" {
 		if h.secretTag == nil {
 			err := configErr(errors.New("no secrets to rotate: set METAMINT_SECRET_IDS or METAMINT_SECRET_TAG, or list secret IDs in the event's rotate field"))
 			h.log.ErrorContext(ctx, "nothing to do", "trigger", trigger, "error_type", errorType(err), "error", err.Error())
@@ -297,6 +307,9 @@ func (h *handler) handleRun(ctx context.Context, trigger string, ids []string, f
 	}
 	h.log.InfoContext(ctx, "run started", "trigger", trigger, "mode", string(mode), "secrets", len(ids), "force", force)
 	results, sum := h.fleet.Run(ctx, ids, rotation.RunOptions{Force: force, Mode: mode})
+	if listDeferred != "" {
+		sum.Deferred++ // the tagged secrets, how many unknown
+	}
 	attrs := []any{"trigger", trigger, "mode", string(mode), "rotated", sum.Rotated, "rotation_started", sum.RotationStarted,
 		"not_due", sum.NotDue, "skipped", sum.Skipped, "deferred", sum.Deferred, "failed", sum.Failed,
 		"revocations_failed", sum.RevocationsFailed, "version", h.version}

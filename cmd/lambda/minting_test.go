@@ -115,13 +115,34 @@ func TestAnsweredHeldTokenIsRefused(t *testing.T) {
 			s.c.inject(awstest.Fault{Op: "PutSecretValue", Stage: awstest.BeforeCommit, Status: 400, ErrorType: "ValidationException", Times: awstest.Forever})
 			return id, cur
 		}, fallback: true},
+		{name: "the minting token answered by a refresh", prepare: func(s *scenario) (string, string) {
+			minter := s.issue(50 * day) // the system user's own token, with the secret's scopes
+			fields := s.baseFields(s.issue(5 * day))
+			fields["minting_token_ref"] = s.putMintingToken("minting-token", `{"access_token":"`+minter+`"}`)
+			id := s.putSecret("managed", fields)
+			s.srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: []byte(`{"access_token":"` + minter + `","token_type":"bearer","expires_in":5184000}`)})
+			return id, minter
+		}},
+		{name: "AWSPREVIOUS's token answered by a refresh", prepare: func(s *scenario) (string, string) {
+			prev := s.issue(50 * day)
+			id := s.putSecret("managed", s.baseFields(prev))
+			s.srv.Advance(day) // prev was issued a day before the token the run makes
+			if r := s.runOnce(s.t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				s.t.Fatalf("first run = %+v; want rotated", r)
+			}
+			s.srv.Advance(day)
+			s.srv.FailNext(minttest.EndpointExchange, minttest.Fault{Status: 200,
+				Body: []byte(`{"access_token":"` + prev + `","token_type":"bearer","expires_in":5184000}`)})
+			return id, prev
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newScenario(t)
 			id, held := tc.prepare(s)
-			before, curBefore := s.stages(id), s.currentToken(id)
+			before, curBefore, putsBefore := s.stages(id), s.currentToken(id), s.c.Calls("PutSecretValue")
 			resp, err := s.run(t.Context(), directEventJSON(true, id))
 			checkRunErr(t, resp, err)
 			r := resp.Results[0]
@@ -144,7 +165,7 @@ func TestAnsweredHeldTokenIsRefused(t *testing.T) {
 			if diff := cmp.Diff(before, s.stages(id)); diff != "" {
 				t.Errorf("stages changed (-before +after):\n%s", diff)
 			}
-			if n := s.c.Calls("PutSecretValue"); n != wantPuts {
+			if n := s.c.Calls("PutSecretValue") - putsBefore; n != wantPuts {
 				t.Errorf("PutSecretValue attempts = %d; want %d", n, wantPuts)
 			}
 			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))

@@ -204,8 +204,10 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 	}
 
 	// The next generation also marks the version two generations old for
-	// revocation: one more write (its label), no read and no revoke yet
-	// (the grace period).
+	// revocation: one more write (its label), and one more read (that
+	// version, to date the end of its token's time as current: AWSCURRENT
+	// moved back by hand would make it newer), no revoke yet (the grace
+	// period).
 	w.srv.ResetRequests()
 	resp, err = w.h.Handle(t.Context(), directEventJSON(true, id))
 	if err != nil || resp.Results[0].Status != rotation.StatusRotated {
@@ -215,6 +217,7 @@ func TestScheduledGraphAndSecretCalls(t *testing.T) {
 		t.Errorf("Graph calls, second generation (-want +got):\n%s", diff)
 	}
 	wantSM["UpdateSecretVersionStage"] = 2 // the move and the mark
+	wantSM["GetSecretValue"] = 3           // and AWSPREVIOUS's version
 	if diff := cmp.Diff(wantSM, w.calls.take()); diff != "" {
 		t.Errorf("Secrets Manager calls, second generation (-want +got):\n%s", diff)
 	}

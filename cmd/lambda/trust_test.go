@@ -675,3 +675,89 @@ func TestBootstrapTrustsOnlyAWSCURRENT(t *testing.T) {
 	s.check(t, ids, map[string]string{ids[0]: initial, ids[1]: first})
 	assertNoSecrets(t, "the bootstrap's output", r.Output(), secretsOf(s.srv, s.fx))
 }
+
+// TestDiscardedTokenRevoked: a pending version is discarded while its token
+// is live: made from the JSON before an edit (finishSecret refuses it), or
+// short of a scope the secret asks for (this cycle's version, resumed by a
+// run). The token was never current; it is marked for revocation when it
+// is discarded, a grace period from then, and a run revokes it after that,
+// so no live token stays in a discarded version (and, once
+// METAMINT_DISCARDED moves on, in a version without labels) until it
+// expires, or for good.
+func TestDiscardedTokenRevoked(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"edited before finishSecret", "resumed short of a scope"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			id := s.secrets(1)[0]
+			var discarded string
+			if how == "edited before finishSecret" {
+				version := s.placeholder(id)
+				for _, step := range []string{rotation.StepCreate, rotation.StepSet, rotation.StepTest} {
+					if _, err := s.run(t.Context(), rotationEvent(step, id, version)); err != nil {
+						t.Fatalf("%s = %v", step, err)
+					}
+				}
+				discarded, _ = s.value(id, version, rotation.StagePending)["access_token"].(string)
+				// The edit, as in TestEditBeforeFinishSecret: the label moved by
+				// hand, since moto's PutSecretValue with AWSCURRENT leaves two
+				// versions AWSCURRENT while a rotation runs.
+				edited := s.current(id)
+				edited["owner"] = "growth"
+				editV, curV := newUUID(), s.versionWith(id, rotation.StageCurrent)
+				s.putVersion(t, id, editV, edited, "EDIT")
+				for _, in := range []*secretsmanager.UpdateSecretVersionStageInput{
+					{SecretId: aws.String(id), VersionStage: aws.String(rotation.StageCurrent), MoveToVersionId: aws.String(editV), RemoveFromVersionId: aws.String(curV)},
+					{SecretId: aws.String(id), VersionStage: aws.String("EDIT"), RemoveFromVersionId: aws.String(editV)},
+				} {
+					if _, err := s.sm.UpdateSecretVersionStage(t.Context(), in); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var stateErr *rotation.RotationStateError
+				if _, err := s.run(t.Context(), rotationEvent(rotation.StepFinish, id, version)); !errors.As(err, &stateErr) {
+					t.Fatalf("finishSecret = %v; want a RotationStateError", err)
+				}
+			} else {
+				arn := id // putSecret returns the ARN
+				discarded = s.issue(50*day, "ads_read")
+				fields := s.current(id)
+				fields["access_token"] = discarded
+				s.putVersion(t, id, rotation.VersionToken(arn, s.versionWith(id, rotation.StageCurrent), ""), fields, rotation.StagePending)
+				if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated || !strings.Contains(r.Reason, "replacing") {
+					t.Fatalf("run = %+v; want rotated, replacing the pending version", r)
+				}
+			}
+			if s.revoked(discarded) {
+				t.Fatalf("the discarded token was revoked at once; want it kept for the grace period")
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			s.runOnce(t, directEventJSON(false, id))
+			if !s.revoked(discarded) {
+				t.Errorf("the discarded token is live past the grace period; want it revoked")
+			}
+			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+		})
+	}
+}
+
+// TestDeadDiscardSpendsNoLabel: this cycle's pending version holds a token
+// debug_token finds expired. The run discards it without a revocation mark:
+// there is nothing live to revoke, and a secret's 20 staging labels are
+// not spent on it.
+func TestDeadDiscardSpendsNoLabel(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id := s.secrets(1)[0]
+	fields := s.current(id)
+	fields["access_token"] = s.issue(-time.Hour)
+	version := rotation.VersionToken(id, s.versionWith(id, rotation.StageCurrent), "")
+	s.putVersion(t, id, version, fields, rotation.StagePending)
+	if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusRotated || !strings.Contains(r.Reason, "expired") {
+		t.Fatalf("run = %+v; want rotated, replacing the expired pending version", r)
+	}
+	if got := s.stages(id)[version]; !slices.Equal(got, []string{rotation.StageDiscarded}) {
+		t.Errorf("labels of the discarded version = %v; want only %s", got, rotation.StageDiscarded)
+	}
+}

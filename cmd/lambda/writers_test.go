@@ -896,3 +896,141 @@ func (s *scenario) restoredKept(t *testing.T, id, old string) {
 	}
 	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
 }
+
+// TestRollbackKeepsGrace: a person rolls the secret back to an older token
+// (the value of an older version put again, or AWSCURRENT moved back onto
+// that version): the token current until then, T3, becomes AWSPREVIOUS. The
+// next rotation marks it for revocation, and its grace period counts from
+// now, not from the restored value's issued_at (the older token's, 30 days
+// back): T3 was current a moment ago, and a consumer that cached it keeps
+// working for RevokeGrace.
+func TestRollbackKeepsGrace(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"value put again", "label moved back"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			s := newScenario(t)
+			id := s.putSecret("s00", s.baseFields(s.issue(50*day)))
+			if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("first run = %+v; want rotated", r)
+			}
+			v2, t2 := s.versionWith(id, rotation.StageCurrent), s.currentToken(id)
+			s.srv.Advance(30 * day)
+			if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("second run = %+v; want rotated", r)
+			}
+			v3, t3 := s.versionWith(id, rotation.StageCurrent), s.currentToken(id)
+			to := v2
+			if how == "value put again" {
+				// The value goes in under a label of the person's own, then
+				// takes AWSCURRENT: moto's PutSecretValue with AWSCURRENT
+				// leaves it on a current version that also holds
+				// AWSPENDING.
+				var fields map[string]any
+				if err := json.Unmarshal([]byte(s.raw(id, v2, "")), &fields); err != nil {
+					t.Fatal(err)
+				}
+				to = newUUID()
+				s.putVersion(t, id, to, fields, "ROLLBACK")
+			}
+			if _, err := s.sm.UpdateSecretVersionStage(t.Context(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+				VersionStage: aws.String(rotation.StageCurrent), MoveToVersionId: aws.String(to), RemoveFromVersionId: aws.String(v3)}); err != nil {
+				t.Fatal(err)
+			}
+			if s.currentToken(id) != t2 || s.versionWith(id, rotation.StagePrevious) != v3 {
+				t.Fatalf("the rollback did not leave T2 current and T3's version previous: %v", s.stages(id))
+			}
+			if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+				t.Fatalf("run after the rollback = %+v; want rotated", r)
+			}
+			if s.revoked(t3) {
+				t.Fatalf("T3, AWSCURRENT's token until the rollback a moment ago, was revoked at once; want it kept for the grace period")
+			}
+			if !slices.Contains(s.revokeLabelled(id), v3) {
+				t.Errorf("T3's version %s is not marked for revocation; labels %v", v3, s.stages(id))
+			}
+			s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+			if r := s.runOnce(t, directEventJSON(false, id)); r.Status != rotation.StatusNotDue {
+				t.Fatalf("run after the grace period = %+v; want not_due", r)
+			}
+			if !s.revoked(t3) {
+				t.Errorf("T3 is live after the grace period; want it revoked")
+			}
+			assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+		})
+	}
+}
+
+// TestPendingWithDeletedMintingRefDoesNotWedge: another tool left an
+// AWSPENDING version whose minting_token_ref names a secret since deleted
+// for good. A run that is not due leaves the version alone, and settles the
+// revocation that is due: a reference to a secret that does not exist holds
+// no token to keep, so it blocks nothing. (It used to fail every
+// revocation of the secret for as long as the version stayed pending: for
+// good, with a token that never expires.)
+func TestPendingWithDeletedMintingRefDoesNotWedge(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	id, current, old, _ := s.dueRevocation(t)
+	ref := s.putMintingToken("minting-token", `{"access_token":"`+s.issue(50*day)+`"}`)
+	if _, err := s.sm.DeleteSecret(t.Context(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(ref),
+		ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	fields := s.baseFields(s.issue(50 * day))
+	fields["minting_token_ref"] = ref
+	s.putVersion(t, id, newUUID(), fields, rotation.StagePending)
+	r := s.runOnce(t, directEventJSON(false, id))
+	if r.Status != rotation.StatusNotDue || r.RevocationsFailed != 0 {
+		t.Errorf("result = %+v; want not_due, no revocation failed", r)
+	}
+	if !s.revoked(old) || s.revoked(current) {
+		t.Errorf("revoked: the due version's token %v, AWSCURRENT's %v; want the first only", s.revoked(old), s.revoked(current))
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}
+
+// TestOlderPendingNotAdopted: a person moves AWSPENDING onto an older
+// version, whose token T1 was current two generations ago and waits, marked,
+// for its grace period to end. A forced run does not finish it (AWSCURRENT
+// would move back to a token issued before the current one): it supersedes
+// it, and T1 keeps its grace period (revoked by a run after it, not at once).
+func TestOlderPendingNotAdopted(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	t1 := s.issue(50 * day)
+	id := s.putSecret("s00", s.baseFields(t1))
+	v1 := s.versionWith(id, rotation.StageCurrent)
+	for range 2 {
+		s.srv.Advance(time.Hour)
+		if r := s.runOnce(t, directEventJSON(true, id)); r.Status != rotation.StatusRotated {
+			t.Fatalf("forced run = %+v; want rotated", r)
+		}
+	}
+	if !slices.Contains(s.revokeLabelled(id), v1) || s.revoked(t1) {
+		t.Fatalf("T1's version is not marked for a later revocation, or T1 is revoked; labels %v", s.stages(id))
+	}
+	s.srv.Advance(time.Hour)
+	cur := s.currentToken(id)
+	if _, err := s.sm.UpdateSecretVersionStage(t.Context(), &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(id),
+		VersionStage: aws.String(rotation.StagePending), MoveToVersionId: aws.String(v1),
+		RemoveFromVersionId: aws.String(s.versionWith(id, rotation.StagePending))}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.runOnce(t, directEventJSON(true, id))
+	if r.Status != rotation.StatusRotated || r.VersionID == v1 {
+		t.Fatalf("run = %+v; want rotated to a new version, not %s", r, v1)
+	}
+	if got := s.currentToken(id); got == t1 || got == cur {
+		t.Errorf("AWSCURRENT holds T1 (%v) or the token before the run (%v); want a new token", got == t1, got == cur)
+	}
+	if s.revoked(t1) {
+		t.Errorf("T1 was revoked before its grace period ended")
+	}
+	s.srv.Advance(rotation.DefaultRevokeGrace + time.Hour)
+	s.runOnce(t, directEventJSON(false, id))
+	if !s.revoked(t1) {
+		t.Errorf("T1 is live past its grace period; want it revoked")
+	}
+	assertNoSecrets(t, "the logs", s.logs.String(), secretsOf(s.srv, s.fx))
+}

@@ -108,20 +108,26 @@
 //	NoPending        due: mint, store, test, move AWSCURRENT; else not_due
 //	PendingStored    read the value and ask debug_token: one of the next three
 //	PendingEmpty     mint, store, test, move AWSCURRENT
-//	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not
+//	PendingUsable    test, move AWSCURRENT (resume), whether due or forced or not; a version
+//	                 holding AWSPREVIOUS too was current once, and AWSCURRENT moved back
+//	                 off it (a rollback): as PendingUnusable, never resumed
 //	PendingUnusable  discard; mint under the next version token, store, test, move
 //	NotPending       discard; as PendingUnusable
-//	OtherPending     not due: not_due, left alone. Due or forced: the other version
+//	OtherPending     not due: not_due, left alone. Due or forced: a version holding
+//	                 AWSPREVIOUS too (it was current once; AWSPENDING is its finished
+//	                 rotation's leftover) is superseded unjudged; any other version is
 //	                 judged by AWSCURRENT (never by its own JSON or references);
 //	                 usable → test, move AWSCURRENT to it; empty, unusable, due
 //	                 itself (its token expires within RefreshBefore), holding
-//	                 the current token, or
+//	                 the current token, holding a token issued before the current
+//	                 token's (it may have been current once), or
 //	                 not judgeable (its value unreadable, debug_token failing; its
 //	                 own references are never read; a throttle, or the time running
 //	                 out, defers the secret instead) → mint under this cycle's token
 //	                 (AWSPENDING moves to it): the other version is superseded, not
 //	                 discarded, and (unless it holds AWSPREVIOUS) marked for
-//	                 revocation due at once
+//	                 revocation due at once, or RevokeGrace from now for an older
+//	                 token (a mark due earlier stays; TestOlderPendingNotAdopted)
 //	Current          not_due
 //
 // Every run (fan-out too) then revokes what is due (see Revocations),
@@ -130,9 +136,10 @@
 // Everything is judged by the current AWSCURRENT, and nothing else is
 // adopted: another version (an older cycle's AWSPENDING, AWSPREVIOUS, a
 // value another tool wrote) is finished only when its user-owned fields
-// equal AWSCURRENT's and its token is valid for AWSCURRENT's app, system
-// user and scopes. AWSCURRENT never moves to a value whose fields differ,
-// nor to a token that did not pass debug_token. Force never resumes an
+// equal AWSCURRENT's, its token is valid for AWSCURRENT's app, system
+// user and scopes, and it was not issued before AWSCURRENT's token; never
+// when the version holds AWSPREVIOUS. AWSCURRENT never moves to a value
+// whose fields differ, nor to a token that did not pass debug_token. Force never resumes an
 // unusable pending version.
 //
 // A run's version token (VersionToken) is a name-based UUID of the secret's
@@ -181,11 +188,16 @@
 // list the managed secret (consent.go; ConsentError).
 //
 // When Graph answers, as the new token, a token the secret already holds
-// (the current token, or the minting token), the step fails with a
+// (the current token, or the minting token: minting_token_ref's is read to
+// compare after a refresh too, when it can be read), the step fails with a
 // TokenCheckError: storing it would change nothing, and revoking it would
 // cut off AWSCURRENT or every secret that mints with that token. It is
-// neither stored nor revoked. A new token that debug_token says does not
-// match the secret is revoked at once, and the step fails.
+// neither stored nor revoked. So is a token debug_token says was issued
+// before the current token (AWSPREVIOUS's, say, or a version's marked for a
+// later revocation): an older token, not a new one, which would move the
+// secret back (TestAnsweredHeldTokenIsRefused in cmd/lambda). A new token
+// that debug_token says does not match the secret is revoked at once, and
+// the step fails.
 //
 // # Revocations
 //
@@ -202,6 +214,10 @@
 // AWSPREVIOUS (the token two generations old) due RevokeGrace (default 24h,
 // METAMINT_REVOKE_GRACE) after its token stopped being current (AWSCURRENT's
 // issued_at, or now when unknown): a consumer that cached it keeps working.
+// When AWSPREVIOUS's version is newer than AWSCURRENT's (created, or its
+// token issued, later: AWSCURRENT was moved back by hand, a moment ago for
+// all the run knows) or cannot be read, the grace counts from now
+// (TestRollbackKeepsGrace in cmd/lambda).
 // A superseded version is marked due at once: its token was never current.
 // A version already marked keeps its label when due no later; a later one
 // is replaced.
@@ -220,10 +236,13 @@
 // TestWrongAppSecretKeepsRevocations), nor a revoke answered "invalid
 // token" that debug_token does not confirm (TestRevokeAnsweredInvalidIsChecked).
 // While a pending version cannot be read, no token
-// is revoked: it may hold it. A revocation that fails keeps its label and
-// is counted in RevocationsFailed (an EMF metric): it never fails a
-// rotation, and later runs try again until it succeeds or the token
-// expires. The versions a run superseded are judged at its end even if a
+// is revoked: it may hold it; so while a minting_token_ref of AWSCURRENT or
+// of a pending version cannot be read, except when its secret does not
+// exist (ResourceNotFoundException: deleted for good), which holds no
+// token (TestPendingWithDeletedMintingRefDoesNotWedge in cmd/lambda). A
+// revocation that fails keeps its label and is counted in
+// RevocationsFailed (an EMF metric): it never fails a rotation, and later
+// runs try again until it succeeds or the token expires. The versions a run superseded are judged at its end even if a
 // concurrent write took their label (a rotation event storing its token in
 // its version just before the run's version took AWSPENDING): no live
 // token is left in an unlabelled version. One that cannot be judged then
@@ -252,7 +271,15 @@
 // (TestRestoredAfterDescribeNotRevoked).
 //
 // "Discard" gives the version the label METAMINT_DISCARDED (which moves off
-// the version that held it) and takes AWSPENDING off it; it revokes nothing.
+// the version that held it) and takes AWSPENDING off it; it revokes nothing
+// then. Unless it holds AWSPREVIOUS (it was current once), or debug_token
+// found its token invalid or expired (TestDeadDiscardSpendsNoLabel), the
+// version is also marked for revocation RevokeGrace from then: its token, never
+// current, may still be live (made from the JSON before an edit, short of
+// a scope, or stored by a rotation whose AWSPENDING was removed by hand),
+// and a later run judges and revokes it as any marked version's, so no
+// live token stays in a discarded version (TestDiscardedTokenRevoked in
+// cmd/lambda). A mark refused for the label quota leaves it as it was.
 // Only this cycle's version is discarded: METAMINT_DISCARDED feeds the
 // version token, so discarding it moves the run on to the next token.
 // Another rotation's version is superseded instead (a new version takes
@@ -348,7 +375,8 @@
 //   - This cycle's unusable pending version, or its version left without
 //     labels (AWSPENDING removed by hand, as AWS advises after
 //     CancelRotateSecret), is discarded and replaced by a new version under
-//     the next version token. Nothing that may be in use is revoked.
+//     the next version token. Nothing that may be in use is revoked; the
+//     discarded version's token is revoked a grace period later.
 //   - Another rotation's empty or unusable pending version (say Secrets
 //     Manager's rotation stuck before createSecret stored anything) is
 //     superseded once the secret is due: the new version takes AWSPENDING
@@ -416,7 +444,8 @@
 // Writes: an inline rotation makes two, fan-out the same two plus
 // RotateSecret. From the second generation on, the move also marks the
 // version two generations old for revocation: one more
-// UpdateSecretVersionStage. Once the grace period is over, the next run (or
+// UpdateSecretVersionStage, and one more GetSecretValue (that version, to
+// date the mark). Once the grace period is over, the next run (or
 // finishSecret) revokes it: DescribeSecret, GetSecretValue of that version
 // (and of AWSCURRENT, its references, AWSPREVIOUS, a pending version and
 // a version marked for a later revocation, where not yet read), debug_token and oauth/revoke of its token, and one

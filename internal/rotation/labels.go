@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -104,8 +105,15 @@ func cloneStages(m map[string][]string) map[string][]string { return maps.Clone(
 
 // discard takes a pending version that holds an unusable value out of the
 // way: it gets StageDiscarded first (so a scheduled rotation's next version
-// token differs from it), then loses AWSPENDING. Nothing is revoked: the
-// token is already unusable, or, if debug_token erred, stored.
+// token differs from it), then loses AWSPENDING. Nothing is revoked now.
+// Its token may still be live (made from the JSON before an edit, short of
+// a scope): unless the version holds AWSPREVIOUS or AWSCURRENT, or
+// debug_token found its token invalid or expired, it is marked for
+// revocation a grace period from now, before it loses
+// AWSPENDING (so a lost answer there leaves it marked), and judged then as
+// any marked version (an invalid token's label just goes). A mark refused
+// (the label quota) is logged: the token then lives until it expires, as
+// before.
 func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) error {
 	in := &secretsmanager.UpdateSecretVersionStageInput{
 		SecretId:        aws.String(rot.arn),
@@ -119,6 +127,13 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) er
 		return smErr(rot.step, rot.arn, "UpdateSecretVersionStage "+StageDiscarded, labelQuota(rot, err))
 	}
 	rot.recordStage(StageDiscarded, version)
+	wasCurrent := slices.ContainsFunc(rot.stages[version], func(l string) bool { return l == StagePrevious || l == StageCurrent })
+	if !wasCurrent && !r.knownDead(rot, version) {
+		if err := r.markForRevocation(ctx, rot, version, r.now().Add(r.revokeGrace())); err != nil {
+			rot.log().WarnContext(ctx, "the discarded version could not be marked for revocation; its token, if live, stays so until it expires",
+				"discarded_version_id", version, "error", err.Error())
+		}
+	}
 	if !slices.Contains(rot.stages[version], StagePending) {
 		return nil
 	}
@@ -133,6 +148,13 @@ func (r *Rotator) discard(ctx context.Context, rot *rotation, version string) er
 	rot.log().WarnContext(ctx, "discarded a pending version that holds an unusable token",
 		"discarded_version_id", version, "reason", rot.unusable)
 	return nil
+}
+
+// knownDead reports whether debug_token said the token of version, the
+// rotation's own, is invalid or expired: no mark is spent on it.
+func (r *Rotator) knownDead(rot *rotation, version string) bool {
+	info := rot.pendingInfo
+	return version == rot.version && info != nil && (!info.IsValid || (!info.NeverExpires() && !info.ExpiresAt.After(r.now())))
 }
 
 // promote makes the rotation's version AWSCURRENT, judged by the
@@ -161,11 +183,7 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	if cur.RevokePrevious {
 		prev := versionWith(rot.stages, StagePrevious)
 		if prev != "" && prev != rot.version && prev != curVersion {
-			stopped := r.now()
-			if !cur.IssuedAt.IsZero() && cur.IssuedAt.Before(stopped) {
-				stopped = cur.IssuedAt
-			}
-			if err := r.markOrJudge(ctx, rot, prev, stopped.Add(r.revokeGrace())); err != nil {
+			if err := r.markOrJudge(ctx, rot, prev, r.stoppedCurrent(ctx, rot, prev).Add(r.revokeGrace())); err != nil {
 				return err
 			}
 		}
@@ -201,6 +219,35 @@ func (r *Rotator) promote(ctx context.Context, rot *rotation) error {
 	}
 	rot.log().InfoContext(ctx, "AWSCURRENT moved", "version_id", rot.version, "previous_version_id", curVersion)
 	return nil
+}
+
+// stoppedCurrent estimates when the token of prev, the version holding
+// AWSPREVIOUS, stopped being current: when AWSCURRENT moved to the version
+// holding it now, which AWSCURRENT's issued_at dates when a rotation made
+// it. AWSCURRENT moved back by hand (a rollback: the label moved onto an
+// older version, or an older value put again) leaves prev newer than
+// AWSCURRENT, its version created or its token issued later: then, as when
+// issued_at is unknown or prev cannot be read, the move may have been a
+// moment ago, and it is now. A later estimate only delays a revocation.
+func (r *Rotator) stoppedCurrent(ctx context.Context, rot *rotation, prev string) time.Time {
+	now, cur := r.now(), rot.current
+	if cur.IssuedAt.IsZero() || !cur.IssuedAt.Before(now) {
+		return now
+	}
+	out, err := r.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(rot.arn), VersionId: aws.String(prev)})
+	if err != nil {
+		rot.log().WarnContext(ctx, "AWSPREVIOUS could not be read to date the end of its token's time as current; its grace period counts from now",
+			"revoke_version_id", prev, "error", err.Error())
+		return now
+	}
+	doc, _ := parseStored(StagePrevious, out)
+	movedBack := out.CreatedDate != nil && !rot.currentCreated.IsZero() && out.CreatedDate.After(rot.currentCreated)
+	if movedBack || (doc != nil && doc.IssuedAt.After(cur.IssuedAt)) {
+		rot.log().WarnContext(ctx, "AWSPREVIOUS is newer than AWSCURRENT (AWSCURRENT was moved back by hand); its grace period counts from now",
+			"revoke_version_id", prev)
+		return now
+	}
+	return cur.IssuedAt
 }
 
 // currentMovedErr is the move of AWSCURRENT to the rotation's version

@@ -53,6 +53,16 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if older := issuedBefore(newInfo, rot.currentInfo); older != "" {
+		// Issued before the current token: not a new token but one the
+		// secret held before (AWSPREVIOUS's, a version's marked for a
+		// later revocation), which a consumer may still hold. Making it
+		// current again would move the secret back; revoking it could
+		// cut off whoever holds it. Neither stored nor revoked.
+		return "", tokenCheckErr(rot.step, rot.arn, fmt.Errorf(
+			"%s: Graph answered a token issued at %s, before the current token (%s): an older token, not a new one; "+
+				"refusing it (it is not stored and not revoked)", method, formatTime(newInfo.IssuedAt), older))
+	}
 	value, err := cur.WithToken(iss)
 	if err != nil {
 		r.revokeOrphan(ctx, rot, app, tok.AccessToken)
@@ -83,13 +93,14 @@ func (r *Rotator) create(ctx context.Context, rot *rotation) (string, error) {
 type minted struct {
 	token  *mint.Token
 	method string // "refreshed" or "minted"
-	minter string // the minting token; "" after a refresh
+	minter string // the minting token: minting_token_ref's, else the managed token; "" when unread
 }
 
 // mintToken makes the new token: a refresh of the current token when it is
 // a valid expiring token that matches the secret, else a new token from
 // POST /{system-user-id}/access_tokens called with the minting token, which
-// it returns too ("" after a refresh). refresh false skips the refresh.
+// it returns too (after a refresh, when it can be read, to compare). refresh
+// false skips the refresh.
 func (r *Rotator) mintToken(ctx context.Context, rot *rotation, cur *secret.Doc, app mint.App, info *mint.TokenInfo, refresh bool) (minted, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < r.headroom() {
@@ -102,7 +113,14 @@ func (r *Rotator) mintToken(ctx context.Context, rot *rotation, cur *secret.Doc,
 		if err != nil {
 			return minted{}, graphErr(rot.step, rot.arn, "refreshing the current token", err)
 		}
-		return minted{tok, "refreshed", ""}, nil
+		// The refresh does not use minting_token_ref's token, but Graph
+		// may answer it: compared too, when it can be read (a token made
+		// is not given up for a reference that cannot be read now).
+		minter, merr := rot.refs.MintingToken(ctx, cur)
+		if merr != nil {
+			rot.log().WarnContext(ctx, "the minting token could not be read to compare with the refreshed token", "version_id", rot.version, "error", merr.Error())
+		}
+		return minted{tok, "refreshed", minter}, nil
 	}
 	minter, err := rot.refs.MintingToken(ctx, cur)
 	if err != nil {
@@ -180,6 +198,17 @@ func (r *Rotator) describeNew(ctx context.Context, rot *rotation, cur *secret.Do
 		iss.Scopes = []string{}
 	}
 	return iss, info, nil
+}
+
+// issuedBefore returns when the current token was issued when debug_token
+// says the token just made (newInfo) was issued before it; else "". Both
+// times are debug_token's, Meta's clock: the issued_at AWSCURRENT stores
+// may be the Lambda's.
+func issuedBefore(newInfo, currentInfo *mint.TokenInfo) string {
+	if newInfo == nil || currentInfo == nil || newInfo.IssuedAt.IsZero() || !newInfo.IssuedAt.Before(currentInfo.IssuedAt) {
+		return ""
+	}
+	return formatTime(currentInfo.IssuedAt)
 }
 
 // heldAs names the token tok equals among the current token and the

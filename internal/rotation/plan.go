@@ -101,7 +101,7 @@ func (p *plan) describe(ctx context.Context) error {
 // version.
 func (rot *rotation) of(version string) *rotation {
 	return &rotation{secretID: rot.arn, arn: rot.arn, version: version, refs: rot.refs, stages: rot.stages, step: stepSchedule, logger: rot.logger,
-		current: rot.current, currentVer: rot.currentVer, currentInfo: rot.currentInfo,
+		current: rot.current, currentVer: rot.currentVer, currentCreated: rot.currentCreated, currentInfo: rot.currentInfo,
 		superseded: rot.superseded, revocationsFailed: rot.revocationsFailed}
 }
 
@@ -124,6 +124,13 @@ func (p *plan) resume(ctx context.Context) error {
 		p.res.Reason = "the rotation of this cycle is in progress (AWSPENDING is on its version): Secrets Manager runs it " +
 			"and retries a failed step; if it gave up, an inline run finishes it"
 		return p.inProgress(ctx, rot.version)
+	}
+	if slices.Contains(rot.stages[rot.version], StagePrevious) {
+		// The rotation finished, and AWSCURRENT was moved back off its
+		// version since (a rollback): AWSPENDING is the finished run's
+		// leftover. Resuming would undo the rollback.
+		rot.unusable = "it was current once and AWSCURRENT was moved off it (it holds AWSPREVIOUS)"
+		return p.replace(ctx, rot.version)
 	}
 	state, err := p.r.settlePending(ctx, rot)
 	if err != nil {
@@ -175,6 +182,15 @@ func (p *plan) other(ctx context.Context) error {
 		return err
 	}
 	theirs := rot.of(version)
+	if slices.Contains(rot.stages[version], StagePrevious) {
+		// AWSCURRENT left it, so it was current once: AWSPENDING is a
+		// finished rotation's leftover (a run leaves it on the version it
+		// makes current), not a rotation in progress. Finishing it would
+		// undo whoever moved AWSCURRENT off it (a person rolling back):
+		// superseded, unjudged.
+		return p.rotate(ctx, fmt.Sprintf("%s; superseding version %s, which holds AWSPENDING and AWSPREVIOUS "+
+			"(it was current once; AWSCURRENT is not moved back to it)", reason, version))
+	}
 	state, err := p.r.settlePending(ctx, theirs)
 	why := state.String()
 	if _, cut := CutShort(ctx, err); err != nil && cut {
@@ -183,6 +199,10 @@ func (p *plan) other(ctx context.Context) error {
 		// perhaps usable, is left as it is.
 		return err
 	}
+	// A token issued before the current one may have been current once
+	// (its version labelled AWSPENDING by hand, say): never made current
+	// again, and kept a grace period like a former current token.
+	older := err == nil && issuedBefore(theirs.pendingInfo, rot.currentInfo) != ""
 	switch {
 	case err != nil:
 		// A version that cannot be read or judged is superseded, never a
@@ -190,6 +210,8 @@ func (p *plan) other(ctx context.Context) error {
 		why = "it cannot be judged: " + err.Error()
 	case state == PendingUsable && theirs.pending.AccessToken == rot.current.AccessToken:
 		why = "it holds the current token" // finishing it would change nothing
+	case older:
+		why = "its token was issued before the current token's: it may have been current once"
 	case state == PendingUsable && p.expiresSoon(theirs.pendingInfo):
 		// Made before AWSCURRENT, maybe long ago: finishing it would
 		// move AWSCURRENT to a token due at once.
@@ -205,11 +227,19 @@ func (p *plan) other(ctx context.Context) error {
 		// before this run's version takes AWSPENDING), was never current:
 		// revoked at the end of this run unless AWSCURRENT, AWSPENDING,
 		// AWSPREVIOUS or a version marked later holds it then. A version holding AWSPREVIOUS is marked when
-		// AWSCURRENT moves, with the grace period.
-		if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
-			return err
+		// AWSCURRENT moves, with the grace period; an older token is
+		// marked a grace period from now (a mark due earlier stays), and
+		// judged once that is over.
+		if older {
+			if err := p.r.markForRevocation(ctx, rot, version, p.r.now().Add(p.r.revokeGrace())); err != nil {
+				return err
+			}
+		} else {
+			if err := p.r.markOrJudge(ctx, rot, version, p.r.now()); err != nil {
+				return err
+			}
+			rot.supersede(version) // judged even if the label is lost; markOrJudge may have recorded it
 		}
-		rot.supersede(version) // judged even if the label is lost; markOrJudge may have recorded it
 	}
 	return p.rotate(ctx, fmt.Sprintf("%s; superseding another rotation's pending version %s (%s)", reason, version, why))
 }

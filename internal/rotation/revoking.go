@@ -29,7 +29,7 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 	rctx, cancel := r.cleanupContext(ctx)
 	defer cancel()
 	// A token is made only once AWSCURRENT was read (create).
-	minter, err := rot.refs.MintingToken(rctx, rot.current)
+	minter, err := heldMintingToken(rctx, rot, rot.current)
 	if err != nil {
 		rot.log().ErrorContext(ctx, "the minting token could not be read to compare; the token made but not stored is kept, not revoked", "version_id", rot.version, "error", err.Error())
 		return
@@ -50,6 +50,21 @@ func (r *Rotator) revokeOrphan(ctx context.Context, rot *rotation, app mint.App,
 		return
 	}
 	rot.log().InfoContext(ctx, "revoked a token that was made but not stored", "version_id", rot.version)
+}
+
+// heldMintingToken is the minting token doc names (its minting_token_ref's,
+// else its own access_token), to keep from revocation. A reference to a
+// secret that does not exist (ResourceNotFoundException: deleted for good)
+// holds no token: "", so that an old reference never blocks the
+// revocations for good. Any other error means it cannot tell.
+func heldMintingToken(ctx context.Context, rot *rotation, doc *secret.Doc) (string, error) {
+	m, err := rot.refs.MintingToken(ctx, doc)
+	if err != nil && isNotFound(err) {
+		rot.log().WarnContext(ctx, "the secret minting_token_ref names does not exist; it holds no token to keep from revocation",
+			"minting_token_ref", doc.MintingTokenRef)
+		return "", nil
+	}
+	return m, err
 }
 
 // revoke revokes token with app. Graph answering "invalid token" is an
@@ -251,7 +266,7 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 		fail("", "revocations due, and AWSCURRENT's app secret could not be read", err)
 		return
 	}
-	minter, err := rot.refs.MintingToken(ctx, cur)
+	minter, err := heldMintingToken(ctx, rot, cur)
 	if err != nil {
 		fail("", "revocations due, and the minting token could not be read to compare", err)
 		return
@@ -296,7 +311,7 @@ func (r *Rotator) settleRevocations(ctx context.Context, rot *rotation) {
 			// become it: the token behind its minting_token_ref mints
 			// (TestMintingRefSetDuringRunNotRevoked).
 			if doc != nil && (slices.Contains(labels, StageCurrent) || slices.Contains(labels, StagePending)) {
-				m, err := rot.refs.MintingToken(ctx, doc)
+				m, err := heldMintingToken(ctx, rot, doc)
 				if err != nil {
 					fail("", "revocations due, and the minting token of a version holding AWSCURRENT or AWSPENDING could not be read to compare", err)
 					return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -27,13 +28,14 @@ type rotation struct {
 	stages map[string][]string // VersionIdsToStages: described, then updated by this rotation's own accepted writes
 	exists bool                // the version is known to exist (a read-back found it), labelled or not
 
-	current     *secret.Doc     // AWSCURRENT's value
-	currentVer  string          // the version current was read from
-	currentInfo *mint.TokenInfo // debug_token of current.AccessToken
-	pending     *secret.Doc     // the rotation's AWSPENDING value
-	pendingInfo *mint.TokenInfo // debug_token of pending.AccessToken
-	unusable    string          // why the pending value is unusable
-	method      string          // "refreshed" or "minted", once a token was made
+	current        *secret.Doc     // AWSCURRENT's value
+	currentVer     string          // the version current was read from
+	currentCreated time.Time       // when currentVer was created (GetSecretValue's CreatedDate); zero when unknown
+	currentInfo    *mint.TokenInfo // debug_token of current.AccessToken
+	pending        *secret.Doc     // the rotation's AWSPENDING value
+	pendingInfo    *mint.TokenInfo // debug_token of pending.AccessToken
+	unusable       string          // why the pending value is unusable
+	method         string          // "refreshed" or "minted", once a token was made
 
 	revocationsFailed int      // revocations that failed in this run (settleRevocations)
 	superseded        []string // versions this run superseded, judged for revocation at its end
@@ -92,7 +94,7 @@ func (r *Rotator) loadCurrent(ctx context.Context, rot *rotation) (*secret.Doc, 
 	if len(doc.UnlistedScopes) > 0 {
 		rot.log().WarnContext(ctx, "scopes not on the supported list, allowed by allow_unlisted_scopes", "scopes", doc.UnlistedScopes)
 	}
-	rot.current, rot.currentVer = doc, aws.ToString(out.VersionId)
+	rot.current, rot.currentVer, rot.currentCreated = doc, aws.ToString(out.VersionId), aws.ToTime(out.CreatedDate)
 	return doc, nil
 }
 

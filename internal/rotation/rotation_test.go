@@ -387,7 +387,10 @@ func TestUnreadablePendingIsDiscarded(t *testing.T) {
 	if !errors.As(err, &state) || !strings.Contains(err.Error(), "discarded") {
 		t.Fatalf("Step(createSecret) = %v; want a RotationStateError saying the version was discarded", err)
 	}
-	if diff := cmp.Diff([]string{StageDiscarded}, sm.stages["v1"]); diff != "" {
+	// Marked for revocation too, a grace period from now: a later run finds
+	// no token it can read in it, and only drops the label.
+	want := []string{StageDiscarded, revokeLabel(srv.Now().Add(DefaultRevokeGrace), "v1")}
+	if diff := cmp.Diff(want, sm.stages["v1"]); diff != "" {
 		t.Errorf("labels of v1 (-want +got):\n%s", diff)
 	}
 	if srv.Minted() != 0 {
@@ -554,12 +557,15 @@ func TestUnlabelledVersionHeals(t *testing.T) {
 	if now.AccessToken == cur.AccessToken || now.AccessToken == stranded {
 		t.Errorf("AWSCURRENT holds the initial or the stranded token; want a new one")
 	}
-	if diff := cmp.Diff([]string{StageDiscarded}, sm.stages[cycle]); diff != "" {
+	// The stranded token, live in a version nobody labels, is marked for
+	// revocation a grace period from the discard.
+	if diff := cmp.Diff([]string{StageDiscarded, revokeLabel(srv.Now().Add(DefaultRevokeGrace), cycle)}, sm.stages[cycle]); diff != "" {
 		t.Errorf("labels of the stranded version (-want +got):\n%s", diff)
 	}
 	// Exactly the revocation the doc promises: the token made for the
 	// taken version (the first mint), provably not stored. The initial,
-	// the stranded and the new current token stay live.
+	// the stranded (until its grace period is over) and the new current
+	// token stay live.
 	if got := srv.Minted(); got != 2 {
 		t.Errorf("Minted() = %d; want 2 (one for the taken version, one under the next version token)", got)
 	}
